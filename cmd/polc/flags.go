@@ -1,0 +1,32 @@
+package main
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"polc/compiler"
+)
+
+// Flags shared by the commands that compile a profile.
+var (
+	dirFlag          = &cli.StringFlag{Name: "C", Usage: "project `DIR` (the primary workspace root)", Value: "."}
+	profileFlag      = &cli.StringFlag{Name: "P", Aliases: []string{"profile"}, Usage: "permission `PROFILE` (default: default_permissions)"}
+	configFlag       = &cli.StringSliceFlag{Name: "config", Usage: "extra config.toml `FILE` layer"}
+	overrideFlag     = &cli.StringSliceFlag{Name: "c", Usage: "override `key=value` (TOML value)"}
+	requirementsFlag = &cli.StringSliceFlag{Name: "requirements", Usage: "requirements.toml `FILE` (default /etc/codex/requirements.toml)"}
+)
+
+// compileFlags are the flags every compiling command takes.
+func compileFlags() []cli.Flag {
+	return []cli.Flag{dirFlag, profileFlag, configFlag, overrideFlag, requirementsFlag}
+}
+
+// compileOptions reads the compile flags.
+func compileOptions(c *cli.Context) compiler.Options {
+	return compiler.Options{
+		Dir:              c.String("C"),
+		Profile:          c.String("P"),
+		ConfigFiles:      c.StringSlice("config"),
+		Overrides:        c.StringSlice("c"),
+		RequirementFiles: c.StringSlice("requirements"),
+	}
+}

@@ -1,0 +1,85 @@
+// Command polc compiles Codex permission profiles into reviewable, signed,
+// per-platform sandbox artifacts, checks them against managed
+// requirements, explains decisions, and runs commands under them.
+//
+// Each subcommand lives in its own file and adds itself to commands from
+// an init function; this file holds the app and the exit-code contract:
+// usage errors exit 2, check failures exit 1, and polc's own failures in
+// exec exit 125 (the command's status is returned otherwise).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+)
+
+// version is stamped into artifacts' scope.
+var version = "0.1.0"
+
+// commands is filled by each command file's init.
+var commands []*cli.Command
+
+// exitError carries an exit status and a one-line message.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+// usageErr is a bad command line: exit 2.
+func usageErr(format string, args ...any) error {
+	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
+}
+
+// failErr is a failed check or build: exit 1.
+func failErr(format string, args ...any) error {
+	return &exitError{code: 1, msg: fmt.Sprintf(format, args...)}
+}
+
+// silentExit exits with code after the command printed its own output.
+func silentExit(code int) error { return &exitError{code: code} }
+
+func newApp() *cli.App {
+	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
+	return &cli.App{
+		Name:                 "polc",
+		Usage:                "compile Codex permission profiles into signed sandbox artifacts",
+		Version:              version,
+		Commands:             commands,
+		EnableBashCompletion: false,
+		HideHelpCommand:      true,
+		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
+			return usageErr("%v", err)
+		},
+		CommandNotFound: func(c *cli.Context, name string) {
+			fmt.Fprintf(os.Stderr, "polc: unknown command %q; see polc --help\n", name)
+			os.Exit(2)
+		},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+// run executes the app and maps its error to an exit status.
+func run(args []string) int {
+	err := newApp().Run(args)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintln(os.Stderr, "polc: "+ee.msg)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "polc: "+err.Error())
+	return 1
+}

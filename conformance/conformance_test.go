@@ -1,0 +1,59 @@
+package conformance
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestLoadAllCases(t *testing.T) {
+	cases, err := Load("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 19 {
+		t.Fatalf("loaded %d cases, want at least 19", len(cases))
+	}
+	for _, c := range cases {
+		if len(c.Probes) == 0 {
+			t.Errorf("%s: no probes", c.Name)
+		}
+	}
+}
+
+// TestInSyncWithShared fails when the shared cases changed and the copy
+// here was not refreshed (cp ../shared/conformance/*.txtar conformance/testdata/).
+func TestInSyncWithShared(t *testing.T) {
+	shared, _ := filepath.Glob("../../shared/conformance/*.txtar")
+	if len(shared) == 0 {
+		t.Skip("no shared conformance folder beside the checkout")
+	}
+	for _, f := range shared {
+		a, _ := os.ReadFile(f)
+		b, err := os.ReadFile(filepath.Join("testdata", filepath.Base(f)))
+		if err != nil || string(a) != string(b) {
+			t.Errorf("%s differs from the shared copy; refresh testdata", filepath.Base(f))
+		}
+	}
+}
+
+func TestBuildWorld(t *testing.T) {
+	c, err := Parse("testdata/012-symlink-escape.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := os.Readlink(filepath.Join(w.Proj, "link-secret"))
+	if err != nil || target != filepath.Join(w.Root, "home/secret.txt") {
+		t.Fatalf("link-secret -> %q, %v", target, err)
+	}
+	if c.Profile() != "ws" {
+		t.Fatalf("profile %q", c.Profile())
+	}
+	if got := w.HostPath("~/x"); got != filepath.Join(w.Home, "x") {
+		t.Fatalf("HostPath(~/x) = %q", got)
+	}
+}

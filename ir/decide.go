@@ -1,0 +1,268 @@
+package ir
+
+import (
+	"fmt"
+	"path"
+	"runtime"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// Env is the host a policy is judged on.
+type Env struct {
+	Bindings Bindings
+	// Platform selects MinimalRoots: linux, macos or windows. Empty means
+	// the platform polc runs on.
+	Platform string
+	// Resolve canonicalizes a host path (symlinks in its existing part).
+	// Nil means ResolvePath on the real filesystem.
+	Resolve func(string) string
+	// Exists reports whether a host path exists, for SkipIfMissing rules.
+	// Nil means Exists on the real filesystem.
+	Exists func(string) bool
+}
+
+// HostPlatform is the platform name of the running binary.
+func HostPlatform() string {
+	switch runtime.GOOS {
+	case "darwin":
+		return "macos"
+	case "windows":
+		return "windows"
+	}
+	return "linux"
+}
+
+// Decision is the answer for one path and operation.
+type Decision struct {
+	Path    string `json:"path"`
+	Op      Op     `json:"-"`
+	Allowed bool   `json:"allowed"`
+	// Access is the effective access the exact rules give the path
+	// (Deny when none applies); a glob can still deny it.
+	Access Access `json:"access"`
+	// Rule is the deciding exact rule; nil when no rule matched (default
+	// deny), for :minimal roots, and for an unrestricted policy.
+	Rule *Rule `json:"rule,omitempty"`
+	// Glob is the deny glob that decided, if one did.
+	Glob *Glob `json:"glob,omitempty"`
+	// GlobMatch is the path (the path itself or an ancestor) the glob matched.
+	GlobMatch string `json:"glob_match,omitempty"`
+	// Minimal is set when a :minimal system root decided.
+	Minimal bool `json:"minimal,omitempty"`
+	// AllowedWithinCap is the decision when glob matches deeper than the
+	// glob's MaxDepth are ignored: what snapshot-expanding platforms
+	// (Linux, Windows) enforce. It equals Allowed unless BeyondCap.
+	AllowedWithinCap bool `json:"allowed_within_cap"`
+	// BeyondCap is set when only glob matches beyond the scan depth deny
+	// the path.
+	BeyondCap bool `json:"beyond_cap,omitempty"`
+}
+
+// Reason is a one-line explanation of the decision.
+func (d Decision) Reason() string {
+	verdict := "denied"
+	if d.Allowed {
+		verdict = "allowed"
+	}
+	switch {
+	case d.Glob != nil:
+		s := fmt.Sprintf("%s: deny glob %q matches %s (%s)", verdict, d.Glob.Pattern, d.GlobMatch, d.Glob.Origin)
+		if d.BeyondCap {
+			s += fmt.Sprintf("; beyond glob_scan_max_depth %d, so Linux and Windows leave it %s", d.Glob.MaxDepth, map[bool]string{true: "allowed", false: "denied"}[d.AllowedWithinCap])
+		}
+		return s
+	case d.Rule != nil:
+		return fmt.Sprintf("%s: %s rule %q (%s)", verdict, d.Rule.Access, d.Rule.Path, d.Rule.Origin)
+	case d.Minimal:
+		return fmt.Sprintf("%s: :minimal system root (read)", verdict)
+	case d.Access == Write:
+		return verdict + ": unrestricted (sandbox disabled)"
+	}
+	return verdict + ": no rule grants access (default deny)"
+}
+
+type boundRule struct {
+	rule    *Rule // nil for :minimal roots
+	path    string
+	depth   int
+	access  Access
+	missing bool // SkipIfMissing and absent: ignored
+}
+
+type boundGlob struct {
+	glob    *Glob
+	pattern string // bound, resolved base + glob suffix
+	base    string
+}
+
+// Decider answers Decide for one policy on one host; build it once with
+// NewDecider and ask it many times.
+type Decider struct {
+	policy *Policy
+	env    Env
+	rules  []boundRule
+	globs  []boundGlob
+}
+
+// NewDecider binds and resolves the policy's paths for env.
+func NewDecider(p *Policy, env Env) (*Decider, error) {
+	if env.Resolve == nil {
+		env.Resolve = ResolvePath
+	}
+	if env.Exists == nil {
+		env.Exists = Exists
+	}
+	if env.Platform == "" {
+		env.Platform = HostPlatform()
+	}
+	d := &Decider{policy: p, env: env}
+	for i := range p.Rules {
+		r := &p.Rules[i]
+		host, ok := env.Bindings.BindOK(r.Path)
+		if !ok {
+			return nil, fmt.Errorf("rule path %s: variable not bound", r.Path)
+		}
+		host = env.Resolve(host)
+		d.rules = append(d.rules, boundRule{rule: r, path: host, depth: Depth(host), access: r.Access,
+			missing: r.SkipIfMissing && !env.Exists(host)})
+	}
+	if p.Minimal != nil {
+		for _, root := range MinimalRoots[env.Platform] {
+			host := env.Resolve(root)
+			d.rules = append(d.rules, boundRule{path: host, depth: Depth(host), access: Read})
+		}
+	}
+	for i := range p.Globs {
+		g := &p.Globs[i]
+		base, ok := env.Bindings.BindOK(g.Base)
+		if !ok {
+			return nil, fmt.Errorf("glob %s: variable not bound", g.Pattern)
+		}
+		pat, _ := env.Bindings.BindOK(g.Pattern)
+		rb := env.Resolve(base)
+		suffix := strings.TrimPrefix(pat, base)
+		bound := rb + suffix
+		if rb == "/" {
+			bound = "/" + strings.TrimPrefix(suffix, "/")
+		}
+		if !doublestar.ValidatePattern(bound) {
+			return nil, fmt.Errorf("glob %s: malformed pattern", g.Pattern)
+		}
+		d.globs = append(d.globs, boundGlob{glob: g, pattern: bound, base: rb})
+	}
+	return d, nil
+}
+
+// Decide is the reference decision for one path and operation. See DESIGN
+// §2: deny globs (on the path or any ancestor) deny; mandatory denies deny;
+// otherwise the deepest exact rule covering the path decides, ties going
+// deny > write > read; no rule means deny.
+func (d *Decider) Decide(hostPath string, op Op) Decision {
+	p := d.env.Resolve(hostPath)
+	dec := Decision{Path: p, Op: op}
+	if d.policy.Unrestricted {
+		dec.Access = Write
+		dec.Allowed, dec.AllowedWithinCap = true, true
+		return dec
+	}
+
+	// Exact rules: deepest wins; ties by access order. Mandatory denies
+	// win outright.
+	var best *boundRule
+	var mandatory *boundRule
+	for i := range d.rules {
+		br := &d.rules[i]
+		if br.missing || !HasPathPrefix(p, br.path) {
+			continue
+		}
+		if br.rule != nil && br.rule.Mandatory && br.access == Deny {
+			if mandatory == nil || br.depth < mandatory.depth {
+				mandatory = br
+			}
+			continue
+		}
+		if best == nil || br.depth > best.depth || (br.depth == best.depth && br.access > best.access) {
+			best = br
+		}
+	}
+	if mandatory != nil {
+		best = mandatory
+	}
+	dec.Access = Deny
+	if best != nil {
+		dec.Access = best.access
+		dec.Rule = best.rule
+		dec.Minimal = best.rule == nil
+	}
+	exactAllowed := allows(dec.Access, op)
+
+	// Deny globs: the path or any ancestor matching denies it.
+	inCap, anyMatch := false, false
+	var first *boundGlob
+	firstMatch := ""
+	for i := range d.globs {
+		bg := &d.globs[i]
+		for cand := p; HasPathPrefix(cand, bg.base) && cand != bg.base; cand = path.Dir(cand) {
+			ok, _ := doublestar.Match(bg.pattern, cand)
+			if !ok {
+				continue
+			}
+			within := bg.glob.MaxDepth == 0 || Depth(cand)-Depth(bg.base) <= bg.glob.MaxDepth
+			if first == nil || (within && !inCap) {
+				first, firstMatch = bg, cand
+			}
+			anyMatch = true
+			if within {
+				inCap = true
+			}
+		}
+	}
+	if anyMatch {
+		dec.Glob, dec.GlobMatch = first.glob, firstMatch
+		dec.Allowed = false
+		dec.AllowedWithinCap = !inCap && exactAllowed
+		dec.BeyondCap = !inCap
+		return dec
+	}
+	dec.Allowed = exactAllowed
+	dec.AllowedWithinCap = exactAllowed
+	return dec
+}
+
+func allows(a Access, op Op) bool {
+	switch op {
+	case OpRead:
+		return a == Read || a == Write
+	case OpWrite:
+		return a == Write
+	}
+	return false
+}
+
+// Decide is NewDecider followed by one Decide.
+func Decide(p *Policy, env Env, hostPath string, op Op) (Decision, error) {
+	d, err := NewDecider(p, env)
+	if err != nil {
+		return Decision{}, err
+	}
+	return d.Decide(hostPath, op), nil
+}
+
+// GlobBase returns the literal directory prefix of a pattern before its
+// first glob character (* ? [): where a scan for it starts.
+func GlobBase(pattern string) string {
+	i := strings.IndexAny(pattern, "*?[")
+	if i < 0 {
+		return path.Dir(pattern)
+	}
+	j := strings.LastIndex(pattern[:i], "/")
+	if j <= 0 {
+		return "/"
+	}
+	return pattern[:j]
+}
+
+// HasGlobMeta reports whether s contains a glob character (* ? [ ]).
+func HasGlobMeta(s string) bool { return strings.ContainsAny(s, "*?[]") }
