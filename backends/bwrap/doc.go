@@ -1,0 +1,2 @@
+// Package bwrap lowers ir.Policy for its platform (see backends).
+package bwrap

@@ -1,0 +1,2 @@
+// Package seatbelt lowers ir.Policy for its platform (see backends).
+package seatbelt

@@ -1,0 +1,2 @@
+// Package windows lowers ir.Policy for its platform (see backends).
+package windows

@@ -1,0 +1,37 @@
+// Package runtime is polc's thin shim: it takes a lowered (and, when a
+// trust key is configured, verified) artifact, binds host values, expands
+// deny globs the artifact defers, and runs the command under the
+// platform's sandbox. It makes no policy decisions. The platform code
+// lives in per-OS files (run_linux.go, run_darwin.go, run_windows.go).
+package runtime
+
+import (
+	"io"
+
+	"polc/ir"
+)
+
+// Launch is one command to run under an artifact.
+type Launch struct {
+	// Payload is the platform artifact's canonical JSON (backends.Output.Payload).
+	Payload []byte
+	// Files are the artifact's side files (backends.Output.Files).
+	Files map[string][]byte
+	// Env binds the artifact's variables on this host.
+	Env ir.Env
+	// Argv is the command and its arguments.
+	Argv []string
+	// Dir is the working directory for the command.
+	Dir string
+	// Environ is the command's environment (KEY=VALUE).
+	Environ []string
+	Stdin   io.Reader
+	Stdout  io.Writer
+	Stderr  io.Writer
+}
+
+// Failure is polc's own failure to run the command (exit 125 in the CLI),
+// as opposed to the command's exit status.
+type Failure struct{ Msg string }
+
+func (f *Failure) Error() string { return f.Msg }
