@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for a bounded time: scripts/fuzz.sh [DURATION] (default 20s each).
+# Each owner appends one `fuzz PKG TARGET` line for their target.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t=${1:-20s}
+fuzz() { echo "== $2 ($1)"; go test -run '^$' -fuzz "^$2\$" -fuzztime "$t" "$1"; }
