@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# make demo: polc's main job on the seed example (examples/seed): the
+# project is writable, every .env file in it is unreadable, and Linux
+# expands the deny glob to depth 3. The demo copies the example into a
+# scratch world (outside /tmp, which :workspace profiles make writable),
+# then checks, builds, explains, and — where bubblewrap is usable — runs
+# a command that shows a denied read.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+polc="$here/bin/polc"
+world=$(mktemp -d /var/tmp/polc-demo.XXXXXX)
+trap 'rm -rf "$world"' EXIT
+
+cp -R "$here/examples/seed/." "$world/"
+mkdir -p "$world/proj/.git" "$world/home" "$world/tmp"
+echo "ref: refs/heads/main" > "$world/proj/.git/HEAD"
+export CODEX_HOME="$world/codexhome" HOME="$world/home" TMPDIR="$world/tmp"
+cd "$world/proj"
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+
+step polc check
+"$polc" check || true
+
+step polc build --timings -o .polc
+"$polc" build --timings -o .polc
+ls .polc
+
+step polc explain .env sub/deep/deeper/z.env a.txt
+"$polc" explain .env sub/deep/deeper/z.env a.txt
+step polc explain --target linux sub/deep/deeper/z.env
+"$polc" explain --target linux sub/deep/deeper/z.env
+step polc explain --op write .git/HEAD a.txt
+"$polc" explain --op write .git/HEAD a.txt
+
+if bwrap --ro-bind / / --unshare-user true 2>/dev/null; then
+	step polc exec -- sh -c 'cat a.txt; cat .env'
+	"$polc" exec -- sh -c 'cat a.txt; cat .env' || echo "(exit status $?: the .env read was denied)"
+	step polc exec -- sh -c 'echo hi > new.txt; echo hi > .git/HEAD'
+	"$polc" exec -- sh -c 'echo hi > new.txt && echo wrote new.txt; echo hi > .git/HEAD' || echo "(exit status $?: .git stays read-only)"
+else
+	echo
+	echo "bubblewrap is not usable here (install bubblewrap and allow user namespaces); skipping polc exec"
+fi
