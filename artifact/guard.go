@@ -1,0 +1,206 @@
+package artifact
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"polc/backends"
+	"polc/diag"
+	"polc/ir"
+)
+
+// Bind gives the artifact's variables their host values. values maps a
+// variable (ir.VarHome, ...) to its host value; empty means unset.
+//
+// A variable the artifact needs but the host does not set is refused when
+// a deny rule, a mandatory rule or a deny glob uses it: dropping those
+// would widen the sandbox. When only grants (read or write rules) use it,
+// they name no path on this host and are left unbound, which narrows the
+// sandbox; this is how Codex treats :tmpdir when $TMPDIR is unset. The
+// runtime skips rules whose variable is unbound (ir.Bindings.BindOK).
+func (e *Envelope) Bind(values map[string]string) (ir.Env, error) {
+	env := ir.Env{Bindings: ir.Bindings{}, Platform: e.Scope.Platform}
+	for _, v := range e.Payload.Bindings {
+		val := values[v]
+		if val == "" {
+			if use := restrictiveUse(e.Payload.Policy, v); use != "" {
+				return ir.Env{}, errf(diag.ArtifactUnbound, "", "artifact needs %s for %s, but it is not set on this host", v, use)
+			}
+			continue
+		}
+		if !filepath.IsAbs(val) {
+			return ir.Env{}, errf(diag.ArtifactUnbound, "", "%s is %q on this host, not an absolute path", v, val)
+		}
+		env.Bindings[v] = filepath.Clean(val)
+	}
+	return env, nil
+}
+
+// restrictiveUse names the first rule or glob under variable v that
+// restricts access, "" when only grants use it.
+func restrictiveUse(p *ir.Policy, v string) string {
+	under := func(s string) bool { return s == v || strings.HasPrefix(s, v+"/") }
+	for _, g := range p.Globs {
+		if under(g.Base) {
+			return "deny glob " + g.Pattern
+		}
+	}
+	if under(firstOr(p.WorkspaceRoots, "")) {
+		return "the primary workspace root"
+	}
+	for _, r := range p.Rules {
+		if !under(r.Path) {
+			continue
+		}
+		if r.Access == ir.Deny || r.Mandatory {
+			return r.Access.String() + " rule " + r.Path
+		}
+		// A read rule only narrows a write grant of the same variable
+		// above it, which vanishes with it; on its own it narrows what
+		// a broader rule grants, and must not be dropped.
+		if r.Access == ir.Read && !hasWriteAncestor(p, r, v) {
+			return "read rule " + r.Path
+		}
+	}
+	return ""
+}
+
+func hasWriteAncestor(p *ir.Policy, r ir.Rule, v string) bool {
+	for _, w := range p.Rules {
+		if w.Access == ir.Write && (w.Path == v || strings.HasPrefix(w.Path, v+"/")) && w.Path != r.Path && ir.HasPathPrefix(r.Path, w.Path) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
+}
+
+// CheckStorage refuses an artifact that lives where its own policy lets
+// the sandbox write: the artifact file, its side files, or any directory
+// above them (a writable directory lets the sandbox replace the file). It
+// asks ir.Decide and, when the platform's backend is registered, the
+// backend's evaluator reading the artifact's own payload; either one
+// allowing a write is a refusal. file must be absolute.
+//
+// One writable ancestor is tolerated: the top of a writable root itself
+// (the directory a write rule names), because the sandbox mounts it there
+// and cannot rename or replace it. That is what keeps .polc/ at the
+// project root usable: the root is writable, .polc below it is
+// protected, and nothing between them is writable.
+func CheckStorage(a *Artifact, file string, env ir.Env) error {
+	dec, err := ir.NewDecider(a.Payload.Policy, env)
+	if err != nil {
+		return errf(diag.ArtifactUnbound, file, "cannot bind the artifact's policy: %v", err)
+	}
+	resolve := env.Resolve
+	if resolve == nil {
+		resolve = ir.ResolvePath
+	}
+	var eval backends.Evaluator
+	if b, err := backends.Get(a.Scope.Platform); err == nil {
+		eval, err = b.Evaluator(a.Payload.Backend, env)
+		if err != nil {
+			return errf(diag.ArtifactMalformed, file, "the %s backend cannot read the artifact's payload: %v", a.Scope.Platform, err)
+		}
+	}
+	// Symlinks on the way are entries the sandbox could re-point: judge
+	// each lexical path as the entry itself (its directory resolved, its
+	// last component not followed), besides judging the real path.
+	entryEnv := env
+	entryEnv.Resolve = func(p string) string {
+		p = filepath.Clean(p)
+		dir := filepath.Dir(p)
+		if dir == p {
+			return p
+		}
+		return filepath.Join(resolve(dir), filepath.Base(p))
+	}
+	entryDec, err := ir.NewDecider(a.Payload.Policy, entryEnv)
+	if err != nil {
+		return errf(diag.ArtifactUnbound, file, "cannot bind the artifact's policy: %v", err)
+	}
+	for _, p := range lexicalPaths(file, a.SideFiles(file)) {
+		fi, err := os.Lstat(p)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			continue
+		}
+		if d := entryDec.Decide(p, ir.OpWrite); d.Allowed || d.AllowedWithinCap {
+			return errf(diag.ArtifactWritable, file, "artifact is reached through symlink %s, which the sandbox could re-point (%s); pass the artifact's real path, outside every writable root",
+				p, strings.TrimPrefix(d.Reason(), "allowed: "))
+		}
+	}
+	stored := map[string]bool{}
+	for _, f := range append([]string{file}, a.SideFiles(file)...) {
+		stored[filepath.Clean(f)] = true
+		stored[resolve(f)] = true
+	}
+	for _, p := range storagePaths(file, a.SideFiles(file)) {
+		d := dec.Decide(p, ir.OpWrite)
+		if d.Allowed || d.AllowedWithinCap {
+			if !stored[p] && !a.Payload.Policy.Unrestricted && d.Rule != nil && resolve(env.Bindings.Bind(d.Rule.Path)) == d.Path {
+				continue // the top of a writable root: a mount point
+			}
+			return errf(diag.ArtifactWritable, file, "artifact is stored where the sandbox could write it: %s is writable under profile %s (%s); keep artifacts in .polc/ at the project root or outside every writable root",
+				p, a.Scope.Profile, strings.TrimPrefix(d.Reason(), "allowed: "))
+		}
+		if eval != nil {
+			if v := eval.Decide(p, ir.OpWrite); v.Allowed {
+				return errf(diag.ArtifactWritable, file, "artifact is stored where the sandbox could write it: the %s sandbox lets it write %s (%s); keep artifacts outside every writable root",
+					a.Scope.Platform, p, v.Reason)
+			}
+		}
+	}
+	return nil
+}
+
+// lexicalPaths are the files and their ancestors as given.
+func lexicalPaths(file string, side []string) []string {
+	var out []string
+	for _, f := range append([]string{file}, side...) {
+		for p := filepath.Clean(f); ; p = filepath.Dir(p) {
+			out = append(out, p)
+			if filepath.Dir(p) == p {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// storagePaths are the files and every ancestor directory, both as given
+// and with symlinks resolved, without duplicates.
+func storagePaths(file string, side []string) []string {
+	set := map[string]bool{}
+	add := func(p string) {
+		for {
+			set[p] = true
+			parent := filepath.Dir(p)
+			if parent == p {
+				return
+			}
+			p = parent
+		}
+	}
+	for _, f := range append([]string{file}, side...) {
+		f = filepath.Clean(f)
+		add(f)
+		if real, err := filepath.EvalSymlinks(f); err == nil {
+			add(real)
+		}
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, p)
+	}
+	// Deepest first, so a refusal names the file before its directories.
+	sort.Sort(sort.Reverse(sort.StringSlice(out)))
+	return out
+}
