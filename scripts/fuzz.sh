@@ -5,3 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 t=${1:-20s}
 fuzz() { echo "== $2 ($1)"; go test -run '^$' -fuzz "^$2\$" -fuzztime "$t" "$1"; }
+fuzz ./artifact FuzzDecodeEnvelope
