@@ -1,0 +1,165 @@
+package compiler
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"polc/diag"
+	"polc/ir"
+)
+
+// check looks for the conflicts of DESIGN §3 in the bound policy: grants
+// a requirement overrides, dead and redundant rules, grants that pierce
+// protected metadata or hide below a denied directory, write roots that
+// do not exist, and symlinks that would let the sandbox undo a deny.
+func (s *state) check() {
+	pol := s.policy
+	if pol == nil || pol.Unrestricted {
+		return
+	}
+	dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings})
+	if err != nil {
+		s.diags.Addf(diag.BadGlob, diag.Pos{}, "fix the rule", "cannot evaluate the policy: %v", err)
+		return
+	}
+	for i := range pol.Rules {
+		r := &pol.Rules[i]
+		if r.Origin.Kind == ir.OriginProtected || r.Mandatory {
+			continue
+		}
+		host, ok := s.bindings.BindOK(r.Path)
+		if !ok {
+			continue
+		}
+		user := r.Origin.Kind == ir.OriginConfig || r.Origin.Kind == ir.OriginLegacy
+		op := ir.OpRead
+		if r.Access == ir.Write {
+			op = ir.OpWrite
+		}
+		d := dec.Decide(host, op)
+		switch {
+		case r.Access != ir.Deny && d.Rule != nil && d.Rule.Mandatory:
+			s.related(diag.RequirementDenyConflict, r.Origin.Pos, d.Rule.Origin.Pos,
+				fmt.Sprintf("%s grant on %s is overridden by the requirement deny %s (%s)", r.Access, r.Path, d.Rule.Path, d.Rule.Origin.Pos),
+				"remove the grant: managed requirements deny this path whatever the profile says")
+		case r.Access != ir.Deny && d.Glob != nil && d.Glob.Mandatory && !d.BeyondCap:
+			s.related(diag.RequirementDenyConflict, r.Origin.Pos, d.Glob.Origin.Pos,
+				fmt.Sprintf("%s grant on %s is overridden by the requirement deny glob %s (%s)", r.Access, r.Path, d.Glob.Pattern, d.Glob.Origin.Pos),
+				"remove the grant: managed requirements deny this path whatever the profile says")
+		case !user:
+		case r.Access != ir.Deny && d.Glob != nil && !d.BeyondCap:
+			s.related(diag.DeadRule, r.Origin.Pos, d.Glob.Origin.Pos,
+				fmt.Sprintf("%s rule %s has no effect: the deny glob %s matches %s, which contains it", r.Access, r.Path, d.Glob.Origin.Key, d.GlobMatch),
+				"remove the rule, or narrow the deny glob")
+		case d.Rule != nil && d.Rule != r:
+			s.related(diag.DeadRule, r.Origin.Pos, d.Rule.Origin.Pos,
+				fmt.Sprintf("%s rule %s has no effect: %s rule %s (%s) names the same path and wins", r.Access, r.Path, d.Rule.Access, d.Rule.Path, d.Rule.Origin),
+				"remove one of the two rules")
+		default:
+			// A rule on a protected name is never redundant: it replaces the protection.
+			if parent := filepath.Dir(host); parent != host && !contains(protectedNames, filepath.Base(host)) {
+				pd := dec.Decide(parent, ir.OpRead)
+				if pd.Rule != nil && pd.Rule.Access == r.Access && pd.Glob == nil && pd.Rule.Origin.Kind != ir.OriginProtected {
+					s.related(diag.DeadRule, r.Origin.Pos, pd.Rule.Origin.Pos,
+						fmt.Sprintf("%s rule %s has no effect: %s already gets %s from %s", r.Access, r.Path, r.Path, r.Access, pd.Rule.Path),
+						"remove the redundant rule")
+				} else if pd.Rule != nil && pd.Rule.Access == ir.Deny && r.Access != ir.Deny && pd.Rule.Origin.Kind == ir.OriginConfig {
+					s.related(diag.ReadWriteUnderDeny, r.Origin.Pos, pd.Rule.Origin.Pos,
+						fmt.Sprintf("%s grant on %s lies inside the denied %s; polc keeps it reachable (Codex on Linux loses read-only ones)", r.Access, r.Path, pd.Rule.Path),
+						"nothing to do if this is intended; the parent stays unlistable")
+				}
+			}
+		}
+		if user && r.Access == ir.Write {
+			s.checkWriteRoot(r, host)
+			s.checkPiercesProtected(r)
+		}
+	}
+	s.checkSymlinks(dec)
+}
+
+func (s *state) related(code diag.Code, pos, rel diag.Pos, msg, fix string) {
+	d := diag.Diagnostic{Code: code, Severity: code.Severity(), Pos: pos, Message: msg, Fix: fix}
+	if !rel.IsZero() {
+		d.Related = []diag.Pos{rel}
+	}
+	s.diags = append(s.diags, d)
+}
+
+// checkWriteRoot warns about a write grant on a path that does not
+// exist: it grants nothing until it is created (a bind mount needs it).
+func (s *state) checkWriteRoot(r *ir.Rule, host string) {
+	if _, err := os.Stat(host); err == nil {
+		return
+	}
+	s.diags.Addf(diag.MissingWriteRoot, r.Origin.Pos, "create the directory before running, or remove the rule",
+		"writable path %s (%s) does not exist: the grant has no effect until it is created", r.Path, host)
+}
+
+// checkPiercesProtected warns about a write grant inside a protected
+// metadata directory of a writable root when that directory itself has no
+// explicit rule: the grant quietly opens part of .git or .codex.
+func (s *state) checkPiercesProtected(r *ir.Rule) {
+	for _, p := range s.policy.Rules {
+		if p.Origin.Kind != ir.OriginProtected || !strings.HasPrefix(r.Path, p.Path+"/") {
+			continue
+		}
+		s.related(diag.ProtectedWrite, r.Origin.Pos, p.Origin.Pos,
+			fmt.Sprintf("write grant on %s opens part of protected metadata %s, which otherwise stays read-only", r.Path, p.Path),
+			fmt.Sprintf("if intended, add an explicit rule for %s to make the exception visible", p.Path))
+		return
+	}
+}
+
+// checkSymlinks fails closed when a denied or protected path runs
+// through a symlink that lives in a writable directory: the sandboxed
+// command could replace the link by a real directory, and the deny (which
+// the sandbox applies to the link's target) would no longer cover it.
+func (s *state) checkSymlinks(dec *ir.Decider) {
+	for _, r := range s.policy.Rules {
+		if r.Access == ir.Write {
+			continue
+		}
+		if r.Access == ir.Read && r.Origin.Kind != ir.OriginProtected {
+			continue
+		}
+		host, ok := s.bindings.BindOK(r.Path)
+		if !ok || !filepath.IsAbs(host) {
+			continue
+		}
+		host = filepath.Clean(host)
+		// Walk the path from the top; report the first link whose parent
+		// the sandbox may write.
+		parts := strings.Split(strings.TrimPrefix(host, "/"), "/")
+		cur := ""
+		for _, part := range parts {
+			parent := cur
+			if parent == "" {
+				parent = "/"
+			}
+			cur += "/" + part
+			st, err := os.Lstat(cur)
+			if err != nil {
+				break
+			}
+			if st.Mode()&os.ModeSymlink == 0 {
+				continue
+			}
+			if !dec.Decide(parent, ir.OpWrite).Allowed {
+				continue
+			}
+			target, _ := filepath.EvalSymlinks(cur)
+			kind := "denied"
+			if r.Origin.Kind == ir.OriginProtected {
+				kind = "protected"
+			}
+			s.diags.Addf(diag.SymlinkCrossesRoot, r.Origin.Pos,
+				fmt.Sprintf("replace the link %s by the real directory, or make %s read-only", cur, parent),
+				"%s path %s runs through the symlink %s (-> %s) in the writable directory %s: the sandbox could replace the link and escape the rule",
+				kind, r.Path, cur, target, parent)
+			break
+		}
+	}
+}

@@ -1,0 +1,108 @@
+package compiler
+
+import (
+	"time"
+
+	"polc/compiler/syntax"
+	"polc/diag"
+	"polc/ir"
+)
+
+// pass is one named stage of the pipeline. The table below is the whole
+// compiler at a glance; each pass reads and extends the shared state and
+// reports into its diagnostics. A pass that finds an error does not stop
+// the others unless what they need is missing, so one run reports as much
+// as it can.
+type pass struct {
+	name string
+	run  func(*state)
+}
+
+var passes = []pass{
+	{"parse", (*state).parse},
+	{"merge layers", (*state).mergeLayers},
+	{"resolve profile", (*state).resolveProfile},
+	{"apply requirements", (*state).applyRequirements},
+	{"bind roots", (*state).bindRoots},
+	{"protect metadata", (*state).protectMetadata},
+	{"check", (*state).check},
+	{"expand globs", (*state).expandGlobs},
+}
+
+// PassNames lists the passes in the order they run.
+func PassNames() []string {
+	out := make([]string, len(passes))
+	for i, p := range passes {
+		out[i] = p.name
+	}
+	return out
+}
+
+// state is everything the passes share for one compile.
+type state struct {
+	opts  Options
+	diags diag.List
+
+	// Host values (parse).
+	dir, home, tmpdir, codexHome, systemDir string
+	bindings                                ir.Bindings
+
+	// Inputs (parse).
+	layers    []*layer
+	reqLayers []*reqLayer
+
+	// Merged configuration (merge layers).
+	merged *syntax.Tab
+	top    *topConfig
+	trust  trustState
+	sel    selection
+
+	// The selected profile, symbolic (resolve profile, apply requirements).
+	prof      *profile
+	reqs      *requirements
+	approvals ir.Approvals
+
+	// Output (bind roots onwards).
+	policy    *ir.Policy
+	expansion *Expansion
+	// stop is set when a pass cannot produce what later passes need.
+	stop bool
+}
+
+// Compile runs every pass over the inputs opts selects. The result's
+// Policy is nil when any diagnostic is an error.
+func Compile(opts Options) *Result {
+	s := &state{opts: opts}
+	res := &Result{}
+	for _, p := range passes {
+		start := time.Now()
+		if !s.stop {
+			p.run(s)
+		}
+		res.Timings = append(res.Timings, Timing{Pass: p.name, Duration: time.Since(start)})
+	}
+	res.Diags = dedupe(s.diags)
+	res.Diags.Sort()
+	res.Env = ir.Env{Bindings: s.bindings}
+	res.Expansion = s.expansion
+	if !res.Diags.HasErrors() && s.policy != nil {
+		res.Policy = s.policy
+	}
+	return res
+}
+
+// dedupe drops diagnostics reported twice (a profile validated on its own
+// and again as part of the selected extends chain).
+func dedupe(l diag.List) diag.List {
+	seen := map[string]bool{}
+	var out diag.List
+	for _, d := range l {
+		k := d.String()
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, d)
+	}
+	return out
+}

@@ -1,0 +1,379 @@
+package compiler
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"polc/compiler/syntax"
+	"polc/diag"
+)
+
+// topConfig is the part of the merged config.toml polc reads, each value
+// still carrying its position.
+type topConfig struct {
+	defaultPermissions *syntax.Value
+	sandboxMode        *syntax.Value
+	sww                *syntax.Value // [sandbox_workspace_write]
+	approvalPolicy     *syntax.Value
+	reviewer           *syntax.Value
+	autoReviewPolicy   *syntax.Value
+	permissions        *syntax.Value
+}
+
+// trustState is the project's trust decision ([projects."<path>"]
+// trust_level in the user's config, as Codex records it).
+type trustState struct {
+	level string // "trusted", "untrusted" or "" (no decision)
+	pos   diag.Pos
+}
+
+// selection says which permission system is active and which profile.
+type selection struct {
+	legacy bool
+	// name is the profile id (profiles) or the sandbox_mode (legacy).
+	name string
+	pos  diag.Pos
+	// explicit is false when Codex's default was taken (no key set).
+	explicit bool
+	// forced is set when -P named the profile.
+	forced bool
+}
+
+// codexTopLevelKeys are the config.toml keys Codex knows that polc does
+// not read; they are accepted silently. Anything else gets POL004.
+var codexTopLevelKeys = map[string]bool{
+	"model": true, "model_provider": true, "model_providers": true, "model_reasoning_effort": true,
+	"model_reasoning_summary": true, "model_verbosity": true, "model_context_window": true,
+	"model_max_output_tokens": true, "model_auto_compact_token_limit": true, "review_model": true,
+	"profile": true, "profiles": true, "mcp_servers": true, "shell_environment_policy": true,
+	"history": true, "notify": true, "tui": true, "features": true, "file_opener": true,
+	"hide_agent_reasoning": true, "show_raw_agent_reasoning": true, "disable_response_storage": true,
+	"instructions": true, "developer_instructions": true, "base_instructions": true,
+	"project_doc_max_bytes": true, "project_doc_fallback_filenames": true, "project_root_markers": true,
+	"tools": true, "otel": true, "windows": true, "chatgpt_base_url": true, "preferred_auth_method": true,
+	"forced_login_method": true, "forced_chatgpt_workspace_id": true, "cli_auth_credentials_store": true,
+	"mcp_oauth_credentials_store": true, "web_search": true, "experimental_instructions_file": true,
+	"experimental_use_exec_command_tool": true, "experimental_use_unified_exec_tool": true,
+	"experimental_compact_prompt_file": true, "experimental_network": true, "model_supports_reasoning_summaries": true,
+	"model_reasoning_summary_format": true, "responses_originator_header_internal_override": true,
+	"include_apply_patch_tool": true, "include_plan_tool": true, "use_experimental_streamable_shell_tool": true,
+	"check_for_update_on_startup": true, "notice": true, "analytics": true, "feedback": true,
+	"skills": true, "apps": true, "hooks": true, "rules": true, "agents": true, "memories": true,
+	"sandbox": true, "oss_provider": true, "personality": true, "compact_prompt": true,
+	"disable_paste_burst": true, "log_dir": true, "sqlite_home": true, "ghost_snapshot": true,
+}
+
+// mergeLayers decides trust, drops untrusted project layers for exec,
+// merges the layers in precedence order and reads the top-level keys.
+func (s *state) mergeLayers() {
+	s.merged = syntax.NewTab()
+	for _, l := range s.layers {
+		syntax.Merge(s.merged, l.tab)
+	}
+	s.top = s.readTop(s.merged)
+	s.sel = s.selectSystem()
+	s.readRequirements()
+}
+
+// findTrust looks the project up in [projects]: the project directory
+// first, then its repository root.
+func (s *state) findTrust(t *syntax.Tab) trustState {
+	projects := t.Get("projects")
+	if projects == nil || projects.Kind != syntax.Table {
+		return trustState{}
+	}
+	candidates := []string{s.dir}
+	if r := repoRoot(s.dir); r != "" && r != s.dir {
+		candidates = append(candidates, r)
+	}
+	for _, c := range candidates {
+		for _, k := range projects.Tab.Keys() {
+			if !samePath(filepath.Clean(k), c) {
+				continue
+			}
+			v := projects.Tab.Get(k)
+			if v.Kind != syntax.Table {
+				continue
+			}
+			if tl := v.Tab.Get("trust_level"); tl != nil && tl.Kind == syntax.String {
+				return trustState{level: tl.Str, pos: tl.Pos}
+			}
+		}
+	}
+	return trustState{}
+}
+
+// readTop type-checks the top-level keys polc reads and warns about keys
+// no Codex version knows.
+func (s *state) readTop(t *syntax.Tab) *topConfig {
+	top := &topConfig{}
+	for _, k := range t.Keys() {
+		v := t.Get(k)
+		switch k {
+		case "default_permissions":
+			if s.expect(v, syntax.String, k) {
+				top.defaultPermissions = v
+			}
+		case "sandbox_mode":
+			if s.expect(v, syntax.String, k) {
+				if _, ok := legacyModes[v.Str]; ok {
+					top.sandboxMode = v
+				} else {
+					s.diags.Addf(diag.BadSandboxMode, v.Pos, "use read-only, workspace-write or danger-full-access",
+						"unknown sandbox_mode %s", v.Describe())
+				}
+			}
+		case "sandbox_workspace_write":
+			if s.expect(v, syntax.Table, k) {
+				s.checkSWW(v.Tab)
+				top.sww = v
+			}
+		case "approval_policy":
+			if s.checkApprovalPolicy(v) {
+				top.approvalPolicy = v
+			}
+		case "approvals_reviewer":
+			if s.checkReviewer(v, "approvals_reviewer") {
+				top.reviewer = v
+			}
+		case "auto_review":
+			if s.expect(v, syntax.Table, k) {
+				for _, ak := range v.Tab.Keys() {
+					av := v.Tab.Get(ak)
+					switch ak {
+					case "policy":
+						if s.expect(av, syntax.String, "auto_review.policy") {
+							top.autoReviewPolicy = av
+						}
+					case "required_on_models", "model", "enabled":
+						// Codex's other auto_review keys: not carried.
+					default:
+						s.unknownKey(av, "auto_review."+syntax.QuoteKey(ak))
+					}
+				}
+			}
+		case "permissions":
+			if s.expect(v, syntax.Table, k) {
+				top.permissions = v
+			}
+		case "projects":
+			s.checkProjects(v)
+		default:
+			if !codexTopLevelKeys[k] {
+				s.unknownKey(v, syntax.QuoteKey(k))
+			}
+		}
+	}
+	return top
+}
+
+// expect reports POL003 unless v has kind.
+func (s *state) expect(v *syntax.Value, kind syntax.Kind, what string) bool {
+	if v.Kind == kind {
+		return true
+	}
+	s.diags.Addf(diag.WrongType, v.Pos, fmt.Sprintf("write %s as a %s", what, kindExample(kind)),
+		"%s must be a %s, not %s", what, kind, kindWord(v))
+	return false
+}
+
+func kindWord(v *syntax.Value) string {
+	switch v.Kind {
+	case syntax.Array:
+		return "an array"
+	case syntax.Table:
+		return "a table"
+	case syntax.Integer:
+		return "an integer"
+	}
+	return "a " + v.Kind.String() + " (" + v.Describe() + ")"
+}
+
+func kindExample(k syntax.Kind) string {
+	switch k {
+	case syntax.String:
+		return `string, in quotes: "..."`
+	case syntax.Bool:
+		return "boolean: true or false"
+	case syntax.Integer:
+		return "integer, without quotes"
+	case syntax.Table:
+		return "table: [section] or { key = value }"
+	case syntax.Array:
+		return "array: [ ... ]"
+	}
+	return k.String()
+}
+
+func (s *state) unknownKey(v *syntax.Value, name string) {
+	s.diags.Addf(diag.UnknownKey, v.KeyPos, "check the spelling; Codex ignores unknown keys, so a typo silently does nothing",
+		"unknown key %s", name)
+}
+
+func (s *state) checkSWW(t *syntax.Tab) {
+	for _, k := range t.Keys() {
+		v := t.Get(k)
+		name := "sandbox_workspace_write." + syntax.QuoteKey(k)
+		switch k {
+		case "writable_roots":
+			if s.expect(v, syntax.Array, name) {
+				for _, e := range v.Arr {
+					if s.expect(e, syntax.String, name+" entries") {
+						s.checkAbsolute(e, "writable root")
+					}
+				}
+			}
+		case "network_access", "exclude_tmpdir_env_var", "exclude_slash_tmp":
+			s.expect(v, syntax.Bool, name)
+		default:
+			s.unknownKey(v, name)
+		}
+	}
+}
+
+// checkAbsolute validates a path-valued string: absolute or ~/..., no NUL.
+func (s *state) checkAbsolute(v *syntax.Value, what string) bool {
+	if strings.ContainsRune(v.Str, 0) {
+		s.diags.Addf(diag.NulInPath, v.Pos, "remove the \\u0000 escape from the path", "%s %q contains a NUL byte", what, v.Str)
+		return false
+	}
+	if v.Str == "~" || strings.HasPrefix(v.Str, "~/") || filepath.IsAbs(v.Str) {
+		return true
+	}
+	s.diags.Addf(diag.RelativePath, v.Pos, "write an absolute path or ~/...", "%s %q must be absolute", what, v.Str)
+	return false
+}
+
+var approvalPolicies = []string{"untrusted", "on-failure", "on-request", "never"}
+
+func (s *state) checkApprovalPolicy(v *syntax.Value) bool {
+	switch v.Kind {
+	case syntax.String:
+		for _, p := range approvalPolicies {
+			if v.Str == p {
+				if p == "on-failure" {
+					s.diags.Addf(diag.DeprecatedValue, v.Pos, `use "on-request" (or "never" for non-interactive runs)`,
+						`approval_policy "on-failure" is deprecated`)
+				}
+				return true
+			}
+		}
+		s.diags.Addf(diag.BadApprovalPolicy, v.Pos, `use one of "untrusted", "on-request", "never", or { granular = { ... } }`,
+			"unknown approval_policy %s", v.Describe())
+		return false
+	case syntax.Table:
+		g := v.Tab.Get("granular")
+		ok := true
+		for _, k := range v.Tab.Keys() {
+			if k != "granular" {
+				s.unknownKey(v.Tab.Get(k), "approval_policy."+syntax.QuoteKey(k))
+				ok = false
+			}
+		}
+		if g == nil {
+			s.diags.Addf(diag.BadApprovalPolicy, v.Pos, "write approval_policy = { granular = { sandbox_approval = true, rules = true, mcp_elicitations = true } }",
+				"approval_policy table must have a granular key")
+			return false
+		}
+		if !s.expect(g, syntax.Table, "approval_policy.granular") {
+			return false
+		}
+		for _, k := range []string{"sandbox_approval", "rules", "mcp_elicitations"} {
+			if g.Tab.Get(k) == nil {
+				s.diags.Addf(diag.BadApprovalPolicy, g.Pos, "set sandbox_approval, rules and mcp_elicitations (each true or false)",
+					"approval_policy.granular is missing the required key %s", k)
+				ok = false
+			}
+		}
+		for _, k := range g.Tab.Keys() {
+			gv := g.Tab.Get(k)
+			switch k {
+			case "sandbox_approval", "rules", "mcp_elicitations", "skill_approval", "request_permissions":
+				ok = s.expect(gv, syntax.Bool, "approval_policy.granular."+k) && ok
+			default:
+				s.unknownKey(gv, "approval_policy.granular."+syntax.QuoteKey(k))
+			}
+		}
+		return ok
+	}
+	s.expect(v, syntax.String, "approval_policy")
+	return false
+}
+
+// checkReviewer validates an approvals reviewer; guardian_subagent is the
+// old name of auto_review.
+func (s *state) checkReviewer(v *syntax.Value, what string) bool {
+	if !s.expect(v, syntax.String, what) {
+		return false
+	}
+	switch v.Str {
+	case "user", "auto_review":
+		return true
+	case "guardian_subagent":
+		s.diags.Addf(diag.DeprecatedValue, v.Pos, `write "auto_review"`, `%s "guardian_subagent" is the old name of "auto_review"`, what)
+		return true
+	}
+	s.diags.Addf(diag.BadReviewer, v.Pos, `use "user" or "auto_review"`, "unknown %s %s", what, v.Describe())
+	return false
+}
+
+func reviewerName(s string) string {
+	if s == "guardian_subagent" {
+		return "auto_review"
+	}
+	return s
+}
+
+func (s *state) checkProjects(v *syntax.Value) {
+	if !s.expect(v, syntax.Table, "projects") {
+		return
+	}
+	for _, k := range v.Tab.Keys() {
+		pv := v.Tab.Get(k)
+		name := "projects." + syntax.QuoteKey(k)
+		if !s.expect(pv, syntax.Table, name) {
+			continue
+		}
+		for _, pk := range pv.Tab.Keys() {
+			tv := pv.Tab.Get(pk)
+			if pk != "trust_level" {
+				continue // Codex keeps other per-project keys
+			}
+			if s.expect(tv, syntax.String, name+".trust_level") && tv.Str != "trusted" && tv.Str != "untrusted" {
+				s.diags.Addf(diag.WrongType, tv.Pos, `use "trusted" or "untrusted"`, "unknown trust_level %s", tv.Describe())
+			}
+		}
+	}
+}
+
+// selectSystem applies resolve_permission_config_syntax
+// (codex-rs/core/src/config/mod.rs): -P selects profiles; otherwise the
+// highest layer that sets sandbox_mode or default_permissions decides,
+// default_permissions winning within one layer.
+func (s *state) selectSystem() selection {
+	if s.opts.Profile != "" {
+		return selection{name: s.opts.Profile, pos: diag.Pos{File: "-P"}, explicit: true, forced: true}
+	}
+	var sel selection
+	for _, l := range s.layers {
+		if v := l.tab.Get("sandbox_mode"); v != nil && v.Kind == syntax.String {
+			if _, ok := legacyModes[v.Str]; ok {
+				sel = selection{legacy: true, name: v.Str, pos: v.Pos, explicit: true}
+			}
+		}
+		if v := l.tab.Get("default_permissions"); v != nil && v.Kind == syntax.String {
+			sel = selection{name: v.Str, pos: v.Pos, explicit: true}
+		}
+	}
+	return sel
+}
+
+// sortedKeys is the table's keys in byte order, the order Codex's
+// BTreeMap processes filesystem entries in.
+func sortedKeys(t *syntax.Tab) []string {
+	keys := append([]string(nil), t.Keys()...)
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,131 @@
+package compiler_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"polc/compiler"
+	"polc/conformance"
+	"polc/diag"
+	"polc/ir"
+)
+
+// worldRoot is a directory for a case's world outside /tmp: the
+// :workspace profile makes /tmp writable, which would change the answers.
+func worldRoot(t testing.TB) string {
+	t.Helper()
+	base := "/var/tmp"
+	if _, err := os.Stat(base); err != nil {
+		base = t.TempDir()
+	}
+	dir, err := os.MkdirTemp(base, "polc-conf-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	// Resolve so that the world's paths are what the sandbox sees.
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return real
+}
+
+// compileCase builds a conformance case's world and compiles it as the
+// harness runs it: -P default_permissions, the world's env, and the
+// case's requirements.
+func compileCase(t *testing.T, c *conformance.Case) (*conformance.World, *compiler.Result) {
+	t.Helper()
+	w, err := c.Build(worldRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := compiler.Options{Dir: w.Proj, Profile: c.Profile(), CodexHome: w.CodexHome, Home: w.Home,
+		Tmpdir: w.Tmp, SystemDir: t.TempDir(), ForExec: true}
+	if w.RequirementsFile != "" {
+		opts.RequirementFiles = []string{w.RequirementsFile}
+	}
+	return w, compiler.Compile(opts)
+}
+
+// TestConformanceDecide checks ir.Decide on the compiled policy against
+// every file-system probe of every shared conformance case.
+func TestConformanceDecide(t *testing.T) {
+	cases, err := conformance.Load("../conformance/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no conformance cases found")
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			w, res := compileCase(t, c)
+			if c.Refused {
+				if res.Policy != nil {
+					t.Fatalf("want the run refused, got a policy; diagnostics:\n%s", diagText(res.Diags))
+				}
+				if !hasCode(res.Diags, diag.ProfileNotAllowed) {
+					t.Fatalf("refused without POL050:\n%s", diagText(res.Diags))
+				}
+				return
+			}
+			if res.Policy == nil {
+				t.Fatalf("compile failed:\n%s", diagText(res.Diags))
+			}
+			dec, err := ir.NewDecider(res.Policy, res.Env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range c.Probes {
+				op, ok := ir.ParseOp(p.Op)
+				if !ok {
+					continue // net
+				}
+				want := c.WantFor(i) == "allow"
+				got := dec.Decide(w.HostPath(p.Path), op)
+				if got.BeyondCap && !got.Allowed {
+					// Only a glob match beyond glob_scan_max_depth denies
+					// it: the IR denies, the reference (Linux) allows, as
+					// snapshot platforms do (AllowedWithinCap).
+					if got.AllowedWithinCap != want {
+						t.Errorf("%s: allowed within cap=%v, want %v (%s)", p.Key(), got.AllowedWithinCap, want, got.Reason())
+					}
+					continue
+				}
+				if got.Allowed != want {
+					t.Errorf("%s: allowed=%v, want %v (%s)", p.Key(), got.Allowed, want, got.Reason())
+				}
+			}
+			for i, p := range c.Probes {
+				if p.Op != "net" {
+					continue
+				}
+				want := c.WantFor(i) == "allow"
+				if got := res.Policy.Network.Mode == ir.NetworkFull; got != want {
+					t.Errorf("net: full=%v, want allow=%v", got, want)
+				}
+			}
+		})
+	}
+}
+
+func hasCode(l diag.List, c diag.Code) bool {
+	for _, d := range l {
+		if d.Code == c {
+			return true
+		}
+	}
+	return false
+}
+
+func diagText(l diag.List) string {
+	var b strings.Builder
+	for _, d := range l {
+		b.WriteString(d.String())
+		b.WriteString("\n")
+	}
+	return b.String()
+}

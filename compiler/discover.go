@@ -1,0 +1,341 @@
+package compiler
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"polc/compiler/syntax"
+	"polc/diag"
+	"polc/ir"
+)
+
+// Layer kinds, low to high precedence (ConfigLayerSource::precedence in
+// codex-rs/config/src/config_layer_source.rs), with polc's --config files
+// placed above the project layers and below -c: the user named them on
+// the command line.
+const (
+	layerSystem   = "system"
+	layerUser     = "user"
+	layerProject  = "project"
+	layerFlag     = "--config"
+	layerOverride = "-c"
+)
+
+// layer is one config.toml (or the -c overrides) after parsing.
+type layer struct {
+	kind string
+	file string
+	tab  *syntax.Tab
+}
+
+// reqLayer is one requirements.toml.
+type reqLayer struct {
+	file string
+	data []byte
+	tab  *syntax.Tab
+}
+
+// defaultSystemDir is Codex's managed configuration directory.
+const defaultSystemDir = "/etc/codex"
+
+// parse finds the host values and reads every input (Codex's discovery).
+func (s *state) parse() {
+	s.hostValues()
+	if s.stop {
+		return
+	}
+	if f := filepath.Join(s.systemDir, "config.toml"); exists(f) {
+		s.readLayer(layerSystem, f, true)
+	}
+	s.readLayer(layerUser, filepath.Join(s.codexHome, "config.toml"), true)
+	n := len(s.layers)
+	for _, f := range s.opts.ConfigFiles {
+		s.readLayer(layerFlag, f, false)
+	}
+	s.readOverrides()
+
+	// Trust comes from the layers the project cannot write; for exec an
+	// untrusted project's layers are not even read (Codex does not load them).
+	base := syntax.NewTab()
+	for _, l := range s.layers {
+		syntax.Merge(base, l.tab)
+	}
+	s.trust = s.findTrust(base)
+	above := append([]*layer(nil), s.layers[n:]...)
+	s.layers = s.layers[:n]
+	for _, f := range s.projectConfigFiles() {
+		if s.opts.ForExec && s.trust.level != "trusted" {
+			s.diags.Addf(diag.UntrustedProject, diag.Pos{File: f},
+				fmt.Sprintf(`mark the project trusted in %s: [projects.%q] trust_level = "trusted"`, filepath.Join(s.codexHome, "config.toml"), s.dir),
+				"project config %s is not loaded: the project is not trusted", f)
+			continue
+		}
+		s.readLayer(layerProject, f, true)
+	}
+	s.layers = append(s.layers, above...)
+
+	reqFiles := s.opts.RequirementFiles
+	if len(reqFiles) == 0 {
+		if f := filepath.Join(s.systemDir, "requirements.toml"); exists(f) {
+			reqFiles = []string{f}
+		}
+	}
+	for _, f := range reqFiles {
+		data, ok := s.readFile(f, false)
+		if !ok {
+			continue
+		}
+		tab, d := syntax.Parse(f, data)
+		s.diags = append(s.diags, d...)
+		if tab != nil {
+			s.reqLayers = append(s.reqLayers, &reqLayer{file: f, data: data, tab: tab})
+		}
+	}
+}
+
+// hostValues fills the directories and the root bindings. Values are
+// cleaned and absolute; the workspace root is the real path of -C, since
+// that is what the sandbox will see.
+func (s *state) hostValues() {
+	dir := s.opts.Dir
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
+	if err == nil {
+		var st os.FileInfo
+		if st, err = os.Stat(abs); err == nil && !st.IsDir() {
+			err = fmt.Errorf("not a directory")
+		}
+	}
+	if err != nil {
+		s.diags.Addf(diag.FileUnreadable, diag.Pos{File: dir}, "pass an existing project directory with -C",
+			"project directory %s: %v", dir, unwrapPathErr(err))
+		s.stop = true
+		return
+	}
+	s.dir = abs
+
+	s.home = firstNonEmpty(s.opts.Home, os.Getenv("HOME"))
+	if s.home == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			s.home = h
+		}
+	}
+	s.home = cleanAbs(s.home)
+	s.codexHome = cleanAbs(firstNonEmpty(s.opts.CodexHome, os.Getenv("CODEX_HOME")))
+	if s.codexHome == "" && s.home != "" {
+		s.codexHome = filepath.Join(s.home, ".codex")
+	}
+	// :tmpdir is $TMPDIR only when it is set, non-empty and absolute.
+	tmp := s.opts.Tmpdir
+	if tmp == "" {
+		tmp = os.Getenv("TMPDIR")
+	}
+	if filepath.IsAbs(tmp) {
+		s.tmpdir = filepath.Clean(tmp)
+	}
+	s.systemDir = firstNonEmpty(s.opts.SystemDir, defaultSystemDir)
+
+	s.bindings = ir.Bindings{ir.VarWorkspaceRoot: s.dir}
+	if s.home != "" {
+		s.bindings[ir.VarHome] = s.home
+	}
+	if s.tmpdir != "" {
+		s.bindings[ir.VarTmpdir] = s.tmpdir
+	}
+	if s.codexHome != "" {
+		s.bindings[ir.VarCodexHome] = s.codexHome
+	}
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func cleanAbs(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return filepath.Clean(p)
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// repoRoot is the nearest ancestor of dir (or dir) holding .git, the
+// project root marker Codex uses; "" when there is none.
+func repoRoot(dir string) string {
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// projectConfigFiles lists the project layers, repo root first, down to
+// the project directory. A .codex directory that is CODEX_HOME itself is
+// the user layer, not a project layer.
+func (s *state) projectConfigFiles() []string {
+	root := repoRoot(s.dir)
+	if root == "" {
+		root = s.dir
+	}
+	var dirs []string
+	for d := s.dir; ; d = filepath.Dir(d) {
+		dirs = append(dirs, d)
+		if d == root || filepath.Dir(d) == d {
+			break
+		}
+	}
+	var out []string
+	for i := len(dirs) - 1; i >= 0; i-- {
+		codexDir := filepath.Join(dirs[i], ".codex")
+		if s.codexHome != "" && samePath(codexDir, s.codexHome) {
+			continue
+		}
+		if f := filepath.Join(codexDir, "config.toml"); exists(f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func samePath(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ra, err1 := filepath.EvalSymlinks(a)
+	rb, err2 := filepath.EvalSymlinks(b)
+	return err1 == nil && err2 == nil && ra == rb
+}
+
+// readFile reads an input with the size cap. A missing file is fine when
+// optional (discovery), an error otherwise.
+func (s *state) readFile(file string, optional bool) ([]byte, bool) {
+	f, err := os.Open(file)
+	if err != nil {
+		if optional && errors.Is(err, fs.ErrNotExist) {
+			return nil, false
+		}
+		s.diags.Addf(diag.FileUnreadable, diag.Pos{File: file}, "check the path and its permissions", "cannot read %s: %v", file, unwrapPathErr(err))
+		return nil, false
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		s.diags.Addf(diag.FileUnreadable, diag.Pos{File: file}, "pass the config.toml file, not its directory", "cannot read %s: it is a directory", file)
+		return nil, false
+	}
+	data, err := io.ReadAll(io.LimitReader(f, syntax.MaxFileSize+1))
+	if err != nil {
+		s.diags.Addf(diag.FileUnreadable, diag.Pos{File: file}, "check the path and its permissions", "cannot read %s: %v", file, unwrapPathErr(err))
+		return nil, false
+	}
+	return data, true
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func (s *state) readLayer(kind, file string, optional bool) {
+	data, ok := s.readFile(file, optional)
+	if !ok {
+		return
+	}
+	tab, d := syntax.Parse(file, data)
+	s.diags = append(s.diags, d...)
+	if tab != nil {
+		s.layers = append(s.layers, &layer{kind: kind, file: file, tab: tab})
+	}
+}
+
+// readOverrides turns -c key=value into the highest layer. The value is
+// TOML when it parses as TOML, else the literal string (Codex's rule).
+func (s *state) readOverrides() {
+	if len(s.opts.Overrides) == 0 {
+		return
+	}
+	tab := syntax.NewTab()
+	for i, o := range s.opts.Overrides {
+		pos := diag.Pos{File: "-c", Line: i + 1, Col: 1}
+		key, val, ok := strings.Cut(o, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" {
+			s.diags.Addf(diag.BadOverride, pos, `write -c key=value, for example -c default_permissions='":workspace"'`,
+				"override %q is not key=value", o)
+			continue
+		}
+		parts, ok := splitDottedKey(key)
+		if !ok {
+			s.diags.Addf(diag.BadOverride, pos, "write the key as TOML dotted keys: permissions.dev.network.enabled",
+				"override key %q is not a TOML key", key)
+			continue
+		}
+		vpos := diag.Pos{File: "-c", Line: i + 1, Col: len(key) + 2}
+		v, ok := syntax.ParseValue("-c", strings.TrimSpace(val))
+		if !ok {
+			v = syntax.StringValue(strings.TrimSpace(val), vpos)
+		}
+		v.SetPositions(vpos)
+		v.KeyPos = pos
+		t := tab
+		for _, p := range parts[:len(parts)-1] {
+			next := t.Get(p)
+			if next == nil || next.Kind != syntax.Table {
+				next = syntax.TableValue(syntax.NewTab(), pos)
+				t.Set(p, next)
+			}
+			t = next.Tab
+		}
+		t.Set(parts[len(parts)-1], v)
+	}
+	s.layers = append(s.layers, &layer{kind: layerOverride, file: "-c", tab: tab})
+}
+
+// splitDottedKey splits a.b."c.d" into its parts using the TOML parser.
+func splitDottedKey(key string) ([]string, bool) {
+	tab, d := syntax.Parse("-c", []byte(key+" = 0"))
+	if d.HasErrors() || tab == nil {
+		return nil, false
+	}
+	var parts []string
+	for t := tab; t != nil; {
+		keys := t.Keys()
+		if len(keys) != 1 {
+			return nil, false
+		}
+		parts = append(parts, keys[0])
+		v := t.Get(keys[0])
+		if v.Kind != syntax.Table {
+			break
+		}
+		t = v.Tab
+	}
+	return parts, true
+}

@@ -1,0 +1,407 @@
+package compiler
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+
+	"polc/compiler/syntax"
+	"polc/diag"
+	"polc/ir"
+)
+
+// Specials of the filesystem table (parse_special_path). :project_roots
+// is accepted as :workspace_roots: the seed documentation and Codex
+// 0.169.0 both still use it.
+var specials = map[string]string{
+	":root":            ":root",
+	":minimal":         ":minimal",
+	":workspace_roots": ":workspace_roots",
+	":project_roots":   ":workspace_roots",
+	":tmpdir":          ":tmpdir",
+	":slash_tmp":       ":slash_tmp",
+}
+
+// compileFilesystem reads a profile's filesystem table into entries
+// (compile_filesystem_permission). Keys go in byte order, as Codex's
+// BTreeMap does.
+func (s *state) compileFilesystem(p *profile, t *syntax.Tab, what string) {
+	for _, k := range sortedKeys(t) {
+		v := t.Get(k)
+		if k == "glob_scan_max_depth" {
+			if s.expect(v, syntax.Integer, what+".glob_scan_max_depth") {
+				if v.Int < 1 {
+					s.diags.Addf(diag.BadScanDepth, v.Pos, "set glob_scan_max_depth to 1 or more, or remove it for an unbounded scan",
+						"glob_scan_max_depth must be at least 1 (got %d)", v.Int)
+				} else {
+					p.scanDepth = int(min(v.Int, 1<<20))
+				}
+			}
+			continue
+		}
+		s.compileFSKey(p, k, v, what)
+	}
+}
+
+func (s *state) compileFSKey(p *profile, k string, v *syntax.Value, what string) {
+	origin := ir.Origin{Kind: ir.OriginConfig, Key: k, Pos: v.KeyPos, Profile: v.Origin}
+	if strings.HasPrefix(v.Origin, ":") {
+		origin.Kind = ir.OriginBuiltin
+	}
+	if strings.ContainsRune(k, 0) {
+		s.diags.Addf(diag.NulInPath, v.KeyPos, "remove the \\u0000 escape from the path", "filesystem path %q contains a NUL byte", k)
+		return
+	}
+	var base string
+	special := ""
+	switch {
+	case strings.HasPrefix(k, ":"):
+		sp, ok := specials[k]
+		if !ok {
+			if v.Kind == syntax.Table {
+				for _, sub := range sortedKeys(v.Tab) {
+					s.diags.Addf(diag.UnknownSpecial, v.Tab.Get(sub).KeyPos, "use :root, :minimal, :workspace_roots, :tmpdir or :slash_tmp, or an absolute path",
+						"filesystem path `%s` with nested entry `%s` is not recognized and will be ignored", k, sub)
+				}
+			} else {
+				s.diags.Addf(diag.UnknownSpecial, v.KeyPos, "use :root, :minimal, :workspace_roots, :tmpdir or :slash_tmp, or an absolute path (there is no :home: write ~/...)",
+					"filesystem path `%s` is not recognized and will be ignored", k)
+			}
+			return
+		}
+		special = sp
+		base = sp
+	case k == "~" || strings.HasPrefix(k, "~/"):
+		base = ir.VarHome
+		rest := strings.TrimPrefix(k, "~")
+		if !ir.HasGlobMeta(rest) {
+			base += cleanSub(rest)
+		} else {
+			base += rest
+		}
+	case strings.HasPrefix(k, "/"):
+		base = k
+		if !ir.HasGlobMeta(k) {
+			base = cleanPath(k)
+		}
+	default:
+		fix := "write an absolute path, ~/..., or a special such as :workspace_roots"
+		if ir.HasGlobMeta(k) {
+			fix = fmt.Sprintf(`to match inside the project write ":workspace_roots" = { %q = "deny" }`, k)
+		}
+		s.diags.Addf(diag.RelativePath, v.KeyPos, fix, "filesystem path `%s` must be absolute, use `~/...`, or start with `:`", k)
+		return
+	}
+
+	switch v.Kind {
+	case syntax.String:
+		acc, ok := s.access(v, what+"."+syntax.QuoteKey(k))
+		if !ok {
+			return
+		}
+		if special != "" {
+			s.addSpecial(p, special, "", acc, origin)
+			return
+		}
+		s.addPath(p, base, "", k, acc, origin, v)
+	case syntax.Table:
+		if special == ":minimal" || special == ":root" || special == ":tmpdir" || special == ":slash_tmp" {
+			for _, sub := range sortedKeys(v.Tab) {
+				sv := v.Tab.Get(sub)
+				if sub != "." {
+					s.diags.Addf(diag.NestedNotSupported, sv.KeyPos, fmt.Sprintf(`write %q = "<access>" without a nested table, or use an absolute path`, k),
+						"filesystem path `%s` does not support nested entries", k)
+					continue
+				}
+				if acc, ok := s.access(sv, what+"."+syntax.QuoteKey(k)+`."."`); ok {
+					s.addSpecial(p, special, "", acc, withKey(origin, k+"/."))
+				}
+			}
+			return
+		}
+		for _, sub := range sortedKeys(v.Tab) {
+			sv := v.Tab.Get(sub)
+			o := ir.Origin{Kind: origin.Kind, Key: k + "/" + sub, Pos: sv.KeyPos, Profile: sv.Origin}
+			if strings.HasPrefix(sv.Origin, ":") {
+				o.Kind = ir.OriginBuiltin
+			}
+			if sv.Kind == syntax.Table {
+				s.diags.Addf(diag.WrongType, sv.Pos, fmt.Sprintf(`flatten it: %q = { "%s/<sub>" = "<access>" }`, k, sub),
+					"filesystem entry %s.%s: only one level of nesting is supported", k, syntax.QuoteKey(sub))
+				continue
+			}
+			acc, ok := s.access(sv, what+"."+syntax.QuoteKey(k)+"."+syntax.QuoteKey(sub))
+			if !ok {
+				continue
+			}
+			if strings.ContainsRune(sub, 0) {
+				s.diags.Addf(diag.NulInPath, sv.KeyPos, "remove the \\u0000 escape from the path", "filesystem subpath %q contains a NUL byte", sub)
+				continue
+			}
+			if sub != "." && !validSubpath(sub) {
+				s.diags.Addf(diag.BadSubpath, sv.KeyPos, `write a relative path below the base such as "docs/api"; use "." for the base itself`,
+					"filesystem subpath `%s` must be a descendant path without `.` or `..` components", sub)
+				continue
+			}
+			rel := ""
+			if sub != "." {
+				rel = strings.TrimSuffix(sub, "/")
+			}
+			if special != "" {
+				s.addSpecialSub(p, special, rel, acc, o, sv)
+				continue
+			}
+			if ir.HasGlobMeta(base) {
+				s.diags.Addf(diag.BadGlob, v.KeyPos, "put the glob in the nested keys, not in the base path",
+					"filesystem path `%s` with nested entries must not contain glob characters", k)
+				return
+			}
+			s.addPath(p, base, rel, k+"/"+sub, acc, o, sv)
+		}
+	default:
+		s.expect(v, syntax.String, what+"."+syntax.QuoteKey(k))
+	}
+}
+
+// access reads an access value: read, write, deny (none is Codex's old deny).
+func (s *state) access(v *syntax.Value, what string) (ir.Access, bool) {
+	if v.Kind != syntax.String {
+		s.expect(v, syntax.String, what)
+		return 0, false
+	}
+	a, ok := ir.ParseAccess(v.Str)
+	if !ok {
+		s.diags.Addf(diag.BadAccess, v.Pos, `use "read", "write" or "deny"`, "unknown access value %s for %s", v.Describe(), what)
+		return 0, false
+	}
+	return a, true
+}
+
+// addSpecial adds a special's own rule (:minimal is not a path).
+func (s *state) addSpecial(p *profile, special, sub string, acc ir.Access, origin ir.Origin) {
+	if special == ":minimal" {
+		if acc != ir.Deny {
+			o := origin
+			p.minimal = &o
+		}
+		return
+	}
+	p.entries = append(p.entries, entry{base: special, sub: sub, access: acc, origin: origin})
+}
+
+// addSpecialSub adds a nested entry of :workspace_roots.
+func (s *state) addSpecialSub(p *profile, special, rel string, acc ir.Access, origin ir.Origin, v *syntax.Value) {
+	if !ir.HasGlobMeta(rel) {
+		p.entries = append(p.entries, entry{base: special, sub: rel, access: acc, origin: origin})
+		return
+	}
+	if e, ok := s.globEntry(special, rel, origin.Key, acc, origin, v); ok {
+		p.entries = append(p.entries, e)
+	}
+}
+
+// addPath adds an absolute (or ~) path rule, with its nested sub-path.
+func (s *state) addPath(p *profile, base, rel, key string, acc ir.Access, origin ir.Origin, v *syntax.Value) {
+	full := base
+	if rel != "" {
+		full = strings.TrimSuffix(base, "/") + "/" + rel
+	}
+	if !ir.HasGlobMeta(full) {
+		p.entries = append(p.entries, entry{base: full, access: acc, origin: origin})
+		return
+	}
+	if e, ok := s.globEntry("", full, key, acc, origin, v); ok {
+		p.entries = append(p.entries, e)
+	}
+}
+
+// globEntry compiles a glob: a deny rule when the access is deny, a
+// subtree rule for read/write ending in /**, an error otherwise.
+func (s *state) globEntry(special, pattern, key string, acc ir.Access, origin ir.Origin, v *syntax.Value) (entry, bool) {
+	if acc != ir.Deny {
+		prefix, ok := strings.CutSuffix(pattern, "/**")
+		if pattern == "**" {
+			prefix, ok = "", true
+		}
+		if ok && !ir.HasGlobMeta(prefix) {
+			if special != "" {
+				return entry{base: special, sub: prefix, access: acc, origin: origin}, true
+			}
+			return entry{base: cleanPath(prefix), access: acc, origin: origin}, true
+		}
+		s.diags.Addf(diag.GlobNotDeny, v.KeyPos,
+			fmt.Sprintf("use an exact path or a trailing /** for %s subtree access, or deny the files you do not want instead", acc),
+			"filesystem glob path `%s` only supports `deny` access (it has %s)", key, acc)
+		return entry{}, false
+	}
+	if !doublestar.ValidatePattern(pattern) || strings.Count(pattern, "[") != strings.Count(pattern, "]") {
+		s.diags.Addf(diag.BadGlob, v.KeyPos, "close every [ with ], and escape literal glob characters with a backslash",
+			"filesystem glob `%s` is malformed", key)
+		return entry{}, false
+	}
+	if overBroad(special, pattern) {
+		s.diags.Addf(diag.OverBroadGlob, v.KeyPos, "deny the directory with an exact rule instead, or make the glob name the files (for example **/*.env)",
+			"deny glob `%s` matches everything below its base: it denies the whole directory tree and makes every scan walk it all", key)
+		return entry{}, false
+	}
+	return entry{base: special, sub: pattern, glob: true, access: ir.Deny, origin: origin}, true
+}
+
+// overBroad reports a glob whose components below its literal base are
+// wildcards only ("/**", "/*", ":workspace_roots/**"): it is an exact deny
+// of the base written as an expensive scan, and under / it denies the
+// whole disk.
+func overBroad(special, pattern string) bool {
+	rest := pattern
+	if special == "" {
+		base := ir.GlobBase(pattern)
+		rest = strings.TrimPrefix(strings.TrimPrefix(pattern, base), "/")
+	}
+	for _, c := range strings.Split(rest, "/") {
+		if strings.Trim(c, "*") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// compileNetwork reads [permissions.NAME.network] (NetworkToml).
+// enabled = true gives full network. A proxy polc cannot run must not
+// silently widen or narrow: loopback proxy ports become proxy mode
+// (the backends enforce or refuse it), domain rules without a proxy fail
+// closed (no network) with a warning.
+func (s *state) compileNetwork(p *profile, v *syntax.Value, what string) {
+	t := v.Tab
+	origin := ir.Origin{Kind: ir.OriginConfig, Key: "network", Pos: v.KeyPos, Profile: v.Origin}
+	enabled := false
+	var proxyURL, socksURL *syntax.Value
+	limited, socks, nonLoopback := false, false, false
+	var domains *syntax.Value
+	for _, k := range t.Keys() {
+		nv := t.Get(k)
+		name := what + "." + syntax.QuoteKey(k)
+		switch k {
+		case "enabled":
+			if s.expect(nv, syntax.Bool, name) {
+				enabled = nv.Bool
+				origin.Pos = nv.Pos
+			}
+		case "enable_socks5":
+			if s.expect(nv, syntax.Bool, name) {
+				socks = nv.Bool
+			}
+		case "enable_socks5_udp", "allow_upstream_proxy", "dangerously_allow_all_unix_sockets", "allow_local_binding":
+			s.expect(nv, syntax.Bool, name)
+		case "dangerously_allow_non_loopback_proxy":
+			if s.expect(nv, syntax.Bool, name) {
+				nonLoopback = nv.Bool
+			}
+		case "proxy_url":
+			if s.expect(nv, syntax.String, name) {
+				proxyURL = nv
+			}
+		case "socks_url":
+			if s.expect(nv, syntax.String, name) {
+				socksURL = nv
+			}
+		case "mode":
+			if s.expect(nv, syntax.String, name) {
+				switch nv.Str {
+				case "limited":
+					limited = true
+				case "full":
+				default:
+					s.diags.Addf(diag.BadNetwork, nv.Pos, `use "limited" or "full"`, "unknown network mode %s", nv.Describe())
+				}
+			}
+		case "domains":
+			if s.expect(nv, syntax.Table, name) {
+				domains = nv
+				s.allowDenyTable(nv.Tab, name, "allow", "deny")
+			}
+		case "unix_sockets":
+			if s.expect(nv, syntax.Table, name) {
+				s.allowDenyTable(nv.Tab, name, "allow", "deny", "none")
+			}
+		case "mitm":
+			s.expect(nv, syntax.Table, name)
+		case "allowed_domains", "denied_domains", "allowed_unix_sockets":
+			// Legacy list keys: Codex ignores them silently (network_toml_ignores_legacy_network_list_keys).
+		default:
+			s.unknownKey(nv, name)
+		}
+	}
+	p.network = ir.Network{Mode: ir.NetworkNone, Origin: origin}
+	if !enabled {
+		return
+	}
+	var ports []int
+	for _, u := range []*syntax.Value{proxyURL, socksURL} {
+		if u == nil || (u == socksURL && !socks) {
+			continue
+		}
+		port, ok := s.loopbackPort(u, nonLoopback)
+		if !ok {
+			return // fail closed: no network
+		}
+		ports = append(ports, port)
+	}
+	switch {
+	case len(ports) > 0:
+		p.network = ir.Network{Mode: ir.NetworkProxy, ProxyPorts: ports, Origin: origin}
+	case limited || (domains != nil && domains.Tab.Len() > 0):
+		pos := origin.Pos
+		if domains != nil {
+			pos = domains.KeyPos
+		}
+		s.diags.Addf(diag.NetworkNotEnforced, pos, "set proxy_url to a loopback proxy that enforces the domain rules, or remove them for full network",
+			"network domain rules need Codex's network proxy, which the sandbox does not run; polc gives the command no network (fail closed)")
+	default:
+		p.network = ir.Network{Mode: ir.NetworkFull, Origin: origin}
+	}
+}
+
+// loopbackPort checks a proxy URL: it must name a loopback host and a port.
+func (s *state) loopbackPort(v *syntax.Value, nonLoopbackOK bool) (int, bool) {
+	u, err := url.Parse(v.Str)
+	if err != nil || u.Host == "" {
+		s.diags.Addf(diag.BadNetwork, v.Pos, "write a URL such as http://127.0.0.1:3128", "proxy URL %s is not a valid URL", v.Describe())
+		return 0, false
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil || port < 1 || port > 65535 {
+		s.diags.Addf(diag.BadNetwork, v.Pos, "write the port explicitly, such as http://127.0.0.1:3128", "proxy URL %s has no valid port", v.Describe())
+		return 0, false
+	}
+	host := u.Hostname()
+	ip := net.ParseIP(host)
+	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		msg := "proxy URL %s is not on loopback: the sandbox can only confine traffic to loopback proxy ports"
+		if nonLoopbackOK {
+			msg += " (dangerously_allow_non_loopback_proxy cannot be enforced)"
+		}
+		s.diags.Addf(diag.BadNetwork, v.Pos, "run the proxy on 127.0.0.1", msg, v.Describe())
+		return 0, false
+	}
+	return port, true
+}
+
+func (s *state) allowDenyTable(t *syntax.Tab, what string, allowed ...string) {
+	for _, k := range t.Keys() {
+		v := t.Get(k)
+		if !s.expect(v, syntax.String, what+"."+syntax.QuoteKey(k)) {
+			continue
+		}
+		ok := false
+		for _, a := range allowed {
+			ok = ok || v.Str == a
+		}
+		if !ok {
+			s.diags.Addf(diag.BadNetwork, v.Pos, fmt.Sprintf("use %s", strings.Join(allowed, " or ")), "unknown value %s for %s.%s", v.Describe(), what, syntax.QuoteKey(k))
+		}
+	}
+}

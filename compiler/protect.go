@@ -1,0 +1,114 @@
+package compiler
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"polc/ir"
+)
+
+// protectedNames stay read-only directly under every writable root
+// (PROTECTED_METADATA_PATH_NAMES, plus .polc where committed artifacts
+// live: the sandbox must not rewrite the policy of its next run).
+var protectedNames = []string{".git", ".agents", ".codex", ".polc"}
+
+// alwaysProtected are protected under the primary workspace root even
+// when missing (protect_missing_dot_codex), so that creating them goes
+// through approval.
+var alwaysProtected = map[string]bool{".codex": true, ".polc": true}
+
+// protectMetadata adds a read rule for each protected name under each
+// writable root, unless a rule names that exact path (an explicit rule of
+// any access replaces the default, append_default_read_only_entry_if_no_explicit_rule).
+func (s *state) protectMetadata() {
+	pol := s.policy
+	if pol == nil || pol.Unrestricted {
+		return
+	}
+	explicit := map[string]bool{}
+	for _, r := range pol.Rules {
+		explicit[r.Path] = true
+	}
+	var roots []ir.Rule
+	for _, r := range pol.Rules {
+		if r.Access == ir.Write && !r.Mandatory {
+			roots = append(roots, r)
+		}
+	}
+	var added []ir.Rule
+	for _, root := range roots {
+		for _, name := range protectedNames {
+			target := joinSym(root.Path, name)
+			if explicit[target] {
+				continue
+			}
+			explicit[target] = true
+			added = append(added, ir.Rule{Path: target, Access: ir.Read,
+				SkipIfMissing: !(root.Path == ir.VarWorkspaceRoot && alwaysProtected[name]),
+				Origin:        ir.Origin{Kind: ir.OriginProtected, Key: name, Pos: root.Origin.Pos, Profile: root.Origin.Profile}})
+		}
+	}
+	pol.Rules = append(pol.Rules, added...)
+
+	// A .git file pointing at its gitdir (worktrees, submodules) protects
+	// the gitdir too, when the policy would otherwise let it be written.
+	dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings})
+	if err != nil {
+		return
+	}
+	for _, root := range roots {
+		gitPath := joinSym(root.Path, ".git")
+		host, ok := s.bindings.BindOK(gitPath)
+		if !ok {
+			continue
+		}
+		target := gitdirTarget(host)
+		if target == "" || !dec.Decide(target, ir.OpWrite).Allowed {
+			continue
+		}
+		sym := s.bindings.Symbolize(target)
+		if explicit[sym] {
+			continue
+		}
+		explicit[sym] = true
+		pol.Rules = append(pol.Rules, ir.Rule{Path: sym, Access: ir.Read, SkipIfMissing: true,
+			Origin: ir.Origin{Kind: ir.OriginProtected, Key: ".git gitdir", Pos: root.Origin.Pos, Profile: root.Origin.Profile}})
+	}
+}
+
+// gitdirTarget reads a ".git" file of the form "gitdir: PATH" and returns
+// the existing target (relative paths are relative to the file's
+// directory), or "".
+func gitdirTarget(gitFile string) string {
+	st, err := os.Lstat(gitFile)
+	if err != nil || !st.Mode().IsRegular() || st.Size() > 64<<10 {
+		return ""
+	}
+	f, err := os.Open(gitFile)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && line == "" {
+		return ""
+	}
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
+	if !ok {
+		return ""
+	}
+	target := strings.TrimSpace(rest)
+	if target == "" {
+		return ""
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(gitFile), target)
+	}
+	target = filepath.Clean(target)
+	if _, err := os.Stat(target); err != nil {
+		return ""
+	}
+	return target
+}

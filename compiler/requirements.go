@@ -1,0 +1,402 @@
+package compiler
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
+
+	"polc/compiler/syntax"
+	"polc/diag"
+	"polc/ir"
+)
+
+// requirements are the managed constraints (ConfigRequirementsToml).
+// Later --requirements files take precedence field by field, as Codex's
+// higher requirement sources do; allowed_permission_profiles merges per
+// key (PR #24852) and deny_read is the union of every file (fail closed).
+type requirements struct {
+	approvalPolicies   *syntax.Value // array of strings
+	reviewers          *syntax.Value
+	sandboxModes       *syntax.Value
+	profiles           *syntax.Tab // managed [permissions.NAME]
+	allowedProfiles    map[string]*syntax.Value
+	profilesPos        diag.Pos // where allowed_permission_profiles is written
+	defaultPermissions *syntax.Value
+	denyRead           []*syntax.Value
+	digest             string
+}
+
+var knownRequirementKeys = map[string]bool{
+	"remote_sandbox_config": true, "windows": true, "experimental_network": true, "mcp_servers": true,
+	"rules": true, "features": true, "apps": true, "auto_review": true, "enforce_residency": true,
+	"allowed_web_search_modes": true, "feature_requirements": true, "hooks": true, "skills": true,
+}
+
+func (r *requirements) forcesProfiles() bool { return r != nil && r.allowedProfiles != nil }
+
+// readRequirements decodes and validates the requirement files.
+func (s *state) readRequirements() {
+	r := &requirements{}
+	s.reqs = r
+	if len(s.reqLayers) == 0 {
+		return
+	}
+	h := sha256.New()
+	for _, l := range s.reqLayers {
+		h.Write(l.data)
+		s.readRequirementFile(r, l.tab)
+	}
+	r.digest = hex.EncodeToString(h.Sum(nil))
+}
+
+func (s *state) readRequirementFile(r *requirements, t *syntax.Tab) {
+	for _, k := range t.Keys() {
+		v := t.Get(k)
+		switch k {
+		case "allowed_approval_policies":
+			if s.stringList(v, k) {
+				ok := true
+				for _, e := range v.Arr {
+					if !contains(approvalPolicies, e.Str) {
+						s.diags.Addf(diag.BadRequirement, e.Pos, `use "untrusted", "on-failure", "on-request" or "never"`,
+							"unknown approval policy %s in allowed_approval_policies", e.Describe())
+						ok = false
+					}
+				}
+				if ok {
+					r.approvalPolicies = v
+				}
+			}
+		case "allowed_approvals_reviewers":
+			if s.stringList(v, k) {
+				ok := true
+				for _, e := range v.Arr {
+					switch e.Str {
+					case "user", "auto_review", "guardian_subagent":
+					default:
+						s.diags.Addf(diag.BadRequirement, e.Pos, `use "user" or "auto_review"`,
+							"unknown approvals reviewer %s in allowed_approvals_reviewers", e.Describe())
+						ok = false
+					}
+				}
+				if ok {
+					r.reviewers = v
+				}
+			}
+		case "allowed_sandbox_modes":
+			if s.stringList(v, k) {
+				ok, hasRO := true, false
+				for _, e := range v.Arr {
+					switch e.Str {
+					case "read-only":
+						hasRO = true
+					case "workspace-write", "danger-full-access", "external-sandbox":
+					default:
+						s.diags.Addf(diag.BadRequirement, e.Pos, "use read-only, workspace-write, danger-full-access or external-sandbox",
+							"unknown sandbox mode %s in allowed_sandbox_modes", e.Describe())
+						ok = false
+					}
+				}
+				if ok && !hasRO {
+					s.diags.Addf(diag.BadRequirement, v.Pos, `add "read-only" to allowed_sandbox_modes`,
+						"allowed_sandbox_modes must include \"read-only\": it is the fallback for every profile that is not allowed")
+					ok = false
+				}
+				if ok {
+					r.sandboxModes = v
+				}
+			}
+		case "allowed_permission_profiles":
+			if !s.expect(v, syntax.Table, k) {
+				continue
+			}
+			if v.Tab.Len() == 0 {
+				s.diags.Addf(diag.BadRequirement, v.Pos, `list the allowed profiles, for example { ":read-only" = true }`,
+					"allowed_permission_profiles cannot be empty: it would refuse every profile")
+				continue
+			}
+			if r.allowedProfiles == nil {
+				r.allowedProfiles = map[string]*syntax.Value{}
+			}
+			r.profilesPos = v.KeyPos
+			for _, name := range v.Tab.Keys() {
+				pv := v.Tab.Get(name)
+				if s.expect(pv, syntax.Bool, k+"."+syntax.QuoteKey(name)) {
+					r.allowedProfiles[name] = pv
+				}
+			}
+		case "default_permissions":
+			if s.expect(v, syntax.String, k) {
+				r.defaultPermissions = v
+			}
+		case "permissions":
+			if !s.expect(v, syntax.Table, k) {
+				continue
+			}
+			if r.profiles == nil {
+				r.profiles = syntax.NewTab()
+			}
+			for _, name := range v.Tab.Keys() {
+				pv := v.Tab.Get(name)
+				if name == "filesystem" {
+					s.readReservedFilesystem(r, pv)
+					continue
+				}
+				r.profiles.Set(name, pv)
+			}
+		default:
+			if !knownRequirementKeys[k] {
+				s.unknownKey(v, syntax.QuoteKey(k))
+			}
+		}
+	}
+}
+
+// readReservedFilesystem reads [permissions.filesystem]: deny_read only.
+func (s *state) readReservedFilesystem(r *requirements, v *syntax.Value) {
+	if !s.expect(v, syntax.Table, "permissions.filesystem") {
+		return
+	}
+	for _, k := range v.Tab.Keys() {
+		fv := v.Tab.Get(k)
+		switch k {
+		case "deny_read":
+			if !s.stringList(fv, "permissions.filesystem.deny_read") {
+				continue
+			}
+			for _, e := range fv.Arr {
+				if s.checkDenyRead(e) {
+					r.denyRead = append(r.denyRead, e)
+				}
+			}
+		case "description", "extends", "workspace_roots", "filesystem", "network":
+			s.diags.Addf(diag.ReservedRequirementKey, fv.KeyPos, "define managed profiles under another name, such as [permissions.managed]",
+				"`permissions.filesystem` is reserved for requirements-level filesystem constraints and cannot define a profile (key %s)", k)
+		default:
+			s.unknownKey(fv, "permissions.filesystem."+syntax.QuoteKey(k))
+		}
+	}
+}
+
+// checkDenyRead validates one pattern (FilesystemDenyReadPattern::from_input).
+func (s *state) checkDenyRead(e *syntax.Value) bool {
+	p := e.Str
+	if strings.ContainsRune(p, 0) {
+		s.diags.Addf(diag.NulInPath, e.Pos, "remove the \\u0000 escape from the path", "deny_read pattern %q contains a NUL byte", p)
+		return false
+	}
+	if !strings.HasPrefix(p, "/") {
+		s.diags.Addf(diag.BadRequirement, e.Pos, "write an absolute path or pattern, such as /etc/secrets or /home/*/.ssh/**",
+			"deny_read pattern %q must be absolute", p)
+		return false
+	}
+	if ir.HasGlobMeta(p) && (!doublestar.ValidatePattern(p) || strings.Count(p, "[") != strings.Count(p, "]")) {
+		s.diags.Addf(diag.BadGlob, e.Pos, "close every [ with ]", "deny_read pattern %q is malformed", p)
+		return false
+	}
+	if ir.HasGlobMeta(p) && overBroad("", p) && ir.GlobBase(p) == "/" {
+		s.diags.Addf(diag.OverBroadGlob, e.Pos, "name the files to deny", "deny_read pattern %q denies the whole disk", p)
+		return false
+	}
+	return true
+}
+
+// stringList checks for a non-empty array of strings.
+func (s *state) stringList(v *syntax.Value, what string) bool {
+	if !s.expect(v, syntax.Array, what) {
+		return false
+	}
+	if len(v.Arr) == 0 {
+		s.diags.Addf(diag.BadRequirement, v.Pos, "list at least one value, or remove the key", "field `%s` cannot be empty", what)
+		return false
+	}
+	ok := true
+	for _, e := range v.Arr {
+		ok = s.expect(e, syntax.String, what+" entries") && ok
+	}
+	return ok
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// profileMode is the sandbox mode a profile amounts to
+// (sandbox_mode_requirement_for_permission_profile).
+func profileMode(p *profile) string {
+	if p.unrestricted {
+		return "danger-full-access"
+	}
+	for _, e := range p.entries {
+		if e.access == ir.Write {
+			return "workspace-write"
+		}
+	}
+	return "read-only"
+}
+
+// applyRequirements refuses or narrows the selected profile and adds the
+// mandatory denies.
+func (s *state) applyRequirements() {
+	r := s.reqs
+	p := s.prof
+	if r.digest == "" && r.allowedProfiles == nil {
+		s.applyApprovals()
+		return
+	}
+	// The managed default must itself be allowed.
+	if d := r.defaultPermissions; d != nil && r.allowedProfiles != nil && !allowed(r.allowedProfiles, d.Str) {
+		s.diags.Addf(diag.BadRequirement, d.Pos, fmt.Sprintf("add %q = true to allowed_permission_profiles, or change default_permissions", d.Str),
+			"managed default_permissions `%s` is not in allowed_permission_profiles (%s)", d.Str, allowedList(r.allowedProfiles))
+	}
+	// The allowlist is closed: a profile outside it is refused, even one
+	// named with -P (Codex 0.169.0 runs it; polc does not).
+	if r.allowedProfiles != nil && !allowed(r.allowedProfiles, p.id) {
+		d := diag.Diagnostic{Code: diag.ProfileNotAllowed, Severity: diag.ProfileNotAllowed.Severity(), Pos: p.pos,
+			Message: fmt.Sprintf("profile `%s` is not allowed by requirements %s (allowed: %s)", p.id, r.profilesPos, allowedList(r.allowedProfiles)),
+			Fix:     fmt.Sprintf("select one of %s with -P or default_permissions, or ask the administrator to allow %q", allowedList(r.allowedProfiles), p.id),
+			Related: []diag.Pos{r.profilesPos}}
+		s.diags = append(s.diags, d)
+		s.stop = true
+		return
+	}
+	// Sandbox modes narrow: a profile whose mode is not allowed falls back
+	// to :read-only. deny_read forbids running without a sandbox.
+	mode := profileMode(p)
+	var why diag.Pos
+	refused := false
+	if r.sandboxModes != nil && !containsValue(r.sandboxModes.Arr, mode) {
+		refused, why = true, r.sandboxModes.Pos
+	}
+	if len(r.denyRead) > 0 && (mode == "danger-full-access") {
+		refused, why = true, r.denyRead[0].Pos
+	}
+	if refused {
+		if r.allowedProfiles != nil && !allowed(r.allowedProfiles, builtinReadOnly) {
+			s.diags.Addf(diag.ProfileNotAllowed, p.pos, "allow :read-only in the requirements, or select an allowed profile",
+				"profile `%s` runs in sandbox mode %s, which requirements %s do not allow, and the :read-only fallback is not in allowed_permission_profiles", p.id, mode, why)
+			s.stop = true
+			return
+		}
+		s.diags = append(s.diags, diag.Diagnostic{Code: diag.SandboxModeNarrowed, Severity: diag.SandboxModeNarrowed.Severity(), Pos: p.pos,
+			Message: fmt.Sprintf("profile `%s` needs sandbox mode %s, which requirements %s do not allow; falling back to :read-only", p.id, mode, why),
+			Fix:     "select a read-only profile, or ask the administrator to allow " + mode, Related: []diag.Pos{why}})
+		ro := s.builtinProfile(builtinReadOnly)
+		ro.pos, ro.implicit = p.pos, true
+		ro.network.Origin.Pos = why
+		s.prof = ro
+		p = ro
+	}
+	for _, e := range r.denyRead {
+		o := ir.Origin{Kind: ir.OriginRequirement, Key: "deny_read " + e.Str, Pos: e.Pos}
+		if ir.HasGlobMeta(e.Str) {
+			p.entries = append(p.entries, entry{sub: e.Str, glob: true, access: ir.Deny, mandatory: true, origin: o})
+		} else {
+			p.entries = append(p.entries, entry{base: cleanPath(e.Str), access: ir.Deny, mandatory: true, origin: o})
+		}
+	}
+	s.applyApprovals()
+}
+
+func containsValue(vals []*syntax.Value, s string) bool {
+	for _, v := range vals {
+		if v.Str == s {
+			return true
+		}
+	}
+	return false
+}
+
+func allowed(m map[string]*syntax.Value, id string) bool {
+	v := m[id]
+	return v != nil && v.Bool
+}
+
+func allowedList(m map[string]*syntax.Value) string {
+	var names []string
+	for k, v := range m {
+		if v.Bool {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// applyApprovals fills the approval settings, narrowed by requirements:
+// an explicit value outside the allowlist falls back to the first allowed
+// value with a warning; a default one silently.
+func (s *state) applyApprovals() {
+	a := &s.approvals
+	top := s.top
+	// Codex's default: untrusted projects ask for everything.
+	a.Policy = "on-request"
+	if s.trust.level == "untrusted" {
+		a.Policy = "untrusted"
+	}
+	var polPos diag.Pos
+	if v := top.approvalPolicy; v != nil {
+		polPos = v.Pos
+		if v.Kind == syntax.String {
+			a.Policy = v.Str
+		} else if g := v.Tab.Get("granular"); g != nil && g.Kind == syntax.Table {
+			a.Policy = "granular"
+			gr := &ir.Granular{}
+			b := func(k string) bool {
+				x := g.Tab.Get(k)
+				return x != nil && x.Kind == syntax.Bool && x.Bool
+			}
+			gr.SandboxApproval, gr.Rules, gr.MCPElicitations = b("sandbox_approval"), b("rules"), b("mcp_elicitations")
+			gr.SkillApproval, gr.RequestPermissions = b("skill_approval"), b("request_permissions")
+			a.Granular = gr
+		}
+	}
+	a.Reviewer = "user"
+	var revPos diag.Pos
+	if v := top.reviewer; v != nil {
+		a.Reviewer, revPos = reviewerName(v.Str), v.Pos
+	}
+	if v := top.autoReviewPolicy; v != nil {
+		a.AutoReviewPolicy = v.Str
+	}
+	r := s.reqs
+	if r == nil {
+		return
+	}
+	if l := r.approvalPolicies; l != nil && !containsValue(l.Arr, a.Policy) {
+		first := l.Arr[0].Str
+		if top.approvalPolicy != nil {
+			s.diags = append(s.diags, diag.Diagnostic{Code: diag.ApprovalNarrowed, Severity: diag.ApprovalNarrowed.Severity(), Pos: polPos,
+				Message: fmt.Sprintf("approval_policy %q is not allowed by requirements %s; falling back to %q", a.Policy, l.Pos, first),
+				Fix:     "set approval_policy to one of the allowed values", Related: []diag.Pos{l.Pos}})
+		}
+		a.Policy, a.Granular = first, nil
+	}
+	if l := r.reviewers; l != nil {
+		ok := false
+		for _, e := range l.Arr {
+			ok = ok || reviewerName(e.Str) == a.Reviewer
+		}
+		if !ok {
+			first := reviewerName(l.Arr[0].Str)
+			if top.reviewer != nil {
+				s.diags = append(s.diags, diag.Diagnostic{Code: diag.ApprovalNarrowed, Severity: diag.ApprovalNarrowed.Severity(), Pos: revPos,
+					Message: fmt.Sprintf("approvals_reviewer %q is not allowed by requirements %s; falling back to %q", a.Reviewer, l.Pos, first),
+					Fix:     "set approvals_reviewer to one of the allowed values", Related: []diag.Pos{l.Pos}})
+			}
+			a.Reviewer = first
+		}
+	}
+}
