@@ -1,0 +1,338 @@
+package globwalk
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// Cache file layout (all integers little-endian or uvarint):
+//
+//	magic "POLCGLB\n" | version u32 | key [32] | sha256(body) [32] | body
+//	body: nroots, then per root: path, present byte, node
+//	node: name, dev, ino, mtime, ctime, flags, err, nmatches,
+//	      matches (name, pattern, depth, type, beyond), nchildren, children
+//
+// The key hashes everything the result depends on besides the tree: the
+// patterns, bases, caps, ReportBeyondCap and the format version.
+const cacheVersion = 1
+
+var cacheMagic = []byte("POLCGLB\n")
+
+const headerLen = 8 + 4 + 32 + 32
+
+// maxCacheFile bounds what a load reads: a larger file is not ours.
+const maxCacheFile = 256 << 20
+
+func cacheKey(patterns []cpat, opts Options) [32]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "globwalk v%d %s beyond=%t\n", cacheVersion, runtime.GOOS, opts.ReportBeyondCap)
+	for _, p := range patterns {
+		fmt.Fprintf(h, "%q %q %d\n", p.full, p.base, p.maxDepth)
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+func cacheFile(dir string, key [32]byte) string {
+	return filepath.Join(dir, "globwalk-"+hex.EncodeToString(key[:16])+".cache")
+}
+
+// expandCached runs the walk against the cache in Options.CacheDir and
+// saves the new tree when anything was listed.
+func (w *walker) expandCached() {
+	c, st := w.c, &w.res.Stats
+	key := cacheKey(c.pats, w.opts)
+	file := cacheFile(w.opts.CacheDir, key)
+	w.caching = true
+	w.scanStart = now()
+	old, err := loadCache(file, key, c.roots)
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrNotExist):
+		st.Cache = CacheMiss
+	default:
+		st.Cache, st.CacheNote = CacheCorrupt, err.Error()
+	}
+	trees := make([]*node, len(c.roots))
+	for i := range c.roots {
+		var o *node
+		if old != nil {
+			o = old[i]
+		}
+		if o == nil && old != nil {
+			w.changed = true
+		}
+		trees[i] = w.walkRoot(i, o)
+	}
+	if old != nil {
+		st.Cache = CacheHit
+		if w.changed {
+			st.Cache = CacheStale
+		}
+	}
+	if old == nil || w.changed {
+		if err := saveCache(w.opts.CacheDir, file, key, c.roots, trees); err != nil {
+			st.CacheNote = "cache not saved: " + err.Error()
+		}
+	}
+}
+
+func loadCache(file string, key [32]byte, roots []string) ([]*node, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := trustedCacheFile(f); err != nil {
+		return nil, fmt.Errorf("cache %s not trusted: %v", file, err)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxCacheFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %v", file, err)
+	}
+	trees, err := decodeCache(data, key, roots)
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %v", file, err)
+	}
+	return trees, nil
+}
+
+func decodeCache(data []byte, key [32]byte, roots []string) ([]*node, error) {
+	if len(data) > maxCacheFile {
+		return nil, errors.New("too large")
+	}
+	if len(data) < headerLen || !bytes.Equal(data[:8], cacheMagic) {
+		return nil, errors.New("not a globwalk cache")
+	}
+	if v := binary.LittleEndian.Uint32(data[8:12]); v != cacheVersion {
+		return nil, fmt.Errorf("format version %d, want %d", v, cacheVersion)
+	}
+	if !bytes.Equal(data[12:44], key[:]) {
+		return nil, errors.New("key mismatch")
+	}
+	body := data[headerLen:]
+	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[44:76]) {
+		return nil, errors.New("checksum mismatch")
+	}
+	// One string for the whole body: names are substrings of it.
+	d := &decoder{s: string(body)}
+	n := d.uint()
+	if n != uint64(len(roots)) {
+		return nil, errors.New("root count changed")
+	}
+	trees := make([]*node, n)
+	for i := range trees {
+		if d.str() != roots[i] {
+			return nil, errors.New("roots changed")
+		}
+		if d.byte() == 1 {
+			trees[i] = d.node(0)
+		}
+	}
+	if d.err == nil && d.pos != len(d.s) {
+		d.err = errors.New("trailing data")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return trees, nil
+}
+
+type decoder struct {
+	s   string
+	pos int
+	err error
+}
+
+func (d *decoder) fail(msg string) {
+	if d.err == nil {
+		d.err = errors.New(msg)
+	}
+}
+
+func (d *decoder) uint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	var x uint64
+	var s uint
+	for i := 0; i < binary.MaxVarintLen64; i++ {
+		if d.pos >= len(d.s) {
+			d.fail("truncated")
+			return 0
+		}
+		b := d.s[d.pos]
+		d.pos++
+		if b < 0x80 {
+			return x | uint64(b)<<s
+		}
+		x |= uint64(b&0x7f) << s
+		s += 7
+	}
+	d.fail("bad varint")
+	return 0
+}
+
+func (d *decoder) int() int64 {
+	u := d.uint()
+	return int64(u>>1) ^ -int64(u&1)
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || d.pos >= len(d.s) {
+		d.fail("truncated")
+		return 0
+	}
+	d.pos++
+	return d.s[d.pos-1]
+}
+
+func (d *decoder) str() string {
+	n := d.uint()
+	if d.err != nil || n > uint64(len(d.s)-d.pos) {
+		d.fail("truncated string")
+		return ""
+	}
+	s := d.s[d.pos : d.pos+int(n)]
+	d.pos += int(n)
+	return s
+}
+
+// count reads a length that must fit in what is left (each item takes at
+// least one byte), so a corrupt count cannot make us allocate gigabytes.
+func (d *decoder) count() int {
+	n := d.uint()
+	if d.err != nil || n > uint64(len(d.s)-d.pos) {
+		d.fail("bad count")
+		return 0
+	}
+	return int(n)
+}
+
+// maxTreeDepth bounds decoding recursion.
+const maxTreeDepth = 4096
+
+func (d *decoder) node(depth int) *node {
+	if depth > maxTreeDepth {
+		d.fail("tree too deep")
+		return nil
+	}
+	n := &node{name: d.str()}
+	n.st.dev, n.st.ino = d.uint(), d.uint()
+	n.st.mtime, n.st.ctime = d.int(), d.int()
+	flags := d.byte()
+	n.racy, n.missing = flags&1 != 0, flags&2 != 0
+	n.err = d.str()
+	if nm := d.count(); nm > 0 {
+		n.matches = make([]nodeMatch, nm)
+		for i := range n.matches {
+			m := &n.matches[i]
+			m.name = d.str()
+			m.pat = int32(d.uint())
+			m.depth = int32(d.uint())
+			m.typ = entType(d.byte())
+			m.beyond = d.byte() == 1
+		}
+	}
+	if nc := d.count(); nc > 0 {
+		n.children = make([]*node, 0, nc)
+		for i := 0; i < nc && d.err == nil; i++ {
+			n.children = append(n.children, d.node(depth+1))
+		}
+	}
+	if d.err != nil {
+		return nil
+	}
+	return n
+}
+
+func encodeCache(key [32]byte, roots []string, trees []*node) []byte {
+	buf := make([]byte, headerLen, 1<<16)
+	copy(buf, cacheMagic)
+	binary.LittleEndian.PutUint32(buf[8:], cacheVersion)
+	copy(buf[12:], key[:])
+	buf = binary.AppendUvarint(buf, uint64(len(roots)))
+	for i, r := range roots {
+		buf = appendStr(buf, r)
+		if trees[i] == nil {
+			buf = append(buf, 0)
+			continue
+		}
+		buf = append(buf, 1)
+		buf = appendNode(buf, trees[i])
+	}
+	sum := sha256.Sum256(buf[headerLen:])
+	copy(buf[44:], sum[:])
+	return buf
+}
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+func appendNode(b []byte, n *node) []byte {
+	b = appendStr(b, n.name)
+	b = binary.AppendUvarint(b, n.st.dev)
+	b = binary.AppendUvarint(b, n.st.ino)
+	b = binary.AppendVarint(b, n.st.mtime)
+	b = binary.AppendVarint(b, n.st.ctime)
+	var flags byte
+	if n.racy {
+		flags |= 1
+	}
+	if n.missing {
+		flags |= 2
+	}
+	b = append(b, flags)
+	b = appendStr(b, n.err)
+	b = binary.AppendUvarint(b, uint64(len(n.matches)))
+	for _, m := range n.matches {
+		b = appendStr(b, m.name)
+		b = binary.AppendUvarint(b, uint64(m.pat))
+		b = binary.AppendUvarint(b, uint64(m.depth))
+		beyond := byte(0)
+		if m.beyond {
+			beyond = 1
+		}
+		b = append(b, byte(m.typ), beyond)
+	}
+	b = binary.AppendUvarint(b, uint64(len(n.children)))
+	for _, c := range n.children {
+		b = appendNode(b, c)
+	}
+	return b
+}
+
+// saveCache writes the cache atomically: a reader sees the old file or
+// the new one, never half of one.
+func saveCache(dir, file string, key [32]byte, roots []string, trees []*node) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".globwalk-*.tmp")
+	if err != nil {
+		return err
+	}
+	_, werr := tmp.Write(encodeCache(key, roots, trees))
+	cerr := tmp.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), file)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+	}
+	return werr
+}

@@ -1,0 +1,150 @@
+package globwalk
+
+import (
+	"errors"
+	"io/fs"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// On Linux the walk reads directories with getdents64 into one reused
+// buffer and tests names in place: no per-entry allocation and no
+// per-entry stat (the dirent carries the type). Children are opened with
+// openat relative to their open parent.
+
+type dirHandle = int
+
+const noHandle dirHandle = -1
+
+func openDir(parent dirHandle, name, path string, follow bool) (dirHandle, error) {
+	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	if !follow {
+		flags |= unix.O_NOFOLLOW
+	}
+	for {
+		var fd int
+		var err error
+		if parent != noHandle {
+			fd, err = unix.Openat(parent, name, flags, 0)
+		} else {
+			fd, err = unix.Open(path, flags, 0)
+		}
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
+func closeDir(h dirHandle) { unix.Close(h) }
+
+func statHandle(h dirHandle, path string) (dirStat, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(h, &st); err != nil {
+		return dirStat{}, err
+	}
+	return fromUnix(&st), nil
+}
+
+// statDir stats a directory for revalidation, relative to an open parent
+// when there is one; it follows a symlink only for a walk root.
+func statDir(parent dirHandle, path string, follow bool) (dirStat, error) {
+	var st unix.Stat_t
+	var err error
+	switch {
+	case parent != noHandle:
+		err = unix.Fstatat(parent, baseName(path), &st, unix.AT_SYMLINK_NOFOLLOW)
+	case follow:
+		err = unix.Stat(path, &st)
+	default:
+		err = unix.Lstat(path, &st)
+	}
+	if err != nil {
+		return dirStat{}, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return dirStat{}, unix.ENOTDIR
+	}
+	return fromUnix(&st), nil
+}
+
+// lstatType types an entry whose dirent said DT_UNKNOWN (some file
+// systems never fill it in).
+func lstatType(h dirHandle, path, name string) entType {
+	var st unix.Stat_t
+	var err error
+	if h != noHandle {
+		err = unix.Fstatat(h, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	} else {
+		err = unix.Lstat(joinPath(path, name), &st)
+	}
+	if err != nil {
+		return typOther
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return typDir
+	case unix.S_IFLNK:
+		return typLink
+	}
+	return typOther
+}
+
+func (w *walker) readDir(h dirHandle, path string, fn func(name string, typ entType)) error {
+	if w.buf == nil {
+		w.buf = make([]byte, 64<<10)
+	}
+	for {
+		n, err := unix.Getdents(h, w.buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n <= 0 {
+			return nil
+		}
+		buf := w.buf[:n]
+		for len(buf) > 0 {
+			// struct linux_dirent64 { u64 ino; s64 off; u16 reclen; u8 type; char name[]; }
+			if len(buf) < 19 {
+				return errors.New("short dirent record")
+			}
+			reclen := int(*(*uint16)(unsafe.Pointer(&buf[16])))
+			if reclen < 19 || reclen > len(buf) {
+				return errors.New("bad dirent record length")
+			}
+			rec := buf[:reclen]
+			buf = buf[reclen:]
+			nameb := rec[19:]
+			for i, b := range nameb {
+				if b == 0 {
+					nameb = nameb[:i]
+					break
+				}
+			}
+			if len(nameb) == 0 || nameb[0] == '.' && (len(nameb) == 1 || len(nameb) == 2 && nameb[1] == '.') {
+				continue
+			}
+			var typ entType
+			switch rec[18] {
+			case unix.DT_DIR:
+				typ = typDir
+			case unix.DT_LNK:
+				typ = typLink
+			case unix.DT_UNKNOWN:
+				typ = typUnknown
+			default:
+				typ = typOther
+			}
+			fn(unsafe.String(&nameb[0], len(nameb)), typ)
+		}
+	}
+}
+
+func isNotExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, unix.ENOTDIR)
+}
+
+func errText(err error) string { return err.Error() }

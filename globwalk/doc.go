@@ -1,0 +1,57 @@
+// Package globwalk expands deny globs into the paths that exist now.
+//
+// Linux (bubblewrap) and Windows (ACLs) can only mask concrete paths, so a
+// deny glob such as ${WORKSPACE_ROOT}/**/*.env is expanded twice: once at
+// compile time, so that `polc check` and `polc explain` can report what it
+// covers (and what lies beyond glob_scan_max_depth), and again by the
+// runtime shim at every launch. Artifacts keep the pattern; this package
+// produces the snapshot. Files created after the expansion are not covered.
+//
+// # Semantics
+//
+// Patterns use doublestar/v4 syntax (* ? [...] {a,b} **), matched against
+// whole host paths exactly as ir.Decide matches them, so the expansion and
+// the reference decision agree. `**/` matches zero or more directories,
+// `*` matches hidden names, and no ignore file is honoured. The depth of an
+// entry is the number of path components below its pattern's Base (1 =
+// directly in Base); an entry deeper than the pattern's MaxDepth is not a
+// match, and with Options.ReportBeyondCap it is listed in
+// Result.BeyondCap instead, so that the compiler can name every file a
+// snapshot platform leaves readable.
+//
+// # One walk
+//
+// Patterns are compiled into small per-segment automata and run together:
+// there is one walk per distinct scan root, not one per pattern, and a
+// pattern whose Base lies under another pattern's Base rides the outer
+// walk. A directory is entered only while some pattern could still match
+// below it (see stepEntry), so `*.pem` reads one directory and `a/*/b`
+// reads two levels. A matched directory is reported once and not descended
+// for that pattern. Symlinks are never followed: a link is an entry that
+// can match, and then its resolved target is reported so that the backend
+// can mask the target too. Without following links the walk cannot cycle.
+// Unreadable directories are recorded in Result.Errors and the walk goes
+// on; whether that is fatal is the caller's policy (fail closed at launch).
+//
+// # Cache
+//
+// With Options.CacheDir set, the expansion is stored keyed by the patterns,
+// their bases and caps, together with the identity and timestamps (device,
+// inode, mtime, ctime) of every directory the walk listed, as git's
+// untracked cache does. A later call lstat-s only those directories; an
+// unchanged directory's results are reused without listing it, a changed
+// one is listed again (its unchanged subdirectories are still reused). A
+// directory whose timestamps are too close to the scan's start is "racy"
+// and always re-listed, because a change in the same clock tick would not
+// move its mtime. ctime is compared because a sandboxed process can reset
+// mtime with utimes but cannot reset ctime.
+//
+// The cache decides what gets masked, so it must live where the sandbox
+// cannot write: the caller passes a directory outside every writable root,
+// such as $XDG_CACHE_HOME/polc (and must not pass one inside the project
+// or a temporary directory the profile makes writable). The file is written
+// atomically (temporary file, then rename), carries a format version, the
+// key and a SHA-256 checksum, and is used only when it is owned by the
+// current user and not writable by group or others. A corrupt, foreign or
+// unreadable cache is a miss, never a result.
+package globwalk

@@ -1,0 +1,242 @@
+package globwalk
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Pattern is one deny glob on the host.
+type Pattern struct {
+	// Pattern is absolute, in doublestar syntax, with host paths bound.
+	Pattern string
+	// Base is the literal directory prefix of Pattern (ir.GlobBase): where
+	// its scan starts. Empty means ir.GlobBase(Pattern).
+	Base string
+	// MaxDepth caps the expansion: 1 means entries directly in Base, 0 no cap.
+	MaxDepth int
+}
+
+// Options tune one expansion.
+type Options struct {
+	// ReportBeyondCap lists matches deeper than their pattern's MaxDepth in
+	// Result.BeyondCap. Without it the walk stops at the caps.
+	ReportBeyondCap bool
+	// CacheDir holds the revalidation cache; "" disables it. It must be a
+	// directory the sandbox cannot write (see the package doc).
+	CacheDir string
+}
+
+// Match is one existing path a pattern matches.
+type Match struct {
+	Path string
+	// Pattern is the index of the matching pattern in Expand's argument.
+	Pattern int
+	// Depth is the number of components below the pattern's Base.
+	Depth int
+	// IsDir is set when the entry, or for a symlink its resolved target,
+	// is a directory.
+	IsDir bool
+	// IsSymlink is set when the entry itself is a symbolic link.
+	IsSymlink bool
+	// LinkTarget is the fully resolved target of a matched symlink (which
+	// may not exist for a dangling link); "" otherwise.
+	LinkTarget string
+}
+
+// ScanError is a directory the walk could not read.
+type ScanError struct {
+	Path string
+	Err  string
+}
+
+func (e ScanError) Error() string { return e.Path + ": " + e.Err }
+
+// Cache states reported in Stats.Cache.
+const (
+	CacheOff     = "off"     // no CacheDir
+	CacheMiss    = "miss"    // no cache for these patterns yet
+	CacheHit     = "hit"     // every directory revalidated, none listed
+	CacheStale   = "stale"   // cache used, but some directories changed and were listed again
+	CacheCorrupt = "corrupt" // cache unreadable, corrupt or untrusted: full scan
+)
+
+// Stats describe the work an expansion did.
+type Stats struct {
+	// Roots is the number of walks (distinct scan roots).
+	Roots int
+	// DirsRead counts directories listed; DirsReused those revalidated
+	// from the cache without listing.
+	DirsRead, DirsReused int
+	// Entries counts directory entries examined.
+	Entries int
+	// Cache is one of the Cache* states; CacheNote says why a cache was
+	// not used or could not be saved.
+	Cache     string
+	CacheNote string
+	Elapsed   time.Duration
+}
+
+// Result is the outcome of an expansion.
+type Result struct {
+	// Matches are within their pattern's cap, sorted by Path then Pattern.
+	Matches []Match
+	// BeyondCap are matches deeper than their pattern's cap that no
+	// within-cap match covers (path or ancestor): what a snapshot platform
+	// leaves readable. Only with Options.ReportBeyondCap.
+	BeyondCap []Match
+	// Errors are directories that could not be read, sorted by Path.
+	Errors []ScanError
+	Stats  Stats
+}
+
+// PatternError reports a pattern Expand cannot use.
+type PatternError struct {
+	Index   int
+	Pattern string
+	Reason  string
+}
+
+func (e *PatternError) Error() string {
+	return fmt.Sprintf("deny glob %q: %s", e.Pattern, e.Reason)
+}
+
+// Expand finds the existing paths the patterns match. The error is a
+// *PatternError for a malformed pattern; scan problems are in
+// Result.Errors.
+func Expand(patterns []Pattern, opts Options) (*Result, error) {
+	start := time.Now()
+	c, err := compile(patterns)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Stats: Stats{Cache: CacheOff, Roots: len(c.roots)}}
+	w := newWalker(c, opts, res)
+	if opts.CacheDir != "" {
+		w.expandCached()
+	} else {
+		for i := range c.roots {
+			w.walkRoot(i, nil)
+		}
+	}
+	w.finish()
+	res.Stats.Elapsed = time.Since(start)
+	return res, nil
+}
+
+// finish resolves matched symlinks, sorts, and drops beyond-cap matches
+// that a within-cap match already covers.
+func (w *walker) finish() {
+	res := w.res
+	for _, list := range [][]Match{res.Matches, res.BeyondCap} {
+		for i := range list {
+			if list[i].IsSymlink {
+				list[i].LinkTarget, list[i].IsDir = resolveLink(list[i].Path)
+			}
+		}
+	}
+	if runtime.GOOS == "windows" {
+		for _, list := range [][]Match{res.Matches, res.BeyondCap} {
+			for i := range list {
+				list[i].Path = filepath.FromSlash(list[i].Path)
+			}
+		}
+	}
+	sortMatches(res.Matches)
+	if len(res.BeyondCap) > 0 {
+		covered := make(map[string]bool, len(res.Matches))
+		for _, m := range res.Matches {
+			covered[m.Path] = true
+		}
+		kept := res.BeyondCap[:0]
+		for _, m := range res.BeyondCap {
+			if !coveredBy(covered, m.Path) {
+				kept = append(kept, m)
+			}
+		}
+		res.BeyondCap = kept
+		sortMatches(res.BeyondCap)
+	}
+	sort.Slice(res.Errors, func(i, j int) bool { return res.Errors[i].Path < res.Errors[j].Path })
+}
+
+// coveredBy reports whether p or one of its ancestors is in set.
+func coveredBy(set map[string]bool, p string) bool {
+	sep := "/"
+	if runtime.GOOS == "windows" {
+		sep = `\`
+	}
+	for {
+		if set[p] {
+			return true
+		}
+		i := strings.LastIndex(p, sep)
+		if i <= 0 {
+			return false
+		}
+		p = p[:i]
+	}
+}
+
+func sortMatches(ms []Match) {
+	sort.Slice(ms, func(i, j int) bool {
+		if ms[i].Path != ms[j].Path {
+			return ms[i].Path < ms[j].Path
+		}
+		return ms[i].Pattern < ms[j].Pattern
+	})
+}
+
+// MaskRoots returns the matches that no other match covers: a match below
+// a matched directory is dropped, and a path matched by several patterns
+// is kept once (the lowest pattern index). Backends mask exactly these,
+// since a mask over a directory already hides everything inside it.
+func MaskRoots(ms []Match) []Match {
+	sorted := append([]Match(nil), ms...)
+	sortMatches(sorted)
+	var out []Match
+	dirs := map[string]bool{}
+	for _, m := range sorted {
+		if len(out) > 0 && out[len(out)-1].Path == m.Path {
+			continue
+		}
+		if coveredBy(dirs, parentOf(m.Path)) {
+			continue
+		}
+		out = append(out, m)
+		if m.IsDir && !m.IsSymlink {
+			dirs[m.Path] = true
+		}
+	}
+	return out
+}
+
+func parentOf(p string) string {
+	i := strings.LastIndexAny(p, `/\`)
+	if i <= 0 {
+		return ""
+	}
+	return p[:i]
+}
+
+// resolveLink returns the resolved target of a symlink and whether it is
+// a directory. A dangling or looping link yields its lexical target, so
+// that a mask can still be placed where a later file would appear.
+func resolveLink(p string) (string, bool) {
+	if t, err := filepath.EvalSymlinks(p); err == nil {
+		fi, err := os.Stat(t)
+		return t, err == nil && fi.IsDir()
+	}
+	t, err := os.Readlink(p)
+	if err != nil {
+		return "", false
+	}
+	if !filepath.IsAbs(t) {
+		t = filepath.Join(filepath.Dir(p), t)
+	}
+	return filepath.Clean(t), false
+}

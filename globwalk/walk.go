@@ -1,0 +1,491 @@
+package globwalk
+
+import (
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// entType is what a directory entry is, from the dirent type byte.
+type entType uint8
+
+const (
+	typUnknown entType = iota
+	typDir
+	typLink
+	typOther
+)
+
+// dirStat identifies a directory and its last change for the cache.
+type dirStat struct {
+	dev, ino     uint64
+	mtime, ctime int64 // nanoseconds since the epoch
+}
+
+// stateSet is an interned, sorted set of non-accepting states: where the
+// walk stands in every pattern at one directory. Sets repeat (every
+// directory under `**` has the same one), so the per-directory plan and
+// the default child are computed once per set, not once per directory.
+type stateSet struct {
+	states []int32
+	// testers need a name test (their segment is not "**").
+	testers []int32
+	testSeg []*seg
+	// slow states test whole paths; they stay, like "**".
+	slow []int32
+	// defNext is the closed set every entry reaches through "**" states
+	// (accepting states removed); defDone are patterns every entry matches
+	// through them (a trailing "**").
+	defNext []int32
+	defDone []int32
+	// defChild[depth] memoizes the child set of an entry that no tester
+	// matched; -1 means not computed yet.
+	defChild []int32
+}
+
+// emptySet is the id of the empty set: nothing below can match.
+const emptySet int32 = 0
+
+type walker struct {
+	c    *compiled
+	opts Options
+	res  *Result
+
+	sets   []*stateSet
+	setIdx map[string]int32
+
+	// mark and gen deduplicate states while building a set.
+	mark []uint32
+	gen  uint32
+	// donePat marks patterns accepted at the current entry.
+	donePat []uint32
+	doneGen uint32
+
+	scratch []int32
+	done    []int32
+	pending []pendingChild
+	buf     []byte
+
+	// cache state
+	caching   bool
+	scanStart time.Time
+	changed   bool
+}
+
+type pendingChild struct {
+	name string
+	set  int32
+	old  *node
+}
+
+// node is one listed directory in the cache tree.
+type node struct {
+	name     string
+	st       dirStat
+	racy     bool
+	missing  bool // a walk root that did not exist
+	err      string
+	matches  []nodeMatch
+	children []*node
+}
+
+type nodeMatch struct {
+	name   string
+	pat    int32
+	depth  int32
+	typ    entType
+	beyond bool
+}
+
+func newWalker(c *compiled, opts Options, res *Result) *walker {
+	w := &walker{c: c, opts: opts, res: res, setIdx: map[string]int32{},
+		mark: make([]uint32, len(c.statePat)), donePat: make([]uint32, len(c.pats))}
+	w.intern(nil) // id 0: the empty set
+	return w
+}
+
+// intern returns the id of the set with these (sorted) states.
+func (w *walker) intern(states []int32) int32 {
+	var key string
+	if len(states) > 0 {
+		key = unsafe.String((*byte)(unsafe.Pointer(&states[0])), len(states)*4)
+	}
+	if id, ok := w.setIdx[key]; ok {
+		return id
+	}
+	st := &stateSet{states: append([]int32(nil), states...)}
+	key = string(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(st.states))), len(st.states)*4))
+	c := w.c
+	w.gen++
+	var nextRaw []int32
+	for _, s := range st.states {
+		p := &c.pats[c.statePat[s]]
+		g := &p.segs[c.statePos[s]]
+		switch g.kind {
+		case segGlobstar, segSlow:
+			if g.kind == segSlow {
+				st.slow = append(st.slow, s)
+			}
+			// The state stays for every entry; its closure is reached too.
+			for _, t := range c.closure[s] {
+				if w.mark[t] != w.gen {
+					w.mark[t] = w.gen
+					nextRaw = append(nextRaw, t)
+				}
+			}
+		default:
+			st.testers = append(st.testers, s)
+			st.testSeg = append(st.testSeg, g)
+		}
+	}
+	for _, t := range nextRaw {
+		if c.accepting(t) {
+			st.defDone = append(st.defDone, c.statePat[t])
+		} else {
+			st.defNext = append(st.defNext, t)
+		}
+	}
+	sortInt32(st.defNext)
+	id := int32(len(w.sets))
+	w.sets = append(w.sets, st)
+	w.setIdx[key] = id
+	return id
+}
+
+// stepEntry moves the automaton over one entry named name at depth
+// (components below the walk root). It leaves the patterns the entry
+// matches in w.done and returns the child set: the states from which a
+// path below the entry could still match. This is the "could a path under
+// this directory still match" test that pruning needs: doublestar.Match on
+// a partial path cannot answer it (it says whether the prefix matches the
+// whole pattern, not whether it can be extended to a match), while the
+// automaton knows exactly which segment each pattern would need next.
+//
+// fullPath is called only for patterns that need whole-path matching.
+func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() string) int32 {
+	st := w.sets[setID]
+	c := w.c
+	w.done = w.done[:0]
+	hit := false
+	for i, s := range st.testers {
+		if st.testSeg[i].match(name) {
+			if !hit {
+				hit = true
+				w.gen++
+				w.scratch = w.scratch[:0]
+				for _, t := range st.defNext {
+					w.mark[t] = w.gen
+					w.scratch = append(w.scratch, t)
+				}
+			}
+			for _, t := range c.closure[s+1] {
+				if w.mark[t] == w.gen {
+					continue
+				}
+				w.mark[t] = w.gen
+				if c.accepting(t) {
+					w.done = append(w.done, c.statePat[t])
+				} else {
+					w.scratch = append(w.scratch, t)
+				}
+			}
+		}
+	}
+	slowHit := false
+	if len(st.slow) > 0 {
+		full := fullPath()
+		for _, s := range st.slow {
+			p := c.statePat[s]
+			if ok, _ := doublestar.Match(c.pats[p].full, full); ok {
+				w.done = append(w.done, p)
+				slowHit = true
+			}
+		}
+	}
+	w.done = append(w.done, st.defDone...)
+	w.dropShallowDone(depth)
+	if !hit && !slowHit {
+		return w.defaultChild(st, depth)
+	}
+	if !hit {
+		w.gen++
+		w.scratch = append(w.scratch[:0], st.defNext...)
+	}
+	return w.childSet(w.scratch, depth)
+}
+
+// dropShallowDone removes acceptances at or above a pattern's Base (a
+// nested Base itself, or "**" accepting its own Base): a pattern matches
+// only entries below its Base.
+func (w *walker) dropShallowDone(depth int) {
+	kept := w.done[:0]
+	w.doneGen++
+	for _, p := range w.done {
+		if depth-w.c.pats[p].baseDepth >= 1 && w.donePat[p] != w.doneGen {
+			w.donePat[p] = w.doneGen
+			kept = append(kept, p)
+		}
+	}
+	w.done = kept
+}
+
+func (w *walker) defaultChild(st *stateSet, depth int) int32 {
+	for len(st.defChild) <= depth {
+		st.defChild = append(st.defChild, -1)
+	}
+	if id := st.defChild[depth]; id >= 0 {
+		return id
+	}
+	w.scratch = append(w.scratch[:0], st.defNext...)
+	id := w.childSet(w.scratch, depth)
+	st.defChild[depth] = id
+	return id
+}
+
+// childSet filters candidate states for an entry at depth: a pattern that
+// matched the entry stops there (a matched directory is masked whole),
+// and a pattern whose cap the entry reaches stops unless beyond-cap
+// matches are reported. w.donePat must hold this entry's matches.
+func (w *walker) childSet(cand []int32, depth int) int32 {
+	c := w.c
+	kept := cand[:0]
+	for _, s := range cand {
+		p := c.statePat[s]
+		if w.donePat[p] == w.doneGen {
+			continue
+		}
+		cp := &c.pats[p]
+		if cp.maxDepth > 0 && !w.opts.ReportBeyondCap && depth-cp.baseDepth >= cp.maxDepth {
+			continue
+		}
+		kept = append(kept, s)
+	}
+	if len(kept) == 0 {
+		return emptySet
+	}
+	sortInt32(kept)
+	return w.intern(kept)
+}
+
+// record turns w.done into matches for the entry.
+func (w *walker) record(dir, name string, depth int, typ entType, n *node) {
+	for _, p := range w.done {
+		cp := &w.c.pats[p]
+		rel := depth - cp.baseDepth
+		beyond := cp.maxDepth > 0 && rel > cp.maxDepth
+		if beyond && !w.opts.ReportBeyondCap {
+			continue
+		}
+		m := Match{Path: joinPath(dir, name), Pattern: int(p), Depth: rel, IsDir: typ == typDir, IsSymlink: typ == typLink}
+		if beyond {
+			w.res.BeyondCap = append(w.res.BeyondCap, m)
+		} else {
+			w.res.Matches = append(w.res.Matches, m)
+		}
+		if n != nil {
+			n.matches = append(n.matches, nodeMatch{name: m.Path[len(m.Path)-len(name):], pat: p, depth: int32(rel), typ: typ, beyond: beyond})
+		}
+	}
+}
+
+func joinPath(dir, name string) string {
+	if strings.HasSuffix(dir, "/") {
+		return dir + name
+	}
+	return dir + "/" + name
+}
+
+// walkRoot expands root r, reusing old (a cached tree) where it is still
+// valid. It returns the new tree when caching.
+func (w *walker) walkRoot(r int, old *node) *node {
+	set := w.intern(w.c.initial[r])
+	if set == emptySet {
+		return nil
+	}
+	path := w.c.roots[r]
+	if old != nil {
+		return w.revalidate(noHandle, path, set, 0, old, true)
+	}
+	return w.visit(noHandle, path, set, 0, nil, true)
+}
+
+// visit lists one directory and walks the children that can still match.
+// parent is the open parent directory (noHandle: open by path); root
+// directories follow a symlink, every other directory is opened without
+// following one, so a swapped-in link is not entered.
+func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, old *node, isRoot bool) *node {
+	var n *node
+	if w.caching {
+		n = &node{name: baseName(path)}
+		w.changed = true
+	}
+	h, err := openDir(parent, baseName(path), path, isRoot)
+	if err != nil {
+		if isRoot && isNotExist(err) {
+			if n != nil {
+				n.missing = true
+			}
+			return n
+		}
+		w.scanError(path, err, n)
+		return n
+	}
+	if n != nil {
+		st, err := statHandle(h, path)
+		if err != nil {
+			closeDir(h)
+			w.scanError(path, err, n)
+			return n
+		}
+		n.st = st
+		n.racy = w.isRacy(st)
+	}
+	w.res.Stats.DirsRead++
+	start := len(w.pending)
+	err = w.readDir(h, path, func(name string, typ entType) {
+		w.res.Stats.Entries++
+		child := w.stepEntry(setID, depth+1, name, func() string { return joinPath(path, name) })
+		if len(w.done) == 0 && (child == emptySet || typ != typDir && typ != typUnknown) {
+			return
+		}
+		if typ == typUnknown {
+			typ = lstatType(h, path, name)
+		}
+		name = strings.Clone(name) // name points into the read buffer
+		w.record(path, name, depth+1, typ, n)
+		if typ == typDir && child != emptySet {
+			w.pending = append(w.pending, pendingChild{name: name, set: child})
+		}
+	})
+	if err != nil {
+		w.scanError(path, err, n)
+	}
+	end := len(w.pending)
+	// Keep the parent open while its children are walked (openat is
+	// cheaper than a path lookup and cannot be redirected by a renamed
+	// ancestor), unless the walk is deep enough to run short of fds.
+	if depth >= maxOpenDepth {
+		closeDir(h)
+		h = noHandle
+	}
+	for i := start; i < end; i++ {
+		ch := w.pending[i]
+		cpath := joinPath(path, ch.name)
+		var cn *node
+		if oc := old.child(ch.name); oc != nil {
+			cn = w.revalidate(h, cpath, ch.set, depth+1, oc, false)
+		} else {
+			cn = w.visit(h, cpath, ch.set, depth+1, nil, false)
+		}
+		if n != nil && cn != nil {
+			n.children = append(n.children, cn)
+		}
+	}
+	w.pending = w.pending[:start]
+	if h != noHandle {
+		closeDir(h)
+	}
+	return n
+}
+
+// maxOpenDepth bounds how many directory fds one walk keeps open.
+const maxOpenDepth = 128
+
+func (w *walker) scanError(path string, err error, n *node) {
+	msg := errText(err)
+	w.res.Errors = append(w.res.Errors, ScanError{Path: path, Err: msg})
+	if n != nil {
+		n.err = msg
+	}
+}
+
+// child finds a cached child by name (children are in listing order, so
+// a map would cost more than it saves for typical fan-outs).
+func (n *node) child(name string) *node {
+	if n == nil {
+		return nil
+	}
+	for _, c := range n.children {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(strings.TrimSuffix(p, "/"), '/'); i >= 0 && p != "/" {
+		return strings.TrimSuffix(p[i+1:], "/")
+	}
+	return p
+}
+
+func sortInt32(s []int32) {
+	// insertion sort: sets are small
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
+
+// revalidate reuses a cached directory when its identity and timestamps
+// are unchanged, and lists it again otherwise.
+func (w *walker) revalidate(parent dirHandle, path string, setID int32, depth int, old *node, isRoot bool) *node {
+	if old.missing {
+		if _, err := statDir(parent, path, isRoot); isNotExist(err) {
+			return old
+		}
+		w.changed = true
+		return w.visit(parent, path, setID, depth, nil, isRoot)
+	}
+	st, err := statDir(parent, path, isRoot)
+	if err != nil || st != old.st || old.racy || old.err != "" {
+		n := w.visit(parent, path, setID, depth, old, isRoot)
+		if old.err == "" || n == nil || n.err != old.err || n.st != old.st {
+			w.changed = true
+		}
+		return n
+	}
+	w.res.Stats.DirsReused++
+	for _, m := range old.matches {
+		mm := Match{Path: joinPath(path, m.name), Pattern: int(m.pat), Depth: int(m.depth), IsDir: m.typ == typDir, IsSymlink: m.typ == typLink}
+		if m.beyond {
+			w.res.BeyondCap = append(w.res.BeyondCap, mm)
+		} else {
+			w.res.Matches = append(w.res.Matches, mm)
+		}
+	}
+	kept := old.children[:0]
+	for _, c := range old.children {
+		cpath := joinPath(path, c.name)
+		cs := w.stepEntry(setID, depth+1, c.name, func() string { return cpath })
+		if cs == emptySet { // cannot happen for the same key; stay exact anyway
+			w.changed = true
+			continue
+		}
+		if cn := w.revalidate(noHandle, cpath, cs, depth+1, c, false); cn != nil {
+			kept = append(kept, cn)
+		}
+	}
+	old.children = kept
+	return old
+}
+
+// now is the clock racy checks use; tests move it.
+var now = time.Now
+
+// isRacy reports whether a directory changed so close to the scan's start
+// that a later change could leave its timestamps equal: file systems
+// stamp with a coarse clock (a kernel tick with nanosecond fields, whole
+// seconds on some), so a stamp within one tick of the scan proves nothing.
+func (w *walker) isRacy(st dirStat) bool {
+	t := max(st.mtime, st.ctime)
+	window := int64(20 * time.Millisecond)
+	if st.mtime%int64(time.Second) == 0 && st.ctime%int64(time.Second) == 0 {
+		window = int64(3 * time.Second)
+	}
+	return t >= w.scanStart.UnixNano()-window
+}
