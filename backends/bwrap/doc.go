@@ -1,2 +1,57 @@
-// Package bwrap lowers ir.Policy for its platform (see backends).
+// Package bwrap is polc's Linux backend: it lowers an ir.Policy into the
+// Linux artifact (canonical JSON of an ordered mount plan, namespaces and a
+// seccomp specification), binds that artifact on a host at launch
+// (PlanHost: the concrete mount table and the bubblewrap arguments that
+// build it), and reads it back through a mount-table simulator
+// (Evaluator) for translation validation against ir.Decide.
+//
+// # Shape of a launch
+//
+//	bwrap --new-session --die-with-parent --as-pid-1
+//	      --unshare-user --unshare-pid --unshare-ipc [--unshare-net]
+//	      --cap-drop ALL [--cap-add CAP_SYS_ADMIN]
+//	      <root: --ro-bind / / | --bind / / | --perms 0111 --tmpfs />
+//	      --dev /dev
+//	      <exact rules, by depth: --ro-bind, --bind, --perms 0000|0111 --tmpfs (deny dirs),
+//	       --perms 0111 --dir (ancestors in a tmpfs), --perms 0555|0000 --tmpfs (missing paths held)>
+//	      [--symlink T L (logical paths of system roots in a tmpfs root)]
+//	      --remount-ro <every tmpfs mask> [--remount-ro /]
+//	      --proc /proc
+//	      -- polc (inner stage, pid 1) -- CMD...
+//
+// The arguments reach bwrap through --args FD, never the command line.
+// polc's inner stage then masks denied files and deny-glob matches with
+// direct mount calls, drops every capability, sets no_new_privs, loads
+// the seccomp filter and forks the command, forwarding signals and
+// reaping as pid 1.
+//
+// # Deliberate differences from the reference (Codex linux-sandbox)
+//
+//   - Carve-outs below a denied directory stay reachable: the mask is a
+//     traverse-only (0111) tmpfs and the directories leading to each
+//     readable or writable rule below it are traverse-only too. Codex
+//     loses readable carve-outs.
+//   - Deny globs match directories as well as files (ir.Decide): a
+//     matched directory is hidden whole. Codex's ripgrep scan lists files
+//     only.
+//   - There is no limit on the number of masked paths. Codex refuses more
+//     than 8,192 glob matches; bwrap itself caps --args at 9,000 words and
+//     re-reads /proc/self/mountinfo for every mount (quadratic), so polc
+//     applies file masks and glob matches itself inside the sandbox.
+//   - A glob pattern rooted at / is expanded (within its cap) rather than
+//     silently skipped.
+//   - Directories that exist only to reach a mount (ancestors in the tmpfs
+//     root or in a deny mask) are traverse-only, so `ls` of a directory no
+//     rule makes readable fails, as ir.Decide says.
+//   - A proxy-only network is enforced as no network (fail closed).
+//   - seccomp: see package polc/seccomp.
+//
+// Shared with the reference: a missing write root grants nothing until it
+// exists; a missing denied or protected path inside a writable mount is
+// held by an empty read-only directory (bwrap creates its mount point on
+// the host; the shim removes it after the run); a deny or protected path
+// that crosses a symlink inside a writable mount is refused; a writable
+// root that is or sits under a symlink is bound at its real target; a
+// matched symlink masks its target too. Globs are a snapshot: a file
+// created after launch that matches a deny glob is not masked.
 package bwrap

@@ -1,0 +1,301 @@
+package bwrap
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"polc/backends"
+	"polc/canonjson"
+	"polc/diag"
+	"polc/ir"
+	"polc/seccomp"
+)
+
+// Format names the artifact layout; a reader refuses any other.
+const Format = "polc.linux.bwrap/v1"
+
+// Root is how the sandbox's / starts before the rule mounts.
+const (
+	RootReadOnly  = "ro-bind"  // --ro-bind / /: a read rule on /
+	RootWritable  = "bind"     // --bind / /: a write rule on /
+	RootTmpfs     = "tmpfs"    // --tmpfs /, read-only at the end: no rule on /
+	RootUnchanged = "host"     // no sandbox at all (:danger-full-access)
+	accessRead    = "read"     //
+	accessWrite   = "write"    //
+	accessDeny    = "deny"     //
+	nsUser        = "user"     //
+	nsPID         = "pid"      //
+	nsIPC         = "ipc"      //
+	nsNet         = "net"      //
+	netNone       = "none"     //
+	netFull       = "full"     //
+	minimalOrigin = ":minimal" //
+)
+
+// Artifact is the Linux payload: an ordered mount plan on symbolic paths,
+// the deny globs the shim re-expands at launch, the namespaces and the
+// seccomp program's specification. Host facts (which paths exist, which
+// are directories or symlinks) are not in it: they are read at launch,
+// so a committed artifact is the same on every machine.
+type Artifact struct {
+	Format  string `json:"format"`
+	Profile string `json:"profile"`
+	// Unrestricted runs the command without any sandbox.
+	Unrestricted bool `json:"unrestricted,omitempty"`
+	// Root is one of the Root* constants.
+	Root string `json:"root"`
+	// Mounts are the exact rules (and :minimal roots), sorted by path; the
+	// shim orders them by depth once the variables are bound.
+	Mounts []Mount `json:"mounts"`
+	// Globs are deny patterns, masked on the paths they match at launch
+	// (within MaxDepth), after every exact mount.
+	Globs []GlobMask `json:"globs,omitempty"`
+	// Namespaces are unshared: user, pid, ipc, and net unless the network is on.
+	Namespaces []string `json:"namespaces"`
+	// Network is none or full.
+	Network string `json:"network"`
+	// Proc and Dev mount a fresh /proc and a minimal /dev.
+	Proc bool `json:"proc"`
+	Dev  bool `json:"dev"`
+	// DieWithParent and NewSession are bwrap's flags of the same names.
+	DieWithParent bool `json:"die_with_parent"`
+	NewSession    bool `json:"new_session"`
+	// Seccomp is installed inside the sandbox before the command runs.
+	Seccomp seccomp.Spec `json:"seccomp"`
+	// Env are variables the shim sets for the command, as the reference does.
+	Env map[string]string `json:"env,omitempty"`
+}
+
+// Mount is one exact rule.
+type Mount struct {
+	// Path is symbolic (${WORKSPACE_ROOT}/docs) or absolute.
+	Path string `json:"path"`
+	// Access is read, write or deny.
+	Access string `json:"access"`
+	// Mandatory denies (managed requirements) hide everything below them,
+	// deeper rules included.
+	Mandatory bool `json:"mandatory,omitempty"`
+	// SkipIfMissing rules are dropped when the path does not exist.
+	SkipIfMissing bool `json:"skip_if_missing,omitempty"`
+	// Protected marks metadata protection (.git, .codex, ...): a missing
+	// one inside a writable mount is held by an empty read-only directory,
+	// and one that crosses a symlink there is refused.
+	Protected bool `json:"protected,omitempty"`
+	// Minimal marks a :minimal system root: skipped when missing, and
+	// bound at its logical path when that is a symlink.
+	Minimal bool `json:"minimal,omitempty"`
+	// Origin says where the rule came from, for explain output.
+	Origin string `json:"origin,omitempty"`
+}
+
+// GlobMask is one deny glob.
+type GlobMask struct {
+	Pattern string `json:"pattern"`
+	Base    string `json:"base"`
+	// MaxDepth caps the launch-time expansion (1 = directly in Base); 0 is unbounded.
+	MaxDepth  int    `json:"max_depth,omitempty"`
+	Mandatory bool   `json:"mandatory,omitempty"`
+	Origin    string `json:"origin,omitempty"`
+}
+
+func init() { backends.Register(linuxBackend{}) }
+
+type linuxBackend struct{}
+
+func (linuxBackend) Platform() string { return "linux" }
+
+// Lower implements backends.Backend.
+func (linuxBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
+	art, diags := Lower(p, opts)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	payload, err := art.Encode()
+	if err != nil {
+		diags.Addf(diag.LinuxBadArtifact, diag.Pos{}, "report a bug", "encoding the linux artifact: %v", err)
+		return nil, diags
+	}
+	return &backends.Output{Platform: "linux", Payload: payload}, diags
+}
+
+// Evaluator implements backends.Backend.
+func (linuxBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, error) {
+	art, err := Decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	return NewEvaluator(art, env)
+}
+
+// Lower turns a policy into the Linux artifact. It reports what Linux
+// cannot enforce exactly: a proxy-only network is enforced as no network
+// (fail closed), with a warning.
+func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
+	var diags diag.List
+	art := &Artifact{
+		Format:        Format,
+		Profile:       p.Profile,
+		Root:          RootTmpfs,
+		Namespaces:    []string{nsUser, nsPID, nsIPC},
+		Network:       netNone,
+		Proc:          true,
+		Dev:           true,
+		DieWithParent: true,
+		NewSession:    true,
+	}
+	if p.Unrestricted {
+		art.Unrestricted = true
+		art.Root = RootUnchanged
+		art.Namespaces = nil
+		art.Network = netFull
+		art.Proc, art.Dev, art.DieWithParent, art.NewSession = false, false, false, false
+		art.Mounts = []Mount{}
+		return art, diags
+	}
+	switch p.Network.Mode {
+	case ir.NetworkFull:
+		art.Network = netFull
+	case ir.NetworkProxy:
+		diags.Add(diag.LinuxProxyNetwork, p.Network.Origin.Pos,
+			"proxy-only network is enforced as no network on Linux (bubblewrap cannot limit egress to the proxy ports)",
+			"enable the network fully or leave it off; polc never opens more than the profile says")
+	}
+	if art.Network == netNone {
+		art.Namespaces = append(art.Namespaces, nsNet)
+		// Codex sets this for every command without the network; tools
+		// (and its own test suites) read it.
+		art.Env = map[string]string{"CODEX_SANDBOX_NETWORK_DISABLED": "1"}
+	}
+	art.Seccomp = seccomp.ForNetwork(art.Network == netFull)
+
+	for _, r := range p.Rules {
+		m := Mount{Path: r.Path, Access: r.Access.String(), Mandatory: r.Mandatory,
+			SkipIfMissing: r.SkipIfMissing, Protected: r.Origin.Kind == ir.OriginProtected,
+			Origin: r.Origin.String()}
+		if r.Access != ir.Read && r.Access != ir.Write && r.Access != ir.Deny {
+			diags.Addf(diag.LinuxBadArtifact, r.Origin.Pos, "use read, write or deny", "rule %s: unknown access %v", r.Path, r.Access)
+			continue
+		}
+		art.Mounts = append(art.Mounts, m)
+	}
+	if p.Minimal != nil {
+		for _, root := range ir.MinimalRoots["linux"] {
+			art.Mounts = append(art.Mounts, Mount{Path: root, Access: accessRead, Minimal: true, SkipIfMissing: true, Origin: minimalOrigin})
+		}
+	}
+	sort.SliceStable(art.Mounts, func(i, j int) bool {
+		a, b := art.Mounts[i], art.Mounts[j]
+		if a.Path != b.Path {
+			return a.Path < b.Path
+		}
+		return a.Access < b.Access
+	})
+	if art.Mounts == nil {
+		art.Mounts = []Mount{}
+	}
+	for _, g := range p.Globs {
+		max := g.MaxDepth
+		if max == 0 {
+			max = p.GlobScanMaxDepth
+		}
+		art.Globs = append(art.Globs, GlobMask{Pattern: g.Pattern, Base: g.Base, MaxDepth: max, Mandatory: g.Mandatory, Origin: g.Origin.String()})
+	}
+	sort.SliceStable(art.Globs, func(i, j int) bool { return art.Globs[i].Pattern < art.Globs[j].Pattern })
+	art.Root = rootFor(art.Mounts)
+	return art, diags
+}
+
+// Encode writes the artifact as canonical JSON.
+func (a *Artifact) Encode() ([]byte, error) { return canonjson.Marshal(a) }
+
+// Decode reads a payload written by Encode. It refuses other formats and
+// values it does not know, so a tampered or newer artifact fails closed.
+func Decode(payload []byte) (*Artifact, error) {
+	var a Artifact
+	if err := json.Unmarshal(payload, &a); err != nil {
+		return nil, fmt.Errorf("linux artifact: %v", err)
+	}
+	if a.Format != Format {
+		return nil, fmt.Errorf("linux artifact: format %q, want %q", a.Format, Format)
+	}
+	switch a.Root {
+	case RootReadOnly, RootWritable, RootTmpfs, RootUnchanged:
+	default:
+		return nil, fmt.Errorf("linux artifact: unknown root %q", a.Root)
+	}
+	if !a.Unrestricted && a.Root != rootFor(a.Mounts) {
+		return nil, fmt.Errorf("linux artifact: root %q does not match the rules on /", a.Root)
+	}
+	if a.Unrestricted != (a.Root == RootUnchanged) {
+		return nil, fmt.Errorf("linux artifact: root %q does not match unrestricted=%v", a.Root, a.Unrestricted)
+	}
+	switch a.Network {
+	case netNone, netFull:
+	default:
+		return nil, fmt.Errorf("linux artifact: unknown network %q", a.Network)
+	}
+	hasNet := false
+	for _, ns := range a.Namespaces {
+		switch ns {
+		case nsUser, nsPID, nsIPC:
+		case nsNet:
+			hasNet = true
+		default:
+			return nil, fmt.Errorf("linux artifact: unknown namespace %q", ns)
+		}
+	}
+	if !a.Unrestricted && a.Network == netNone && !hasNet {
+		return nil, fmt.Errorf("linux artifact: network is off but the net namespace is not unshared")
+	}
+	for _, m := range a.Mounts {
+		switch m.Access {
+		case accessRead, accessWrite, accessDeny:
+		default:
+			return nil, fmt.Errorf("linux artifact: mount %s: unknown access %q", m.Path, m.Access)
+		}
+		if m.Path == "" || (m.Path[0] != '/' && m.Path[0] != '$') {
+			return nil, fmt.Errorf("linux artifact: mount path %q is not absolute or symbolic", m.Path)
+		}
+	}
+	for _, g := range a.Globs {
+		if g.MaxDepth < 0 {
+			return nil, fmt.Errorf("linux artifact: glob %s: negative max_depth", g.Pattern)
+		}
+	}
+	if err := a.Seccomp.Validate(); err != nil {
+		return nil, fmt.Errorf("linux artifact: %v", err)
+	}
+	return &a, nil
+}
+
+func parseAccess(s string) ir.Access {
+	switch s {
+	case accessRead:
+		return ir.Read
+	case accessWrite:
+		return ir.Write
+	}
+	return ir.Deny
+}
+
+// rootFor derives the sandbox's base from the rules on "/": a deny (or
+// none) gives an empty read-only tmpfs, else the strongest of write and
+// read binds the host root.
+func rootFor(mounts []Mount) string {
+	root := RootTmpfs
+	for _, m := range mounts {
+		if m.Path != "/" {
+			continue
+		}
+		switch {
+		case m.Access == accessDeny:
+			return RootTmpfs
+		case m.Access == accessWrite:
+			root = RootWritable
+		case m.Access == accessRead && root != RootWritable:
+			root = RootReadOnly
+		}
+	}
+	return root
+}

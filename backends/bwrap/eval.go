@@ -1,0 +1,70 @@
+package bwrap
+
+import (
+	"fmt"
+
+	"polc/backends"
+	"polc/ir"
+)
+
+// Evaluator answers access questions from a Linux artifact by simulating
+// its mount table on this host: the artifact is bound exactly as the shim
+// binds it at launch (PlanHost, deny globs expanded within their caps),
+// and a path is judged by the last mount over it, then by the inner
+// stage's masks. It never consults the policy, so comparing it with
+// ir.Decide checks the lowering.
+type Evaluator struct {
+	art  *Artifact
+	plan *HostPlan
+	env  ir.Env
+}
+
+// NewEvaluator binds an artifact on this host.
+func NewEvaluator(art *Artifact, env ir.Env) (*Evaluator, error) {
+	if env.Resolve == nil {
+		env.Resolve = ir.ResolvePath
+	}
+	plan, err := PlanHost(art, env, PlanOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return &Evaluator{art: art, plan: plan, env: env}, nil
+}
+
+// Plan is the concrete mount table the evaluator reads.
+func (e *Evaluator) Plan() *HostPlan { return e.plan }
+
+// Decide implements backends.Evaluator.
+func (e *Evaluator) Decide(hostPath string, op ir.Op) backends.Verdict {
+	if e.art.Unrestricted {
+		return backends.Verdict{Allowed: true, Reason: "no sandbox (unrestricted profile)"}
+	}
+	p := e.env.Resolve(hostPath)
+	for _, m := range e.plan.Entries {
+		if (m.Kind == KindMaskFile || m.Kind == KindMaskGlob) && ir.HasPathPrefix(p, m.Path) {
+			return backends.Verdict{Allowed: false, Reason: fmt.Sprintf("masked %s at %s (%s)", m.Kind, m.Path, m.Why)}
+		}
+	}
+	best := -1
+	for i, m := range e.plan.Entries {
+		switch m.Kind {
+		case KindSymlink, KindMaskFile, KindMaskGlob:
+			continue
+		}
+		if ir.HasPathPrefix(p, m.Path) && (best < 0 || ir.Depth(m.Path) >= ir.Depth(e.plan.Entries[best].Path)) {
+			best = i
+		}
+	}
+	m := e.plan.Entries[best]
+	acc := m.access()
+	allowed := acc == ir.Write || (acc == ir.Read && op == ir.OpRead)
+	return backends.Verdict{Allowed: allowed, Reason: fmt.Sprintf("%s mount at %s (%s)", m.Kind, m.Path, m.Why)}
+}
+
+// Network implements backends.Evaluator.
+func (e *Evaluator) Network(host string, port int) backends.Verdict {
+	if e.art.Network == netFull {
+		return backends.Verdict{Allowed: true, Reason: "network on: host network namespace"}
+	}
+	return backends.Verdict{Allowed: false, Reason: "network off: new network namespace, and seccomp denies socket families other than AF_UNIX"}
+}

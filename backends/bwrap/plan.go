@@ -1,0 +1,578 @@
+package bwrap
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"polc/diag"
+	"polc/globwalk"
+	"polc/ir"
+)
+
+// Kind is what one concrete mount of a HostPlan does.
+type Kind string
+
+const (
+	KindRootRO   Kind = "root-ro"    // --ro-bind / /
+	KindRootRW   Kind = "root-rw"    // --bind / /
+	KindRootTmp  Kind = "root-tmpfs" // --perms 0111 --tmpfs / ... --remount-ro /
+	KindDev      Kind = "dev"        // --dev /dev
+	KindProc     Kind = "proc"       // --proc /proc
+	KindROBind   Kind = "ro-bind"    // --ro-bind P P: read
+	KindBind     Kind = "bind"       // --bind P P: write
+	KindMaskDir  Kind = "mask-dir"   // --perms 0000|0111 --tmpfs P, read-only: deny
+	KindBlocker  Kind = "blocker"    // empty read-only directory where a missing protected or denied path would appear
+	KindTraverse Kind = "traverse"   // --perms 0111 --dir P inside a tmpfs: lets carve-outs below be reached, lists nothing
+	KindSymlink  Kind = "symlink"    // --symlink T P in the tmpfs root, so logical paths of system roots work
+	KindMaskFile Kind = "mask-file"  // empty mode-000 read-only file bound over P by the inner stage
+	KindMaskGlob Kind = "mask-glob"  // a deny glob match masked by the inner stage (file or directory)
+)
+
+// Entry is one concrete mount, in the order it is made.
+type Entry struct {
+	Path string `json:"path"`
+	Kind Kind   `json:"kind"`
+	// Perms is the mode of tmpfs and directory entries.
+	Perms os.FileMode `json:"perms,omitempty"`
+	// Target is a symlink's text.
+	Target string `json:"target,omitempty"`
+	// Dir is set for inner-stage masks of directories.
+	Dir bool `json:"dir,omitempty"`
+	// Why names the rule or glob that asked for it.
+	Why string `json:"why,omitempty"`
+}
+
+// Mask is one path the inner stage hides (files and glob matches);
+// bubblewrap's own --ro-bind-data needs a descriptor per file and its
+// setup is quadratic in the number of mounts, so thousands of masks go
+// through polc instead.
+type Mask struct {
+	Path string `json:"path"`
+	Dir  bool   `json:"dir,omitempty"`
+}
+
+// HostPlan is an artifact bound to this host at launch: the concrete
+// mount table, the bwrap arguments that build it, the masks the inner
+// stage applies after it, and the mount points bwrap will create on the
+// host (removed after the run).
+type HostPlan struct {
+	Artifact *Artifact
+	// Entries are bwrap's mounts followed by the inner stage's masks.
+	Entries []Entry
+	// Args are bwrap's namespace and filesystem arguments (no command).
+	Args []string
+	// Masks are applied by the inner stage, in order.
+	Masks []Mask
+	// Synthetic are host paths that do not exist now and that bwrap will
+	// create as mount points inside writable mounts.
+	Synthetic []string
+	// BeyondCap counts glob matches left unmasked by the depth cap.
+	BeyondCap int
+}
+
+// PlanError is a launch-time refusal with its diagnostic code.
+type PlanError struct {
+	Code diag.Code
+	Msg  string
+}
+
+func (e *PlanError) Error() string { return e.Msg + " [" + string(e.Code) + "]" }
+
+// PlanOptions tune PlanHost.
+type PlanOptions struct {
+	// GlobCacheDir is globwalk's revalidation cache ("" = none); it must
+	// lie where the sandbox cannot write.
+	GlobCacheDir string
+	// NoGlobs skips glob expansion (explain of exact mounts only).
+	NoGlobs bool
+}
+
+type boundRule struct {
+	logical, real string
+	access        ir.Access
+	mandatory     bool
+	protected     bool
+	minimal       bool
+	exists, isDir bool
+	why           string
+}
+
+// PlanHost binds an artifact on this host. Every refusal is a *PlanError.
+func PlanHost(art *Artifact, env ir.Env, opts PlanOptions) (*HostPlan, error) {
+	if env.Resolve == nil {
+		env.Resolve = ir.ResolvePath
+	}
+	hp := &HostPlan{Artifact: art}
+	if art.Unrestricted {
+		return hp, nil
+	}
+	rules, err := bindRules(art, env)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{hp: hp}
+	root := KindRootTmp
+	var rest []boundRule
+	for _, r := range rules {
+		if r.real != "/" {
+			rest = append(rest, r)
+			continue
+		}
+		switch r.access {
+		case ir.Write:
+			root = KindRootRW
+		case ir.Read:
+			root = KindRootRO
+		}
+	}
+	if err := checkSymlinks(rest, root); err != nil {
+		return nil, err
+	}
+	switch root {
+	case KindRootRO:
+		b.add(Entry{Path: "/", Kind: root, Why: "read rule on /"}, "--ro-bind", "/", "/")
+	case KindRootRW:
+		b.add(Entry{Path: "/", Kind: root, Why: "write rule on /"}, "--bind", "/", "/")
+	default:
+		b.add(Entry{Path: "/", Kind: root, Perms: 0o111, Why: "no rule on /: nothing is visible but what the rules bind"}, "--perms", "0111", "--tmpfs", "/")
+	}
+	if art.Dev {
+		b.add(Entry{Path: "/dev", Kind: KindDev, Why: "minimal /dev (null, zero, full, random, urandom, tty)"}, "--dev", "/dev")
+	}
+	for i, r := range rest {
+		b.rule(r, rest[i+1:])
+	}
+	if root == KindRootTmp {
+		b.symlinks(rest)
+	}
+	for _, p := range b.remount {
+		b.hp.Args = append(b.hp.Args, "--remount-ro", p)
+	}
+	if root == KindRootTmp {
+		b.hp.Args = append(b.hp.Args, "--remount-ro", "/")
+	}
+	if art.Proc {
+		b.add(Entry{Path: "/proc", Kind: KindProc, Why: "fresh /proc of the new pid namespace"}, "--proc", "/proc")
+	}
+	if !opts.NoGlobs && len(art.Globs) > 0 {
+		if err := b.globs(art, env, opts); err != nil {
+			return nil, err
+		}
+	}
+	return hp, nil
+}
+
+// bindRules binds, resolves and collapses the artifact's mounts: rules
+// under a mandatory deny are dropped, and rules that land on the same
+// real path keep the strongest access (deny > write > read), as ir.Decide
+// breaks ties. The result is sorted by depth, then path.
+func bindRules(art *Artifact, env ir.Env) ([]boundRule, error) {
+	var all []boundRule
+	for _, m := range art.Mounts {
+		host, ok := env.Bindings.BindOK(m.Path)
+		if !ok {
+			return nil, &PlanError{diag.LinuxUnboundVariable, fmt.Sprintf("rule %s: its variable is not bound on this host", m.Path)}
+		}
+		if !filepath.IsAbs(host) {
+			return nil, &PlanError{diag.LinuxBadArtifact, fmt.Sprintf("rule %s binds to a relative path %q", m.Path, host)}
+		}
+		logical := filepath.Clean(host)
+		r := boundRule{logical: logical, real: env.Resolve(logical), access: parseAccess(m.Access),
+			mandatory: m.Mandatory && m.Access == accessDeny, protected: m.Protected, minimal: m.Minimal, why: m.Origin}
+		if r.why == "" {
+			r.why = m.Path
+		}
+		if fi, err := os.Lstat(r.real); err == nil && fi.Mode()&os.ModeSymlink == 0 {
+			r.exists, r.isDir = true, fi.IsDir()
+		}
+		if (m.SkipIfMissing || m.Minimal) && !r.exists {
+			continue
+		}
+		all = append(all, r)
+	}
+	var mand []string
+	for _, r := range all {
+		if r.mandatory {
+			mand = append(mand, r.real)
+		}
+	}
+	var kept []boundRule
+	for _, r := range all {
+		drop := false
+		for _, m := range mand {
+			if ir.HasPathPrefix(r.real, m) && (!r.mandatory || r.real != m) {
+				drop = true
+				break
+			}
+		}
+		if !drop {
+			kept = append(kept, r)
+		}
+	}
+	byPath := map[string]int{}
+	var out []boundRule
+	for _, r := range kept {
+		i, seen := byPath[r.real]
+		if !seen {
+			byPath[r.real] = len(out)
+			out = append(out, r)
+			continue
+		}
+		cur := &out[i]
+		switch {
+		case r.access > cur.access:
+			r.minimal = r.minimal && cur.minimal
+			*cur = r
+		case r.access == cur.access:
+			cur.protected = cur.protected || r.protected
+			cur.minimal = cur.minimal && r.minimal
+			cur.mandatory = cur.mandatory || r.mandatory
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		di, dj := ir.Depth(out[i].real), ir.Depth(out[j].real)
+		if di != dj {
+			return di < dj
+		}
+		return out[i].real < out[j].real
+	})
+	return out, nil
+}
+
+// checkSymlinks refuses a deny or protected rule whose path crosses a
+// symlink that sits in a writable mount: the sandbox could re-point the
+// link after launch, so the mask would guard the wrong place (fail
+// closed, as the reference does).
+func checkSymlinks(rules []boundRule, root Kind) error {
+	writable := func(p string) bool {
+		best, acc := -1, ir.Deny
+		if root == KindRootRW {
+			acc = ir.Write
+		} else if root == KindRootRO {
+			acc = ir.Read
+		}
+		for _, r := range rules {
+			if ir.HasPathPrefix(p, r.real) && ir.Depth(r.real) > best {
+				best, acc = ir.Depth(r.real), r.access
+			}
+		}
+		return acc == ir.Write
+	}
+	for _, r := range rules {
+		if r.access != ir.Deny && !r.protected {
+			continue
+		}
+		cur := ""
+		for _, comp := range strings.Split(strings.TrimPrefix(r.logical, "/"), "/") {
+			cur += "/" + comp
+			fi, err := os.Lstat(cur)
+			if err != nil {
+				break
+			}
+			if fi.Mode()&os.ModeSymlink != 0 {
+				parent := ir.ResolvePath(filepath.Dir(cur))
+				if writable(parent) {
+					kind := "deny-read"
+					if r.access != ir.Deny {
+						kind = "read-only"
+					}
+					return &PlanError{diag.LinuxSymlinkMask, fmt.Sprintf(
+						"cannot enforce %s path %s (%s): it crosses symlink %s inside a writable mount; remove the link or name its target in the rule", kind, r.logical, r.why, cur)}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+type builder struct {
+	hp      *HostPlan
+	made    []Entry // bwrap's entries so far, for nearest()
+	remount []string
+	dirs    map[string]bool
+}
+
+func (b *builder) add(e Entry, args ...string) {
+	b.hp.Entries = append(b.hp.Entries, e)
+	b.made = append(b.made, e)
+	b.hp.Args = append(b.hp.Args, args...)
+}
+
+// nearest is the entry that decides what a path looks like in the
+// sandbox: the deepest mount at or above it (the latest on a tie).
+func (b *builder) nearest(p string) Entry {
+	best := -1
+	for i, e := range b.made {
+		if e.Kind == KindSymlink {
+			continue
+		}
+		if ir.HasPathPrefix(p, e.Path) && (best < 0 || ir.Depth(e.Path) >= ir.Depth(b.made[best].Path)) {
+			best = i
+		}
+	}
+	return b.made[best]
+}
+
+// access is what an entry grants to the paths it decides.
+func (e Entry) access() ir.Access {
+	switch e.Kind {
+	case KindRootRW, KindBind:
+		return ir.Write
+	case KindRootRO, KindROBind, KindDev, KindProc:
+		return ir.Read
+	case KindBlocker:
+		if e.Perms&0o444 != 0 {
+			return ir.Read
+		}
+	}
+	return ir.Deny
+}
+
+// inTmpfs reports whether an entry is a directory polc made in a tmpfs
+// (so missing directories below it must be created by bwrap).
+func (e Entry) inTmpfs() bool {
+	switch e.Kind {
+	case KindRootTmp, KindMaskDir, KindBlocker, KindTraverse:
+		return true
+	}
+	return false
+}
+
+// ancestors creates, traverse-only, every directory between a tmpfs and a
+// mount below it, so that the mount is reachable but the tmpfs lists
+// nothing (ir.Decide denies reading those directories).
+func (b *builder) ancestors(p string) {
+	var chain []string
+	for a := filepath.Dir(p); a != "/"; a = filepath.Dir(a) {
+		chain = append([]string{a}, chain...)
+	}
+	for _, a := range chain {
+		n := b.nearest(a)
+		if !n.inTmpfs() {
+			continue
+		}
+		if n.Path == a {
+			continue
+		}
+		if b.dirs == nil {
+			b.dirs = map[string]bool{}
+		}
+		if b.dirs[a] {
+			continue
+		}
+		b.dirs[a] = true
+		b.add(Entry{Path: a, Kind: KindTraverse, Perms: 0o111, Why: "leads to " + p}, "--perms", "0111", "--dir", a)
+	}
+}
+
+// firstMissing is the first component of a resolved path that does not
+// exist ("" when the path exists).
+func firstMissing(real string) string {
+	cur := real
+	missing := ""
+	for {
+		if _, err := os.Lstat(cur); err == nil {
+			return missing
+		}
+		missing = cur
+		parent := filepath.Dir(cur)
+		if parent == cur {
+			return missing
+		}
+		cur = parent
+	}
+}
+
+func (b *builder) rule(r boundRule, later []boundRule) {
+	n := b.nearest(r.real)
+	if !r.exists {
+		// Only a missing path inside a writable mount needs holding: the
+		// sandbox could create it. Elsewhere nothing can appear.
+		if r.access == ir.Write {
+			return
+		}
+		f := firstMissing(r.real)
+		if f == "" || b.nearest(filepath.Dir(f)).access() != ir.Write {
+			return
+		}
+		perms := os.FileMode(0o555)
+		if r.access == ir.Deny {
+			perms = 0
+		}
+		b.hp.Synthetic = append(b.hp.Synthetic, f)
+		b.add(Entry{Path: f, Kind: KindBlocker, Perms: perms, Why: r.why + " (missing; held empty and read-only)"},
+			"--perms", fmt.Sprintf("%04o", perms), "--tmpfs", f)
+		b.remount = append(b.remount, f)
+		return
+	}
+	switch r.access {
+	case ir.Read:
+		if n.access() == ir.Read && n.Kind != KindBlocker {
+			return
+		}
+		b.ancestors(r.real)
+		b.add(Entry{Path: r.real, Kind: KindROBind, Why: r.why}, "--ro-bind", r.real, r.real)
+	case ir.Write:
+		if n.access() == ir.Write {
+			return
+		}
+		b.ancestors(r.real)
+		b.add(Entry{Path: r.real, Kind: KindBind, Why: r.why}, "--bind", r.real, r.real)
+	case ir.Deny:
+		if n.access() == ir.Deny {
+			return
+		}
+		if !r.isDir {
+			b.hp.Masks = append(b.hp.Masks, Mask{Path: r.real})
+			b.hp.Entries = append(b.hp.Entries, Entry{Path: r.real, Kind: KindMaskFile, Why: r.why})
+			return
+		}
+		perms := os.FileMode(0)
+		for _, l := range later {
+			if l.access != ir.Deny && l.real != r.real && ir.HasPathPrefix(l.real, r.real) {
+				perms = 0o111
+				break
+			}
+		}
+		b.ancestors(r.real)
+		b.add(Entry{Path: r.real, Kind: KindMaskDir, Perms: perms, Why: r.why},
+			"--perms", fmt.Sprintf("%04o", perms), "--tmpfs", r.real)
+		b.remount = append(b.remount, r.real)
+	}
+}
+
+// symlinks recreates, in the tmpfs root, the symlinks on the logical
+// paths of bound rules (/bin -> usr/bin on merged-/usr systems), so that
+// /bin/sh and the ELF interpreter in /lib64 resolve as on the host.
+func (b *builder) symlinks(rules []boundRule) {
+	done := map[string]bool{}
+	for _, r := range rules {
+		if r.logical == r.real || !r.exists {
+			continue
+		}
+		cur := ""
+		for _, comp := range strings.Split(strings.TrimPrefix(r.logical, "/"), "/") {
+			cur += "/" + comp
+			fi, err := os.Lstat(cur)
+			if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				continue
+			}
+			n := b.nearest(cur)
+			if !n.inTmpfs() || n.Path == cur || done[cur] {
+				break
+			}
+			target, err := os.Readlink(cur)
+			if err != nil {
+				break
+			}
+			done[cur] = true
+			b.ancestors(cur)
+			b.add(Entry{Path: cur, Kind: KindSymlink, Target: target, Why: "logical path of " + r.why}, "--symlink", target, cur)
+			break
+		}
+	}
+}
+
+// globs expands the deny globs on this host, within their caps, and
+// masks every match the sandbox can see, plus the target of every
+// matched symlink.
+func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
+	var pats []globwalk.Pattern
+	for _, g := range art.Globs {
+		base, ok := env.Bindings.BindOK(g.Base)
+		if !ok {
+			return &PlanError{diag.LinuxUnboundVariable, fmt.Sprintf("glob %s: its variable is not bound on this host", g.Pattern)}
+		}
+		pat, _ := env.Bindings.BindOK(g.Pattern)
+		rb := env.Resolve(filepath.Clean(base))
+		suffix := strings.TrimPrefix(pat, base)
+		bound := rb + suffix
+		if rb == "/" {
+			bound = "/" + strings.TrimPrefix(suffix, "/")
+		}
+		pats = append(pats, globwalk.Pattern{Pattern: bound, Base: rb, MaxDepth: g.MaxDepth})
+	}
+	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: opts.GlobCacheDir})
+	if err != nil {
+		return &PlanError{diag.LinuxGlobScan, err.Error()}
+	}
+	if len(res.Errors) > 0 {
+		e := res.Errors[0]
+		return &PlanError{diag.LinuxGlobScan, fmt.Sprintf("cannot expand deny globs: %s: %s (%d unreadable directories); a directory polc cannot list might hide a match, so it refuses to run", e.Path, e.Err, len(res.Errors))}
+	}
+	type target struct {
+		path string
+		why  string
+	}
+	var targets []target
+	for _, m := range globwalk.MaskRoots(res.Matches) {
+		why := "deny glob " + art.Globs[m.Pattern].Pattern
+		targets = append(targets, target{m.Path, why})
+		if m.IsSymlink && m.LinkTarget != "" {
+			targets = append(targets, target{m.LinkTarget, why + " (target of matched symlink " + m.Path + ")"})
+		}
+	}
+	sort.SliceStable(targets, func(i, j int) bool {
+		di, dj := ir.Depth(targets[i].path), ir.Depth(targets[j].path)
+		if di != dj {
+			return di < dj
+		}
+		return targets[i].path < targets[j].path
+	})
+	var dirMasks []string
+	seen := map[string]bool{}
+	for _, t := range targets {
+		if seen[t.path] {
+			continue
+		}
+		seen[t.path] = true
+		covered := false
+		for _, d := range dirMasks {
+			if ir.HasPathPrefix(t.path, d) {
+				covered = true
+				break
+			}
+		}
+		if covered || b.nearest(t.path).access() == ir.Deny {
+			continue
+		}
+		fi, err := os.Lstat(t.path)
+		if err != nil || fi.Mode()&os.ModeSymlink != 0 {
+			// A matched symlink is masked through its target; a target
+			// that does not exist has nothing to hide.
+			continue
+		}
+		if fi.IsDir() {
+			dirMasks = append(dirMasks, t.path)
+		}
+		b.hp.Masks = append(b.hp.Masks, Mask{Path: t.path, Dir: fi.IsDir()})
+		b.hp.Entries = append(b.hp.Entries, Entry{Path: t.path, Kind: KindMaskGlob, Dir: fi.IsDir(), Why: t.why})
+	}
+	return nil
+}
+
+// NamespaceArgs are bwrap's process arguments for the artifact: session,
+// namespaces and capabilities. needCaps keeps CAP_SYS_ADMIN inside the
+// new user namespace for polc's inner stage, which drops it before the
+// command runs.
+func NamespaceArgs(art *Artifact, needCaps bool) []string {
+	var args []string
+	if art.NewSession {
+		args = append(args, "--new-session")
+	}
+	if art.DieWithParent {
+		args = append(args, "--die-with-parent")
+	}
+	args = append(args, "--as-pid-1")
+	for _, ns := range art.Namespaces {
+		args = append(args, "--unshare-"+ns)
+	}
+	args = append(args, "--cap-drop", "ALL")
+	if needCaps {
+		args = append(args, "--cap-add", "CAP_SYS_ADMIN")
+	}
+	return args
+}

@@ -1,0 +1,14 @@
+package diag
+
+// Linux backend and runtime (bubblewrap, seccomp, polc exec).
+var (
+	LinuxNoBwrap         = register("POL070", Error, "bubblewrap not found")
+	LinuxNoUserNS        = register("POL071", Error, "user namespaces unavailable")
+	LinuxProxyNetwork    = register("POL072", Warning, "proxy-only network enforced as no network on Linux")
+	LinuxSymlinkMask     = register("POL073", Error, "deny or protected path crosses a symlink inside a writable mount")
+	LinuxBadArtifact     = register("POL074", Error, "malformed Linux artifact")
+	LinuxUnboundVariable = register("POL075", Error, "artifact variable not bound on this host")
+	LinuxGlobScan        = register("POL076", Error, "deny glob could not be expanded at launch")
+	LinuxSandboxSetup    = register("POL077", Error, "sandbox setup failed")
+	LinuxUnsupportedArch = register("POL078", Error, "seccomp filter not available for this architecture")
+)

@@ -1,0 +1,230 @@
+// Package seccomp builds the seccomp-BPF filter polc installs inside the
+// Linux sandbox, just before the command runs.
+//
+// The filter is a deny list with a default of allow, like the reference's
+// (Codex linux-sandbox seccomp.rs), but it is built here for one
+// architecture at a time from the syscall tables of
+// github.com/elastic/go-seccomp-bpf/arch and assembled with
+// golang.org/x/net/bpf, so that the program for x86_64 and for arm64 can
+// both be built and checked on any host.
+//
+// Deliberate differences from the reference:
+//   - A syscall made through another ABI than the filter's (i386 int 0x80
+//     on x86_64, AArch32 on arm64, the x32 ABI) fails with ENOSYS. The
+//     reference's library lets a foreign-ABI call through, which would
+//     bypass the whole list.
+//   - Socket families are compared on the low 32 bits of the argument, as
+//     the kernel reads an int, so high garbage bits cannot dodge a match.
+//   - With the network off only socket families other than AF_UNIX are
+//     denied. The reference also denies connect, bind, listen, sendto,
+//     setsockopt... for every family, which breaks AF_UNIX messaging,
+//     asyncio and Chromium (Codex issues #33793, #47452, #39140); a new
+//     network namespace already isolates AF_UNIX abstract sockets, and
+//     path sockets are reachable only where the filesystem policy lets the
+//     command see them.
+package seccomp
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+
+	"github.com/elastic/go-seccomp-bpf/arch"
+	"golang.org/x/net/bpf"
+)
+
+// Reason explains, for reviewers of an artifact, why each syscall is
+// always denied. Every key is denied on every supported architecture.
+var Reason = map[string]string{
+	// ptrace can rewrite a syscall after the filter has checked it (before
+	// Linux 4.8) and reads or writes the memory of other sandboxed
+	// processes, including polc's own pid-1 helper.
+	"ptrace": "can tamper with other sandboxed processes and, on old kernels, bypass seccomp",
+	// process_vm_* read and write another process's memory without ptrace.
+	"process_vm_readv":  "reads another process's memory",
+	"process_vm_writev": "writes another process's memory",
+	// io_uring performs operations (socket creation, opens, ...) without
+	// passing through this filter.
+	"io_uring_setup":    "io_uring runs operations the filter never sees (sockets included)",
+	"io_uring_enter":    "io_uring runs operations the filter never sees (sockets included)",
+	"io_uring_register": "io_uring runs operations the filter never sees (sockets included)",
+	// The kernel keyrings are not namespaced: keys of the user's session
+	// (Kerberos tickets, fscrypt keys) would be readable.
+	"keyctl":      "kernel keyrings are shared with the host session",
+	"add_key":     "kernel keyrings are shared with the host session",
+	"request_key": "kernel keyrings are shared with the host session",
+	// Large kernel attack surfaces that sandboxed tools do not need.
+	"bpf":             "eBPF is a large kernel attack surface",
+	"perf_event_open": "leaks kernel and host activity; large attack surface",
+	"userfaultfd":     "a common primitive for kernel exploits",
+	// Reading the kernel log leaks host addresses and activity.
+	"syslog": "reads the host's kernel log",
+	// The "shocker" container escape: opens host files by handle,
+	// bypassing the mount namespace.
+	"open_by_handle_at": "opens files by handle, bypassing the mount namespace",
+	// Kernel replacement and modules: never legitimate in a sandbox.
+	"kexec_load":      "replaces the running kernel",
+	"kexec_file_load": "replaces the running kernel",
+	"init_module":     "loads kernel code",
+	"finit_module":    "loads kernel code",
+	"delete_module":   "unloads kernel code",
+}
+
+// Address families (linux/socket.h).
+const (
+	AFUnix  = 1
+	AFVsock = 40
+)
+
+// ioctl requests denied on every fd: they inject input into (or take
+// over) the terminal the sandbox was started from.
+const (
+	tiocsti   = 0x5412 // TIOCSTI: push characters into the tty's input queue
+	tioclinux = 0x541C // TIOCLINUX: console selection paste, same effect
+)
+
+// Spec is what the filter denies; it travels in the artifact.
+type Spec struct {
+	// Deny are syscalls that fail with EPERM (see Reason).
+	Deny []string `json:"deny"`
+	// AllowSocketFamilies, when set, is the only families socket and
+	// socketpair may create (network off: AF_UNIX).
+	AllowSocketFamilies []int `json:"allow_socket_families,omitempty"`
+	// DenySocketFamilies are families socket and socketpair may not
+	// create (network on: AF_VSOCK, which reaches host services and, on
+	// WSL2, launches Windows programs).
+	DenySocketFamilies []int `json:"deny_socket_families,omitempty"`
+	// DenyIoctls are ioctl requests that fail with EPERM.
+	DenyIoctls []uint32 `json:"deny_ioctls,omitempty"`
+}
+
+// ForNetwork is the filter for a sandbox with the network on or off.
+func ForNetwork(network bool) Spec {
+	s := Spec{DenyIoctls: []uint32{tiocsti, tioclinux}}
+	for name := range Reason {
+		s.Deny = append(s.Deny, name)
+	}
+	sort.Strings(s.Deny)
+	if network {
+		s.DenySocketFamilies = []int{AFVsock}
+	} else {
+		s.AllowSocketFamilies = []int{AFUnix}
+	}
+	return s
+}
+
+// Validate checks a spec read from an artifact.
+func (s Spec) Validate() error {
+	if len(s.AllowSocketFamilies) > 0 && len(s.DenySocketFamilies) > 0 {
+		return fmt.Errorf("seccomp: both allowed and denied socket families")
+	}
+	for _, a := range []*arch.Info{arch.X86_64, arch.AARCH64} {
+		for _, n := range s.Deny {
+			if _, ok := a.SyscallNames[n]; !ok {
+				return fmt.Errorf("seccomp: unknown syscall %q on %s", n, a.Name)
+			}
+		}
+	}
+	for _, f := range append(append([]int(nil), s.AllowSocketFamilies...), s.DenySocketFamilies...) {
+		if f < 0 || f > 255 {
+			return fmt.Errorf("seccomp: bad socket family %d", f)
+		}
+	}
+	return nil
+}
+
+// Arch returns the syscall table for a GOARCH (amd64 or arm64).
+func Arch(goarch string) (*arch.Info, error) {
+	switch goarch {
+	case "amd64":
+		return arch.X86_64, nil
+	case "arm64":
+		return arch.AARCH64, nil
+	}
+	return nil, fmt.Errorf("seccomp: architecture %s is not supported (x86_64 and arm64 are)", goarch)
+}
+
+const (
+	retAllow = 0x7fff0000 // SECCOMP_RET_ALLOW
+	retErrno = 0x00050000 // SECCOMP_RET_ERRNO | errno
+	ePERM    = 1
+	eNOSYS   = 38
+	x32Bit   = 0x40000000
+
+	offNr   = 0
+	offArch = 4
+	offArg0 = 16 // low 32 bits of args[0] (little-endian)
+	offArg1 = 24 // low 32 bits of args[1]
+)
+
+// Program assembles the filter for an architecture.
+func (s Spec) Program(a *arch.Info) ([]bpf.RawInstruction, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	deny := bpf.RetConstant{Val: retErrno | ePERM}
+	allow := bpf.RetConstant{Val: retAllow}
+	prog := []bpf.Instruction{
+		bpf.LoadAbsolute{Off: offArch, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(a.ID), SkipTrue: 1},
+		bpf.RetConstant{Val: retErrno | eNOSYS},
+		bpf.LoadAbsolute{Off: offNr, Size: 4},
+	}
+	if a == arch.X86_64 {
+		prog = append(prog,
+			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: x32Bit, SkipFalse: 1},
+			bpf.RetConstant{Val: retErrno | eNOSYS})
+	}
+	nr := func(name string) uint32 { return uint32(a.SyscallNames[name]) }
+	for _, name := range s.Deny {
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr(name), SkipFalse: 1}, deny)
+	}
+	// socket and socketpair: a block that returns on every path.
+	var block []bpf.Instruction
+	switch {
+	case len(s.AllowSocketFamilies) > 0:
+		block = append(block, bpf.LoadAbsolute{Off: offArg0, Size: 4})
+		for _, f := range s.AllowSocketFamilies {
+			block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: 1}, allow)
+		}
+		block = append(block, deny)
+	case len(s.DenySocketFamilies) > 0:
+		block = append(block, bpf.LoadAbsolute{Off: offArg0, Size: 4})
+		for _, f := range s.DenySocketFamilies {
+			block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: 1}, deny)
+		}
+		block = append(block, allow)
+	}
+	if block != nil {
+		for _, name := range []string{"socket", "socketpair"} {
+			prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr(name), SkipFalse: uint8(len(block))})
+			prog = append(prog, block...)
+		}
+	}
+	if len(s.DenyIoctls) > 0 {
+		ib := []bpf.Instruction{bpf.LoadAbsolute{Off: offArg1, Size: 4}}
+		for _, req := range s.DenyIoctls {
+			ib = append(ib, bpf.JumpIf{Cond: bpf.JumpEqual, Val: req, SkipFalse: 1}, deny)
+		}
+		ib = append(ib, allow)
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr("ioctl"), SkipFalse: uint8(len(ib))})
+		prog = append(prog, ib...)
+	}
+	prog = append(prog, allow)
+	if len(prog) > 4096 {
+		return nil, fmt.Errorf("seccomp: program too long (%d instructions)", len(prog))
+	}
+	return bpf.Assemble(prog)
+}
+
+// Bytes encodes a program as the kernel's struct sock_filter array, the
+// format bwrap's --seccomp FD reads.
+func Bytes(raw []bpf.RawInstruction) []byte {
+	out := make([]byte, 0, 8*len(raw))
+	for _, ins := range raw {
+		out = binary.LittleEndian.AppendUint16(out, ins.Op)
+		out = append(out, ins.Jt, ins.Jf)
+		out = binary.LittleEndian.AppendUint32(out, ins.K)
+	}
+	return out
+}
