@@ -1,0 +1,209 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"polc/compiler"
+	"polc/diag"
+)
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:      "check",
+		Usage:     "check a profile and its requirements; print diagnostics like go vet",
+		ArgsUsage: " ",
+		Description: "Compiles the selected profile (config discovery as Codex does it) and reports every\n" +
+			"error and warning with file:line:col, a stable code and a fix. Exits 1 when there is an error.",
+		Flags: append(compileFlags(),
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or sarif"},
+			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
+		),
+		Action: runCheck,
+	})
+}
+
+func runCheck(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErr("check takes no arguments (got %q); use -C DIR for the project", c.Args().First())
+	}
+	format := c.String("format")
+	if format != "text" && format != "json" && format != "sarif" {
+		return usageErr("unknown --format %q: use text, json or sarif", format)
+	}
+	opts := compileOptions(c)
+	opts.Strict = c.Bool("strict")
+	res := compiler.Compile(opts)
+	if err := writeDiags(os.Stdout, res, format); err != nil {
+		return failErr("%v", err)
+	}
+	if res.Diags.HasErrors() {
+		return silentExit(1)
+	}
+	return nil
+}
+
+// writeDiags prints a compile's diagnostics in the chosen format.
+func writeDiags(w io.Writer, res *compiler.Result, format string) error {
+	switch format {
+	case "json":
+		list := res.Diags
+		if list == nil {
+			list = diag.List{}
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(list)
+	case "sarif":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sarifLog(res.Diags))
+	}
+	for _, d := range res.Diags {
+		fmt.Fprintln(w, d.String())
+	}
+	fmt.Fprintln(w, summary(res))
+	return nil
+}
+
+// summary is the last line of text output: what was checked and the counts.
+func summary(res *compiler.Result) string {
+	var errs, warns, infos int
+	for _, d := range res.Diags {
+		switch d.Severity {
+		case diag.Error:
+			errs++
+		case diag.Warning:
+			warns++
+		default:
+			infos++
+		}
+	}
+	what := "no policy"
+	if res.Policy != nil {
+		what = "profile " + res.Policy.Profile
+		if len(res.Policy.Extends) > 0 {
+			what += " (extends " + strings.Join(res.Policy.Extends, " -> ") + ")"
+		}
+		what += fmt.Sprintf(": %d rules, %d deny globs", len(res.Policy.Rules), len(res.Policy.Globs))
+	}
+	return fmt.Sprintf("%s; %d errors, %d warnings, %d notes", what, errs, warns, infos)
+}
+
+// SARIF 2.1.0, the subset code-scanning tools read.
+type sarif struct {
+	Schema  string     `json:"$schema"`
+	Version string     `json:"version"`
+	Runs    []sarifRun `json:"runs"`
+}
+
+type sarifRun struct {
+	Tool    sarifTool     `json:"tool"`
+	Results []sarifResult `json:"results"`
+}
+
+type sarifTool struct {
+	Driver sarifDriver `json:"driver"`
+}
+
+type sarifDriver struct {
+	Name           string      `json:"name"`
+	Version        string      `json:"version"`
+	InformationURI string      `json:"informationUri,omitempty"`
+	Rules          []sarifRule `json:"rules"`
+}
+
+type sarifRule struct {
+	ID                   string       `json:"id"`
+	Name                 string       `json:"name"`
+	ShortDescription     sarifMessage `json:"shortDescription"`
+	DefaultConfiguration struct {
+		Level string `json:"level"`
+	} `json:"defaultConfiguration"`
+}
+
+type sarifMessage struct {
+	Text string `json:"text"`
+}
+
+type sarifResult struct {
+	RuleID    string          `json:"ruleId"`
+	RuleIndex int             `json:"ruleIndex"`
+	Level     string          `json:"level"`
+	Message   sarifMessage    `json:"message"`
+	Locations []sarifLocation `json:"locations,omitempty"`
+	Related   []sarifLocation `json:"relatedLocations,omitempty"`
+	Fixes     []sarifFix      `json:"fixes,omitempty"`
+}
+
+type sarifFix struct {
+	Description sarifMessage `json:"description"`
+}
+
+type sarifLocation struct {
+	PhysicalLocation sarifPhysical `json:"physicalLocation"`
+}
+
+type sarifPhysical struct {
+	ArtifactLocation struct {
+		URI string `json:"uri"`
+	} `json:"artifactLocation"`
+	Region *sarifRegion `json:"region,omitempty"`
+}
+
+type sarifRegion struct {
+	StartLine   int `json:"startLine"`
+	StartColumn int `json:"startColumn,omitempty"`
+}
+
+func sarifLevel(s diag.Severity) string {
+	switch s {
+	case diag.Error:
+		return "error"
+	case diag.Warning:
+		return "warning"
+	}
+	return "note"
+}
+
+func sarifLoc(p diag.Pos) sarifLocation {
+	var l sarifLocation
+	l.PhysicalLocation.ArtifactLocation.URI = p.File
+	if p.Line > 0 {
+		l.PhysicalLocation.Region = &sarifRegion{StartLine: p.Line, StartColumn: p.Col}
+	}
+	return l
+}
+
+func sarifLog(list diag.List) sarif {
+	drv := sarifDriver{Name: "polc", Version: version, Rules: []sarifRule{}}
+	index := map[diag.Code]int{}
+	for i, info := range diag.Codes() {
+		r := sarifRule{ID: string(info.Code), Name: info.Title, ShortDescription: sarifMessage{Text: info.Title}}
+		r.DefaultConfiguration.Level = sarifLevel(info.Severity)
+		drv.Rules = append(drv.Rules, r)
+		index[info.Code] = i
+	}
+	run := sarifRun{Tool: sarifTool{Driver: drv}, Results: []sarifResult{}}
+	for _, d := range list {
+		r := sarifResult{RuleID: string(d.Code), RuleIndex: index[d.Code], Level: sarifLevel(d.Severity), Message: sarifMessage{Text: d.Message}}
+		if !d.Pos.IsZero() {
+			r.Locations = []sarifLocation{sarifLoc(d.Pos)}
+		}
+		for _, rel := range d.Related {
+			if !rel.IsZero() {
+				r.Related = append(r.Related, sarifLoc(rel))
+			}
+		}
+		if d.Fix != "" {
+			r.Fixes = []sarifFix{{Description: sarifMessage{Text: d.Fix}}}
+		}
+		run.Results = append(run.Results, r)
+	}
+	return sarif{Schema: "https://json.schemastore.org/sarif-2.1.0.json", Version: "2.1.0", Runs: []sarifRun{run}}
+}
