@@ -41,7 +41,7 @@ type explanation struct {
 	Source string `json:"source"`
 	Reason string `json:"reason"`
 	// AllowedWithinCap is what snapshot platforms enforce (ir target).
-	AllowedWithinCap *bool `json:"allowed_within_cap,omitempty"`
+	AllowedWithinCap *bool  `json:"allowed_within_cap,omitempty"`
 	Origin           string `json:"origin,omitempty"`
 }
 
