@@ -360,15 +360,32 @@ func sortedPorts(ports []int) []int {
 	return out
 }
 
-// probeEnv binds every variable to a placeholder that lies under no
-// system root, so that the policy can be asked about system roots before
-// any host exists.
-func probeEnv() ir.Env {
-	b := ir.Bindings{}
-	for _, v := range []string{ir.VarWorkspaceRoot, ir.VarHome, ir.VarTmpdir, ir.VarCodexHome} {
-		b[v] = "/__polc_unbound/" + strings.Trim(v, "${}")
+// readableOnWindows reports whether the policy lets the sandbox read the
+// absolute path s, where "/" is every drive's parent: the deepest rule
+// covering s decides (a mandatory deny above it wins), :minimal grants
+// the system roots. Deny globs are judged separately.
+func (l *lowered) readableOnWindows(s string) bool {
+	sk := Key(s)
+	best, bestDepth := ir.Access(0), -1
+	if l.p.Minimal != nil {
+		for _, m := range l.sys {
+			if underKey(sk, Key(m)) {
+				best, bestDepth = ir.Read, keyDepth(Key(m))
+			}
+		}
 	}
-	return ir.Env{Bindings: b, Platform: "windows", Resolve: func(s string) string { return s }, Exists: func(string) bool { return true }}
+	for _, c := range l.rules {
+		if !underKey(sk, c.key) {
+			continue
+		}
+		if c.rule.Mandatory && c.rule.Access == ir.Deny {
+			return false
+		}
+		if d := keyDepth(c.key); d > bestDepth || d == bestDepth && c.rule.Access > best {
+			best, bestDepth = c.rule.Access, d
+		}
+	}
+	return best == ir.Read || best == ir.Write
 }
 
 // elevatedGaps: system roots are readable by every account and their
@@ -396,10 +413,9 @@ func (l *lowered) elevatedGaps(m *Mode) {
 }
 
 func (l *lowered) systemRootGaps(m *Mode, checkReads bool) {
-	dec, err := ir.NewDecider(l.p, probeEnv())
 	for _, s := range l.sys {
 		sk := Key(s)
-		if checkReads && err == nil && !dec.Decide(s, ir.OpRead).Allowed {
+		if checkReads && !l.readableOnWindows(s) {
 			m.Gaps = append(m.Gaps, Gap{Code: string(diag.WindowsSystemRootsHide), Refuses: true, Op: "read", Path: s,
 				Message: fmt.Sprintf("the profile does not let the sandbox read %s, but every Windows account can, and no process starts without it", s),
 				Fix:     `add ":minimal" = "read" to the profile`})
