@@ -108,7 +108,7 @@ func New(p *ir.Policy, bindings ir.Bindings, platform, version string, backend [
 	if p == nil {
 		return nil, errf(diag.ArtifactMalformed, "", "no policy to package")
 	}
-	pol, err := portablePolicy(p, bindings)
+	pol, err := PortablePolicy(p, bindings)
 	if err != nil {
 		return nil, err
 	}
@@ -154,9 +154,10 @@ func (a *Artifact) seal() error {
 	return nil
 }
 
-// portablePolicy returns a sorted deep copy of p whose origin file names
-// are symbolic where they lie under a binding.
-func portablePolicy(p *ir.Policy, b ir.Bindings) (*ir.Policy, error) {
+// PortablePolicy returns a sorted deep copy of p whose origin file names
+// are symbolic where they lie under a binding: the policy as an artifact
+// stores it (and as `polc build --emit ir` prints it).
+func PortablePolicy(p *ir.Policy, b ir.Bindings) (*ir.Policy, error) {
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return nil, errf(diag.ArtifactMalformed, "", "encoding policy: %v", err)

@@ -1,0 +1,408 @@
+// Package semdiff compares two compiled policies the way a reviewer asks
+// about them: per platform, which paths and patterns changed access, from
+// what to what, and which rule (with its file:line) decided before and
+// after. It is what `polc diff` prints, and what `polc build --check`
+// shows above the raw text diff of a stale artifact.
+//
+// Paths are judged with ir.Decide on a synthetic host: each variable is
+// bound to its own root, symlinks are not followed and every path exists.
+// So the answer depends only on the two policies, never on the machine
+// the diff runs on. The probed paths are every rule path and workspace
+// root of either side; a rule that was added, removed or changed shows up
+// as a change of its path's effective access (or not at all, when it
+// changes nothing). Deny globs are compared as patterns. Platforms differ
+// in how far Linux and Windows expand deny globs (glob_scan_max_depth)
+// while macOS matches at any depth; the :minimal roots are per platform.
+package semdiff
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"sort"
+	"strings"
+
+	"polc/ir"
+)
+
+// Platforms compared when a side is not tied to one platform (a config).
+var Platforms = []string{"linux", "macos", "windows"}
+
+// Change is one difference a reviewer should see.
+type Change struct {
+	// Kind orders and labels changes: sandbox, path, glob, network,
+	// approvals, roots, requirements.
+	Kind string
+	// Subject is the path, pattern or setting that changed.
+	Subject string
+	// From and To are the access or value before and after.
+	From, To string
+	// Was and Now name what decided before and after (rule, origin,
+	// file:line); empty when nothing did.
+	Was, Now string
+}
+
+func (c Change) key() string {
+	return strings.Join([]string{c.Kind, c.Subject, c.From, c.To, c.Was, c.Now}, "\x00")
+}
+
+var kindOrder = map[string]int{"sandbox": 0, "path": 1, "glob": 2, "minimal": 3, "roots": 4, "network": 5, "approvals": 6, "requirements": 7}
+
+// Section is the changes shared by a set of platforms.
+type Section struct {
+	Platforms []string
+	Changes   []Change
+}
+
+// Compare diffs two policies on each platform and groups platforms that
+// see the same changes. No sections means no semantic difference.
+func Compare(old, new *ir.Policy, platforms []string) []Section {
+	per := map[string][]Change{}
+	for _, pl := range platforms {
+		per[pl] = comparePlatform(old, new, pl)
+	}
+	// Group changes by the exact set of platforms that see them.
+	type entry struct {
+		c     Change
+		plats []string
+	}
+	byKey := map[string]*entry{}
+	var order []string
+	for _, pl := range platforms {
+		for _, c := range per[pl] {
+			k := c.key()
+			e, ok := byKey[k]
+			if !ok {
+				e = &entry{c: c}
+				byKey[k] = e
+				order = append(order, k)
+			}
+			e.plats = append(e.plats, pl)
+		}
+	}
+	sections := map[string]*Section{}
+	var labels []string
+	for _, k := range order {
+		e := byKey[k]
+		label := strings.Join(e.plats, ",")
+		s, ok := sections[label]
+		if !ok {
+			s = &Section{Platforms: e.plats}
+			sections[label] = s
+			labels = append(labels, label)
+		}
+		s.Changes = append(s.Changes, e.c)
+	}
+	// Sections shared by more platforms first, then by name.
+	sort.Slice(labels, func(i, j int) bool {
+		a, b := sections[labels[i]], sections[labels[j]]
+		if len(a.Platforms) != len(b.Platforms) {
+			return len(a.Platforms) > len(b.Platforms)
+		}
+		return labels[i] < labels[j]
+	})
+	var out []Section
+	for _, l := range labels {
+		s := sections[l]
+		sortChanges(s.Changes)
+		out = append(out, *s)
+	}
+	return out
+}
+
+func sortChanges(cs []Change) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		if kindOrder[a.Kind] != kindOrder[b.Kind] {
+			return kindOrder[a.Kind] < kindOrder[b.Kind]
+		}
+		return a.Subject < b.Subject
+	})
+}
+
+// synthetic roots for each variable; see the package comment.
+var synthetic = ir.Bindings{
+	ir.VarWorkspaceRoot: "/@WORKSPACE_ROOT",
+	ir.VarHome:          "/@HOME",
+	ir.VarTmpdir:        "/@TMPDIR",
+	ir.VarCodexHome:     "/@CODEX_HOME",
+}
+
+func syntheticEnv(platform string) ir.Env {
+	return ir.Env{
+		Bindings: synthetic,
+		Platform: platform,
+		Resolve:  path.Clean,
+		Exists:   func(string) bool { return true },
+	}
+}
+
+func comparePlatform(old, new *ir.Policy, platform string) []Change {
+	var out []Change
+	if old.Unrestricted != new.Unrestricted {
+		out = append(out, Change{Kind: "sandbox", Subject: "sandbox",
+			From: sandboxWord(old.Unrestricted), To: sandboxWord(new.Unrestricted),
+			Was: profileWord(old), Now: profileWord(new)})
+	}
+	if !old.Unrestricted && !new.Unrestricted {
+		out = append(out, pathChanges(old, new, platform)...)
+		out = append(out, globChanges(old, new, platform)...)
+		if (old.Minimal != nil) != (new.Minimal != nil) {
+			c := Change{Kind: "minimal", Subject: ":minimal system roots (" + strings.Join(ir.MinimalRoots[platform], " ") + ")",
+				From: "deny", To: "read"}
+			if old.Minimal != nil {
+				c.From, c.To = "read", "deny"
+				c.Was = old.Minimal.String()
+			} else {
+				c.Now = new.Minimal.String()
+			}
+			out = append(out, c)
+		}
+	}
+	out = append(out, rootChanges(old, new)...)
+	out = append(out, networkChanges(old, new)...)
+	out = append(out, approvalChanges(old, new)...)
+	if old.RequirementsDigest != new.RequirementsDigest {
+		out = append(out, Change{Kind: "requirements", Subject: "requirements applied",
+			From: orNone(old.RequirementsDigest), To: orNone(new.RequirementsDigest)})
+	}
+	return out
+}
+
+func sandboxWord(unrestricted bool) string {
+	if unrestricted {
+		return "disabled"
+	}
+	return "enabled"
+}
+
+func profileWord(p *ir.Policy) string { return "profile " + p.Profile }
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// pathChanges probes every rule path and workspace root of both sides.
+func pathChanges(old, new *ir.Policy, platform string) []Change {
+	env := syntheticEnv(platform)
+	do, err1 := ir.NewDecider(old, env)
+	dn, err2 := ir.NewDecider(new, env)
+	if err1 != nil || err2 != nil {
+		// Only unknown variables fail to bind; say so rather than guess.
+		return []Change{{Kind: "path", Subject: "(policy)", From: "?", To: "?",
+			Was: errText(err1), Now: errText(err2)}}
+	}
+	probes := map[string]bool{}
+	for _, p := range []*ir.Policy{old, new} {
+		for _, r := range p.Rules {
+			probes[r.Path] = true
+		}
+		for _, r := range p.WorkspaceRoots {
+			probes[r] = true
+		}
+	}
+	var out []Change
+	for _, sym := range sortedSet(probes) {
+		host := synthetic.Bind(sym)
+		fromAcc, fromWhy := effective(do, host, platform)
+		toAcc, toWhy := effective(dn, host, platform)
+		if fromAcc == toAcc {
+			continue
+		}
+		out = append(out, Change{Kind: "path", Subject: sym, From: fromAcc, To: toAcc, Was: fromWhy, Now: toWhy})
+	}
+	return out
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// effective is the access a platform enforces on a path (deny, read,
+// write) and what decided it.
+func effective(d *ir.Decider, host, platform string) (string, string) {
+	allowed := func(dec ir.Decision) bool {
+		if platform == "macos" {
+			return dec.Allowed
+		}
+		return dec.AllowedWithinCap
+	}
+	r := d.Decide(host, ir.OpRead)
+	w := d.Decide(host, ir.OpWrite)
+	acc, dec := "deny", r
+	switch {
+	case allowed(w):
+		acc, dec = "write", w
+	case allowed(r):
+		acc = "read"
+	}
+	return acc, why(dec)
+}
+
+// why names what decided, in the words of the config: the rule, its
+// origin and file:line.
+func why(d ir.Decision) string {
+	switch {
+	case d.Glob != nil:
+		s := fmt.Sprintf("deny glob %s, %s", d.Glob.Pattern, d.Glob.Origin)
+		if d.BeyondCap {
+			s += fmt.Sprintf(" (beyond glob_scan_max_depth %d)", d.Glob.MaxDepth)
+		}
+		return s
+	case d.Rule != nil:
+		return fmt.Sprintf("%s rule %s, %s", d.Rule.Access, d.Rule.Path, d.Rule.Origin)
+	case d.Minimal:
+		return ":minimal system root"
+	}
+	return "no rule (default deny)"
+}
+
+// globChanges compares deny globs by pattern.
+func globChanges(old, new *ir.Policy, platform string) []Change {
+	om, nm := globMap(old), globMap(new)
+	keys := map[string]bool{}
+	for k := range om {
+		keys[k] = true
+	}
+	for k := range nm {
+		keys[k] = true
+	}
+	var out []Change
+	for _, k := range sortedSet(keys) {
+		o, n := om[k], nm[k]
+		from, to := globWord(o, platform), globWord(n, platform)
+		if from == to {
+			continue
+		}
+		c := Change{Kind: "glob", Subject: "deny glob " + k, From: from, To: to}
+		if o != nil {
+			c.Was = o.Origin.String()
+		}
+		if n != nil {
+			c.Now = n.Origin.String()
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func globMap(p *ir.Policy) map[string]*ir.Glob {
+	m := map[string]*ir.Glob{}
+	for i := range p.Globs {
+		g := &p.Globs[i]
+		// A mandatory copy of the same pattern is the stronger one.
+		if prev, ok := m[g.Pattern]; !ok || (!prev.Mandatory && g.Mandatory) {
+			m[g.Pattern] = g
+		}
+	}
+	return m
+}
+
+func globWord(g *ir.Glob, platform string) string {
+	if g == nil {
+		return "absent"
+	}
+	s := "deny"
+	if g.Mandatory {
+		s = "deny (requirement)"
+	}
+	if platform == "macos" || g.MaxDepth == 0 {
+		return s + ", any depth"
+	}
+	return fmt.Sprintf("%s, to depth %d", s, g.MaxDepth)
+}
+
+func rootChanges(old, new *ir.Policy) []Change {
+	o, n := strings.Join(old.WorkspaceRoots, " "), strings.Join(new.WorkspaceRoots, " ")
+	if o == n {
+		return nil
+	}
+	return []Change{{Kind: "roots", Subject: "workspace roots", From: orNone(o), To: orNone(n)}}
+}
+
+func networkChanges(old, new *ir.Policy) []Change {
+	word := func(n ir.Network) string {
+		s := string(n.Mode)
+		if s == "" {
+			s = string(ir.NetworkNone)
+		}
+		if len(n.ProxyPorts) > 0 {
+			s += fmt.Sprintf(" (proxy ports %v)", n.ProxyPorts)
+		}
+		return s
+	}
+	from, to := word(old.Network), word(new.Network)
+	if from == to {
+		return nil
+	}
+	return []Change{{Kind: "network", Subject: "network", From: from, To: to,
+		Was: originOr(old.Network.Origin), Now: originOr(new.Network.Origin)}}
+}
+
+func originOr(o ir.Origin) string {
+	if o.Kind == "" {
+		return ""
+	}
+	return o.String()
+}
+
+func approvalChanges(old, new *ir.Policy) []Change {
+	var out []Change
+	add := func(subject, from, to string) {
+		if from != to {
+			out = append(out, Change{Kind: "approvals", Subject: subject, From: orNone(from), To: orNone(to)})
+		}
+	}
+	add("approval_policy", approvalWord(old.Approvals), approvalWord(new.Approvals))
+	add("approvals_reviewer", old.Approvals.Reviewer, new.Approvals.Reviewer)
+	if old.Approvals.AutoReviewPolicy != new.Approvals.AutoReviewPolicy {
+		out = append(out, Change{Kind: "approvals", Subject: "auto_review policy text", From: "previous text", To: "changed text"})
+	}
+	return out
+}
+
+func approvalWord(a ir.Approvals) string {
+	if a.Granular == nil {
+		return a.Policy
+	}
+	g := a.Granular
+	return fmt.Sprintf("%s {sandbox_approval=%v rules=%v mcp_elicitations=%v skill_approval=%v request_permissions=%v}",
+		a.Policy, g.SandboxApproval, g.Rules, g.MCPElicitations, g.SkillApproval, g.RequestPermissions)
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Write prints the sections as polc diff shows them: one block per
+// platform set ("all platforms" when it covers every compared one), one
+// line per change, then what decided before (was) and after (now).
+func Write(w io.Writer, sections []Section, compared []string) {
+	for _, s := range sections {
+		label := strings.Join(s.Platforms, ", ")
+		if len(compared) > 1 && len(s.Platforms) == len(compared) {
+			label = "all platforms"
+		}
+		fmt.Fprintf(w, "%s:\n", label)
+		for _, c := range s.Changes {
+			fmt.Fprintf(w, "  %s: %s -> %s\n", c.Subject, c.From, c.To)
+			if c.Was != "" {
+				fmt.Fprintf(w, "      was: %s\n", c.Was)
+			}
+			if c.Now != "" {
+				fmt.Fprintf(w, "      now: %s\n", c.Now)
+			}
+		}
+	}
+}
