@@ -29,6 +29,13 @@ type BuildOptions struct {
 func Build(p *ir.Policy, bindings ir.Bindings, opts BuildOptions) ([]*Artifact, diag.List) {
 	var diags diag.List
 	var arts []*Artifact
+	// Backends lower the portable policy, so that origins they copy into
+	// their payloads name files symbolically too.
+	p, err := PortablePolicy(p, bindings)
+	if err != nil {
+		diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "%s", Message(err))
+		return nil, diags
+	}
 	seen := map[string]bool{}
 	for _, target := range opts.Targets {
 		if seen[target] {

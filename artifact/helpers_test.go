@@ -31,7 +31,8 @@ func (f fakeBackend) Lower(p *ir.Policy, _ backends.Options) (*backends.Output, 
 	plan := map[string]any{"platform": f.platform, "rules": len(p.Rules)}
 	var binds []string
 	for _, r := range p.Rules {
-		binds = append(binds, r.Access.String()+" "+r.Path)
+		// Real backends copy origins (with their file:line) into payloads.
+		binds = append(binds, r.Access.String()+" "+r.Path+" "+r.Origin.String())
 	}
 	plan["binds"] = binds
 	body, _ := json.Marshal(plan)

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"polc/artifact"
+	"polc/artifact/semdiff"
+	"polc/canonjson"
+	"polc/compiler"
+	"polc/diag"
+)
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:      "build",
+		Usage:     "compile a profile into per-platform artifacts (default .polc/ at the project root)",
+		ArgsUsage: " ",
+		Description: "Compiles the selected profile and lowers it for every target, writing\n" +
+			"<profile>.<platform>.json (and side files such as the macOS .sb profile) atomically.\n" +
+			"Artifacts hold symbolic paths and no timestamps: two builds are byte-identical.\n" +
+			"--check writes nothing and exits 1 with a diff when the committed artifacts are stale.",
+		Flags: append(compileFlags(),
+			&cli.StringFlag{Name: "target", Value: strings.Join(artifact.Platforms, ","), Usage: "comma-separated `PLATFORMS` to build"},
+			&cli.StringFlag{Name: "o", Usage: "output `DIR` (default: .polc under -C DIR)"},
+			&cli.StringFlag{Name: "sign-key", Usage: "sign the artifacts with the ed25519 private key in `FILE` (see polc keygen)"},
+			&cli.BoolFlag{Name: "check", Usage: "compare with the artifacts in the output dir instead of writing; exit 1 when stale"},
+			&cli.StringFlag{Name: "emit", Usage: "print an intermediate form instead of building: `ir` (the policy as canonical JSON)"},
+			&cli.BoolFlag{Name: "timings", Usage: "print each compiler pass and its wall time"},
+			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
+		),
+		Action: runBuild,
+	})
+}
+
+func runBuild(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErr("build takes no arguments (got %q); use -C DIR for the project", c.Args().First())
+	}
+	if e := c.String("emit"); e != "" && e != "ir" {
+		return usageErr("unknown --emit %q: use ir", e)
+	}
+	targets, err := parseTargets(c.String("target"))
+	if err != nil {
+		return err
+	}
+	var key ed25519.PrivateKey
+	if f := c.String("sign-key"); f != "" {
+		if key, err = artifact.LoadPrivateKey(f); err != nil {
+			return failErr("%v", err)
+		}
+	}
+
+	opts := compileOptions(c)
+	opts.Strict = c.Bool("strict")
+	res := compiler.Compile(opts)
+	if c.Bool("timings") {
+		writeTimings(os.Stdout, res.Timings)
+	}
+	printDiags(os.Stderr, res.Diags)
+	if res.Diags.HasErrors() || res.Policy == nil {
+		return failErr("build failed: the profile has errors; nothing written")
+	}
+	if c.String("emit") == "ir" {
+		p, err := artifact.PortablePolicy(res.Policy, res.Env.Bindings)
+		if err != nil {
+			return failErr("%v", err)
+		}
+		b, err := canonjson.Marshal(p)
+		if err != nil {
+			return failErr("encoding the policy: %v", err)
+		}
+		os.Stdout.Write(b)
+		return nil
+	}
+
+	arts, diags := artifact.Build(res.Policy, res.Env.Bindings, artifact.BuildOptions{
+		Targets: targets, Version: version, SignKey: key,
+	})
+	printDiags(os.Stderr, diags)
+	if diags.HasErrors() {
+		return failErr("build failed: not every target could be built; nothing written")
+	}
+
+	outDir := c.String("o")
+	if outDir == "" {
+		outDir = filepath.Join(c.String("C"), ".polc")
+	}
+	if c.Bool("check") {
+		return checkBuild(os.Stdout, outDir, arts, key == nil)
+	}
+	files := map[string][]byte{}
+	for _, a := range arts {
+		fs, err := a.Render()
+		if err != nil {
+			return failErr("%v", err)
+		}
+		for n, b := range fs {
+			files[n] = b
+		}
+	}
+	written, err := artifact.WriteFiles(outDir, files)
+	if err != nil {
+		return failErr("%v", err)
+	}
+	for _, w := range written {
+		fmt.Fprintln(os.Stdout, "wrote", w)
+	}
+	return nil
+}
+
+// parseTargets splits --target, refusing unknown names (never skipping them).
+func parseTargets(s string) ([]string, error) {
+	var out []string
+	for _, t := range strings.Split(s, ",") {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		known := false
+		for _, p := range artifact.Platforms {
+			known = known || p == t
+		}
+		if !known {
+			return nil, usageErr("unknown target %q: use one or more of %s", t, strings.Join(artifact.Platforms, ","))
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil, usageErr("--target names no platform")
+	}
+	return out, nil
+}
+
+func printDiags(w io.Writer, l diag.List) {
+	l.Sort()
+	for _, d := range l {
+		fmt.Fprintln(w, d.String())
+	}
+}
+
+func writeTimings(w io.Writer, ts []compiler.Timing) {
+	var total float64
+	for _, t := range ts {
+		ms := float64(t.Duration.Microseconds()) / 1000
+		total += ms
+		fmt.Fprintf(w, "%-24s %8.3f ms\n", t.Pass, ms)
+	}
+	fmt.Fprintf(w, "%-24s %8.3f ms\n", "total", total)
+}
+
+// checkBuild prints what is stale in outDir and fails when anything is:
+// for each artifact the semantic diff (what access changed, and the rule
+// responsible), then the text diff of the file.
+func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, ignoreSignature bool) error {
+	stale, err := artifact.Check(outDir, arts, ignoreSignature)
+	if err != nil {
+		return failErr("%v", err)
+	}
+	if len(stale) == 0 {
+		fmt.Fprintf(w, "ok: %d artifacts in %s are up to date\n", len(arts), outDir)
+		return nil
+	}
+	for _, s := range stale {
+		path := filepath.Join(outDir, s.Name)
+		fmt.Fprintf(w, "stale: %s (%s)\n", path, s.Reason)
+		if s.Old == nil {
+			continue
+		}
+		if strings.HasSuffix(s.Name, ".json") {
+			old, err1 := artifact.Decode(s.Old)
+			nw, err2 := artifact.Decode(s.New)
+			if err1 == nil && err2 == nil {
+				var b bytes.Buffer
+				semdiff.Write(&b, semdiff.Compare(old.Payload.Policy, nw.Payload.Policy, []string{nw.Scope.Platform}), nil)
+				indent(w, b.String())
+			}
+		}
+		indent(w, artifact.LineDiff(path+" (committed)", path+" (fresh build)", s.Old, s.New, 80))
+	}
+	return &exitError{code: 1, msg: fmt.Sprintf("%d artifact file(s) in %s are stale; run polc build and commit the result", len(stale), outDir)}
+}
+
+func indent(w io.Writer, s string) {
+	for _, line := range strings.SplitAfter(s, "\n") {
+		if line != "" {
+			fmt.Fprint(w, "    "+line)
+		}
+	}
+}
