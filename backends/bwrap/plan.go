@@ -148,14 +148,14 @@ func PlanHost(art *Artifact, env ir.Env, opts PlanOptions) (*HostPlan, error) {
 	if root == KindRootTmp {
 		b.symlinks(rest)
 	}
+	if art.Proc {
+		b.add(Entry{Path: "/proc", Kind: KindProc, Why: "fresh /proc of the new pid namespace"}, "--proc", "/proc")
+	}
 	for _, p := range b.remount {
 		b.hp.Args = append(b.hp.Args, "--remount-ro", p)
 	}
 	if root == KindRootTmp {
 		b.hp.Args = append(b.hp.Args, "--remount-ro", "/")
-	}
-	if art.Proc {
-		b.add(Entry{Path: "/proc", Kind: KindProc, Why: "fresh /proc of the new pid namespace"}, "--proc", "/proc")
 	}
 	if !opts.NoGlobs && len(art.Globs) > 0 {
 		if err := b.globs(art, env, opts); err != nil {

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"polc/backends"
+	"polc/compiler"
+	"polc/ir"
+	"polc/runtime"
+)
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:      "exec",
+		Usage:     "run a command under a permission profile (as `codex sandbox` does)",
+		ArgsUsage: "-- CMD [ARG...]",
+		Flags:     compileFlags(),
+		Action:    execAction,
+	})
+}
+
+// prepared is what a launch needs: the platform artifact and how its
+// variables bind on this host. Compiling the config is one way to get
+// it; a signed artifact file is another (it replaces prepareFromConfig
+// only, the launch is shared).
+type prepared struct {
+	Out *backends.Output
+	Env ir.Env
+	// Dir is the command's working directory (-C), absolute.
+	Dir string
+}
+
+func execAction(c *cli.Context) error {
+	argv := c.Args().Slice()
+	if len(argv) == 0 {
+		return usageErr("exec: no command given; usage: polc exec [-C DIR] [-P PROFILE] -- CMD [ARG...]")
+	}
+	p, err := prepareFromConfig(c)
+	if err != nil {
+		return err
+	}
+	return launch(p, argv)
+}
+
+// execFailure is polc's own failure to run the command: exit 125, one line.
+func execFailure(format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
+	return &exitError{code: 125, msg: msg}
+}
+
+// prepareFromConfig compiles the profile from the config layers (as the
+// reference does when it runs a command) and lowers it for this platform.
+func prepareFromConfig(c *cli.Context) (*prepared, error) {
+	opts := compileOptions(c)
+	opts.ForExec = true
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, execFailure("-C %s: %v", opts.Dir, err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, execFailure("-C %s: not a directory", opts.Dir)
+	}
+	opts.Dir = dir
+	res := compiler.Compile(opts)
+	if res.Diags.HasErrors() || res.Policy == nil {
+		errs := res.Diags.Errors()
+		if len(errs) == 0 {
+			return nil, execFailure("compiling the profile failed")
+		}
+		d := errs[0]
+		line := d.Message + " [" + string(d.Code) + "]"
+		if s := d.Pos.String(); s != "" {
+			line = s + ": " + line
+		}
+		if d.Fix != "" {
+			line += "; fix: " + d.Fix
+		}
+		return nil, execFailure("refusing to run: %s", line)
+	}
+	b, err := backends.Get(ir.HostPlatform())
+	if err != nil {
+		return nil, execFailure("%v", err)
+	}
+	out, diags := b.Lower(res.Policy, backends.Options{})
+	if diags.HasErrors() || out == nil {
+		d := diags.Errors()[0]
+		return nil, execFailure("refusing to run: %s [%s]", d.Message, d.Code)
+	}
+	env := res.Env
+	env.Platform = ir.HostPlatform()
+	return &prepared{Out: out, Env: env, Dir: dir}, nil
+}
+
+// launch runs argv under a prepared artifact and exits with its status.
+func launch(p *prepared, argv []string) error {
+	code, err := runtime.Run(&runtime.Launch{
+		Payload: p.Out.Payload,
+		Files:   p.Out.Files,
+		Env:     p.Env,
+		Argv:    argv,
+		Dir:     p.Dir,
+		Environ: os.Environ(),
+		Stdin:   os.Stdin,
+		Stdout:  os.Stdout,
+		Stderr:  os.Stderr,
+	})
+	if err != nil {
+		var f *runtime.Failure
+		if errors.As(err, &f) {
+			return execFailure("%s", f.Msg)
+		}
+		return execFailure("%v", err)
+	}
+	if code == 0 {
+		return nil
+	}
+	return silentExit(code)
+}
