@@ -36,8 +36,8 @@ func CodeOf(err error) diag.Code {
 	return ""
 }
 
-// withFile sets the file name of an artifact error that has none.
-func withFile(err error, file string) error {
+// WithFile sets the file name of an artifact error that has none.
+func WithFile(err error, file string) error {
 	var e *Error
 	if errors.As(err, &e) && e.File == "" {
 		c := *e
