@@ -61,7 +61,9 @@ func (s *state) check() {
 			// A rule on a protected name is never redundant: it replaces the protection.
 			if parent := filepath.Dir(host); parent != host && !contains(protectedNames, filepath.Base(host)) {
 				pd := dec.Decide(parent, ir.OpRead)
-				if pd.Rule != nil && pd.Rule.Access == r.Access && pd.Glob == nil && pd.Rule.Origin.Kind != ir.OriginProtected {
+				// Only within one profile: a child's key that repeats the
+				// grandparent's access may still override its parent's key.
+				if pd.Rule != nil && pd.Rule.Access == r.Access && pd.Glob == nil && pd.Rule.Origin.Kind == r.Origin.Kind && pd.Rule.Origin.Profile == r.Origin.Profile {
 					s.related(diag.DeadRule, r.Origin.Pos, pd.Rule.Origin.Pos,
 						fmt.Sprintf("%s rule %s has no effect: %s already gets %s from %s", r.Access, r.Path, r.Path, r.Access, pd.Rule.Path),
 						"remove the redundant rule")

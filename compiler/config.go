@@ -174,8 +174,8 @@ func (s *state) expect(v *syntax.Value, kind syntax.Kind, what string) bool {
 	if v.Kind == kind {
 		return true
 	}
-	s.diags.Addf(diag.WrongType, v.Pos, fmt.Sprintf("write %s as a %s", what, kindExample(kind)),
-		"%s must be a %s, not %s", what, kind, kindWord(v))
+	s.diags.Addf(diag.WrongType, v.Pos, fmt.Sprintf("write %s as %s", what, kindExample(kind)),
+		"%s must be %s, not %s", what, article(kind), kindWord(v))
 	return false
 }
 
@@ -191,20 +191,28 @@ func kindWord(v *syntax.Value) string {
 	return "a " + v.Kind.String() + " (" + v.Describe() + ")"
 }
 
+func article(k syntax.Kind) string {
+	switch k {
+	case syntax.Integer, syntax.Array:
+		return "an " + k.String()
+	}
+	return "a " + k.String()
+}
+
 func kindExample(k syntax.Kind) string {
 	switch k {
 	case syntax.String:
-		return `string, in quotes: "..."`
+		return `a string, in quotes: "..."`
 	case syntax.Bool:
-		return "boolean: true or false"
+		return "a boolean: true or false"
 	case syntax.Integer:
-		return "integer, without quotes"
+		return "an integer, without quotes"
 	case syntax.Table:
-		return "table: [section] or { key = value }"
+		return "a table: [section] or { key = value }"
 	case syntax.Array:
-		return "array: [ ... ]"
+		return "an array: [ ... ]"
 	}
-	return k.String()
+	return article(k)
 }
 
 func (s *state) unknownKey(v *syntax.Value, name string) {

@@ -79,6 +79,7 @@ func (s *state) parse() {
 	}
 	s.layers = append(s.layers, above...)
 
+	defer s.stopOnUnreadable()
 	reqFiles := s.opts.RequirementFiles
 	if len(reqFiles) == 0 {
 		if f := filepath.Join(s.systemDir, "requirements.toml"); exists(f) {
@@ -338,4 +339,16 @@ func splitDottedKey(key string) ([]string, bool) {
 		t = v.Tab
 	}
 	return parts, true
+}
+
+// stopOnUnreadable ends the compile after parsing when an input could not
+// be read as TOML at all: what the passes would say about a half-read
+// file is noise next to the syntax error.
+func (s *state) stopOnUnreadable() {
+	for _, d := range s.diags {
+		switch d.Code {
+		case diag.SyntaxError, diag.FileTooLarge, diag.BinaryInput, diag.FileUnreadable, diag.BadOverride:
+			s.stop = true
+		}
+	}
 }

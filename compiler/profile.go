@@ -80,7 +80,7 @@ func (s *state) resolveProfile() {
 	// Every user profile is checked on its own, selected or not: Codex
 	// deserializes all of them, and a typo in another profile is still a typo.
 	for _, name := range perms.names {
-		s.compileBody(name, perms.tabs[name], true)
+		s.compileBody(name, perms.tabs[name], perms.keyPos[name], true)
 	}
 
 	sel := s.sel
@@ -106,8 +106,9 @@ func (s *state) resolveProfile() {
 			}
 		}
 	}
-	if len(perms.names) > 0 && s.top.defaultPermissions == nil && !sel.forced && !sel.legacy {
-		first := perms.keyPos[perms.names[0]]
+	if s.top.permissions != nil && s.top.permissions.Tab.Len() > 0 && s.top.defaultPermissions == nil &&
+		s.reqs.defaultPermissions == nil && !sel.forced && !sel.legacy {
+		first := s.top.permissions.Tab.Get(s.top.permissions.Tab.Keys()[0]).KeyPos
 		s.diags.Addf(diag.NoDefaultPermissions, first, `add default_permissions = "NAME" at the top of config.toml, or pass -P NAME`,
 			"config defines `[permissions]` profiles but does not set `default_permissions`")
 	}
@@ -252,7 +253,7 @@ func (s *state) namedProfile(sel selection, perms profileSet) *profile {
 		}
 		syntax.Merge(merged, body)
 	}
-	p := s.compileBody(name, merged, false)
+	p := s.compileBody(name, merged, perms.keyPos[name], false)
 	p.extends = chain[1:]
 	return p
 }
@@ -266,13 +267,14 @@ func builtinTab(name string) *syntax.Tab {
 }
 
 func (s *state) builtinProfile(name string) *profile {
-	return s.compileBody(name, builtinTab(name), false)
+	return s.compileBody(name, builtinTab(name), diag.Pos{}, false)
 }
 
 // compileBody reads one profile table. validateOnly compiles a profile
 // on its own for its diagnostics (it may rely on its parent for content).
-func (s *state) compileBody(name string, t *syntax.Tab, validateOnly bool) *profile {
-	p := &profile{id: name, network: ir.Network{Mode: ir.NetworkNone}}
+func (s *state) compileBody(name string, t *syntax.Tab, pos diag.Pos, validateOnly bool) *profile {
+	errorsBefore := len(s.diags.Errors())
+	p := &profile{id: name, network: ir.Network{Mode: ir.NetworkNone, Origin: ir.Origin{Kind: ir.OriginDefault, Profile: name}}}
 	var fsv *syntax.Value
 	for _, k := range t.Keys() {
 		v := t.Get(k)
@@ -299,8 +301,9 @@ func (s *state) compileBody(name string, t *syntax.Tab, validateOnly bool) *prof
 	if fsv != nil {
 		s.compileFilesystem(p, fsv.Tab, "permissions."+syntax.QuoteKey(name)+".filesystem")
 	}
-	if !validateOnly && p.minimal == nil && len(p.entries) == 0 {
-		pos := diag.Pos{}
+	// An empty profile is worth a warning, unless its entries were
+	// rejected with errors already.
+	if !validateOnly && p.minimal == nil && len(p.entries) == 0 && len(s.diags.Errors()) == errorsBefore {
 		if fsv != nil {
 			pos = fsv.KeyPos
 		}

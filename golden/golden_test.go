@@ -1,0 +1,295 @@
+package golden_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"golang.org/x/tools/txtar"
+
+	"polc/backends"
+	"polc/canonjson"
+	"polc/compiler"
+	"polc/conformance"
+	"polc/ir"
+)
+
+var update = flag.Bool("update", false, "rewrite the output sections of the golden cases")
+
+// inputSections are written by hand; every other section is output.
+var inputSections = map[string]bool{
+	"config.toml": true, "requirements.toml": true, "tree": true, "args": true, "explain": true,
+}
+
+func TestGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/*.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no golden cases in testdata/")
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".txtar")
+		t.Run(name, func(t *testing.T) { runCase(t, file) })
+	}
+}
+
+func runCase(t *testing.T, file string) {
+	ar, err := txtar.ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := map[string]string{}
+	var inputs []txtar.File
+	for _, f := range ar.Files {
+		if inputSections[f.Name] {
+			in[f.Name] = string(f.Data)
+			inputs = append(inputs, f)
+		}
+	}
+	got := produce(t, in)
+
+	if *update {
+		out := &txtar.Archive{Comment: ar.Comment, Files: append(inputs, got...)}
+		if err := os.WriteFile(file, txtar.Format(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want := map[string]string{}
+	for _, f := range ar.Files {
+		if !inputSections[f.Name] {
+			want[f.Name] = string(f.Data)
+		}
+	}
+	for _, f := range got {
+		w, ok := want[f.Name]
+		if !ok {
+			t.Errorf("section %s is missing from the golden file (run go test ./golden -update):\n%s", f.Name, f.Data)
+			continue
+		}
+		if w != string(f.Data) {
+			t.Errorf("section %s differs (run go test ./golden -update and review the diff)\n--- want\n%s--- got\n%s", f.Name, w, f.Data)
+		}
+		delete(want, f.Name)
+	}
+	for name := range want {
+		t.Errorf("golden section %s is no longer produced (run go test ./golden -update)", name)
+	}
+}
+
+// worldRoot is a case's root outside /tmp (the :workspace profile makes
+// /tmp writable), resolved so paths are what a sandbox sees.
+func worldRoot(t *testing.T) string {
+	base := "/var/tmp"
+	if _, err := os.Stat(base); err != nil {
+		base = t.TempDir()
+	}
+	// A fixed-length name: columns of positions on lines that hold the
+	// root must not move between runs.
+	var dir string
+	for i := 0; ; i++ {
+		dir = filepath.Join(base, fmt.Sprintf("polc-golden-%08x", rand.Uint32()))
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if !os.IsExist(err) || i > 100 {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return real
+}
+
+// produce builds the case's world, compiles it, and renders every output
+// section in a fixed order.
+func produce(t *testing.T, in map[string]string) []txtar.File {
+	c := &conformance.Case{Config: in["config.toml"], Requirements: in["requirements.toml"]}
+	_, c.HasReq = in["requirements.toml"]
+	for _, l := range strings.Split(in["tree"], "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+			c.Tree = append(c.Tree, l)
+		}
+	}
+	root := worldRoot(t)
+	w, err := c.Build(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	system := filepath.Join(root, "etc-codex")
+	if err := os.MkdirAll(system, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	opts := compiler.Options{Dir: w.Proj, CodexHome: w.CodexHome, Home: w.Home, Tmpdir: w.Tmp, SystemDir: system}
+	if w.RequirementsFile != "" {
+		opts.RequirementFiles = []string{w.RequirementsFile}
+	}
+	applyArgs(t, &opts, root, in["args"])
+	res := compiler.Compile(opts)
+
+	clean := func(s string) string {
+		if d := res.Policy; d != nil && d.RequirementsDigest != "" && strings.Contains(in["requirements.toml"], "$ROOT") {
+			// The digest covers the file as written, with this run's root in it.
+			s = strings.ReplaceAll(s, d.RequirementsDigest, "$REQUIREMENTS_DIGEST")
+		}
+		return strings.ReplaceAll(s, root, "$ROOT")
+	}
+	var out []txtar.File
+	add := func(name, data string) {
+		if data != "" && !strings.HasSuffix(data, "\n") {
+			data += "\n"
+		}
+		out = append(out, txtar.File{Name: name, Data: []byte(clean(data))})
+	}
+
+	var diags strings.Builder
+	for _, d := range res.Diags {
+		diags.WriteString(d.String())
+		diags.WriteString("\n")
+	}
+	if diags.Len() == 0 {
+		diags.WriteString("(none)\n")
+	}
+	add("diagnostics", diags.String())
+	if res.Policy == nil {
+		return out
+	}
+	add("policy.json", indentJSON(t, res.Policy))
+
+	if res.Expansion != nil && (len(res.Expansion.Matches) > 0 || len(res.Expansion.BeyondCap) > 0) {
+		var b strings.Builder
+		for _, m := range res.Expansion.Matches {
+			fmt.Fprintf(&b, "match %s depth %d (%s)\n", m.Path, m.Depth, m.Pattern)
+		}
+		for _, m := range res.Expansion.BeyondCap {
+			fmt.Fprintf(&b, "beyond-cap %s depth %d (%s)\n", m.Path, m.Depth, m.Pattern)
+		}
+		add("expansion", b.String())
+	}
+
+	if probes := strings.TrimSpace(in["explain"]); probes != "" {
+		dec, err := ir.NewDecider(res.Policy, res.Env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, l := range strings.Split(probes, "\n") {
+			opWord, p, _ := strings.Cut(strings.TrimSpace(l), " ")
+			op, ok := ir.ParseOp(opWord)
+			if !ok {
+				t.Fatalf("explain line %q: unknown op", l)
+			}
+			d := dec.Decide(w.HostPath(strings.TrimSpace(p)), op)
+			verdict := "deny"
+			if d.Allowed {
+				verdict = "allow"
+			}
+			fmt.Fprintf(&b, "%s %s %s: %s\n", opWord, strings.TrimSpace(p), verdict, d.Reason())
+		}
+		add("explain.out", b.String())
+	}
+
+	for _, platform := range backends.Platforms() {
+		b, _ := backends.Get(platform)
+		o, ld := lower(t, b, res.Policy)
+		var lb strings.Builder
+		for _, d := range ld {
+			lb.WriteString(d)
+			lb.WriteString("\n")
+		}
+		if lb.Len() > 0 {
+			add(platform+".diagnostics", lb.String())
+		}
+		if o == nil {
+			continue
+		}
+		add(platform+".json", indentRaw(t, o.Payload))
+		names := make([]string, 0, len(o.Files))
+		for k := range o.Files {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			add(platform+"."+k, string(o.Files[k]))
+		}
+	}
+	return out
+}
+
+// lower runs a backend, turning a panic into a test failure.
+func lower(t *testing.T, b backends.Backend, p *ir.Policy) (o *backends.Output, diags []string) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("backend %s panicked: %v", b.Platform(), r)
+			o = nil
+		}
+	}()
+	out, ds := b.Lower(p, backends.Options{})
+	for _, d := range ds {
+		diags = append(diags, d.String())
+	}
+	return out, diags
+}
+
+// applyArgs reads the args section: -P NAME, -c k=v, --config FILE
+// (relative to the root), --requirements FILE, --strict, --exec,
+// --no-expand.
+func applyArgs(t *testing.T, o *compiler.Options, root, args string) {
+	f := strings.Fields(args)
+	for i := 0; i < len(f); i++ {
+		next := func() string {
+			if i+1 >= len(f) {
+				t.Fatalf("args: %s needs a value", f[i])
+			}
+			i++
+			return f[i]
+		}
+		switch f[i] {
+		case "-P":
+			o.Profile = next()
+		case "-c":
+			o.Overrides = append(o.Overrides, next())
+		case "--config":
+			o.ConfigFiles = append(o.ConfigFiles, filepath.Join(root, next()))
+		case "--requirements":
+			o.RequirementFiles = append(o.RequirementFiles, filepath.Join(root, next()))
+		case "--strict":
+			o.Strict = true
+		case "--exec":
+			o.ForExec = true
+		case "--no-expand":
+			o.NoExpand = true
+		default:
+			t.Fatalf("args: unknown %q", f[i])
+		}
+	}
+}
+
+func indentJSON(t *testing.T, v any) string {
+	b, err := canonjson.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return indentRaw(t, b)
+}
+
+func indentRaw(t *testing.T, b []byte) string {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, b, "", "  "); err != nil {
+		return string(b) // not JSON: keep it as it is
+	}
+	return buf.String() + "\n"
+}
