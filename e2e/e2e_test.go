@@ -1,0 +1,177 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"strings"
+	"testing"
+
+	"polc/conformance"
+)
+
+var polcBin string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if goruntime.GOOS != "linux" {
+			return m.Run()
+		}
+		dir, err := os.MkdirTemp("", "polc-e2e-bin-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		polcBin = filepath.Join(dir, "polc")
+		out, err := exec.Command("go", "build", "-o", polcBin, "polc/cmd/polc").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "building polc: %v\n%s", err, out)
+			return 1
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// needBwrap skips when bubblewrap is missing or cannot create namespaces
+// here (CI installs it: .ci/run).
+func needBwrap(t *testing.T) {
+	t.Helper()
+	if goruntime.GOOS != "linux" {
+		t.Skip("Linux only")
+	}
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		t.Skip("bwrap not installed")
+	}
+	if out, err := exec.Command("bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "/bin/true").CombinedOutput(); err != nil {
+		t.Skipf("bwrap cannot run here: %v %s", err, out)
+	}
+}
+
+// worldRoot is a fresh directory for a case's world, under /var/tmp.
+func worldRoot(t *testing.T) string {
+	t.Helper()
+	base := "/var/tmp/polc-e2e"
+	if err := os.MkdirAll(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.MkdirTemp(base, "case-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	return root
+}
+
+// listen accepts and closes connections on loopback, for net probes.
+func listen(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+type run struct {
+	stdout, stderr string
+	code           int
+}
+
+// polcExec runs `polc exec [--requirements F] -P profile -C proj -- argv`
+// in the world, as the shared harness does.
+func polcExec(t *testing.T, w *conformance.World, profile string, stdin string, argv ...string) run {
+	t.Helper()
+	args := []string{"exec"}
+	if w.RequirementsFile != "" {
+		args = append(args, "--requirements", w.RequirementsFile)
+	}
+	args = append(args, "-P", profile, "-C", w.Proj, "--")
+	args = append(args, argv...)
+	cmd := exec.Command(polcBin, args...)
+	cmd.Dir = w.Proj
+	cmd.Env = append(os.Environ(), w.Env()...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return run{out.String(), errb.String(), code}
+}
+
+// TestConformance runs every shared case under polc exec and requires
+// every row to match (polc-want where present, else want).
+func TestConformance(t *testing.T) {
+	needBwrap(t)
+	cases, err := conformance.Load("../conformance/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no conformance cases")
+	}
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			w, err := c.Build(worldRoot(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			script, shell := c.Script(w, listen(t))
+			r := polcExec(t, w, c.Profile(), script, shell, "-s")
+			if c.Refused {
+				if r.code != 125 || strings.Contains(r.stdout, "@@") {
+					t.Fatalf("want polc to refuse (exit 125), got exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+				}
+				if lines := strings.Count(strings.TrimSpace(r.stderr), "\n"); lines != 0 {
+					t.Errorf("refusal should be one line, got:\n%s", r.stderr)
+				}
+				return
+			}
+			if r.code != 0 {
+				t.Errorf("exit %d, stderr: %s", r.code, r.stderr)
+			}
+			got := c.ParseOutput(r.stdout)
+			for i, row := range got {
+				if row != c.Want[i] {
+					t.Errorf("want %q, got %q", c.Want[i], row)
+				}
+			}
+			// Nothing bwrap created on the host (mount points for held
+			// missing paths) is left behind.
+			for _, p := range []string{".polc", ".codex", ".agents"} {
+				if _, err := os.Lstat(filepath.Join(w.Proj, p)); err == nil && !inTree(c.Tree, "proj/"+p) {
+					t.Errorf("proj/%s left behind on the host", p)
+				}
+			}
+		})
+	}
+}
+
+func inTree(tree []string, p string) bool {
+	for _, e := range tree {
+		if e == p || strings.HasPrefix(e, p+"/") || strings.HasPrefix(e, p+" ") {
+			return true
+		}
+	}
+	return false
+}
