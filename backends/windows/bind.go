@@ -66,7 +66,13 @@ type BoundGlob struct {
 
 // Expander expands deny globs on the host: the paths that match now,
 // within each glob's depth cap (directories too; symlinks not followed).
-type Expander func(globs []BoundGlob) ([]string, error)
+type Expander func(globs []BoundGlob) ([]GlobHit, error)
+
+// GlobHit is one match: a host path and the index of the glob.
+type GlobHit struct {
+	Path string
+	Glob int
+}
 
 // Bind turns one mode of the plan into the concrete ACL table for env.
 // It is the single place where the plan meets a host: the runtime applies
@@ -83,7 +89,7 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 		env.Exists = ir.Exists
 	}
 	if expand == nil {
-		expand = WalkExpand
+		expand = GlobExpand
 	}
 	b := &Bound{Mode: mode, Identity: m.Identity, Nodes: map[string]*Node{}, GlobMatches: map[string]string{}, Plan: p,
 		Unrestricted: p.Unrestricted}
@@ -170,27 +176,30 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 			}
 			index[id] = append(index[id], s)
 		}
-		for _, bg := range globs {
-			matches, err := expand([]BoundGlob{bg})
-			if err != nil {
-				return nil, err
+		hits, err := expand(globs)
+		if err != nil {
+			return nil, err
+		}
+		for _, h := range hits {
+			if h.Glob < 0 || h.Glob >= len(globs) {
+				return nil, fmt.Errorf("glob expansion: match %s names glob %d of %d", h.Path, h.Glob, len(globs))
 			}
-			for _, mp := range matches {
-				if filepath.Clean(env.Resolve(mp)) != filepath.Clean(mp) {
-					continue // a symlink (or below one): its target is judged on its own
+			mp := h.Path
+			if filepath.Clean(env.Resolve(mp)) != filepath.Clean(mp) {
+				continue // a symlink (or below one): its target is judged on its own
+			}
+			bg := globs[h.Glob]
+			k := Key(mp)
+			b.GlobMatches[k] = mp
+			n := b.node(k, mp)
+			for _, s := range index[bg.Pattern+"\x00"+fmt.Sprint(bg.MaxDepth)] {
+				mask, err := s.MaskValue()
+				if err != nil {
+					return nil, err
 				}
-				k := Key(mp)
-				b.GlobMatches[k] = mp
-				n := b.node(k, mp)
-				for _, s := range index[bg.Pattern+"\x00"+fmt.Sprint(bg.MaxDepth)] {
-					mask, err := s.MaskValue()
-					if err != nil {
-						return nil, err
-					}
-					ace := ACE{Deny: true, SID: s.SID, Mask: mask, Inherit: true, Why: s.Why + " matches " + mp}
-					n.ACEs = append(n.ACEs, ace)
-					mandatory[k] = append(mandatory[k], ace)
-				}
+				ace := ACE{Deny: true, SID: s.SID, Mask: mask, Inherit: true, Why: s.Why + " matches " + mp}
+				n.ACEs = append(n.ACEs, ace)
+				mandatory[k] = append(mandatory[k], ace)
 			}
 		}
 	}

@@ -1,55 +1,35 @@
 package windows
 
 import (
-	"io/fs"
-	"path/filepath"
+	"fmt"
 	"strings"
 
-	"github.com/bmatcuk/doublestar/v4"
+	"polc/globwalk"
 )
 
-// WalkExpand is the default Expander: it walks each glob's base down to
-// its depth cap without following symlinks and keeps the entries
-// (directories too) the pattern matches, as ir.Decide matches them. A
-// matched directory is not descended: its deny covers what is below.
-func WalkExpand(globs []BoundGlob) ([]string, error) {
-	var out []string
-	for _, g := range globs {
-		pat := filepath.ToSlash(g.Pattern)
-		base := filepath.Clean(g.Base)
-		baseDepth := strings.Count(filepath.ToSlash(base), "/")
-		if filepath.ToSlash(base) == "/" {
-			baseDepth = 0
+// GlobExpand is the default Expander: globwalk's one-walk expansion,
+// bounded by each glob's depth cap, the same code the runtime runs at
+// launch. A directory the walk cannot read could hide a match, so it is
+// an error (fail closed), not a silent gap.
+func GlobExpand(globs []BoundGlob) ([]GlobHit, error) {
+	pats := make([]globwalk.Pattern, len(globs))
+	for i, g := range globs {
+		pats[i] = globwalk.Pattern{Pattern: g.Pattern, Base: g.Base, MaxDepth: g.MaxDepth}
+	}
+	res, err := globwalk.Expand(pats, globwalk.Options{})
+	if err != nil {
+		return nil, err
+	}
+	if len(res.Errors) > 0 {
+		var msgs []string
+		for _, e := range res.Errors {
+			msgs = append(msgs, e.Error())
 		}
-		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p == base {
-					return fs.SkipDir // a missing base matches nothing
-				}
-				return nil
-			}
-			if p == base {
-				return nil
-			}
-			depth := strings.Count(filepath.ToSlash(p), "/") - baseDepth
-			if g.MaxDepth > 0 && depth > g.MaxDepth {
-				return fs.SkipDir
-			}
-			if ok, _ := doublestar.Match(pat, filepath.ToSlash(p)); ok {
-				out = append(out, p)
-				if d.IsDir() {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() && g.MaxDepth > 0 && depth == g.MaxDepth {
-				return fs.SkipDir
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
+		return nil, fmt.Errorf("deny glob expansion could not read: %s", strings.Join(msgs, "; "))
+	}
+	out := make([]GlobHit, 0, len(res.Matches))
+	for _, m := range res.Matches {
+		out = append(out, GlobHit{Path: m.Path, Glob: m.Pattern})
 	}
 	return out, nil
 }

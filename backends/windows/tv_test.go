@@ -273,9 +273,9 @@ func randomWorld(t *testing.T, rng *rand.Rand) (*ir.Policy, ir.Env, []probe) {
 }
 
 func TestRandomPoliciesAgreeWithDecide(t *testing.T) {
-	seeds := 300
+	seeds := 150
 	if testing.Short() {
-		seeds = 60
+		seeds = 40
 	}
 	total := 0
 	for s := 0; s < seeds; s++ {
