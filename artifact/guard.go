@@ -17,9 +17,11 @@ import (
 // A variable the artifact needs but the host does not set is refused when
 // a deny rule, a mandatory rule or a deny glob uses it: dropping those
 // would widen the sandbox. When only grants (read or write rules) use it,
-// they name no path on this host and are left unbound, which narrows the
-// sandbox; this is how Codex treats :tmpdir when $TMPDIR is unset. The
-// runtime skips rules whose variable is unbound (ir.Bindings.BindOK).
+// they name no path on this host and are left unbound, which can only
+// narrow the sandbox; this is how Codex treats :tmpdir when $TMPDIR is
+// unset. What happens to such rules is then the runtime's call: the Linux
+// runtime refuses a rule whose variable is unbound, so the launch still
+// fails closed, with its own message.
 func (e *Envelope) Bind(values map[string]string) (ir.Env, error) {
 	env := ir.Env{Bindings: ir.Bindings{}, Platform: e.Scope.Platform}
 	for _, v := range e.Payload.Bindings {

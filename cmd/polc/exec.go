@@ -20,7 +20,7 @@ func init() {
 		Name:      "exec",
 		Usage:     "run a command under a permission profile (as `codex sandbox` does)",
 		ArgsUsage: "-- CMD [ARG...]",
-		Flags:     compileFlags(),
+		Flags:     append(compileFlags(), artifactFlags()...),
 		Action:    execAction,
 	})
 }
@@ -41,7 +41,11 @@ func execAction(c *cli.Context) error {
 	if len(argv) == 0 {
 		return usageErr("exec: no command given; usage: polc exec [-C DIR] [-P PROFILE] -- CMD [ARG...]")
 	}
-	p, err := prepareFromConfig(c)
+	prepare := prepareFromConfig
+	if c.IsSet("artifact") || c.IsSet("trust") {
+		prepare = prepareFromArtifact // exec_artifact.go
+	}
+	p, err := prepare(c)
 	if err != nil {
 		return err
 	}

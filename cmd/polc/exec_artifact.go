@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"polc/artifact"
+	"polc/backends"
+	"polc/diag"
+	"polc/ir"
+)
+
+// artifactFlags are polc exec's flags for running a built artifact
+// instead of compiling the config.
+func artifactFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "artifact", Usage: "run under the built artifact `FILE` (reads no config)"},
+		trustFlag,
+	}
+}
+
+// prepareFromArtifact is exec's other source of a launch: a built
+// artifact, verified, instead of compile + lower. Flags that select or
+// change a config make no sense then and are refused rather than ignored.
+func prepareFromArtifact(c *cli.Context) (*prepared, error) {
+	if c.String("artifact") == "" {
+		return nil, usageErr("exec: --trust needs --artifact FILE (a compiled config is not signed)")
+	}
+	for _, f := range []string{"P", "config", "c", "requirements"} {
+		if c.IsSet(f) {
+			return nil, usageErr("exec: -%s cannot be used with --artifact: the artifact was compiled already and polc reads no config", f)
+		}
+	}
+	dir, err := filepath.Abs(c.String("C"))
+	if err != nil {
+		return nil, execFailure("-C %s: %v", c.String("C"), err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, execFailure("-C %s: not a directory", c.String("C"))
+	}
+	out, env, err := loadExecArtifact(c.String("artifact"), c.StringSlice("trust"), dir)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{Out: out, Env: env, Dir: dir}, nil
+}
+
+// loadExecArtifact loads, checks and binds an artifact for running on
+// this host. Every refusal is an exit-125 error with one line saying why:
+// an artifact that does not decode or whose payload or side files were
+// modified, one for another platform, a missing signature or an unknown
+// key or a bad signature when a trust key is configured (--trust, or
+// *.pub in the system trust directory), a variable it needs that cannot
+// be bound, and an artifact stored where its own sandbox could write it.
+// With no trust key at all the artifact's integrity is still checked,
+// and a warning says its origin was not.
+func loadExecArtifact(file string, trust []string, dir string) (*backends.Output, ir.Env, error) {
+	refuse := func(err error) (*backends.Output, ir.Env, error) {
+		return nil, ir.Env{}, execFailure("refusing to run the artifact: %v", artifact.WithFile(err, file))
+	}
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return refuse(err)
+	}
+	keys, err := artifact.LoadTrust(trust, systemTrustDir)
+	if err != nil {
+		return refuse(err)
+	}
+	a, err := artifact.Load(file)
+	if err != nil {
+		return refuse(err)
+	}
+	if host := ir.HostPlatform(); a.Scope.Platform != host {
+		return refuse(&artifact.Error{Code: diag.ArtifactWrongPlatform, Msg: fmt.Sprintf(
+			"artifact is for %s, this host runs %s; build it with polc build --target %s", a.Scope.Platform, host, host)})
+	}
+	if len(keys) > 0 {
+		if _, err := a.Verify(keys); err != nil {
+			return refuse(err)
+		}
+	} else {
+		fmt.Fprintf(os.Stderr, "polc: warning: %s: signature not checked: no trust key configured (--trust PUBKEY, or %s/*.pub)\n", file, systemTrustDir)
+	}
+	env, err := a.Bind(hostValues(dir))
+	if err != nil {
+		return refuse(err)
+	}
+	if err := artifact.CheckStorage(a, abs, env); err != nil {
+		return refuse(err)
+	}
+	return &backends.Output{Platform: a.Scope.Platform, Payload: a.Payload.Backend, Files: a.Files}, env, nil
+}
+
+// hostValues are this host's values for the artifact variables, found as
+// the compiler finds them: the workspace root is the real path of -C;
+// CODEX_HOME defaults to ~/.codex; TMPDIR counts only when absolute.
+func hostValues(dir string) map[string]string {
+	vals := map[string]string{}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		vals[ir.VarWorkspaceRoot] = real
+	}
+	home := os.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	if filepath.IsAbs(home) {
+		vals[ir.VarHome] = filepath.Clean(home)
+	}
+	codexHome := os.Getenv("CODEX_HOME")
+	if codexHome == "" && vals[ir.VarHome] != "" {
+		codexHome = filepath.Join(vals[ir.VarHome], ".codex")
+	}
+	if filepath.IsAbs(codexHome) {
+		vals[ir.VarCodexHome] = filepath.Clean(codexHome)
+	}
+	if tmp := os.Getenv("TMPDIR"); filepath.IsAbs(tmp) {
+		vals[ir.VarTmpdir] = filepath.Clean(tmp)
+	}
+	return vals
+}
