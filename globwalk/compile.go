@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"unsafe"
 
 	"github.com/bmatcuk/doublestar/v4"
 
@@ -29,6 +30,7 @@ const (
 type seg struct {
 	kind segKind
 	s    string
+	buf  []byte // scratch for segGeneral (a walk is single-threaded)
 }
 
 func (g *seg) match(name string) bool {
@@ -42,11 +44,21 @@ func (g *seg) match(name string) bool {
 	case segPrefix:
 		return strings.HasPrefix(name, g.s)
 	case segGeneral:
-		ok, _ := doublestar.Match(g.s, name)
+		// A sentinel segment after both sides keeps doublestar's
+		// end-of-name rules out of a middle segment: alone, "*a***" does
+		// not match "a" (the trailing "***" is not a zero-length form),
+		// but within "/r/*a***/b" it matches "/r/a/b". Acceptance at
+		// the end is confirmed on the whole path anyway.
+		buf := append(g.buf[:0], name...)
+		buf = append(buf, sentinel...)
+		g.buf = buf
+		ok, _ := doublestar.Match(g.s, unsafe.String(unsafe.SliceData(buf), len(buf)))
 		return ok
 	}
 	return false
 }
+
+const sentinel = "/\x00"
 
 // cpat is one compiled pattern.
 type cpat struct {
@@ -76,6 +88,11 @@ type compiled struct {
 	// closure[s] is s plus the states reachable from it through "**"
 	// matching zero directories, including accepting ones.
 	closure [][]int32
+	// zero[s] is set when the rest of the pattern from s could match an
+	// empty string by doublestar's rules ("", "*", "**" segments): then
+	// doublestar.Match may accept a path that ends here (it lets
+	// "/a/**/" match "/a"), so the entry is a candidate to confirm.
+	zero []bool
 	// initial[r] is the closed start set of root r.
 	initial [][]int32
 }
@@ -104,6 +121,16 @@ func compile(patterns []Pattern) (*compiled, error) {
 			c.statePos = append(c.statePos, int32(pos))
 		}
 		n += int32(len(c.pats[i].segs) + 1)
+	}
+	c.zero = make([]bool, n)
+	for s := n - 1; s >= 0; s-- {
+		p := &c.pats[c.statePat[s]]
+		pos := int(c.statePos[s])
+		if pos == len(p.segs) {
+			c.zero[s] = true
+		} else if k := p.segs[pos]; k.kind == segGlobstar || k.kind == segAny || k.kind == segLiteral && k.s == "" {
+			c.zero[s] = c.zero[s+1]
+		}
 	}
 	c.closure = make([][]int32, n)
 	for s := int32(0); s < n; s++ {
@@ -191,8 +218,10 @@ func compilePattern(i int, p Pattern) (cpat, error) {
 	// of its own. Braces may hold a slash ("{a,b/c}"), a class may hold one
 	// ("[/]"), and "\/" escapes one; such patterns fall back to a slow
 	// state that tests whole paths with doublestar.Match and prunes only by
-	// the depth cap. They are rare in deny rules.
-	slow := strings.ContainsAny(rest, "{}") || strings.Contains(rest, `\/`)
+	// the depth cap. A class that matches "/" itself ("[!0]": doublestar
+	// lets a negated class match the separator) spans segments too. They
+	// are rare in deny rules.
+	slow := strings.ContainsAny(rest, "{}") || strings.Contains(rest, `\/`) || classMatchesSlash(rest)
 	var segs []seg
 	if !slow && rest != "" {
 		for _, s := range strings.Split(rest, "/") {
@@ -229,7 +258,7 @@ func classify(s string) seg {
 	case s[len(s)-1] == '*' && !strings.ContainsAny(s[:len(s)-1], meta):
 		return seg{kind: segPrefix, s: s[:len(s)-1]}
 	}
-	return seg{kind: segGeneral, s: s}
+	return seg{kind: segGeneral, s: s + sentinel}
 }
 
 // assignRoots groups patterns into walks: a Base under another Base rides
@@ -313,4 +342,33 @@ func cleanSlash(p string) string {
 		return filepath.ToSlash(filepath.Clean(filepath.FromSlash(p)))
 	}
 	return filepath.Clean(p)
+}
+
+// classMatchesSlash reports whether some [...] class in p can match "/".
+func classMatchesSlash(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			i++
+		case '[':
+			j := i + 1
+			if j < len(p) && (p[j] == '!' || p[j] == '^') {
+				j++
+			}
+			for k := j; k < len(p); k++ {
+				if p[k] == '\\' {
+					k++
+					continue
+				}
+				if p[k] == ']' && k > j {
+					if ok, _ := doublestar.Match(p[i:k+1], "/"); ok {
+						return true
+					}
+					i = k
+					break
+				}
+			}
+		}
+	}
+	return false
 }

@@ -342,8 +342,12 @@ func oracle(pats []Pattern, reportBeyond bool) (matches, beyond []string) {
 		if base == "" {
 			base = globBaseForTest(p.Pattern)
 		}
-		filepath.WalkDir(base, func(path string, d os.DirEntry, err error) error {
-			if err != nil || path == base {
+		start := base
+		if fi, err := os.Lstat(base); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			start = base + "/" // Expand opens a Base through a link
+		}
+		filepath.WalkDir(start, func(path string, d os.DirEntry, err error) error {
+			if err != nil || path == start {
 				return nil
 			}
 			ok, _ := doublestar.Match(p.Pattern, path)

@@ -36,8 +36,8 @@ type stateSet struct {
 	// slow states test whole paths; they stay, like "**".
 	slow []int32
 	// defNext is the closed set every entry reaches through "**" states
-	// (accepting states removed); defDone are patterns every entry matches
-	// through them (a trailing "**").
+	// (accepting states removed); defDone are patterns every entry may
+	// match through them (a trailing "**"), to be confirmed per entry.
 	defNext []int32
 	defDone []int32
 	// defChild[depth] memoizes the child set of an entry that no tester
@@ -141,9 +141,10 @@ func (w *walker) intern(states []int32) int32 {
 		}
 	}
 	for _, t := range nextRaw {
-		if c.accepting(t) {
+		if c.zero[t] {
 			st.defDone = append(st.defDone, c.statePat[t])
-		} else {
+		}
+		if !c.accepting(t) {
 			st.defNext = append(st.defNext, t)
 		}
 	}
@@ -156,7 +157,7 @@ func (w *walker) intern(states []int32) int32 {
 
 // stepEntry moves the automaton over one entry named name at depth
 // (components below the walk root). It leaves the patterns the entry
-// matches in w.done and returns the child set: the states from which a
+// matches (confirmed by doublestar.Match) in w.done and returns the child set: the states from which a
 // path below the entry could still match. This is the "could a path under
 // this directory still match" test that pruning needs: doublestar.Match on
 // a partial path cannot answer it (it says whether the prefix matches the
@@ -185,9 +186,10 @@ func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() 
 					continue
 				}
 				w.mark[t] = w.gen
-				if c.accepting(t) {
+				if c.zero[t] {
 					w.done = append(w.done, c.statePat[t])
-				} else {
+				}
+				if !c.accepting(t) {
 					w.scratch = append(w.scratch, t)
 				}
 			}
@@ -205,8 +207,8 @@ func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() 
 		}
 	}
 	w.done = append(w.done, st.defDone...)
-	w.dropShallowDone(depth)
-	if !hit && !slowHit {
+	w.dropShallowDone(depth, fullPath)
+	if !hit && !slowHit && len(st.defDone) == 0 {
 		return w.defaultChild(st, depth)
 	}
 	if !hit {
@@ -219,14 +221,31 @@ func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() 
 // dropShallowDone removes acceptances at or above a pattern's Base (a
 // nested Base itself, or "**" accepting its own Base): a pattern matches
 // only entries below its Base.
-func (w *walker) dropShallowDone(depth int) {
+//
+// It also confirms each acceptance with doublestar.Match on the whole
+// path, so that a match is exactly what ir.Decide calls one, quirks
+// included (doublestar does not let "a*/**" match "a" itself, while the
+// automaton would). Acceptances are rare, so this costs little; a
+// rejected one simply leaves the pattern's states alive below the entry.
+func (w *walker) dropShallowDone(depth int, fullPath func() string) {
 	kept := w.done[:0]
 	w.doneGen++
+	full := ""
 	for _, p := range w.done {
-		if depth-w.c.pats[p].baseDepth >= 1 && w.donePat[p] != w.doneGen {
-			w.donePat[p] = w.doneGen
-			kept = append(kept, p)
+		cp := &w.c.pats[p]
+		if depth-cp.baseDepth < 1 || w.donePat[p] == w.doneGen {
+			continue
 		}
+		if cp.segs[len(cp.segs)-1].kind != segSlow {
+			if full == "" {
+				full = fullPath()
+			}
+			if ok, _ := doublestar.Match(cp.full, full); !ok {
+				continue
+			}
+		}
+		w.donePat[p] = w.doneGen
+		kept = append(kept, p)
 	}
 	w.done = kept
 }

@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 t=${1:-20s}
 fuzz() { echo "== $2 ($1)"; go test -run '^$' -fuzz "^$2\$" -fuzztime "$t" "$1"; }
 fuzz ./artifact FuzzDecodeEnvelope
+fuzz ./globwalk FuzzExpandPattern

@@ -1,0 +1,180 @@
+package globwalk
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+// cacheWorld is a tree whose directories are old enough not to be racy
+// (the kernel stamps with a clock tick of at most 10 ms), and a cache dir.
+func cacheWorld(t *testing.T) (root, cache string, pats []Pattern) {
+	t.Helper()
+	root = t.TempDir()
+	cache = filepath.Join(t.TempDir(), "cache")
+	mkTree(t, root, "p/.env", "p/a/b/c/d/e.env", "p/a/b/keep.txt", "p/x/y/z/", "p/m.txt")
+	time.Sleep(60 * time.Millisecond)
+	pats = []Pattern{pat(root, "p/**/*.env", 0), pat(root, "p/**/*.pem", 3)}
+	return root, cache, pats
+}
+
+func expandT(t *testing.T, pats []Pattern, opts Options) *Result {
+	t.Helper()
+	res, err := Expand(pats, opts)
+	must(t, err)
+	return res
+}
+
+func TestCacheHitMissInvalidate(t *testing.T) {
+	root, cache, pats := cacheWorld(t)
+	opts := Options{CacheDir: cache, ReportBeyondCap: true}
+
+	cold := expandT(t, pats, opts)
+	if cold.Stats.Cache != CacheMiss || cold.Stats.CacheNote != "" {
+		t.Fatalf("first call: cache %q (%s), want miss and saved", cold.Stats.Cache, cold.Stats.CacheNote)
+	}
+	uncached := expandT(t, pats, Options{ReportBeyondCap: true})
+	if !reflect.DeepEqual(cold.Matches, uncached.Matches) {
+		t.Fatalf("cached cold run differs from an uncached run")
+	}
+
+	warm := expandT(t, pats, opts)
+	if warm.Stats.Cache != CacheHit || warm.Stats.DirsRead != 0 {
+		t.Fatalf("second call: cache %q, %d dirs listed; want a hit that lists none", warm.Stats.Cache, warm.Stats.DirsRead)
+	}
+	if warm.Stats.DirsReused != cold.Stats.DirsRead {
+		t.Errorf("revalidated %d dirs, want the %d the cold walk listed", warm.Stats.DirsReused, cold.Stats.DirsRead)
+	}
+	if !reflect.DeepEqual(warm.Matches, cold.Matches) {
+		t.Fatalf("warm matches %q, cold %q", rels(root, warm.Matches, true), rels(root, cold.Matches, true))
+	}
+
+	// A file added in a deep directory is found, and only that directory
+	// is listed again.
+	mkTree(t, root, "p/a/b/c/d/new.env")
+	stale := expandT(t, pats, opts)
+	if stale.Stats.Cache != CacheStale || stale.Stats.DirsRead != 1 {
+		t.Errorf("after adding a file: cache %q, %d dirs listed; want stale, 1", stale.Stats.Cache, stale.Stats.DirsRead)
+	}
+	want := []string{"p/.env:0", "p/a/b/c/d/e.env:0", "p/a/b/c/d/new.env:0"}
+	if got := rels(root, stale.Matches, true); !reflect.DeepEqual(got, want) {
+		t.Errorf("after adding a file: %q, want %q", got, want)
+	}
+	checkAgainstOracle(t, pats, true, stale)
+
+	// The refreshed cache is a hit again (the changed directory is racy
+	// until a tick has passed).
+	time.Sleep(60 * time.Millisecond)
+	expandT(t, pats, opts)
+	again := expandT(t, pats, opts)
+	if again.Stats.Cache != CacheHit || !reflect.DeepEqual(again.Matches, stale.Matches) {
+		t.Errorf("after refresh: cache %q, matches %q", again.Stats.Cache, rels(root, again.Matches, true))
+	}
+
+	// A new directory, a removal and a new beyond-cap match.
+	mkTree(t, root, "p/x/y/z/deep/k.pem", "p/n/o.env")
+	must(t, os.Remove(filepath.Join(root, "p/.env")))
+	res := expandT(t, pats, opts)
+	checkAgainstOracle(t, pats, true, res)
+	if got := rels(root, res.BeyondCap, true); !reflect.DeepEqual(got, []string{"p/x/y/z/deep/k.pem:1"}) {
+		t.Errorf("beyond cap %q", got)
+	}
+}
+
+// TestCacheSeesResetMtime: a sandboxed process can add a file and set the
+// directory's mtime back with utimes, but that moves ctime.
+func TestCacheSeesResetMtime(t *testing.T) {
+	root, cache, pats := cacheWorld(t)
+	opts := Options{CacheDir: cache}
+	expandT(t, pats, opts)
+	dir := filepath.Join(root, "p/a/b")
+	fi, err := os.Stat(dir)
+	must(t, err)
+	mkTree(t, root, "p/a/b/sneaky.env")
+	must(t, os.Chtimes(dir, fi.ModTime(), fi.ModTime()))
+	res := expandT(t, pats, opts)
+	if res.Stats.Cache != CacheStale {
+		t.Errorf("cache %q, want stale", res.Stats.Cache)
+	}
+	checkAgainstOracle(t, pats, false, res)
+}
+
+func TestCacheRacyDirectoriesAreListed(t *testing.T) {
+	root := t.TempDir()
+	cache := filepath.Join(t.TempDir(), "cache")
+	mkTree(t, root, "p/a/x.env")
+	pats := []Pattern{pat(root, "p/**/*.env", 0)}
+	opts := Options{CacheDir: cache}
+	expandT(t, pats, opts)
+	// The tree is younger than a clock tick: a change now might not move
+	// the stamps, so the warm call must list the racy directories.
+	mkTree(t, root, "p/a/y.env")
+	res := expandT(t, pats, opts)
+	if res.Stats.DirsRead == 0 {
+		t.Errorf("racy directories were trusted")
+	}
+	checkAgainstOracle(t, pats, false, res)
+}
+
+func TestCacheCorruptOrUntrusted(t *testing.T) {
+	root, cache, pats := cacheWorld(t)
+	opts := Options{CacheDir: cache}
+	cold := expandT(t, pats, opts)
+	files, _ := filepath.Glob(filepath.Join(cache, "globwalk-*.cache"))
+	if len(files) != 1 {
+		t.Fatalf("cache files %q, want one", files)
+	}
+	file := files[0]
+	good, err := os.ReadFile(file)
+	must(t, err)
+
+	damage := map[string][]byte{
+		"flipped body byte": func() []byte { b := append([]byte(nil), good...); b[len(b)-3] ^= 0x40; return b }(),
+		"truncated":         good[:len(good)/2],
+		"empty":             {},
+		"other version":     func() []byte { b := append([]byte(nil), good...); b[8] = 99; return b }(),
+		"garbage":           []byte("POLCGLB\n not a cache at all, but long enough for a header ......................."),
+	}
+	for name, data := range damage {
+		must(t, os.WriteFile(file, data, 0o600))
+		res := expandT(t, pats, opts)
+		if res.Stats.Cache != CacheCorrupt {
+			t.Errorf("%s: cache %q, want corrupt", name, res.Stats.Cache)
+		}
+		if !reflect.DeepEqual(res.Matches, cold.Matches) {
+			t.Errorf("%s: matches %q, want a full scan's", name, rels(root, res.Matches, false))
+		}
+		// The full scan rewrote a good cache.
+		if res2 := expandT(t, pats, opts); res2.Stats.Cache != CacheHit {
+			t.Errorf("%s: after rewrite cache %q, want hit", name, res2.Stats.Cache)
+		}
+	}
+
+	if os.Geteuid() >= 0 { // Unix: a group- or world-writable cache is not trusted
+		must(t, os.Chmod(file, 0o666))
+		res := expandT(t, pats, opts)
+		if res.Stats.Cache != CacheCorrupt {
+			t.Errorf("world-writable cache: %q, want it refused", res.Stats.Cache)
+		}
+	}
+
+	// A different cap is a different key: no reuse of the other result.
+	pats[1].MaxDepth = 5
+	if res := expandT(t, pats, opts); res.Stats.Cache != CacheMiss {
+		t.Errorf("changed cap: cache %q, want miss", res.Stats.Cache)
+	}
+}
+
+func TestCacheUnwritableDirIsNotFatal(t *testing.T) {
+	root, _, pats := cacheWorld(t)
+	blocker := filepath.Join(t.TempDir(), "file")
+	must(t, os.WriteFile(blocker, nil, 0o600))
+	res := expandT(t, pats, Options{CacheDir: filepath.Join(blocker, "cache")})
+	if res.Stats.CacheNote == "" {
+		t.Errorf("no note about the unsaved cache")
+	}
+	checkAgainstOracle(t, pats, false, res)
+	_ = root
+}
