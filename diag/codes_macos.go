@@ -1,0 +1,13 @@
+package diag
+
+// macOS backend (backends/seatbelt) and its runtime: POL080–POL089.
+var (
+	MacGlobUnsupported = register("POL080", Error, "deny glob cannot be expressed as a Seatbelt regex")
+	MacSymlinkedRule   = register("POL081", Error, "rule path resolves through a symlink below its root")
+	MacLayoutMismatch  = register("POL082", Error, "roots nest in a way the macOS artifact cannot express")
+	MacStringTooLong   = register("POL083", Error, "Seatbelt profile string over 1 KiB")
+	MacProxyNoPorts    = register("POL084", Warning, "proxy network without ports: no network on macOS")
+	MacBadPath         = register("POL085", Error, "policy path the macOS backend cannot bind")
+	MacBadArtifact     = register("POL086", Error, "malformed macOS artifact")
+	MacSandboxExec     = register("POL087", Error, "sandbox-exec could not run the command")
+)
