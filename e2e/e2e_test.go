@@ -175,3 +175,54 @@ func inTree(tree []string, p string) bool {
 	}
 	return false
 }
+
+// seedConfig is the seed profile: project writable, **/*.env denied.
+const seedConfig = `default_permissions = "workspace"
+
+[permissions.workspace.filesystem]
+":minimal" = "read"
+":project_roots" = { "." = "write", "**/*.env" = "none" }
+`
+
+func seedWorld(t *testing.T, config string) *conformance.World {
+	t.Helper()
+	c := &conformance.Case{Config: config}
+	w, err := c.Build(worldRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// TestTenThousandMasks: 10,000 files matching **/*.env are all
+// unreadable and the command still runs (the reference refuses above
+// 8,192 matches; bwrap alone caps its arguments at 9,000).
+func TestTenThousandMasks(t *testing.T) {
+	needBwrap(t)
+	w := seedWorld(t, seedConfig)
+	for d := 0; d < 100; d++ {
+		dir := filepath.Join(w.Proj, fmt.Sprintf("d%03d", d))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for f := 0; f < 100; f++ {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%03d.env", f)), []byte("SECRET=1\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	os.WriteFile(filepath.Join(w.Proj, "ok.txt"), []byte("fine\n"), 0o644)
+	script := `n=$(find . -name '*.env' -type f | wc -l)
+r=$(find . -name '*.env' -type f -readable | wc -l)
+echo "total=$n readable=$r"
+cat d042/f042.env >/dev/null 2>&1 && echo LEAK
+cat ok.txt
+`
+	r := polcExec(t, w, "workspace", script, "/bin/sh", "-s")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "total=10000 readable=0") || strings.Contains(r.stdout, "LEAK") || !strings.Contains(r.stdout, "fine") {
+		t.Fatalf("masks not all applied:\n%s\n%s", r.stdout, r.stderr)
+	}
+}

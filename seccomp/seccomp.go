@@ -25,7 +25,6 @@
 package seccomp
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sort"
 
@@ -215,16 +214,4 @@ func (s Spec) Program(a *arch.Info) ([]bpf.RawInstruction, error) {
 		return nil, fmt.Errorf("seccomp: program too long (%d instructions)", len(prog))
 	}
 	return bpf.Assemble(prog)
-}
-
-// Bytes encodes a program as the kernel's struct sock_filter array, the
-// format bwrap's --seccomp FD reads.
-func Bytes(raw []bpf.RawInstruction) []byte {
-	out := make([]byte, 0, 8*len(raw))
-	for _, ins := range raw {
-		out = binary.LittleEndian.AppendUint16(out, ins.Op)
-		out = append(out, ins.Jt, ins.Jf)
-		out = binary.LittleEndian.AppendUint32(out, ins.K)
-	}
-	return out
 }

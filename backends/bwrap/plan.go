@@ -495,7 +495,13 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 		}
 		pats = append(pats, globwalk.Pattern{Pattern: bound, Base: rb, MaxDepth: g.MaxDepth})
 	}
-	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: opts.GlobCacheDir})
+	cache := opts.GlobCacheDir
+	if cache != "" && b.nearest(ir.ResolvePath(cache)).access() == ir.Write {
+		// The cache decides what gets masked: never keep it where the
+		// sandbox could rewrite it.
+		cache = ""
+	}
+	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache})
 	if err != nil {
 		return &PlanError{diag.LinuxGlobScan, err.Error()}
 	}

@@ -1,0 +1,123 @@
+package seccomp
+
+import (
+	"encoding/binary"
+	"testing"
+
+	"github.com/elastic/go-seccomp-bpf/arch"
+	"golang.org/x/net/bpf"
+)
+
+// run evaluates a filter on one syscall with x/net/bpf's VM. The VM loads
+// words big-endian, so each 32-bit field of struct seccomp_data is laid
+// out big-endian: the VM then sees the native value the kernel would.
+func run(t *testing.T, s Spec, a *arch.Info, auditArch uint32, nr uint32, args ...uint64) uint32 {
+	t.Helper()
+	raw, err := s.Program(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, ok := bpf.Disassemble(raw)
+	if !ok {
+		t.Fatal("program does not disassemble")
+	}
+	vm, err := bpf.NewVM(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 64)
+	binary.BigEndian.PutUint32(data[0:], nr)
+	binary.BigEndian.PutUint32(data[4:], auditArch)
+	for i, v := range args {
+		binary.BigEndian.PutUint32(data[16+8*i:], uint32(v))
+		binary.BigEndian.PutUint32(data[20+8*i:], uint32(v>>32))
+	}
+	out, err := vm.Run(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint32(out)
+}
+
+const (
+	allow  = retAllow
+	eperm  = retErrno | ePERM
+	enosys = retErrno | eNOSYS
+	afInet = 2
+)
+
+func TestFilterBothArches(t *testing.T) {
+	for _, a := range []*arch.Info{arch.X86_64, arch.AARCH64} {
+		nr := func(n string) uint32 { return uint32(a.SyscallNames[n]) }
+		off, on := ForNetwork(false), ForNetwork(true)
+		id := uint32(a.ID)
+		cases := []struct {
+			name string
+			spec Spec
+			nr   uint32
+			args []uint64
+			want uint32
+		}{
+			{"read", off, nr("read"), nil, allow},
+			{"ptrace", off, nr("ptrace"), nil, eperm},
+			{"ptrace with network", on, nr("ptrace"), nil, eperm},
+			{"process_vm_writev", off, nr("process_vm_writev"), nil, eperm},
+			{"io_uring_setup", on, nr("io_uring_setup"), nil, eperm},
+			{"keyctl", off, nr("keyctl"), nil, eperm},
+			{"socket AF_UNIX, network off", off, nr("socket"), []uint64{AFUnix}, allow},
+			{"socket AF_INET, network off", off, nr("socket"), []uint64{afInet}, eperm},
+			{"socket AF_INET with high garbage", off, nr("socket"), []uint64{1<<32 | afInet}, eperm},
+			{"socketpair AF_INET, network off", off, nr("socketpair"), []uint64{afInet}, eperm},
+			{"socket AF_INET, network on", on, nr("socket"), []uint64{afInet}, allow},
+			{"socket AF_VSOCK, network on", on, nr("socket"), []uint64{AFVsock}, eperm},
+			{"socket AF_VSOCK with high garbage, network on", on, nr("socket"), []uint64{1<<40 | AFVsock}, eperm},
+			{"connect stays allowed (AF_UNIX messaging)", off, nr("connect"), nil, allow},
+			{"sendto stays allowed", off, nr("sendto"), nil, allow},
+			{"ioctl TIOCSTI", off, nr("ioctl"), []uint64{0, tiocsti}, eperm},
+			{"ioctl TCGETS", off, nr("ioctl"), []uint64{0, 0x5401}, allow},
+		}
+		for _, c := range cases {
+			if got := run(t, c.spec, a, id, c.nr, c.args...); got != c.want {
+				t.Errorf("%s: %s = %#x, want %#x", a.Name, c.name, got, c.want)
+			}
+		}
+		// Another ABI's syscalls never reach the list: fail them all.
+		if got := run(t, off, a, uint32(arch.I386.ID), 1); got != enosys {
+			t.Errorf("%s: foreign-ABI syscall = %#x, want ENOSYS", a.Name, got)
+		}
+	}
+	if got := run(t, ForNetwork(false), arch.X86_64, uint32(arch.X86_64.ID), x32Bit|41, AFUnix); got != enosys {
+		t.Errorf("x32 syscall = %#x, want ENOSYS", got)
+	}
+}
+
+func TestEveryDeniedSyscallHasAReason(t *testing.T) {
+	s := ForNetwork(false)
+	if len(s.Deny) != len(Reason) {
+		t.Fatalf("deny list has %d syscalls, reasons %d", len(s.Deny), len(Reason))
+	}
+	for _, n := range s.Deny {
+		if Reason[n] == "" {
+			t.Errorf("%s: no reason", n)
+		}
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateRejects(t *testing.T) {
+	bad := []Spec{
+		{Deny: []string{"no_such_call"}},
+		{AllowSocketFamilies: []int{1}, DenySocketFamilies: []int{40}},
+		{DenySocketFamilies: []int{-1}},
+	}
+	for _, s := range bad {
+		if err := s.Validate(); err == nil {
+			t.Errorf("%+v: want an error", s)
+		}
+	}
+	if _, err := Arch("riscv64"); err == nil {
+		t.Error("riscv64: want unsupported")
+	}
+}
