@@ -178,12 +178,12 @@ func readPEM(file, wantType string) ([]byte, error) {
 // file that group or others can read: a signing key anyone can read signs
 // for anyone.
 func LoadPrivateKey(file string) (ed25519.PrivateKey, error) {
-	if fi, err := os.Stat(file); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		return nil, errf(diag.BadKeyFile, file, "private key is readable by others (mode %04o); run chmod 600 %s", fi.Mode().Perm(), file)
-	}
 	der, err := readPEM(file, "PRIVATE KEY")
 	if err != nil {
 		return nil, err
+	}
+	if fi, err := os.Stat(file); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, errf(diag.BadKeyFile, file, "private key is readable by others (mode %04o); run chmod 600 %s", fi.Mode().Perm(), file)
 	}
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {

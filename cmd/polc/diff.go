@@ -11,6 +11,7 @@ import (
 
 	"polc/artifact"
 	"polc/artifact/semdiff"
+	"polc/canonjson"
 	"polc/compiler"
 	"polc/ir"
 )
@@ -91,14 +92,18 @@ func writeDiff(w io.Writer, old, nw *diffSide) bool {
 	if old.policy.Profile != nw.policy.Profile {
 		extra = append(extra, fmt.Sprintf("profile: %s -> %s", old.policy.Profile, nw.policy.Profile))
 	}
-	if old.art != nil && nw.art != nil && len(sections) == 0 {
-		// Same policy, different artifact: say what else moved.
+	moved := ""
+	if len(sections) == 0 && !samePolicy(old.policy, nw.policy, false) && samePolicy(old.policy, nw.policy, true) {
+		moved = "; only rule origins (file:line) moved"
+	}
+	if old.art != nil && nw.art != nil && len(sections) == 0 && old.art.Scope.PolcVersion != nw.art.Scope.PolcVersion {
+		// Same policy, another polc: the lowering itself may differ.
 		if !bytes.Equal(old.art.Payload.Backend, nw.art.Payload.Backend) || !sameFiles(old.art, nw.art) {
 			extra = append(extra, fmt.Sprintf("%s backend payload changed with no policy change (polc %s -> %s)", nw.platform, old.art.Scope.PolcVersion, nw.art.Scope.PolcVersion))
 		}
 	}
 	if len(sections) == 0 && len(extra) == 0 && old.platform == nw.platform {
-		fmt.Fprintf(w, "no change in what the sandbox enforces (%s vs %s)\n", old.name, nw.name)
+		fmt.Fprintf(w, "no change in what the sandbox enforces (%s vs %s)%s\n", old.name, nw.name, moved)
 		return false
 	}
 	if old.platform == nw.platform || old.platform == "" || nw.platform == "" {
@@ -109,6 +114,36 @@ func writeDiff(w io.Writer, old, nw *diffSide) bool {
 	}
 	semdiff.Write(w, sections, platforms)
 	return true
+}
+
+// samePolicy compares two policies as canonical JSON, with every origin
+// blanked when ignoreOrigins is set. Both sides are sorted already
+// (artifact.PortablePolicy), so rule order does not count.
+func samePolicy(a, b *ir.Policy, ignoreOrigins bool) bool {
+	enc := func(p *ir.Policy) []byte {
+		c := *p
+		if ignoreOrigins {
+			c.Rules = append([]ir.Rule(nil), p.Rules...)
+			for i := range c.Rules {
+				c.Rules[i].Origin = ir.Origin{}
+			}
+			c.Globs = append([]ir.Glob(nil), p.Globs...)
+			for i := range c.Globs {
+				c.Globs[i].Origin = ir.Origin{}
+			}
+			if c.Minimal != nil {
+				c.Minimal = &ir.Origin{}
+			}
+			c.Network.Origin = ir.Origin{}
+		}
+		b, err := canonjson.Marshal(&c)
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	ea, eb := enc(a), enc(b)
+	return ea != nil && bytes.Equal(ea, eb)
 }
 
 func sameFiles(a, b *artifact.Artifact) bool {
