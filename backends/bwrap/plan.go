@@ -542,7 +542,7 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 				break
 			}
 		}
-		if covered || b.nearest(t.path).access() == ir.Deny {
+		if covered || (b.nearest(t.path).access() == ir.Deny && !b.visibleBelow(t.path)) {
 			continue
 		}
 		fi, err := os.Lstat(t.path)
@@ -558,6 +558,18 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 		b.hp.Entries = append(b.hp.Entries, Entry{Path: t.path, Kind: KindMaskGlob, Dir: fi.IsDir(), Why: t.why})
 	}
 	return nil
+}
+
+// visibleBelow reports whether a mount below p makes something under it
+// visible (a carve-out), so that a mask on p is still needed although p
+// itself is hidden.
+func (b *builder) visibleBelow(p string) bool {
+	for _, e := range b.made {
+		if e.Path != p && ir.HasPathPrefix(e.Path, p) && e.access() != ir.Deny {
+			return true
+		}
+	}
+	return false
 }
 
 // NamespaceArgs are bwrap's process arguments for the artifact: session,
