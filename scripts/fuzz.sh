@@ -7,3 +7,5 @@ t=${1:-20s}
 fuzz() { echo "== $2 ($1)"; go test -run '^$' -fuzz "^$2\$" -fuzztime "$t" "$1"; }
 fuzz ./artifact FuzzDecodeEnvelope
 fuzz ./globwalk FuzzExpandPattern
+fuzz ./compiler/syntax FuzzParse
+fuzz ./compiler FuzzFilesystemKey

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -340,9 +341,28 @@ type builder struct {
 	root  *Tab
 	cur   *Tab // the table the current section's key/values go into
 	diags diag.List
+	lines []int // offsets where lines start, built on first use
 }
 
-func (b *builder) pos(r unstable.Range) diag.Pos { return posAt(b.file, b.data, int(r.Offset)) }
+// pos converts an offset with a line index, so that a large file with
+// many values is not rescanned from the start for each one.
+func (b *builder) pos(r unstable.Range) diag.Pos { return b.posOff(int(r.Offset)) }
+
+func (b *builder) posOff(off int) diag.Pos {
+	if b.lines == nil {
+		b.lines = []int{0}
+		for i, c := range b.data {
+			if c == '\n' {
+				b.lines = append(b.lines, i+1)
+			}
+		}
+	}
+	off = max(0, min(off, len(b.data)))
+	// The last line start at or before off.
+	line := sort.SearchInts(b.lines, off+1) - 1
+	start := b.lines[line]
+	return diag.Pos{File: b.file, Line: line + 1, Col: 1 + utf8.RuneCount(b.data[start:off])}
+}
 
 // posOfSlice finds where a subslice of the input starts.
 func (b *builder) posOfSlice(s []byte) diag.Pos {
@@ -353,7 +373,7 @@ func (b *builder) posOfSlice(s []byte) diag.Pos {
 	if off < 0 || off > len(b.data) {
 		off = len(b.data)
 	}
-	return posAt(b.file, b.data, off)
+	return b.posOff(off)
 }
 
 type keyPart struct {

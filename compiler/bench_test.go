@@ -1,0 +1,65 @@
+package compiler_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"polc/compiler"
+)
+
+// seedWorld copies examples/seed into a world (outside /tmp) with a .git
+// directory, home and tmp, as the demo does.
+func seedWorld(tb testing.TB) compiler.Options {
+	tb.Helper()
+	root := worldRoot(tb)
+	if err := os.CopyFS(root, os.DirFS("../examples/seed")); err != nil {
+		tb.Fatal(err)
+	}
+	for _, d := range []string{"proj/.git", "home", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return compiler.Options{Dir: filepath.Join(root, "proj"), CodexHome: filepath.Join(root, "codexhome"),
+		Home: filepath.Join(root, "home"), Tmpdir: filepath.Join(root, "tmp"), SystemDir: filepath.Join(root, "etc")}
+}
+
+// BenchmarkCompileSeed is a full compile of the seed profile, every pass
+// included (the glob expansion walks the seed project).
+func BenchmarkCompileSeed(b *testing.B) {
+	opts := seedWorld(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		res := compiler.Compile(opts)
+		if res.Policy == nil {
+			b.Fatalf("seed does not compile: %v", res.Diags.Err())
+		}
+	}
+}
+
+func TestSeedCompiles(t *testing.T) {
+	res := compiler.Compile(seedWorld(t))
+	if res.Policy == nil {
+		t.Fatalf("seed does not compile:\n%s", diagText(res.Diags))
+	}
+	if len(res.Expansion.BeyondCap) != 1 || filepath.Base(res.Expansion.BeyondCap[0].Path) != "z.env" {
+		t.Errorf("want exactly z.env beyond the cap, got %+v", res.Expansion.BeyondCap)
+	}
+	if len(res.Expansion.Matches) != 3 {
+		t.Errorf("want 3 .env files within the cap, got %+v", res.Expansion.Matches)
+	}
+	var names []string
+	for _, tm := range res.Timings {
+		names = append(names, tm.Pass)
+	}
+	want := compiler.PassNames()
+	if len(names) != len(want) {
+		t.Fatalf("timings %v, want passes %v", names, want)
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Errorf("timing %d is %q, want %q", i, names[i], want[i])
+		}
+	}
+}
