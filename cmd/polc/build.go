@@ -16,6 +16,7 @@ import (
 	"polc/canonjson"
 	"polc/compiler"
 	"polc/diag"
+	"polc/ir"
 )
 
 func init() {
@@ -113,7 +114,27 @@ func runBuild(c *cli.Context) error {
 	for _, w := range written {
 		fmt.Fprintln(os.Stdout, "wrote", w)
 	}
+	warnWritableStorage(outDir, arts, res.Env)
 	return nil
+}
+
+// warnWritableStorage tells the user now, rather than at the first
+// polc exec --artifact, that the artifacts sit where their own sandbox
+// could rewrite them (exec will refuse them there).
+func warnWritableStorage(outDir string, arts []*artifact.Artifact, env ir.Env) {
+	for _, a := range arts {
+		if a.Scope.Platform != ir.HostPlatform() {
+			continue
+		}
+		file, err := filepath.Abs(filepath.Join(outDir, artifact.FileName(a.Scope.Profile, a.Scope.Platform)))
+		if err != nil {
+			continue
+		}
+		env.Platform = a.Scope.Platform
+		if err := artifact.CheckStorage(a, file, env); err != nil {
+			fmt.Fprintf(os.Stderr, "warning: %s; polc exec --artifact will refuse it there\n", err)
+		}
+	}
 }
 
 // parseTargets splits --target, refusing unknown names (never skipping them).
