@@ -1,0 +1,241 @@
+package bwrap
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"polc/backends"
+	"polc/diag"
+	"polc/ir"
+)
+
+func seedPolicy() *ir.Policy {
+	ws := ir.VarWorkspaceRoot
+	return &ir.Policy{
+		Profile:        "workspace",
+		Minimal:        &ir.Origin{Kind: ir.OriginConfig, Key: ":minimal"},
+		WorkspaceRoots: []string{ws},
+		Rules: []ir.Rule{
+			{Path: ws, Access: ir.Write, Origin: ir.Origin{Kind: ir.OriginConfig}},
+			{Path: ws + "/.git", Access: ir.Read, SkipIfMissing: true, Origin: ir.Origin{Kind: ir.OriginProtected}},
+			{Path: ws + "/.codex", Access: ir.Read, Origin: ir.Origin{Kind: ir.OriginProtected}},
+		},
+		Globs: []ir.Glob{{Pattern: ws + "/**/*.env", Base: ws, MaxDepth: 3}},
+	}
+}
+
+func mkTree(t *testing.T, files ...string) string {
+	t.Helper()
+	root, _ := filepath.EvalSymlinks(t.TempDir())
+	for _, f := range files {
+		full := filepath.Join(root, f)
+		if strings.HasSuffix(f, "/") {
+			os.MkdirAll(full, 0o755)
+			continue
+		}
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func plan(t *testing.T, p *ir.Policy, proj string) *HostPlan {
+	t.Helper()
+	art, diags := Lower(p, backends.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	hp, err := PlanHost(art, ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: proj}}, PlanOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hp
+}
+
+func argIndex(args []string, seq ...string) int {
+outer:
+	for i := range args {
+		for j, s := range seq {
+			if i+j >= len(args) || args[i+j] != s {
+				continue outer
+			}
+		}
+		return i
+	}
+	return -1
+}
+
+func TestSeedPlan(t *testing.T) {
+	root := mkTree(t, "proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/deeper/z.env", "proj/.git/config")
+	proj := filepath.Join(root, "proj")
+	hp := plan(t, seedPolicy(), proj)
+	args := hp.Args
+	for _, seq := range [][]string{
+		{"--perms", "0111", "--tmpfs", "/"},
+		{"--ro-bind", "/usr", "/usr"},
+		{"--bind", proj, proj},
+		{"--ro-bind", proj + "/.git", proj + "/.git"},
+		{"--perms", "0555", "--tmpfs", proj + "/.codex"},
+		{"--remount-ro", proj + "/.codex"},
+		{"--remount-ro", "/"},
+		{"--proc", "/proc"},
+	} {
+		if argIndex(args, seq...) < 0 {
+			t.Errorf("missing %v in %v", seq, args)
+		}
+	}
+	if argIndex(args, "--bind", proj, proj) > argIndex(args, "--ro-bind", proj+"/.git", proj+"/.git") {
+		t.Error("protected .git must be mounted after the writable root")
+	}
+	if argIndex(args, "--proc", "/proc") > argIndex(args, "--remount-ro", "/") {
+		t.Error("/proc must be mounted before / turns read-only")
+	}
+	if len(hp.Synthetic) != 1 || hp.Synthetic[0] != proj+"/.codex" {
+		t.Errorf("synthetic mount points = %v, want the missing .codex", hp.Synthetic)
+	}
+	var masks []string
+	for _, m := range hp.Masks {
+		masks = append(masks, strings.TrimPrefix(m.Path, proj))
+	}
+	if strings.Join(masks, " ") != "/.env /sub/x.env" {
+		t.Errorf("masks = %v (depth 3 leaves deeper/z.env)", masks)
+	}
+}
+
+func TestDenyDirKeepsCarveOutsReachable(t *testing.T) {
+	root := mkTree(t, "proj/a.txt", "proj/build/cache.bin", "proj/build/x/out/app")
+	proj := filepath.Join(root, "proj")
+	ws := ir.VarWorkspaceRoot
+	p := &ir.Policy{Rules: []ir.Rule{
+		{Path: "/", Access: ir.Read},
+		{Path: ws, Access: ir.Write},
+		{Path: ws + "/build", Access: ir.Deny},
+		{Path: ws + "/build/x/out", Access: ir.Read},
+	}}
+	hp := plan(t, p, proj)
+	mask := argIndex(hp.Args, "--perms", "0111", "--tmpfs", proj+"/build")
+	dir := argIndex(hp.Args, "--perms", "0111", "--dir", proj+"/build/x")
+	bind := argIndex(hp.Args, "--ro-bind", proj+"/build/x/out", proj+"/build/x/out")
+	ro := argIndex(hp.Args, "--remount-ro", proj+"/build")
+	if mask < 0 || dir < mask || bind < dir || ro < bind {
+		t.Fatalf("want traverse-only mask, then traverse-only dir, then bind, then remount: %v", hp.Args)
+	}
+}
+
+func TestSymlinkCrossingWritableFailsClosed(t *testing.T) {
+	root := mkTree(t, "proj/a.txt", "elsewhere/")
+	proj := filepath.Join(root, "proj")
+	if err := os.Symlink(filepath.Join(root, "elsewhere"), filepath.Join(proj, ".agents")); err != nil {
+		t.Fatal(err)
+	}
+	ws := ir.VarWorkspaceRoot
+	p := &ir.Policy{Rules: []ir.Rule{
+		{Path: ws, Access: ir.Write},
+		{Path: ws + "/.agents", Access: ir.Read, Origin: ir.Origin{Kind: ir.OriginProtected}},
+	}}
+	art, _ := Lower(p, backends.Options{})
+	_, err := PlanHost(art, ir.Env{Bindings: ir.Bindings{ws: proj}}, PlanOptions{})
+	var pe *PlanError
+	if !errors.As(err, &pe) || pe.Code != diag.LinuxSymlinkMask || !strings.Contains(pe.Msg, proj+"/.agents") {
+		t.Fatalf("want a %s refusal naming the link, got %v", diag.LinuxSymlinkMask, err)
+	}
+}
+
+func TestSymlinkedWritableRootBindsTarget(t *testing.T) {
+	root := mkTree(t, "real/a.txt")
+	link := filepath.Join(root, "link")
+	os.Symlink(filepath.Join(root, "real"), link)
+	p := &ir.Policy{Rules: []ir.Rule{{Path: ir.VarWorkspaceRoot, Access: ir.Write}}}
+	hp := plan(t, p, link)
+	real := filepath.Join(root, "real")
+	if argIndex(hp.Args, "--bind", real, real) < 0 {
+		t.Fatalf("want the real target bound: %v", hp.Args)
+	}
+}
+
+func TestMatchedSymlinkMasksTarget(t *testing.T) {
+	root := mkTree(t, "proj/a.txt", "outside/secret")
+	proj := filepath.Join(root, "proj")
+	os.Symlink(filepath.Join(root, "outside/secret"), filepath.Join(proj, "link.env"))
+	ws := ir.VarWorkspaceRoot
+	p := &ir.Policy{Rules: []ir.Rule{{Path: "/", Access: ir.Read}, {Path: ws, Access: ir.Write}},
+		Globs: []ir.Glob{{Pattern: ws + "/**/*.env", Base: ws}}}
+	hp := plan(t, p, proj)
+	if len(hp.Masks) != 1 || hp.Masks[0].Path != filepath.Join(root, "outside/secret") {
+		t.Fatalf("masks = %+v, want the link's target", hp.Masks)
+	}
+}
+
+func TestMandatoryDenyHidesDeeperRules(t *testing.T) {
+	root := mkTree(t, "proj/secret/inner/x")
+	proj := filepath.Join(root, "proj")
+	ws := ir.VarWorkspaceRoot
+	p := &ir.Policy{Rules: []ir.Rule{
+		{Path: ws, Access: ir.Write},
+		{Path: ws + "/secret", Access: ir.Deny, Mandatory: true},
+		{Path: ws + "/secret/inner", Access: ir.Write},
+	}}
+	hp := plan(t, p, proj)
+	if argIndex(hp.Args, "--bind", proj+"/secret/inner", proj+"/secret/inner") >= 0 {
+		t.Fatalf("a rule under a mandatory deny must not be mounted: %v", hp.Args)
+	}
+	if argIndex(hp.Args, "--perms", "0000", "--tmpfs", proj+"/secret") < 0 {
+		t.Fatalf("want a closed mask: %v", hp.Args)
+	}
+}
+
+func TestLowerNetworkAndDecode(t *testing.T) {
+	p := seedPolicy()
+	art, _ := Lower(p, backends.Options{})
+	if art.Network != netNone || art.Env["CODEX_SANDBOX_NETWORK_DISABLED"] != "1" || argIndex(NamespaceArgs(art, false), "--unshare-net") < 0 {
+		t.Fatalf("network off must unshare net and set the reference's variable: %+v", art)
+	}
+	p.Network.Mode = ir.NetworkFull
+	art, _ = Lower(p, backends.Options{})
+	if argIndex(NamespaceArgs(art, false), "--unshare-net") >= 0 || art.Seccomp.AllowSocketFamilies != nil {
+		t.Fatal("network on: no net namespace, no socket-family allowlist")
+	}
+	p.Network.Mode = ir.NetworkProxy
+	art, diags := Lower(p, backends.Options{})
+	if art.Network != netNone || len(diags) != 1 || diags[0].Code != diag.LinuxProxyNetwork {
+		t.Fatalf("proxy mode must fail closed with a warning: %v %v", art.Network, diags)
+	}
+	b, _ := art.Encode()
+	back, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := back.Encode()
+	if string(b) != string(b2) {
+		t.Fatal("encode/decode is not stable")
+	}
+	for _, tamper := range []struct{ from, to string }{
+		{`"net"`, `"uts"`},
+		{`"format": "polc.linux.bwrap/v1"`, `"format": "other"`},
+		{`"access": "write"`, `"access": "all"`},
+		{`"root": "tmpfs"`, `"root": "bind"`},
+		{`"ptrace"`, `"nosuchcall"`},
+	} {
+		bad := strings.Replace(string(b), tamper.from, tamper.to, 1)
+		if bad == string(b) {
+			t.Fatalf("tamper %q not applied", tamper.from)
+		}
+		if _, err := Decode([]byte(bad)); err == nil {
+			t.Errorf("Decode accepted %s -> %s", tamper.from, tamper.to)
+		}
+	}
+}
+
+func TestUnboundVariableIsRefused(t *testing.T) {
+	art, _ := Lower(seedPolicy(), backends.Options{})
+	_, err := PlanHost(art, ir.Env{}, PlanOptions{})
+	var pe *PlanError
+	if !errors.As(err, &pe) || pe.Code != diag.LinuxUnboundVariable {
+		t.Fatalf("want %s, got %v", diag.LinuxUnboundVariable, err)
+	}
+}
