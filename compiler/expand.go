@@ -2,14 +2,11 @@ package compiler
 
 import (
 	"fmt"
-	"io/fs"
-	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/bmatcuk/doublestar/v4"
-
 	"polc/diag"
+	"polc/globwalk"
 	"polc/ir"
 )
 
@@ -21,9 +18,8 @@ type hostGlob struct {
 	maxDepth      int
 }
 
-// expander expands host globs; it is a variable so the walk can be
-// switched to the shared one-walk engine (polc/globwalk).
-var expander = walkExpand
+// expander expands host globs (a variable, so tests can count or stub walks).
+var expander = globwalkExpand
 
 // expandGlobs expands every deny glob against the tree as it is now, so
 // that check and explain can name what each covers, and reports every
@@ -76,48 +72,30 @@ func (s *state) globByPattern(p string) ir.Glob {
 	return ir.Glob{}
 }
 
-// walkExpand is a plain per-glob walk: it does not follow symlinks, does
-// not descend into a matched directory, and keeps walking below the cap
-// only to list what lies beyond it.
-func walkExpand(globs []hostGlob) (*Expansion, []error) {
-	exp := &Expansion{}
-	var errs []error
-	for _, g := range globs {
-		limit := -1 // unbounded walk
-		if !strings.Contains(g.pattern, "**") {
-			limit = ir.Depth(g.pattern) - ir.Depth(g.base)
-		}
-		_ = filepath.WalkDir(g.base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if p != g.base {
-					errs = append(errs, err)
-				}
-				return nil
-			}
-			if p == g.base {
-				return nil
-			}
-			depth := ir.Depth(p) - ir.Depth(g.base)
-			if ok, _ := doublestar.Match(g.pattern, p); ok {
-				m := ExpandedMatch{Path: p, Pattern: g.sym, Depth: depth, IsDir: d.IsDir()}
-				if g.maxDepth == 0 || depth <= g.maxDepth {
-					exp.Matches = append(exp.Matches, m)
-				} else {
-					exp.BeyondCap = append(exp.BeyondCap, m)
-				}
-				if d.IsDir() {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if d.IsDir() && limit >= 0 && depth >= limit {
-				return fs.SkipDir
-			}
-			return nil
-		})
+// globwalkExpand runs the shared one-walk engine (polc/globwalk) over
+// every glob at once, listing beyond-cap matches too.
+func globwalkExpand(globs []hostGlob) (*Expansion, []error) {
+	pats := make([]globwalk.Pattern, len(globs))
+	for i, g := range globs {
+		pats[i] = globwalk.Pattern{Pattern: g.pattern, Base: g.base, MaxDepth: g.maxDepth}
 	}
-	sortMatches(exp.Matches)
-	sortMatches(exp.BeyondCap)
+	res, err := globwalk.Expand(pats, globwalk.Options{ReportBeyondCap: true})
+	if err != nil {
+		return &Expansion{}, []error{err}
+	}
+	conv := func(ms []globwalk.Match) []ExpandedMatch {
+		out := make([]ExpandedMatch, 0, len(ms))
+		for _, m := range ms {
+			out = append(out, ExpandedMatch{Path: m.Path, Pattern: globs[m.Pattern].sym, Depth: m.Depth, IsDir: m.IsDir})
+		}
+		sortMatches(out)
+		return out
+	}
+	exp := &Expansion{Matches: conv(res.Matches), BeyondCap: conv(res.BeyondCap)}
+	var errs []error
+	for _, e := range res.Errors {
+		errs = append(errs, e)
+	}
 	return exp, errs
 }
 
