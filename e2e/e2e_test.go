@@ -3,12 +3,14 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"polc/conformance"
@@ -224,5 +226,88 @@ cat ok.txt
 	}
 	if !strings.Contains(r.stdout, "total=10000 readable=0") || strings.Contains(r.stdout, "LEAK") || !strings.Contains(r.stdout, "fine") {
 		t.Fatalf("masks not all applied:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
+
+// TestExecBehavesLikeAShell: exit status, stdin, environment and working
+// directory pass through as with `codex sandbox`.
+func TestExecBehavesLikeAShell(t *testing.T) {
+	needBwrap(t)
+	w := seedWorld(t, seedConfig)
+	if r := polcExec(t, w, "workspace", "", "/bin/sh", "-c", "exit 7"); r.code != 7 {
+		t.Errorf("exit status: got %d, want 7 (%s)", r.code, r.stderr)
+	}
+	if r := polcExec(t, w, "workspace", "", "/bin/sh", "-c", "kill -KILL $$"); r.code != 128+9 {
+		t.Errorf("killed by SIGKILL: got %d, want 137", r.code)
+	}
+	if r := polcExec(t, w, "workspace", "hello from stdin\n", "cat"); r.stdout != "hello from stdin\n" {
+		t.Errorf("stdin: got %q", r.stdout)
+	}
+	r := polcExec(t, w, "workspace", "", "/bin/sh", "-c", `echo "$PWD|$(pwd)|$CODEX_HOME|$CODEX_SANDBOX_NETWORK_DISABLED"`)
+	want := w.Proj + "|" + w.Proj + "|" + w.CodexHome + "|1\n"
+	if r.stdout != want {
+		t.Errorf("environment: got %q, want %q", r.stdout, want)
+	}
+	r = polcExec(t, w, "workspace", "", "/bin/sh", "-c", "grep -E '^(CapEff|CapPrm|NoNewPrivs|Seccomp):' /proc/self/status")
+	for _, l := range []string{"CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+		if !strings.Contains(r.stdout, l) {
+			t.Errorf("sandboxed command: want %q in\n%s", l, r.stdout)
+		}
+	}
+	// Network off: seccomp refuses the socket itself, not just the route.
+	r = polcExec(t, w, "workspace", "", "/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9")
+	if r.code == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
+		t.Errorf("AF_INET socket: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := polcExec(t, w, "workspace", "", "/no/such/command"); r.code != 127 {
+		t.Errorf("missing command: exit %d, want 127", r.code)
+	}
+}
+
+// TestSignalsAreForwarded: SIGTERM to polc reaches the command, whose
+// own exit status comes back.
+func TestSignalsAreForwarded(t *testing.T) {
+	needBwrap(t)
+	w := seedWorld(t, seedConfig)
+	cmd := exec.Command(polcBin, "exec", "-P", "workspace", "-C", w.Proj, "--",
+		"/bin/sh", "-c", `trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done`)
+	cmd.Env = append(os.Environ(), w.Env()...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("command did not start: %q %v", buf, err)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	rest, _ := io.ReadAll(out)
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 3 || string(rest) != "got-term\n" {
+		t.Fatalf("want the command's trap to run and exit 3, got %v, output %q", err, rest)
+	}
+}
+
+// TestRefusalsAreOneLine125: a rule polc cannot enforce (a denied path
+// through a symlink in the writable project) is refused with exit 125
+// and one line naming the problem and its code.
+func TestRefusalsAreOneLine125(t *testing.T) {
+	needBwrap(t)
+	w := seedWorld(t, `default_permissions = "ws"
+
+[permissions.ws.filesystem]
+":minimal" = "read"
+":project_roots" = { "." = "write", "secret" = "deny" }
+`)
+	if err := os.Symlink(w.Home, filepath.Join(w.Proj, "secret")); err != nil {
+		t.Fatal(err)
+	}
+	r := polcExec(t, w, "ws", "", "/bin/true")
+	if r.code != 125 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || !(strings.Contains(r.stderr, "POL073") || strings.Contains(r.stderr, "POL033")) {
+		t.Fatalf("want one line with POL033 (compile) or POL073 (launch) and exit 125, got %d: %q", r.code, r.stderr)
 	}
 }
