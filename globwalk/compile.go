@@ -22,6 +22,7 @@ const (
 	segAny                     // "*": any name, hidden ones too
 	segSuffix                  // "*lit"
 	segPrefix                  // "lit*"
+	segStars                   // literals and stars only ("*secret*.json")
 	segGeneral                 // anything else: doublestar.Match on the name
 	segGlobstar                // "**": zero or more directories
 	segSlow                    // full-path doublestar.Match; see compilePattern
@@ -31,6 +32,27 @@ type seg struct {
 	kind segKind
 	s    string
 	buf  []byte // scratch for segGeneral (a walk is single-threaded)
+	// parts are the literals between the stars of a segStars segment.
+	parts []string
+}
+
+// matchStars matches a name against literals separated by stars, as
+// doublestar does within one segment (where "**" is a plain star).
+// Greedy leftmost matching of the middle parts is exact for "*" globs.
+func matchStars(parts []string, name string) bool {
+	first, last := parts[0], parts[len(parts)-1]
+	if len(name) < len(first)+len(last) || !strings.HasPrefix(name, first) || !strings.HasSuffix(name, last) {
+		return false
+	}
+	rest := name[len(first) : len(name)-len(last)]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(rest, p)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len(p):]
+	}
+	return true
 }
 
 func (g *seg) match(name string) bool {
@@ -43,6 +65,8 @@ func (g *seg) match(name string) bool {
 		return strings.HasSuffix(name, g.s)
 	case segPrefix:
 		return strings.HasPrefix(name, g.s)
+	case segStars:
+		return matchStars(g.parts, name)
 	case segGeneral:
 		// A sentinel segment after both sides keeps doublestar's
 		// end-of-name rules out of a middle segment: alone, "*a***" does
@@ -257,6 +281,9 @@ func classify(s string) seg {
 		return seg{kind: segSuffix, s: s[1:]}
 	case s[len(s)-1] == '*' && !strings.ContainsAny(s[:len(s)-1], meta):
 		return seg{kind: segPrefix, s: s[:len(s)-1]}
+	}
+	if !strings.ContainsAny(s, `?[]{}\`) {
+		return seg{kind: segStars, s: s, parts: strings.Split(s, "*")}
 	}
 	return seg{kind: segGeneral, s: s + sentinel}
 }
