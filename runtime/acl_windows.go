@@ -1,0 +1,260 @@
+package runtime
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+
+	winplan "polc/backends/windows"
+)
+
+const inheritedAce = 0x10 // INHERITED_ACE
+
+// applied is one (path, SID, kind) polc wrote, recorded so that the next
+// run can revoke what it no longer wants (a glob match that is gone).
+type applied struct {
+	Path string `json:"path"`
+	SID  string `json:"sid"`
+	Deny bool   `json:"deny"`
+}
+
+// applyACLs writes the bound ACL table: it materializes missing paths,
+// adds each ACE unless an equal or stronger one is already there
+// (idempotent), and revokes the ACEs a previous run of the same workspace
+// wrote that are no longer wanted. It returns the directories it created,
+// deepest first, for removal after the run.
+func applyACLs(b *winplan.Bound, sids map[string]*windows.SID, scope string) (created []string, err error) {
+	keys := make([]string, 0, len(b.Nodes))
+	for k := range b.Nodes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var want []applied
+	for _, k := range keys {
+		n := b.Nodes[k]
+		var aces []winplan.ACE
+		for _, a := range n.ACEs {
+			if !a.Baseline {
+				aces = append(aces, a)
+			}
+		}
+		if len(aces) == 0 {
+			continue
+		}
+		for _, target := range hostTargets(n) {
+			if n.Materialize {
+				if _, err := os.Lstat(target); os.IsNotExist(err) {
+					made, err := mkdirAllRecord(target)
+					created = append(created, made...)
+					if err != nil {
+						return created, fmt.Errorf("creating %s to protect it: %w", target, err)
+					}
+				}
+			} else if _, err := os.Lstat(target); err != nil {
+				continue // nothing there to protect, and the plan did not ask to create it
+			}
+			if err := addACEs(target, aces, sids); err != nil {
+				return created, err
+			}
+			for _, a := range aces {
+				want = append(want, applied{Path: target, SID: sids[a.SID].String(), Deny: a.Deny})
+			}
+		}
+	}
+	sort.SliceStable(created, func(i, j int) bool { return len(created[i]) > len(created[j]) })
+	return created, reconcile(scope, want)
+}
+
+func mkdirAllRecord(p string) ([]string, error) {
+	var made []string
+	for cur := p; ; cur = filepath.Dir(cur) {
+		if _, err := os.Lstat(cur); err == nil || filepath.Dir(cur) == cur {
+			break
+		}
+		made = append(made, cur)
+	}
+	return made, os.MkdirAll(p, 0o755)
+}
+
+// removeCreated removes the directories polc created, if still empty.
+func removeCreated(dirs []string) {
+	for _, d := range dirs {
+		_ = os.Remove(d) // fails, as it should, when the command put something there
+	}
+}
+
+func addACEs(path string, aces []winplan.ACE, sids map[string]*windows.SID) error {
+	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
+	if err != nil {
+		return fmt.Errorf("reading the ACL of %s: %w", path, err)
+	}
+	dacl, _, err := sd.DACL()
+	if err != nil {
+		return fmt.Errorf("reading the DACL of %s: %w", path, err)
+	}
+	var entries []windows.EXPLICIT_ACCESS
+	for _, a := range aces {
+		sid := sids[a.SID]
+		if sid == nil {
+			return fmt.Errorf("%s: principal %s has no SID on this machine", path, a.SID)
+		}
+		if hasACE(dacl, sid, a) {
+			continue
+		}
+		mode := windows.GRANT_ACCESS
+		if a.Deny {
+			mode = windows.DENY_ACCESS
+		}
+		inherit := uint32(windows.NO_INHERITANCE)
+		if a.Inherit {
+			inherit = windows.SUB_CONTAINERS_AND_OBJECTS_INHERIT
+		}
+		entries = append(entries, windows.EXPLICIT_ACCESS{AccessPermissions: windows.ACCESS_MASK(a.Mask), AccessMode: windows.ACCESS_MODE(mode),
+			Inheritance: inherit, Trustee: windows.TRUSTEE{TrusteeForm: windows.TRUSTEE_IS_SID, TrusteeType: windows.TRUSTEE_IS_UNKNOWN,
+				TrusteeValue: windows.TrusteeValueFromSID(sid)}})
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	// SetEntriesInAcl keeps the canonical order: denies before allows.
+	acl, err := windows.ACLFromEntries(entries, dacl)
+	if err != nil {
+		return fmt.Errorf("building the ACL of %s: %w", path, err)
+	}
+	if err := windows.SetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION, nil, nil, acl, nil); err != nil {
+		return fmt.Errorf("writing the ACL of %s: %w", path, err)
+	}
+	return nil
+}
+
+// hasACE reports whether dacl already holds an explicit ACE for sid of
+// the same kind, inheritance and at least the mask (allow) or any of its
+// bits (deny).
+func hasACE(dacl *windows.ACL, sid *windows.SID, want winplan.ACE) bool {
+	if dacl == nil {
+		return false
+	}
+	for i := uint32(0); i < uint32(dacl.AceCount); i++ {
+		var ace *windows.ACCESS_ALLOWED_ACE
+		if windows.GetAce(dacl, i, &ace) != nil {
+			continue
+		}
+		if ace.Header.AceFlags&inheritedAce != 0 {
+			continue
+		}
+		isDeny := ace.Header.AceType == windows.ACCESS_DENIED_ACE_TYPE
+		if isDeny != want.Deny || (ace.Header.AceType != windows.ACCESS_ALLOWED_ACE_TYPE && !isDeny) {
+			continue
+		}
+		if want.Inherit && ace.Header.AceFlags&0x3 != 0x3 {
+			continue
+		}
+		aceSid := (*windows.SID)(unsafe.Pointer(&ace.SidStart))
+		if !windows.EqualSid(aceSid, sid) {
+			continue
+		}
+		m := uint32(ace.Mask)
+		if want.Deny && m&want.Mask == want.Mask || !want.Deny && m&want.Mask == want.Mask {
+			return true
+		}
+	}
+	return false
+}
+
+// reconcile revokes the ACEs the last run for this scope wrote that this
+// run does not want, then records this run's. Scopes keep concurrent
+// runs in other workspaces from revoking each other's denies.
+func reconcile(scope string, want []applied) error {
+	dir, err := stateDir()
+	if err != nil {
+		return err
+	}
+	h := sha256.Sum256([]byte(scope))
+	file := filepath.Join(dir, "acl-"+hex.EncodeToString(h[:8])+".json")
+	var prev []applied
+	if raw, err := os.ReadFile(file); err == nil {
+		if json.Unmarshal(raw, &prev) != nil {
+			_ = os.Rename(file, file+".corrupt")
+			prev = nil
+		}
+	}
+	keep := map[string]bool{}
+	for _, a := range want {
+		keep[a.Path+"\x00"+a.SID] = true
+	}
+	for _, a := range prev {
+		if keep[a.Path+"\x00"+a.SID] {
+			continue
+		}
+		if err := revoke(a.Path, a.SID); err != nil && !os.IsNotExist(err) {
+			return fmt.Errorf("revoking a stale ACE on %s: %w", a.Path, err)
+		}
+	}
+	raw, err := json.MarshalIndent(want, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(file, raw)
+}
+
+// revoke removes every explicit ACE for sid on path.
+func revoke(path, sidStr string) error {
+	if _, err := os.Lstat(path); err != nil {
+		return err
+	}
+	sid, err := windows.StringToSid(sidStr)
+	if err != nil {
+		return err
+	}
+	sd, err := windows.GetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
+	if err != nil {
+		return err
+	}
+	dacl, _, err := sd.DACL()
+	if err != nil {
+		return err
+	}
+	acl, err := windows.ACLFromEntries([]windows.EXPLICIT_ACCESS{{AccessMode: windows.REVOKE_ACCESS,
+		Trustee: windows.TRUSTEE{TrusteeForm: windows.TRUSTEE_IS_SID, TrusteeValue: windows.TrusteeValueFromSID(sid)}}}, dacl)
+	if err != nil {
+		return err
+	}
+	return windows.SetNamedSecurityInfo(path, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION, nil, nil, acl, nil)
+}
+
+// grantNulDevice lets each capability SID open \\.\NUL: tools write to
+// it, and the restricted check would otherwise refuse.
+func grantNulDevice(caps []*windows.SID) error {
+	sd, err := windows.GetNamedSecurityInfo(`\\.\NUL`, windows.SE_KERNEL_OBJECT, windows.DACL_SECURITY_INFORMATION)
+	if err != nil {
+		return fmt.Errorf("reading the ACL of NUL: %w", err)
+	}
+	dacl, _, err := sd.DACL()
+	if err != nil {
+		return err
+	}
+	var entries []windows.EXPLICIT_ACCESS
+	for _, c := range caps {
+		if hasACE(dacl, c, winplan.ACE{SID: "", Mask: winplan.MaskNulDevice}) {
+			continue
+		}
+		entries = append(entries, windows.EXPLICIT_ACCESS{AccessPermissions: windows.ACCESS_MASK(winplan.MaskNulDevice),
+			AccessMode: windows.GRANT_ACCESS, Inheritance: windows.NO_INHERITANCE,
+			Trustee: windows.TRUSTEE{TrusteeForm: windows.TRUSTEE_IS_SID, TrusteeValue: windows.TrusteeValueFromSID(c)}})
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	acl, err := windows.ACLFromEntries(entries, dacl)
+	if err != nil {
+		return err
+	}
+	return windows.SetNamedSecurityInfo(`\\.\NUL`, windows.SE_KERNEL_OBJECT, windows.DACL_SECURITY_INFORMATION, nil, nil, acl, nil)
+}
