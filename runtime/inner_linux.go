@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	goruntime "runtime"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -48,6 +49,13 @@ func InnerMain() {
 	// Capabilities, no_new_privs and seccomp are per thread: do them all
 	// on this one and fork the command from it.
 	goruntime.LockOSThread()
+	t0 := time.Now()
+	debug := os.Getenv("POLC_DEBUG_BWRAP") != ""
+	mark := func(what string) {
+		if debug {
+			fmt.Fprintf(os.NewFile(fdStderr, "stderr"), "polc: inner %s at %v\n", what, time.Since(t0))
+		}
+	}
 	status := os.NewFile(fdStatus, "status")
 	fail := func(format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
@@ -65,15 +73,18 @@ func InnerMain() {
 	if err := json.Unmarshal(raw, &spec); err != nil {
 		fail("inner stage: decoding its plan: %v", err)
 	}
+	mark("spec read")
 	if err := applyMasks(spec.Masks); err != nil {
 		fail("%v", err)
 	}
+	mark("masked")
 	if err := dropCaps(); err != nil {
 		fail("%v", err)
 	}
 	if err := seccomp.InstallOnThread(spec.Seccomp); err != nil {
 		fail("%v", err)
 	}
+	mark("seccomp")
 	dir := ""
 	for _, d := range spec.Dirs {
 		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
@@ -111,6 +122,7 @@ func InnerMain() {
 		}
 		os.Exit(127)
 	}
+	mark("forked")
 	status.WriteString("ok\n")
 	status.Close()
 	go func() {

@@ -180,6 +180,9 @@ func runBwrap(l *Launch, bin string, plan *bwrap.HostPlan, dir string, environ [
 	args = append(args, "--info-fd", fmt.Sprint(fdInfo))
 	if os.Getenv("POLC_DEBUG_BWRAP") != "" {
 		fmt.Fprintf(os.Stderr, "polc: %s %s\n", bin, strings.Join(args, " "))
+		for _, m := range plan.Masks {
+			fmt.Fprintf(os.Stderr, "polc: mask %s\n", m.Path)
+		}
 	}
 	var buf bytes.Buffer
 	for _, a := range args {

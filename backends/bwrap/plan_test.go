@@ -239,3 +239,22 @@ func TestUnboundVariableIsRefused(t *testing.T) {
 		t.Fatalf("want %s, got %v", diag.LinuxUnboundVariable, err)
 	}
 }
+
+// BenchmarkPlanHostSeed is the launch-time binding of the seed profile
+// (exact mounts plus a cold glob expansion) that every polc exec pays.
+func BenchmarkPlanHostSeed(b *testing.B) {
+	root, _ := filepath.EvalSymlinks(b.TempDir())
+	proj := filepath.Join(root, "proj")
+	for _, f := range []string{".env", "a.txt", "sub/x.env", "sub/deep/y.env", ".git/HEAD"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(proj, f)), 0o755)
+		os.WriteFile(filepath.Join(proj, f), nil, 0o644)
+	}
+	art, _ := Lower(seedPolicy(), backends.Options{})
+	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: proj}}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := PlanHost(art, env, PlanOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

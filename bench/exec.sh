@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# polc exec -- /bin/true on the seed profile, against a bare bwrap run with
+# the same mounts, and against `codex sandbox` when it is installed. The
+# three run alternately in one loop (this box is noisy), then the medians
+# and their ratios are printed. Targets: polc <= 2x bare bwrap, and
+# <= 0.1x codex sandbox.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+POLC=${POLC:-$PWD/bin/polc}
+N=${N:-25}
+[ -x "$POLC" ] || go build -o "$POLC" ./cmd/polc
+command -v bwrap >/dev/null || { echo "bwrap not installed: skipped"; exit 0; }
+
+# The world lives under /var/tmp: the :workspace profile makes /tmp writable.
+root=$(mktemp -d /var/tmp/polc-bench-exec.XXXXXX)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{proj/sub/deep,proj/.git,home,tmp,codexhome}
+touch "$root"/proj/{.env,a.txt} "$root"/proj/sub/x.env "$root"/proj/sub/deep/y.env "$root"/proj/.git/HEAD
+cat >"$root/codexhome/config.toml" <<'TOML'
+default_permissions = "workspace"
+
+[permissions.workspace.filesystem]
+":minimal" = "read"
+":project_roots" = { "." = "write", "**/*.env" = "none" }
+glob_scan_max_depth = 3
+TOML
+export CODEX_HOME="$root/codexhome" HOME="$root/home" TMPDIR="$root/tmp"
+cd "$root/proj"
+
+# The bare run: polc's own bwrap arguments, without polc around them and
+# with its inner-stage masks as plain binds.
+debug=$(POLC_DEBUG_BWRAP=1 "$POLC" exec -P workspace -C "$root/proj" -- /bin/true 2>&1 >/dev/null)
+read -r -a bare <<<"$(grep '^polc: /' <<<"$debug" | sed 's/^polc: //; s/ --cap-add CAP_SYS_ADMIN//; s/ --info-fd [0-9]*//')"
+while read -r _ _ m; do bare+=(--ro-bind /dev/null "$m"); done < <(grep '^polc: mask ' <<<"$debug" || true)
+"${bare[@]}" -- /bin/true
+
+have_codex=0
+if command -v codex >/dev/null && codex sandbox -P workspace -C "$root/proj" -- /bin/true >/dev/null 2>&1; then
+	have_codex=1
+fi
+
+now() { date +%s%N; }
+declare -a tp tb tc
+for ((i = 0; i < N; i++)); do
+	t0=$(now); "$POLC" exec -P workspace -C "$root/proj" -- /bin/true; t1=$(now)
+	"${bare[@]}" -- /bin/true; t2=$(now)
+	tp+=($((t1 - t0))); tb+=($((t2 - t1)))
+	if ((have_codex)); then
+		t3=$(now); codex sandbox -P workspace -C "$root/proj" -- /bin/true >/dev/null 2>&1; t4=$(now)
+		tc+=($((t4 - t3)))
+	fi
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mp=$(median "${tp[@]}"); mb=$(median "${tb[@]}")
+awk -v p="$mp" -v b="$mb" 'BEGIN {printf "polc exec:    %6.1f ms\nbare bwrap:   %6.1f ms   polc/bwrap = %.2fx (target <= 2x)\n", p/1e6, b/1e6, p/b}'
+status=0
+awk -v p="$mp" -v b="$mb" 'BEGIN {exit !(p <= 2*b)}' || status=1
+if ((have_codex)); then
+	mc=$(median "${tc[@]}")
+	awk -v p="$mp" -v c="$mc" 'BEGIN {printf "codex sandbox:%6.1f ms   polc/codex = %.3fx (target <= 0.1x)\n", c/1e6, p/c}'
+else
+	echo "codex sandbox: not installed, skipped"
+fi
+exit $status
