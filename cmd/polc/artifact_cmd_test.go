@@ -409,3 +409,30 @@ func checkDiffCode(t *testing.T, what string, code int, errs, want string) {
 		t.Errorf("%s diff: exit %d, want %d; stderr %s", what, code, wantCode, errs)
 	}
 }
+
+// TestDiffProjectDirsAndMixed: a project directory is compiled with
+// discovery, and an artifact can be compared with a config.
+func TestDiffProjectDirsAndMixed(t *testing.T) {
+	needLinux(t)
+	w := newArtWorld(t, artSeedConfig)
+	w.polc("proj", "build", "--target=linux")
+	if out, errs, code := w.polc("", "diff", "proj/.polc/dev.linux.json", "proj"); code != 0 || !strings.HasPrefix(out, "no change") {
+		t.Errorf("artifact vs its own project: exit %d\n%s%s", code, out, errs)
+	}
+	w.write("proj/.codex/config.toml", strings.Replace(artSeedConfig, `"." = "write"`, `"." = "read"`, 1))
+	out, errs, code := w.polc("", "diff", "proj/.polc/dev.linux.json", "proj")
+	if code != 1 || !strings.Contains(out, "linux:\n  ${WORKSPACE_ROOT}: write -> read") {
+		t.Errorf("artifact vs changed project: exit %d\n%s%s", code, out, errs)
+	}
+	if _, errs, code := w.polc("", "diff", "proj/.polc/dev.linux.json"); code != 2 {
+		t.Errorf("one argument: exit %d %s", code, errs)
+	}
+	w.write("broken.toml", "default_permissions = [\n")
+	if _, errs, code := w.polc("", "diff", "broken.toml", "proj"); code != 1 || !strings.Contains(errs, "broken.toml") {
+		t.Errorf("broken config: exit %d %s", code, errs)
+	}
+	w.write("bad.json", "{}")
+	if _, errs, code := w.polc("", "diff", "bad.json", "proj"); code != 1 || !strings.Contains(errs, "[POL100]") {
+		t.Errorf("bad artifact: exit %d %s", code, errs)
+	}
+}

@@ -77,8 +77,9 @@ func runDiff(c *cli.Context) error {
 // writeDiff prints the semantic diff and reports whether anything changed.
 func writeDiff(w io.Writer, old, nw *diffSide) bool {
 	platforms := semdiff.Platforms
+	mismatch := old.platform != "" && nw.platform != "" && old.platform != nw.platform
 	switch {
-	case old.platform != "" && nw.platform != "" && old.platform != nw.platform:
+	case mismatch:
 		fmt.Fprintf(w, "--- %s\n+++ %s\n", old.header(), nw.header())
 		fmt.Fprintf(w, "platform: %s -> %s (artifacts for different platforms; comparing their policies on %s)\n", old.platform, nw.platform, nw.platform)
 		platforms = []string{nw.platform}
@@ -102,11 +103,11 @@ func writeDiff(w io.Writer, old, nw *diffSide) bool {
 			extra = append(extra, fmt.Sprintf("%s backend payload changed with no policy change (polc %s -> %s)", nw.platform, old.art.Scope.PolcVersion, nw.art.Scope.PolcVersion))
 		}
 	}
-	if len(sections) == 0 && len(extra) == 0 && old.platform == nw.platform {
+	if len(sections) == 0 && len(extra) == 0 && !mismatch {
 		fmt.Fprintf(w, "no change in what the sandbox enforces (%s vs %s)%s\n", old.name, nw.name, moved)
 		return false
 	}
-	if old.platform == nw.platform || old.platform == "" || nw.platform == "" {
+	if !mismatch {
 		fmt.Fprintf(w, "--- %s\n+++ %s\n", old.header(), nw.header())
 	}
 	for _, e := range extra {

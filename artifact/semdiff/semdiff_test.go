@@ -1,0 +1,94 @@
+package semdiff
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"polc/ir"
+)
+
+func base() *ir.Policy {
+	ws := ir.VarWorkspaceRoot
+	return &ir.Policy{
+		Profile:        "dev",
+		WorkspaceRoots: []string{ws},
+		Rules: []ir.Rule{
+			{Path: ws, Access: ir.Write, Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":workspace_roots/."}},
+			{Path: ws + "/a/b/c/d/deep.env", Access: ir.Write, Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":workspace_roots/a/b/c/d/deep.env"}},
+		},
+		Network: ir.Network{Mode: ir.NetworkNone},
+	}
+}
+
+func text(s []Section, compared []string) string {
+	var b bytes.Buffer
+	Write(&b, s, compared)
+	return b.String()
+}
+
+// A deny glob capped at depth 2 denies a deep file on macOS (native
+// matching) but not on Linux and Windows (snapshot expansion to depth 2):
+// the diff must say so per platform instead of claiming one answer.
+func TestGlobBeyondCapDiffersPerPlatform(t *testing.T) {
+	old, nw := base(), base()
+	ws := ir.VarWorkspaceRoot
+	nw.Globs = []ir.Glob{{Pattern: ws + "/**/*.env", Base: ws, MaxDepth: 2, Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":workspace_roots/**/*.env"}}}
+	secs := Compare(old, nw, Platforms)
+	out := text(secs, Platforms)
+	var macos *Section
+	for i := range secs {
+		if strings.Join(secs[i].Platforms, ",") == "macos" {
+			macos = &secs[i]
+		}
+	}
+	if macos == nil {
+		t.Fatalf("no macOS section:\n%s", out)
+	}
+	found := false
+	for _, c := range macos.Changes {
+		if c.Subject == ws+"/a/b/c/d/deep.env" && c.From == "write" && c.To == "deny" && strings.Contains(c.Now, "deny glob") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("macOS should lose access to deep.env:\n%s", out)
+	}
+	if strings.Contains(strings.Split(out, "macos:")[0], "deep.env: write -> deny") {
+		t.Errorf("Linux/Windows enforce depth 2 only; deep.env must not be denied there:\n%s", out)
+	}
+}
+
+func TestMinimalRootsArePerPlatform(t *testing.T) {
+	old, nw := base(), base()
+	nw.Minimal = &ir.Origin{Kind: ir.OriginConfig, Key: ":minimal"}
+	secs := Compare(old, nw, Platforms)
+	if len(secs) != 3 {
+		t.Fatalf("want a section per platform, got:\n%s", text(secs, Platforms))
+	}
+	out := text(secs, Platforms)
+	for _, want := range []string{"/usr/lib", "/System/Library", "C:/Windows"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestSandboxDisabledIsOneLine(t *testing.T) {
+	old, nw := base(), base()
+	nw.Unrestricted = true
+	nw.Profile = ":danger-full-access"
+	secs := Compare(old, nw, Platforms)
+	if len(secs) != 1 || len(secs[0].Changes) != 1 || secs[0].Changes[0].To != "disabled" {
+		t.Fatalf("got:\n%s", text(secs, Platforms))
+	}
+	if got := text(secs, Platforms); !strings.HasPrefix(got, "all platforms:\n  sandbox: enabled -> disabled") {
+		t.Errorf("got:\n%s", got)
+	}
+}
+
+func TestIdenticalPoliciesNoSections(t *testing.T) {
+	if secs := Compare(base(), base(), Platforms); len(secs) != 0 {
+		t.Errorf("identical policies differ:\n%s", text(secs, Platforms))
+	}
+}
