@@ -64,6 +64,9 @@ func execFailure(format string, args ...any) error {
 func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	opts := compileOptions(c)
 	opts.ForExec = true
+	// The shim expands deny globs at launch; a second walk here would
+	// only slow every command down.
+	opts.NoExpand = true
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
 		return nil, execFailure("-C %s: %v", opts.Dir, err)
