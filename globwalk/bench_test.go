@@ -81,12 +81,16 @@ func benchPatterns(root string, n int) []Pattern {
 
 func runExpand(b *testing.B, pats []Pattern, opts Options) *Result {
 	var res *Result
+	cpu0 := cpuTime()
 	for b.Loop() {
 		var err error
 		res, err = Expand(pats, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
+	}
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	}
 	return res
 }

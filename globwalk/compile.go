@@ -399,3 +399,31 @@ func classMatchesSlash(p string) bool {
 	}
 	return false
 }
+
+// fixedEnds returns the byte every name this segment matches must start
+// with and end with, or -1 when it is not fixed.
+func (g *seg) fixedEnds() (first, last int) {
+	first, last = -1, -1
+	switch g.kind {
+	case segLiteral:
+		if g.s != "" {
+			first, last = int(g.s[0]), int(g.s[len(g.s)-1])
+		}
+	case segSuffix:
+		if g.s != "" {
+			last = int(g.s[len(g.s)-1])
+		}
+	case segPrefix:
+		if g.s != "" {
+			first = int(g.s[0])
+		}
+	case segStars:
+		if p := g.parts[0]; p != "" {
+			first = int(p[0])
+		}
+		if p := g.parts[len(g.parts)-1]; p != "" {
+			last = int(p[len(p)-1])
+		}
+	}
+	return first, last
+}

@@ -33,6 +33,13 @@ type stateSet struct {
 	// testers need a name test (their segment is not "**").
 	testers []int32
 	testSeg []*seg
+	// A name can pass some tester only if its last byte is in lastSet
+	// (testers that fix the last byte: "*.env", literals), its first byte
+	// in firstSet (testers that fix only the first: "id_rsa*"), or some
+	// tester fixes neither (anyTest). Most names fail both lookups, and
+	// then fifteen globs cost what one does.
+	lastSet, firstSet byteSet
+	anyTest           bool
 	// slow states test whole paths; they stay, like "**".
 	slow []int32
 	// defNext is the closed set every entry reaches through "**" states
@@ -138,6 +145,15 @@ func (w *walker) intern(states []int32) int32 {
 		default:
 			st.testers = append(st.testers, s)
 			st.testSeg = append(st.testSeg, g)
+			first, last := g.fixedEnds()
+			switch {
+			case last >= 0:
+				st.lastSet.add(byte(last))
+			case first >= 0:
+				st.firstSet.add(byte(first))
+			default:
+				st.anyTest = true
+			}
 		}
 	}
 	for _, t := range nextRaw {
@@ -170,7 +186,11 @@ func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() 
 	c := w.c
 	w.done = w.done[:0]
 	hit := false
-	for i, s := range st.testers {
+	testers := st.testers
+	if !st.anyTest && len(name) > 0 && !st.lastSet.has(name[len(name)-1]) && !st.firstSet.has(name[0]) {
+		testers = nil
+	}
+	for i, s := range testers {
 		if st.testSeg[i].match(name) {
 			if !hit {
 				hit = true
@@ -508,3 +528,8 @@ func (w *walker) isRacy(st dirStat) bool {
 	}
 	return t >= w.scanStart.UnixNano()-window
 }
+
+type byteSet [4]uint64
+
+func (b *byteSet) add(c byte)      { b[c>>6] |= 1 << (c & 63) }
+func (b *byteSet) has(c byte) bool { return b[c>>6]&(1<<(c&63)) != 0 }
