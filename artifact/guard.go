@@ -98,6 +98,9 @@ func firstOr(list []string, def string) string {
 // project root usable: the root is writable, .polc below it is
 // protected, and nothing between them is writable.
 func CheckStorage(a *Artifact, file string, env ir.Env) error {
+	if a.Payload.Policy.Unrestricted {
+		return errf(diag.ArtifactWritable, file, "profile %s disables the sandbox, so the command could rewrite this artifact wherever it is stored; run it with polc exec -P instead of --artifact", a.Scope.Profile)
+	}
 	dec, err := ir.NewDecider(a.Payload.Policy, env)
 	if err != nil {
 		return errf(diag.ArtifactUnbound, file, "cannot bind the artifact's policy: %v", err)

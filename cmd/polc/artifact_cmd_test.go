@@ -317,10 +317,8 @@ func TestExecArtifactRefusals(t *testing.T) {
 			if strings.Contains(out, "RAN") {
 				t.Fatal("the command ran")
 			}
-			lines := strings.Split(strings.TrimSpace(errs), "\n")
-			last := lines[len(lines)-1]
-			if !strings.HasPrefix(last, "polc: refusing to run the artifact: ") || !strings.Contains(last, "["+c.code+"]") {
-				t.Errorf("stderr %q, want one polc: line with [%s]", errs, c.code)
+			if strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "polc: refusing to run the artifact: ") || !strings.Contains(errs, "["+c.code+"]") {
+				t.Errorf("stderr %q, want exactly one polc: line with [%s]", errs, c.code)
 			}
 		})
 	}

@@ -81,8 +81,6 @@ func loadExecArtifact(file string, trust []string, dir string) (*backends.Output
 		if _, err := a.Verify(keys); err != nil {
 			return refuse(err)
 		}
-	} else {
-		fmt.Fprintf(os.Stderr, "polc: warning: %s: signature not checked: no trust key configured (--trust PUBKEY, or %s/*.pub)\n", file, systemTrustDir)
 	}
 	env, err := a.Bind(hostValues(dir))
 	if err != nil {
@@ -90,6 +88,10 @@ func loadExecArtifact(file string, trust []string, dir string) (*backends.Output
 	}
 	if err := artifact.CheckStorage(a, abs, env); err != nil {
 		return refuse(err)
+	}
+	// Warn only once every check passed, so a refusal stays one line.
+	if len(keys) == 0 {
+		fmt.Fprintf(os.Stderr, "polc: warning: %s: signature not checked: no trust key configured (--trust PUBKEY, or %s/*.pub)\n", file, systemTrustDir)
 	}
 	return &backends.Output{Platform: a.Scope.Platform, Payload: a.Payload.Backend, Files: a.Files}, env, nil
 }
