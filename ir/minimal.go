@@ -8,8 +8,13 @@ package ir
 // Windows: the system directories a process needs to start.
 var MinimalRoots = map[string][]string{
 	"linux": {"/bin", "/sbin", "/usr", "/etc", "/lib", "/lib64", "/nix/store", "/run/current-system/sw"},
-	"macos": {"/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/libexec", "/usr/lib", "/usr/share",
-		"/System/Library", "/System/iOSSupport", "/Library/Apple", "/Library/Filesystems/NetFSPlugins",
-		"/Library/Preferences", "/private/etc", "/private/var/db", "/opt/homebrew/lib", "/usr/local/lib", "/Applications"},
+	// macOS: the read roots of backends/seatbelt's :minimal filters (after
+	// Codex's platform-defaults fragment), spelled as Seatbelt sees them
+	// (/private/etc, not /etc). Keep in sync with that package.
+	"macos": {"/Applications", "/Library/Apple", "/Library/Filesystems/NetFSPlugins", "/Library/Preferences",
+		"/System/Cryptexes", "/System/Library", "/System/Volumes/Preboot/Cryptexes", "/System/iOSSupport",
+		"/bin", "/dev/autofs_nowait", "/dev/dtracehelper", "/dev/fd", "/dev/null", "/dev/random", "/dev/tty",
+		"/dev/urandom", "/dev/zero", "/opt/homebrew/lib", "/private/etc", "/private/var/db", "/sbin",
+		"/usr/bin", "/usr/lib", "/usr/libexec", "/usr/local/lib", "/usr/sbin", "/usr/share"},
 	"windows": {"C:/Windows", "C:/Program Files", "C:/Program Files (x86)", "C:/ProgramData/Microsoft"},
 }

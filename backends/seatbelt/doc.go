@@ -1,2 +1,46 @@
-// Package seatbelt lowers ir.Policy for its platform (see backends).
+// Package seatbelt is polc's macOS backend: it lowers an ir.Policy into a
+// Seatbelt (SBPL) profile plus its parameters, and reads that artifact back
+// through an SBPL interpreter (package sbpl) so that what macOS would
+// enforce is checked against ir.Decide on any machine. macOS enforcement is
+// compiled and interpreted here, not executed: no test in this repository
+// runs sandbox-exec.
+//
+// # The profile
+//
+// A (deny default) base with the process, sysctl, mach-lookup, IPC and
+// pseudo-terminal allowances ordinary commands need (after Codex's
+// seatbelt_base_policy.sbpl), then one (allow file-read* ...) and one
+// (allow file-write* ...) rule. Each filter of those rules is one rule
+// path's subtree, (subpath (param "PATH_n")), minus
+//   - the deeper rule paths under the same root (require-not literal and
+//     subpath, as Codex does for its carve-outs),
+//   - rule paths under other roots that the shim finds below it at launch
+//     (PATH_t_BELOW_n, bound to a path only when it lies below),
+//   - requirement denies (DENY_n), which nothing reopens,
+//   - deny globs, as (regex (string-append "^" (regex-quote (param
+//     "GLOB_n")) "BODY")) with BODY the glob translated exactly as
+//     doublestar matches it, ending in (/.*)? so that a pattern matching a
+//     directory covers everything below it.
+//
+// The file rules are all allows: a path is allowed exactly when one filter
+// matches, whatever order Seatbelt weighs rules in. This is ir.Decide's
+// "deepest rule wins, ties deny > write > read, globs and requirement
+// denies on top" written as a union of disjoint regions.
+//
+// Paths are parameters, bound at launch by Bind to canonical host paths
+// (realpath, then /tmp, /var, /etc → /private/...), so the text is the
+// same on every machine and no path is ever quoted into the profile. Rules
+// skipped when missing (protected .git) get _IF_EXISTS parameters; an
+// unbound parameter is Unbound, which names no vnode. :minimal system
+// roots are literals (ir.MinimalRoots["macos"]), read and map-executable.
+//
+// Network: none (nothing), full (outbound and inbound), or proxy-only
+// (outbound to each localhost proxy port); proxy mode without ports allows
+// nothing (fail closed).
+//
+// Deliberate differences from Codex: no /tmp scratch writes under :minimal
+// (Codex issue #32395); deny globs are carved out of the allows instead of
+// separate deny rules, and match at any depth (no glob_scan_max_depth on
+// macOS); device nodes the base opens for every command (/dev/null and
+// /dev/fd writes, /dev/ptmx, the pty's ttys) are outside policy control.
 package seatbelt

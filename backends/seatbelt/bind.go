@@ -1,0 +1,296 @@
+package seatbelt
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"polc/diag"
+	"polc/ir"
+)
+
+// aliases are macOS's top-level symlinks: Seatbelt sees the resolved
+// /private/... path, so the backend writes every path that way.
+var aliases = []struct{ from, to string }{
+	{"/tmp", "/private/tmp"},
+	{"/var", "/private/var"},
+	{"/etc", "/private/etc"},
+}
+
+// Alias rewrites a path below /tmp, /var or /etc to its /private form. On
+// macOS realpath already does this; applying it after the host's resolver
+// lets Linux tests exercise the same canonical paths.
+func Alias(p string) string {
+	for _, a := range aliases {
+		if ir.HasPathPrefix(p, a.from) {
+			return a.to + p[len(a.from):]
+		}
+	}
+	return p
+}
+
+// unalias undoes Alias for a host that has no /private (Linux tests).
+func unalias(p string) string {
+	for _, a := range aliases {
+		if ir.HasPathPrefix(p, a.to) {
+			return a.from + p[len(a.to):]
+		}
+	}
+	return p
+}
+
+// MacEnv returns env as macOS judges paths: platform macos, paths resolved
+// by env's resolver and then through the top-level aliases, existence
+// checked under either name. Give the same MacEnv to ir.Decide and to the
+// evaluator to compare them.
+func MacEnv(env ir.Env) ir.Env {
+	resolve, exists := env.Resolve, env.Exists
+	if resolve == nil {
+		resolve = ir.ResolvePath
+	}
+	if exists == nil {
+		exists = ir.Exists
+	}
+	out := env
+	out.Platform = "macos"
+	out.Resolve = func(p string) string { return Alias(resolve(unaliasIfAbsent(p, exists))) }
+	out.Exists = func(p string) bool { return exists(p) || exists(unalias(p)) }
+	return out
+}
+
+// unaliasIfAbsent maps /private/x back to /x when only the latter exists,
+// so that resolving an already-canonical path works on hosts without
+// /private.
+func unaliasIfAbsent(p string, exists func(string) bool) string {
+	if u := unalias(p); u != p && !exists(p) {
+		return u
+	}
+	return p
+}
+
+// Binding is a payload bound on one host.
+type Binding struct {
+	// Values maps each parameter to its value.
+	Values map[string]string
+	// Args are the sandbox-exec -D arguments, in payload order.
+	Args []string
+	// Hosts are the places' canonical host paths, by index.
+	Hosts []string
+}
+
+// Bind computes every parameter of the payload on the host env describes
+// and checks the assumptions the profile was written under: paths under
+// one root nest as their text says (no symlink below the root), no
+// :minimal system root lies inside a variable root, and places of
+// different roots nest only in ways the BELOW parameters express. A
+// failed check is an error naming the paths: the artifact cannot be
+// enforced faithfully here, so it is not run.
+func Bind(pl *Payload, env ir.Env) (*Binding, error) {
+	env = MacEnv(env)
+	canon := env.Resolve
+	n := len(pl.Places)
+	hosts := make([]string, n)
+	eff := make([]ir.Access, n)
+	rootHost := map[string]string{"/": "/"}
+	bindRoot := func(root string) (string, error) {
+		if h, ok := rootHost[root]; ok {
+			return h, nil
+		}
+		v, ok := env.Bindings.BindOK(root)
+		if !ok {
+			return "", fmt.Errorf("%s is not set on this host [%s]", root, diag.MacBadPath)
+		}
+		h := canon(v)
+		rootHost[root] = h
+		return h, nil
+	}
+	// lexical is where a path would be if nothing below its root were a
+	// symlink.
+	lexical := func(p, root string) (string, error) {
+		rh, err := bindRoot(root)
+		if err != nil {
+			return "", err
+		}
+		if root == "/" {
+			return Alias(p), nil
+		}
+		rest := strings.TrimPrefix(p, root)
+		if rest == "" {
+			return rh, nil
+		}
+		if rh == "/" {
+			return rest, nil
+		}
+		return rh + rest, nil
+	}
+	for i, pc := range pl.Places {
+		if pc.Minimal {
+			hosts[i], eff[i] = pc.Path, pc.Access
+			continue
+		}
+		v, ok := env.Bindings.BindOK(pc.Path)
+		if !ok {
+			return nil, fmt.Errorf("rule path %s: variable not set on this host [%s]", pc.Path, diag.MacBadPath)
+		}
+		h := canon(v)
+		lex, err := lexical(pc.Path, pc.Root)
+		if err != nil {
+			return nil, err
+		}
+		if h != lex {
+			return nil, fmt.Errorf("rule path %s resolves to %s through a symlink below %s; Seatbelt judges resolved paths, so name %s in the config [%s]",
+				pc.Path, h, pc.Root, h, diag.MacSymlinkedRule)
+		}
+		hosts[i] = h
+		if env.Exists(h) {
+			eff[i] = pc.Access
+		} else {
+			eff[i] = pc.IfMissing
+		}
+	}
+	globHosts := make([]string, len(pl.Globs))
+	for i, g := range pl.Globs {
+		v, ok := env.Bindings.BindOK(g.Base)
+		if !ok {
+			return nil, fmt.Errorf("deny glob %s: variable not set on this host [%s]", g.Pattern, diag.MacBadPath)
+		}
+		h := canon(v)
+		lex, err := lexical(g.Base, g.Root)
+		if err != nil {
+			return nil, err
+		}
+		if h != lex {
+			return nil, fmt.Errorf("deny glob %s: its base resolves to %s through a symlink below %s; write the glob under %s [%s]",
+				g.Pattern, h, g.Root, h, diag.MacSymlinkedRule)
+		}
+		globHosts[i] = h
+	}
+
+	// :minimal roots are literals and get no BELOW parameters: none may
+	// lie at or below a place of a variable root.
+	for i, pc := range pl.Places {
+		if pc.Minimal || pc.Root == "/" || pc.Mandatory || eff[i] == 0 {
+			continue
+		}
+		for j, m := range pl.Places {
+			if m.Minimal && ir.HasPathPrefix(hosts[j], hosts[i]) {
+				return nil, fmt.Errorf("%s is %s, which contains the system directory %s; the macOS artifact cannot carve system roots out of it [%s]",
+					pc.Path, hosts[i], m.Path, diag.MacLayoutMismatch)
+			}
+		}
+	}
+
+	b := &Binding{Values: map[string]string{}, Hosts: hosts}
+	for _, pr := range pl.Params {
+		var v string
+		switch {
+		case pr.Glob:
+			if pr.Place < 0 || pr.Place >= len(globHosts) {
+				return nil, fmt.Errorf("parameter %s names glob %d of %d [%s]", pr.Name, pr.Place, len(globHosts), diag.MacBadArtifact)
+			}
+			v = strings.TrimSuffix(globHosts[pr.Place], "/") + "/"
+		case pr.Place >= 0 && pr.Place < n:
+			h := hosts[pr.Place]
+			switch pr.When {
+			case "":
+				v = h
+			case "exists":
+				v = pick(env.Exists(h), h)
+			case "missing":
+				v = pick(!env.Exists(h), h)
+			case "below":
+				if pr.Below < 0 || pr.Below >= n {
+					return nil, fmt.Errorf("parameter %s: bad place %d [%s]", pr.Name, pr.Below, diag.MacBadArtifact)
+				}
+				v = pick(deeper(pr.Place, pr.Below, hosts, eff), h)
+			default:
+				return nil, fmt.Errorf("parameter %s: unknown condition %q [%s]", pr.Name, pr.When, diag.MacBadArtifact)
+			}
+		default:
+			return nil, fmt.Errorf("parameter %s names place %d [%s]", pr.Name, pr.Place, diag.MacBadArtifact)
+		}
+		if _, dup := b.Values[pr.Name]; dup {
+			return nil, fmt.Errorf("parameter %s defined twice [%s]", pr.Name, diag.MacBadArtifact)
+		}
+		b.Values[pr.Name] = v
+		b.Args = append(b.Args, "-D"+pr.Name+"="+v)
+	}
+	if err := checkCrossRoots(pl, hosts, eff, b.Values); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func pick(ok bool, v string) string {
+	if ok {
+		return v
+	}
+	return Unbound
+}
+
+// deeper reports whether place t decides over place n where both apply:
+// t exists as a rule and lies strictly below n, or at n with a stronger
+// access (deny > write > read).
+func deeper(t, n int, hosts []string, eff []ir.Access) bool {
+	if eff[t] == 0 {
+		return false
+	}
+	if hosts[t] == hosts[n] {
+		return eff[t] > eff[n]
+	}
+	return ir.HasPathPrefix(hosts[t], hosts[n])
+}
+
+// checkCrossRoots verifies that every place that decides inside another
+// root's place is carved out of it through some BELOW parameter: the
+// place itself or an enclosing top place of its root.
+func checkCrossRoots(pl *Payload, hosts []string, eff []ir.Access, vals map[string]string) error {
+	for ni, n := range pl.Places {
+		if n.Mandatory || eff[ni] == 0 || eff[ni] == ir.Deny {
+			continue
+		}
+		for qi, q := range pl.Places {
+			if q.Root == n.Root || q.Mandatory || q.Minimal || !deeper(qi, ni, hosts, eff) {
+				continue
+			}
+			covered := false
+			for a := qi; a >= 0 && !covered; a = pl.Places[a].Parent {
+				if pl.Places[a].Top {
+					v, ok := vals[fmt.Sprintf("PATH_%d_BELOW_%d", a, ni)]
+					covered = ok && v != Unbound
+				}
+			}
+			if !covered {
+				return fmt.Errorf("%s (%s) lies inside %s (%s) but below a rule of its own root that does not: the macOS artifact cannot express this nesting; name the path under %s in the config [%s]",
+					q.Path, hosts[qi], n.Path, hosts[ni], n.Root, diag.MacLayoutMismatch)
+			}
+		}
+	}
+	return nil
+}
+
+// vnodeType is the Seatbelt vnode type of a host path ("" when missing).
+func vnodeType(p string) string {
+	st, err := os.Lstat(p)
+	if err != nil {
+		if st, err = os.Lstat(unalias(p)); err != nil {
+			return ""
+		}
+	}
+	m := st.Mode()
+	switch {
+	case m.IsDir():
+		return "DIRECTORY"
+	case m&os.ModeSymlink != 0:
+		return "SYMLINK"
+	case m&os.ModeCharDevice != 0:
+		return "CHARACTER-DEVICE"
+	case m&os.ModeDevice != 0:
+		return "BLOCK-DEVICE"
+	case m&os.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&os.ModeSocket != 0:
+		return "SOCKET"
+	}
+	return "REGULAR-FILE"
+}

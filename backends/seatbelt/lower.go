@@ -1,0 +1,464 @@
+package seatbelt
+
+import (
+	_ "embed"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"polc/backends"
+	"polc/backends/seatbelt/sbpl"
+	"polc/canonjson"
+	"polc/diag"
+	"polc/ir"
+)
+
+var (
+	//go:embed fragments/base.sb
+	baseSBPL string
+	//go:embed fragments/network.sb
+	networkSBPL string
+	//go:embed fragments/minimal.sb
+	minimalSBPL string
+)
+
+// lowering holds one Lower call's state.
+type lowering struct {
+	p      *ir.Policy
+	diags  diag.List
+	places []*place
+	byPath map[string]*place
+	mand   []*place // mandatory denies
+	globs  []*globInfo
+	params []Param
+	pidx   map[string]bool
+}
+
+type place struct {
+	Place
+	idx      int
+	rules    []*ir.Rule
+	hasFixed bool // some rule applies whether or not the path exists
+	children []*place
+	userRule bool // a user rule names it (not only :minimal)
+}
+
+type globInfo struct {
+	g     *ir.Glob
+	root  string
+	base  string
+	body  string
+	never bool
+	idx   int
+}
+
+// Lower compiles a policy into the macOS artifact. See the package doc for
+// the profile's structure.
+func Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
+	l := &lowering{p: p, byPath: map[string]*place{}, pidx: map[string]bool{}}
+	pl := &Payload{Format: FormatTag, Network: p.Network.Mode}
+	if pl.Network == "" {
+		pl.Network = ir.NetworkNone
+	}
+	var text string
+	if p.Unrestricted {
+		pl.Unrestricted = true
+		pl.Network = ir.NetworkFull
+		text = "(version 1)\n; polc: profile " + comment(p.Profile) + " disables the sandbox\n(allow default)\n"
+	} else {
+		l.collect()
+		if l.diags.HasErrors() {
+			return nil, l.diags
+		}
+		text = l.profile(pl)
+		for _, pc := range append(append([]*place(nil), l.places...), l.mand...) {
+			pl.Places = append(pl.Places, pc.Place)
+		}
+		for _, g := range l.globs {
+			pl.Globs = append(pl.Globs, GlobBase{Pattern: g.g.Pattern, Base: g.g.Base, Root: g.root})
+		}
+		pl.Params = l.params
+	}
+	pl.Profile = text
+	if l.diags.HasErrors() {
+		return nil, l.diags
+	}
+	if _, err := sbpl.Parse("profile.sb", text); err != nil {
+		// The emitter's own output must read back; this is a polc bug.
+		l.diags.Addf(diag.MacBadArtifact, diag.Pos{}, "report this as a polc bug", "generated Seatbelt profile does not parse: %v", err)
+		return nil, l.diags
+	}
+	body, err := canonjson.Marshal(pl)
+	if err != nil {
+		l.diags.Addf(diag.MacBadArtifact, diag.Pos{}, "report this as a polc bug", "encoding the macOS payload: %v", err)
+		return nil, l.diags
+	}
+	return &backends.Output{Platform: "macos", Payload: body, Files: map[string][]byte{"sb": []byte(text)}}, l.diags
+}
+
+// splitRoot returns the root a policy path starts with ("${VAR}" or "/")
+// and reports whether the path is one the backend can bind: absolute or
+// variable-rooted, clean, and free of control characters.
+func splitRoot(p string) (root string, ok bool) {
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f {
+			return "", false
+		}
+	}
+	rest := p
+	if strings.HasPrefix(p, "${") {
+		end := strings.Index(p, "}")
+		if end < 0 {
+			return "", false
+		}
+		root, rest = p[:end+1], p[end+1:]
+		if rest == "" {
+			return root, true
+		}
+	} else {
+		root = "/"
+	}
+	if !strings.HasPrefix(rest, "/") || path.Clean(rest) != rest {
+		return "", false
+	}
+	return root, true
+}
+
+// under reports whether a is b or lies below it, textually.
+func under(a, b string) bool { return ir.HasPathPrefix(a, b) }
+
+func (l *lowering) collect() {
+	add := func(r *ir.Rule, minimal bool) {
+		root, ok := splitRoot(r.Path)
+		if !ok {
+			l.diags.Addf(diag.MacBadPath, r.Origin.Pos, "write the path as an absolute, clean path",
+				"rule path %q cannot be bound on macOS", r.Path)
+			return
+		}
+		if r.Mandatory && r.Access == ir.Deny {
+			for _, m := range l.mand {
+				if m.Path == r.Path {
+					if !r.SkipIfMissing {
+						m.hasFixed, m.IfMissing = true, ir.Deny
+					}
+					return
+				}
+			}
+			m := &place{Place: Place{Path: r.Path, Root: root, Access: ir.Deny, Mandatory: true, Parent: -1},
+				hasFixed: !r.SkipIfMissing, userRule: true}
+			if m.hasFixed {
+				m.IfMissing = ir.Deny
+			}
+			l.mand = append(l.mand, m)
+			return
+		}
+		pc := l.byPath[r.Path]
+		if pc == nil {
+			pc = &place{Place: Place{Path: r.Path, Root: root, Parent: -1}}
+			l.byPath[r.Path] = pc
+			l.places = append(l.places, pc)
+		}
+		if minimal {
+			pc.Minimal = true
+			pc.hasFixed = true
+			pc.Access = max(pc.Access, ir.Read)
+			pc.IfMissing = max(pc.IfMissing, ir.Read)
+			return
+		}
+		pc.userRule = true
+		pc.rules = append(pc.rules, r)
+		pc.Access = max(pc.Access, r.Access)
+		if !r.SkipIfMissing {
+			pc.hasFixed = true
+			pc.IfMissing = max(pc.IfMissing, r.Access)
+		}
+	}
+	for i := range l.p.Rules {
+		add(&l.p.Rules[i], false)
+	}
+	if l.p.Minimal != nil {
+		for _, m := range ir.MinimalRoots["macos"] {
+			add(&ir.Rule{Path: m, Access: ir.Read}, true)
+		}
+	}
+	for _, pc := range l.places {
+		if pc.userRule {
+			pc.Minimal = false // a user rule names it: bound as a parameter
+		}
+	}
+	// Places in tree order: by root, then by path with "/" sorting first,
+	// so that every place directly follows its ancestors.
+	key := func(p string) string { return strings.ReplaceAll(p, "/", "\x00") }
+	sort.Slice(l.places, func(i, j int) bool {
+		a, b := l.places[i], l.places[j]
+		if a.Root != b.Root {
+			return a.Root < b.Root
+		}
+		return key(a.Path) < key(b.Path)
+	})
+	sort.Slice(l.mand, func(i, j int) bool { return l.mand[i].Path < l.mand[j].Path })
+	var stack []*place
+	for i, pc := range l.places {
+		pc.idx = i
+		for len(stack) > 0 && (stack[len(stack)-1].Root != pc.Root || !under(pc.Path, stack[len(stack)-1].Path)) {
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) > 0 {
+			parent := stack[len(stack)-1]
+			pc.Parent = parent.idx
+			parent.children = append(parent.children, pc)
+		}
+		stack = append(stack, pc)
+	}
+	for _, pc := range l.places {
+		pc.Top = true
+		for a := pc.Parent; a >= 0; a = l.places[a].Parent {
+			if l.places[a].hasFixed {
+				pc.Top = false
+				break
+			}
+		}
+	}
+	for i, m := range l.mand {
+		m.idx = len(l.places) + i
+	}
+
+	for i := range l.p.Globs {
+		g := &l.p.Globs[i]
+		root, ok := splitRoot(g.Base)
+		if !ok || !strings.HasPrefix(g.Pattern, g.Base) {
+			l.diags.Addf(diag.MacBadPath, g.Origin.Pos, "write the glob as an absolute pattern",
+				"deny glob %q (base %q) cannot be bound on macOS", g.Pattern, g.Base)
+			continue
+		}
+		rel := strings.TrimPrefix(g.Pattern, g.Base)
+		if g.Base != "/" {
+			if !strings.HasPrefix(rel, "/") {
+				l.diags.Addf(diag.MacBadPath, g.Origin.Pos, "write the glob as an absolute pattern",
+					"deny glob %q does not continue its base %q with a /", g.Pattern, g.Base)
+				continue
+			}
+			rel = rel[1:]
+		}
+		if root != "/" && strings.ContainsAny(strings.TrimPrefix(g.Base, root), `{}\`) || root == "/" && strings.ContainsAny(g.Base, `{}\`) {
+			l.diags.Addf(diag.MacGlobUnsupported, g.Origin.Pos, "move the {…} or \\ into the part after the last plain directory",
+				"deny glob %q: braces or backslashes in its base directory %q", g.Pattern, g.Base)
+			continue
+		}
+		body, never, err := GlobRegex(rel)
+		if err != nil {
+			l.diags.Addf(diag.MacGlobUnsupported, g.Origin.Pos, "rewrite the pattern (see the message)",
+				"deny glob %q: %v", g.Pattern, err)
+			continue
+		}
+		if q := sbpl.QuoteString(body); len(q)-2 > sbpl.MaxStringLen {
+			l.diags.Addf(diag.MacStringTooLong, g.Origin.Pos, "split the pattern into shorter ones",
+				"deny glob %q becomes a %d-byte regex; sandbox-exec reads strings of at most %d bytes", g.Pattern, len(q)-2, sbpl.MaxStringLen)
+			continue
+		}
+		l.globs = append(l.globs, &globInfo{g: g, root: root, base: g.Base, body: body, never: never, idx: len(l.globs)})
+	}
+}
+
+// param registers a parameter once and returns its name.
+func (l *lowering) param(pr Param) string {
+	if !l.pidx[pr.Name] {
+		l.pidx[pr.Name] = true
+		l.params = append(l.params, pr)
+	}
+	return pr.Name
+}
+
+// ref is how the profile names a place's path: a literal for a :minimal
+// root nobody else names, else a parameter bound under cond.
+func (l *lowering) ref(pc *place, cond string) string {
+	if pc.Minimal {
+		return sbpl.QuoteString(pc.Path)
+	}
+	name := fmt.Sprintf("PATH_%d", pc.idx)
+	switch cond {
+	case "exists":
+		name += "_IF_EXISTS"
+	case "missing":
+		name += "_IF_MISSING"
+	}
+	return `(param "` + l.param(Param{Name: name, Place: pc.idx, When: cond}) + `")`
+}
+
+func allows(a ir.Access, op ir.Op) bool {
+	switch op {
+	case ir.OpRead:
+		return a == ir.Read || a == ir.Write
+	case ir.OpWrite:
+		return a == ir.Write
+	}
+	return false
+}
+
+func excludes(ref string) string {
+	return "(require-not (literal " + ref + ")) (require-not (subpath " + ref + "))"
+}
+
+// component is the filter for the part of pc's subtree where pc's rules
+// decide op, or "" when that part is empty.
+func (l *lowering) component(pc *place, op ir.Op) string {
+	present, missing := allows(pc.Access, op), pc.IfMissing != 0 && allows(pc.IfMissing, op)
+	cond := ""
+	switch {
+	case present && missing:
+	case present:
+		cond = "exists"
+	case missing:
+		cond = "missing"
+	default:
+		return ""
+	}
+	var clauses []string
+	// Deeper places under the same root decide their own subtrees.
+	var excl func(c *place)
+	excl = func(c *place) {
+		if c.hasFixed {
+			clauses = append(clauses, excludes(l.ref(c, "")))
+			return
+		}
+		clauses = append(clauses, excludes(l.ref(c, "exists")))
+		for _, cc := range c.children {
+			excl(cc)
+		}
+	}
+	for _, c := range pc.children {
+		excl(c)
+	}
+	// Places under other roots may land below this one on the host: each
+	// top place of another root gets a parameter that the shim binds only
+	// when it does.
+	for _, t := range l.places {
+		if t.Root == pc.Root || !t.Top || t.Minimal {
+			continue
+		}
+		name := fmt.Sprintf("PATH_%d_BELOW_%d", t.idx, pc.idx)
+		clauses = append(clauses, excludes(`(param "`+l.param(Param{Name: name, Place: t.idx, When: "below", Below: pc.idx})+`")`))
+	}
+	// Requirement denies win over everything.
+	for _, m := range l.mand {
+		if m.Root == pc.Root {
+			if under(pc.Path, m.Path) && m.hasFixed {
+				return ""
+			}
+			if !under(m.Path, pc.Path) {
+				continue
+			}
+		}
+		cond := ""
+		if !m.hasFixed {
+			cond = "exists"
+		}
+		name := fmt.Sprintf("DENY_%d", m.idx-len(l.places))
+		if cond != "" {
+			name += "_IF_EXISTS"
+		}
+		clauses = append(clauses, excludes(`(param "`+l.param(Param{Name: name, Place: m.idx, When: cond})+`")`))
+	}
+	// Deny globs whose base may overlap.
+	for _, g := range l.globs {
+		if g.never || (g.root == pc.Root && !under(g.base, pc.Path) && !under(pc.Path, g.base)) {
+			continue
+		}
+		name := l.param(Param{Name: fmt.Sprintf("GLOB_%d", g.idx), Place: g.idx, Glob: true})
+		clauses = append(clauses, `(require-not (regex (string-append "^" (regex-quote (param "`+name+`")) `+sbpl.QuoteString(g.body)+`)))`)
+	}
+	base := "(subpath " + l.ref(pc, cond) + ")"
+	if len(clauses) == 0 {
+		return base
+	}
+	return "(require-all " + base + " " + strings.Join(clauses, " ") + ")"
+}
+
+// comment makes text safe for an SBPL ; comment line.
+func comment(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, fmt.Sprintf("%q", s))
+}
+
+// section writes (allow OPS c1 c2 ...) for the non-empty components, or
+// nothing: an allow without filters would allow everything.
+func section(b *strings.Builder, ops string, comps []string, notes []string) {
+	if len(comps) == 0 {
+		return
+	}
+	b.WriteString("(allow " + ops)
+	for i, c := range comps {
+		b.WriteString("\n  ; " + notes[i] + "\n  " + c)
+	}
+	b.WriteString(")\n")
+}
+
+func (l *lowering) profile(pl *Payload) string {
+	var b strings.Builder
+	b.WriteString(baseSBPL)
+	b.WriteString("\n; policy " + comment(l.p.Profile) + "\n")
+	for _, op := range []ir.Op{ir.OpRead, ir.OpWrite} {
+		var user, userNotes, sys, sysNotes []string
+		for _, pc := range l.places {
+			c := l.component(pc, op)
+			if c == "" {
+				continue
+			}
+			note := comment(pc.Path)
+			if !pc.Minimal {
+				note = fmt.Sprintf("PATH_%d = %s (%s)", pc.idx, comment(pc.Path), pc.Access)
+			}
+			if pc.Minimal {
+				sys, sysNotes = append(sys, c), append(sysNotes, note)
+			} else {
+				user, userNotes = append(user, c), append(userNotes, note)
+			}
+		}
+		if op == ir.OpRead {
+			b.WriteString("\n; read access: each filter is one rule's subtree minus deeper rules, requirement denies and deny globs\n")
+			section(&b, "file-read*", user, userNotes)
+			if len(sys) > 0 {
+				b.WriteString("; :minimal system roots\n")
+				section(&b, "file-read* file-map-executable", sys, sysNotes)
+			}
+		} else {
+			b.WriteString("\n; write access\n")
+			section(&b, "file-write*", user, userNotes)
+		}
+	}
+	b.WriteString("\n; network: " + string(pl.Network) + "\n")
+	switch pl.Network {
+	case ir.NetworkFull:
+		b.WriteString("(allow network-outbound)\n(allow network-inbound)\n")
+		b.WriteString(networkSBPL)
+	case ir.NetworkProxy:
+		ports := append([]int(nil), l.p.Network.ProxyPorts...)
+		sort.Ints(ports)
+		var uniq []int
+		for _, p := range ports {
+			if p > 0 && p < 65536 && (len(uniq) == 0 || uniq[len(uniq)-1] != p) {
+				uniq = append(uniq, p)
+			}
+		}
+		pl.ProxyPorts = uniq
+		if len(uniq) == 0 {
+			l.diags.Addf(diag.MacProxyNoPorts, l.p.Network.Origin.Pos, "configure the proxy's loopback port, or set the network to none",
+				"proxy-only network without a loopback proxy port: macOS allows no network at all")
+			break
+		}
+		for _, p := range uniq {
+			fmt.Fprintf(&b, "(allow network-outbound (remote ip \"localhost:%d\"))\n", p)
+		}
+		b.WriteString(networkSBPL)
+	}
+	if l.p.Minimal != nil {
+		b.WriteString("\n")
+		b.WriteString(minimalSBPL)
+	}
+	return b.String()
+}

@@ -1,0 +1,77 @@
+package seatbelt
+
+import (
+	"polc/ir"
+)
+
+// FormatTag names the payload layout; it changes when the layout does.
+const FormatTag = "polc.seatbelt/1"
+
+// Unbound is the value a conditional parameter takes when its condition
+// does not hold at launch. It names no vnode (/dev/null is not a
+// directory), so the clause using it matches nothing.
+const Unbound = "/dev/null/polc-unbound"
+
+// Payload is the macOS artifact body (canonical JSON). Profile is the SBPL
+// text exactly as sandbox-exec reads it; Params say how the shim binds
+// each (param "NAME") on the host, from the symbolic paths in Places and
+// Globs. Nothing in it depends on the machine that built it.
+type Payload struct {
+	Format       string         `json:"format"`
+	Profile      string         `json:"profile"`
+	Unrestricted bool           `json:"unrestricted,omitempty"`
+	Network      ir.NetworkMode `json:"network"`
+	ProxyPorts   []int          `json:"proxy_ports,omitempty"`
+	Places       []Place        `json:"places,omitempty"`
+	Globs        []GlobBase     `json:"globs,omitempty"`
+	Params       []Param        `json:"params,omitempty"`
+}
+
+// Place is one distinct rule path of the policy, with the access its
+// rules give it.
+type Place struct {
+	// Path is symbolic (${WORKSPACE_ROOT}/docs) or absolute.
+	Path string `json:"path"`
+	// Root is the variable Path starts with, or "/" for absolute paths.
+	// Paths under one root nest as their text says (the shim checks it);
+	// paths under different roots nest however the host binds them.
+	Root string `json:"root"`
+	// Access is the effective access when the path exists.
+	Access ir.Access `json:"access"`
+	// IfMissing is the effective access when it does not (rules that are
+	// skipped when missing drop out); 0 means no rule applies then.
+	IfMissing ir.Access `json:"if_missing,omitempty"`
+	// Mandatory marks a requirement deny: nothing below it is reachable.
+	Mandatory bool `json:"mandatory,omitempty"`
+	// Minimal marks a :minimal system root, written into the profile as a
+	// literal rather than a parameter.
+	Minimal bool `json:"minimal,omitempty"`
+	// Parent is the index of the nearest enclosing place under the same
+	// root (-1 for none); Top marks the places that head their root's
+	// tree (every enclosing place is skipped-when-missing).
+	Parent int  `json:"parent"`
+	Top    bool `json:"top,omitempty"`
+}
+
+// GlobBase is a deny glob's symbolic base directory; the regex below it is
+// in the profile.
+type GlobBase struct {
+	Pattern string `json:"pattern"`
+	Base    string `json:"base"`
+	Root    string `json:"root"`
+}
+
+// Param says how one (param "NAME") is bound at launch.
+type Param struct {
+	Name string `json:"name"`
+	// Place indexes Places, or Globs when Glob is set (the value is then
+	// the canonical base with a trailing slash, for regex-quote).
+	Place int  `json:"place"`
+	Glob  bool `json:"glob,omitempty"`
+	// When is "" (always the canonical path), "exists" or "missing" (the
+	// path when it exists / is missing at launch, else Unbound), or
+	// "below": the path when the place exists and lies strictly below
+	// place Below (or at it with a stronger access), else Unbound.
+	When  string `json:"when,omitempty"`
+	Below int    `json:"below,omitempty"`
+}
