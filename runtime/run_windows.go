@@ -68,6 +68,13 @@ func Run(l *Launch) (int, error) {
 	if err != nil {
 		return 0, &Failure{Msg: err.Error()}
 	}
+	if l.Stderr != nil {
+		for _, g := range b.Gaps {
+			if g.Op == "write" {
+				fmt.Fprintf(l.Stderr, "polc: warning: %s [%s]\n", g.Message, g.Code)
+			}
+		}
+	}
 	if mode == winplan.Elevated {
 		if err := ensureSetup(md); err != nil {
 			return 0, &Failure{Msg: err.Error()}

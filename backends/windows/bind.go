@@ -8,6 +8,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -55,6 +56,9 @@ type Bound struct {
 	GlobMatches map[string]string
 	// Skipped are steps dropped at bind time, with the reason.
 	Skipped []string
+	// Gaps found on this host (Path is a host path): missing writable
+	// roots, which grant nothing (fail closed).
+	Gaps []Gap
 	Plan    *Plan
 }
 
@@ -106,6 +110,7 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 		steps []Step
 	}
 	groups := map[string]*group{}
+	missingRoot := map[string]bool{}
 	var globSteps []Step
 	for _, s := range m.Steps {
 		switch s.Op {
@@ -123,6 +128,18 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 		host = env.Resolve(host)
 		if s.SkipIfMissing && !env.Exists(host) {
 			b.Skipped = append(b.Skipped, fmt.Sprintf("%s %s %s: %s does not exist", s.Op, s.SID, s.Path, host))
+			continue
+		}
+		if s.Access == "write" && !s.Materialize && host != "/" && !env.Exists(host) {
+			b.Skipped = append(b.Skipped, fmt.Sprintf("%s %s %s: %s does not exist", s.Op, s.SID, s.Path, host))
+			if !missingRoot[host] {
+				missingRoot[host] = true
+				for _, op := range []string{"read", "write"} {
+					b.Gaps = append(b.Gaps, Gap{Code: string(diag.MissingWriteRoot), Op: op, Path: host,
+						Message: fmt.Sprintf("writable root %s does not exist at launch: it grants nothing until it does", host),
+						Fix:     "create it before the run"})
+				}
+			}
 			continue
 		}
 		k := Key(host)

@@ -112,5 +112,9 @@ func (c Check) Reason(op string) string {
 	if c.Restricted {
 		check = ", restricted check"
 	}
-	return fmt.Sprintf("%s: %s %s ACE %s %s on %s%s (%s)", verdict, how, kind, a.SID, hexMask(a.Mask), c.At, check, a.Why)
+	s := fmt.Sprintf("%s: %s %s ACE %s %s on %s%s", verdict, how, kind, a.SID, hexMask(a.Mask), c.At, check)
+	if a.Why != "" {
+		s += " (" + a.Why + ")"
+	}
+	return s
 }

@@ -167,8 +167,12 @@ func (l *lowered) aclSteps(readPrincipal, writePrincipal string) []Step {
 	var out []Step
 	for _, c := range l.rules {
 		r := c.rule
+		// A missing carve-out or denied path is created (as a directory)
+		// so that the sandbox cannot create it unprotected. A missing
+		// writable root is not: it may be meant as a file, and a grant
+		// on nothing grants nothing (fail closed, as the reference).
 		base := Step{Path: r.Path, Inherit: "CI|OI", Access: r.Access.String(), SkipIfMissing: r.SkipIfMissing,
-			Materialize: !r.SkipIfMissing && r.Path != "/", Why: why(r)}
+			Materialize: !r.SkipIfMissing && r.Access != ir.Write && r.Path != "/", Why: why(r)}
 		add := func(op, sid string, mask uint32) {
 			s := base
 			s.Op, s.SID, s.Mask = op, sid, hexMask(mask)

@@ -48,7 +48,10 @@ func validate(t *testing.T, label string, plan *Plan, pol *ir.Policy, env ir.Env
 			if got.Allowed == want.AllowedWithinCap {
 				continue
 			}
-			if g := coveringGap(plan.Modes[name], env, pr, got.Allowed); g != nil {
+			if g := coveringGap(plan.Modes[name].Gaps, env, pr, got.Allowed); g != nil {
+				continue
+			}
+			if g := coveringGap(ev.B.Gaps, env, pr, got.Allowed); g != nil {
 				continue
 			}
 			t.Errorf("%s: %s mode: %s %s: windows allowed=%v, ir allowed=%v\n\twindows: %s\n\tir: %s",
@@ -58,9 +61,9 @@ func validate(t *testing.T, label string, plan *Plan, pol *ir.Policy, env ir.Env
 	return compared
 }
 
-func coveringGap(m *Mode, env ir.Env, pr probe, winAllowed bool) *Gap {
-	for i := range m.Gaps {
-		g := &m.Gaps[i]
+func coveringGap(gaps []Gap, env ir.Env, pr probe, winAllowed bool) *Gap {
+	for i := range gaps {
+		g := &gaps[i]
 		if g.Op != pr.op.String() || g.Refuses != winAllowed {
 			continue
 		}
