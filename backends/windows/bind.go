@@ -59,7 +59,7 @@ type Bound struct {
 	// Gaps found on this host (Path is a host path): missing writable
 	// roots, which grant nothing (fail closed).
 	Gaps []Gap
-	Plan    *Plan
+	Plan *Plan
 }
 
 // BoundGlob is one deny glob with host paths bound.
