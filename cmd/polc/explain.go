@@ -43,6 +43,9 @@ type explanation struct {
 	// AllowedWithinCap is what snapshot platforms enforce (ir target).
 	AllowedWithinCap *bool  `json:"allowed_within_cap,omitempty"`
 	Origin           string `json:"origin,omitempty"`
+	// IRAllowed is ir.Decide's answer, given for backend targets so that
+	// a platform that enforces less (or more) than the policy shows.
+	IRAllowed *bool `json:"ir_allowed,omitempty"`
 }
 
 func runExplain(c *cli.Context) error {
@@ -78,16 +81,14 @@ func runExplain(c *cli.Context) error {
 		_ = writeDiags(os.Stderr, res, "text")
 		return silentExit(1)
 	}
-	var answer func(path string, op ir.Op) explanation
-	if backend == nil {
-		dec, err := ir.NewDecider(res.Policy, res.Env)
-		if err != nil {
-			return failErr("%v", err)
-		}
-		answer = func(path string, op ir.Op) explanation {
-			return fromDecision(dec.Decide(path, op), op)
-		}
-	} else {
+	dec, err := ir.NewDecider(res.Policy, res.Env)
+	if err != nil {
+		return failErr("%v", err)
+	}
+	answer := func(path string, op ir.Op) explanation {
+		return fromDecision(dec.Decide(path, op), op)
+	}
+	if backend != nil {
 		out, diags := backend.Lower(res.Policy, backends.Options{})
 		if out == nil || diags.HasErrors() {
 			for _, d := range diags {
@@ -101,7 +102,9 @@ func runExplain(c *cli.Context) error {
 		}
 		answer = func(path string, op ir.Op) explanation {
 			v := ev.Decide(path, op)
-			return explanation{Path: path, Op: op.String(), Allowed: v.Allowed, Rule: v.Reason, Reason: v.Reason}
+			ref := fromDecision(dec.Decide(path, op), op)
+			return explanation{Path: path, Op: op.String(), Allowed: v.Allowed, Rule: v.Reason, Reason: v.Reason,
+				Source: ref.Source, Origin: ref.Origin, IRAllowed: &ref.Allowed}
 		}
 	}
 
@@ -126,6 +129,9 @@ func runExplain(c *cli.Context) error {
 		verdict := "denied"
 		if e.Allowed {
 			verdict = "allowed"
+		}
+		if e.IRAllowed != nil && *e.IRAllowed != e.Allowed {
+			verdict += fmt.Sprintf(" (the policy says %s: this platform differs)", map[bool]string{true: "allowed", false: "denied"}[*e.IRAllowed])
 		}
 		fmt.Printf("%s %s: %s\n", e.Op, e.Path, verdict)
 		fmt.Printf("\t%s\n", e.Reason)
