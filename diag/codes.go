@@ -50,9 +50,9 @@ func Codes() []CodeInfo {
 //   POL001–POL049 front end and profile semantics (this file)
 //   POL050–POL059 requirements (this file)
 //   POL060–POL069 globs and expansion (this file)
-//   POL070–POL079 Linux backend and runtime (codes_linux.go)
+//   POL070–POL079 Linux backend and runtime (codes_bwrap.go)
 //   POL080–POL089 macOS backend (codes_macos.go)
-//   POL090–POL099 Windows backend (codes_windows.go)
+//   POL090–POL099 Windows backend (codes_win.go)
 //   POL100–POL119 artifacts, signatures, builds (codes_artifact.go)
 
 // Front end: reading and decoding the TOML.
