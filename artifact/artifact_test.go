@@ -260,6 +260,14 @@ func TestWriteFilesLeavesNoTempsAndFailsWhole(t *testing.T) {
 	if len(ents) != 2 {
 		t.Errorf("want exactly 2 files, got %d", len(ents))
 	}
+	// Unchanged files are not rewritten; changed ones are.
+	written, err = WriteFiles(out, map[string][]byte{"a.linux.json": []byte("1\n"), "a.macos.sb": []byte("y")})
+	if err != nil || len(written) != 1 || filepath.Base(written[0]) != "a.macos.sb" {
+		t.Errorf("rewrite: %v %v", written, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "a.macos.sb")); string(b) != "y" {
+		t.Errorf("a.macos.sb = %q", b)
+	}
 	// Output path is a file: nothing can be written, and the error says where.
 	blocker := filepath.Join(dir, "file")
 	os.WriteFile(blocker, nil, 0o644)

@@ -123,12 +123,20 @@ func sortedKeys[V any](m map[string]V) []string {
 // WriteFiles writes named files into dir atomically: every file goes to a
 // temporary file in dir first, and only when all are written and synced
 // are they renamed into place. A failure leaves no partial file behind.
-// It returns the paths written, sorted.
+// Files whose content on disk is already identical are left alone (no
+// write, no fsync, mtime kept), so a rebuild of an unchanged profile is
+// cheap. It returns the paths written, sorted.
 func WriteFiles(dir string, files map[string][]byte) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, errf(diag.ArtifactWriteFailed, dir, "cannot create the output directory: %v", unwrapPath(err))
 	}
-	names := sortedKeys(files)
+	var names []string
+	for _, name := range sortedKeys(files) {
+		if old, err := readLimited(filepath.Join(dir, name), MaxSize); err == nil && bytes.Equal(old, files[name]) {
+			continue
+		}
+		names = append(names, name)
+	}
 	temps := map[string]string{}
 	cleanup := func() {
 		for _, t := range temps {

@@ -114,6 +114,9 @@ func runBuild(c *cli.Context) error {
 	for _, w := range written {
 		fmt.Fprintln(os.Stdout, "wrote", w)
 	}
+	if len(written) == 0 {
+		fmt.Fprintf(os.Stdout, "%s is up to date (%d files)\n", outDir, len(files))
+	}
 	warnWritableStorage(outDir, arts, res.Env)
 	return nil
 }
