@@ -86,6 +86,9 @@ func Compile(opts Options) *Result {
 	res.Env = ir.Env{Bindings: s.bindings}
 	res.Expansion = s.expansion
 	if !res.Diags.HasErrors() && s.policy != nil {
+		// Canonical order, so that the same inputs give byte-identical
+		// artifacts whatever order the passes appended in.
+		s.policy.Sort()
 		res.Policy = s.policy
 	}
 	return res
