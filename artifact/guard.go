@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"polc/backends"
 	"polc/diag"
 	"polc/ir"
 )
@@ -88,9 +87,12 @@ func firstOr(list []string, def string) string {
 // CheckStorage refuses an artifact that lives where its own policy lets
 // the sandbox write: the artifact file, its side files, or any directory
 // above them (a writable directory lets the sandbox replace the file). It
-// asks ir.Decide and, when the platform's backend is registered, the
-// backend's evaluator reading the artifact's own payload; either one
-// allowing a write is a refusal. file must be absolute.
+// asks ir.Decide, the reference every backend's evaluator is validated
+// against, rather than an evaluator: the Linux evaluator plans the whole
+// mount table and expands deny globs over the tree, a walk the launch
+// does anyway and that this check, which only asks about a few paths,
+// does not need (ir.Decide matches globs on the paths themselves).
+// file must be absolute.
 //
 // One writable ancestor is tolerated: the top of a writable root itself
 // (the directory a write rule names), because the sandbox mounts it there
@@ -108,13 +110,6 @@ func CheckStorage(a *Artifact, file string, env ir.Env) error {
 	resolve := env.Resolve
 	if resolve == nil {
 		resolve = ir.ResolvePath
-	}
-	var eval backends.Evaluator
-	if b, err := backends.Get(a.Scope.Platform); err == nil {
-		eval, err = b.Evaluator(a.Payload.Backend, env)
-		if err != nil {
-			return errf(diag.ArtifactMalformed, file, "the %s backend cannot read the artifact's payload: %v", a.Scope.Platform, err)
-		}
 	}
 	// Symlinks on the way are entries the sandbox could re-point: judge
 	// each lexical path as the entry itself (its directory resolved, its
@@ -155,12 +150,6 @@ func CheckStorage(a *Artifact, file string, env ir.Env) error {
 			}
 			return errf(diag.ArtifactWritable, file, "artifact is stored where the sandbox could write it: %s is writable under profile %s (%s); keep artifacts in .polc/ at the project root or outside every writable root",
 				p, a.Scope.Profile, strings.TrimPrefix(d.Reason(), "allowed: "))
-		}
-		if eval != nil {
-			if v := eval.Decide(p, ir.OpWrite); v.Allowed {
-				return errf(diag.ArtifactWritable, file, "artifact is stored where the sandbox could write it: the %s sandbox lets it write %s (%s); keep artifacts outside every writable root",
-					a.Scope.Platform, p, v.Reason)
-			}
 		}
 	}
 	return nil

@@ -15,7 +15,7 @@ import (
 // fakeBackend stands in for the real backends, which this package must
 // not import: it lowers a policy into a small JSON plan that names its
 // variables symbolically (as the real ones do), adds a side file on
-// macOS, and evaluates with ir.Decide.
+// macOS.
 type fakeBackend struct{ platform string }
 
 func (f fakeBackend) Platform() string { return f.platform }
@@ -54,7 +54,8 @@ func (f fakeBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, 
 	return fakeEval{}, nil
 }
 
-// fakeEval allows nothing, so storage tests exercise ir.Decide.
+// fakeEval allows nothing; the artifact package never evaluates payloads
+// itself (CheckStorage asks ir.Decide), it only needs the interface.
 type fakeEval struct{}
 
 func (fakeEval) Decide(string, ir.Op) backends.Verdict { return backends.Verdict{Reason: "fake"} }
