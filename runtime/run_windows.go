@@ -275,8 +275,12 @@ func runnerMain(specFile string) int {
 	return code
 }
 
+// overlayProfile puts the sandbox account's identity and profile
+// variables over the caller's. TEMP and TMP stay the caller's: the
+// account's own profile is not writable under the restricted token (its
+// SID is not a restricting SID), while the policy's :tmpdir grant is.
 func overlayProfile(environ []string) []string {
-	own := []string{"USERNAME", "USERPROFILE", "HOMEDRIVE", "HOMEPATH", "APPDATA", "LOCALAPPDATA", "TEMP", "TMP"}
+	own := []string{"USERNAME", "USERPROFILE", "HOMEDRIVE", "HOMEPATH", "APPDATA", "LOCALAPPDATA"}
 	out := make([]string, 0, len(environ))
 	drop := map[string]bool{}
 	for _, k := range own {
