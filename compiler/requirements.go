@@ -258,6 +258,16 @@ func (s *state) applyRequirements() {
 		s.diags.Addf(diag.BadRequirement, d.Pos, fmt.Sprintf("add %q = true to allowed_permission_profiles, or change default_permissions", d.Str),
 			"managed default_permissions `%s` is not in allowed_permission_profiles (%s)", d.Str, allowedList(r.allowedProfiles))
 	}
+	// Codex's own default (nothing selected) falls back to :read-only
+	// when the allowlist excludes it, as Codex does.
+	if r.allowedProfiles != nil && !allowed(r.allowedProfiles, p.id) && p.implicit && allowed(r.allowedProfiles, builtinReadOnly) {
+		s.diags = append(s.diags, diag.Diagnostic{Code: diag.DefaultNarrowed, Severity: diag.DefaultNarrowed.Severity(), Pos: r.profilesPos,
+			Message: fmt.Sprintf("the default profile `%s` is not in allowed_permission_profiles; falling back to :read-only", p.id),
+			Fix:     "set default_permissions to an allowed profile (in config.toml, or as the managed default in requirements.toml)"})
+		ro := s.builtinProfile(builtinReadOnly)
+		ro.pos, ro.implicit = p.pos, true
+		s.prof, p = ro, ro
+	}
 	// The allowlist is closed: a profile outside it is refused, even one
 	// named with -P (Codex 0.169.0 runs it; polc does not).
 	if r.allowedProfiles != nil && !allowed(r.allowedProfiles, p.id) {

@@ -110,6 +110,7 @@ var (
 	BadRequirement          = register("POL053", Error, "invalid requirement")
 	ApprovalNarrowed        = register("POL054", Warning, "approval setting not allowed; falling back")
 	ReservedRequirementKey  = register("POL055", Error, "reserved requirements table defines a profile")
+	DefaultNarrowed         = register("POL056", Warning, "default profile not allowed; falling back")
 )
 
 // Globs.
