@@ -360,7 +360,8 @@ func setupFailure(stderr string, werr error) error {
 		msg = strings.TrimSpace(msg[i+1:])
 	}
 	for _, s := range []string{"No permissions to create new namespace", "setting up uid map: Permission denied",
-		"Creating new namespace failed", "unprivileged_userns_clone", "loopback: Failed RTM_NEWADDR", "Operation not permitted"} {
+		"Creating new namespace failed", "unprivileged_userns_clone", "loopback: Failed RTM_NEWADDR",
+		"loopback: Failed RTM_NEWLINK", "user namespace"} {
 		if strings.Contains(stderr, s) {
 			return failf(diag.LinuxNoUserNS, "bubblewrap cannot create the sandbox's namespaces (%s); enable unprivileged user namespaces: sysctl -w kernel.unprivileged_userns_clone=1 and user.max_user_namespaces=15000, or on Ubuntu 24.04+ sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or give bwrap an AppArmor profile)", msg)
 		}
