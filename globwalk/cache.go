@@ -62,6 +62,9 @@ func (w *walker) expandCached() {
 	default:
 		st.Cache, st.CacheNote = CacheCorrupt, err.Error()
 	}
+	if old != nil {
+		w.prefetch(old)
+	}
 	trees := make([]*node, len(c.roots))
 	for i := range c.roots {
 		var o *node
