@@ -72,10 +72,13 @@ type BoundGlob struct {
 // within each glob's depth cap (directories too; symlinks not followed).
 type Expander func(globs []BoundGlob) ([]GlobHit, error)
 
-// GlobHit is one match: a host path and the index of the glob.
+// GlobHit is one match: a host path and the index of the glob. The walk
+// starts at a resolved base and follows no link, so only a match that is
+// itself a symlink lies elsewhere.
 type GlobHit struct {
-	Path string
-	Glob int
+	Path    string
+	Glob    int
+	Symlink bool
 }
 
 // Bind turns one mode of the plan into the concrete ACL table for env.
@@ -202,8 +205,8 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 				return nil, fmt.Errorf("glob expansion: match %s names glob %d of %d", h.Path, h.Glob, len(globs))
 			}
 			mp := h.Path
-			if filepath.Clean(env.Resolve(mp)) != filepath.Clean(mp) {
-				continue // a symlink (or below one): its target is judged on its own
+			if h.Symlink {
+				continue // judged where it points, as ir.Decide judges it
 			}
 			bg := globs[h.Glob]
 			k := Key(mp)

@@ -29,7 +29,7 @@ func GlobExpand(globs []BoundGlob) ([]GlobHit, error) {
 	}
 	out := make([]GlobHit, 0, len(res.Matches))
 	for _, m := range res.Matches {
-		out = append(out, GlobHit{Path: m.Path, Glob: m.Pattern})
+		out = append(out, GlobHit{Path: m.Path, Glob: m.Pattern, Symlink: m.IsSymlink})
 	}
 	return out, nil
 }
