@@ -26,7 +26,11 @@
 // pattern whose Base lies under another pattern's Base rides the outer
 // walk. A directory is entered only while some pattern could still match
 // below it (see stepEntry), so `*.pem` reads one directory and `a/*/b`
-// reads two levels. A matched directory is reported once and not descended
+// reads two levels. Every match the automaton proposes is confirmed with
+// doublestar.Match on the whole path, so a match is exactly what ir.Decide
+// calls one; patterns whose segments cannot be tested one at a time
+// (braces, classes that match "/") test whole paths at every entry and
+// are bounded only by their cap. A matched directory is reported once and not descended
 // for that pattern. Symlinks are never followed: a link is an entry that
 // can match, and then its resolved target is reported so that the backend
 // can mask the target too. Without following links the walk cannot cycle.
