@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"polc/backends"
 	"polc/compiler"
 	"polc/diag"
 )
@@ -23,6 +24,7 @@ func init() {
 		Flags: append(compileFlags(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or sarif"},
 			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
+			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` whose backends also check the policy (default: every registered one; none to skip)"},
 		),
 		Action: runCheck,
 	})
@@ -39,12 +41,47 @@ func runCheck(c *cli.Context) error {
 	opts := compileOptions(c)
 	opts.Strict = c.Bool("strict")
 	res := compiler.Compile(opts)
+	if err := lowerCheck(c.String("target"), res); err != nil {
+		return err
+	}
 	if err := writeDiags(os.Stdout, res, format); err != nil {
 		return failErr("%v", err)
 	}
 	if res.Diags.HasErrors() {
 		return silentExit(1)
 	}
+	return nil
+}
+
+// lowerCheck lowers the policy with each target's backend and adds what
+// the backends report (rules a platform cannot enforce, or enforces
+// differently) to the diagnostics, marked with the platform.
+func lowerCheck(targets string, res *compiler.Result) error {
+	platforms := backends.Platforms()
+	switch targets {
+	case "":
+	case "none":
+		platforms = nil
+	default:
+		platforms = strings.Split(targets, ",")
+	}
+	for _, p := range platforms {
+		b, err := backends.Get(strings.TrimSpace(p))
+		if err != nil {
+			return usageErr("--target: %v", err)
+		}
+		if res.Policy == nil {
+			continue
+		}
+		_, diags := b.Lower(res.Policy, backends.Options{})
+		for _, d := range diags {
+			if !strings.HasPrefix(d.Message, b.Platform()+": ") {
+				d.Message = b.Platform() + ": " + d.Message
+			}
+			res.Diags = append(res.Diags, d)
+		}
+	}
+	res.Diags.Sort()
 	return nil
 }
 
