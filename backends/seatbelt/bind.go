@@ -81,8 +81,8 @@ type Binding struct {
 // Bind computes every parameter of the payload on the host env describes
 // and checks the assumptions the profile was written under: paths under
 // one root nest as their text says (no symlink below the root), no
-// :minimal system root lies inside a variable root, and places of
-// different roots nest only in ways the BELOW parameters express. A
+// :minimal system root and variable root lie inside one another, and
+// places of different roots nest only in ways the IN parameters express. A
 // failed check is an error naming the paths: the artifact cannot be
 // enforced faithfully here, so it is not run.
 func Bind(pl *Payload, env ir.Env) (*Binding, error) {
@@ -166,15 +166,15 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 		globHosts[i] = h
 	}
 
-	// :minimal roots are literals and get no BELOW parameters: none may
-	// lie at or below a place of a variable root.
+	// :minimal roots are literals, in a section with no cross-root
+	// guards: no variable root's place may lie at, below or above one.
 	for i, pc := range pl.Places {
-		if pc.Minimal || pc.Root == "/" || pc.Mandatory || eff[i] == 0 {
+		if pc.Minimal || pc.Root == "/" || eff[i] == 0 {
 			continue
 		}
 		for j, m := range pl.Places {
-			if m.Minimal && ir.HasPathPrefix(hosts[j], hosts[i]) {
-				return nil, fmt.Errorf("%s is %s, which contains the system directory %s; the macOS artifact cannot carve system roots out of it [%s]",
+			if m.Minimal && (ir.HasPathPrefix(hosts[j], hosts[i]) || ir.HasPathPrefix(hosts[i], hosts[j])) {
+				return nil, fmt.Errorf("%s is %s, which overlaps the system directory %s; the macOS artifact cannot carve one out of the other [%s]",
 					pc.Path, hosts[i], m.Path, diag.MacLayoutMismatch)
 			}
 		}
@@ -198,11 +198,12 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 				v = pick(env.Exists(h), h)
 			case "missing":
 				v = pick(!env.Exists(h), h)
-			case "below":
-				if pr.Below < 0 || pr.Below >= n {
-					return nil, fmt.Errorf("parameter %s: bad place %d [%s]", pr.Name, pr.Below, diag.MacBadArtifact)
+			case "in":
+				in, err := decidesIn(pl, pr.Place, pr.Root, hosts, eff)
+				if err != nil {
+					return nil, err
 				}
-				v = pick(deeper(pr.Place, pr.Below, hosts, eff), h)
+				v = pick(in, h)
 			default:
 				return nil, fmt.Errorf("parameter %s: unknown condition %q [%s]", pr.Name, pr.When, diag.MacBadArtifact)
 			}
@@ -241,22 +242,59 @@ func deeper(t, n int, hosts []string, eff []ir.Access) bool {
 	return ir.HasPathPrefix(hosts[t], hosts[n])
 }
 
-// checkCrossRoots verifies that every place that decides inside another
-// root's place is carved out of it through some BELOW parameter: the
-// place itself or an enclosing top place of its root.
+// sectionPlace reports whether place i has a filter in its root's
+// section on this host: a present, non-mandatory, non-:minimal place.
+func sectionPlace(pl *Payload, i int, eff []ir.Access) bool {
+	p := pl.Places[i]
+	return !p.Mandatory && !p.Minimal && eff[i] != 0
+}
+
+// decidesIn reports whether place t decides inside some place of root
+// (PATH_t_IN_ROOT is then bound, carving t out of that root's section),
+// and refuses the layouts where carving t out of the whole section would
+// also cut into a place of that root lying below t.
+func decidesIn(pl *Payload, t int, root string, hosts []string, eff []ir.Access) (bool, error) {
+	if eff[t] == 0 {
+		return false, nil
+	}
+	in := false
+	for n, p := range pl.Places {
+		if p.Root == root && sectionPlace(pl, n, eff) && deeper(t, n, hosts, eff) {
+			in = true
+			break
+		}
+	}
+	if !in {
+		return false, nil
+	}
+	for n, p := range pl.Places {
+		if p.Root != root || !sectionPlace(pl, n, eff) {
+			continue
+		}
+		if hosts[n] != hosts[t] && ir.HasPathPrefix(hosts[n], hosts[t]) || hosts[n] == hosts[t] && eff[t] <= eff[n] {
+			return false, fmt.Errorf("%s (%s) lies inside a %s rule and %s (%s) lies inside it in turn: the macOS artifact cannot express this nesting; name %s under one root in the config [%s]",
+				pl.Places[t].Path, hosts[t], root, p.Path, hosts[n], hosts[n], diag.MacLayoutMismatch)
+		}
+	}
+	return true, nil
+}
+
+// checkCrossRoots verifies that every place that decides inside a place
+// of another root is carved out of that root's section by the IN
+// parameter of itself or of an enclosing top place of its own root.
 func checkCrossRoots(pl *Payload, hosts []string, eff []ir.Access, vals map[string]string) error {
 	for ni, n := range pl.Places {
-		if n.Mandatory || eff[ni] == 0 || eff[ni] == ir.Deny {
+		if !sectionPlace(pl, ni, eff) {
 			continue
 		}
 		for qi, q := range pl.Places {
-			if q.Root == n.Root || q.Mandatory || q.Minimal || !deeper(qi, ni, hosts, eff) {
+			if q.Root == n.Root || !sectionPlace(pl, qi, eff) || !deeper(qi, ni, hosts, eff) {
 				continue
 			}
 			covered := false
 			for a := qi; a >= 0 && !covered; a = pl.Places[a].Parent {
 				if pl.Places[a].Top {
-					v, ok := vals[fmt.Sprintf("PATH_%d_BELOW_%d", a, ni)]
+					v, ok := vals[fmt.Sprintf("PATH_%d_IN_%s", a, rootSlug(n.Root))]
 					covered = ok && v != Unbound
 				}
 			}

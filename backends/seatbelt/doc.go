@@ -10,12 +10,16 @@
 // A (deny default) base with the process, sysctl, mach-lookup, IPC and
 // pseudo-terminal allowances ordinary commands need (after Codex's
 // seatbelt_base_policy.sbpl), then one (allow file-read* ...) and one
-// (allow file-write* ...) rule. Each filter of those rules is one rule
-// path's subtree, (subpath (param "PATH_n")), minus
-//   - the deeper rule paths under the same root (require-not literal and
-//     subpath, as Codex does for its carve-outs),
-//   - rule paths under other roots that the shim finds below it at launch
-//     (PATH_t_BELOW_n, bound to a path only when it lies below),
+// (allow file-write* ...) rule per root (${WORKSPACE_ROOT}, ${HOME}, ...,
+// absolute paths, :minimal system roots). Each filter of those rules is
+// one rule path's subtree, (subpath (param "PATH_n")), minus the deeper
+// rule paths under the same root (require-not literal and subpath, as
+// Codex does for its carve-outs),
+//
+// and each rule is guarded by (require-not ...) clauses for
+//   - the top rule paths of other roots that the shim finds inside one of
+//     this root's rule paths at launch (PATH_t_IN_ROOT, bound to the path
+//     only then; e.g. ${WORKSPACE_ROOT} inside a ${HOME} rule),
 //   - requirement denies (DENY_n), which nothing reopens,
 //   - deny globs, as (regex (string-append "^" (regex-quote (param
 //     "GLOB_n")) "BODY")) with BODY the glob translated exactly as

@@ -84,11 +84,6 @@ func Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
 	if l.diags.HasErrors() {
 		return nil, l.diags
 	}
-	if _, err := sbpl.Parse("profile.sb", text); err != nil {
-		// The emitter's own output must read back; this is a polc bug.
-		l.diags.Addf(diag.MacBadArtifact, diag.Pos{}, "report this as a polc bug", "generated Seatbelt profile does not parse: %v", err)
-		return nil, l.diags
-	}
 	body, err := canonjson.Marshal(pl)
 	if err != nil {
 		l.diags.Addf(diag.MacBadArtifact, diag.Pos{}, "report this as a polc bug", "encoding the macOS payload: %v", err)
@@ -330,43 +325,13 @@ func (l *lowering) component(pc *place, op ir.Op) string {
 	for _, c := range pc.children {
 		excl(c)
 	}
-	// Places under other roots may land below this one on the host: each
-	// top place of another root gets a parameter that the shim binds only
-	// when it does.
-	for _, t := range l.places {
-		if t.Root == pc.Root || !t.Top || t.Minimal {
-			continue
-		}
-		name := fmt.Sprintf("PATH_%d_BELOW_%d", t.idx, pc.idx)
-		clauses = append(clauses, excludes(`(param "`+l.param(Param{Name: name, Place: t.idx, When: "below", Below: pc.idx})+`")`))
-	}
-	// Requirement denies win over everything.
+	// A requirement deny above this place (under the same root) empties
+	// it; the other requirement denies and the deny globs are carved out
+	// of the whole section (see guards).
 	for _, m := range l.mand {
-		if m.Root == pc.Root {
-			if under(pc.Path, m.Path) && m.hasFixed {
-				return ""
-			}
-			if !under(m.Path, pc.Path) {
-				continue
-			}
+		if m.Root == pc.Root && under(pc.Path, m.Path) && m.hasFixed {
+			return ""
 		}
-		cond := ""
-		if !m.hasFixed {
-			cond = "exists"
-		}
-		name := fmt.Sprintf("DENY_%d", m.idx-len(l.places))
-		if cond != "" {
-			name += "_IF_EXISTS"
-		}
-		clauses = append(clauses, excludes(`(param "`+l.param(Param{Name: name, Place: m.idx, When: cond})+`")`))
-	}
-	// Deny globs whose base may overlap.
-	for _, g := range l.globs {
-		if g.never || (g.root == pc.Root && !under(g.base, pc.Path) && !under(pc.Path, g.base)) {
-			continue
-		}
-		name := l.param(Param{Name: fmt.Sprintf("GLOB_%d", g.idx), Place: g.idx, Glob: true})
-		clauses = append(clauses, `(require-not (regex (string-append "^" (regex-quote (param "`+name+`")) `+sbpl.QuoteString(g.body)+`)))`)
 	}
 	base := "(subpath " + l.ref(pc, cond) + ")"
 	if len(clauses) == 0 {
@@ -385,15 +350,94 @@ func comment(s string) string {
 	}, fmt.Sprintf("%q", s))
 }
 
-// section writes (allow OPS c1 c2 ...) for the non-empty components, or
-// nothing: an allow without filters would allow everything.
-func section(b *strings.Builder, ops string, comps []string, notes []string) {
+// groups splits the places into per-root sections, the :minimal literals
+// apart from the other absolute places.
+func (l *lowering) groups() [][]*place {
+	var out [][]*place
+	for _, pc := range l.places {
+		n := len(out)
+		if n > 0 && out[n-1][0].Root == pc.Root && out[n-1][0].Minimal == pc.Minimal {
+			out[n-1] = append(out[n-1], pc)
+			continue
+		}
+		out = append(out, []*place{pc})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return !out[i][0].Minimal && out[j][0].Minimal })
+	return out
+}
+
+// rootSlug names a root in parameter names.
+func rootSlug(root string) string {
+	if root == "/" {
+		return "ABS"
+	}
+	return strings.Trim(root, "${}")
+}
+
+// crossGuards carve the top places of other roots out of a section when
+// the shim finds them below a place of the section's root. :minimal
+// literals get none: Bind refuses a variable root inside a system root.
+func (l *lowering) crossGuards(first *place) []string {
+	if first.Minimal {
+		return nil
+	}
+	var out []string
+	for _, t := range l.places {
+		if t.Root == first.Root || !t.Top || t.Minimal {
+			continue
+		}
+		name := l.param(Param{Name: fmt.Sprintf("PATH_%d_IN_%s", t.idx, rootSlug(first.Root)), Place: t.idx, When: "in", Root: first.Root})
+		out = append(out, "; "+comment(t.Path)+" when it lies inside a "+comment(first.Root)+" rule\n    "+excludes(`(param "`+name+`")`))
+	}
+	return out
+}
+
+// guards are the clauses every allowed path must pass whatever rule
+// grants it: no requirement deny above it, no deny glob matching it or an
+// ancestor.
+func (l *lowering) guards() []string {
+	var out []string
+	for _, m := range l.mand {
+		cond, suffix := "", ""
+		if !m.hasFixed {
+			cond, suffix = "exists", "_IF_EXISTS"
+		}
+		name := l.param(Param{Name: fmt.Sprintf("DENY_%d%s", m.idx-len(l.places), suffix), Place: m.idx, When: cond})
+		out = append(out, "; requirement deny "+comment(m.Path)+"\n    "+excludes(`(param "`+name+`")`))
+	}
+	for _, g := range l.globs {
+		if g.never {
+			continue
+		}
+		name := l.param(Param{Name: fmt.Sprintf("GLOB_%d", g.idx), Place: g.idx, Glob: true})
+		out = append(out, "; deny glob "+comment(g.g.Pattern)+"\n    "+
+			`(require-not (regex (string-append "^" (regex-quote (param "`+name+`")) `+sbpl.QuoteString(g.body)+`)))`)
+	}
+	return out
+}
+
+// section writes (allow OPS ...) for the non-empty components, or
+// nothing: an allow without filters would allow everything. With guards
+// the components become one (require-any ...) under (require-all guards).
+func section(b *strings.Builder, ops string, comps, notes, guards []string) {
 	if len(comps) == 0 {
 		return
 	}
 	b.WriteString("(allow " + ops)
+	indent := "\n  "
+	if len(guards) > 0 {
+		b.WriteString(indent + "(require-all")
+		for _, g := range guards {
+			b.WriteString("\n    " + g)
+		}
+		b.WriteString("\n    (require-any")
+		indent = "\n      "
+	}
 	for i, c := range comps {
-		b.WriteString("\n  ; " + notes[i] + "\n  " + c)
+		b.WriteString(indent + "; " + notes[i] + indent + c)
+	}
+	if len(guards) > 0 {
+		b.WriteString("))")
 	}
 	b.WriteString(")\n")
 }
@@ -402,33 +446,39 @@ func (l *lowering) profile(pl *Payload) string {
 	var b strings.Builder
 	b.WriteString(baseSBPL)
 	b.WriteString("\n; policy " + comment(l.p.Profile) + "\n")
+	guards := l.guards()
 	for _, op := range []ir.Op{ir.OpRead, ir.OpWrite} {
-		var user, userNotes, sys, sysNotes []string
-		for _, pc := range l.places {
-			c := l.component(pc, op)
-			if c == "" {
-				continue
-			}
-			note := comment(pc.Path)
-			if !pc.Minimal {
-				note = fmt.Sprintf("PATH_%d = %s (%s)", pc.idx, comment(pc.Path), pc.Access)
-			}
-			if pc.Minimal {
-				sys, sysNotes = append(sys, c), append(sysNotes, note)
-			} else {
-				user, userNotes = append(user, c), append(userNotes, note)
-			}
-		}
 		if op == ir.OpRead {
-			b.WriteString("\n; read access: each filter is one rule's subtree minus deeper rules, requirement denies and deny globs\n")
-			section(&b, "file-read*", user, userNotes)
-			if len(sys) > 0 {
-				b.WriteString("; :minimal system roots\n")
-				section(&b, "file-read* file-map-executable", sys, sysNotes)
-			}
+			b.WriteString("\n; read access: each filter is one rule's subtree minus the deeper rules under its root\n")
 		} else {
 			b.WriteString("\n; write access\n")
-			section(&b, "file-write*", user, userNotes)
+		}
+		ops := map[ir.Op]string{ir.OpRead: "file-read*", ir.OpWrite: "file-write*"}[op]
+		// One rule per root: the places of other roots that lie below one
+		// of this root's places on the host are carved out of all of them
+		// (PATH_t_IN_ROOT, bound at launch only when that happens).
+		for _, group := range l.groups() {
+			var comps, notes []string
+			for _, pc := range group {
+				if c := l.component(pc, op); c != "" {
+					comps = append(comps, c)
+					if pc.Minimal {
+						notes = append(notes, comment(pc.Path))
+					} else {
+						notes = append(notes, fmt.Sprintf("PATH_%d = %s (%s)", pc.idx, comment(pc.Path), pc.Access))
+					}
+				}
+			}
+			if len(comps) == 0 {
+				continue
+			}
+			g := append(l.crossGuards(group[0]), guards...)
+			o := ops
+			if group[0].Minimal {
+				b.WriteString("; :minimal system roots\n")
+				o += " file-map-executable"
+			}
+			section(&b, o, comps, notes, g)
 		}
 	}
 	b.WriteString("\n; network: " + string(pl.Network) + "\n")

@@ -69,9 +69,10 @@ type Param struct {
 	Place int  `json:"place"`
 	Glob  bool `json:"glob,omitempty"`
 	// When is "" (always the canonical path), "exists" or "missing" (the
-	// path when it exists / is missing at launch, else Unbound), or
-	// "below": the path when the place exists and lies strictly below
-	// place Below (or at it with a stronger access), else Unbound.
-	When  string `json:"when,omitempty"`
-	Below int    `json:"below,omitempty"`
+	// path when it exists / is missing at launch, else Unbound), or "in":
+	// the path when the place exists and decides inside some place of
+	// Root (lies strictly below it, or at it with a stronger access),
+	// else Unbound.
+	When string `json:"when,omitempty"`
+	Root string `json:"root,omitempty"`
 }

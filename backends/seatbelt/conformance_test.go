@@ -1,0 +1,129 @@
+package seatbelt
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"polc/backends"
+	"polc/compiler"
+	"polc/conformance"
+	"polc/ir"
+)
+
+// worldRoot is a case's world directory, outside /tmp (the :workspace
+// profile makes /tmp writable, which would change the answers).
+func worldRoot(t *testing.T) string {
+	t.Helper()
+	base := "/var/tmp"
+	if _, err := os.Stat(base); err != nil {
+		base = t.TempDir()
+	}
+	dir, err := os.MkdirTemp(base, "polc-macos-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return real
+}
+
+// TestConformanceCases runs every shared conformance case through the
+// compiler and this backend: the interpreter must agree with ir.Decide on
+// every probe, and with the case's expected row, except that a row
+// allowed only because a glob match lies beyond glob_scan_max_depth is
+// denied on macOS (Seatbelt matches the regex at any depth). Network
+// probes: allowed exactly when the network is full.
+func TestConformanceCases(t *testing.T) {
+	cases, err := conformance.Load("../../conformance/testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no conformance cases")
+	}
+	beyondCap := 0
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			w, err := c.Build(worldRoot(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := compiler.Options{Dir: w.Proj, Profile: c.Profile(), CodexHome: w.CodexHome, Home: w.Home,
+				Tmpdir: w.Tmp, SystemDir: t.TempDir(), ForExec: true}
+			if w.RequirementsFile != "" {
+				opts.RequirementFiles = []string{w.RequirementsFile}
+			}
+			res := compiler.Compile(opts)
+			if c.Refused {
+				if res.Policy != nil {
+					t.Fatalf("want the run refused, got a policy")
+				}
+				return
+			}
+			if res.Policy == nil {
+				t.Fatalf("compile failed: %v", res.Diags.Err())
+			}
+			out, diags := Lower(res.Policy, backends.Options{})
+			if diags.HasErrors() {
+				t.Fatalf("Lower: %v", diags.Err())
+			}
+			ev, err := NewEvaluator(out.Payload, res.Env)
+			if err != nil {
+				t.Fatalf("evaluator: %v", err)
+			}
+			dec, err := ir.NewDecider(res.Policy, MacEnv(res.Env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, pr := range c.Probes {
+				want := c.WantFor(i)
+				if pr.Op == "net" {
+					got := ev.Network("127.0.0.1", 40000)
+					exp := res.Policy.Network.Mode == ir.NetworkFull || res.Policy.Unrestricted
+					if got.Allowed != exp || verdict(exp) != want {
+						t.Errorf("net: seatbelt %v, policy network %s, case wants %s (%s)", got.Allowed, res.Policy.Network.Mode, want, got.Reason)
+					}
+					continue
+				}
+				op, ok := ir.ParseOp(pr.Op)
+				if !ok {
+					t.Fatalf("probe op %q", pr.Op)
+				}
+				p := w.HostPath(pr.Path)
+				d := dec.Decide(p, op)
+				got := ev.Decide(p, op)
+				if got.Allowed != d.Allowed {
+					t.Errorf("%s: seatbelt %v (%s), ir.Decide %v (%s)", pr.Key(), got.Allowed, got.Reason, d.Allowed, d.Reason())
+				}
+				exp := want
+				if d.BeyondCap && !d.Allowed {
+					exp = "deny"
+					beyondCap++
+				}
+				if verdict(got.Allowed) != exp {
+					t.Errorf("%s: seatbelt %s, case wants %s on macOS (%s)", pr.Key(), verdict(got.Allowed), exp, got.Reason)
+				}
+			}
+			if t.Failed() {
+				t.Logf("profile:\n%s", userPart(string(out.Files["sb"])))
+			}
+		})
+	}
+	if beyondCap == 0 {
+		t.Errorf("no probe was denied beyond the glob depth cap: case 001's deep .env should be")
+	}
+}
+
+func verdict(b bool) string {
+	if b {
+		return "allow"
+	}
+	return "deny"
+}
+
+var _ = strings.Contains
