@@ -39,6 +39,10 @@ type Options struct {
 	Strict bool
 	// NoExpand skips the glob expansion pass (the shim expands at launch).
 	NoExpand bool
+	// ExpandCacheDir, when set, lets the expansion pass revalidate a
+	// cached walk by directory timestamps (globwalk.Options.CacheDir); it
+	// must be a directory the sandbox cannot write. Empty: a fresh walk.
+	ExpandCacheDir string
 }
 
 // Result is the outcome of a compile. Policy is nil when Diags has errors.

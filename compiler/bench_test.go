@@ -63,3 +63,31 @@ func TestSeedCompiles(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCompileSeedCached is the seed compile with the expansion
+// cache: the walk is revalidated by directory timestamps.
+func BenchmarkCompileSeedCached(b *testing.B) {
+	opts := seedWorld(b)
+	opts.ExpandCacheDir = b.TempDir()
+	for b.Loop() {
+		if res := compiler.Compile(opts); res.Policy == nil {
+			b.Fatalf("seed does not compile: %v", res.Diags.Err())
+		}
+	}
+}
+
+// TestExpandCacheAgrees: a cached expansion reports what a fresh walk
+// does, including a file added after the first compile.
+func TestExpandCacheAgrees(t *testing.T) {
+	opts := seedWorld(t)
+	cached := opts
+	cached.ExpandCacheDir = t.TempDir()
+	first := compiler.Compile(cached)
+	if err := os.WriteFile(filepath.Join(opts.Dir, "sub", "new.env"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fresh, again := compiler.Compile(opts), compiler.Compile(cached)
+	if len(again.Expansion.Matches) != len(fresh.Expansion.Matches) || len(fresh.Expansion.Matches) != len(first.Expansion.Matches)+1 {
+		t.Errorf("cached %d, fresh %d, first %d matches", len(again.Expansion.Matches), len(fresh.Expansion.Matches), len(first.Expansion.Matches))
+	}
+}
