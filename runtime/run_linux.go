@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -39,6 +40,7 @@ func Run(l *Launch) (int, error) {
 		dir, _ = os.Getwd()
 	}
 	environ := commandEnv(l.Environ, art, dir)
+	t0 := time.Now()
 	if art.Unrestricted {
 		return runDirect(l, dir, environ)
 	}
@@ -49,6 +51,9 @@ func Run(l *Launch) (int, error) {
 			return 0, failf(pe.Code, "%s", pe.Msg)
 		}
 		return 0, failf(diag.LinuxSandboxSetup, "%v", err)
+	}
+	if os.Getenv("POLC_DEBUG_BWRAP") != "" {
+		fmt.Fprintf(os.Stderr, "polc: planned in %v (%d masks)\n", time.Since(t0), len(plan.Masks))
 	}
 	bin, err := FindBwrap(dir, plan)
 	if err != nil {
