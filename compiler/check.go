@@ -121,10 +121,9 @@ func (s *state) checkPiercesProtected(r *ir.Rule) {
 // the sandbox applies to the link's target) would no longer cover it.
 func (s *state) checkSymlinks(dec *ir.Decider) {
 	for _, r := range s.policy.Rules {
+		// Read rules matter too: below a writable directory they are
+		// carve-outs (.git under the workspace) the link would void.
 		if r.Access == ir.Write {
-			continue
-		}
-		if r.Access == ir.Read && r.Origin.Kind != ir.OriginProtected {
 			continue
 		}
 		host, ok := s.bindings.BindOK(r.Path)
@@ -154,8 +153,8 @@ func (s *state) checkSymlinks(dec *ir.Decider) {
 			}
 			target, _ := filepath.EvalSymlinks(cur)
 			kind := "denied"
-			if r.Origin.Kind == ir.OriginProtected {
-				kind = "protected"
+			if r.Access == ir.Read {
+				kind = "read-only"
 			}
 			s.diags.Addf(diag.SymlinkCrossesRoot, r.Origin.Pos,
 				fmt.Sprintf("replace the link %s by the real directory, or make %s read-only", cur, parent),
