@@ -259,6 +259,10 @@ func TestExecBehavesLikeAShell(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
 		t.Errorf("AF_INET socket: exit %d, stderr %q", r.code, r.stderr)
 	}
+	os.WriteFile(filepath.Join(w.Proj, "s.sh"), []byte("#!/bin/sh\necho ran \"$@\"\n"), 0o755)
+	if r := polcExec(t, w, "workspace", "", "./s.sh", "a b"); r.stdout != "ran a b\n" {
+		t.Errorf("relative command: got %q %s", r.stdout, r.stderr)
+	}
 	if r := polcExec(t, w, "workspace", "", "/no/such/command"); r.code != 127 {
 		t.Errorf("missing command: exit %d, want 127", r.code)
 	}

@@ -95,6 +95,11 @@ func InnerMain() {
 	if dir == "" {
 		fail("working directory %s is not visible inside the sandbox; grant it read access or choose another -C", spec.Dirs[0])
 	}
+	// A relative command (./build.sh) is relative to the working
+	// directory, as in a shell started there.
+	if err := os.Chdir(dir); err != nil {
+		fail("entering %s: %v", dir, err)
+	}
 	path := spec.Argv[0]
 	if lp, err := exec.LookPath(path); err == nil {
 		path = lp
