@@ -17,14 +17,6 @@ import (
 
 const inheritedAce = 0x10 // INHERITED_ACE
 
-// applied is one (path, SID, kind) polc wrote, recorded so that the next
-// run can revoke what it no longer wants (a glob match that is gone).
-type applied struct {
-	Path string `json:"path"`
-	SID  string `json:"sid"`
-	Deny bool   `json:"deny"`
-}
-
 // applyACLs writes the bound ACL table: it materializes missing paths,
 // adds each ACE unless an equal or stronger one is already there
 // (idempotent), and revokes the ACEs a previous run of the same workspace
@@ -36,7 +28,7 @@ func applyACLs(b *winplan.Bound, sids map[string]*windows.SID, scope string) (cr
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var want []applied
+	var want []winplan.AppliedACE
 	for _, k := range keys {
 		n := b.Nodes[k]
 		var aces []winplan.ACE
@@ -64,7 +56,7 @@ func applyACLs(b *winplan.Bound, sids map[string]*windows.SID, scope string) (cr
 				return created, err
 			}
 			for _, a := range aces {
-				want = append(want, applied{Path: target, SID: sids[a.SID].String(), Deny: a.Deny})
+				want = append(want, winplan.AppliedACE{Path: target, SID: sids[a.SID].String(), Deny: a.Deny})
 			}
 		}
 	}
@@ -99,14 +91,20 @@ func addACEs(path string, aces []winplan.ACE, sids map[string]*windows.SID) erro
 	if err != nil {
 		return fmt.Errorf("reading the DACL of %s: %w", path, err)
 	}
-	var entries []windows.EXPLICIT_ACCESS
+	wanted := make([]winplan.ACE, 0, len(aces))
 	for _, a := range aces {
 		sid := sids[a.SID]
 		if sid == nil {
 			return fmt.Errorf("%s: principal %s has no SID on this machine", path, a.SID)
 		}
-		if hasACE(dacl, sid, a) {
-			continue
+		a.SID = sid.String()
+		wanted = append(wanted, a)
+	}
+	var entries []windows.EXPLICIT_ACCESS
+	for _, a := range winplan.MissingACEs(explicitACEs(dacl), wanted) {
+		sid, err := windows.StringToSid(a.SID)
+		if err != nil {
+			return err
 		}
 		mode := windows.GRANT_ACCESS
 		if a.Deny {
@@ -134,65 +132,47 @@ func addACEs(path string, aces []winplan.ACE, sids map[string]*windows.SID) erro
 	return nil
 }
 
-// hasACE reports whether dacl already holds an explicit ACE for sid of
-// the same kind, inheritance and at least the mask (allow) or any of its
-// bits (deny).
-func hasACE(dacl *windows.ACL, sid *windows.SID, want winplan.ACE) bool {
+// explicitACEs reads a DACL's explicit allow and deny ACEs, SIDs as
+// strings, for winplan.MissingACEs.
+func explicitACEs(dacl *windows.ACL) []winplan.ACE {
 	if dacl == nil {
-		return false
+		return nil
 	}
+	var out []winplan.ACE
 	for i := uint32(0); i < uint32(dacl.AceCount); i++ {
 		var ace *windows.ACCESS_ALLOWED_ACE
-		if windows.GetAce(dacl, i, &ace) != nil {
+		if windows.GetAce(dacl, i, &ace) != nil || ace.Header.AceFlags&inheritedAce != 0 {
 			continue
 		}
-		if ace.Header.AceFlags&inheritedAce != 0 {
+		t := ace.Header.AceType
+		if t != windows.ACCESS_ALLOWED_ACE_TYPE && t != windows.ACCESS_DENIED_ACE_TYPE {
 			continue
 		}
-		isDeny := ace.Header.AceType == windows.ACCESS_DENIED_ACE_TYPE
-		if isDeny != want.Deny || (ace.Header.AceType != windows.ACCESS_ALLOWED_ACE_TYPE && !isDeny) {
-			continue
-		}
-		if want.Inherit && ace.Header.AceFlags&0x3 != 0x3 {
-			continue
-		}
-		aceSid := (*windows.SID)(unsafe.Pointer(&ace.SidStart))
-		if !windows.EqualSid(aceSid, sid) {
-			continue
-		}
-		m := uint32(ace.Mask)
-		if want.Deny && m&want.Mask == want.Mask || !want.Deny && m&want.Mask == want.Mask {
-			return true
-		}
+		sid := (*windows.SID)(unsafe.Pointer(&ace.SidStart))
+		out = append(out, winplan.ACE{Deny: t == windows.ACCESS_DENIED_ACE_TYPE, SID: sid.String(), Mask: uint32(ace.Mask),
+			Inherit: ace.Header.AceFlags&0x3 == 0x3})
 	}
-	return false
+	return out
 }
 
 // reconcile revokes the ACEs the last run for this scope wrote that this
 // run does not want, then records this run's. Scopes keep concurrent
 // runs in other workspaces from revoking each other's denies.
-func reconcile(scope string, want []applied) error {
+func reconcile(scope string, want []winplan.AppliedACE) error {
 	dir, err := stateDir()
 	if err != nil {
 		return err
 	}
 	h := sha256.Sum256([]byte(scope))
 	file := filepath.Join(dir, "acl-"+hex.EncodeToString(h[:8])+".json")
-	var prev []applied
+	var prev []winplan.AppliedACE
 	if raw, err := os.ReadFile(file); err == nil {
 		if json.Unmarshal(raw, &prev) != nil {
 			_ = os.Rename(file, file+".corrupt")
 			prev = nil
 		}
 	}
-	keep := map[string]bool{}
-	for _, a := range want {
-		keep[a.Path+"\x00"+a.SID] = true
-	}
-	for _, a := range prev {
-		if keep[a.Path+"\x00"+a.SID] {
-			continue
-		}
+	for _, a := range winplan.StaleACEs(prev, want) {
 		if err := revoke(a.Path, a.SID); err != nil && !os.IsNotExist(err) {
 			return fmt.Errorf("revoking a stale ACE on %s: %w", a.Path, err)
 		}
@@ -240,9 +220,10 @@ func grantNulDevice(caps []*windows.SID) error {
 	if err != nil {
 		return err
 	}
+	have := explicitACEs(dacl)
 	var entries []windows.EXPLICIT_ACCESS
 	for _, c := range caps {
-		if hasACE(dacl, c, winplan.ACE{SID: "", Mask: winplan.MaskNulDevice}) {
+		if len(winplan.MissingACEs(have, []winplan.ACE{{SID: c.String(), Mask: winplan.MaskNulDevice}})) == 0 {
 			continue
 		}
 		entries = append(entries, windows.EXPLICIT_ACCESS{AccessPermissions: windows.ACCESS_MASK(winplan.MaskNulDevice),
