@@ -9,3 +9,4 @@ fuzz ./artifact FuzzDecodeEnvelope
 fuzz ./globwalk FuzzExpandPattern
 fuzz ./compiler/syntax FuzzParse
 fuzz ./compiler FuzzFilesystemKey
+fuzz ./backends/seatbelt/sbpl FuzzParse

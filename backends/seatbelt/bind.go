@@ -332,3 +332,24 @@ func vnodeType(p string) string {
 	}
 	return "REGULAR-FILE"
 }
+
+// MayWrite reports whether the sandbox might be able to write p under
+// the bound payload: some place that grants write (when present or when
+// missing) lies at or above it. It over-approximates (carve-outs are
+// ignored), which is the safe side for choosing where the shim keeps the
+// profile it hands to sandbox-exec.
+func MayWrite(pl *Payload, b *Binding, env ir.Env, p string) bool {
+	if pl.Unrestricted {
+		return true
+	}
+	c := MacEnv(env).Resolve(p)
+	for i, pc := range pl.Places {
+		if pc.Mandatory || (pc.Access != ir.Write && pc.IfMissing != ir.Write) {
+			continue
+		}
+		if i < len(b.Hosts) && ir.HasPathPrefix(c, b.Hosts[i]) {
+			return true
+		}
+	}
+	return false
+}

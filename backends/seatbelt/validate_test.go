@@ -316,3 +316,20 @@ func TestRandomPoliciesAgreeWithDecide(t *testing.T) {
 		t.Errorf("%d of 120 random layouts refused: the cross-root parameters are too weak", refused)
 	}
 }
+
+func TestMayWrite(t *testing.T) {
+	root := t.TempDir()
+	pol := &ir.Policy{Rules: []ir.Rule{{Path: ir.VarWorkspaceRoot, Access: ir.Write}, {Path: ir.VarHome, Access: ir.Read}}}
+	out, _ := Lower(pol, backends.Options{})
+	pl, _ := Decode(out.Payload)
+	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: root + "/proj", ir.VarHome: root + "/home"}}
+	b, err := Bind(pl, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]bool{root + "/proj/.cache/x": true, root + "/home/.cache": false, "/var/tmp/polc": false} {
+		if got := MayWrite(pl, b, env, p); got != want {
+			t.Errorf("MayWrite(%s) = %v, want %v", p, got, want)
+		}
+	}
+}

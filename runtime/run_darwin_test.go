@@ -1,0 +1,54 @@
+package runtime
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"polc/backends"
+	"polc/backends/seatbelt"
+	"polc/ir"
+)
+
+// These tests compile on every platform's CI (GOOS=darwin go test -c) and
+// run on macOS; they do not run sandbox-exec.
+
+func TestSeatbeltEnv(t *testing.T) {
+	pl := &seatbelt.Payload{Network: ir.NetworkNone}
+	env := seatbeltEnv([]string{"A=1", "CODEX_SANDBOX=x"}, pl, "/w")
+	got := strings.Join(env, " ")
+	if got != "A=1 CODEX_SANDBOX=seatbelt CODEX_SANDBOX_NETWORK_DISABLED=1 PWD=/w" {
+		t.Fatalf("env = %s", got)
+	}
+}
+
+func TestProfileWrittenOutsideWritableRoots(t *testing.T) {
+	home := t.TempDir()
+	pol := &ir.Policy{Rules: []ir.Rule{{Path: ir.VarHome, Access: ir.Write}}}
+	out, diags := seatbelt.Lower(pol, backends.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	pl, _ := seatbelt.Decode(out.Payload)
+	env := ir.Env{Bindings: ir.Bindings{ir.VarHome: home}}
+	b, err := seatbelt.Bind(pl, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, cleanup, err := writeProfile(pl, b, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	if seatbelt.MayWrite(pl, b, env, name) {
+		t.Errorf("profile %s is writable under the policy", name)
+	}
+	fi, err := os.Stat(name)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("profile mode %v, %v", fi.Mode(), err)
+	}
+	if d, _ := os.Stat(filepath.Dir(name)); d.Mode().Perm()&0o077 != 0 {
+		t.Errorf("profile dir mode %v", d.Mode())
+	}
+}
