@@ -68,7 +68,14 @@ type Value struct {
 	// Origin is free for the compiler: the profile that contributed the
 	// value after an extends merge, or a built-in's name.
 	Origin string
+	// Raw and KeyRaw are the byte spans of a string value's token (quotes
+	// included) and of its key's last part, for tools that edit the file
+	// in place (polc fmt). Zero when unknown.
+	Raw, KeyRaw Span
 }
+
+// Span is a byte range of the input.
+type Span struct{ Off, Len int }
 
 // tableState tracks how a table came to exist, for TOML's redefinition rules.
 type tableState int
@@ -364,6 +371,8 @@ func (b *builder) posOff(off int) diag.Pos {
 	return diag.Pos{File: b.file, Line: line + 1, Col: 1 + utf8.RuneCount(b.data[start:off])}
 }
 
+func span(r unstable.Range) Span { return Span{Off: int(r.Offset), Len: int(r.Length)} }
+
 // posOfSlice finds where a subslice of the input starts.
 func (b *builder) posOfSlice(s []byte) diag.Pos {
 	if s == nil {
@@ -379,13 +388,14 @@ func (b *builder) posOfSlice(s []byte) diag.Pos {
 type keyPart struct {
 	name string
 	pos  diag.Pos
+	raw  Span
 }
 
 func (b *builder) keyParts(it unstable.Iterator) []keyPart {
 	var parts []keyPart
 	for it.Next() {
 		n := it.Node()
-		parts = append(parts, keyPart{name: string(n.Data), pos: b.pos(n.Raw)})
+		parts = append(parts, keyPart{name: string(n.Data), pos: b.pos(n.Raw), raw: span(n.Raw)})
 	}
 	return parts
 }
@@ -447,7 +457,9 @@ func (b *builder) header(parts []keyPart, array bool) *Tab {
 			if last {
 				nt.state = explicit
 			}
-			t.Set(part.name, TableValue(nt, part.pos))
+			tv := TableValue(nt, part.pos)
+			tv.KeyRaw = part.raw
+			t.Set(part.name, tv)
 			t = nt
 			continue
 		}
@@ -475,7 +487,7 @@ func (b *builder) header(parts []keyPart, array bool) *Tab {
 					return nil
 				}
 				tab.state = explicit
-				v.KeyPos, v.Pos = part.pos, part.pos
+				v.KeyPos, v.Pos, v.KeyRaw = part.pos, part.pos, part.raw
 			}
 			t = tab
 		default:
@@ -524,7 +536,7 @@ func (b *builder) keyValue(t *Tab, n *unstable.Node) {
 	if v == nil {
 		return
 	}
-	v.KeyPos = last.pos
+	v.KeyPos, v.KeyRaw = last.pos, last.raw
 	if v.Kind == Array && len(v.Arr) == 0 {
 		v.Pos = last.pos // an empty array has no element to point at
 	}
@@ -542,7 +554,7 @@ func (b *builder) value(n *unstable.Node) *Value {
 	pos := b.pos(n.Raw)
 	switch n.Kind {
 	case unstable.String:
-		return &Value{Kind: String, Str: string(n.Data), Pos: pos}
+		return &Value{Kind: String, Str: string(n.Data), Pos: pos, Raw: span(n.Raw)}
 	case unstable.Bool:
 		return &Value{Kind: Bool, Bool: string(n.Data) == "true", Pos: pos}
 	case unstable.Integer:
