@@ -239,3 +239,47 @@ func grantNulDevice(caps []*windows.SID) error {
 	}
 	return windows.SetNamedSecurityInfo(`\\.\NUL`, windows.SE_KERNEL_OBJECT, windows.DACL_SECURITY_INFORMATION, nil, nil, acl, nil)
 }
+
+// auditDriveRoots checks the elevated mode's host assumption (the plan's
+// "assumptions"): outside the system directories the sandbox account
+// reads only what the plan grants. A drive root that lets BUILTIN\Users,
+// Authenticated Users or Everyone read, inheritably, breaks it for every
+// folder outside user profiles on that drive (on a default install: C:\
+// and its non-profile folders). polc does not rewrite whole drives, so it
+// says so, once per drive, on every run.
+func auditDriveRoots(warn func(string)) {
+	var broad []*windows.SID
+	for _, wk := range []windows.WELL_KNOWN_SID_TYPE{windows.WinBuiltinUsersSid, windows.WinAuthenticatedUserSid, windows.WinWorldSid} {
+		if s, err := windows.CreateWellKnownSid(wk); err == nil {
+			broad = append(broad, s)
+		}
+	}
+	for _, root := range fixedDriveRoots() {
+		sd, err := windows.GetNamedSecurityInfo(root, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION)
+		if err != nil {
+			continue
+		}
+		dacl, _, err := sd.DACL()
+		if err != nil || dacl == nil {
+			continue
+		}
+		for i := uint32(0); i < uint32(dacl.AceCount); i++ {
+			var ace *windows.ACCESS_ALLOWED_ACE
+			if windows.GetAce(dacl, i, &ace) != nil || ace.Header.AceType != windows.ACCESS_ALLOWED_ACE_TYPE {
+				continue
+			}
+			if ace.Header.AceFlags&0x2 == 0 || uint32(ace.Mask)&(winplan.FileReadData|windows.GENERIC_READ|windows.GENERIC_ALL) == 0 {
+				continue // not inherited by folders, or no read
+			}
+			sid := (*windows.SID)(unsafe.Pointer(&ace.SidStart))
+			for _, b := range broad {
+				if windows.EqualSid(sid, b) {
+					name, _, _, _ := b.LookupAccount("")
+					warn(fmt.Sprintf("%s lets %s read the folders it inherits to: outside user profiles the elevated sandbox can read them unless the profile denies them", root, name))
+					goto next
+				}
+			}
+		}
+	next:
+	}
+}

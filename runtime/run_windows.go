@@ -76,6 +76,9 @@ func Run(l *Launch) (int, error) {
 		}
 	}
 	if mode == winplan.Elevated {
+		if l.Stderr != nil {
+			auditDriveRoots(func(msg string) { fmt.Fprintf(l.Stderr, "polc: warning: %s\n", msg) })
+		}
 		if err := ensureSetup(md); err != nil {
 			return 0, &Failure{Msg: err.Error()}
 		}
