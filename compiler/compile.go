@@ -109,3 +109,21 @@ func dedupe(l diag.List) diag.List {
 	}
 	return out
 }
+
+// ProfileNames lists the profiles a compile could select: the built-ins
+// and every [permissions] profile of the merged config (and of the
+// managed requirements), in that order. It reads the inputs as Compile
+// does; unreadable inputs give only the built-ins.
+func ProfileNames(opts Options) []string {
+	s := &state{opts: opts}
+	s.parse()
+	names := []string{builtinReadOnly, builtinWorkspace, builtinFull}
+	if s.stop {
+		return names
+	}
+	s.mergeLayers()
+	for _, n := range s.profileTables().names {
+		names = append(names, n)
+	}
+	return names
+}

@@ -24,6 +24,7 @@ func init() {
 		Flags: append(compileFlags(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or sarif"},
 			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
+			&cli.BoolFlag{Name: "all", Usage: "check every profile (the built-ins and each [permissions] profile), not only the selected one"},
 			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` whose backends also check the policy (default: every registered one; none to skip)"},
 		),
 		Action: runCheck,
@@ -40,6 +41,9 @@ func runCheck(c *cli.Context) error {
 	}
 	opts := compileOptions(c)
 	opts.Strict = c.Bool("strict")
+	if c.Bool("all") {
+		return checkAll(c, opts, format)
+	}
 	res := compiler.Compile(opts)
 	if err := lowerCheck(c.String("target"), res); err != nil {
 		return err
@@ -48,6 +52,47 @@ func runCheck(c *cli.Context) error {
 		return failErr("%v", err)
 	}
 	if res.Diags.HasErrors() {
+		return silentExit(1)
+	}
+	return nil
+}
+
+// checkAll checks each profile in turn, as an admin does before a
+// rollout: which profiles the requirements refuse or narrow, and what each
+// platform cannot enforce. Text output has a header per profile; JSON and
+// SARIF hold every profile's diagnostics, each message prefixed with it.
+func checkAll(c *cli.Context, opts compiler.Options, format string) error {
+	if opts.Profile != "" {
+		return usageErr("--all checks every profile; do not combine it with -P")
+	}
+	failed := false
+	all := &compiler.Result{}
+	for _, name := range compiler.ProfileNames(opts) {
+		o := opts
+		o.Profile = name
+		res := compiler.Compile(o)
+		if err := lowerCheck(c.String("target"), res); err != nil {
+			return err
+		}
+		failed = failed || res.Diags.HasErrors()
+		if format == "text" {
+			fmt.Printf("== %s\n", name)
+			if err := writeDiags(os.Stdout, res, format); err != nil {
+				return failErr("%v", err)
+			}
+			continue
+		}
+		for _, d := range res.Diags {
+			d.Message = "profile " + name + ": " + d.Message
+			all.Diags = append(all.Diags, d)
+		}
+	}
+	if format != "text" {
+		if err := writeDiags(os.Stdout, all, format); err != nil {
+			return failErr("%v", err)
+		}
+	}
+	if failed {
 		return silentExit(1)
 	}
 	return nil
