@@ -78,23 +78,27 @@ func (e *Evaluator) Decide(hostPath string, op ir.Op) backends.Verdict {
 	p := e.canon(hostPath)
 	switch op {
 	case ir.OpRead:
-		return e.verdict(e.prog.Eval(sbpl.Request{Op: "file-read-data", Path: p}), "file-read-data")
+			r := sbpl.Request{Op: "file-read-data", Path: p}
+		return e.verdict(e.prog.Eval(r), "file-read-data", r)
 	case ir.OpWrite:
 		var last sbpl.Decision
+		var r sbpl.Request
 		for _, o := range writeOps {
-			last = e.prog.Eval(sbpl.Request{Op: o, Path: p})
+			r = sbpl.Request{Op: o, Path: p}
+			last = e.prog.Eval(r)
 			if !last.Allowed {
-				return e.verdict(last, o)
+				return e.verdict(last, o, r)
 			}
 		}
-		return e.verdict(last, "file-write*")
+		return e.verdict(last, "file-write*", r)
 	}
 	return backends.Verdict{Reason: "unknown operation"}
 }
 
 // Network judges an outbound connection.
 func (e *Evaluator) Network(host string, port int) backends.Verdict {
-	return e.verdict(e.prog.Eval(sbpl.Request{Op: "network-outbound", Host: host, Port: port}), "network-outbound")
+	r := sbpl.Request{Op: "network-outbound", Host: host, Port: port}
+	return e.verdict(e.prog.Eval(r), "network-outbound", r)
 }
 
 // Decision is the raw interpreter answer for one SBPL operation, for
@@ -103,24 +107,64 @@ func (e *Evaluator) Decision(op, hostPath string) sbpl.Decision {
 	return e.prog.Eval(sbpl.Request{Op: op, Path: e.canon(hostPath)})
 }
 
-func (e *Evaluator) verdict(d sbpl.Decision, op string) backends.Verdict {
+func (e *Evaluator) verdict(d sbpl.Decision, op string, r sbpl.Request) backends.Verdict {
 	v := backends.Verdict{Allowed: d.Allowed}
 	word := "denied"
 	if d.Allowed {
 		word = "allowed"
 	}
 	switch {
-	case d.Rule == nil:
-		v.Reason = fmt.Sprintf("%s %s: no rule matches (deny default)", op, word)
+	case d.Rule == nil || !d.Allowed && d.Rule == e.prog.Default:
+		v.Reason = fmt.Sprintf("%s %s: %s", op, word, e.whyDenied(r))
 	case d.Filter == nil:
 		v.Reason = fmt.Sprintf("%s %s by line %d: %s", op, word, d.Rule.Node.Pos.Line, head(d.Rule.Node.String()))
 	default:
-		v.Reason = fmt.Sprintf("%s %s by line %d: %s%s", op, word, d.Filter.Pos.Line, head(d.Filter.String()), e.paramNote(d.Filter))
+		at := d.Filter
+		for _, n := range e.prog.Why(r, d.Filter) {
+			if n.String() != "" && n.List != nil && len(n.List.Items) > 0 && !strings.HasPrefix(n.String(), "(require-any") {
+				at = n
+				break
+			}
+		}
+		v.Reason = fmt.Sprintf("%s %s by line %d: %s%s", op, word, at.Pos.Line, head(at.String()), e.paramNote(at))
 	}
 	return v
 }
 
-// paramNote names the symbolic path behind the filter's first parameter.
+// whyDenied explains a request no allow rule matched: the first clause
+// that carves it out of a rule whose scope covers it, or that no rule
+// covers it at all.
+func (e *Evaluator) whyDenied(r sbpl.Request) string {
+	for i := len(e.prog.Rules) - 1; i >= 0; i-- {
+		rule := e.prog.Rules[i]
+		if !rule.Allow || !covers(rule.Ops, r.Op) {
+			continue
+		}
+		for _, f := range rule.Filters {
+			why := e.prog.Why(r, f)
+			if len(why) == 0 {
+				continue
+			}
+			last := why[len(why)-1]
+			if !strings.HasPrefix(last.String(), "(require-not") {
+				continue
+			}
+			return fmt.Sprintf("carved out by line %d: %s%s", last.Pos.Line, head(last.String()), e.paramNote(last))
+		}
+	}
+	return "no rule of the profile grants it (deny default)"
+}
+
+func covers(ops []string, op string) bool {
+	for _, o := range ops {
+		if p, ok := strings.CutSuffix(o, "*"); ok && strings.HasPrefix(op, p) || o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// paramNote says what the filter's first parameter stands for.
 func (e *Evaluator) paramNote(n *sbpl.Node) string {
 	s := n.String()
 	i := strings.Index(s, `(param "`)
@@ -130,9 +174,23 @@ func (e *Evaluator) paramNote(n *sbpl.Node) string {
 	rest := s[i+len(`(param "`):]
 	name, _, _ := strings.Cut(rest, `"`)
 	for _, pr := range e.Payload.Params {
-		if pr.Name == name && !pr.Glob && pr.Place < len(e.Payload.Places) {
-			return fmt.Sprintf(" [%s = %s]", name, e.Payload.Places[pr.Place].Path)
+		if pr.Name != name {
+			continue
 		}
+		switch {
+		case pr.Glob && pr.Place < len(e.Payload.Globs):
+			return fmt.Sprintf(" [deny glob %s]", e.Payload.Globs[pr.Place].Pattern)
+		case pr.Glob || pr.Place >= len(e.Payload.Places):
+			return ""
+		}
+		pc := e.Payload.Places[pr.Place]
+		switch {
+		case pc.Mandatory:
+			return fmt.Sprintf(" [requirement deny %s]", pc.Path)
+		case pr.When == "in":
+			return fmt.Sprintf(" [%s = %s (%s), which lies inside a %s rule here]", name, pc.Path, pc.Access, pr.Root)
+		}
+		return fmt.Sprintf(" [%s = %s (%s)]", name, pc.Path, pc.Access)
 	}
 	return ""
 }

@@ -137,6 +137,17 @@ func TestSeedAgreesWithDecide(t *testing.T) {
 			t.Errorf("%s %s = %v, want %v (%s)", c.op, c.rel, got.Allowed, c.want, got.Reason)
 		}
 	}
+	// Reasons name what decided, in the config's terms.
+	for rel, want := range map[string]string{
+		"proj/sub/deep/deeper/z.env": "deny glob ${WORKSPACE_ROOT}/**/*.env",
+		"proj/.git/config":           "${WORKSPACE_ROOT}/.git (read)",
+		"proj/a.txt":                 "PATH_0 = ${WORKSPACE_ROOT} (write)",
+		"home/notes.txt":             "no rule of the profile grants it",
+	} {
+		if got := ev.Decide(filepath.Join(root, rel), ir.OpWrite); !strings.Contains(got.Reason, want) {
+			t.Errorf("write %s: reason %q does not mention %q", rel, got.Reason, want)
+		}
+	}
 	if got := ev.Network("127.0.0.1", 80); got.Allowed {
 		t.Errorf("network allowed with network = none")
 	}

@@ -45,6 +45,8 @@ type Program struct {
 	Rules []*Rule
 	// Default is the (allow|deny default) rule, nil when absent (deny).
 	Default *Rule
+	env     Env
+	cache   map[*Node]filter
 }
 
 // Decision is the interpreter's answer and the rule that gave it.
@@ -64,7 +66,7 @@ type filter func(r *Request) bool
 // parameter, and on a regex that does not compile: a profile the
 // interpreter cannot fully read is not judged.
 func Compile(p *Profile, env Env) (*Program, error) {
-	prog := &Program{}
+	prog := &Program{env: env, cache: map[*Node]filter{}}
 	sawVersion := false
 	for _, f := range p.Forms {
 		switch f.head() {
@@ -454,4 +456,53 @@ func (p *Program) Eval(r Request) Decision {
 		return Decision{Allowed: p.Default.Allow, Rule: p.Default}
 	}
 	return Decision{}
+}
+
+// Match evaluates one filter node of the program (for example a branch of
+// a require-any) on a request.
+func (p *Program) Match(r Request, n *Node) bool {
+	f, ok := p.cache[n]
+	if !ok {
+		var err error
+		if f, err = compileFilter(n, p.env); err != nil {
+			f = func(*Request) bool { return false }
+		}
+		p.cache[n] = f
+	}
+	return f(&r)
+}
+
+// Why explains a filter's result on a request as a path of nodes into
+// it: when the filter matches, the require-any branches taken; when it
+// does not, the require-all clause that failed (a require-not whose
+// filter matched, typically). It ends early where no single node is to
+// blame (no branch of a require-any matched).
+func (p *Program) Why(r Request, n *Node) []*Node {
+	switch n.head() {
+	case "require-all":
+		for _, c := range n.args() {
+			if !p.Match(r, c) {
+				return append([]*Node{c}, p.Why(r, c)...)
+			}
+		}
+		for _, c := range n.args() {
+			if c.head() == "require-any" {
+				return append([]*Node{c}, p.Why(r, c)...)
+			}
+		}
+	case "require-any":
+		for _, c := range n.args() {
+			if p.Match(r, c) {
+				return append([]*Node{c}, p.Why(r, c)...)
+			}
+		}
+		// No branch matched: blame the first require-all branch whose
+		// leading (scope) clause matched, that is, a carve-out in it.
+		for _, c := range n.args() {
+			if a := c.args(); c.head() == "require-all" && len(a) > 0 && p.Match(r, a[0]) {
+				return append([]*Node{c}, p.Why(r, c)...)
+			}
+		}
+	}
+	return nil
 }
