@@ -78,7 +78,7 @@ func (e *Evaluator) Decide(hostPath string, op ir.Op) backends.Verdict {
 	p := e.canon(hostPath)
 	switch op {
 	case ir.OpRead:
-			r := sbpl.Request{Op: "file-read-data", Path: p}
+		r := sbpl.Request{Op: "file-read-data", Path: p}
 		return e.verdict(e.prog.Eval(r), "file-read-data", r)
 	case ir.OpWrite:
 		var last sbpl.Decision
