@@ -74,39 +74,50 @@ type LowerOptions struct {
 	AllowUnenforceable bool
 }
 
-// collapse keeps one rule per symbolic path: a mandatory deny first, then
-// deny > write > read, as ir.Decide breaks ties. Rules whose paths differ
+// collapse keeps, per symbolic path, the rule that wins there (a
+// mandatory deny first, then deny > write > read, as ir.Decide breaks
+// ties) among the rules that always apply, plus the best skip_if_missing
+// rule when it would beat that one: the runtime drops it when the path
+// is missing, and the other must still apply. Rules whose paths differ
 // only in case name one path on Windows: a warning.
 func (l *lowered) collapse() {
-	byKey := map[string]int{}
+	type pair struct{ fixed, skip *ir.Rule }
+	byKey := map[string]*pair{}
+	var order []string
 	seenCase := map[string]string{}
-	for _, r := range l.p.Rules {
+	for i := range l.p.Rules {
+		r := l.p.Rules[i]
 		k := Key(r.Path)
 		if prev, ok := seenCase[k]; ok && prev != r.Path {
 			l.diags = append(l.diags, diag.Diagnostic{Code: diag.WindowsCaseCollision, Severity: diag.WindowsCaseCollision.Severity(),
-				Pos: r.Origin.Pos, Message: fmt.Sprintf("%q and %q are one path on Windows; the %s rule wins there (deny > write > read)", prev, r.Path, winner(l, k, r).Access),
+				Pos: r.Origin.Pos, Message: fmt.Sprintf("%q and %q are one path on Windows; the rule that wins there applies to both (deny > write > read)", prev, r.Path),
 				Fix: "spell both rules with the same case, or drop one"})
 		}
 		seenCase[k] = r.Path
-		if i, ok := byKey[k]; ok {
-			if better(r, l.rules[i].rule) {
-				l.rules[i].rule = r
-			}
-			continue
+		pr := byKey[k]
+		if pr == nil {
+			pr = &pair{}
+			byKey[k] = pr
+			order = append(order, k)
 		}
-		byKey[k] = len(l.rules)
-		l.rules = append(l.rules, crule{key: k, rule: r})
+		slot := &pr.fixed
+		if r.SkipIfMissing {
+			slot = &pr.skip
+		}
+		if *slot == nil || better(r, **slot) {
+			*slot = &r
+		}
+	}
+	for _, k := range order {
+		pr := byKey[k]
+		if pr.fixed != nil {
+			l.rules = append(l.rules, crule{key: k, rule: *pr.fixed})
+		}
+		if pr.skip != nil && (pr.fixed == nil || better(*pr.skip, *pr.fixed)) {
+			l.rules = append(l.rules, crule{key: k, rule: *pr.skip})
+		}
 	}
 	sort.SliceStable(l.rules, func(i, j int) bool { return l.rules[i].key < l.rules[j].key })
-}
-
-func winner(l *lowered, k string, r ir.Rule) ir.Rule {
-	for _, c := range l.rules {
-		if c.key == k && better(c.rule, r) {
-			return c.rule
-		}
-	}
-	return r
 }
 
 // better reports whether rule a beats rule b on the same path.
