@@ -10,3 +10,4 @@ fuzz ./globwalk FuzzExpandPattern
 fuzz ./compiler/syntax FuzzParse
 fuzz ./compiler FuzzFilesystemKey
 fuzz ./backends/seatbelt/sbpl FuzzParse
+fuzz ./backends/windows FuzzDecodeBind
