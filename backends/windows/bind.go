@@ -237,10 +237,44 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 			}
 		}
 	}
+	b.pruneCapDenies(p, env)
 	for _, n := range b.Nodes {
 		sortACEs(n.ACEs)
 	}
 	return b, nil
+}
+
+// pruneCapDenies drops the deny ACEs of capability SIDs that can never
+// matter: a capability is granted only at its own root, so its deny is
+// needed only at or below that root. Everywhere else it would only cost
+// a write (on a drive root, a propagation through the whole drive). The
+// read-only capability is granted nowhere, so its denies all go.
+func (b *Bound) pruneCapDenies(p *Plan, env ir.Env) {
+	roots := map[string]string{} // cap ref → bound root key
+	for _, pr := range p.Principals {
+		if pr.Kind != "capability" || pr.Root == "" {
+			continue
+		}
+		if host, ok := env.Bindings.BindOK(pr.Root); ok {
+			roots[pr.Ref] = Key(env.Resolve(host))
+		}
+	}
+	for k, n := range b.Nodes {
+		kept := n.ACEs[:0]
+		for _, a := range n.ACEs {
+			if a.Deny && IsCap(a.SID) {
+				root, known := roots[a.SID]
+				if a.SID == SIDReadOnlyCap || known && !underKey(k, root) {
+					continue
+				}
+			}
+			kept = append(kept, a)
+		}
+		n.ACEs = kept
+		if len(n.ACEs) == 0 && !n.Protected {
+			delete(b.Nodes, k)
+		}
+	}
 }
 
 func hasAllow(n *Node) bool {
