@@ -47,22 +47,9 @@ var errGlob = errors.New("malformed glob")
 // pattern that matches a directory covers everything below it. never is
 // true when no path can match (an empty character class in every branch).
 func GlobRegex(rel string) (body string, never bool, err error) {
-	alts, err := expandBraces(rel)
+	branches, err := GlobRegexBranches(rel)
 	if err != nil {
 		return "", false, err
-	}
-	var branches []string
-	seen := map[string]bool{}
-	for _, a := range alts {
-		r, ok, err := translate(a, true)
-		if err != nil {
-			return "", false, err
-		}
-		if !ok || seen[r] {
-			continue
-		}
-		seen[r] = true
-		branches = append(branches, r)
 	}
 	switch len(branches) {
 	case 0:
@@ -71,6 +58,30 @@ func GlobRegex(rel string) (body string, never bool, err error) {
 		return branches[0] + "(/.*)?$", false, nil
 	}
 	return "(" + strings.Join(branches, "|") + ")(/.*)?$", false, nil
+}
+
+// GlobRegexBranches is GlobRegex before its branches are joined: one
+// regex fragment per {a,b} alternative (deduplicated), without the
+// directory suffix. None means the glob matches nothing.
+func GlobRegexBranches(rel string) ([]string, error) {
+	alts, err := expandBraces(rel)
+	if err != nil {
+		return nil, err
+	}
+	var branches []string
+	seen := map[string]bool{}
+	for _, a := range alts {
+		r, ok, err := translate(a, true)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || seen[r] {
+			continue
+		}
+		seen[r] = true
+		branches = append(branches, r)
+	}
+	return branches, nil
 }
 
 // expandBraces rewrites a pattern into brace-free alternatives, exactly as

@@ -26,6 +26,7 @@ var (
 // lowering holds one Lower call's state.
 type lowering struct {
 	p      *ir.Policy
+	opts   backends.Options
 	diags  diag.List
 	places []*place
 	byPath map[string]*place
@@ -45,18 +46,19 @@ type place struct {
 }
 
 type globInfo struct {
-	g     *ir.Glob
-	root  string
-	base  string
-	body  string
-	never bool
-	idx   int
+	g    *ir.Glob
+	root string
+	base string
+	// bodies are the regex bodies, one per guard: the {a,b} branches
+	// joined while they fit in one SBPL string, split when they do not.
+	bodies []string
+	idx    int
 }
 
 // Lower compiles a policy into the macOS artifact. See the package doc for
 // the profile's structure.
 func Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
-	l := &lowering{p: p, byPath: map[string]*place{}, pidx: map[string]bool{}}
+	l := &lowering{p: p, opts: opts, byPath: map[string]*place{}, pidx: map[string]bool{}}
 	pl := &Payload{Format: FormatTag, Network: p.Network.Mode}
 	if pl.Network == "" {
 		pl.Network = ir.NetworkNone
@@ -237,23 +239,63 @@ func (l *lowering) collect() {
 			rel = rel[1:]
 		}
 		if root != "/" && strings.ContainsAny(strings.TrimPrefix(g.Base, root), `{}\`) || root == "/" && strings.ContainsAny(g.Base, `{}\`) {
-			l.diags.Addf(diag.MacGlobUnsupported, g.Origin.Pos, "move the {…} or \\ into the part after the last plain directory",
-				"deny glob %q: braces or backslashes in its base directory %q", g.Pattern, g.Base)
+			l.unenforceable(diag.MacGlobUnsupported, g.Origin.Pos, "move the {…} or \\ into the part after the last plain directory",
+				fmt.Sprintf("deny glob %q: braces or backslashes in its base directory %q", g.Pattern, g.Base))
 			continue
 		}
-		body, never, err := GlobRegex(rel)
+		branches, err := GlobRegexBranches(rel)
 		if err != nil {
-			l.diags.Addf(diag.MacGlobUnsupported, g.Origin.Pos, "rewrite the pattern (see the message)",
-				"deny glob %q: %v", g.Pattern, err)
+			l.unenforceable(diag.MacGlobUnsupported, g.Origin.Pos, "rewrite the pattern (see the message)",
+				fmt.Sprintf("deny glob %q: %v", g.Pattern, err))
 			continue
 		}
-		if q := sbpl.QuoteString(body); len(q)-2 > sbpl.MaxStringLen {
-			l.diags.Addf(diag.MacStringTooLong, g.Origin.Pos, "split the pattern into shorter ones",
-				"deny glob %q becomes a %d-byte regex; sandbox-exec reads strings of at most %d bytes", g.Pattern, len(q)-2, sbpl.MaxStringLen)
+		bodies, long := packBranches(branches)
+		if long != "" {
+			l.unenforceable(diag.MacStringTooLong, g.Origin.Pos, "split the pattern into shorter ones",
+				fmt.Sprintf("deny glob %q: its branch %.40q... becomes a regex over %d bytes, the longest string sandbox-exec reads", g.Pattern, long, sbpl.MaxStringLen))
 			continue
 		}
-		l.globs = append(l.globs, &globInfo{g: g, root: root, base: g.Base, body: body, never: never, idx: len(l.globs)})
+		l.globs = append(l.globs, &globInfo{g: g, root: root, base: g.Base, bodies: bodies, idx: len(l.globs)})
 	}
+}
+
+// packBranches joins regex branches into as few bodies as fit in one SBPL
+// string each. long is a branch that does not fit even alone.
+func packBranches(branches []string) (bodies []string, long string) {
+	fits := func(body string) bool { return len(sbpl.QuoteString(body))-2 <= sbpl.MaxStringLen }
+	var cur []string
+	join := func(bs []string) string {
+		if len(bs) == 1 {
+			return bs[0] + "(/.*)?$"
+		}
+		return "(" + strings.Join(bs, "|") + ")(/.*)?$"
+	}
+	for _, br := range branches {
+		if !fits(join([]string{br})) {
+			return nil, br
+		}
+		if len(cur) > 0 && !fits(join(append(cur[:len(cur):len(cur)], br))) {
+			bodies = append(bodies, join(cur))
+			cur = nil
+		}
+		cur = append(cur, br)
+	}
+	if len(cur) > 0 {
+		bodies = append(bodies, join(cur))
+	}
+	return bodies, ""
+}
+
+// unenforceable reports a deny the profile cannot express: an error, or
+// a warning when the caller opted in to a weaker sandbox (the deny is
+// then left out, and the warning says so).
+func (l *lowering) unenforceable(code diag.Code, pos diag.Pos, fix, msg string) {
+	d := diag.Diagnostic{Code: code, Severity: code.Severity(), Pos: pos, Message: msg, Fix: fix}
+	if l.opts.AllowUnenforceable {
+		d.Severity = diag.Warning
+		d.Message += "; left out of the macOS profile (--allow-unenforceable): macOS does not deny these paths"
+	}
+	l.diags = append(l.diags, d)
 }
 
 // param registers a parameter once and returns its name.
@@ -406,12 +448,14 @@ func (l *lowering) guards() []string {
 		out = append(out, "; requirement deny "+comment(m.Path)+"\n    "+excludes(`(param "`+name+`")`))
 	}
 	for _, g := range l.globs {
-		if g.never {
-			continue
+		if len(g.bodies) == 0 {
+			continue // matches nothing
 		}
 		name := l.param(Param{Name: fmt.Sprintf("GLOB_%d", g.idx), Place: g.idx, Glob: true})
-		out = append(out, "; deny glob "+comment(g.g.Pattern)+"\n    "+
-			`(require-not (regex (string-append "^" (regex-quote (param "`+name+`")) `+sbpl.QuoteString(g.body)+`)))`)
+		for _, body := range g.bodies {
+			out = append(out, "; deny glob "+comment(g.g.Pattern)+"\n    "+
+				`(require-not (regex (string-append "^" (regex-quote (param "`+name+`")) `+sbpl.QuoteString(body)+`)))`)
+		}
 	}
 	return out
 }
