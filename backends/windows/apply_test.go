@@ -102,3 +102,29 @@ func TestStaleGlobMatchRevoked(t *testing.T) {
 		t.Fatal("an unchanged tree has stale ACEs")
 	}
 }
+
+func TestMaterializeOnlyUnderWritableRoots(t *testing.T) {
+	root := t.TempDir()
+	mkTree(t, root, "proj/a.txt", "home/")
+	pol := seedPolicy()
+	pol.Rules = append(pol.Rules, ir.Rule{Path: ir.VarHome + "/.ssh", Access: ir.Deny})
+	plan, _ := Lower(pol, LowerOptions{})
+	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: filepath.Join(root, "proj"), ir.VarHome: filepath.Join(root, "home")}}
+	b, err := plan.Bind(Elevated, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codex := b.Nodes[Key(filepath.Join(root, "proj", ".codex"))]
+	ssh := b.Nodes[Key(filepath.Join(root, "home", ".ssh"))]
+	if codex == nil || !codex.Materialize {
+		t.Error("a missing .codex below the writable project must be created before its deny-write ACE")
+	}
+	if ssh == nil || ssh.Materialize {
+		t.Error("a missing ~/.ssh outside every writable root must not be created")
+	}
+	for _, a := range ssh.ACEs {
+		if IsCap(a.SID) {
+			t.Errorf("capability deny outside its root kept: %+v", a)
+		}
+	}
+}

@@ -245,7 +245,7 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 }
 
 // pruneCapDenies drops the deny ACEs of capability SIDs that can never
-// matter: a capability is granted only at its own root, so its deny is
+// matter, and the materialization of paths the sandbox could not create: a capability is granted only at its own root, so its deny is
 // needed only at or below that root. Everywhere else it would only cost
 // a write (on a drive root, a propagation through the whole drive). The
 // read-only capability is granted nowhere, so its denies all go.
@@ -260,6 +260,15 @@ func (b *Bound) pruneCapDenies(p *Plan, env ir.Env) {
 		}
 	}
 	for k, n := range b.Nodes {
+		// A missing path needs creating only where the sandbox could
+		// create it itself: below one of its writable roots.
+		if n.Materialize {
+			under := false
+			for _, root := range roots {
+				under = under || underKey(k, root)
+			}
+			n.Materialize = under
+		}
 		kept := n.ACEs[:0]
 		for _, a := range n.ACEs {
 			if a.Deny && IsCap(a.SID) {
