@@ -527,7 +527,26 @@ func (l *lowered) finish(opts LowerOptions) {
 	}
 	pos := l.posFor
 	pref := l.plan.Modes[l.plan.PreferredMode]
+	var hidden []string // POL092 gaps, reported as one diagnostic
 	for _, g := range pref.Gaps {
+		if g.Code == string(diag.WindowsSystemRootsHide) {
+			hidden = append(hidden, g.Path)
+		}
+	}
+	if len(hidden) > 0 {
+		sev := diag.Error
+		if opts.AllowUnenforceable {
+			sev = diag.Warning
+		}
+		l.diags = append(l.diags, diag.Diagnostic{Code: diag.WindowsSystemRootsHide, Severity: sev, Pos: l.profilePos(),
+			Message: fmt.Sprintf("the profile does not let the sandbox read %s, but every Windows account can, and no process starts without them (%s Windows mode)",
+				strings.Join(hidden, ", "), l.plan.PreferredMode),
+			Fix: `add ":minimal" = "read" to the profile`})
+	}
+	for _, g := range pref.Gaps {
+		if g.Code == string(diag.WindowsSystemRootsHide) {
+			continue
+		}
 		code := diag.Code(g.Code)
 		sev := code.Severity()
 		if g.Refuses {
@@ -539,7 +558,7 @@ func (l *lowered) finish(opts LowerOptions) {
 			sev = diag.Warning
 		}
 		l.diags = append(l.diags, diag.Diagnostic{Code: code, Severity: sev, Pos: pos(g.Path),
-			Message: fmt.Sprintf("windows %s mode: %s", l.plan.PreferredMode, g.Message), Fix: g.Fix})
+			Message: fmt.Sprintf("%s (%s Windows mode)", g.Message, l.plan.PreferredMode), Fix: g.Fix})
 	}
 	if l.plan.PreferredMode == Elevated {
 		var why []string
@@ -554,13 +573,40 @@ func (l *lowered) finish(opts LowerOptions) {
 				Fix:     "none needed; the elevated mode needs a one-time setup as an administrator"})
 		}
 	}
+	var posix []string
+	var posixAt diag.Pos
 	for _, c := range l.rules {
 		if strings.HasPrefix(c.rule.Path, "/") && c.rule.Path != "/" && !strings.HasPrefix(c.rule.Path, "//") {
-			l.diags = append(l.diags, diag.Diagnostic{Code: diag.WindowsPosixPath, Severity: diag.Info, Pos: c.rule.Origin.Pos,
-				Message: fmt.Sprintf("%s rule %q names a POSIX path; on Windows the runtime skips it", c.rule.Access, c.rule.Path),
-				Fix:     "none needed for a profile shared with Linux and macOS"})
+			if len(posix) == 0 {
+				posixAt = c.rule.Origin.Pos
+			}
+			posix = append(posix, c.rule.Path)
 		}
 	}
+	if len(posix) > 0 {
+		l.diags = append(l.diags, diag.Diagnostic{Code: diag.WindowsPosixPath, Severity: diag.Info, Pos: posixAt,
+			Message: fmt.Sprintf("POSIX paths have no meaning on Windows; the runtime skips the rules on %s", strings.Join(posix, ", ")),
+			Fix:     "none needed for a profile shared with Linux and macOS"})
+	}
+}
+
+// profilePos is where the profile's rules were written: the :minimal
+// entry, else the first user-written rule with a position.
+func (l *lowered) profilePos() diag.Pos {
+	if l.p.Minimal != nil && !l.p.Minimal.Pos.IsZero() {
+		return l.p.Minimal.Pos
+	}
+	for _, r := range l.p.Rules {
+		if r.Origin.Kind == ir.OriginConfig && !r.Origin.Pos.IsZero() {
+			return r.Origin.Pos
+		}
+	}
+	for _, r := range l.p.Rules {
+		if !r.Origin.Pos.IsZero() {
+			return r.Origin.Pos
+		}
+	}
+	return diag.Pos{}
 }
 
 // posFor finds the TOML position of the rule or glob a gap is about.
@@ -575,8 +621,5 @@ func (l *lowered) posFor(path string) diag.Pos {
 			return g.Origin.Pos
 		}
 	}
-	if l.p.Minimal != nil {
-		return l.p.Minimal.Pos
-	}
-	return diag.Pos{}
+	return l.profilePos()
 }
