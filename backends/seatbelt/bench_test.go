@@ -76,3 +76,20 @@ func TestBigPolicyLowers(t *testing.T) {
 		t.Fatalf("%d comparisons", n)
 	}
 }
+
+// BenchmarkBind1000Rules is the shim's launch-time work on macOS: binding
+// every parameter and checking the layout (no SBPL parsing).
+func BenchmarkBind1000Rules(b *testing.B) {
+	out, _ := Lower(bigPolicy(), backends.Options{})
+	pl, err := Decode(out.Payload)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: "/Users/u/proj", ir.VarHome: "/Users/u"},
+		Resolve: func(s string) string { return s }, Exists: func(string) bool { return true }}
+	for b.Loop() {
+		if _, err := Bind(pl, env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
