@@ -17,7 +17,7 @@ import (
 )
 
 // ModeEnv overrides the plan's preferred mode (elevated or unelevated).
-const ModeEnv = "POLC_WINDOWS_MODE"
+const ModeEnv = winplan.ModeEnv
 
 // RunnerArg is argv[1] of the elevated runner: polc.exe started as the
 // sandbox account, which derives the restricted token from its own token

@@ -1,6 +1,9 @@
 package windows
 
 import (
+	"fmt"
+	"os"
+
 	"polc/backends"
 	"polc/canonjson"
 	"polc/diag"
@@ -26,12 +29,21 @@ func (windowsBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Outp
 	return &backends.Output{Platform: "windows", Payload: payload}, diags
 }
 
-// Evaluator binds the plan's preferred mode to env, expanding the deny
-// globs on the host now, as the runtime does at launch.
+// ModeEnv selects a mode other than the plan's preferred one, for the
+// runtime and for the evaluator alike (so that `polc explain --target
+// windows` answers for the mode that would run).
+const ModeEnv = "POLC_WINDOWS_MODE"
+
+// Evaluator binds the plan's mode (preferred, or ModeEnv) to env,
+// expanding the deny globs on the host now, as the runtime does at launch.
 func (windowsBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, error) {
 	plan, err := Decode(payload)
 	if err != nil {
 		return nil, err
 	}
-	return NewEvaluator(plan, "", env, nil)
+	mode := os.Getenv(ModeEnv)
+	if mode != "" && plan.Modes[mode] == nil {
+		return nil, fmt.Errorf("%s=%q: the plan has no such mode (elevated, unelevated)", ModeEnv, mode)
+	}
+	return NewEvaluator(plan, mode, env, nil)
 }
