@@ -14,9 +14,8 @@
 // absolute paths, :minimal system roots). Each filter of those rules is
 // one rule path's subtree, (subpath (param "PATH_n")), minus the deeper
 // rule paths under the same root (require-not literal and subpath, as
-// Codex does for its carve-outs),
-//
-// and each rule is guarded by (require-not ...) clauses for
+// Codex does for its carve-outs). Each rule is guarded by (require-not
+// ...) clauses for
 //   - the top rule paths of other roots that the shim finds inside one of
 //     this root's rule paths at launch (PATH_t_IN_ROOT, bound to the path
 //     only then; e.g. ${WORKSPACE_ROOT} inside a ${HOME} rule),
@@ -38,6 +37,13 @@
 // unbound parameter is Unbound, which names no vnode. :minimal system
 // roots are literals (ir.MinimalRoots["macos"]), read and map-executable.
 //
+// Bind refuses (POL081, POL082) the host layouts this cannot express
+// faithfully: a rule path that resolves through a symlink below its root,
+// a variable root overlapping a :minimal system root, and roots nested so
+// that a rule of one root lies between two rules of another. Refusing is
+// the fail-closed answer; the random-policy test bounds how often it
+// happens.
+//
 // Network: none (nothing), full (outbound and inbound), or proxy-only
 // (outbound to each localhost proxy port); proxy mode without ports allows
 // nothing (fail closed).
@@ -47,4 +53,7 @@
 // separate deny rules, and match at any depth (no glob_scan_max_depth on
 // macOS); device nodes the base opens for every command (/dev/null and
 // /dev/fd writes, /dev/ptmx, the pty's ttys) are outside policy control.
+// A negated glob class ([!a]) can match "/" in doublestar, whose one-level
+// backtracking then misses some matches a regex finds: there macOS denies
+// more than ir.Decide.
 package seatbelt
