@@ -213,6 +213,9 @@ func runAsSandboxUser(l *Launch, md *winplan.Mode, environ []string, restricting
 		uintptr(unsafe.Pointer(&cl[0])), windows.CREATE_SUSPENDED|windows.CREATE_UNICODE_ENVIRONMENT|windows.CREATE_NO_WINDOW,
 		0, u16(l.Dir), uintptr(unsafe.Pointer(&si)), uintptr(unsafe.Pointer(&pi)))
 	if r == 0 {
+		if e == windows.ERROR_ACCESS_DENIED || e == windows.ERROR_DIRECTORY {
+			return 0, fmt.Errorf("CreateProcessWithLogonW as %s: %w: the sandbox account must be able to read %s and enter %s (install polc where BUILTIN\\Users can read it, e.g. under Program Files)", user, e, self, l.Dir)
+		}
 		return 0, fmt.Errorf("CreateProcessWithLogonW as %s: %w", user, e)
 	}
 	defer windows.CloseHandle(pi.Process)
