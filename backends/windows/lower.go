@@ -136,7 +136,7 @@ func better(a, b ir.Rule) bool {
 func (l *lowered) capabilities() {
 	for _, c := range l.rules {
 		if c.rule.Access == ir.Write {
-			l.caps = append(l.caps, CapRef(c.rule.Path))
+			l.caps = append(l.caps, CapRef(PlanPath(c.rule.Path)))
 		}
 	}
 	if len(l.caps) == 0 {
@@ -182,7 +182,7 @@ func (l *lowered) aclSteps(readPrincipal, writePrincipal string) []Step {
 		// so that the sandbox cannot create it unprotected. A missing
 		// writable root is not: it may be meant as a file, and a grant
 		// on nothing grants nothing (fail closed, as the reference).
-		base := Step{Path: r.Path, Inherit: "CI|OI", Access: r.Access.String(), SkipIfMissing: r.SkipIfMissing,
+		base := Step{Path: PlanPath(r.Path), Inherit: "CI|OI", Access: r.Access.String(), SkipIfMissing: r.SkipIfMissing,
 			Materialize: !r.SkipIfMissing && r.Access != ir.Write && r.Path != "/", Why: why(r)}
 		add := func(op, sid string, mask uint32) {
 			s := base
@@ -195,7 +195,7 @@ func (l *lowered) aclSteps(readPrincipal, writePrincipal string) []Step {
 			if writePrincipal != "" {
 				add(OpACLAllow, writePrincipal, MaskWrite)
 			}
-			add(OpACLAllow, CapRef(r.Path), MaskWrite)
+			add(OpACLAllow, CapRef(PlanPath(r.Path)), MaskWrite)
 		case ir.Read:
 			if readPrincipal != "" {
 				add(OpACLAllow, readPrincipal, MaskReadExec)

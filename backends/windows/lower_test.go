@@ -273,3 +273,26 @@ func TestDeterministic(t *testing.T) {
 		t.Fatal("two lowerings of one policy differ")
 	}
 }
+
+func TestPlanPathsNormalised(t *testing.T) {
+	pol := &ir.Policy{Minimal: &ir.Origin{}, Rules: []ir.Rule{
+		{Path: `\\?\C:\Src\App\`, Access: ir.Write},
+		{Path: `C:\Src\App\.git`, Access: ir.Read},
+		{Path: ir.VarHome + "/x", Access: ir.Deny},
+	}}
+	plan, _ := Lower(pol, LowerOptions{})
+	var paths []string
+	for _, s := range plan.Modes[Elevated].Steps {
+		if s.Op == OpACLAllow || s.Op == OpACLDeny {
+			paths = append(paths, s.Path+" "+s.SID)
+		}
+	}
+	want := []string{
+		"${HOME}/x grp:sandbox", "${HOME}/x cap:C:/Src/App",
+		"C:/Src/App grp:sandbox", "C:/Src/App cap:C:/Src/App",
+		"C:/Src/App/.git grp:sandbox", "C:/Src/App/.git cap:C:/Src/App",
+	}
+	if strings.Join(paths, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("plan paths:\n%s\nwant:\n%s", strings.Join(paths, "\n"), strings.Join(want, "\n"))
+	}
+}

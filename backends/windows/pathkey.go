@@ -91,3 +91,24 @@ func IsWindowsPath(p string) bool {
 	k := Key(p)
 	return isDrive(k) || len(k) > 2 && isDrive(k[:2]) && k[2] == '/' || strings.HasPrefix(k, "//")
 }
+
+// PlanPath is how a rule path is written into the plan: symbolic paths
+// as they are; host paths in slash form without the \\?\ prefix, case
+// kept for the reader (Key decides identity). A reviewer then sees one
+// spelling for one path whatever the config used.
+func PlanPath(p string) string {
+	if strings.HasPrefix(p, "${") {
+		return p
+	}
+	s := strings.ReplaceAll(p, `\`, "/")
+	switch {
+	case hasPrefixFold(s, "//?/unc/"):
+		s = "//" + s[len("//?/unc/"):]
+	case strings.HasPrefix(s, "//?/"), strings.HasPrefix(s, "/??/"):
+		s = s[4:]
+	}
+	if len(s) > 3 && strings.HasSuffix(s, "/") {
+		s = strings.TrimRight(s, "/")
+	}
+	return s
+}
