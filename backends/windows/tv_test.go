@@ -231,7 +231,10 @@ func randomWorld(t *testing.T, rng *rand.Rand) (*ir.Policy, ir.Env, []probe) {
 	}
 	accesses := []ir.Access{ir.Read, ir.Write, ir.Deny}
 	if rng.Intn(4) == 0 {
-		pol.Rules = append(pol.Rules, ir.Rule{Path: "/", Access: ir.Read, Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":root"}})
+		pol.Rules = append(pol.Rules, ir.Rule{Path: "/", Access: accesses[rng.Intn(3)], Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":root"}})
+	}
+	if rng.Intn(3) == 0 {
+		pol.Rules = append(pol.Rules, ir.Rule{Path: ir.VarHome, Access: accesses[rng.Intn(3)], Origin: ir.Origin{Kind: ir.OriginConfig, Key: "~"}})
 	}
 	pol.Rules = append(pol.Rules, ir.Rule{Path: ir.VarWorkspaceRoot, Access: accesses[rng.Intn(2)], Origin: ir.Origin{Kind: ir.OriginConfig}})
 	for i, nr := 0, rng.Intn(7); i < nr; i++ {
@@ -267,7 +270,7 @@ func randomWorld(t *testing.T, rng *rand.Rand) (*ir.Policy, ir.Env, []probe) {
 		pol.Network.Mode = ir.NetworkFull
 	}
 	pol.Sort()
-	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: proj}, Platform: "windows"}
+	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: proj, ir.VarHome: root}, Platform: "windows"}
 	var probes []probe
 	for _, p := range paths {
 		probes = append(probes, probe{p, ir.OpRead}, probe{p, ir.OpWrite})
