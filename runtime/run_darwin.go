@@ -16,10 +16,6 @@ import (
 	"polc/ir"
 )
 
-// sandboxExec is an absolute path so that a sandbox-exec earlier on PATH
-// cannot stand in for it (Codex does the same).
-const sandboxExec = "/usr/bin/sandbox-exec"
-
 // Run runs l.Argv under the macOS artifact l.Payload with sandbox-exec and
 // returns the command's exit status. A *Failure means polc itself could
 // not run the command (the CLI exits 125).
@@ -48,12 +44,8 @@ func Run(l *Launch) (int, error) {
 		return 0, &Failure{Msg: fmt.Sprintf("%v [%s]", err, diag.MacSandboxExec)}
 	}
 	defer cleanup()
-	// sandbox-exec -f FILE -DKEY=VALUE... -- CMD ARGS: a file rather than
-	// -p, which is much faster for large profiles and keeps argv small.
-	args := append([]string{"-f", profile}, b.Args...)
-	args = append(args, "--")
-	args = append(args, l.Argv...)
-	return runMac(l, sandboxExec, args, dir, environ)
+	argv := seatbelt.Command(profile, b, l.Argv)
+	return runMac(l, argv[0], argv[1:], dir, environ)
 }
 
 // seatbeltEnv is the command's environment: the caller's, plus what Codex
@@ -174,8 +166,8 @@ func runMac(l *Launch, bin string, args []string, dir string, environ []string) 
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		if bin == sandboxExec {
-			return 0, &Failure{Msg: fmt.Sprintf("cannot start %s: %v [%s]", sandboxExec, err, diag.MacSandboxExec)}
+		if bin == seatbelt.SandboxExec {
+			return 0, &Failure{Msg: fmt.Sprintf("cannot start %s: %v [%s]", bin, err, diag.MacSandboxExec)}
 		}
 		if errors.Is(err, exec.ErrNotFound) || os.IsNotExist(err) {
 			fmt.Fprintf(cmd.Stderr, "polc: %s: %v\n", bin, err)

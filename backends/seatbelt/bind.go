@@ -353,3 +353,18 @@ func MayWrite(pl *Payload, b *Binding, env ir.Env, p string) bool {
 	}
 	return false
 }
+
+// SandboxExec is the sandbox-exec the shim runs: an absolute path, so
+// that one earlier on PATH cannot stand in for it (Codex does the same).
+const SandboxExec = "/usr/bin/sandbox-exec"
+
+// Command is the argv that runs argv under the profile stored in
+// profileFile: sandbox-exec -f FILE -DKEY=VALUE... -- CMD ARGS. A file
+// rather than -p: much faster for large profiles, and argv stays small.
+func Command(profileFile string, b *Binding, argv []string) []string {
+	out := make([]string, 0, 4+len(b.Args)+len(argv))
+	out = append(out, SandboxExec, "-f", profileFile)
+	out = append(out, b.Args...)
+	out = append(out, "--")
+	return append(out, argv...)
+}

@@ -24,6 +24,18 @@
 // union of the allows under every model in which a matching allow with no
 // matching deny allows. Where the model matters (profiles written by
 // others), the interpreter states it.
+//
+// # Scheme the interpreter evaluates
+//
+// Filter arguments may be string literals, (param "K") (the -D value),
+// (string-append ...) and (regex-quote S). Public profiles use exactly
+// these forms to anchor a regex at a parameter, e.g. (regex
+// (string-append "^" (regex-quote (param "HOME")) "/\\.ssh(/.*)?$")).
+// regex-quote is modelled as escaping every regex metacharacter; regex
+// syntax is read as Go's RE2 with (?s), which agrees with SBPL's on the
+// subset polc emits (bracket classes, (…)?, .*, |, escaped punctuation).
+// Forms outside this subset make Compile fail: what the interpreter
+// cannot read, it does not judge.
 package sbpl
 
 import (
