@@ -27,10 +27,14 @@ TOML
 export CODEX_HOME="$root/codexhome" HOME="$root/home" TMPDIR="$root/tmp"
 cd "$root/proj"
 
-# The bare run: polc's own bwrap arguments, without polc around them and
-# with its inner-stage masks as plain binds.
+# The bare run: polc's own bwrap arguments and mounts, without polc
+# around them: no seccomp, status or block descriptors, and each mask an
+# --ro-bind of /dev/null (a mount all the same). Under the inner stage
+# (more masks than bwrap takes itself) its masks become such binds too.
 debug=$(POLC_DEBUG_BWRAP=1 "$POLC" exec -P workspace -C "$root/proj" -- /bin/true 2>&1 >/dev/null)
-read -r -a bare <<<"$(grep '^polc: /' <<<"$debug" | sed 's/^polc: //; s/ --cap-add CAP_SYS_ADMIN//; s/ --info-fd [0-9]*//')"
+line=$(grep -E '^polc: (direct launch: )?/' <<<"$debug" | sed -E 's/^polc: (direct launch: )?//')
+line=$(sed -E 's/ --(seccomp|json-status-fd|block-fd|info-fd) [0-9]+//g; s/ --cap-add CAP_SYS_ADMIN//; s/ --as-pid-1//; s/--perms 0000 --ro-bind-data [0-9]+ /--ro-bind \/dev\/null /g' <<<"$line")
+read -r -a bare <<<"$line"
 while read -r _ _ m; do bare+=(--ro-bind /dev/null "$m"); done < <(grep '^polc: mask ' <<<"$debug" || true)
 "${bare[@]}" -- /bin/true
 

@@ -93,11 +93,27 @@ func listen(t *testing.T) int {
 type run struct {
 	stdout, stderr string
 	code           int
+	// direct is set when polc launched the command without its inner
+	// stage (seen in POLC_DEBUG_BWRAP's output, which is taken out of
+	// stderr).
+	direct bool
 }
+
+// A stage is how polc exec launches: "direct" (bwrap runs the command:
+// the default for a plan with few masks) or "inner" (polc's inner stage
+// as the sandbox's pid 1, forced with POLC_EXEC_STAGE=inner). Tests that
+// run under both check the same answers.
+var stages = []string{"direct", "inner"}
 
 // polcExec runs `polc exec [--requirements F] -P profile -C proj -- argv`
 // in the world, as the shared harness does.
 func polcExec(t *testing.T, w *conformance.World, profile string, stdin string, argv ...string) run {
+	t.Helper()
+	return polcExecStage(t, "", w, profile, stdin, argv...)
+}
+
+// polcExecStage is polcExec through one stage ("" = polc's own choice).
+func polcExecStage(t *testing.T, stage string, w *conformance.World, profile string, stdin string, argv ...string) run {
 	t.Helper()
 	args := []string{"exec"}
 	if w.RequirementsFile != "" {
@@ -108,6 +124,12 @@ func polcExec(t *testing.T, w *conformance.World, profile string, stdin string, 
 	cmd := exec.Command(polcBin, args...)
 	cmd.Dir = w.Proj
 	cmd.Env = append(os.Environ(), w.Env()...)
+	switch stage {
+	case "direct":
+		cmd.Env = append(cmd.Env, "POLC_DEBUG_BWRAP=1")
+	case "inner":
+		cmd.Env = append(cmd.Env, "POLC_EXEC_STAGE=inner")
+	}
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -118,7 +140,21 @@ func polcExec(t *testing.T, w *conformance.World, profile string, stdin string, 
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	return run{out.String(), errb.String(), code}
+	r := run{stdout: out.String(), stderr: errb.String(), code: code}
+	if stage == "direct" {
+		var kept []string
+		for _, l := range strings.SplitAfter(r.stderr, "\n") {
+			switch {
+			case strings.HasPrefix(l, "polc: direct launch: "):
+				r.direct = true
+			case strings.HasPrefix(l, "polc: planned in "), strings.HasPrefix(l, "polc: inner stage: "):
+			default:
+				kept = append(kept, l)
+			}
+		}
+		r.stderr = strings.Join(kept, "")
+	}
+	return r
 }
 
 // TestConformance runs every shared case under polc exec and requires
@@ -132,40 +168,45 @@ func TestConformance(t *testing.T) {
 	if len(cases) == 0 {
 		t.Fatal("no conformance cases")
 	}
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			w, err := c.Build(worldRoot(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			script, shell := c.Script(w, listen(t))
-			r := polcExec(t, w, c.Profile(), script, shell, "-s")
-			if c.Refused {
-				if r.code != 125 || strings.Contains(r.stdout, "@@") {
-					t.Fatalf("want polc to refuse (exit 125), got exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	for _, stage := range stages {
+		for _, c := range cases {
+			t.Run(stage+"/"+c.Name, func(t *testing.T) {
+				w, err := c.Build(worldRoot(t))
+				if err != nil {
+					t.Fatal(err)
 				}
-				if lines := strings.Count(strings.TrimSpace(r.stderr), "\n"); lines != 0 {
-					t.Errorf("refusal should be one line, got:\n%s", r.stderr)
+				script, shell := c.Script(w, listen(t))
+				r := polcExecStage(t, stage, w, c.Profile(), script, shell, "-s")
+				if c.Refused {
+					if r.code != 125 || strings.Contains(r.stdout, "@@") {
+						t.Fatalf("want polc to refuse (exit 125), got exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+					}
+					if lines := strings.Count(strings.TrimSpace(r.stderr), "\n"); lines != 0 {
+						t.Errorf("refusal should be one line, got:\n%s", r.stderr)
+					}
+					return
 				}
-				return
-			}
-			if r.code != 0 {
-				t.Errorf("exit %d, stderr: %s", r.code, r.stderr)
-			}
-			got := c.ParseOutput(r.stdout)
-			for i, row := range got {
-				if row != c.Want[i] {
-					t.Errorf("want %q, got %q", c.Want[i], row)
+				if stage == "direct" && !r.direct {
+					t.Errorf("polc did not launch directly")
 				}
-			}
-			// Nothing bwrap created on the host (mount points for held
-			// missing paths) is left behind.
-			for _, p := range []string{".polc", ".codex", ".agents"} {
-				if _, err := os.Lstat(filepath.Join(w.Proj, p)); err == nil && !inTree(c.Tree, "proj/"+p) {
-					t.Errorf("proj/%s left behind on the host", p)
+				if r.code != 0 {
+					t.Errorf("exit %d, stderr: %s", r.code, r.stderr)
 				}
-			}
-		})
+				got := c.ParseOutput(r.stdout)
+				for i, row := range got {
+					if row != c.Want[i] {
+						t.Errorf("want %q, got %q", c.Want[i], row)
+					}
+				}
+				// Nothing bwrap created on the host (mount points for held
+				// missing paths) is left behind.
+				for _, p := range []string{".polc", ".codex", ".agents"} {
+					if _, err := os.Lstat(filepath.Join(w.Proj, p)); err == nil && !inTree(c.Tree, "proj/"+p) {
+						t.Errorf("proj/%s left behind on the host", p)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -60,6 +60,13 @@ func Run(l *Launch) (int, error) {
 		return 0, err
 	}
 	defer removeSynthetic(plan.Synthetic)
+	chdir, why := directLaunch(plan, l.Argv, dir, environ)
+	if why == "" {
+		return runBwrapDirect(l, bin, plan, chdir, environ)
+	}
+	if os.Getenv("POLC_DEBUG_BWRAP") != "" {
+		fmt.Fprintf(os.Stderr, "polc: inner stage: %s\n", why)
+	}
 	return runBwrap(l, bin, plan, dir, environ)
 }
 

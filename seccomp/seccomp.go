@@ -25,6 +25,7 @@
 package seccomp
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 
@@ -214,4 +215,26 @@ func (s Spec) Program(a *arch.Info) ([]bpf.RawInstruction, error) {
 		return nil, fmt.Errorf("seccomp: program too long (%d instructions)", len(prog))
 	}
 	return bpf.Assemble(prog)
+}
+
+// Bytes is the filter for a GOARCH as the kernel's struct sock_filter
+// array (8 bytes an instruction: u16 code, u8 jt, u8 jf, u32 k, in the
+// target's byte order, little-endian on amd64 and arm64): what
+// bubblewrap's --seccomp FD reads and hands to prctl(PR_SET_SECCOMP).
+func (s Spec) Bytes(goarch string) ([]byte, error) {
+	a, err := Arch(goarch)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := s.Program(a)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, 8*len(raw))
+	for _, ins := range raw {
+		out = binary.LittleEndian.AppendUint16(out, ins.Op)
+		out = append(out, ins.Jt, ins.Jf)
+		out = binary.LittleEndian.AppendUint32(out, ins.K)
+	}
+	return out, nil
 }

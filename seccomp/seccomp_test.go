@@ -121,3 +121,32 @@ func TestValidateRejects(t *testing.T) {
 		t.Error("riscv64: want unsupported")
 	}
 }
+
+// TestBytesIsTheProgram: the serialized filter bwrap loads is the same
+// program, instruction for instruction, in the kernel's layout.
+func TestBytesIsTheProgram(t *testing.T) {
+	for _, goarch := range []string{"amd64", "arm64"} {
+		s := ForNetwork(false)
+		a, _ := Arch(goarch)
+		raw, err := s.Program(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := s.Bytes(goarch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) != 8*len(raw) {
+			t.Fatalf("%s: %d bytes for %d instructions", goarch, len(b), len(raw))
+		}
+		for i, ins := range raw {
+			got := bpf.RawInstruction{Op: binary.LittleEndian.Uint16(b[8*i:]), Jt: b[8*i+2], Jf: b[8*i+3], K: binary.LittleEndian.Uint32(b[8*i+4:])}
+			if got != ins {
+				t.Fatalf("%s: instruction %d = %+v, want %+v", goarch, i, got, ins)
+			}
+		}
+	}
+	if _, err := ForNetwork(true).Bytes("riscv64"); err == nil {
+		t.Error("riscv64: want unsupported")
+	}
+}

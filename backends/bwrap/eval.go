@@ -40,22 +40,10 @@ func (e *Evaluator) Decide(hostPath string, op ir.Op) backends.Verdict {
 		return backends.Verdict{Allowed: true, Reason: "no sandbox (unrestricted profile)"}
 	}
 	p := e.env.Resolve(hostPath)
-	for _, m := range e.plan.Entries {
-		if (m.Kind == KindMaskFile || m.Kind == KindMaskGlob) && ir.HasPathPrefix(p, m.Path) {
-			return backends.Verdict{Allowed: false, Reason: fmt.Sprintf("masked %s at %s (%s)", m.Kind, m.Path, m.Why)}
-		}
+	m, masked := e.plan.decide(p)
+	if masked {
+		return backends.Verdict{Allowed: false, Reason: fmt.Sprintf("masked %s at %s (%s)", m.Kind, m.Path, m.Why)}
 	}
-	best := -1
-	for i, m := range e.plan.Entries {
-		switch m.Kind {
-		case KindSymlink, KindMaskFile, KindMaskGlob:
-			continue
-		}
-		if ir.HasPathPrefix(p, m.Path) && (best < 0 || ir.Depth(m.Path) >= ir.Depth(e.plan.Entries[best].Path)) {
-			best = i
-		}
-	}
-	m := e.plan.Entries[best]
 	acc := m.access()
 	allowed := acc == ir.Write || (acc == ir.Read && op == ir.OpRead)
 	return backends.Verdict{Allowed: allowed, Reason: fmt.Sprintf("%s mount at %s (%s)", m.Kind, m.Path, m.Why)}

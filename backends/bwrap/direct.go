@@ -1,0 +1,112 @@
+package bwrap
+
+import (
+	"fmt"
+	"os"
+
+	"polc/ir"
+)
+
+// MaxDirectMasks is the most masks a launch hands to bubblewrap itself
+// (the direct launch: one process of polc, bwrap runs the command).
+// Above it polc's inner stage applies them, because:
+//   - bwrap 0.8 re-reads /proc/self/mountinfo for every mount it makes
+//     (twice for a read-only one), so its setup is quadratic in the
+//     number of mounts: a few hundred cost a few milliseconds, ten
+//     thousand cost seconds;
+//   - bwrap caps --args at 9,000 words, and a file mask takes four;
+//   - each file mask needs its own descriptor (--ro-bind-data reads it
+//     and closes it), and the usual soft limit is 1,024.
+//
+// At 256 the masks cost bwrap about what the inner stage's extra Go
+// process costs (bench/exec.sh MASKS=...), and stay far from every limit.
+const MaxDirectMasks = 256
+
+// DirectNamespaceArgs are bwrap's process arguments when bwrap itself
+// runs the command: bwrap's own pid 1 reaps orphans and the command is
+// pid 2 (with --as-pid-1 the command would be pid 1, which the kernel
+// shields from every signal it has no handler for, SIGTERM and a
+// command's own `kill -KILL $$` included), and every capability is
+// dropped.
+func DirectNamespaceArgs(art *Artifact) []string {
+	var args []string
+	if art.NewSession {
+		args = append(args, "--new-session")
+	}
+	if art.DieWithParent {
+		args = append(args, "--die-with-parent")
+	}
+	for _, ns := range art.Namespaces {
+		args = append(args, "--unshare-"+ns)
+	}
+	return append(args, "--cap-drop", "ALL")
+}
+
+// MaskArgs are the bwrap operations that apply hp.Masks, in order, as
+// the inner stage applies them (after every other mount): an existing
+// file gets an empty, mode-000, read-only file bound over it
+// (--perms 0000 --ro-bind-data FD P); a directory gets an empty mode-000
+// tmpfs, remounted read-only (--perms 0000 --tmpfs D --remount-ro D),
+// which hides everything below it, carve-outs included: a deny glob
+// that matches a directory denies its whole subtree (ir.Decide).
+//
+// Each file mask reads its own descriptor (bwrap reads one to its end,
+// then closes it): the i-th file mask uses firstFD+i, and files is how
+// many there are. Each must read as empty (/dev/null will do).
+func (hp *HostPlan) MaskArgs(firstFD int) (args []string, files int) {
+	for _, m := range hp.Masks {
+		if m.Dir {
+			args = append(args, "--perms", "0000", "--tmpfs", m.Path, "--remount-ro", m.Path)
+			continue
+		}
+		args = append(args, "--perms", "0000", "--ro-bind-data", fmt.Sprint(firstFD+files), m.Path)
+		files++
+	}
+	return args, files
+}
+
+// decide is the plan's verdict on a resolved host path: the mask that
+// hides it, or else the mount that decides it (the deepest, the latest
+// on a tie).
+func (hp *HostPlan) decide(p string) (Entry, bool) {
+	for _, m := range hp.Entries {
+		if (m.Kind == KindMaskFile || m.Kind == KindMaskGlob) && ir.HasPathPrefix(p, m.Path) {
+			return m, true
+		}
+	}
+	best := -1
+	for i, m := range hp.Entries {
+		switch m.Kind {
+		case KindSymlink, KindMaskFile, KindMaskGlob:
+			continue
+		}
+		if ir.HasPathPrefix(p, m.Path) && (best < 0 || ir.Depth(m.Path) >= ir.Depth(hp.Entries[best].Path)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return Entry{Path: "/", Kind: KindRootTmp}, false
+	}
+	return hp.Entries[best], false
+}
+
+// Readable reports whether the sandbox sees the resolved host path p as
+// it is on the host: it exists there and a read or write mount, not a
+// mask, decides it. (Unrestricted plans see everything.)
+func (hp *HostPlan) Readable(p string) bool {
+	if hp.Artifact != nil && hp.Artifact.Unrestricted {
+		return true
+	}
+	if _, err := os.Lstat(p); err != nil {
+		return false
+	}
+	e, masked := hp.decide(p)
+	if masked {
+		return false
+	}
+	switch e.Kind {
+	case KindDev, KindProc:
+		return false // their content is not the host's
+	}
+	return e.access() != ir.Deny
+}
