@@ -11,3 +11,4 @@ fuzz ./compiler/syntax FuzzParse
 fuzz ./compiler FuzzFilesystemKey
 fuzz ./backends/seatbelt/sbpl FuzzParse
 fuzz ./backends/windows FuzzDecodeBind
+fuzz ./backends/seatbelt FuzzGlobRegex

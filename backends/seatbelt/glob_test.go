@@ -98,7 +98,7 @@ func TestGlobRegexAgreesWithDoublestar(t *testing.T) {
 			continue // refused at lowering (a ** inside a name)
 		}
 		re := regexFor(t, base, rel)
-		quirky := strings.Contains(rel, "[!")
+		quirky := classMayMatchSlash(rel)
 		for m := 0; m < 30; m++ {
 			p := base
 			for k := 1 + rng.Intn(4); k > 0; k-- {
@@ -120,4 +120,62 @@ func TestGlobRegexAgreesWithDoublestar(t *testing.T) {
 	if checked < 10000 {
 		t.Fatalf("only %d checks ran", checked)
 	}
+}
+
+// FuzzGlobRegex checks the translation on arbitrary patterns and paths:
+// whatever GlobRegex accepts must match exactly what ir.Decide's glob
+// rule matches (a regex may only match more where a class can match "/",
+// the one place doublestar's backtracking gives up early).
+func FuzzGlobRegex(f *testing.F) {
+	f.Add("**/*.env", "a/b/.env")
+	f.Add("{a,b}/*.pem", "b/x.pem")
+	f.Add("[!a]x/**", "bx/c")
+	f.Add(`\*lit`, "*lit")
+	f.Fuzz(func(t *testing.T, rel, name string) {
+		const base = "/w"
+		if strings.HasPrefix(rel, "/") || strings.Contains(rel, "//") || !doublestar.ValidatePattern(base+"/"+rel) {
+			return
+		}
+		if _, _, err := GlobRegex(rel); err != nil {
+			return
+		}
+		p := path.Clean(base + "/" + name)
+		if !strings.HasPrefix(p, base+"/") || strings.ContainsAny(name, "\x00\n") {
+			return
+		}
+		re := regexFor(t, base, rel)
+		got, want := re.MatchString(p), globMatches(base, rel, p)
+		if got == want || got && classMayMatchSlash(rel) {
+			return
+		}
+		t.Fatalf("pattern %q path %q: regex %v, doublestar %v (%s)", rel, p, got, want, re)
+	})
+}
+
+// classMayMatchSlash reports whether some character class of the pattern
+// can match "/" (negated, or naming / or a range over it): where
+// doublestar's backtracking is incomplete.
+func classMayMatchSlash(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '\\':
+			i++
+		case '[':
+			j := i + 1
+			if j < len(p) && (p[j] == '!' || p[j] == '^') {
+				return true
+			}
+			for ; j < len(p) && p[j] != ']'; j++ {
+				if p[j] == '\\' {
+					j++
+					continue
+				}
+				if j < len(p) && (p[j] == '/' || p[j] == '-' && j+1 < len(p) && p[j-1] <= '/' && p[j+1] >= '/') {
+					return true
+				}
+			}
+			i = j
+		}
+	}
+	return false
 }
