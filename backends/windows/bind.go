@@ -239,9 +239,56 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 	}
 	b.pruneCapDenies(p, env)
 	for _, n := range b.Nodes {
+		dropShadowedAllows(n)
 		sortACEs(n.ACEs)
 	}
 	return b, nil
+}
+
+// dropShadowedAllows removes, on one path, the allows of a SID that the
+// path also denies. SetEntriesInAcl merges per trustee: a GRANT_ACCESS
+// entry trims the trustee's deny ACE of the granted rights, so writing
+// both would weaken the deny. The deny covers the path and its subtree
+// (explicit ACEs come first there, and it is inherited before any
+// ancestor's grant), so the allow decided nothing and the check is the
+// same without it.
+func dropShadowedAllows(n *Node) {
+	denied := map[string]bool{}
+	for _, a := range n.ACEs {
+		if a.Deny && !a.Baseline {
+			denied[a.SID] = true
+		}
+	}
+	if len(denied) == 0 {
+		return
+	}
+	kept := n.ACEs[:0]
+	for _, a := range n.ACEs {
+		if !a.Deny && !a.Baseline && denied[a.SID] {
+			continue
+		}
+		kept = append(kept, a)
+	}
+	n.ACEs = kept
+}
+
+// CheckOneKindPerSID reports a path where one SID has both an allow and a
+// deny ACE: the runtime could not write that faithfully (see
+// dropShadowedAllows). Bind never produces one; tests assert it.
+func (b *Bound) CheckOneKindPerSID() error {
+	for _, n := range b.Nodes {
+		kind := map[string]bool{}
+		for _, a := range n.ACEs {
+			if a.Baseline {
+				continue
+			}
+			if d, seen := kind[a.SID]; seen && d != a.Deny {
+				return fmt.Errorf("%s: %s has both an allow and a deny ACE", n.Path, a.SID)
+			}
+			kind[a.SID] = a.Deny
+		}
+	}
+	return nil
 }
 
 // pruneCapDenies drops the deny ACEs of capability SIDs that can never

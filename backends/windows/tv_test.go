@@ -38,6 +38,9 @@ func validate(t *testing.T, label string, plan *Plan, pol *ir.Policy, env ir.Env
 		if err != nil {
 			t.Fatalf("%s: %s: %v", label, name, err)
 		}
+		if err := ev.B.CheckOneKindPerSID(); err != nil {
+			t.Errorf("%s: %s mode: %v", label, name, err)
+		}
 		for _, pr := range probes {
 			want := d.Decide(pr.path, pr.op)
 			if want.Glob != nil && !exists(want.GlobMatch) {

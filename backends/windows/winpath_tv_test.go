@@ -177,6 +177,9 @@ func TestRandomWindowsPathsAgreeWithDecide(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if err := ev.B.CheckOneKindPerSID(); err != nil {
+				t.Fatalf("seed %d %s mode: %v", s, mode, err)
+			}
 			for _, p := range all {
 				for _, op := range []ir.Op{ir.OpRead, ir.OpWrite} {
 					want := dec.Decide(p, op)
