@@ -12,3 +12,4 @@ fuzz ./compiler FuzzFilesystemKey
 fuzz ./backends/seatbelt/sbpl FuzzParse
 fuzz ./backends/windows FuzzDecodeBind
 fuzz ./backends/seatbelt FuzzGlobRegex
+fuzz ./backends/seatbelt FuzzEvaluator

@@ -34,7 +34,43 @@ func Decode(payload []byte) (*Payload, error) {
 	if pl.Format != FormatTag {
 		return nil, fmt.Errorf("macOS artifact: format %q, want %q [%s]", pl.Format, FormatTag, diag.MacBadArtifact)
 	}
+	if err := pl.check(); err != nil {
+		return nil, fmt.Errorf("macOS artifact: %v [%s]", err, diag.MacBadArtifact)
+	}
 	return &pl, nil
+}
+
+// check validates the payload's internal references, so that a damaged
+// or hand-edited payload is refused rather than misread: parents precede
+// their children, parameters name existing places and globs, and every
+// path is one the backend writes.
+func (pl *Payload) check() error {
+	for i, pc := range pl.Places {
+		if pc.Parent < -1 || pc.Parent >= i {
+			return fmt.Errorf("place %d: parent %d", i, pc.Parent)
+		}
+		if root, ok := splitRoot(pc.Path); !ok || root != pc.Root {
+			return fmt.Errorf("place %d: path %q under root %q", i, pc.Path, pc.Root)
+		}
+	}
+	for i, g := range pl.Globs {
+		if root, ok := splitRoot(g.Base); !ok || root != g.Root {
+			return fmt.Errorf("glob %d: base %q under root %q", i, g.Base, g.Root)
+		}
+	}
+	for _, pr := range pl.Params {
+		n := len(pl.Places)
+		if pr.Glob {
+			n = len(pl.Globs)
+		}
+		if pr.Place < 0 || pr.Place >= n {
+			return fmt.Errorf("parameter %s: index %d out of range", pr.Name, pr.Place)
+		}
+		if pr.Name == "" || strings.ContainsAny(pr.Name, "= \t\n\x00\"") {
+			return fmt.Errorf("parameter name %q", pr.Name)
+		}
+	}
+	return nil
 }
 
 // Evaluator answers access questions from a macOS artifact by binding its

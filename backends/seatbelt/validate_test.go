@@ -381,3 +381,37 @@ func TestCommand(t *testing.T) {
 		t.Errorf("argv = %s\nwant   %s", got, want)
 	}
 }
+
+// FuzzEvaluator feeds damaged payloads to the decoder, binder and
+// interpreter: they must refuse or answer, never panic or hang.
+func FuzzEvaluator(f *testing.F) {
+	out, _ := Lower(seedPolicy(), backends.Options{})
+	f.Add(out.Payload)
+	f.Add([]byte(`{"format":"polc.seatbelt/1","profile":"(version 1)(deny default)","places":[{"path":"/a","root":"/","access":"read","parent":0}]}`))
+	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: "/w", ir.VarHome: "/h"},
+		Resolve: func(s string) string { return s }, Exists: func(string) bool { return false }}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		ev, err := NewEvaluator(payload, env)
+		if err != nil {
+			return
+		}
+		ev.Decide("/w/a", ir.OpRead)
+		ev.Decide("/w/.git/x", ir.OpWrite)
+		ev.Network("127.0.0.1", 80)
+	})
+}
+
+func TestDecodeRefusesDamagedPayloads(t *testing.T) {
+	for _, p := range []string{
+		`{"format":"other"}`,
+		`{"format":"polc.seatbelt/1","places":[{"path":"/a","root":"/","access":"read","parent":0}]}`,
+		`{"format":"polc.seatbelt/1","places":[{"path":"a","root":"/","access":"read","parent":-1}]}`,
+		`{"format":"polc.seatbelt/1","params":[{"name":"X","place":3}]}`,
+		`{"format":"polc.seatbelt/1","places":[{"path":"/a","root":"/","access":"read","parent":-1}],"params":[{"name":"X=1","place":0}]}`,
+		`not json`,
+	} {
+		if _, err := Decode([]byte(p)); err == nil || !strings.Contains(err.Error(), "POL086") {
+			t.Errorf("Decode(%s) = %v, want a POL086 refusal", p, err)
+		}
+	}
+}
