@@ -4,7 +4,8 @@
 // The filter is a deny list with a default of allow, like the reference's
 // (Codex linux-sandbox seccomp.rs), but it is built here for one
 // architecture at a time from the syscall tables of
-// github.com/elastic/go-seccomp-bpf/arch and assembled with
+// the kernel (tables.go, checked against
+// github.com/elastic/go-seccomp-bpf/arch in the tests) and assembled with
 // golang.org/x/net/bpf, so that the program for x86_64 and for arm64 can
 // both be built and checked on any host.
 //
@@ -29,7 +30,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/elastic/go-seccomp-bpf/arch"
 	"golang.org/x/net/bpf"
 )
 
@@ -118,9 +118,9 @@ func (s Spec) Validate() error {
 	if len(s.AllowSocketFamilies) > 0 && len(s.DenySocketFamilies) > 0 {
 		return fmt.Errorf("seccomp: both allowed and denied socket families")
 	}
-	for _, a := range []*arch.Info{arch.X86_64, arch.AARCH64} {
+	for _, a := range []*ArchInfo{X86_64, AArch64} {
 		for _, n := range s.Deny {
-			if _, ok := a.SyscallNames[n]; !ok {
+			if _, ok := a.Syscalls[n]; !ok {
 				return fmt.Errorf("seccomp: unknown syscall %q on %s", n, a.Name)
 			}
 		}
@@ -134,12 +134,12 @@ func (s Spec) Validate() error {
 }
 
 // Arch returns the syscall table for a GOARCH (amd64 or arm64).
-func Arch(goarch string) (*arch.Info, error) {
+func Arch(goarch string) (*ArchInfo, error) {
 	switch goarch {
 	case "amd64":
-		return arch.X86_64, nil
+		return X86_64, nil
 	case "arm64":
-		return arch.AARCH64, nil
+		return AArch64, nil
 	}
 	return nil, fmt.Errorf("seccomp: architecture %s is not supported (x86_64 and arm64 are)", goarch)
 }
@@ -158,7 +158,7 @@ const (
 )
 
 // Program assembles the filter for an architecture.
-func (s Spec) Program(a *arch.Info) ([]bpf.RawInstruction, error) {
+func (s Spec) Program(a *ArchInfo) ([]bpf.RawInstruction, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
@@ -166,16 +166,16 @@ func (s Spec) Program(a *arch.Info) ([]bpf.RawInstruction, error) {
 	allow := bpf.RetConstant{Val: retAllow}
 	prog := []bpf.Instruction{
 		bpf.LoadAbsolute{Off: offArch, Size: 4},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(a.ID), SkipTrue: 1},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: a.ID, SkipTrue: 1},
 		bpf.RetConstant{Val: retErrno | eNOSYS},
 		bpf.LoadAbsolute{Off: offNr, Size: 4},
 	}
-	if a == arch.X86_64 {
+	if a == X86_64 {
 		prog = append(prog,
 			bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: x32Bit, SkipFalse: 1},
 			bpf.RetConstant{Val: retErrno | eNOSYS})
 	}
-	nr := func(name string) uint32 { return uint32(a.SyscallNames[name]) }
+	nr := func(name string) uint32 { return a.Syscalls[name] }
 	for _, name := range s.Deny {
 		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr(name), SkipFalse: 1}, deny)
 	}

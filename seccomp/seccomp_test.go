@@ -11,7 +11,7 @@ import (
 // run evaluates a filter on one syscall with x/net/bpf's VM. The VM loads
 // words big-endian, so each 32-bit field of struct seccomp_data is laid
 // out big-endian: the VM then sees the native value the kernel would.
-func run(t *testing.T, s Spec, a *arch.Info, auditArch uint32, nr uint32, args ...uint64) uint32 {
+func run(t *testing.T, s Spec, a *ArchInfo, auditArch uint32, nr uint32, args ...uint64) uint32 {
 	t.Helper()
 	raw, err := s.Program(a)
 	if err != nil {
@@ -47,10 +47,10 @@ const (
 )
 
 func TestFilterBothArches(t *testing.T) {
-	for _, a := range []*arch.Info{arch.X86_64, arch.AARCH64} {
-		nr := func(n string) uint32 { return uint32(a.SyscallNames[n]) }
+	for _, a := range []*ArchInfo{X86_64, AArch64} {
+		nr := func(n string) uint32 { return a.Syscalls[n] }
 		off, on := ForNetwork(false), ForNetwork(true)
-		id := uint32(a.ID)
+		id := a.ID
 		cases := []struct {
 			name string
 			spec Spec
@@ -82,11 +82,11 @@ func TestFilterBothArches(t *testing.T) {
 			}
 		}
 		// Another ABI's syscalls never reach the list: fail them all.
-		if got := run(t, off, a, uint32(arch.I386.ID), 1); got != enosys {
+		if got := run(t, off, a, auditArchI386, 1); got != enosys {
 			t.Errorf("%s: foreign-ABI syscall = %#x, want ENOSYS", a.Name, got)
 		}
 	}
-	if got := run(t, ForNetwork(false), arch.X86_64, uint32(arch.X86_64.ID), x32Bit|41, AFUnix); got != enosys {
+	if got := run(t, ForNetwork(false), X86_64, X86_64.ID, x32Bit|41, AFUnix); got != enosys {
 		t.Errorf("x32 syscall = %#x, want ENOSYS", got)
 	}
 }
@@ -148,5 +148,32 @@ func TestBytesIsTheProgram(t *testing.T) {
 	}
 	if _, err := ForNetwork(true).Bytes("riscv64"); err == nil {
 		t.Error("riscv64: want unsupported")
+	}
+}
+
+// TestTablesMatchTheLibrary: every syscall number and audit ID polc
+// knows is the one of go-seccomp-bpf's full tables (which follow the
+// kernel's), and the filter names no syscall the tables lack.
+func TestTablesMatchTheLibrary(t *testing.T) {
+	for _, c := range []struct {
+		ours *ArchInfo
+		lib  *arch.Info
+	}{{X86_64, arch.X86_64}, {AArch64, arch.AARCH64}} {
+		if c.ours.ID != uint32(c.lib.ID) {
+			t.Errorf("%s: audit ID %#x, library %#x", c.ours.Name, c.ours.ID, uint32(c.lib.ID))
+		}
+		for name, nr := range c.ours.Syscalls {
+			if want, ok := c.lib.SyscallNames[name]; !ok || uint32(want) != nr {
+				t.Errorf("%s: %s = %d, library %d (known %v)", c.ours.Name, name, nr, want, ok)
+			}
+		}
+		for _, name := range append(ForNetwork(false).Deny, "socket", "socketpair", "ioctl") {
+			if _, ok := c.ours.Syscalls[name]; !ok {
+				t.Errorf("%s: no number for %s", c.ours.Name, name)
+			}
+		}
+	}
+	if auditArchI386 != uint32(arch.I386.ID) {
+		t.Errorf("i386 audit ID %#x, library %#x", auditArchI386, uint32(arch.I386.ID))
 	}
 }
