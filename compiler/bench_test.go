@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"polc/compiler"
+	"polc/conformance"
 )
 
 // seedWorld copies examples/seed into a world (outside /tmp) with a .git
 // directory, home and tmp, as the demo does.
 func seedWorld(tb testing.TB) compiler.Options {
 	tb.Helper()
-	root := worldRoot(tb)
+	root := conformance.TempRoot(tb)
 	if err := os.CopyFS(root, os.DirFS("../examples/seed")); err != nil {
 		tb.Fatal(err)
 	}

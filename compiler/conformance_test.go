@@ -1,8 +1,6 @@
 package compiler_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,42 +10,12 @@ import (
 	"polc/ir"
 )
 
-// worldRoot is a directory for a case's world outside /tmp: the
-// :workspace profile makes /tmp writable, which would change the answers.
-func worldRoot(t testing.TB) string {
-	t.Helper()
-	base := "/var/tmp"
-	if _, err := os.Stat(base); err != nil {
-		base = t.TempDir()
-	}
-	dir, err := os.MkdirTemp(base, "polc-conf-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	// Resolve so that the world's paths are what the sandbox sees.
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return real
-}
-
 // compileCase builds a conformance case's world and compiles it as the
 // harness runs it: -P default_permissions, the world's env, and the
 // case's requirements.
 func compileCase(t *testing.T, c *conformance.Case) (*conformance.World, *compiler.Result) {
 	t.Helper()
-	w, err := c.Build(worldRoot(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := compiler.Options{Dir: w.Proj, Profile: c.Profile(), CodexHome: w.CodexHome, Home: w.Home,
-		Tmpdir: w.Tmp, SystemDir: t.TempDir(), ForExec: true}
-	if w.RequirementsFile != "" {
-		opts.RequirementFiles = []string{w.RequirementsFile}
-	}
-	return w, compiler.Compile(opts)
+	return c.Compile(t)
 }
 
 // TestConformanceDecide checks ir.Decide on the compiled policy against

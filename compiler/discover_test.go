@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"polc/compiler"
+	"polc/conformance"
 	"polc/diag"
 )
 
@@ -22,7 +23,7 @@ func writeFile(t *testing.T, path, body string) {
 // TestLayerPrecedence: system < user < project layers (repo root first,
 // down to -C) < --config < -c, with Codex's trust gate for exec.
 func TestLayerPrecedence(t *testing.T) {
-	root := worldRoot(t)
+	root := conformance.TempRoot(t)
 	repo := filepath.Join(root, "repo")
 	dir := filepath.Join(repo, "a", "b")
 	for _, d := range []string{filepath.Join(repo, ".git"), dir, filepath.Join(root, "home"), filepath.Join(root, "etc")} {
@@ -78,7 +79,7 @@ func TestLayerPrecedence(t *testing.T) {
 // TestCodexHomeInsideProject: when CODEX_HOME is the project's .codex,
 // that file is the user layer, read once.
 func TestCodexHomeInsideProject(t *testing.T) {
-	root := worldRoot(t)
+	root := conformance.TempRoot(t)
 	proj := filepath.Join(root, "proj")
 	writeFile(t, filepath.Join(proj, ".codex", "config.toml"), "default_permissions = \":workspace\"\nmodle = 1\n")
 	res := compiler.Compile(compiler.Options{Dir: proj, CodexHome: filepath.Join(proj, ".codex"), Home: root, SystemDir: filepath.Join(root, "etc")})
@@ -94,7 +95,7 @@ func TestCodexHomeInsideProject(t *testing.T) {
 }
 
 func TestMissingInputs(t *testing.T) {
-	root := worldRoot(t)
+	root := conformance.TempRoot(t)
 	res := compiler.Compile(compiler.Options{Dir: filepath.Join(root, "nope"), Home: root, SystemDir: root})
 	if res.Policy != nil || !hasCode(res.Diags, diag.FileUnreadable) {
 		t.Errorf("missing -C dir: %s", diagText(res.Diags))

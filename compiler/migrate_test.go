@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"polc/compiler"
+	"polc/conformance"
 	"polc/ir"
 )
 
@@ -20,7 +21,7 @@ func TestMigrateEquivalent(t *testing.T) {
 		"sandbox_mode = \"read-only\"\n",
 		"sandbox_mode = \"danger-full-access\"\n",
 	} {
-		root := worldRoot(t)
+		root := conformance.TempRoot(t)
 		for _, d := range []string{"proj/.git", "proj/.codex", "proj/src", "data/.git", "home/cache", "tmp", "codexhome", "etc"} {
 			if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 				t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"polc/canonjson"
 	"polc/compiler"
+	"polc/conformance"
 	"polc/diag"
 	"polc/ir"
 )
@@ -23,7 +24,7 @@ type world struct {
 
 func newWorld(t *testing.T, config string, tree ...string) *world {
 	t.Helper()
-	root := worldRoot(t)
+	root := conformance.TempRoot(t)
 	w := &world{root: root, opts: compiler.Options{Dir: filepath.Join(root, "proj"), CodexHome: filepath.Join(root, "codexhome"),
 		Home: filepath.Join(root, "home"), Tmpdir: filepath.Join(root, "tmp"), SystemDir: filepath.Join(root, "etc")}}
 	for _, d := range []string{"proj", "home", "tmp", "codexhome", "etc"} {

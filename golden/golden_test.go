@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -86,34 +85,6 @@ func runCase(t *testing.T, file string) {
 	}
 }
 
-// worldRoot is a case's root outside /tmp (the :workspace profile makes
-// /tmp writable), resolved so paths are what a sandbox sees.
-func worldRoot(t *testing.T) string {
-	base := "/var/tmp"
-	if _, err := os.Stat(base); err != nil {
-		base = t.TempDir()
-	}
-	// A fixed-length name: columns of positions on lines that hold the
-	// root must not move between runs.
-	var dir string
-	for i := 0; ; i++ {
-		dir = filepath.Join(base, fmt.Sprintf("polc-golden-%08x", rand.Uint32()))
-		err := os.Mkdir(dir, 0o755)
-		if err == nil {
-			break
-		}
-		if !os.IsExist(err) || i > 100 {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return real
-}
-
 // produce builds the case's world, compiles it, and renders every output
 // section in a fixed order.
 func produce(t *testing.T, in map[string]string) []txtar.File {
@@ -124,7 +95,7 @@ func produce(t *testing.T, in map[string]string) []txtar.File {
 			c.Tree = append(c.Tree, l)
 		}
 	}
-	root := worldRoot(t)
+	root := conformance.TempRoot(t)
 	w, err := c.Build(root)
 	if err != nil {
 		t.Fatal(err)

@@ -1,36 +1,13 @@
 package seatbelt
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"polc/backends"
-	"polc/compiler"
 	"polc/conformance"
 	"polc/ir"
 )
-
-// worldRoot is a case's world directory, outside /tmp (the :workspace
-// profile makes /tmp writable, which would change the answers).
-func worldRoot(t *testing.T) string {
-	t.Helper()
-	base := "/var/tmp"
-	if _, err := os.Stat(base); err != nil {
-		base = t.TempDir()
-	}
-	dir, err := os.MkdirTemp(base, "polc-macos-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return real
-}
 
 // TestConformanceCases runs every shared conformance case through the
 // compiler and this backend: the interpreter must agree with ir.Decide on
@@ -49,16 +26,7 @@ func TestConformanceCases(t *testing.T) {
 	beyondCap := 0
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			w, err := c.Build(worldRoot(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts := compiler.Options{Dir: w.Proj, Profile: c.Profile(), CodexHome: w.CodexHome, Home: w.Home,
-				Tmpdir: w.Tmp, SystemDir: t.TempDir(), ForExec: true}
-			if w.RequirementsFile != "" {
-				opts.RequirementFiles = []string{w.RequirementsFile}
-			}
-			res := compiler.Compile(opts)
+			w, res := c.Compile(t)
 			if c.Refused {
 				if res.Policy != nil {
 					t.Fatalf("want the run refused, got a policy")

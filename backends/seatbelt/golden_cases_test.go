@@ -43,7 +43,7 @@ func TestGoldenCasesAgreeWithDecide(t *testing.T) {
 					c.Tree = append(c.Tree, l)
 				}
 			}
-			root := worldRoot(t)
+			root := conformance.TempRoot(t)
 			w, err := c.Build(root)
 			if err != nil {
 				t.Fatal(err)

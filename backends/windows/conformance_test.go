@@ -1,40 +1,17 @@
 package windows_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"polc/backends"
 	_ "polc/backends/windows"
-	"polc/compiler"
 	"polc/conformance"
 	"polc/diag"
 	"polc/ir"
 
 	win "polc/backends/windows"
 )
-
-// worldRoot is a directory outside /tmp for a case's world (the
-// :workspace profile makes /tmp writable), resolved.
-func worldRoot(t testing.TB) string {
-	t.Helper()
-	base := "/var/tmp"
-	if _, err := os.Stat(base); err != nil {
-		base = t.TempDir()
-	}
-	dir, err := os.MkdirTemp(base, "polc-win-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return real
-}
 
 // TestConformanceWindows lowers every shared conformance case for
 // Windows and asks the evaluator of each mode every probe. The preferred
@@ -55,16 +32,7 @@ func TestConformanceWindows(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			w, err := c.Build(worldRoot(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts := compiler.Options{Dir: w.Proj, Profile: c.Profile(), CodexHome: w.CodexHome, Home: w.Home,
-				Tmpdir: w.Tmp, SystemDir: t.TempDir(), ForExec: true}
-			if w.RequirementsFile != "" {
-				opts.RequirementFiles = []string{w.RequirementsFile}
-			}
-			res := compiler.Compile(opts)
+			w, res := c.Compile(t)
 			if c.Refused {
 				if res.Policy != nil {
 					t.Fatal("want the run refused, got a policy")

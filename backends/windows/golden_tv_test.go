@@ -53,7 +53,7 @@ func TestGoldenCasesWindows(t *testing.T) {
 					c.Tree = append(c.Tree, l)
 				}
 			}
-			root := worldRoot(t)
+			root := conformance.TempRoot(t)
 			w, err := c.Build(root)
 			if err != nil {
 				t.Fatal(err)

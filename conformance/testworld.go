@@ -1,0 +1,65 @@
+package conformance
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"polc/compiler"
+)
+
+// TempRoot makes a directory for a world outside /tmp (the :workspace
+// profile makes /tmp writable, which would change the answers), removed
+// when the test ends. It is resolved, so that the world's paths are what
+// a sandbox sees.
+func TempRoot(t testing.TB) string {
+	t.Helper()
+	base := "/var/tmp"
+	if _, err := os.Stat(base); err != nil {
+		base = t.TempDir()
+	}
+	// A fixed-length name: golden outputs hold the root, and the columns
+	// of positions on such lines must not move between runs.
+	var dir string
+	for i := 0; ; i++ {
+		dir = filepath.Join(base, fmt.Sprintf("polc-world-%09x", rand.Uint32()))
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			break
+		}
+		if !os.IsExist(err) || i > 100 {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return real
+}
+
+// Options are the compile options the harness runs the case with: -P as
+// the harness passes it, the world's CODEX_HOME, HOME and TMPDIR, its
+// requirements, an empty system directory, and exec's trust rules.
+func (c *Case) Options(w *World, systemDir string) compiler.Options {
+	opts := compiler.Options{Dir: w.Proj, Profile: c.Profile(), CodexHome: w.CodexHome, Home: w.Home,
+		Tmpdir: w.Tmp, SystemDir: systemDir, ForExec: true}
+	if w.RequirementsFile != "" {
+		opts.RequirementFiles = []string{w.RequirementsFile}
+	}
+	return opts
+}
+
+// Compile builds the case's world under TempRoot and compiles it as the
+// harness runs it.
+func (c *Case) Compile(t testing.TB) (*World, *compiler.Result) {
+	t.Helper()
+	w, err := c.Build(TempRoot(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w, compiler.Compile(c.Options(w, t.TempDir()))
+}
