@@ -81,7 +81,13 @@ func runExplain(c *cli.Context) error {
 		_ = writeDiags(os.Stderr, res, "text")
 		return silentExit(1)
 	}
-	dec, err := ir.NewDecider(res.Policy, res.Env)
+	// The reference decision is judged for the target platform, so that
+	// :minimal means that platform's system roots on both sides.
+	refEnv := res.Env
+	if backend != nil {
+		refEnv.Platform = target
+	}
+	dec, err := ir.NewDecider(res.Policy, refEnv)
 	if err != nil {
 		return failErr("%v", err)
 	}
