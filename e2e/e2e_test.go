@@ -12,7 +12,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
+	"polc/backends/bwrap"
 	"polc/conformance"
 )
 
@@ -274,7 +276,21 @@ cat ok.txt
 // directory pass through as with `codex sandbox`.
 func TestExecBehavesLikeAShell(t *testing.T) {
 	needBwrap(t)
+	for _, stage := range stages {
+		t.Run(stage, func(t *testing.T) { execBehavesLikeAShell(t, stage) })
+	}
+}
+
+func execBehavesLikeAShell(t *testing.T, stage string) {
 	w := seedWorld(t, seedConfig)
+	polcExec := func(t *testing.T, w *conformance.World, profile string, stdin string, argv ...string) run {
+		t.Helper()
+		r := polcExecStage(t, stage, w, profile, stdin, argv...)
+		if stage == "direct" && !r.direct && r.code != 127 && r.code != 126 {
+			t.Errorf("%v: polc did not launch directly", argv)
+		}
+		return r
+	}
 	if r := polcExec(t, w, "workspace", "", "/bin/sh", "-c", "exit 7"); r.code != 7 {
 		t.Errorf("exit status: got %d, want 7 (%s)", r.code, r.stderr)
 	}
@@ -307,16 +323,44 @@ func TestExecBehavesLikeAShell(t *testing.T) {
 	if r := polcExec(t, w, "workspace", "", "/no/such/command"); r.code != 127 {
 		t.Errorf("missing command: exit %d, want 127", r.code)
 	}
+	// Found, but its interpreter is not there: exec itself fails.
+	os.WriteFile(filepath.Join(w.Proj, "bad.sh"), []byte("#!/no/such/interpreter\n"), 0o755)
+	if r := polcExec(t, w, "workspace", "", "./bad.sh"); r.code != 127 || r.stdout != "" {
+		t.Errorf("missing interpreter: exit %d, want 127 (%s)", r.code, r.stderr)
+	}
+	// Found on the host but denied in the sandbox: not run.
+	os.WriteFile(filepath.Join(w.Proj, "x.env"), []byte("#!/bin/sh\necho LEAK\n"), 0o755)
+	if r := polcExec(t, w, "workspace", "", "./x.env"); r.code != 126 || strings.Contains(r.stdout, "LEAK") {
+		t.Errorf("masked command: exit %d, want 126 (%s)", r.code, r.stderr)
+	}
 }
 
 // TestSignalsAreForwarded: SIGTERM to polc reaches the command, whose
 // own exit status comes back.
 func TestSignalsAreForwarded(t *testing.T) {
 	needBwrap(t)
-	w := seedWorld(t, seedConfig)
+	for _, stage := range stages {
+		t.Run(stage, func(t *testing.T) {
+			w := seedWorld(t, seedConfig)
+			signalReachesTrap(t, w, stage)
+			signalKillsPlainCommand(t, w, stage)
+		})
+	}
+}
+
+func stageEnv(stage string) []string {
+	if stage == "inner" {
+		return []string{"POLC_EXEC_STAGE=inner"}
+	}
+	return nil
+}
+
+// signalReachesTrap: SIGTERM to polc reaches the command's own trap,
+// whose exit status comes back.
+func signalReachesTrap(t *testing.T, w *conformance.World, stage string) {
 	cmd := exec.Command(polcBin, "exec", "-P", "workspace", "-C", w.Proj, "--",
 		"/bin/sh", "-c", `trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done`)
-	cmd.Env = append(os.Environ(), w.Env()...)
+	cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -334,6 +378,58 @@ func TestSignalsAreForwarded(t *testing.T) {
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != 3 || string(rest) != "got-term\n" {
 		t.Fatalf("want the command's trap to run and exit 3, got %v, output %q", err, rest)
+	}
+}
+
+// signalKillsPlainCommand: a command with no handler dies of the
+// forwarded signal (it is not the sandbox's pid 1, which the kernel
+// would shield), and polc exits 128+15 as a shell reports it.
+func signalKillsPlainCommand(t *testing.T, w *conformance.World, stage string) {
+	cmd := exec.Command(polcBin, "exec", "-P", "workspace", "-C", w.Proj, "--",
+		"/bin/sh", "-c", `echo ready; exec sleep 30`)
+	cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("command did not start: %q %v", buf, err)
+	}
+	// sh has exec'd sleep only once its output is flushed: let it.
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	io.ReadAll(out)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+15 {
+		t.Fatalf("want exit 143 (command killed by SIGTERM), got %v", err)
+	}
+}
+
+// TestMaskThreshold: up to bwrap.MaxDirectMasks masks bwrap applies them
+// itself; one more and polc's inner stage does. Either way every match
+// is unreadable and the rest of the project is not.
+func TestMaskThreshold(t *testing.T) {
+	needBwrap(t)
+	for _, n := range []int{bwrap.MaxDirectMasks, bwrap.MaxDirectMasks + 1} {
+		w := seedWorld(t, seedConfig)
+		for i := 0; i < n; i++ {
+			if err := os.WriteFile(filepath.Join(w.Proj, fmt.Sprintf("f%03d.env", i)), []byte("SECRET=1\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		os.WriteFile(filepath.Join(w.Proj, "ok.txt"), []byte("fine\n"), 0o644)
+		script := `echo "total=$(find . -name '*.env' -type f | wc -l) readable=$(find . -name '*.env' -type f -readable | wc -l)"; cat ok.txt`
+		r := polcExecStage(t, "direct", w, "workspace", script, "/bin/sh", "-s")
+		if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("total=%d readable=0", n)) || !strings.Contains(r.stdout, "fine") {
+			t.Fatalf("%d masks: exit %d\n%s\n%s", n, r.code, r.stdout, r.stderr)
+		}
+		if want := n <= bwrap.MaxDirectMasks; r.direct != want {
+			t.Errorf("%d masks: direct launch = %v, want %v", n, r.direct, want)
+		}
 	}
 }
 

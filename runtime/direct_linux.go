@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	goruntime "runtime"
 	"strconv"
@@ -243,10 +242,8 @@ func runBwrapDirect(l *Launch, bin string, plan *bwrap.HostPlan, chdir string, e
 	// bwrap gets its own process group, so that a terminal's ^C reaches
 	// polc only, which forwards it to the command; and it dies with polc.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
-		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
-	defer signal.Stop(sigs)
+	sigs, release := catchSignals()
+	defer release()
 	err = cmd.Start()
 	for _, f := range files {
 		if f != blockR { // polc reads what is left in it

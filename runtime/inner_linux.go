@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -106,7 +108,7 @@ func InnerMain() {
 	} else {
 		fmt.Fprintf(os.NewFile(fdStderr, "stderr"), "polc: %s: %v\n", spec.Argv[0], err)
 		status.WriteString("ok\n")
-		if os.IsPermission(err) {
+		if errors.Is(err, fs.ErrPermission) { // found but not executable, as a shell says
 			os.Exit(126)
 		}
 		os.Exit(127)

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -28,6 +27,7 @@ import (
 // returns the command's exit status. A *Failure means polc itself could
 // not run the command (the CLI exits 125).
 func Run(l *Launch) (int, error) {
+	PrepareSignals()
 	art, err := bwrap.Decode(l.Payload)
 	if err != nil {
 		return 0, failf(diag.LinuxBadArtifact, "%v", err)
@@ -261,10 +261,8 @@ func runBwrap(l *Launch, bin string, plan *bwrap.HostPlan, dir string, environ [
 	// bwrap gets its own process group, so that a terminal's ^C reaches
 	// polc only, which forwards it to the command; and it dies with polc.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
-		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
-	defer signal.Stop(sigs)
+	sigs, release := catchSignals()
+	defer release()
 	if err := cmd.Start(); err != nil {
 		statusW.Close()
 		infoW.Close()
@@ -429,9 +427,8 @@ func runDirect(l *Launch, dir string, environ []string) (int, error) {
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
-	defer signal.Stop(sigs)
+	sigs, release := catchSignals()
+	defer release()
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || os.IsNotExist(err) {
 			fmt.Fprintf(cmd.Stderr, "polc: %s: %v\n", l.Argv[0], err)
