@@ -19,7 +19,6 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/diag"
-	"polc/ir"
 )
 
 // The direct launch: when the plan has at most bwrap.MaxDirectMasks
@@ -67,7 +66,7 @@ func directLaunch(plan *bwrap.HostPlan, argv []string, dir string, environ []str
 	if n := len(plan.Masks); n > bwrap.MaxDirectMasks {
 		return "", fmt.Sprintf("%d masks (more than %d)", n, bwrap.MaxDirectMasks)
 	}
-	real := ir.ResolvePath(dir)
+	real := plan.Resolve(dir)
 	if fi, err := os.Stat(real); err != nil || !fi.IsDir() || !plan.Readable(real) {
 		return "", "the working directory is not readable in the sandbox"
 	}
@@ -124,7 +123,7 @@ func commandVisible(plan *bwrap.HostPlan, name, dir string, path *string) bool {
 		if err := unix.Statfs(c, &fs); err != nil || fs.Flags&unix.ST_NOEXEC != 0 {
 			return false
 		}
-		return plan.Readable(ir.ResolvePath(c))
+		return plan.Readable(plan.Resolve(c))
 	}
 	return false
 }

@@ -71,6 +71,17 @@ type HostPlan struct {
 	Synthetic []string
 	// BeyondCap counts glob matches left unmasked by the depth cap.
 	BeyondCap int
+
+	resolve func(string) string
+}
+
+// Resolve judges a host path where it really is, as the plan did
+// (ir.ResolvePath, sharing the plan's lookups).
+func (hp *HostPlan) Resolve(p string) string {
+	if hp.resolve == nil {
+		return ir.ResolvePath(p)
+	}
+	return hp.resolve(p)
 }
 
 // PlanError is a launch-time refusal with its diagnostic code.
@@ -103,9 +114,9 @@ type boundRule struct {
 // PlanHost binds an artifact on this host. Every refusal is a *PlanError.
 func PlanHost(art *Artifact, env ir.Env, opts PlanOptions) (*HostPlan, error) {
 	if env.Resolve == nil {
-		env.Resolve = ir.ResolvePath
+		env.Resolve = newResolver().Resolve
 	}
-	hp := &HostPlan{Artifact: art}
+	hp := &HostPlan{Artifact: art, resolve: env.Resolve}
 	if art.Unrestricted {
 		return hp, nil
 	}
@@ -496,7 +507,7 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 		pats = append(pats, globwalk.Pattern{Pattern: bound, Base: rb, MaxDepth: g.MaxDepth})
 	}
 	cache := opts.GlobCacheDir
-	if cache != "" && b.nearest(ir.ResolvePath(cache)).access() == ir.Write {
+	if cache != "" && b.nearest(env.Resolve(cache)).access() == ir.Write {
 		// The cache decides what gets masked: never keep it where the
 		// sandbox could rewrite it.
 		cache = ""
