@@ -452,3 +452,46 @@ func TestRefusalsAreOneLine125(t *testing.T) {
 		t.Fatalf("want one line with POL033 (compile) or POL073 (launch) and exit 125, got %d: %q", r.code, r.stderr)
 	}
 }
+
+// TestKilledLaunchLeavesNothingBehind: polc killed with SIGKILL cannot
+// remove the mount points bwrap made on the host (proj/.codex,
+// proj/.polc); the next launch, whatever its project, does.
+func TestKilledLaunchLeavesNothingBehind(t *testing.T) {
+	needBwrap(t)
+	for _, stage := range stages {
+		t.Run(stage, func(t *testing.T) {
+			w := seedWorld(t, seedConfig)
+			cmd := exec.Command(polcBin, "exec", "-P", "workspace", "-C", w.Proj, "--", "/bin/sh", "-c", "echo ready; sleep 30")
+			cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 6)
+			if _, err := io.ReadFull(out, buf); err != nil {
+				t.Fatalf("command did not start: %v", err)
+			}
+			if _, err := os.Lstat(filepath.Join(w.Proj, ".codex")); err != nil {
+				t.Fatalf("bwrap made no mount point for proj/.codex: %v", err)
+			}
+			cmd.Process.Kill()
+			cmd.Wait()
+			// Another project of the same user: its launch sweeps.
+			other := filepath.Join(w.Root, "other")
+			os.Mkdir(other, 0o755)
+			next := exec.Command(polcBin, "exec", "-P", "workspace", "-C", other, "--", "/bin/true")
+			next.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
+			if b, err := next.CombinedOutput(); err != nil {
+				t.Fatalf("next launch: %v %s", err, b)
+			}
+			for _, p := range []string{".codex", ".polc"} {
+				if _, err := os.Lstat(filepath.Join(w.Proj, p)); err == nil {
+					t.Errorf("proj/%s left behind after the next launch", p)
+				}
+			}
+		})
+	}
+}

@@ -59,7 +59,7 @@ func Run(l *Launch) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer removeSynthetic(plan.Synthetic)
+	defer cleanSynthetic(plan)()
 	chdir, why := directLaunch(plan, l.Argv, dir, environ)
 	if why == "" {
 		return runBwrapDirect(l, bin, plan, chdir, environ)
@@ -397,20 +397,31 @@ func asFile(w io.Writer) (*os.File, func(), error) {
 	return pw, func() { pw.Close(); <-done }, nil
 }
 
+// cleanSynthetic records, before the launch, the mount points bwrap will
+// make on the host (sweeping those of launches that died: see
+// synthetic_linux.go); the returned func removes them after the run.
+func cleanSynthetic(plan *bwrap.HostPlan) func() {
+	plain := func() { removeSynthetic(plan.Synthetic) }
+	reg := openRegistry(syntheticStateDir(), plan)
+	if reg == nil {
+		return plain
+	}
+	name := ""
+	if !reg.locked(func() { name = reg.register(plan.Synthetic) }) {
+		return plain
+	}
+	return func() {
+		if !reg.locked(func() { reg.release(name, plan.Synthetic) }) {
+			plain()
+		}
+	}
+}
+
 // removeSynthetic removes the mount points bwrap left on the host for
 // missing paths it held (empty directories and files only: anything with
 // content was not ours).
 func removeSynthetic(paths []string) {
-	for i := len(paths) - 1; i >= 0; i-- {
-		p := paths[i]
-		fi, err := os.Lstat(p)
-		if err != nil {
-			continue
-		}
-		if fi.IsDir() || (fi.Mode().IsRegular() && fi.Size() == 0) {
-			os.Remove(p) // fails, harmlessly, on a non-empty directory
-		}
-	}
+	removeEmpty(paths, nil, time.Time{})
 }
 
 // runDirect runs an unrestricted profile's command without a sandbox.

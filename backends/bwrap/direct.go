@@ -110,3 +110,13 @@ func (hp *HostPlan) Readable(p string) bool {
 	}
 	return e.access() != ir.Deny
 }
+
+// Writable reports whether the sandbox may write the resolved host path
+// p (or create it, when it is missing).
+func (hp *HostPlan) Writable(p string) bool {
+	if hp.Artifact != nil && hp.Artifact.Unrestricted {
+		return true
+	}
+	e, masked := hp.decide(p)
+	return !masked && e.access() == ir.Write
+}

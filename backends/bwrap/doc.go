@@ -7,9 +7,9 @@
 //
 // # Shape of a launch
 //
-//	bwrap --new-session --die-with-parent --as-pid-1
+//	bwrap --new-session --die-with-parent
 //	      --unshare-user --unshare-pid --unshare-ipc [--unshare-net]
-//	      --cap-drop ALL [--cap-add CAP_SYS_ADMIN]
+//	      --cap-drop ALL
 //	      <root: --ro-bind / / | --bind / / | --perms 0111 --tmpfs />
 //	      --dev /dev
 //	      <exact rules, by depth: --ro-bind, --bind, --perms 0000|0111 --tmpfs (deny dirs),
@@ -17,13 +17,28 @@
 //	      [--symlink T L (logical paths of system roots in a tmpfs root)]
 //	      --remount-ro <every tmpfs mask> [--remount-ro /]
 //	      --proc /proc
-//	      -- polc (inner stage, pid 1) -- CMD...
+//	      <masks: --perms 0000 --ro-bind-data FD FILE | --perms 0000 --tmpfs DIR --remount-ro DIR>
+//	      --seccomp FD --json-status-fd FD --block-fd FD --chdir DIR
+//	      -- CMD...
+//
+// This is the direct launch: bwrap applies every mask itself, loads the
+// seccomp filter (it always sets no_new_privs), drops every capability,
+// and runs the command as the only child of its own pid 1, which reaps
+// orphans; polc forwards signals to the command on the host. It is one
+// process of polc, and is used when a plan has at most MaxDirectMasks
+// masks and polc knows from the plan that the working directory and the
+// command are there for the sandbox (polc/runtime).
+//
+// With more masks (a deny glob matching thousands of files), bwrap runs
+// polc's inner stage instead, as pid 1 (--as-pid-1), keeping
+// CAP_SYS_ADMIN in the new user namespace for it (--cap-add
+// CAP_SYS_ADMIN): it masks the files and glob matches with direct mount
+// calls, drops every capability, sets no_new_privs, loads the seccomp
+// filter and forks the command, forwarding signals and reaping as pid 1.
+// Both launches give the same observable result (the inner stage's file
+// masks are also noexec; a mode-000 empty file cannot be run either way).
 //
 // The arguments reach bwrap through --args FD, never the command line.
-// polc's inner stage then masks denied files and deny-glob matches with
-// direct mount calls, drops every capability, sets no_new_privs, loads
-// the seccomp filter and forks the command, forwarding signals and
-// reaping as pid 1.
 //
 // # Deliberate differences from the reference (Codex linux-sandbox)
 //
@@ -36,8 +51,9 @@
 //     only.
 //   - There is no limit on the number of masked paths. Codex refuses more
 //     than 8,192 glob matches; bwrap itself caps --args at 9,000 words and
-//     re-reads /proc/self/mountinfo for every mount (quadratic), so polc
-//     applies file masks and glob matches itself inside the sandbox.
+//     re-reads /proc/self/mountinfo for every mount (quadratic), so above
+//     MaxDirectMasks polc applies file masks and glob matches itself
+//     inside the sandbox.
 //   - A glob pattern rooted at / is expanded (within its cap) rather than
 //     silently skipped.
 //   - Directories that exist only to reach a mount (ancestors in the tmpfs
@@ -49,7 +65,8 @@
 // Shared with the reference: a missing write root grants nothing until it
 // exists; a missing denied or protected path inside a writable mount is
 // held by an empty read-only directory (bwrap creates its mount point on
-// the host; the shim removes it after the run); a deny or protected path
+// the host; the shim removes it after the run, and records it first so
+// that the next launch removes it when polc was killed); a deny or protected path
 // that crosses a symlink inside a writable mount is refused; a writable
 // root that is or sits under a symlink is bound at its real target; a
 // matched symlink masks its target too. Globs are a snapshot: a file

@@ -1,0 +1,87 @@
+package runtime
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func writeEntry(t *testing.T, dir, name string, e syntheticEntry) {
+	t.Helper()
+	b, _ := json.Marshal(e)
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRegistrySweepsDeadLaunches: a launch that died leaves its empty
+// mount points; the next launch removes them, except those a live
+// launch still holds, those with content, and those made long after the
+// dead launch (the user's).
+func TestRegistrySweepsDeadLaunches(t *testing.T) {
+	reg := &registry{dir: t.TempDir()}
+	proj := t.TempDir()
+	p := func(n string) string { return filepath.Join(proj, n) }
+	os.Mkdir(p(".codex"), 0o755)
+	os.WriteFile(p("held"), nil, 0o644)
+	os.Mkdir(p(".agents"), 0o755)
+	os.WriteFile(p(".agents/x"), []byte("x"), 0o644)
+	os.Mkdir(p("late"), 0o755)
+
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	self, ok := processStart(os.Getpid())
+	if !ok {
+		t.Fatal("no start time for this process")
+	}
+	now := time.Now()
+	writeEntry(t, reg.dir, "dead.json", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now.UnixNano(),
+		Paths: []string{p(".codex"), p("held"), p(".agents")}})
+	writeEntry(t, reg.dir, "old.json", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now.Add(-time.Hour).UnixNano(),
+		Paths: []string{p("late")}})
+	writeEntry(t, reg.dir, "live.json", syntheticEntry{Pid: os.Getpid(), Start: self, Created: now.UnixNano(),
+		Paths: []string{p("held")}})
+
+	name := ""
+	if !reg.locked(func() { name = reg.register([]string{p(".polc")}) }) {
+		t.Fatal("no lock")
+	}
+	for n, gone := range map[string]bool{".codex": true, "held": false, ".agents": false, "late": false} {
+		if _, err := os.Lstat(p(n)); (err != nil) != gone {
+			t.Errorf("%s: removed = %v, want %v", n, err != nil, gone)
+		}
+	}
+	for n, there := range map[string]bool{"dead.json": false, "old.json": false, "live.json": true, name: true} {
+		if _, err := os.Lstat(filepath.Join(reg.dir, n)); (err == nil) != there {
+			t.Errorf("entry %s: present = %v, want %v", n, err == nil, there)
+		}
+	}
+
+	// Releasing: its own mount point goes, one another live launch
+	// holds stays.
+	os.Mkdir(p(".polc"), 0o755)
+	reg.locked(func() { reg.release(name, []string{p(".polc"), p("held")}) })
+	if _, err := os.Lstat(p(".polc")); err == nil {
+		t.Error(".polc left behind")
+	}
+	if _, err := os.Lstat(p("held")); err != nil {
+		t.Error("removed a path another live launch holds")
+	}
+	if _, err := os.Lstat(filepath.Join(reg.dir, name)); err == nil {
+		t.Error("own entry left behind")
+	}
+}
+
+func TestProcessStart(t *testing.T) {
+	if s, ok := processStart(os.Getpid()); !ok || s == 0 {
+		t.Fatalf("start time %d %v", s, ok)
+	}
+	if _, ok := processStart(1 << 30); ok {
+		t.Fatal("a pid that cannot exist has a start time")
+	}
+}
