@@ -6,8 +6,13 @@ FUZZTIME ?= 20s
 
 .PHONY: build test demo bench fuzz golden-update vet cross clean
 
+# polc exec starts on every sandboxed command: a static binary (no cgo
+# runtime to load) without urfave/cli's unused docs generator (whose
+# markdown tables are built at init) starts about 2 ms sooner.
+BUILDFLAGS ?= -tags urfave_cli_no_docs
+
 build:
-	$(GO) build -o $(BIN) ./cmd/polc
+	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o $(BIN) ./cmd/polc
 
 vet:
 	$(GO) vet $(PKGS)

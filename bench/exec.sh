@@ -6,14 +6,17 @@
 # <= 0.1x codex sandbox.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-POLC=${POLC:-$PWD/bin/polc}
 N=${N:-25}
-[ -x "$POLC" ] || go build -o "$POLC" ./cmd/polc
 command -v bwrap >/dev/null || { echo "bwrap not installed: skipped"; exit 0; }
 
 # The world lives under /var/tmp: the :workspace profile makes /tmp writable.
 root=$(mktemp -d /var/tmp/polc-bench-exec.XXXXXX)
 trap 'rm -rf "$root"' EXIT
+# The binary measured is the one `make build` makes (POLC=... for another).
+if [ -z "${POLC:-}" ]; then
+	POLC=$root/polc
+	make -s build BIN="$POLC" >/dev/null
+fi
 mkdir -p "$root"/{proj/sub/deep,proj/.git,home,tmp,codexhome}
 touch "$root"/proj/{.env,a.txt} "$root"/proj/sub/x.env "$root"/proj/sub/deep/y.env "$root"/proj/.git/HEAD
 cat >"$root/codexhome/config.toml" <<'TOML'
