@@ -9,18 +9,21 @@ import (
 
 // MaxDirectMasks is the most masks a launch hands to bubblewrap itself
 // (the direct launch: one process of polc, bwrap runs the command).
-// Above it polc's inner stage applies them, because:
+// Above it polc's inner stage applies them, because bwrap's masks are
+// dear and the inner stage's are cheap:
 //   - bwrap 0.8 re-reads /proc/self/mountinfo for every mount it makes
-//     (twice for a read-only one), so its setup is quadratic in the
-//     number of mounts: a few hundred cost a few milliseconds, ten
-//     thousand cost seconds;
-//   - bwrap caps --args at 9,000 words, and a file mask takes four;
-//   - each file mask needs its own descriptor (--ro-bind-data reads it
-//     and closes it), and the usual soft limit is 1,024.
-//
-// At 256 the masks cost bwrap about what the inner stage's extra Go
-// process costs (bench/exec.sh MASKS=...), and stay far from every limit.
-const MaxDirectMasks = 256
+//     (and its --ro-bind-data writes, chmods and binds a temporary file
+//     for each), so its setup grows quadratically with the mounts: here
+//     (bench/exec.sh MASKS=n, seed profile) each file mask costs bwrap
+//     0.4-0.6 ms, 120 masks cost 65 ms, a bare bwrap with 1,000 takes
+//     2.6 s;
+//   - the inner stage costs one more Go process (4-5 ms, about flat in
+//     the number of masks: direct mount calls, no mountinfo re-reads);
+//   - the two break even near 16 masks (13 + 3: 31.3 ms against 31.5 ms;
+//     23: 30.8 ms against 29.2 ms);
+//   - far above, bwrap also caps --args at 9,000 words (a file mask takes
+//     four) and each file mask holds a descriptor until bwrap reads it.
+const MaxDirectMasks = 16
 
 // DirectNamespaceArgs are bwrap's process arguments when bwrap itself
 // runs the command: bwrap's own pid 1 reaps orphans and the command is
