@@ -305,6 +305,13 @@ func execBehavesLikeAShell(t *testing.T, stage string) {
 	if r.stdout != want {
 		t.Errorf("environment: got %q, want %q", r.stdout, want)
 	}
+	// PWD is -C's whatever directory polc itself runs in.
+	cmd := exec.Command(polcBin, "exec", "-P", "workspace", "-C", w.Proj, "--", "/usr/bin/env")
+	cmd.Dir = "/"
+	cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
+	if out, err := cmd.Output(); err != nil || !strings.Contains("\n"+string(out), "\nPWD="+w.Proj+"\n") {
+		t.Errorf("PWD from another directory: %v\n%s", err, out)
+	}
 	r = polcExec(t, w, "workspace", "", "/bin/sh", "-c", "grep -E '^(CapEff|CapPrm|NoNewPrivs|Seccomp):' /proc/self/status")
 	for _, l := range []string{"CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
 		if !strings.Contains(r.stdout, l) {

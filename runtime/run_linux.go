@@ -248,6 +248,9 @@ func runBwrap(l *Launch, bin string, plan *bwrap.HostPlan, dir string, environ [
 	// its own command line. The user's argv travels in the inner spec.
 	cmd := exec.Command(bin, "--args", fmt.Sprint(fdArgs), "--", fmt.Sprintf("/proc/self/fd/%d", fdExe), InnerArg)
 	cmd.Env = environ
+	// bwrap starts the sandbox in its own working directory and sets PWD
+	// to it: make that -C, as the direct launch's --chdir does.
+	cmd.Dir = dir
 	cmd.Stdin = l.Stdin
 	cmd.Stdout = l.Stdout
 	if cmd.Stdin == nil {
