@@ -289,6 +289,7 @@ func runBwrapDirect(l *Launch, bin string, plan *bwrap.HostPlan, chdir string, e
 	// Signals go to the command itself, bwrap's pid 1's first child. One
 	// that arrives before the command exists waits for it.
 	init, target := 0, 0
+	delivered := false
 	var pending []syscall.Signal
 	var retry <-chan time.Time
 	deliver := func() {
@@ -301,6 +302,7 @@ func runBwrapDirect(l *Launch, bin string, plan *bwrap.HostPlan, chdir string, e
 		}
 		for _, s := range pending {
 			syscall.Kill(target, s)
+			delivered = true
 		}
 		pending, retry = nil, nil
 	}
@@ -335,7 +337,9 @@ loop:
 			code = ws.ExitStatus()
 		}
 	}
-	if st.ran {
+	if st.ran || (delivered && code > 128) {
+		// A signal polc passed on may have reached the command's
+		// process a moment before its exec: it died of it all the same.
 		return code, nil
 	}
 	if n, err := unix.IoctlGetInt(int(blockR.Fd()), unix.TIOCINQ); err == nil && n == 0 {

@@ -324,24 +324,43 @@ func runBwrap(l *Launch, bin string, plan *bwrap.HostPlan, dir string, environ [
 	}()
 	waitCh := make(chan error, 1)
 	go func() { waitCh <- cmd.Wait() }()
+	// Signals go to the inner stage (the sandbox's pid 1), which passes
+	// them on to the command; it can take them only once it has said
+	// "ok" (its handlers are set before it forks the command; before
+	// that, pid 1 would drop them). Earlier ones wait.
 	child := 0
+	var pending []syscall.Signal
 	var werr error
+	var status string
+	gotStatus := false
+	deliver := func() {
+		if child <= 0 || !strings.HasPrefix(status, "ok") {
+			return
+		}
+		for _, s := range pending {
+			syscall.Kill(child, s)
+		}
+		pending = nil
+	}
 loop:
 	for {
 		select {
 		case pid := <-pidCh:
 			child = pid
+			deliver()
+		case status = <-statusCh:
+			gotStatus = true
+			deliver()
 		case s := <-sigs:
-			target := child
-			if target <= 0 {
-				target = cmd.Process.Pid
-			}
-			syscall.Kill(target, s.(syscall.Signal))
+			pending = append(pending, s.(syscall.Signal))
+			deliver()
 		case werr = <-waitCh:
 			break loop
 		}
 	}
-	status := <-statusCh
+	if !gotStatus {
+		status = <-statusCh
+	}
 	<-errDone
 	if !strings.HasPrefix(status, "ok") {
 		if msg, ok := strings.CutPrefix(strings.TrimSpace(status), "err "); ok {
