@@ -35,54 +35,60 @@ func TestConformanceDecide(t *testing.T) {
 	}
 	cases = append(cases, classes...)
 	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			w, res := compileCase(t, c)
-			if c.Refused {
-				if res.Policy != nil {
-					t.Fatalf("want the run refused, got a policy; diagnostics:\n%s", diagText(res.Diags))
-				}
-				if !hasCode(res.Diags, diag.ProfileNotAllowed) {
-					t.Fatalf("refused without POL050:\n%s", diagText(res.Diags))
-				}
-				return
+		t.Run(c.Name, func(t *testing.T) { checkDecide(t, c) })
+	}
+}
+
+// checkDecide compiles a case as the harness runs it and checks
+// ir.Decide on every file-system probe, and the network mode on net
+// probes, against the rows polc must give.
+func checkDecide(t *testing.T, c *conformance.Case) {
+	t.Helper()
+	w, res := compileCase(t, c)
+	if c.Refused {
+		if res.Policy != nil {
+			t.Fatalf("want the run refused, got a policy; diagnostics:\n%s", diagText(res.Diags))
+		}
+		if !hasCode(res.Diags, diag.ProfileNotAllowed) {
+			t.Fatalf("refused without POL050:\n%s", diagText(res.Diags))
+		}
+		return
+	}
+	if res.Policy == nil {
+		t.Fatalf("compile failed:\n%s", diagText(res.Diags))
+	}
+	dec, err := ir.NewDecider(res.Policy, res.Env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range c.Probes {
+		op, ok := ir.ParseOp(p.Op)
+		if !ok {
+			continue // net
+		}
+		want := c.WantFor(i) == "allow"
+		got := dec.Decide(w.HostPath(p.Path), op)
+		if got.BeyondCap && !got.Allowed {
+			// Only a glob match beyond glob_scan_max_depth denies
+			// it: the IR denies, the reference (Linux) allows, as
+			// snapshot platforms do (AllowedWithinCap).
+			if got.AllowedWithinCap != want {
+				t.Errorf("%s: allowed within cap=%v, want %v (%s)", p.Key(), got.AllowedWithinCap, want, got.Reason())
 			}
-			if res.Policy == nil {
-				t.Fatalf("compile failed:\n%s", diagText(res.Diags))
-			}
-			dec, err := ir.NewDecider(res.Policy, res.Env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, p := range c.Probes {
-				op, ok := ir.ParseOp(p.Op)
-				if !ok {
-					continue // net
-				}
-				want := c.WantFor(i) == "allow"
-				got := dec.Decide(w.HostPath(p.Path), op)
-				if got.BeyondCap && !got.Allowed {
-					// Only a glob match beyond glob_scan_max_depth denies
-					// it: the IR denies, the reference (Linux) allows, as
-					// snapshot platforms do (AllowedWithinCap).
-					if got.AllowedWithinCap != want {
-						t.Errorf("%s: allowed within cap=%v, want %v (%s)", p.Key(), got.AllowedWithinCap, want, got.Reason())
-					}
-					continue
-				}
-				if got.Allowed != want {
-					t.Errorf("%s: allowed=%v, want %v (%s)", p.Key(), got.Allowed, want, got.Reason())
-				}
-			}
-			for i, p := range c.Probes {
-				if p.Op != "net" {
-					continue
-				}
-				want := c.WantFor(i) == "allow"
-				if got := res.Policy.Network.Mode == ir.NetworkFull; got != want {
-					t.Errorf("net: full=%v, want allow=%v", got, want)
-				}
-			}
-		})
+			continue
+		}
+		if got.Allowed != want {
+			t.Errorf("%s: allowed=%v, want %v (%s)", p.Key(), got.Allowed, want, got.Reason())
+		}
+	}
+	for i, p := range c.Probes {
+		if p.Op != "net" {
+			continue
+		}
+		want := c.WantFor(i) == "allow"
+		if got := res.Policy.Network.Mode == ir.NetworkFull; got != want {
+			t.Errorf("net: full=%v, want allow=%v", got, want)
+		}
 	}
 }
 

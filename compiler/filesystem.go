@@ -231,7 +231,7 @@ func (s *state) globEntry(special, pattern, key string, acc ir.Access, origin ir
 			if special != "" {
 				return entry{base: special, sub: prefix, access: acc, origin: origin}, true
 			}
-			return entry{base: cleanPath(prefix), access: acc, origin: origin}, true
+			return entry{base: cleanBase(prefix), access: acc, origin: origin}, true
 		}
 		s.diags.Addf(diag.GlobNotDeny, v.KeyPos,
 			fmt.Sprintf("use an exact path or a trailing /** for %s subtree access, or deny the files you do not want instead", acc),
@@ -249,6 +249,15 @@ func (s *state) globEntry(special, pattern, key string, acc ir.Access, origin ir
 		return entry{}, false
 	}
 	return entry{base: special, sub: pattern, glob: true, access: ir.Deny, origin: origin}, true
+}
+
+// cleanBase cleans an absolute or ${HOME}-based path: a ~ rule's
+// trailing /** must keep its symbolic home, not become "/${HOME}/...".
+func cleanBase(p string) string {
+	if rest, ok := strings.CutPrefix(p, ir.VarHome); ok {
+		return ir.VarHome + cleanSub(rest)
+	}
+	return cleanPath(p)
 }
 
 // overBroad reports a glob whose components below its literal base are

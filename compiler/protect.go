@@ -65,7 +65,21 @@ func (s *state) protectMetadata() {
 			continue
 		}
 		target := gitdirTarget(host)
-		if target == "" || !dec.Decide(target, ir.OpWrite).Allowed {
+		if target == "" {
+			continue
+		}
+		// A gitdir that does not exist yet is held at its first missing
+		// component: were the sandbox to create it, the user's next git
+		// command outside the sandbox would run the hooks planted there.
+		// (The reference protects only an existing gitdir.)
+		missing := false
+		if _, err := os.Stat(target); err != nil {
+			if target = firstMissing(target); target == "" {
+				continue
+			}
+			missing = true
+		}
+		if !dec.Decide(target, ir.OpWrite).Allowed {
 			continue
 		}
 		sym := s.bindings.Symbolize(target)
@@ -73,14 +87,14 @@ func (s *state) protectMetadata() {
 			continue
 		}
 		explicit[sym] = true
-		pol.Rules = append(pol.Rules, ir.Rule{Path: sym, Access: ir.Read, SkipIfMissing: true,
+		pol.Rules = append(pol.Rules, ir.Rule{Path: sym, Access: ir.Read, SkipIfMissing: !missing,
 			Origin: ir.Origin{Kind: ir.OriginProtected, Key: ".git gitdir", Pos: root.Origin.Pos, Profile: root.Origin.Profile}})
 	}
 }
 
 // gitdirTarget reads a ".git" file of the form "gitdir: PATH" and returns
-// the existing target (relative paths are relative to the file's
-// directory), or "".
+// the target, cleaned (relative paths are relative to the file's
+// directory), or "" when the file is not such a pointer.
 func gitdirTarget(gitFile string) string {
 	st, err := os.Lstat(gitFile)
 	if err != nil || !st.Mode().IsRegular() || st.Size() > 64<<10 {
@@ -106,9 +120,29 @@ func gitdirTarget(gitFile string) string {
 	if !filepath.IsAbs(target) {
 		target = filepath.Join(filepath.Dir(gitFile), target)
 	}
-	target = filepath.Clean(target)
-	if _, err := os.Stat(target); err != nil {
+	return filepath.Clean(target)
+}
+
+// firstMissing returns the topmost missing ancestor of a missing path
+// (the path itself when its parent exists): what the sandbox would
+// create first. It returns "" when that ancestor's parent is not a
+// directory (nothing can be created there) or the path exists.
+func firstMissing(p string) string {
+	if _, err := os.Lstat(p); err == nil {
 		return ""
 	}
-	return target
+	for {
+		parent := filepath.Dir(p)
+		if parent == p {
+			return ""
+		}
+		st, err := os.Stat(parent)
+		if err == nil {
+			if !st.IsDir() {
+				return ""
+			}
+			return p
+		}
+		p = parent
+	}
 }
