@@ -330,6 +330,11 @@ func execBehavesLikeAShell(t *testing.T, stage string) {
 	if r := polcExec(t, w, "workspace", "", "/no/such/command"); r.code != 127 {
 		t.Errorf("missing command: exit %d, want 127", r.code)
 	}
+	// No #!: run by /bin/sh, as execvp does.
+	os.WriteFile(filepath.Join(w.Proj, "plain.sh"), []byte("echo plain \"$@\"\n"), 0o755)
+	if r := polcExec(t, w, "workspace", "", "./plain.sh", "x"); r.code != 0 || r.stdout != "plain x\n" {
+		t.Errorf("script without #!: exit %d, %q %s", r.code, r.stdout, r.stderr)
+	}
 	// Found, but its interpreter is not there: exec itself fails.
 	os.WriteFile(filepath.Join(w.Proj, "bad.sh"), []byte("#!/no/such/interpreter\n"), 0o755)
 	if r := polcExec(t, w, "workspace", "", "./bad.sh"); r.code != 127 || r.stdout != "" {

@@ -116,11 +116,14 @@ func InnerMain() {
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
 		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT)
-	pid, err := syscall.ForkExec(path, spec.Argv, &syscall.ProcAttr{
-		Dir:   dir,
-		Env:   os.Environ(),
-		Files: []uintptr{0, 1, fdStderr},
-	})
+	attr := &syscall.ProcAttr{Dir: dir, Env: os.Environ(), Files: []uintptr{0, 1, fdStderr}}
+	pid, err := syscall.ForkExec(path, spec.Argv, attr)
+	if err == syscall.ENOEXEC {
+		// A file the kernel cannot run (a script without #!) runs under
+		// /bin/sh, as POSIX execvp does, and as bwrap runs it in the
+		// direct launch.
+		pid, err = syscall.ForkExec("/bin/sh", append([]string{"/bin/sh", path}, spec.Argv[1:]...), attr)
+	}
 	if err != nil {
 		fmt.Fprintf(os.NewFile(fdStderr, "stderr"), "polc: %s: %v\n", spec.Argv[0], err)
 		status.WriteString("ok\n")
