@@ -288,20 +288,37 @@ func runBwrapDirect(l *Launch, bin string, plan *bwrap.HostPlan, chdir string, e
 
 	// Signals go to the command itself, bwrap's pid 1's first child. One
 	// that arrives before the command exists waits for it.
-	init, target := 0, 0
+	// The command is held by a pidfd once found, so that a signal never
+	// reaches another process that took its pid after it exited.
+	init, pid, target := 0, 0, -1
+	defer func() {
+		if target >= 0 {
+			unix.Close(target)
+		}
+	}()
 	delivered := false
 	var pending []syscall.Signal
 	var retry <-chan time.Time
 	deliver := func() {
-		if target == 0 && init > 0 {
-			target = firstChild(init)
+		if target < 0 && pid == 0 && init > 0 {
+			if pid = firstChild(init); pid > 0 {
+				if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+					target = fd
+				} else if err == unix.ESRCH {
+					pid = 0 // gone already
+				} // else no pidfds (Linux < 5.3): kill by pid
+			}
 		}
-		if target == 0 {
+		if pid == 0 {
 			retry = time.After(time.Millisecond)
 			return
 		}
 		for _, s := range pending {
-			syscall.Kill(target, s)
+			if target >= 0 {
+				unix.PidfdSendSignal(target, unix.Signal(s), nil, 0)
+			} else {
+				syscall.Kill(pid, s)
+			}
 			delivered = true
 		}
 		pending, retry = nil, nil
