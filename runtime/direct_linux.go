@@ -349,10 +349,11 @@ loop:
 		}
 		ws := ee.Sys().(syscall.WaitStatus)
 		if ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		} else {
-			code = ws.ExitStatus()
+			// bwrap itself was killed (by the OOM killer, say): report
+			// it as a shell would, whatever the command had done.
+			return 128 + int(ws.Signal()), nil
 		}
+		code = ws.ExitStatus()
 	}
 	if st.ran || (delivered && code > 128) {
 		// A signal polc passed on may have reached the command's
