@@ -1,0 +1,51 @@
+package runtime
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"polc/backends/bwrap"
+	"polc/seccomp"
+)
+
+func needBwrap(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("bwrap")
+	if err != nil {
+		t.Skip("bwrap not installed")
+	}
+	if out, err := exec.Command(bin, "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/", "true").CombinedOutput(); err != nil {
+		t.Skipf("bwrap cannot run here: %v %s", err, out)
+	}
+	return bin
+}
+
+// TestDirectLaunchTellsFailuresApart: without reading bwrap's messages,
+// the direct launch tells the command's own status from an exec that
+// failed (127) and from a setup that failed (polc's failure, 125).
+func TestDirectLaunchTellsFailuresApart(t *testing.T) {
+	bin := needBwrap(t)
+	art := &bwrap.Artifact{Namespaces: []string{"user", "pid"}, Seccomp: seccomp.ForNetwork(true), DieWithParent: true, NewSession: true}
+	plan := &bwrap.HostPlan{Artifact: art, Args: []string{"--ro-bind", "/", "/", "--proc", "/proc"}}
+	run := func(plan *bwrap.HostPlan, argv ...string) (int, string, error) {
+		var stderr bytes.Buffer
+		code, err := runBwrapDirect(&Launch{Argv: argv, Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: &stderr}, bin, plan, "/", os.Environ())
+		return code, stderr.String(), err
+	}
+	if code, _, err := run(plan, "/bin/sh", "-c", "exit 3"); code != 3 || err != nil {
+		t.Errorf("exit 3: got %d %v", code, err)
+	}
+	if code, _, err := run(plan, "/bin/sh", "-c", "kill -TERM $$"); code != 128+15 || err != nil {
+		t.Errorf("killed by SIGTERM: got %d %v", code, err)
+	}
+	if code, stderr, err := run(plan, "/no/such/command"); code != 127 || err != nil {
+		t.Errorf("exec failure: got %d %v (%s)", code, err, stderr)
+	}
+	bad := &bwrap.HostPlan{Artifact: art, Args: []string{"--ro-bind", "/", "/", "--ro-bind", "/no/such/source", "/mnt"}}
+	if code, stderr, err := run(bad, "/bin/true"); err == nil || !strings.Contains(err.Error(), "POL077") || code != 0 {
+		t.Errorf("setup failure: got %d %v (%s)", code, err, stderr)
+	}
+}
