@@ -125,7 +125,7 @@ func (s *state) compileFSKey(p *profile, k string, v *syntax.Value, what string)
 		}
 		for _, sub := range sortedKeys(v.Tab) {
 			sv := v.Tab.Get(sub)
-			o := ir.Origin{Kind: origin.Kind, Key: k + "/" + sub, Pos: sv.KeyPos, Profile: sv.Origin}
+			o := ir.Origin{Kind: origin.Kind, Key: strings.TrimSuffix(k, "/") + "/" + sub, Pos: sv.KeyPos, Profile: sv.Origin}
 			if strings.HasPrefix(sv.Origin, ":") {
 				o.Kind = ir.OriginBuiltin
 			}
@@ -160,7 +160,7 @@ func (s *state) compileFSKey(p *profile, k string, v *syntax.Value, what string)
 					"filesystem path `%s` with nested entries must not contain glob characters", k)
 				return
 			}
-			s.addPath(p, base, rel, k+"/"+sub, acc, o, sv)
+			s.addPath(p, base, rel, o.Key, acc, o, sv)
 		}
 	default:
 		s.expect(v, syntax.String, what+"."+syntax.QuoteKey(k))

@@ -280,8 +280,11 @@ func Merge(dst, src *Tab) {
 func Parse(file string, data []byte) (*Tab, diag.List) {
 	var diags diag.List
 	if len(data) > MaxFileSize {
-		diags.Addf(diag.FileTooLarge, diag.Pos{File: file}, "split the file or remove the generated content",
-			"%s is %d bytes, larger than the %d-byte limit for a config file", file, len(data), MaxFileSize)
+		// Line 1: the file as a whole is at fault, and every error names
+		// a line (callers may have read only the limit plus one byte, so
+		// the size is not stated).
+		diags.Addf(diag.FileTooLarge, diag.Pos{File: file, Line: 1, Col: 1}, "split the file or remove the generated content",
+			"%s is larger than the %d-byte limit for a config file", file, MaxFileSize)
 		return nil, diags
 	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
@@ -560,7 +563,11 @@ func (b *builder) value(n *unstable.Node) *Value {
 	case unstable.Integer:
 		i, err := parseInt(string(n.Data))
 		if err != nil {
-			b.diags.Add(diag.SyntaxError, pos, fmt.Sprintf("integer %s: %v", n.Data, err), "write an integer that fits in 64 bits")
+			msg := fmt.Sprintf("integer %s is not a valid integer", n.Data)
+			if errors.Is(err, strconv.ErrRange) {
+				msg = fmt.Sprintf("integer %s does not fit in 64 bits", n.Data)
+			}
+			b.diags.Add(diag.SyntaxError, pos, msg, "write an integer that fits in 64 bits")
 			return nil
 		}
 		return &Value{Kind: Integer, Int: i, Pos: pos}

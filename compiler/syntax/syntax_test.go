@@ -74,6 +74,17 @@ func TestTooLarge(t *testing.T) {
 	if len(d) != 1 || d[0].Code != diag.FileTooLarge {
 		t.Fatalf("got %v", d)
 	}
+	// Every error names its file and a line, the file-level ones too.
+	if d[0].Pos.Line != 1 || !strings.HasPrefix(d[0].String(), "big.toml:1:1: ") {
+		t.Errorf("too-large error without big.toml:1:1: %s", d[0])
+	}
+}
+
+func TestIntegerOutOfRange(t *testing.T) {
+	_, d := Parse("c.toml", []byte("x = 99999999999999999999\n"))
+	if len(d) != 1 || d[0].Code != diag.SyntaxError || !strings.Contains(d[0].Message, "does not fit in 64 bits") || d[0].Pos.Line != 1 {
+		t.Fatalf("got %v", d)
+	}
 }
 
 func TestValidTables(t *testing.T) {
