@@ -177,7 +177,11 @@ func (s *state) readReservedFilesystem(r *requirements, v *syntax.Value) {
 			s.diags.Addf(diag.ReservedRequirementKey, fv.KeyPos, "define managed profiles under another name, such as [permissions.managed]",
 				"`permissions.filesystem` is reserved for requirements-level filesystem constraints and cannot define a profile (key %s)", k)
 		default:
-			s.unknownKey(fv, "permissions.filesystem."+syntax.QuoteKey(k))
+			// Not a warning, as elsewhere: this table holds only an
+			// admin's restriction, and a misspelt one (deny_reads) would
+			// silently not apply.
+			s.diags.Addf(diag.BadRequirement, fv.KeyPos, "write deny_read = [ ... ]; nothing else belongs in this table",
+				"`permissions.filesystem` in requirements takes only deny_read, not %s: a misspelt restriction would silently not apply", syntax.QuoteKey(k))
 		}
 	}
 }
