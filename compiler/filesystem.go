@@ -78,6 +78,14 @@ func (s *state) compileFSKey(p *profile, k string, v *syntax.Value, what string)
 	case k == "~" || strings.HasPrefix(k, "~/"):
 		base = ir.VarHome
 		rest := strings.TrimPrefix(k, "~")
+		if climbsAbove(rest) {
+			// ${HOME} is a variable: there is no symbolic parent of it,
+			// and dropping the .. would grant a path inside the home
+			// the user did not name.
+			s.diags.Addf(diag.BadSubpath, v.KeyPos, "write the absolute path it means instead",
+				"filesystem path `%s` climbs above the home directory with `..`", k)
+			return
+		}
 		if !ir.HasGlobMeta(rest) {
 			base += cleanSub(rest)
 		} else {
@@ -238,6 +246,13 @@ func (s *state) globEntry(special, pattern, key string, acc ir.Access, origin ir
 			"filesystem glob path `%s` only supports `deny` access (it has %s)", key, acc)
 		return entry{}, false
 	}
+	if hasDotComponent(pattern) {
+		// Globs match resolved paths, which have no . or .. in them: such
+		// a deny would silently match nothing.
+		s.diags.Addf(diag.BadSubpath, v.KeyPos, "write the pattern without . and .. components (globs match resolved paths)",
+			"filesystem glob `%s` has a . or .. component", key)
+		return entry{}, false
+	}
 	if !doublestar.ValidatePattern(pattern) || strings.Count(pattern, "[") != strings.Count(pattern, "]") {
 		s.diags.Addf(diag.BadGlob, v.KeyPos, "close every [ with ], and escape literal glob characters with a backslash",
 			"filesystem glob `%s` is malformed", key)
@@ -258,6 +273,34 @@ func cleanBase(p string) string {
 		return ir.VarHome + cleanSub(rest)
 	}
 	return cleanPath(p)
+}
+
+// climbsAbove reports whether a "/a/../.." suffix climbs above the
+// directory it is appended to.
+func climbsAbove(rest string) bool {
+	depth := 0
+	for _, c := range strings.Split(rest, "/") {
+		switch c {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return true
+			}
+		default:
+			depth++
+		}
+	}
+	return false
+}
+
+// hasDotComponent reports a "." or ".." component in a path or pattern.
+func hasDotComponent(p string) bool {
+	for _, c := range strings.Split(p, "/") {
+		if c == "." || c == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // overBroad reports a glob whose components below its literal base are

@@ -198,6 +198,12 @@ func (s *state) checkDenyRead(e *syntax.Value) bool {
 			"deny_read pattern %q must be absolute", p)
 		return false
 	}
+	if ir.HasGlobMeta(p) && hasDotComponent(p) {
+		// Globs match resolved paths: such a deny would silently miss.
+		s.diags.Addf(diag.BadGlob, e.Pos, "write the pattern without . and .. components (globs match resolved paths)",
+			"deny_read pattern %q has a . or .. component", p)
+		return false
+	}
 	if ir.HasGlobMeta(p) && (!doublestar.ValidatePattern(p) || strings.Count(p, "[") != strings.Count(p, "]")) {
 		s.diags.Addf(diag.BadGlob, e.Pos, "close every [ with ]", "deny_read pattern %q is malformed", p)
 		return false
