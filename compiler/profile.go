@@ -328,6 +328,11 @@ func (s *state) compileWorkspaceRoots(p *profile, t *syntax.Tab, what string) {
 		var root string
 		switch {
 		case k == "~" || strings.HasPrefix(k, "~/"):
+			if climbsAbove(strings.TrimPrefix(k, "~")) {
+				s.diags.Addf(diag.BadWorkspaceRoot, v.KeyPos, "write the absolute path it means instead",
+					"workspace root `%s` climbs above the home directory with `..`", k)
+				continue
+			}
 			root = ir.VarHome + cleanSub(strings.TrimPrefix(k, "~"))
 		case strings.HasPrefix(k, "/"):
 			root = cleanPath(k)
@@ -441,6 +446,11 @@ func (s *state) legacyProfile(sel selection) *profile {
 			var path string
 			switch {
 			case e.Str == "~" || strings.HasPrefix(e.Str, "~/"):
+				if climbsAbove(strings.TrimPrefix(e.Str, "~")) {
+					s.diags.Addf(diag.BadSubpath, e.Pos, "write the absolute path it means instead",
+						"writable root `%s` climbs above the home directory with `..`", e.Str)
+					continue
+				}
 				path = ir.VarHome + cleanSub(strings.TrimPrefix(e.Str, "~"))
 			case strings.HasPrefix(e.Str, "/"):
 				path = cleanPath(e.Str)
