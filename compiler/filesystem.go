@@ -304,13 +304,18 @@ func hasDotComponent(p string) bool {
 }
 
 // overBroad reports a glob whose components below its literal base are
-// wildcards only ("/**", "/*", ":workspace_roots/**"): it is an exact deny
-// of the base written as an expensive scan, and under / it denies the
-// whole disk.
+// wildcards only, when that base is / , the home or a special's root
+// ("/**", "/*", "~/**", ":workspace_roots/**"): it denies the whole disk,
+// home or project, and makes every scan walk all of it. Below a deeper
+// base ("~/.aws/**", "/srv/keys/**", like the nested "secrets/**") it is
+// an ordinary deny of that directory, which Codex accepts too.
 func overBroad(special, pattern string) bool {
 	rest := pattern
 	if special == "" {
 		base := ir.GlobBase(pattern)
+		if base != "/" && base != ir.VarHome {
+			return false
+		}
 		rest = strings.TrimPrefix(strings.TrimPrefix(pattern, base), "/")
 	}
 	for _, c := range strings.Split(rest, "/") {
