@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,12 +34,50 @@ const syntheticWindow = 10 * time.Second
 
 // syntheticEntry is one launch's record.
 type syntheticEntry struct {
-	Pid int `json:"pid"`
+	Pid int
 	// Start is the launch's process start time (/proc/PID/stat field
 	// 22), so that a reused pid is not mistaken for it.
-	Start   uint64   `json:"start"`
-	Created int64    `json:"created"` // unix nanoseconds
-	Paths   []string `json:"paths"`
+	Start   uint64
+	Created int64 // unix nanoseconds
+	Paths   []string
+}
+
+// An entry's file is its fields separated by NUL bytes (no path holds
+// one): pid, start, created, then the paths. Not JSON: a launch would
+// pay for encoding/json's reflection on every start.
+func (e *syntheticEntry) marshal() []byte {
+	var b []byte
+	b = strconv.AppendInt(b, int64(e.Pid), 10)
+	b = append(b, 0)
+	b = strconv.AppendUint(b, e.Start, 10)
+	b = append(b, 0)
+	b = strconv.AppendInt(b, e.Created, 10)
+	for _, p := range e.Paths {
+		b = append(b, 0)
+		b = append(b, p...)
+	}
+	return b
+}
+
+func (e *syntheticEntry) unmarshal(b []byte) error {
+	f := strings.Split(string(b), "\x00")
+	if len(f) < 3 {
+		return fmt.Errorf("short entry")
+	}
+	pid, err1 := strconv.Atoi(f[0])
+	start, err2 := strconv.ParseUint(f[1], 10, 64)
+	created, err3 := strconv.ParseInt(f[2], 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return fmt.Errorf("bad entry")
+	}
+	*e = syntheticEntry{Pid: pid, Start: start, Created: created}
+	for _, p := range f[3:] {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("bad path in entry")
+		}
+		e.Paths = append(e.Paths, filepath.Clean(p))
+	}
+	return nil
 }
 
 type registry struct {
@@ -97,12 +134,12 @@ func (r *registry) entries() (live, dead map[string]*syntheticEntry) {
 	live, dead = map[string]*syntheticEntry{}, map[string]*syntheticEntry{}
 	names, _ := os.ReadDir(r.dir)
 	for _, n := range names {
-		if !strings.HasSuffix(n.Name(), ".json") {
+		if !strings.HasSuffix(n.Name(), ".launch") {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(r.dir, n.Name()))
 		var e syntheticEntry
-		if err != nil || json.Unmarshal(b, &e) != nil {
+		if err != nil || e.unmarshal(b) != nil {
 			continue
 		}
 		if alive(e.Pid, e.Start) {
@@ -131,8 +168,8 @@ func (r *registry) register(paths []string) string {
 		return ""
 	}
 	e := syntheticEntry{Pid: os.Getpid(), Start: start, Created: time.Now().UnixNano(), Paths: paths}
-	b, _ := json.Marshal(e)
-	name := fmt.Sprintf("%d-%d.json", e.Pid, e.Created)
+	b := e.marshal()
+	name := fmt.Sprintf("%d-%d.launch", e.Pid, e.Created)
 	tmp := filepath.Join(r.dir, "."+name+".tmp")
 	if os.WriteFile(tmp, b, 0o600) != nil || os.Rename(tmp, filepath.Join(r.dir, name)) != nil {
 		os.Remove(tmp)

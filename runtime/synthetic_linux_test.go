@@ -1,18 +1,17 @@
 package runtime
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
 
 func writeEntry(t *testing.T, dir, name string, e syntheticEntry) {
 	t.Helper()
-	b, _ := json.Marshal(e)
-	if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name), e.marshal(), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -40,11 +39,11 @@ func TestRegistrySweepsDeadLaunches(t *testing.T) {
 		t.Fatal("no start time for this process")
 	}
 	now := time.Now()
-	writeEntry(t, reg.dir, "dead.json", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now.UnixNano(),
+	writeEntry(t, reg.dir, "dead.launch", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now.UnixNano(),
 		Paths: []string{p(".codex"), p("held"), p(".agents")}})
-	writeEntry(t, reg.dir, "old.json", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now.Add(-time.Hour).UnixNano(),
+	writeEntry(t, reg.dir, "old.launch", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now.Add(-time.Hour).UnixNano(),
 		Paths: []string{p("late")}})
-	writeEntry(t, reg.dir, "live.json", syntheticEntry{Pid: os.Getpid(), Start: self, Created: now.UnixNano(),
+	writeEntry(t, reg.dir, "live.launch", syntheticEntry{Pid: os.Getpid(), Start: self, Created: now.UnixNano(),
 		Paths: []string{p("held")}})
 
 	name := ""
@@ -56,7 +55,7 @@ func TestRegistrySweepsDeadLaunches(t *testing.T) {
 			t.Errorf("%s: removed = %v, want %v", n, err != nil, gone)
 		}
 	}
-	for n, there := range map[string]bool{"dead.json": false, "old.json": false, "live.json": true, name: true} {
+	for n, there := range map[string]bool{"dead.launch": false, "old.launch": false, "live.launch": true, name: true} {
 		if _, err := os.Lstat(filepath.Join(reg.dir, n)); (err == nil) != there {
 			t.Errorf("entry %s: present = %v, want %v", n, err == nil, there)
 		}
@@ -83,5 +82,21 @@ func TestProcessStart(t *testing.T) {
 	}
 	if _, ok := processStart(1 << 30); ok {
 		t.Fatal("a pid that cannot exist has a start time")
+	}
+}
+
+func TestEntryRoundTrip(t *testing.T) {
+	e := syntheticEntry{Pid: 42, Start: 1234567, Created: 1700000000123456789, Paths: []string{"/p/.codex", "/p/dir with spaces/.polc", "/p/new\nline"}}
+	var got syntheticEntry
+	if err := got.unmarshal(e.marshal()); err != nil {
+		t.Fatal(err)
+	}
+	if got.Pid != e.Pid || got.Start != e.Start || got.Created != e.Created || strings.Join(got.Paths, "|") != strings.Join(e.Paths, "|") {
+		t.Fatalf("round trip: %+v, want %+v", got, e)
+	}
+	for _, bad := range []string{"", "1\x002", "x\x002\x003", "1\x002\x003\x00relative"} {
+		if err := got.unmarshal([]byte(bad)); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
 	}
 }
