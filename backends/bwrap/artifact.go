@@ -6,7 +6,6 @@ import (
 	"sort"
 
 	"polc/backends"
-	"polc/canonjson"
 	"polc/diag"
 	"polc/ir"
 	"polc/seccomp"
@@ -206,8 +205,9 @@ func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 	return art, diags
 }
 
-// Encode writes the artifact as canonical JSON.
-func (a *Artifact) Encode() ([]byte, error) { return canonjson.Marshal(a) }
+// Encode writes the artifact as canonical JSON (canonjson's form, written
+// directly: encode.go).
+func (a *Artifact) Encode() ([]byte, error) { return a.encodeCanonical(), nil }
 
 // Decode reads a payload written by Encode. It refuses other formats and
 // values it does not know, so a tampered or newer artifact fails closed.
