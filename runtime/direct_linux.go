@@ -3,7 +3,6 @@ package runtime
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -266,18 +265,11 @@ func runBwrapDirect(l *Launch, bin string, plan *bwrap.HostPlan, chdir string, e
 		sc := bufio.NewScanner(statusR)
 		first := true
 		for sc.Scan() {
-			var doc struct {
-				ChildPid *int `json:"child-pid"`
-				ExitCode *int `json:"exit-code"`
-			}
-			if json.Unmarshal(sc.Bytes(), &doc) != nil {
-				continue
-			}
-			if doc.ChildPid != nil && first {
+			if pid, ok := jsonInt(sc.Text(), "child-pid"); ok && first {
 				first = false
-				pidCh <- *doc.ChildPid
+				pidCh <- pid
 			}
-			if doc.ExitCode != nil {
+			if _, ok := jsonInt(sc.Text(), "exit-code"); ok {
 				st.ran = true
 			}
 		}
@@ -366,6 +358,28 @@ loop:
 		return 127, nil
 	}
 	return 0, directSetupFailure(code)
+}
+
+// jsonInt finds "key": N in one of bwrap's status lines (flat objects
+// of numbers it writes itself; encoding/json would cost its reflection
+// in a cold process for two integers).
+func jsonInt(line, key string) (int, bool) {
+	i := strings.Index(line, `"`+key+`"`)
+	if i < 0 {
+		return 0, false
+	}
+	rest := strings.TrimLeft(line[i+len(key)+2:], " \t")
+	rest, ok := strings.CutPrefix(rest, ":")
+	if !ok {
+		return 0, false
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	end := 0
+	for end < len(rest) && (rest[end] == '-' || rest[end] >= '0' && rest[end] <= '9') {
+		end++
+	}
+	n, err := strconv.Atoi(rest[:end])
+	return n, err == nil
 }
 
 // firstChild is the oldest child of a host process (bwrap's pid 1 forks

@@ -49,3 +49,21 @@ func TestDirectLaunchTellsFailuresApart(t *testing.T) {
 		t.Errorf("setup failure: got %d %v (%s)", code, err, stderr)
 	}
 }
+
+func TestJSONInt(t *testing.T) {
+	for _, c := range []struct {
+		line, key string
+		want      int
+		ok        bool
+	}{
+		{`{ "child-pid": 25893, "mnt-namespace": 4026532248, "pid-namespace": 4026532249 }`, "child-pid", 25893, true},
+		{`{ "exit-code": 137 }`, "exit-code", 137, true},
+		{`{ "exit-code":0}`, "exit-code", 0, true},
+		{`{ "child-pid": 25893 }`, "exit-code", 0, false},
+		{`{ "exit-code": }`, "exit-code", 0, false},
+	} {
+		if got, ok := jsonInt(c.line, c.key); got != c.want || ok != c.ok {
+			t.Errorf("%s in %s: %d %v, want %d %v", c.key, c.line, got, ok, c.want, c.ok)
+		}
+	}
+}
