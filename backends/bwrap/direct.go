@@ -17,10 +17,11 @@ import (
 //     (bench/exec.sh MASKS=n, seed profile) each file mask costs bwrap
 //     0.4-0.6 ms, 120 masks cost 65 ms, a bare bwrap with 1,000 takes
 //     2.6 s;
-//   - the inner stage costs one more Go process (4-5 ms, about flat in
+//   - the inner stage costs one more Go process (3-5 ms, about flat in
 //     the number of masks: direct mount calls, no mountinfo re-reads);
-//   - the two break even near 16 masks (13 + 3: 31.3 ms against 31.5 ms;
-//     23: 30.8 ms against 29.2 ms);
+//   - the two break even near 16 masks (direct against inner, whole
+//     launch: 8 masks 24.5 against 26.5 ms, 12: 26.6 against 27.9 ms,
+//     16: 26.3 against 25.5 ms, 33: 26.8 against 27.4 ms);
 //   - far above, bwrap also caps --args at 9,000 words (a file mask takes
 //     four) and each file mask holds a descriptor until bwrap reads it.
 const MaxDirectMasks = 16
