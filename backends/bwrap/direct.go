@@ -21,7 +21,7 @@ import (
 //     the number of masks: direct mount calls, no mountinfo re-reads);
 //   - the two break even near 16 masks (direct against inner, whole
 //     launch: 8 masks 24.5 against 26.5 ms, 12: 26.6 against 27.9 ms,
-//     16: 26.3 against 25.5 ms, 33: 26.8 against 27.4 ms);
+//     16: 26.3 against 25.5 ms);
 //   - far above, bwrap also caps --args at 9,000 words (a file mask takes
 //     four) and each file mask holds a descriptor until bwrap reads it.
 const MaxDirectMasks = 16
