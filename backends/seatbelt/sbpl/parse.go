@@ -42,6 +42,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/alecthomas/participle/v2"
 	"github.com/alecthomas/participle/v2/lexer"
@@ -68,22 +69,25 @@ type List struct {
 	Items []*Node `parser:"'(' @@* ')'"`
 }
 
-var sbplLexer = lexer.MustSimple([]lexer.SimpleRule{
-	{Name: "Comment", Pattern: `;[^\n]*`},
-	{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
-	{Name: "Regex", Pattern: `#"(\\.|[^"\\])*"`},
-	{Name: "String", Pattern: `"(\\.|[^"\\])*"`},
-	{Name: "Bool", Pattern: `#[tf]`},
-	{Name: "Paren", Pattern: `[()]`},
-	{Name: "Number", Pattern: `-?[0-9]+`},
-	{Name: "Symbol", Pattern: `[^\s()";#]+`},
+// The lexer and parser are built on first use: polc exec starts on every
+// sandboxed command and never parses SBPL, so it should not pay for them.
+var parser = sync.OnceValue(func() *participle.Parser[Profile] {
+	sbplLexer := lexer.MustSimple([]lexer.SimpleRule{
+		{Name: "Comment", Pattern: `;[^\n]*`},
+		{Name: "Whitespace", Pattern: `[ \t\r\n]+`},
+		{Name: "Regex", Pattern: `#"(\\.|[^"\\])*"`},
+		{Name: "String", Pattern: `"(\\.|[^"\\])*"`},
+		{Name: "Bool", Pattern: `#[tf]`},
+		{Name: "Paren", Pattern: `[()]`},
+		{Name: "Number", Pattern: `-?[0-9]+`},
+		{Name: "Symbol", Pattern: `[^\s()";#]+`},
+	})
+	return participle.MustBuild[Profile](
+		participle.Lexer(sbplLexer),
+		participle.Elide("Comment", "Whitespace"),
+		participle.UseLookahead(1),
+	)
 })
-
-var parser = participle.MustBuild[Profile](
-	participle.Lexer(sbplLexer),
-	participle.Elide("Comment", "Whitespace"),
-	participle.UseLookahead(1),
-)
 
 // MaxStringLen is the longest string literal sandbox-exec reads ("Error
 // reading string" beyond about 1025 bytes).
@@ -91,7 +95,7 @@ const MaxStringLen = 1024
 
 // Parse reads SBPL text. name is used in error positions.
 func Parse(name, text string) (*Profile, error) {
-	p, err := parser.ParseString(name, text)
+	p, err := parser().ParseString(name, text)
 	if err != nil {
 		return nil, err
 	}
