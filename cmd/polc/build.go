@@ -83,7 +83,7 @@ func runBuild(c *cli.Context) error {
 	}
 
 	arts, diags := artifact.Build(res.Policy, res.Env.Bindings, artifact.BuildOptions{
-		Targets: targets, Version: version, SignKey: key,
+		Targets: targets, Version: version, SignKey: key, Lower: lowerOptions(c),
 	})
 	printDiags(os.Stderr, diags)
 	if diags.HasErrors() {

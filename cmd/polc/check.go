@@ -45,7 +45,7 @@ func runCheck(c *cli.Context) error {
 		return checkAll(c, opts, format)
 	}
 	res := compiler.Compile(opts)
-	if err := lowerCheck(c.String("target"), res); err != nil {
+	if err := lowerCheck(c.String("target"), res, lowerOptions(c)); err != nil {
 		return err
 	}
 	if err := writeDiags(os.Stdout, res, format); err != nil {
@@ -71,7 +71,7 @@ func checkAll(c *cli.Context, opts compiler.Options, format string) error {
 		o := opts
 		o.Profile = name
 		res := compiler.Compile(o)
-		if err := lowerCheck(c.String("target"), res); err != nil {
+		if err := lowerCheck(c.String("target"), res, lowerOptions(c)); err != nil {
 			return err
 		}
 		failed = failed || res.Diags.HasErrors()
@@ -101,7 +101,7 @@ func checkAll(c *cli.Context, opts compiler.Options, format string) error {
 // lowerCheck lowers the policy with each target's backend and adds what
 // the backends report (rules a platform cannot enforce, or enforces
 // differently) to the diagnostics, marked with the platform.
-func lowerCheck(targets string, res *compiler.Result) error {
+func lowerCheck(targets string, res *compiler.Result, opts backends.Options) error {
 	platforms := backends.Platforms()
 	switch targets {
 	case "":
@@ -118,7 +118,7 @@ func lowerCheck(targets string, res *compiler.Result) error {
 		if res.Policy == nil {
 			continue
 		}
-		_, diags := b.Lower(res.Policy, backends.Options{})
+		_, diags := b.Lower(res.Policy, opts)
 		for _, d := range diags {
 			if !strings.HasPrefix(d.Message, b.Platform()+": ") {
 				d.Message = b.Platform() + ": " + d.Message

@@ -95,7 +95,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	if err != nil {
 		return nil, execFailure("%v", err)
 	}
-	out, diags := b.Lower(res.Policy, backends.Options{})
+	out, diags := b.Lower(res.Policy, lowerOptions(c))
 	if diags.HasErrors() || out == nil {
 		d := diags.Errors()[0]
 		return nil, execFailure("refusing to run: %s [%s]", d.Message, d.Code)

@@ -95,7 +95,7 @@ func runExplain(c *cli.Context) error {
 		return fromDecision(dec.Decide(path, op), op)
 	}
 	if backend != nil {
-		out, diags := backend.Lower(res.Policy, backends.Options{})
+		out, diags := backend.Lower(res.Policy, lowerOptions(c))
 		if out == nil || diags.HasErrors() {
 			for _, d := range diags {
 				fmt.Fprintln(os.Stderr, d.String())

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/urfave/cli/v2"
 
+	"polc/backends"
 	"polc/compiler"
 )
 
@@ -13,11 +14,14 @@ var (
 	configFlag       = &cli.StringSliceFlag{Name: "config", Usage: "extra config.toml `FILE` layer"}
 	overrideFlag     = &cli.StringSliceFlag{Name: "c", Usage: "override `key=value` (TOML value)"}
 	requirementsFlag = &cli.StringSliceFlag{Name: "requirements", Usage: "requirements.toml `FILE` (default /etc/codex/requirements.toml)"}
+	// allowUnenforceableFlag is the user's explicit opt-in to a weaker
+	// sandbox: without it, a rule a platform cannot enforce is an error.
+	allowUnenforceableFlag = &cli.BoolFlag{Name: "allow-unenforceable", Usage: "lower rules a platform cannot enforce with a warning instead of refusing (a weaker sandbox)"}
 )
 
 // compileFlags are the flags every compiling command takes.
 func compileFlags() []cli.Flag {
-	return []cli.Flag{dirFlag, profileFlag, configFlag, overrideFlag, requirementsFlag}
+	return []cli.Flag{dirFlag, profileFlag, configFlag, overrideFlag, requirementsFlag, allowUnenforceableFlag}
 }
 
 // compileOptions reads the compile flags.
@@ -29,4 +33,9 @@ func compileOptions(c *cli.Context) compiler.Options {
 		Overrides:        c.StringSlice("c"),
 		RequirementFiles: c.StringSlice("requirements"),
 	}
+}
+
+// lowerOptions reads the flags that tune the backends.
+func lowerOptions(c *cli.Context) backends.Options {
+	return backends.Options{AllowUnenforceable: c.Bool(allowUnenforceableFlag.Name)}
 }
