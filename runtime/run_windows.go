@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	winplan "polc/backends/windows"
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -76,8 +77,19 @@ func Run(l *Launch) (int, error) {
 		}
 	}
 	if mode == winplan.Elevated {
-		if l.Stderr != nil {
-			auditDriveRoots(func(msg string) { fmt.Fprintf(l.Stderr, "polc: warning: %s\n", msg) })
+		// A drive root that lets every user read what it holds would let
+		// the sandbox account read folders the policy leaves unreadable:
+		// fail closed unless the plan grants read on everything anyway or
+		// the user opted in to a weaker sandbox when building it.
+		var broad []string
+		auditDriveRoots(func(msg string) { broad = append(broad, msg) })
+		if len(broad) > 0 && !grantsReadEverywhere(md) {
+			if !md.AllowUnenforceable {
+				return 0, &Failure{Msg: fmt.Sprintf("windows elevated mode cannot confine reads on this host: %s; deny those folders in the profile, or rebuild with --allow-unenforceable [%s]", strings.Join(broad, "; "), diag.WindowsUnenforceable)}
+			}
+			for _, msg := range broad {
+				fmt.Fprintf(l.Stderr, "polc: warning: %s\n", msg)
+			}
 		}
 		if err := ensureSetup(md); err != nil {
 			return 0, &Failure{Msg: err.Error()}
@@ -319,4 +331,15 @@ func runCmd(argv []string, dir string, environ []string, l *Launch, tok *windows
 		cmd.SysProcAttr = &syscall.SysProcAttr{Token: syscall.Token(*tok)}
 	}
 	return runInJob(cmd)
+}
+
+// grantsReadEverywhere reports whether the mode grants the sandbox group
+// read on "/" (every drive): then what the drive roots grant adds nothing.
+func grantsReadEverywhere(md *winplan.Mode) bool {
+	for _, st := range md.Steps {
+		if st.Op == winplan.OpACLAllow && st.Path == "/" && st.SID == winplan.SIDSandboxGroup {
+			return true
+		}
+	}
+	return false
 }
