@@ -519,7 +519,9 @@ func (l *lowered) finish(opts LowerOptions) {
 				m.Refused = true
 			}
 		}
-		m.AllowUnenforceable = opts.AllowUnenforceable && m.Refused
+		// Recorded on every mode: it also covers gaps the runtime finds on
+		// the host at launch (drive roots readable by every user).
+		m.AllowUnenforceable = opts.AllowUnenforceable
 	}
 	l.plan.PreferredMode = Elevated
 	if !l.plan.Modes[Unelevated].Refused {

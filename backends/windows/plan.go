@@ -145,7 +145,8 @@ type Mode struct {
 	// Refused is set when a gap refuses: the runtime will not run this
 	// mode unless the plan was built with AllowUnenforceable.
 	Refused bool `json:"refused"`
-	// AllowUnenforceable records that the user accepted the gaps.
+	// AllowUnenforceable records that the user accepted the gaps, and the
+	// host gaps the runtime finds at launch.
 	AllowUnenforceable bool `json:"allow_unenforceable,omitempty"`
 	// Gaps are the rules this mode cannot enforce as written.
 	Gaps  []Gap  `json:"gaps,omitempty"`
