@@ -13,7 +13,8 @@
 //	      <root: --ro-bind / / | --bind / / | --perms 0111 --tmpfs />
 //	      --dev /dev
 //	      <exact rules, by depth: --ro-bind, --bind, --perms 0000|0111 --tmpfs (deny dirs),
-//	       --perms 0111 --dir (ancestors in a tmpfs), --perms 0555|0000 --tmpfs (missing paths held)>
+//	       --perms 0111 --dir (ancestors in a tmpfs), --perms 0555|0000 --tmpfs (missing paths held),
+//	       --perms 0000|0111 --dir (denied directories the root tmpfs does not show: placeholders)>
 //	      [--symlink T L (logical paths of system roots in a tmpfs root)]
 //	      --remount-ro <every tmpfs mask> [--remount-ro /]
 //	      --proc /proc
@@ -68,7 +69,21 @@
 // the host; the shim removes it after the run, and records it first so
 // that the next launch removes it when polc was killed); a deny or protected path
 // that crosses a symlink inside a writable mount is refused; a writable
-// root that is or sits under a symlink is bound at its real target; a
-// matched symlink masks its target too. Globs are a snapshot: a file
-// created after launch that matches a deny glob is not masked.
+// root that is or sits under a symlink is bound at its real target; an
+// existing denied directory that the sandbox would not show (outside
+// every readable root) is still there, empty and unreadable (a
+// placeholder directory, where the reference mounts a mode-000 tmpfs),
+// so that a link to it fails with EACCES instead of dangling (`ls link`
+// of a dangling link succeeds). Globs are a snapshot: a file created
+// after launch that matches a deny glob is not masked.
+//
+// Symlinks and deny globs: a path is judged where it really is. A link
+// is never masked itself (a mount over it lands on its target); a
+// matched link's target is masked only when the globs deny the target
+// itself (it or an ancestor matches, within the cap), so a link named
+// like a match that points to a readable file masks nothing (the
+// reference's recorded answer too), and the sandbox cannot mask a file
+// of its choosing (libc) for the next launch by planting such a link.
+// A link with an innocent name to a match is denied through the match's
+// own mask.
 package bwrap

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/bmatcuk/doublestar/v4"
+
 	"polc/diag"
 	"polc/globwalk"
 	"polc/ir"
@@ -16,19 +18,20 @@ import (
 type Kind string
 
 const (
-	KindRootRO   Kind = "root-ro"    // --ro-bind / /
-	KindRootRW   Kind = "root-rw"    // --bind / /
-	KindRootTmp  Kind = "root-tmpfs" // --perms 0111 --tmpfs / ... --remount-ro /
-	KindDev      Kind = "dev"        // --dev /dev
-	KindProc     Kind = "proc"       // --proc /proc
-	KindROBind   Kind = "ro-bind"    // --ro-bind P P: read
-	KindBind     Kind = "bind"       // --bind P P: write
-	KindMaskDir  Kind = "mask-dir"   // --perms 0000|0111 --tmpfs P, read-only: deny
-	KindBlocker  Kind = "blocker"    // empty read-only directory where a missing protected or denied path would appear
-	KindTraverse Kind = "traverse"   // --perms 0111 --dir P inside a tmpfs: lets carve-outs below be reached, lists nothing
-	KindSymlink  Kind = "symlink"    // --symlink T P in the tmpfs root, so logical paths of system roots work
-	KindMaskFile Kind = "mask-file"  // empty mode-000 read-only file bound over P by the inner stage
-	KindMaskGlob Kind = "mask-glob"  // a deny glob match masked by the inner stage (file or directory)
+	KindRootRO      Kind = "root-ro"     // --ro-bind / /
+	KindRootRW      Kind = "root-rw"     // --bind / /
+	KindRootTmp     Kind = "root-tmpfs"  // --perms 0111 --tmpfs / ... --remount-ro /
+	KindDev         Kind = "dev"         // --dev /dev
+	KindProc        Kind = "proc"        // --proc /proc
+	KindROBind      Kind = "ro-bind"     // --ro-bind P P: read
+	KindBind        Kind = "bind"        // --bind P P: write
+	KindMaskDir     Kind = "mask-dir"    // --perms 0000|0111 --tmpfs P, read-only: deny
+	KindBlocker     Kind = "blocker"     // empty read-only directory where a missing protected or denied path would appear
+	KindTraverse    Kind = "traverse"    // --perms 0111 --dir P inside a tmpfs: lets carve-outs below be reached, lists nothing
+	KindPlaceholder Kind = "placeholder" // --perms 0000|0111 --dir P inside a tmpfs: an existing denied directory the sandbox does not otherwise show, so links to it fail with EACCES
+	KindSymlink     Kind = "symlink"     // --symlink T P in the tmpfs root, so logical paths of system roots work
+	KindMaskFile    Kind = "mask-file"   // empty mode-000 read-only file bound over P by the inner stage
+	KindMaskGlob    Kind = "mask-glob"   // a deny glob match masked by the inner stage (file or directory)
 )
 
 // Entry is one concrete mount, in the order it is made.
@@ -346,7 +349,7 @@ func (e Entry) access() ir.Access {
 // (so missing directories below it must be created by bwrap).
 func (e Entry) inTmpfs() bool {
 	switch e.Kind {
-	case KindRootTmp, KindMaskDir, KindBlocker, KindTraverse:
+	case KindRootTmp, KindMaskDir, KindBlocker, KindTraverse, KindPlaceholder:
 		return true
 	}
 	return false
@@ -434,6 +437,7 @@ func (b *builder) rule(r boundRule, later []boundRule) {
 		b.add(Entry{Path: r.real, Kind: KindBind, Why: r.why}, "--bind", r.real, r.real)
 	case ir.Deny:
 		if n.access() == ir.Deny {
+			b.placeholder(r, n, later)
 			return
 		}
 		if !r.isDir {
@@ -441,18 +445,49 @@ func (b *builder) rule(r boundRule, later []boundRule) {
 			b.hp.Entries = append(b.hp.Entries, Entry{Path: r.real, Kind: KindMaskFile, Why: r.why})
 			return
 		}
-		perms := os.FileMode(0)
-		for _, l := range later {
-			if l.access != ir.Deny && l.real != r.real && ir.HasPathPrefix(l.real, r.real) {
-				perms = 0o111
-				break
-			}
-		}
+		perms := denyDirPerms(r, later)
 		b.ancestors(r.real)
 		b.add(Entry{Path: r.real, Kind: KindMaskDir, Perms: perms, Why: r.why},
 			"--perms", fmt.Sprintf("%04o", perms), "--tmpfs", r.real)
 		b.remount = append(b.remount, r.real)
 	}
+}
+
+// denyDirPerms is the mode of a denied directory's mask: traverse-only
+// when a later readable or writable rule lies below it (a carve-out),
+// else closed.
+func denyDirPerms(r boundRule, later []boundRule) os.FileMode {
+	for _, l := range later {
+		if l.access != ir.Deny && l.real != r.real && ir.HasPathPrefix(l.real, r.real) {
+			return 0o111
+		}
+	}
+	return 0
+}
+
+// placeholder holds an existing denied directory that the sandbox does
+// not show (it lies in the tmpfs root, or in a traverse-only directory
+// or mask) with an empty unreadable directory (--perms 0000 --dir, no
+// mount, so it costs bwrap next to nothing and is not one of the
+// inner stage's masks). Without it a symlink the sandbox sees (a project
+// link to $ROOT/vault) dangles, and `ls link` lists the link itself and
+// succeeds, where ir.Decide denies reading the directory; with it every
+// access through the link fails with EACCES, as under the reference's
+// mode-000 tmpfs. A denied file needs none: a dangling link fails
+// reading and writing as a mode-000 file does, and `ls` of either
+// succeeds. Inside a closed (0000) mask nothing is reachable anyway.
+func (b *builder) placeholder(r boundRule, n Entry, later []boundRule) {
+	if !r.isDir || !n.inTmpfs() || n.Path == r.real || n.Perms&0o111 == 0 || b.dirs[r.real] {
+		return
+	}
+	perms := denyDirPerms(r, later)
+	b.ancestors(r.real)
+	if b.dirs == nil {
+		b.dirs = map[string]bool{}
+	}
+	b.dirs[r.real] = true
+	b.add(Entry{Path: r.real, Kind: KindPlaceholder, Perms: perms, Why: r.why + " (not otherwise in the sandbox; held unreadable for links to it)"},
+		"--perms", fmt.Sprintf("%04o", perms), "--dir", r.real)
 }
 
 // symlinks recreates, in the tmpfs root, the symlinks on the logical
@@ -488,8 +523,15 @@ func (b *builder) symlinks(rules []boundRule) {
 }
 
 // globs expands the deny globs on this host, within their caps, and
-// masks every match the sandbox can see, plus the target of every
-// matched symlink.
+// masks every match the sandbox can see. A matched symlink cannot be
+// masked itself (a mount over it lands on its target), and a path is
+// judged where it really is (ir.Decide): reading the link reads its
+// target, so the target is masked only when the globs deny the target
+// itself (globDenies). A link named like a match that points to a file
+// the policy lets the command read masks nothing: masking the target
+// would deny an allowed file, and would let the sandbox plant
+// `x.env -> /usr/lib/.../libc.so.6` to break the next launch. A target
+// denied by an exact rule is already hidden by the mount table.
 func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	var pats []globwalk.Pattern
 	for _, g := range art.Globs {
@@ -528,7 +570,7 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	for _, m := range globwalk.MaskRoots(res.Matches) {
 		why := "deny glob " + art.Globs[m.Pattern].Pattern
 		targets = append(targets, target{m.Path, why})
-		if m.IsSymlink && m.LinkTarget != "" {
+		if m.IsSymlink && m.LinkTarget != "" && globDenies(pats, m.LinkTarget) {
 			targets = append(targets, target{m.LinkTarget, why + " (target of matched symlink " + m.Path + ")"})
 		}
 	}
@@ -569,6 +611,23 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 		b.hp.Entries = append(b.hp.Entries, Entry{Path: t.path, Kind: KindMaskGlob, Dir: fi.IsDir(), Why: t.why})
 	}
 	return nil
+}
+
+// globDenies reports whether a deny glob matches the resolved path p or
+// one of its ancestors below the glob's base, within the glob's depth
+// cap: ir.Decide's glob test, as Linux enforces it (AllowedWithinCap).
+func globDenies(pats []globwalk.Pattern, p string) bool {
+	for _, g := range pats {
+		for cand := p; ir.HasPathPrefix(cand, g.Base) && cand != g.Base; cand = filepath.Dir(cand) {
+			if g.MaxDepth > 0 && ir.Depth(cand)-ir.Depth(g.Base) > g.MaxDepth {
+				continue
+			}
+			if ok, _ := doublestar.Match(g.Pattern, cand); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // visibleBelow reports whether a mount below p makes something under it

@@ -158,19 +158,6 @@ func TestSymlinkedWritableRootBindsTarget(t *testing.T) {
 	}
 }
 
-func TestMatchedSymlinkMasksTarget(t *testing.T) {
-	root := mkTree(t, "proj/a.txt", "outside/secret")
-	proj := filepath.Join(root, "proj")
-	os.Symlink(filepath.Join(root, "outside/secret"), filepath.Join(proj, "link.env"))
-	ws := ir.VarWorkspaceRoot
-	p := &ir.Policy{Rules: []ir.Rule{{Path: "/", Access: ir.Read}, {Path: ws, Access: ir.Write}},
-		Globs: []ir.Glob{{Pattern: ws + "/**/*.env", Base: ws}}}
-	hp := plan(t, p, proj)
-	if len(hp.Masks) != 1 || hp.Masks[0].Path != filepath.Join(root, "outside/secret") {
-		t.Fatalf("masks = %+v, want the link's target", hp.Masks)
-	}
-}
-
 func TestMandatoryDenyHidesDeeperRules(t *testing.T) {
 	root := mkTree(t, "proj/secret/inner/x")
 	proj := filepath.Join(root, "proj")

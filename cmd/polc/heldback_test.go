@@ -32,17 +32,7 @@ func heldbackCases(t *testing.T) []*conformance.Case {
 // case today because of the Linux runtime/backend (not this package);
 // each is reported, not hidden: the test logs it while it still
 // differs, and fails once it agrees, so the entry gets removed.
-var knownLinuxDiffs = map[string]string{
-	// ls on a link to a denied directory that the sandbox does not mount
-	// (outside every readable root) lists the dangling link and succeeds;
-	// the reference masks the directory, so ls fails.
-	"h16-symlinks-into-denied/list proj/link-vault": "denied directory outside the readable roots is absent, not masked",
-	// A symlink whose name matches a deny glob gets its target masked,
-	// though the target (a file the profile lets the command read) is
-	// judged by where it really is and no glob names it.
-	"h17-symlinks-and-globs/read proj/named.env": "glob match on a symlink masks a target the policy allows",
-	"h17-symlinks-and-globs/read pub/readme.txt": "glob match on a symlink masks a target the policy allows",
-}
+var knownLinuxDiffs = map[string]string{}
 
 // needSandbox skips when bubblewrap cannot run here.
 func needSandbox(t *testing.T) {
