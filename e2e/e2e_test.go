@@ -445,6 +445,34 @@ func TestMaskThreshold(t *testing.T) {
 	}
 }
 
+// TestPlantedGlobLinkMasksNothing: a sandboxed command plants links
+// named like deny-glob matches (x.env) to the shell it runs and to a
+// file the policy lets it read; the next launch still runs the shell
+// and reads the file (a path is judged where it really is: the links'
+// targets match no glob), while a link to a real match stays unreadable.
+func TestPlantedGlobLinkMasksNothing(t *testing.T) {
+	needBwrap(t)
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, stage := range stages {
+		t.Run(stage, func(t *testing.T) {
+			w := seedWorld(t, seedConfig)
+			os.WriteFile(filepath.Join(w.Proj, "ok.txt"), []byte("fine\n"), 0o644)
+			os.WriteFile(filepath.Join(w.Proj, "real.env"), []byte("SECRET=1\n"), 0o644)
+			plant := fmt.Sprintf("ln -s %s shell.env && ln -s %s/ok.txt ok.env && ln -s real.env innocent.txt && echo planted", sh, w.Proj)
+			if r := polcExecStage(t, stage, w, "workspace", "", "/bin/sh", "-c", plant); r.code != 0 || !strings.Contains(r.stdout, "planted") {
+				t.Fatalf("planting: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			r := polcExecStage(t, stage, w, "workspace", "", "/bin/sh", "-c", "cat ok.env; cat ok.txt; cat innocent.txt 2>/dev/null || echo hidden")
+			if r.code != 0 || r.stdout != "fine\nfine\nhidden\n" {
+				t.Fatalf("after planting: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
 // TestRefusalsAreOneLine125: a rule polc cannot enforce (a denied path
 // through a symlink in the writable project) is refused with exit 125
 // and one line naming the problem and its code.
