@@ -88,8 +88,8 @@ func matchesAnyGlob(d *ir.Policy, env ir.Env, path string) bool {
 // ir.Decide's answer as Linux enforces it (AllowedWithinCap: matches
 // beyond the scan depth stay readable). Excluded by construction, and
 // documented in the package doc: rules on missing paths (a missing write
-// root grants nothing), new files matching a glob (globs are a snapshot)
-// and symlinks (a matched link also masks its target).
+// root grants nothing) and new files matching a glob (globs are a
+// snapshot). Symlinks: TestEvaluatorAgreesWithDecideThroughSymlinks.
 func TestEvaluatorAgreesWithDecide(t *testing.T) {
 	b, err := backends.Get("linux")
 	if err != nil {

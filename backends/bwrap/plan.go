@@ -600,8 +600,9 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 		}
 		fi, err := os.Lstat(t.path)
 		if err != nil || fi.Mode()&os.ModeSymlink != 0 {
-			// A matched symlink is masked through its target; a target
-			// that does not exist has nothing to hide.
+			// A matched symlink is never masked itself (its target is,
+			// above, when the globs deny it); a target that does not
+			// exist has nothing to hide.
 			continue
 		}
 		if fi.IsDir() {
