@@ -57,21 +57,6 @@ func needBwrap(t *testing.T) {
 	}
 }
 
-// worldRoot is a fresh directory for a case's world, under /var/tmp.
-func worldRoot(t *testing.T) string {
-	t.Helper()
-	base := "/var/tmp/polc-e2e"
-	if err := os.MkdirAll(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	root, err := os.MkdirTemp(base, "case-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
-	return root
-}
-
 // listen accepts and closes connections on loopback, for net probes.
 func listen(t *testing.T) int {
 	t.Helper()
@@ -173,7 +158,7 @@ func TestConformance(t *testing.T) {
 	for _, stage := range stages {
 		for _, c := range cases {
 			t.Run(stage+"/"+c.Name, func(t *testing.T) {
-				w, err := c.Build(worldRoot(t))
+				w, err := c.Build(conformance.TempRoot(t))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -232,7 +217,7 @@ const seedConfig = `default_permissions = "workspace"
 func seedWorld(t *testing.T, config string) *conformance.World {
 	t.Helper()
 	c := &conformance.Case{Config: config}
-	w, err := c.Build(worldRoot(t))
+	w, err := c.Build(conformance.TempRoot(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestLinuxEvaluatorAgreesWithConformance(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
-			w, err := c.Build(worldRoot(t))
+			w, err := c.Build(conformance.TempRoot(t))
 			if err != nil {
 				t.Fatal(err)
 			}
