@@ -3,6 +3,7 @@ package conformance
 import (
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -62,4 +63,25 @@ func (c *Case) Compile(t testing.TB) (*World, *compiler.Result) {
 		t.Fatal(err)
 	}
 	return w, compiler.Compile(c.Options(w, t.TempDir()))
+}
+
+// Listen runs the loopback listener a case's net probes connect to: it
+// accepts and closes connections until the test ends, and returns its port.
+func Listen(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	return ln.Addr().(*net.TCPAddr).Port
 }

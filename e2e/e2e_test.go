@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,26 +54,6 @@ func needBwrap(t *testing.T) {
 	if out, err := exec.Command("bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "/bin/true").CombinedOutput(); err != nil {
 		t.Skipf("bwrap cannot run here: %v %s", err, out)
 	}
-}
-
-// listen accepts and closes connections on loopback, for net probes.
-func listen(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 type run struct {
@@ -162,7 +141,7 @@ func TestConformance(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				script, shell := c.Script(w, listen(t))
+				script, shell := c.Script(w, conformance.Listen(t))
 				r := polcExecStage(t, stage, w, c.Profile(), script, shell, "-s")
 				if c.Refused {
 					if r.code != 125 || strings.Contains(r.stdout, "@@") {

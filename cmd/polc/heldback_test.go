@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,7 +55,7 @@ func TestHeldbackExec(t *testing.T) {
 		for _, c := range heldbackCases(t) {
 			t.Run(stage+"/"+c.Name, func(t *testing.T) {
 				cw := newCLIWorld(t, c)
-				ln := listenLoopback(t)
+				ln := conformance.Listen(t)
 				script, shell := c.Script(cw.w, ln)
 				args := append([]string{"exec"}, cw.reqArgs()...)
 				args = append(args, "-P", c.Profile(), "-C", cw.w.Proj, "--", shell, "-s")
@@ -207,25 +206,4 @@ func (cw *cliWorld) polcStdin(stdin string, env []string, args ...string) (strin
 		cw.t.Fatal(err)
 	}
 	return out.String(), errb.String(), code
-}
-
-// listenLoopback accepts and closes connections on loopback, for net
-// probes, and returns its port.
-func listenLoopback(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
 }
