@@ -223,19 +223,8 @@ func runBwrapDirect(l *Launch, bin string, plan *bwrap.HostPlan, chdir string, e
 		files = append(files, f)
 	}
 
-	cmd := exec.Command(bin, append([]string{"--args", strconv.Itoa(dfdArgs), "--"}, l.Argv...)...)
+	cmd := l.command(bin, append([]string{"--args", strconv.Itoa(dfdArgs), "--"}, l.Argv...), "", environ)
 	cmd.Args[0] = "bwrap"
-	cmd.Env = environ
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = l.Stdin, l.Stdout, l.Stderr
-	if cmd.Stdin == nil {
-		cmd.Stdin = os.Stdin
-	}
-	if cmd.Stdout == nil {
-		cmd.Stdout = os.Stdout
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
 	cmd.ExtraFiles = files
 	// bwrap gets its own process group, so that a terminal's ^C reaches
 	// polc only, which forwards it to the command; and it dies with polc.

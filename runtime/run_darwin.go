@@ -150,18 +150,7 @@ func privateDir(d string) error {
 // runMac starts the command, forwards signals to it and returns its
 // status (128+N when a signal N ended it).
 func runMac(l *Launch, bin string, args []string, dir string, environ []string) (int, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Dir, cmd.Env = dir, environ
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = l.Stdin, l.Stdout, l.Stderr
-	if cmd.Stdin == nil {
-		cmd.Stdin = os.Stdin
-	}
-	if cmd.Stdout == nil {
-		cmd.Stdout = os.Stdout
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
+	cmd := l.command(bin, args, dir, environ)
 	sigs := make(chan os.Signal, 16)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
 	defer signal.Stop(sigs)

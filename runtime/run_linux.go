@@ -448,18 +448,7 @@ func removeSynthetic(paths []string) {
 
 // runDirect runs an unrestricted profile's command without a sandbox.
 func runDirect(l *Launch, dir string, environ []string) (int, error) {
-	cmd := exec.Command(l.Argv[0], l.Argv[1:]...)
-	cmd.Dir, cmd.Env = dir, environ
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = l.Stdin, l.Stdout, l.Stderr
-	if cmd.Stdin == nil {
-		cmd.Stdin = os.Stdin
-	}
-	if cmd.Stdout == nil {
-		cmd.Stdout = os.Stdout
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
+	cmd := l.command(l.Argv[0], l.Argv[1:], dir, environ)
 	sigs, release := catchSignals()
 	defer release()
 	if err := cmd.Start(); err != nil {
