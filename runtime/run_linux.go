@@ -44,13 +44,20 @@ func Run(l *Launch) (int, error) {
 	if art.Unrestricted {
 		return runDirect(l, dir, environ)
 	}
-	plan, err := bwrap.PlanHost(art, l.Env, bwrap.PlanOptions{GlobCacheDir: globCacheDir(l.Env)})
-	if err != nil {
-		var pe *bwrap.PlanError
-		if errors.As(err, &pe) {
-			return 0, failf(pe.Code, "%s", pe.Msg)
+	planHost := func() (*bwrap.HostPlan, error) {
+		plan, err := bwrap.PlanHost(art, l.Env, bwrap.PlanOptions{GlobCacheDir: globCacheDir(l.Env)})
+		if err != nil {
+			var pe *bwrap.PlanError
+			if errors.As(err, &pe) {
+				return nil, failf(pe.Code, "%s", pe.Msg)
+			}
+			return nil, failf(diag.LinuxSandboxSetup, "%v", err)
 		}
-		return 0, failf(diag.LinuxSandboxSetup, "%v", err)
+		return plan, nil
+	}
+	plan, err := planHost()
+	if err != nil {
+		return 0, err
 	}
 	if os.Getenv("POLC_DEBUG_BWRAP") != "" {
 		fmt.Fprintf(os.Stderr, "polc: planned in %v (%d masks)\n", time.Since(t0), len(plan.Masks))
@@ -59,7 +66,18 @@ func Run(l *Launch) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer cleanSynthetic(plan)()
+	release, swept := cleanSynthetic(plan)
+	if swept {
+		// A launch that died left mount points this plan took for the
+		// user's (a .polc to bind, say) and that the sweep just removed:
+		// plan again over what is really there now.
+		release()
+		if plan, err = planHost(); err != nil {
+			return 0, err
+		}
+		release, _ = cleanSynthetic(plan)
+	}
+	defer release()
 	chdir, why := directLaunch(plan, l.Argv, dir, environ)
 	if why == "" {
 		return runBwrapDirect(l, bin, plan, chdir, environ)
@@ -422,21 +440,23 @@ func asFile(w io.Writer) (*os.File, func(), error) {
 // cleanSynthetic records, before the launch, the mount points bwrap will
 // make on the host (sweeping those of launches that died: see
 // synthetic_linux.go); the returned func removes them after the run.
-func cleanSynthetic(plan *bwrap.HostPlan) func() {
+// swept reports that the sweep removed something, which the plan may
+// have counted on.
+func cleanSynthetic(plan *bwrap.HostPlan) (release func(), swept bool) {
 	plain := func() { removeSynthetic(plan.Synthetic) }
 	reg := openRegistry(syntheticStateDir(), plan)
 	if reg == nil {
-		return plain
+		return plain, false
 	}
 	name := ""
-	if !reg.locked(func() { name = reg.register(plan.Synthetic) }) {
-		return plain
+	if !reg.locked(func() { name, swept = reg.register(plan.Synthetic) }) {
+		return plain, false
 	}
 	return func() {
 		if !reg.locked(func() { reg.release(name, plan.Synthetic) }) {
 			plain()
 		}
-	}
+	}, swept
 }
 
 // removeSynthetic removes the mount points bwrap left on the host for

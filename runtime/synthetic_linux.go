@@ -152,30 +152,33 @@ func (r *registry) entries() (live, dead map[string]*syntheticEntry) {
 }
 
 // register sweeps the dead launches' mount points, then records this
-// launch's. It returns the entry's name ("" when nothing was recorded).
-func (r *registry) register(paths []string) string {
+// launch's. It returns the entry's name ("" when nothing was recorded)
+// and whether the sweep removed anything from the host.
+func (r *registry) register(paths []string) (name string, swept bool) {
 	live, dead := r.entries()
 	held := heldBy(live)
-	for name, e := range dead {
-		removeEmpty(e.Paths, held, time.Unix(0, e.Created).Add(syntheticWindow))
-		os.Remove(filepath.Join(r.dir, name))
+	for n, e := range dead {
+		if removeEmpty(e.Paths, held, time.Unix(0, e.Created).Add(syntheticWindow)) > 0 {
+			swept = true
+		}
+		os.Remove(filepath.Join(r.dir, n))
 	}
 	if len(paths) == 0 {
-		return ""
+		return "", swept
 	}
 	start, ok := processStart(os.Getpid())
 	if !ok {
-		return ""
+		return "", swept
 	}
 	e := syntheticEntry{Pid: os.Getpid(), Start: start, Created: time.Now().UnixNano(), Paths: paths}
 	b := e.marshal()
-	name := fmt.Sprintf("%d-%d.launch", e.Pid, e.Created)
+	name = fmt.Sprintf("%d-%d.launch", e.Pid, e.Created)
 	tmp := filepath.Join(r.dir, "."+name+".tmp")
 	if os.WriteFile(tmp, b, 0o600) != nil || os.Rename(tmp, filepath.Join(r.dir, name)) != nil {
 		os.Remove(tmp)
-		return ""
+		return "", swept
 	}
-	return name
+	return name, swept
 }
 
 // release removes this launch's mount points that no other live launch
@@ -201,8 +204,9 @@ func heldBy(live map[string]*syntheticEntry) map[string]bool {
 
 // removeEmpty removes, deepest first, the paths that are empty files or
 // directories, not held, and (when before is set) changed no later than
-// before.
-func removeEmpty(paths []string, held map[string]bool, before time.Time) {
+// before. It returns how many it removed.
+func removeEmpty(paths []string, held map[string]bool, before time.Time) int {
+	n := 0
 	for i := len(paths) - 1; i >= 0; i-- {
 		p := paths[i]
 		if held[p] {
@@ -217,13 +221,16 @@ func removeEmpty(paths []string, held map[string]bool, before time.Time) {
 		}
 		switch st.Mode & unix.S_IFMT {
 		case unix.S_IFDIR:
-			unix.Rmdir(p) // fails, harmlessly, on a non-empty directory
+			if unix.Rmdir(p) == nil { // fails, harmlessly, on a non-empty directory
+				n++
+			}
 		case unix.S_IFREG:
-			if st.Size == 0 {
-				unix.Unlink(p)
+			if st.Size == 0 && unix.Unlink(p) == nil {
+				n++
 			}
 		}
 	}
+	return n
 }
 
 // processStart is a process's start time in clock ticks since boot.

@@ -46,9 +46,12 @@ func TestRegistrySweepsDeadLaunches(t *testing.T) {
 	writeEntry(t, reg.dir, "live.launch", syntheticEntry{Pid: os.Getpid(), Start: self, Created: now.UnixNano(),
 		Paths: []string{p("held")}})
 
-	name := ""
-	if !reg.locked(func() { name = reg.register([]string{p(".polc")}) }) {
+	name, swept := "", false
+	if !reg.locked(func() { name, swept = reg.register([]string{p(".polc")}) }) {
 		t.Fatal("no lock")
+	}
+	if !swept {
+		t.Error("register removed a dead launch's mount point but did not say so (the plan must be made again)")
 	}
 	for n, gone := range map[string]bool{".codex": true, "held": false, ".agents": false, "late": false} {
 		if _, err := os.Lstat(p(n)); (err != nil) != gone {
