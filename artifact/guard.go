@@ -136,6 +136,16 @@ func CheckStorage(a *Artifact, file string, env ir.Env) error {
 			return errf(diag.ArtifactWritable, file, "artifact is reached through symlink %s, which the sandbox could re-point (%s); pass the artifact's real path, outside every writable root",
 				p, strings.TrimPrefix(d.Reason(), "allowed: "))
 		}
+		// A read-only rule on the link itself (the protected .polc
+		// turned into a link) does not hold it: no sandbox can mount
+		// over a symlink, so a link in a writable directory can be
+		// replaced whatever the rule on its name says.
+		if parent := filepath.Dir(p); parent != p {
+			if d := dec.Decide(parent, ir.OpWrite); d.Allowed || d.AllowedWithinCap {
+				return errf(diag.ArtifactWritable, file, "artifact is reached through symlink %s in %s, which the sandbox could write (%s) and so replace the link; make %s a real directory, or pass the artifact's real path outside every writable root",
+					p, parent, strings.TrimPrefix(d.Reason(), "allowed: "), filepath.Base(p))
+			}
+		}
 	}
 	stored := map[string]bool{}
 	for _, f := range append([]string{file}, a.SideFiles(file)...) {

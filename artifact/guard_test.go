@@ -72,6 +72,20 @@ func TestCheckStorage(t *testing.T) {
 	os.Symlink(filepath.Join(outside, "dev.linux.json"), link)
 	wantCode(t, CheckStorage(a, link, env), diag.ArtifactWritable)
 
+	// .polc itself a symlink, to a directory in the project or outside
+	// every writable root: the protected .polc rule names the link, which
+	// no sandbox can mount over, so the sandbox could replace it.
+	os.RemoveAll(filepath.Join(proj, ".polc"))
+	for _, target := range []string{filepath.Join(proj, "pol"), outside} {
+		os.MkdirAll(target, 0o755)
+		os.Remove(filepath.Join(proj, ".polc"))
+		if err := os.Symlink(target, filepath.Join(proj, ".polc")); err != nil {
+			t.Fatal(err)
+		}
+		place(target)
+		wantCode(t, CheckStorage(a, filepath.Join(proj, ".polc", "dev.linux.json"), env), diag.ArtifactWritable)
+	}
+
 	// Under :danger-full-access everything is writable.
 	p := testPolicy(proj)
 	p.Unrestricted = true
