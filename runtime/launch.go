@@ -30,6 +30,19 @@ type Launch struct {
 	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
+	// Ready, when set, is called once polc's own checks and planning for
+	// the launch have passed, just before the sandbox starts: the caller
+	// prints its warnings there, so that a launch polc refuses still
+	// fails with one line.
+	Ready func()
+}
+
+// ready calls l.Ready once, if set.
+func (l *Launch) ready() {
+	if l.Ready != nil {
+		l.Ready()
+		l.Ready = nil
+	}
 }
 
 // Failure is polc's own failure to run the command (exit 125 in the CLI),

@@ -42,6 +42,7 @@ func Run(l *Launch) (int, error) {
 	environ := commandEnv(l.Environ, art, dir)
 	t0 := time.Now()
 	if art.Unrestricted {
+		l.ready()
 		return runDirect(l, dir, environ)
 	}
 	planHost := func() (*bwrap.HostPlan, error) {
@@ -78,6 +79,7 @@ func Run(l *Launch) (int, error) {
 		release, _ = cleanSynthetic(plan)
 	}
 	defer release()
+	l.ready()
 	chdir, why := directLaunch(plan, l.Argv, dir, environ)
 	if why == "" {
 		return runBwrapDirect(l, bin, plan, chdir, environ)

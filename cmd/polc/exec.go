@@ -34,6 +34,9 @@ type prepared struct {
 	Env ir.Env
 	// Dir is the command's working directory (-C), absolute.
 	Dir string
+	// Warning is printed (one line) once the launch is about to start;
+	// a launch polc refuses prints its refusal alone.
+	Warning string
 }
 
 func execAction(c *cli.Context) error {
@@ -107,7 +110,15 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 
 // launch runs argv under a prepared artifact and exits with its status.
 func launch(p *prepared, argv []string) error {
+	warned := p.Warning == ""
+	warn := func() {
+		if !warned {
+			warned = true
+			fmt.Fprintln(os.Stderr, p.Warning)
+		}
+	}
 	code, err := runtime.Run(&runtime.Launch{
+		Ready:   warn,
 		Payload: p.Out.Payload,
 		Files:   p.Out.Files,
 		Env:     p.Env,
@@ -125,6 +136,7 @@ func launch(p *prepared, argv []string) error {
 		}
 		return execFailure("%v", err)
 	}
+	warn() // a runtime that does not call Ready: late, but said
 	if code == 0 {
 		return nil
 	}

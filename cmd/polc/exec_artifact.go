@@ -41,11 +41,11 @@ func prepareFromArtifact(c *cli.Context) (*prepared, error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, execFailure("-C %s: not a directory", c.String("C"))
 	}
-	out, env, err := loadExecArtifact(c.String("artifact"), c.StringSlice("trust"), dir)
+	out, env, warning, err := loadExecArtifact(c.String("artifact"), c.StringSlice("trust"), dir)
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{Out: out, Env: env, Dir: dir}, nil
+	return &prepared{Out: out, Env: env, Dir: dir, Warning: warning}, nil
 }
 
 // loadExecArtifact loads, checks and binds an artifact for running on
@@ -56,10 +56,11 @@ func prepareFromArtifact(c *cli.Context) (*prepared, error) {
 // *.pub in the system trust directory), a variable it needs that cannot
 // be bound, and an artifact stored where its own sandbox could write it.
 // With no trust key at all the artifact's integrity is still checked,
-// and a warning says its origin was not.
-func loadExecArtifact(file string, trust []string, dir string) (*backends.Output, ir.Env, error) {
-	refuse := func(err error) (*backends.Output, ir.Env, error) {
-		return nil, ir.Env{}, execFailure("refusing to run the artifact: %v", artifact.WithFile(err, file))
+// and the returned warning says its origin was not (the caller prints it
+// once the launch is about to start, so that a refusal stays one line).
+func loadExecArtifact(file string, trust []string, dir string) (*backends.Output, ir.Env, string, error) {
+	refuse := func(err error) (*backends.Output, ir.Env, string, error) {
+		return nil, ir.Env{}, "", execFailure("refusing to run the artifact: %v", artifact.WithFile(err, file))
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -89,11 +90,11 @@ func loadExecArtifact(file string, trust []string, dir string) (*backends.Output
 	if err := artifact.CheckStorage(a, abs, env); err != nil {
 		return refuse(err)
 	}
-	// Warn only once every check passed, so a refusal stays one line.
+	warning := ""
 	if len(keys) == 0 {
-		fmt.Fprintf(os.Stderr, "polc: warning: %s: signature not checked: no trust key configured (--trust PUBKEY, or %s/*.pub)\n", file, systemTrustDir)
+		warning = fmt.Sprintf("polc: warning: %s: signature not checked: no trust key configured (--trust PUBKEY, or %s/*.pub)", file, systemTrustDir)
 	}
-	return &backends.Output{Platform: a.Scope.Platform, Payload: a.Payload.Backend, Files: a.Files}, env, nil
+	return &backends.Output{Platform: a.Scope.Platform, Payload: a.Payload.Backend, Files: a.Files}, env, warning, nil
 }
 
 // hostValues are this host's values for the artifact variables, found as
