@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -12,6 +14,7 @@ import (
 	"polc/backends"
 	"polc/compiler"
 	"polc/diag"
+	"polc/ir"
 )
 
 func init() {
@@ -144,7 +147,7 @@ func writeDiags(w io.Writer, res *compiler.Result, format string) error {
 	case "sarif":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(sarifLog(res.Diags))
+		return enc.Encode(sarifLog(res.Diags, res.Env.Bindings[ir.VarWorkspaceRoot]))
 	}
 	for _, d := range res.Diags {
 		fmt.Fprintln(w, d.String())
@@ -187,6 +190,14 @@ type sarif struct {
 type sarifRun struct {
 	Tool    sarifTool     `json:"tool"`
 	Results []sarifResult `json:"results"`
+	// OriginalURIBaseIDs says where %SRCROOT% (the project) is, so that
+	// code scanning shows project files by their repository path.
+	OriginalURIBaseIDs map[string]sarifArtifactLocation `json:"originalUriBaseIds,omitempty"`
+}
+
+type sarifArtifactLocation struct {
+	URI       string `json:"uri"`
+	URIBaseID string `json:"uriBaseId,omitempty"`
 }
 
 type sarifTool struct {
@@ -220,11 +231,14 @@ type sarifResult struct {
 	Message   sarifMessage    `json:"message"`
 	Locations []sarifLocation `json:"locations,omitempty"`
 	Related   []sarifLocation `json:"relatedLocations,omitempty"`
-	Fixes     []sarifFix      `json:"fixes,omitempty"`
+	// The one-line fix travels in the result's properties (and in the
+	// message): a SARIF fix object must carry artifactChanges, which a
+	// prose fix does not have.
+	Properties *sarifProps `json:"properties,omitempty"`
 }
 
-type sarifFix struct {
-	Description sarifMessage `json:"description"`
+type sarifProps struct {
+	Fix string `json:"fix"`
 }
 
 type sarifLocation struct {
@@ -232,10 +246,8 @@ type sarifLocation struct {
 }
 
 type sarifPhysical struct {
-	ArtifactLocation struct {
-		URI string `json:"uri"`
-	} `json:"artifactLocation"`
-	Region *sarifRegion `json:"region,omitempty"`
+	ArtifactLocation sarifArtifactLocation `json:"artifactLocation"`
+	Region           *sarifRegion          `json:"region,omitempty"`
 }
 
 type sarifRegion struct {
@@ -253,16 +265,44 @@ func sarifLevel(s diag.Severity) string {
 	return "note"
 }
 
-func sarifLoc(p diag.Pos) sarifLocation {
+// srcRoot is the uriBaseId of files in the project.
+const srcRoot = "%SRCROOT%"
+
+// sarifURI turns a diagnostic's file into a SARIF artifactLocation: a
+// valid URI reference (percent-encoded: paths may hold spaces and
+// non-ASCII), relative to %SRCROOT% for files in the project root (or
+// written ${WORKSPACE_ROOT}/...), a file:// URI for other absolute paths.
+func sarifURI(file, root string) sarifArtifactLocation {
+	rel := ""
+	if after, ok := strings.CutPrefix(file, ir.VarWorkspaceRoot+"/"); ok {
+		rel = after
+	} else if root != "" && filepath.IsAbs(file) && ir.HasPathPrefix(filepath.Clean(file), root) && filepath.Clean(file) != root {
+		rel = strings.TrimPrefix(filepath.Clean(file)[len(root):], "/")
+		if root == "/" {
+			rel = strings.TrimPrefix(filepath.Clean(file), "/")
+		}
+	}
+	if rel != "" {
+		return sarifArtifactLocation{URI: (&url.URL{Path: filepath.ToSlash(rel)}).String(), URIBaseID: srcRoot}
+	}
+	if filepath.IsAbs(file) {
+		return sarifArtifactLocation{URI: (&url.URL{Scheme: "file", Path: filepath.ToSlash(file)}).String()}
+	}
+	return sarifArtifactLocation{URI: (&url.URL{Path: filepath.ToSlash(file)}).String()}
+}
+
+func sarifLoc(p diag.Pos, root string) sarifLocation {
 	var l sarifLocation
-	l.PhysicalLocation.ArtifactLocation.URI = p.File
+	l.PhysicalLocation.ArtifactLocation = sarifURI(p.File, root)
 	if p.Line > 0 {
 		l.PhysicalLocation.Region = &sarifRegion{StartLine: p.Line, StartColumn: p.Col}
 	}
 	return l
 }
 
-func sarifLog(list diag.List) sarif {
+// sarifLog renders diagnostics as SARIF 2.1.0; root is the project (the
+// primary workspace root, "" when unknown).
+func sarifLog(list diag.List, root string) sarif {
 	drv := sarifDriver{Name: "polc", Version: version, Rules: []sarifRule{}}
 	index := map[diag.Code]int{}
 	for i, info := range diag.Codes() {
@@ -272,18 +312,37 @@ func sarifLog(list diag.List) sarif {
 		index[info.Code] = i
 	}
 	run := sarifRun{Tool: sarifTool{Driver: drv}, Results: []sarifResult{}}
+	if root != "" && filepath.IsAbs(root) {
+		dir := filepath.ToSlash(root)
+		if !strings.HasSuffix(dir, "/") {
+			dir += "/" // a base URI must end with a slash
+		}
+		run.OriginalURIBaseIDs = map[string]sarifArtifactLocation{srcRoot: {URI: (&url.URL{Scheme: "file", Path: dir}).String()}}
+	}
 	for _, d := range list {
-		r := sarifResult{RuleID: string(d.Code), RuleIndex: index[d.Code], Level: sarifLevel(d.Severity), Message: sarifMessage{Text: d.Message}}
+		idx, ok := index[d.Code]
+		if !ok {
+			// A code missing from the table (never expected): name a
+			// rule for it rather than point at another one.
+			idx = len(drv.Rules)
+			r := sarifRule{ID: string(d.Code), Name: string(d.Code), ShortDescription: sarifMessage{Text: string(d.Code)}}
+			r.DefaultConfiguration.Level = sarifLevel(d.Severity)
+			drv.Rules = append(drv.Rules, r)
+			index[d.Code] = idx
+			run.Tool.Driver = drv
+		}
+		r := sarifResult{RuleID: string(d.Code), RuleIndex: idx, Level: sarifLevel(d.Severity), Message: sarifMessage{Text: d.Message}}
 		if !d.Pos.IsZero() {
-			r.Locations = []sarifLocation{sarifLoc(d.Pos)}
+			r.Locations = []sarifLocation{sarifLoc(d.Pos, root)}
 		}
 		for _, rel := range d.Related {
 			if !rel.IsZero() {
-				r.Related = append(r.Related, sarifLoc(rel))
+				r.Related = append(r.Related, sarifLoc(rel, root))
 			}
 		}
 		if d.Fix != "" {
-			r.Fixes = []sarifFix{{Description: sarifMessage{Text: d.Fix}}}
+			r.Message.Text += " Fix: " + d.Fix
+			r.Properties = &sarifProps{Fix: d.Fix}
 		}
 		run.Results = append(run.Results, r)
 	}
