@@ -46,6 +46,16 @@ func silentExit(code int) error { return &exitError{code: code} }
 
 func newApp() *cli.App {
 	sort.Slice(commands, func(i, j int) bool { return commands[i].Name < commands[j].Name })
+	// A bad flag of a command is a usage error too: one line and exit 2,
+	// not the command's help on stdout (which, for exec, is the
+	// command's output stream) and exit 1.
+	for _, c := range commands {
+		if c.OnUsageError == nil {
+			c.OnUsageError = func(c *cli.Context, err error, isSubcommand bool) error {
+				return usageErr("%s: %v; see polc %s --help", c.Command.Name, err, c.Command.Name)
+			}
+		}
+	}
 	return &cli.App{
 		Name:                 "polc",
 		Usage:                "compile Codex permission profiles into signed sandbox artifacts",
@@ -55,6 +65,16 @@ func newApp() *cli.App {
 		HideHelpCommand:      true,
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return usageErr("%v", err)
+		},
+		// No command at all is a usage error: the help goes to stderr
+		// and polc exits 2, as go and git do.
+		Action: func(c *cli.Context) error {
+			if c.Args().Len() == 0 {
+				c.App.Writer = os.Stderr
+				cli.ShowAppHelp(c)
+				return silentExit(2)
+			}
+			return usageErr("unknown command %q; see polc --help", c.Args().First())
 		},
 		CommandNotFound: func(c *cli.Context, name string) {
 			fmt.Fprintf(os.Stderr, "polc: unknown command %q; see polc --help\n", name)
