@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"unsafe"
 )
 
 // Cache file layout (all integers little-endian or uvarint):
@@ -98,7 +99,7 @@ func loadCache(file string, key [32]byte, roots []string) ([]*node, error) {
 	if err := trustedCacheFile(f); err != nil {
 		return nil, fmt.Errorf("cache %s not trusted: %v", file, err)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxCacheFile+1))
+	data, err := readCache(f)
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %v", file, err)
 	}
@@ -107,6 +108,36 @@ func loadCache(file string, key [32]byte, roots []string) ([]*node, error) {
 		return nil, fmt.Errorf("cache %s: %v", file, err)
 	}
 	return trees, nil
+}
+
+// readCache reads the whole file with one read when its size is known.
+func readCache(f *os.File) ([]byte, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() > maxCacheFile {
+		return nil, errors.New("too large")
+	}
+	// One byte more than the size, so that a file that grew since the
+	// stat is read whole (and then fails the checksum, or not).
+	data := make([]byte, 0, fi.Size()+1)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > maxCacheFile {
+			return nil, errors.New("too large")
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+	}
 }
 
 func decodeCache(data []byte, key [32]byte, roots []string) ([]*node, error) {
@@ -126,8 +157,9 @@ func decodeCache(data []byte, key [32]byte, roots []string) ([]*node, error) {
 	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[44:76]) {
 		return nil, errors.New("checksum mismatch")
 	}
-	// One string for the whole body: names are substrings of it.
-	d := &decoder{s: string(body)}
+	// One string for the whole body: names are substrings of it. data is
+	// never written after this, so the string can share its memory.
+	d := &decoder{s: unsafe.String(unsafe.SliceData(body), len(body))}
 	n := d.uint()
 	if n != uint64(len(roots)) {
 		return nil, errors.New("root count changed")
@@ -154,6 +186,34 @@ type decoder struct {
 	s   string
 	pos int
 	err error
+
+	// Nodes, child lists and matches are carved from slabs: a warm run
+	// decodes one node per directory, and ten thousand small allocations
+	// (and the GC work behind them) cost more than the stats they save.
+	nodes   []node
+	kids    []*node
+	matches []nodeMatch
+}
+
+const slabLen = 1024
+
+func (d *decoder) newNode() *node {
+	if len(d.nodes) == cap(d.nodes) {
+		d.nodes = make([]node, 0, slabLen)
+	}
+	d.nodes = d.nodes[:len(d.nodes)+1]
+	return &d.nodes[len(d.nodes)-1]
+}
+
+// slabOf returns a slice of length and capacity n from *slab, so that
+// appending to it reallocates instead of overwriting a neighbour.
+func slabOf[T any](slab *[]T, n int) []T {
+	if cap(*slab)-len(*slab) < n {
+		*slab = make([]T, 0, max(n, slabLen))
+	}
+	i := len(*slab)
+	*slab = (*slab)[:i+n]
+	return (*slab)[i : i+n : i+n]
 }
 
 func (d *decoder) fail(msg string) {
@@ -229,14 +289,15 @@ func (d *decoder) node(depth int) *node {
 		d.fail("tree too deep")
 		return nil
 	}
-	n := &node{name: d.str()}
+	n := d.newNode()
+	n.name = d.str()
 	n.st.dev, n.st.ino = d.uint(), d.uint()
 	n.st.mtime, n.st.ctime = d.int(), d.int()
 	flags := d.byte()
 	n.racy, n.missing = flags&1 != 0, flags&2 != 0
 	n.err = d.str()
 	if nm := d.count(); nm > 0 {
-		n.matches = make([]nodeMatch, nm)
+		n.matches = slabOf(&d.matches, nm)
 		for i := range n.matches {
 			m := &n.matches[i]
 			m.name = d.str()
@@ -247,9 +308,9 @@ func (d *decoder) node(depth int) *node {
 		}
 	}
 	if nc := d.count(); nc > 0 {
-		n.children = make([]*node, 0, nc)
+		n.children = slabOf(&d.kids, nc)
 		for i := 0; i < nc && d.err == nil; i++ {
-			n.children = append(n.children, d.node(depth+1))
+			n.children[i] = d.node(depth + 1)
 		}
 	}
 	if d.err != nil {

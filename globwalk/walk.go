@@ -1,10 +1,7 @@
 package globwalk
 
 import (
-	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -100,57 +97,11 @@ type node struct {
 	matches  []nodeMatch
 	children []*node
 
-	// Filled by prefetch for a warm run, not stored: the directory's path
-	// and its stat taken ahead of time, in parallel.
-	path       string
+	// Filled by prefetch for a warm run, not stored: the directory's stat
+	// taken ahead of time, in parallel.
 	pre        dirStat
 	preErr     error
 	prefetched bool
-}
-
-// prefetch stats every directory of the cached trees on several threads:
-// a warm run is nothing but these stats, and on two cores two threads of
-// stat calls take half the wall time of one.
-func (w *walker) prefetch(trees []*node) {
-	type job struct {
-		n    *node
-		root bool
-	}
-	var jobs []job
-	var add func(n *node, path string, root bool)
-	add = func(n *node, path string, root bool) {
-		n.path = path
-		jobs = append(jobs, job{n, root})
-		for _, c := range n.children {
-			add(c, joinPath(path, c.name), false)
-		}
-	}
-	for i, t := range trees {
-		if t != nil {
-			add(t, w.c.roots[i], true)
-		}
-	}
-	const chunk = 64
-	workers := min(runtime.GOMAXPROCS(0), 4, (len(jobs)+chunk-1)/chunk)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(chunk)) - chunk
-				if i >= len(jobs) {
-					return
-				}
-				for _, j := range jobs[i:min(i+chunk, len(jobs))] {
-					j.n.pre, j.n.preErr = statDir(noHandle, j.n.path, j.root)
-					j.n.prefetched = true
-				}
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // stat returns the prefetched stat once, or stats now.
@@ -563,10 +514,7 @@ func (w *walker) revalidate(parent dirHandle, path string, setID int32, depth in
 	}
 	kept := old.children[:0]
 	for _, c := range old.children {
-		cpath := c.path
-		if cpath == "" {
-			cpath = joinPath(path, c.name)
-		}
+		cpath := joinPath(path, c.name)
 		cs := w.stepEntry(setID, depth+1, c.name, func() string { return cpath })
 		if cs == emptySet { // cannot happen for the same key; stay exact anyway
 			w.changed = true
