@@ -1,10 +1,12 @@
 package globwalk
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -183,11 +185,11 @@ func coveredBy(set map[string]bool, p string) bool {
 }
 
 func sortMatches(ms []Match) {
-	sort.Slice(ms, func(i, j int) bool {
-		if ms[i].Path != ms[j].Path {
-			return ms[i].Path < ms[j].Path
+	slices.SortFunc(ms, func(a, b Match) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
 		}
-		return ms[i].Pattern < ms[j].Pattern
+		return cmp.Compare(a.Pattern, b.Pattern)
 	})
 }
 

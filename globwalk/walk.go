@@ -104,15 +104,6 @@ type node struct {
 	prefetched bool
 }
 
-// stat returns the prefetched stat once, or stats now.
-func (n *node) stat(parent dirHandle, path string, isRoot bool) (dirStat, error) {
-	if n.prefetched {
-		n.prefetched = false
-		return n.pre, n.preErr
-	}
-	return statDir(parent, path, isRoot)
-}
-
 type nodeMatch struct {
 	name   string
 	pat    int32
@@ -488,24 +479,44 @@ func sortInt32(s []int32) {
 // revalidate reuses a cached directory when its identity and timestamps
 // are unchanged, and lists it again otherwise.
 func (w *walker) revalidate(parent dirHandle, path string, setID int32, depth int, old *node, isRoot bool) *node {
+	buf := make([]byte, len(path), len(path)+128)
+	copy(buf, path)
+	return w.revalidateAt(parent, buf, setID, depth, old, isRoot)
+}
+
+// revalidateAt is revalidate with the path in buf. The subtree's paths are
+// built in buf's backing array, one component per level as a stack, and
+// become strings only where one is kept (a match) or a whole path is
+// needed: a warm run visits every cached directory, and a string per
+// directory was a tenth of its allocations.
+func (w *walker) revalidateAt(parent dirHandle, buf []byte, setID int32, depth int, old *node, isRoot bool) *node {
+	var st dirStat
+	var err error
+	if old.prefetched {
+		old.prefetched = false
+		st, err = old.pre, old.preErr
+	} else {
+		st, err = statDir(parent, string(buf), isRoot)
+	}
 	if old.missing {
-		if _, err := old.stat(parent, path, isRoot); isNotExist(err) {
+		if isNotExist(err) {
 			return old
 		}
 		w.changed = true
-		return w.visit(parent, path, setID, depth, nil, isRoot)
+		return w.visit(parent, string(buf), setID, depth, nil, isRoot)
 	}
-	st, err := old.stat(parent, path, isRoot)
 	if err != nil || st != old.st || old.racy || old.err != "" {
-		n := w.visit(parent, path, setID, depth, old, isRoot)
+		n := w.visit(parent, string(buf), setID, depth, old, isRoot)
 		if old.err == "" || n == nil || n.err != old.err || n.st != old.st {
 			w.changed = true
 		}
 		return n
 	}
 	w.res.Stats.DirsReused++
+	n := len(buf)
 	for _, m := range old.matches {
-		mm := Match{Path: joinPath(path, m.name), Pattern: int(m.pat), Depth: int(m.depth), IsDir: m.typ == typDir, IsSymlink: m.typ == typLink}
+		buf = appendName(buf[:n], m.name)
+		mm := Match{Path: string(buf), Pattern: int(m.pat), Depth: int(m.depth), IsDir: m.typ == typDir, IsSymlink: m.typ == typLink}
 		if m.beyond {
 			w.res.BeyondCap = append(w.res.BeyondCap, mm)
 		} else {
@@ -514,18 +525,27 @@ func (w *walker) revalidate(parent dirHandle, path string, setID int32, depth in
 	}
 	kept := old.children[:0]
 	for _, c := range old.children {
-		cpath := joinPath(path, c.name)
-		cs := w.stepEntry(setID, depth+1, c.name, func() string { return cpath })
+		cbuf := appendName(buf[:n], c.name)
+		buf = cbuf[:n] // keep a grown array for the next child
+		cs := w.stepEntry(setID, depth+1, c.name, func() string { return string(cbuf) })
 		if cs == emptySet { // cannot happen for the same key; stay exact anyway
 			w.changed = true
 			continue
 		}
-		if cn := w.revalidate(noHandle, cpath, cs, depth+1, c, false); cn != nil {
+		if cn := w.revalidateAt(noHandle, cbuf, cs, depth+1, c, false); cn != nil {
 			kept = append(kept, cn)
 		}
 	}
 	old.children = kept
 	return old
+}
+
+// appendName appends /name to a directory path, as joinPath does.
+func appendName(dir []byte, name string) []byte {
+	if len(dir) == 0 || dir[len(dir)-1] != '/' {
+		dir = append(dir, '/')
+	}
+	return append(dir, name...)
 }
 
 // now is the clock racy checks use; tests move it.
