@@ -85,6 +85,11 @@ func runBuild(c *cli.Context) error {
 	arts, diags := artifact.Build(res.Policy, res.Env.Bindings, artifact.BuildOptions{
 		Targets: targets, Version: version, SignKey: key, Lower: lowerOptions(c),
 	})
+	// The backends lowered the portable policy, whose origins name files
+	// symbolically; point the user at the real files.
+	for i := range diags {
+		diags[i].Pos.File = res.Env.Bindings.Bind(diags[i].Pos.File)
+	}
 	printDiags(os.Stderr, diags)
 	if diags.HasErrors() {
 		return failErr("build failed: not every target could be built; nothing written")
