@@ -104,8 +104,7 @@ type prefetcher struct{ buf []byte }
 // tree prefetches n, looked up in parent, and its cached subtree.
 func (p *prefetcher) tree(parent int, n *node, depth int) {
 	if len(n.children) == 0 || depth >= maxOpenDepth {
-		n.pre, n.preErr = p.stat(parent, n.name)
-		n.prefetched = true
+		n.setPre(p.stat(parent, n.name))
 		return
 	}
 	fd := p.open(parent, n.name, n, false)
@@ -119,7 +118,7 @@ func (p *prefetcher) tree(parent int, n *node, depth int) {
 }
 
 // open opens directory name under parent as an O_PATH descriptor and
-// records its stat in n; it returns -1 when n's subtree cannot be
+// records the outcome of its stat in n; it returns -1 when n's subtree cannot be
 // prefetched (the error is recorded, or left to revalidate).
 func (p *prefetcher) open(parent int, name string, n *node, follow bool) int {
 	flags := unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
@@ -135,7 +134,7 @@ func (p *prefetcher) open(parent int, name string, n *node, follow bool) int {
 		}
 	}
 	if err != nil {
-		n.pre, n.preErr, n.prefetched = dirStat{}, err, true
+		n.setPre(dirStat{}, err)
 		return -1
 	}
 	var sx unix.Statx_t
@@ -143,9 +142,9 @@ func (p *prefetcher) open(parent int, name string, n *node, follow bool) int {
 		unix.Close(fd)
 		return -1
 	}
-	n.pre, n.preErr = checkDir(&sx)
-	n.prefetched = true
-	if n.preErr != nil {
+	st, err := checkDir(&sx)
+	n.setPre(st, err)
+	if err != nil {
 		unix.Close(fd)
 		return -1
 	}

@@ -44,8 +44,7 @@ func (w *walker) prefetch(trees []*node) {
 					return
 				}
 				for _, j := range jobs[i:min(i+chunk, len(jobs))] {
-					j.n.pre, j.n.preErr = statDir(noHandle, j.path, j.root)
-					j.n.prefetched = true
+					j.n.setPre(statDir(noHandle, j.path, j.root))
 				}
 			}
 		}()

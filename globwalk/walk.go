@@ -91,17 +91,39 @@ type pendingChild struct {
 type node struct {
 	name     string
 	st       dirStat
-	racy     bool
-	missing  bool // a walk root that did not exist
 	err      string
 	matches  []nodeMatch
 	children []*node
+	racy     bool
+	missing  bool // a walk root that did not exist
 
-	// Filled by prefetch for a warm run, not stored: the directory's stat
-	// taken ahead of time, in parallel.
-	pre        dirStat
-	preErr     error
-	prefetched bool
+	// pre is set by prefetch for a warm run, not stored: the outcome of
+	// the directory's stat taken ahead of time, in parallel. Only the
+	// outcome is kept, so that a decoded node stays small (a warm run
+	// decodes one per directory).
+	pre preState
+}
+
+// preState is the outcome of a prefetched stat.
+type preState uint8
+
+const (
+	preNone    preState = iota // not prefetched: revalidate stats it
+	preSame                    // same identity and timestamps as cached
+	preChanged                 // changed, or the stat failed
+	preGone                    // not there, or no longer a directory
+)
+
+// setPre records the outcome of stat-ing n.
+func (n *node) setPre(st dirStat, err error) {
+	switch {
+	case err != nil && isNotExist(err):
+		n.pre = preGone
+	case err != nil || st != n.st:
+		n.pre = preChanged
+	default:
+		n.pre = preSame
+	}
 }
 
 type nodeMatch struct {
@@ -490,22 +512,19 @@ func (w *walker) revalidate(parent dirHandle, path string, setID int32, depth in
 // needed: a warm run visits every cached directory, and a string per
 // directory was a tenth of its allocations.
 func (w *walker) revalidateAt(parent dirHandle, buf []byte, setID int32, depth int, old *node, isRoot bool) *node {
-	var st dirStat
-	var err error
-	if old.prefetched {
-		old.prefetched = false
-		st, err = old.pre, old.preErr
-	} else {
-		st, err = statDir(parent, string(buf), isRoot)
+	if old.pre == preNone {
+		old.setPre(statDir(parent, string(buf), isRoot))
 	}
+	pre := old.pre
+	old.pre = preNone // a later run on this tree stats again
 	if old.missing {
-		if isNotExist(err) {
+		if pre == preGone {
 			return old
 		}
 		w.changed = true
 		return w.visit(parent, string(buf), setID, depth, nil, isRoot)
 	}
-	if err != nil || st != old.st || old.racy || old.err != "" {
+	if pre != preSame || old.racy || old.err != "" {
 		n := w.visit(parent, string(buf), setID, depth, old, isRoot)
 		if old.err == "" || n == nil || n.err != old.err || n.st != old.st {
 			w.changed = true
