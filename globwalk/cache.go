@@ -55,16 +55,15 @@ func (w *walker) expandCached() {
 	file := cacheFile(w.opts.CacheDir, key)
 	w.caching = true
 	w.scanStart = now()
-	old, err := loadCache(file, key, c.roots)
+	hook, wait := w.startPrefetch()
+	old, err := loadCache(file, key, c.roots, hook)
+	wait(old)
 	switch {
 	case err == nil:
 	case errors.Is(err, os.ErrNotExist):
 		st.Cache = CacheMiss
 	default:
 		st.Cache, st.CacheNote = CacheCorrupt, err.Error()
-	}
-	if old != nil {
-		w.prefetch(old)
 	}
 	trees := make([]*node, len(c.roots))
 	for i := range c.roots {
@@ -90,7 +89,9 @@ func (w *walker) expandCached() {
 	}
 }
 
-func loadCache(file string, key [32]byte, roots []string) ([]*node, error) {
+// loadCache reads, checks and decodes a cache file; hook, when not nil,
+// sees each node as it is decoded (see decodeHook).
+func loadCache(file string, key [32]byte, roots []string, hook decodeHook) ([]*node, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
@@ -103,7 +104,7 @@ func loadCache(file string, key [32]byte, roots []string) ([]*node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %v", file, err)
 	}
-	trees, err := decodeCache(data, key, roots)
+	trees, err := decodeCache(data, key, roots, hook)
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %v", file, err)
 	}
@@ -140,7 +141,22 @@ func readCache(f *os.File) ([]byte, error) {
 	}
 }
 
-func decodeCache(data []byte, key [32]byte, roots []string) ([]*node, error) {
+// decodeHook lets the warm run's stats start while the cache is still
+// being decoded (the file is checksummed whole first, so a node handed to
+// the hook comes from a file we wrote). enter is called once a node's
+// fields are known, before its children, with the context its parent's
+// enter returned (root's for a walk root); it returns the context for
+// the children. leave is called after the node's subtree, ok false when
+// decoding failed, so that enter's context can be released either way.
+// If decoding fails the whole cache is a miss: a stat the hook started
+// is then merely wasted.
+type decodeHook interface {
+	root(path string) any
+	enter(n *node, depth, nkids int, parent any) any
+	leave(n *node, depth int, parent, ctx any, ok bool)
+}
+
+func decodeCache(data []byte, key [32]byte, roots []string, hook decodeHook) ([]*node, error) {
 	if len(data) > maxCacheFile {
 		return nil, errors.New("too large")
 	}
@@ -159,7 +175,7 @@ func decodeCache(data []byte, key [32]byte, roots []string) ([]*node, error) {
 	}
 	// One string for the whole body: names are substrings of it. data is
 	// never written after this, so the string can share its memory.
-	d := &decoder{s: unsafe.String(unsafe.SliceData(body), len(body))}
+	d := &decoder{s: unsafe.String(unsafe.SliceData(body), len(body)), hook: hook}
 	n := d.uint()
 	if n != uint64(len(roots)) {
 		return nil, errors.New("root count changed")
@@ -170,7 +186,11 @@ func decodeCache(data []byte, key [32]byte, roots []string) ([]*node, error) {
 			return nil, errors.New("roots changed")
 		}
 		if d.byte() == 1 {
-			trees[i] = d.node(0)
+			var ctx any
+			if hook != nil {
+				ctx = hook.root(roots[i])
+			}
+			trees[i] = d.node(0, ctx)
 		}
 	}
 	if d.err == nil && d.pos != len(d.s) {
@@ -183,9 +203,10 @@ func decodeCache(data []byte, key [32]byte, roots []string) ([]*node, error) {
 }
 
 type decoder struct {
-	s   string
-	pos int
-	err error
+	s    string
+	pos  int
+	err  error
+	hook decodeHook
 
 	// Nodes, child lists and matches are carved from slabs: a warm run
 	// decodes one node per directory, and ten thousand small allocations
@@ -284,7 +305,7 @@ func (d *decoder) count() int {
 // maxTreeDepth bounds decoding recursion.
 const maxTreeDepth = 4096
 
-func (d *decoder) node(depth int) *node {
+func (d *decoder) node(depth int, parent any) *node {
 	if depth > maxTreeDepth {
 		d.fail("tree too deep")
 		return nil
@@ -307,11 +328,20 @@ func (d *decoder) node(depth int) *node {
 			m.beyond = d.byte() == 1
 		}
 	}
-	if nc := d.count(); nc > 0 {
+	nc := d.count()
+	hooked := d.hook != nil && d.err == nil
+	var ctx any
+	if hooked {
+		ctx = d.hook.enter(n, depth, nc, parent)
+	}
+	if nc > 0 {
 		n.children = slabOf(&d.kids, nc)
 		for i := 0; i < nc && d.err == nil; i++ {
-			n.children[i] = d.node(depth + 1)
+			n.children[i] = d.node(depth+1, ctx)
 		}
+	}
+	if hooked {
+		d.hook.leave(n, depth, parent, ctx, d.err == nil)
 	}
 	if d.err != nil {
 		return nil

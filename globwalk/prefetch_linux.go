@@ -10,92 +10,121 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// prefetch stats every directory of the cached trees before revalidation,
-// on several threads: a warm run is little but these stats, and on two
-// cores two threads take half the wall time of one.
+// startPrefetch starts the stats of a warm run: every directory of the
+// cached trees is stat-ed before revalidation, on several threads, while
+// the cache is still being decoded (the returned hook hands out subtrees
+// as they are decoded; wait waits for the last stat). A warm run is
+// little but these stats, and on two cores two threads take half the wall
+// time of one.
 //
 // Each directory is looked up relative to its open parent (an O_PATH
 // descriptor), one path component per lookup instead of the whole path:
-// here a lookup costs about 0.3 µs per component, so this saves a fifth
-// of every stat, and a renamed ancestor cannot redirect it. Directories
-// with cached children are opened (and stat-ed through the descriptor);
-// leaves are stat-ed by name and never opened. The names are passed to
-// statx from a reused buffer, so the loop does not allocate.
+// this saves about a fifth of every stat here, and a renamed ancestor
+// cannot redirect it. Directories with cached children are opened (and
+// stat-ed through the descriptor); leaves are stat-ed by name and never
+// opened. The names are passed to statx from a reused buffer, so the
+// loop does not allocate.
 //
-// A node whose stat fails keeps the error and its subtree is left to
-// revalidate, which stats on demand; so is anything below maxOpenDepth.
-func (w *walker) prefetch(trees []*node) {
-	type task struct {
-		parent int
-		n      *node
-		depth  int
-	}
-	var p prefetcher
-	var tasks []task
-	var opened []int
-	defer func() {
-		for _, fd := range opened {
-			unix.Close(fd)
-		}
-	}()
-	for i, t := range trees {
-		if t == nil {
-			continue
-		}
-		fd := p.open(unix.AT_FDCWD, w.c.roots[i], t, true)
-		if fd < 0 {
-			continue
-		}
-		opened = append(opened, fd)
-		for _, c := range t.children {
-			tasks = append(tasks, task{fd, c, 1})
-		}
-	}
-	// Open the top levels here until there are enough subtrees to share
-	// out; each task is then a whole subtree under an open parent.
-	workers := runtime.GOMAXPROCS(0)
-	for len(tasks) < 16*workers {
-		var next []task
-		split := false
-		for _, t := range tasks {
-			if len(t.n.children) == 0 || t.depth >= maxOpenDepth {
-				next = append(next, t)
-				continue
-			}
-			split = true
-			fd := p.open(t.parent, t.n.name, t.n, false)
-			if fd < 0 {
-				continue
-			}
-			opened = append(opened, fd)
-			for _, c := range t.n.children {
-				next = append(next, task{fd, c, t.depth + 1})
-			}
-		}
-		tasks = next
-		if !split {
-			break
-		}
-	}
-	workers = min(workers, 4, len(tasks))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
+// The decoding goroutine opens the roots and the top directories (see
+// splitFan); each subtree below them is a task for the workers. A parent's descriptor is closed when its last
+// task is done. A node whose stat fails keeps the outcome, and its
+// subtree is left to revalidate, which stats on demand; so is anything
+// below maxOpenDepth.
+func (w *walker) startPrefetch() (decodeHook, func([]*node)) {
+	s := &streamPrefetch{tasks: make(chan prefetchTask, 256)}
+	for range min(runtime.GOMAXPROCS(0), 4) {
+		s.wg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer s.wg.Done()
 			var p prefetcher
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(tasks) {
-					return
-				}
-				t := tasks[i]
-				p.tree(t.parent, t.n, t.depth)
+			for t := range s.tasks {
+				p.tree(t.parent.fd, t.n, t.depth)
+				t.parent.release()
 			}
 		}()
 	}
-	wg.Wait()
+	return s, func([]*node) {
+		close(s.tasks)
+		s.wg.Wait()
+	}
+}
+
+// splitFan is how many subtrees the decoding goroutine aims to hand out:
+// it opens a directory itself while the fan-out above it (the product of
+// the child counts from the root down) is below splitFan, so that a tree
+// that starts narrow (one src/ under the root) is still split where it
+// widens. The benchmark tree gives 400 tasks of 26 directories.
+const splitFan = 64
+
+type streamPrefetch struct {
+	p     prefetcher // the decoding goroutine's
+	tasks chan prefetchTask
+	wg    sync.WaitGroup
+}
+
+type prefetchTask struct {
+	parent *dirRef
+	n      *node
+	depth  int
+}
+
+// dirRef is an open directory shared by the tasks below it; fan is the
+// fan-out at its children (see splitFan).
+type dirRef struct {
+	fd   int
+	fan  int
+	refs atomic.Int32
+}
+
+func (r *dirRef) release() {
+	if r.refs.Add(-1) == 0 {
+		unix.Close(r.fd)
+	}
+}
+
+type rootPath string
+
+func (s *streamPrefetch) root(path string) any { return rootPath(path) }
+
+// opensItself reports whether the decoding goroutine opens n (below
+// parent) instead of handing it out as a task.
+func opensItself(parent *dirRef, depth, nkids int) bool {
+	return parent != nil && parent.fan < splitFan && nkids > 0 && depth < maxOpenDepth
+}
+
+func (s *streamPrefetch) enter(n *node, depth, nkids int, parent any) any {
+	pr, _ := parent.(*dirRef)
+	var fd int
+	switch {
+	case depth == 0:
+		fd = s.p.open(unix.AT_FDCWD, string(parent.(rootPath)), n, true)
+	case opensItself(pr, depth, nkids):
+		fd = s.p.open(pr.fd, n.name, n, false)
+	default:
+		return nil // a task stats it, or nothing can (no open parent)
+	}
+	if fd < 0 {
+		return nil
+	}
+	fan := nkids
+	if pr != nil {
+		fan = min(pr.fan*nkids, splitFan)
+	}
+	r := &dirRef{fd: fd, fan: fan}
+	r.refs.Store(1) // the decoder's, until the node's children are decoded
+	return r
+}
+
+func (s *streamPrefetch) leave(n *node, depth int, parent, ctx any, ok bool) {
+	if r, _ := ctx.(*dirRef); r != nil {
+		r.release()
+	}
+	pr, _ := parent.(*dirRef)
+	if !ok || pr == nil || opensItself(pr, depth, len(n.children)) {
+		return
+	}
+	pr.refs.Add(1)
+	s.tasks <- prefetchTask{pr, n, depth}
 }
 
 // prefetcher holds one thread's NUL-terminated name buffer.

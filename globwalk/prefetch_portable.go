@@ -8,6 +8,15 @@ import (
 	"sync/atomic"
 )
 
+// startPrefetch: elsewhere the stats start once the cache is decoded.
+func (w *walker) startPrefetch() (decodeHook, func([]*node)) {
+	return nil, func(old []*node) {
+		if old != nil {
+			w.prefetch(old)
+		}
+	}
+}
+
 // prefetch stats every directory of the cached trees on several threads:
 // a warm run is nothing but these stats, and on two cores two threads of
 // stat calls take half the wall time of one.

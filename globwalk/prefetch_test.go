@@ -1,6 +1,7 @@
 package globwalk
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,18 +9,23 @@ import (
 	"testing"
 )
 
-// loadTestCache expands pats once with a cache and loads that cache back
-// with a walker ready to prefetch it.
-func loadTestCache(t *testing.T, pats []Pattern) (*walker, []*node) {
+// testCache expands pats once with a cache; load loads it back and
+// prefetches it as a warm run does.
+func testCache(t *testing.T, pats []Pattern) (load func() (*walker, []*node)) {
 	t.Helper()
 	opts := Options{CacheDir: filepath.Join(t.TempDir(), "cache")}
 	expandT(t, pats, opts)
 	c, err := compile(pats)
 	must(t, err)
-	key := cacheKey(c.pats, opts)
-	old, err := loadCache(cacheFile(opts.CacheDir, key), key, c.roots)
-	must(t, err)
-	return newWalker(c, opts, &Result{}), old
+	return func() (*walker, []*node) {
+		w := newWalker(c, opts, &Result{})
+		key := cacheKey(c.pats, opts)
+		hook, wait := w.startPrefetch()
+		old, err := loadCache(cacheFile(opts.CacheDir, key), key, c.roots, hook)
+		wait(old)
+		must(t, err)
+		return w, old
+	}
 }
 
 // eachNode calls fn for every cached directory with its path.
@@ -39,8 +45,9 @@ func eachNode(roots []string, trees []*node, fn func(n *node, path string, isRoo
 }
 
 // TestPrefetchAgreesWithStat: the prefetched outcome for every cached
-// directory (taken relative to open parents, on several threads, from a
-// tree wide enough to be shared out) is "unchanged" when nothing
+// directory (taken relative to open parents, on several threads, while
+// the cache is decoded, from a tree that is wide at the top and from
+// one that widens only below a chain) is "unchanged" when nothing
 // changed, and "gone" for a root that does not exist.
 func TestPrefetchAgreesWithStat(t *testing.T) {
 	root := t.TempDir()
@@ -51,10 +58,13 @@ func TestPrefetchAgreesWithStat(t *testing.T) {
 		}
 		lines = append(lines, fmt.Sprintf("p/d%02d/x.env", i))
 	}
+	lines = append(lines, "p/leaf1/", "p/leaf2/", "p/d00/e0/f/leaf/")
+	for i := range 30 {
+		lines = append(lines, fmt.Sprintf("q/chain/a/w%02d/x/", i))
+	}
 	mkTree(t, root, lines...)
-	pats := []Pattern{pat(root, "p/**/*.env", 0), pat(root, "nope/*.env", 0)}
-	w, old := loadTestCache(t, pats)
-	w.prefetch(old)
+	pats := []Pattern{pat(root, "p/**/*.env", 0), pat(root, "nope/*.env", 0), pat(root, "q/**/*.pem", 0)}
+	w, old := testCache(t, pats)()
 	count := 0
 	eachNode(w.c.roots, old, func(n *node, path string, isRoot bool) {
 		count++
@@ -66,8 +76,8 @@ func TestPrefetchAgreesWithStat(t *testing.T) {
 			t.Errorf("%s: prefetched as %d, want %d (the tree did not change)", path, n.pre, want)
 		}
 	})
-	if count != 2+40*(1+2*2) {
-		t.Errorf("%d cached directories, want %d", count, 2+40*(1+2*2))
+	if count != 2+40*(1+2*2)+3+3+30*2 {
+		t.Errorf("%d cached directories, want %d", count, 2+40*(1+2*2)+3+3+30*2)
 	}
 }
 
@@ -82,12 +92,12 @@ func TestPrefetchDoesNotFollowSwappedLinks(t *testing.T) {
 	root := t.TempDir()
 	mkTree(t, root, "p/inner/leaf/a.env", "p/leaf2/", "elsewhere/deep/b.env")
 	pats := []Pattern{pat(root, "p/**/*.env", 0)}
-	w, old := loadTestCache(t, pats)
+	load := testCache(t, pats)
 	for _, d := range []string{"p/inner", "p/leaf2"} {
 		must(t, os.Rename(filepath.Join(root, d), filepath.Join(root, d+".old")))
 		must(t, os.Symlink(filepath.Join(root, "elsewhere"), filepath.Join(root, d)))
 	}
-	w.prefetch(old)
+	w, old := load()
 	seen := 0
 	eachNode(w.c.roots, old, func(n *node, path string, isRoot bool) {
 		rel, _ := filepath.Rel(root, path)
@@ -104,4 +114,61 @@ func TestPrefetchDoesNotFollowSwappedLinks(t *testing.T) {
 	}
 	res := expandT(t, pats, Options{CacheDir: w.opts.CacheDir})
 	checkAgainstOracle(t, pats, false, res)
+}
+
+// openFDs counts this process's open descriptors (Linux), or -1.
+func openFDs() int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return -1
+	}
+	return len(ents)
+}
+
+// TestPrefetchClosesDescriptors: warm runs, and a cache whose checksum is
+// right but whose tree is cut short (so decoding fails while subtrees are
+// already being stat-ed), leave no directory open and are not a result.
+func TestPrefetchClosesDescriptors(t *testing.T) {
+	if openFDs() < 0 {
+		t.Skip("no /proc/self/fd")
+	}
+	root := t.TempDir()
+	var lines []string
+	for i := range 20 {
+		lines = append(lines, fmt.Sprintf("p/d%02d/e/f/", i), fmt.Sprintf("p/d%02d/g/", i))
+	}
+	mkTree(t, root, lines...)
+	pats := []Pattern{pat(root, "p/**/*.env", 0)}
+	opts := Options{CacheDir: filepath.Join(t.TempDir(), "cache")}
+	expandT(t, pats, opts)
+	before := openFDs()
+	for range 3 {
+		if res := expandT(t, pats, opts); res.Stats.Cache != CacheHit && res.Stats.Cache != CacheStale {
+			t.Fatalf("cache %q (%s)", res.Stats.Cache, res.Stats.CacheNote)
+		}
+	}
+	if after := openFDs(); after != before {
+		t.Errorf("%d descriptors open after warm runs, %d before", after, before)
+	}
+
+	c, err := compile(pats)
+	must(t, err)
+	key := cacheKey(c.pats, opts)
+	good, err := os.ReadFile(cacheFile(opts.CacheDir, key))
+	must(t, err)
+	for cut := headerLen + 1; cut < len(good); cut += max(1, (len(good)-headerLen)/37) {
+		data := append([]byte(nil), good[:cut]...)
+		sum := sha256.Sum256(data[headerLen:])
+		copy(data[44:76], sum[:])
+		w := newWalker(c, opts, &Result{})
+		hook, wait := w.startPrefetch()
+		trees, err := decodeCache(data, key, c.roots, hook)
+		wait(trees)
+		if err == nil {
+			t.Fatalf("cut at %d of %d: decoded", cut, len(good))
+		}
+	}
+	if after := openFDs(); after != before {
+		t.Errorf("%d descriptors open after failed decodes, %d before", after, before)
+	}
 }
