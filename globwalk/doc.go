@@ -44,7 +44,10 @@
 // inode, mtime, ctime) of every directory the walk listed, as git's
 // untracked cache does. A later call lstat-s only those directories; an
 // unchanged directory's results are reused without listing it, a changed
-// one is listed again (its unchanged subdirectories are still reused). A
+// one is listed again (its unchanged subdirectories are still reused).
+// On Linux those stats are statx calls relative to the open parent (one
+// name each, never following a symlink), made on several threads while
+// the cache file is still being decoded. A
 // directory whose timestamps are too close to the scan's start is "racy"
 // and always re-listed, because a change in the same clock tick would not
 // move its mtime. ctime is compared because a sandboxed process can reset
