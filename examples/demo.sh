@@ -17,7 +17,8 @@ echo "ref: refs/heads/main" > "$world/proj/.git/HEAD"
 export CODEX_HOME="$world/codexhome" HOME="$world/home" TMPDIR="$world/tmp"
 cd "$world/proj"
 
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+# step shows a command as it would be typed, quoted.
+step() { printf '\n\033[1m$'; printf ' %q' "$@"; printf '\033[0m\n'; }
 
 step polc check
 "$polc" check || true
