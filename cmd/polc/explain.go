@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -141,8 +142,14 @@ func runExplain(c *cli.Context) error {
 		}
 		fmt.Printf("%s %s: %s\n", e.Op, e.Path, verdict)
 		fmt.Printf("\t%s\n", e.Reason)
-		if e.Source != "" {
-			fmt.Printf("\tfrom %s\n", e.Source)
+		// The ir reason already names its source; a backend's reason
+		// names what in the artifact decided, so add where it came from.
+		if e.Source != "" && !strings.Contains(e.Reason, e.Source) {
+			label := "from"
+			if e.IRAllowed != nil {
+				label = "policy rule at"
+			}
+			fmt.Printf("\t%s %s\n", label, e.Source)
 		}
 	}
 	return nil
