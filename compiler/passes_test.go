@@ -130,7 +130,9 @@ workspace_roots = { "$ROOT/other" = true }
 	if r := byPath["${WORKSPACE_ROOT}/.codex"]; r.Access != ir.Read || r.SkipIfMissing {
 		t.Errorf(".codex at the primary root must be protected even when missing: %+v", r)
 	}
-	if r := byPath[w.path("other")+"/.codex"]; r.Access != ir.Read || !r.SkipIfMissing {
+	// Codex 0.169.0 keeps .git, .agents and .codex read-only under every
+	// writable root that is a directory, also while they are missing.
+	if r := byPath[w.path("other")+"/.codex"]; r.Access != ir.Read || r.SkipIfMissing {
 		t.Errorf(".codex under an extra root: %+v", r)
 	}
 	if r := byPath["${WORKSPACE_ROOT}/.agents"]; r.Access != ir.Write || r.Origin.Kind != ir.OriginConfig {

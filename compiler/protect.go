@@ -19,6 +19,14 @@ var protectedNames = []string{".git", ".agents", ".codex", ".polc"}
 // through approval.
 var alwaysProtected = map[string]bool{".codex": true, ".polc": true}
 
+// codexProtectedNames are the reference's own protected names. Under a
+// writable root that is an existing directory they stay read-only even
+// when missing: Codex 0.169.0 masks each missing one (an empty read-only
+// directory) under every writable root, so the sandbox cannot plant a
+// .git (hooks, core.fsmonitor) that git outside the sandbox would obey.
+// .polc is polc's own and keeps the narrower rule above.
+var codexProtectedNames = map[string]bool{".git": true, ".agents": true, ".codex": true}
+
 // protectMetadata adds a read rule for each protected name under each
 // writable root, unless a rule names that exact path (an explicit rule of
 // any access replaces the default, append_default_read_only_entry_if_no_explicit_rule).
@@ -39,14 +47,24 @@ func (s *state) protectMetadata() {
 	}
 	var added []ir.Rule
 	for _, root := range roots {
+		// A missing root, or one that is a file, has no children to
+		// protect (and the reference skips missing writable roots).
+		host, ok := s.bindings.BindOK(root.Path)
+		rootIsDir := false
+		if ok {
+			st, err := os.Stat(host)
+			rootIsDir = err == nil && st.IsDir()
+		}
 		for _, name := range protectedNames {
 			target := joinSym(root.Path, name)
 			if explicit[target] {
 				continue
 			}
 			explicit[target] = true
+			keepMissing := (root.Path == ir.VarWorkspaceRoot && alwaysProtected[name]) ||
+				(rootIsDir && codexProtectedNames[name])
 			added = append(added, ir.Rule{Path: target, Access: ir.Read,
-				SkipIfMissing: !(root.Path == ir.VarWorkspaceRoot && alwaysProtected[name]),
+				SkipIfMissing: !keepMissing,
 				Origin:        ir.Origin{Kind: ir.OriginProtected, Key: name, Pos: root.Origin.Pos, Profile: root.Origin.Profile}})
 		}
 	}
