@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"polc/compiler/syntax"
@@ -346,6 +347,13 @@ func (s *state) compileWorkspaceRoots(p *profile, t *syntax.Tab, what string) {
 		}
 		if root == ir.VarWorkspaceRoot {
 			continue
+		}
+		if host, ok := s.bindings.BindOK(root); ok {
+			if fi, err := os.Stat(host); err == nil && !fi.IsDir() {
+				s.diags.Addf(diag.BadWorkspaceRoot, v.KeyPos, "name the directory that holds it, or remove the entry",
+					"workspace root `%s` is a file, not a directory", k)
+				continue
+			}
 		}
 		dup := false
 		for _, r := range p.workspaceRoots {
