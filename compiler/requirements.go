@@ -193,9 +193,16 @@ func (s *state) checkDenyRead(e *syntax.Value) bool {
 		s.diags.Addf(diag.NulInPath, e.Pos, "remove the \\u0000 escape from the path", "deny_read pattern %q contains a NUL byte", p)
 		return false
 	}
-	if !strings.HasPrefix(p, "/") {
-		s.diags.Addf(diag.BadRequirement, e.Pos, "write an absolute path or pattern, such as /etc/secrets or /home/*/.ssh/**",
-			"deny_read pattern %q must be absolute", p)
+	if rest, ok := homeRest(p); ok {
+		if climbsAbove(rest) {
+			s.diags.Addf(diag.BadRequirement, e.Pos, "write the absolute path it means instead",
+				"deny_read pattern %q climbs above the home directory with `..`", p)
+			return false
+		}
+		p = ir.VarHome + rest
+	} else if !strings.HasPrefix(p, "/") {
+		s.diags.Addf(diag.BadRequirement, e.Pos, "write an absolute path or pattern, such as /etc/secrets, ~/.ssh or /home/*/.ssh/**",
+			"deny_read pattern %q must be absolute or start with ~/", p)
 		return false
 	}
 	if ir.HasGlobMeta(p) && hasDotComponent(p) {
@@ -208,8 +215,8 @@ func (s *state) checkDenyRead(e *syntax.Value) bool {
 		s.diags.Addf(diag.BadGlob, e.Pos, "close every [ with ]", "deny_read pattern %q is malformed", p)
 		return false
 	}
-	if ir.HasGlobMeta(p) && overBroad("", p) && ir.GlobBase(p) == "/" {
-		s.diags.Addf(diag.OverBroadGlob, e.Pos, "name the files to deny", "deny_read pattern %q denies the whole disk", p)
+	if ir.HasGlobMeta(p) && overBroad("", p) {
+		s.diags.Addf(diag.OverBroadGlob, e.Pos, "name the files to deny", "deny_read pattern %q denies the whole disk or home", e.Str)
 		return false
 	}
 	return true
@@ -318,10 +325,16 @@ func (s *state) applyRequirements() {
 	}
 	for _, e := range r.denyRead {
 		o := ir.Origin{Kind: ir.OriginRequirement, Key: "deny_read " + e.Str, Pos: e.Pos}
-		if ir.HasGlobMeta(e.Str) {
-			p.entries = append(p.entries, entry{sub: e.Str, glob: true, access: ir.Deny, mandatory: true, origin: o})
+		pat, base := e.Str, ""
+		if rest, ok := homeRest(e.Str); ok {
+			pat, base = ir.VarHome+rest, ir.VarHome+cleanSub(rest)
 		} else {
-			p.entries = append(p.entries, entry{base: cleanPath(e.Str), access: ir.Deny, mandatory: true, origin: o})
+			base = cleanPath(e.Str)
+		}
+		if ir.HasGlobMeta(pat) {
+			p.entries = append(p.entries, entry{sub: pat, glob: true, access: ir.Deny, mandatory: true, origin: o})
+		} else {
+			p.entries = append(p.entries, entry{base: base, access: ir.Deny, mandatory: true, origin: o})
 		}
 	}
 	s.applyApprovals()
@@ -419,4 +432,14 @@ func (s *state) applyApprovals() {
 			a.Reviewer = first
 		}
 	}
+}
+
+// homeRest returns what follows the ~ of a deny_read pattern in the
+// user's home ("~" or "~/..."): Codex accepts those, as every user's own
+// home, so an admin can deny ~/.ssh for everyone.
+func homeRest(p string) (string, bool) {
+	if p == "~" || strings.HasPrefix(p, "~/") {
+		return strings.TrimPrefix(p, "~"), true
+	}
+	return "", false
 }
