@@ -10,9 +10,12 @@ import (
 )
 
 // protectedNames stay read-only directly under every writable root
-// (PROTECTED_METADATA_PATH_NAMES, plus .polc where committed artifacts
-// live: the sandbox must not rewrite the policy of its next run).
-var protectedNames = []string{".git", ".agents", ".codex", ".polc"}
+// (PROTECTED_METADATA_PATH_NAMES; .aws too, as Codex 0.169.0 protects it —
+// its test sandbox_blocks_metadata_writes_inside_writable_root checks
+// .aws/config, and an AWS config can name a credential_process to run —
+// plus .polc where committed artifacts live: the sandbox must not rewrite
+// the policy of its next run).
+var protectedNames = []string{".agents", ".aws", ".codex", ".git", ".polc"}
 
 // alwaysProtected are protected under the primary workspace root even
 // when missing (protect_missing_dot_codex), so that creating them goes
@@ -25,7 +28,7 @@ var alwaysProtected = map[string]bool{".codex": true, ".polc": true}
 // directory) under every writable root, so the sandbox cannot plant a
 // .git (hooks, core.fsmonitor) that git outside the sandbox would obey.
 // .polc is polc's own and keeps the narrower rule above.
-var codexProtectedNames = map[string]bool{".git": true, ".agents": true, ".codex": true}
+var codexProtectedNames = map[string]bool{".git": true, ".agents": true, ".aws": true, ".codex": true}
 
 // protectMetadata adds a read rule for each protected name under each
 // writable root, unless a rule names that exact path (an explicit rule of
