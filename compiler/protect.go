@@ -65,7 +65,7 @@ func (s *state) protectMetadata() {
 			}
 			explicit[target] = true
 			keepMissing := (root.Path == ir.VarWorkspaceRoot && alwaysProtected[name]) ||
-				(rootIsDir && codexProtectedNames[name])
+				(rootIsDir && codexProtectedNames[name] && !sharedTemp(root.Path))
 			added = append(added, ir.Rule{Path: target, Access: ir.Read,
 				SkipIfMissing: !keepMissing,
 				Origin:        ir.Origin{Kind: ir.OriginProtected, Key: name, Pos: root.Origin.Pos, Profile: root.Origin.Profile}})
@@ -166,4 +166,14 @@ func firstMissing(p string) string {
 		}
 		p = parent
 	}
+}
+
+// sharedTemp reports whether a writable root is a temporary directory
+// that every launch on the host shares (/tmp, $TMPDIR). A missing name
+// there is not held open: holding it means an empty directory on the
+// host for the length of each run, and concurrent launches would remove
+// each other's placeholders mid-setup. The names stay protected whenever
+// they exist.
+func sharedTemp(root string) bool {
+	return root == "/tmp" || root == ir.VarTmpdir
 }
