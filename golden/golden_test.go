@@ -88,27 +88,7 @@ func runCase(t *testing.T, file string) {
 // produce builds the case's world, compiles it, and renders every output
 // section in a fixed order.
 func produce(t *testing.T, in map[string]string) []txtar.File {
-	c := &conformance.Case{Config: in["config.toml"], Requirements: in["requirements.toml"]}
-	_, c.HasReq = in["requirements.toml"]
-	for _, l := range strings.Split(in["tree"], "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			c.Tree = append(c.Tree, l)
-		}
-	}
-	root := conformance.TempRoot(t)
-	w, err := c.Build(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	system := filepath.Join(root, "etc-codex")
-	if err := os.MkdirAll(system, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	opts := compiler.Options{Dir: w.Proj, CodexHome: w.CodexHome, Home: w.Home, Tmpdir: w.Tmp, SystemDir: system}
-	if w.RequirementsFile != "" {
-		opts.RequirementFiles = []string{w.RequirementsFile}
-	}
-	applyArgs(t, &opts, root, in["args"])
+	root, w, opts := conformance.GoldenWorld(t, in)
 	res := compiler.Compile(opts)
 
 	clean := func(s string) string {
@@ -213,40 +193,6 @@ func lower(t *testing.T, b backends.Backend, p *ir.Policy) (o *backends.Output, 
 		diags = append(diags, d.String())
 	}
 	return out, diags
-}
-
-// applyArgs reads the args section: -P NAME, -c k=v, --config FILE
-// (relative to the root), --requirements FILE, --strict, --exec,
-// --no-expand.
-func applyArgs(t *testing.T, o *compiler.Options, root, args string) {
-	f := strings.Fields(args)
-	for i := 0; i < len(f); i++ {
-		next := func() string {
-			if i+1 >= len(f) {
-				t.Fatalf("args: %s needs a value", f[i])
-			}
-			i++
-			return f[i]
-		}
-		switch f[i] {
-		case "-P":
-			o.Profile = next()
-		case "-c":
-			o.Overrides = append(o.Overrides, next())
-		case "--config":
-			o.ConfigFiles = append(o.ConfigFiles, filepath.Join(root, next()))
-		case "--requirements":
-			o.RequirementFiles = append(o.RequirementFiles, filepath.Join(root, next()))
-		case "--strict":
-			o.Strict = true
-		case "--exec":
-			o.ForExec = true
-		case "--no-expand":
-			o.NoExpand = true
-		default:
-			t.Fatalf("args: unknown %q", f[i])
-		}
-	}
 }
 
 func indentJSON(t *testing.T, v any) string {

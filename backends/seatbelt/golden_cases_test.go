@@ -1,12 +1,9 @@
 package seatbelt
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/tools/txtar"
 
 	"polc/backends"
 	"polc/compiler"
@@ -27,52 +24,12 @@ func TestGoldenCasesAgreeWithDecide(t *testing.T) {
 	}
 	compiled := 0
 	for _, f := range files {
-		ar, err := txtar.ParseFile(f)
+		in, err := conformance.ReadSections(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		in := map[string]string{}
-		for _, s := range ar.Files {
-			in[s.Name] = string(s.Data)
-		}
 		t.Run(strings.TrimSuffix(filepath.Base(f), ".txtar"), func(t *testing.T) {
-			c := &conformance.Case{Config: in["config.toml"], Requirements: in["requirements.toml"]}
-			_, c.HasReq = in["requirements.toml"]
-			for _, l := range strings.Split(in["tree"], "\n") {
-				if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-					c.Tree = append(c.Tree, l)
-				}
-			}
-			root := conformance.TempRoot(t)
-			w, err := c.Build(root)
-			if err != nil {
-				t.Fatal(err)
-			}
-			system := filepath.Join(root, "etc-codex")
-			os.MkdirAll(system, 0o755)
-			opts := compiler.Options{Dir: w.Proj, CodexHome: w.CodexHome, Home: w.Home, Tmpdir: w.Tmp, SystemDir: system}
-			if w.RequirementsFile != "" {
-				opts.RequirementFiles = []string{w.RequirementsFile}
-			}
-			args := append(strings.Fields(in["args"]), "")
-			for i := 0; i+1 < len(args); i++ {
-				switch args[i] {
-				case "--strict":
-					opts.Strict = true
-				case "--exec":
-					opts.ForExec = true
-				case "--no-expand":
-					opts.NoExpand = true
-				case "-P":
-					opts.Profile = args[i+1]
-				case "-c":
-					opts.Overrides = append(opts.Overrides, args[i+1])
-				case "--config":
-					opts.ConfigFiles = append(opts.ConfigFiles, filepath.Join(root, args[i+1]))
-				case "--requirements":
-					opts.RequirementFiles = append(opts.RequirementFiles, filepath.Join(root, args[i+1]))
-				}
-			}
+			root, w, opts := conformance.GoldenWorld(t, in)
 			res := compiler.Compile(opts)
 			if res.Policy == nil {
 				t.Skip("does not compile (a diagnostics case)")

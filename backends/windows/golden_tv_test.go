@@ -6,8 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/tools/txtar"
-
 	"polc/backends"
 	"polc/compiler"
 	"polc/conformance"
@@ -38,43 +36,11 @@ func TestGoldenCasesWindows(t *testing.T) {
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".txtar")
 		t.Run(name, func(t *testing.T) {
-			ar, err := txtar.ParseFile(f)
+			in, err := conformance.ReadSections(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			in := map[string]string{}
-			for _, s := range ar.Files {
-				in[s.Name] = string(s.Data)
-			}
-			c := &conformance.Case{Config: in["config.toml"], Requirements: in["requirements.toml"]}
-			_, c.HasReq = in["requirements.toml"]
-			for _, l := range strings.Split(in["tree"], "\n") {
-				if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-					c.Tree = append(c.Tree, l)
-				}
-			}
-			root := conformance.TempRoot(t)
-			w, err := c.Build(root)
-			if err != nil {
-				t.Fatal(err)
-			}
-			opts := compiler.Options{Dir: w.Proj, CodexHome: w.CodexHome, Home: w.Home, Tmpdir: w.Tmp, SystemDir: t.TempDir()}
-			if w.RequirementsFile != "" {
-				opts.RequirementFiles = []string{w.RequirementsFile}
-			}
-			args := strings.Fields(in["args"])
-			for i := 0; i+1 < len(args); i++ {
-				switch args[i] {
-				case "-P":
-					opts.Profile = args[i+1]
-				case "-c":
-					opts.Overrides = append(opts.Overrides, args[i+1])
-				case "--requirements":
-					opts.RequirementFiles = append(opts.RequirementFiles, filepath.Join(root, args[i+1]))
-				case "--config":
-					opts.ConfigFiles = append(opts.ConfigFiles, filepath.Join(root, args[i+1]))
-				}
-			}
+			root, _, opts := conformance.GoldenWorld(t, in)
 			res := compiler.Compile(opts)
 			if res.Policy == nil {
 				return
