@@ -5,7 +5,9 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"polc/compiler"
@@ -84,4 +86,19 @@ func Listen(t testing.TB) int {
 		}
 	}()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// NeedSandbox skips a test where bubblewrap is missing or cannot create
+// namespaces (CI refuses to run in such a place: .ci/run checks it first).
+func NeedSandbox(t testing.TB) {
+	t.Helper()
+	if runtime.GOOS != "linux" {
+		t.Skip("Linux only")
+	}
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		t.Skip("bwrap not installed")
+	}
+	if out, err := exec.Command("bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "/bin/true").CombinedOutput(); err != nil {
+		t.Skipf("bwrap cannot run here: %v %s", err, out)
+	}
 }

@@ -41,21 +41,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// needBwrap skips when bubblewrap is missing or cannot create namespaces
-// here (CI installs it: .ci/run).
-func needBwrap(t *testing.T) {
-	t.Helper()
-	if goruntime.GOOS != "linux" {
-		t.Skip("Linux only")
-	}
-	if _, err := exec.LookPath("bwrap"); err != nil {
-		t.Skip("bwrap not installed")
-	}
-	if out, err := exec.Command("bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "/bin/true").CombinedOutput(); err != nil {
-		t.Skipf("bwrap cannot run here: %v %s", err, out)
-	}
-}
-
 type run struct {
 	stdout, stderr string
 	code           int
@@ -126,7 +111,7 @@ func polcExecStage(t *testing.T, stage string, w *conformance.World, profile str
 // TestConformance runs every shared case under polc exec and requires
 // every row to match (polc-want where present, else want).
 func TestConformance(t *testing.T) {
-	needBwrap(t)
+	conformance.NeedSandbox(t)
 	cases, err := conformance.Load("../conformance/testdata")
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +192,7 @@ func seedWorld(t *testing.T, config string) *conformance.World {
 // unreadable and the command still runs (the reference refuses above
 // 8,192 matches; bwrap alone caps its arguments at 9,000).
 func TestTenThousandMasks(t *testing.T) {
-	needBwrap(t)
+	conformance.NeedSandbox(t)
 	w := seedWorld(t, seedConfig)
 	for d := 0; d < 100; d++ {
 		dir := filepath.Join(w.Proj, fmt.Sprintf("d%03d", d))
@@ -239,7 +224,7 @@ cat ok.txt
 // TestExecBehavesLikeAShell: exit status, stdin, environment and working
 // directory pass through as with `codex sandbox`.
 func TestExecBehavesLikeAShell(t *testing.T) {
-	needBwrap(t)
+	conformance.NeedSandbox(t)
 	for _, stage := range stages {
 		t.Run(stage, func(t *testing.T) { execBehavesLikeAShell(t, stage) })
 	}
@@ -314,7 +299,7 @@ func execBehavesLikeAShell(t *testing.T, stage string) {
 // TestSignalsAreForwarded: SIGTERM to polc reaches the command, whose
 // own exit status comes back.
 func TestSignalsAreForwarded(t *testing.T) {
-	needBwrap(t)
+	conformance.NeedSandbox(t)
 	for _, stage := range stages {
 		t.Run(stage, func(t *testing.T) {
 			w := seedWorld(t, seedConfig)
@@ -389,7 +374,7 @@ func signalKillsPlainCommand(t *testing.T, w *conformance.World, stage string) {
 // itself; one more and polc's inner stage does. Either way every match
 // is unreadable and the rest of the project is not.
 func TestMaskThreshold(t *testing.T) {
-	needBwrap(t)
+	conformance.NeedSandbox(t)
 	for _, n := range []int{bwrap.MaxDirectMasks, bwrap.MaxDirectMasks + 1} {
 		w := seedWorld(t, seedConfig)
 		for i := 0; i < n; i++ {
@@ -415,7 +400,7 @@ func TestMaskThreshold(t *testing.T) {
 // and reads the file (a path is judged where it really is: the links'
 // targets match no glob), while a link to a real match stays unreadable.
 func TestPlantedGlobLinkMasksNothing(t *testing.T) {
-	needBwrap(t)
+	conformance.NeedSandbox(t)
 	sh, err := filepath.EvalSymlinks("/bin/sh")
 	if err != nil {
 		t.Skip(err)
@@ -441,7 +426,7 @@ func TestPlantedGlobLinkMasksNothing(t *testing.T) {
 // through a symlink in the writable project) is refused with exit 125
 // and one line naming the problem and its code.
 func TestRefusalsAreOneLine125(t *testing.T) {
-	needBwrap(t)
+	conformance.NeedSandbox(t)
 	w := seedWorld(t, `default_permissions = "ws"
 
 [permissions.ws.filesystem]
@@ -461,28 +446,15 @@ func TestRefusalsAreOneLine125(t *testing.T) {
 // remove the mount points bwrap made on the host (proj/.codex,
 // proj/.polc); the next launch, whatever its project, does.
 func TestKilledLaunchLeavesNothingBehind(t *testing.T) {
-	needBwrap(t)
+	conformance.NeedSandbox(t)
 	for _, stage := range stages {
 		t.Run(stage, func(t *testing.T) {
 			w := seedWorld(t, seedConfig)
-			cmd := exec.Command(polcBin, "exec", "-P", "workspace", "-C", w.Proj, "--", "/bin/sh", "-c", "echo ready; sleep 30")
-			cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			buf := make([]byte, 6)
-			if _, err := io.ReadFull(out, buf); err != nil {
-				t.Fatalf("command did not start: %v", err)
-			}
-			if _, err := os.Lstat(filepath.Join(w.Proj, ".codex")); err != nil {
-				t.Fatalf("bwrap made no mount point for proj/.codex: %v", err)
-			}
-			cmd.Process.Kill()
-			cmd.Wait()
+			killRunningLaunch(t, stage, w, func() {
+				if _, err := os.Lstat(filepath.Join(w.Proj, ".codex")); err != nil {
+					t.Fatalf("bwrap made no mount point for proj/.codex: %v", err)
+				}
+			})
 			// Another project of the same user: its launch sweeps.
 			other := filepath.Join(w.Root, "other")
 			os.Mkdir(other, 0o755)
@@ -497,5 +469,34 @@ func TestKilledLaunchLeavesNothingBehind(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// killRunningLaunch starts `polc exec` of the seed profile in w under the
+// given stage, waits until the command runs, calls running (to look at
+// the host while the sandbox is up), and kills polc with SIGKILL: the
+// launch cannot clean up after itself.
+func killRunningLaunch(t *testing.T, stage string, w *conformance.World, running func()) {
+	t.Helper()
+	cmd := exec.Command(polcBin, "exec", "-P", "workspace", "-C", w.Proj, "--", "/bin/sh", "-c", "echo ready; sleep 30")
+	cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Killed on every way out, a failed check in running included.
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil {
+		t.Fatalf("command did not start: %v", err)
+	}
+	if running != nil {
+		running()
 	}
 }

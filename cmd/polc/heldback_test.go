@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"strings"
 	"testing"
 
@@ -33,24 +32,10 @@ func heldbackCases(t *testing.T) []*conformance.Case {
 // differs, and fails once it agrees, so the entry gets removed.
 var knownLinuxDiffs = map[string]string{}
 
-// needSandbox skips when bubblewrap cannot run here.
-func needSandbox(t *testing.T) {
-	t.Helper()
-	if goruntime.GOOS != "linux" {
-		t.Skip("Linux only")
-	}
-	if _, err := exec.LookPath("bwrap"); err != nil {
-		t.Skip("bwrap not installed")
-	}
-	if out, err := exec.Command("bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--ro-bind", "/", "/", "/bin/true").CombinedOutput(); err != nil {
-		t.Skipf("bwrap cannot run here: %v %s", err, out)
-	}
-}
-
 // TestHeldbackExec runs every held-back case under polc exec (both launch
 // stages) as the shared harness does, and requires every row to match.
 func TestHeldbackExec(t *testing.T) {
-	needSandbox(t)
+	conformance.NeedSandbox(t)
 	for _, stage := range []string{"direct", "inner"} {
 		for _, c := range heldbackCases(t) {
 			t.Run(stage+"/"+c.Name, func(t *testing.T) {
