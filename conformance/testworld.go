@@ -102,3 +102,14 @@ func NeedSandbox(t testing.TB) {
 		t.Skipf("bwrap cannot run here: %v %s", err, out)
 	}
 }
+
+// MkTree lays out tree entries under root, one a string in the cases'
+// tree syntax ("a/" a directory, "a/b" a file, "l -> t" a symlink).
+func MkTree(t testing.TB, root string, entries ...string) {
+	t.Helper()
+	for _, e := range entries {
+		if err := buildEntry(root, e); err != nil {
+			t.Fatalf("tree entry %q: %v", e, err)
+		}
+	}
+}

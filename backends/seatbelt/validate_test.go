@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"polc/backends"
+	"polc/conformance"
 	"polc/ir"
 )
 
@@ -53,25 +54,6 @@ func userPart(sb string) string {
 	return sb
 }
 
-func mkTree(t testing.TB, root string, entries ...string) {
-	t.Helper()
-	for _, e := range entries {
-		full := filepath.Join(root, e)
-		if strings.HasSuffix(e, "/") {
-			if err := os.MkdirAll(full, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // walkAll lists every path under root plus a missing child of each
 // directory.
 func walkAll(t testing.TB, root string) []string {
@@ -108,7 +90,7 @@ func seedPolicy() *ir.Policy {
 
 func TestSeedAgreesWithDecide(t *testing.T) {
 	root := t.TempDir()
-	mkTree(t, root, "proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/deeper/z.env",
+	conformance.MkTree(t, root, "proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/deeper/z.env",
 		"proj/.git/config", "proj/.codex/", "home/notes.txt", "proj/my-dir/.env/inner")
 	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: filepath.Join(root, "proj"), ir.VarHome: filepath.Join(root, "home")}}
 	paths := append(walkAll(t, root), "/usr/bin/env", "/etc/hosts", "/private/etc/hosts", "/opt/homebrew/lib/x", "/Users/x")
@@ -220,7 +202,7 @@ func randomCase(t *testing.T, rng *rand.Rand) (*ir.Policy, ir.Env, []string) {
 	tmp := filepath.Join(root, "tmp")
 	abs := filepath.Join(root, "abs")
 	for _, d := range []string{home, ws, tmp, abs} {
-		mkTree(t, d, "./")
+		conformance.MkTree(t, d, "./")
 	}
 	// Symlinks (made before the tree, which may then grow through them):
 	// a link in the project to a directory elsewhere, and one to a file;

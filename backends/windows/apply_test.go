@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"polc/conformance"
 	"polc/ir"
 )
 
@@ -27,7 +28,7 @@ func (f fakeACLs) apply(b *Bound) int {
 
 func TestApplyIsIdempotent(t *testing.T) {
 	root := t.TempDir()
-	mkTree(t, root, "proj/a.txt", "proj/.env", "proj/sub/b.env", "proj/.git/config")
+	conformance.MkTree(t, root, "proj/a.txt", "proj/.env", "proj/sub/b.env", "proj/.git/config")
 	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: filepath.Join(root, "proj")}, Platform: "windows"}
 	plan, _ := Lower(seedPolicy(), LowerOptions{})
 	b, err := plan.Bind(Elevated, env, nil)
@@ -67,7 +68,7 @@ func TestApplyIsIdempotent(t *testing.T) {
 // loses its deny on the next run; one that still matches keeps it.
 func TestStaleGlobMatchRevoked(t *testing.T) {
 	root := t.TempDir()
-	mkTree(t, root, "proj/a.env", "proj/b.env")
+	conformance.MkTree(t, root, "proj/a.env", "proj/b.env")
 	proj := filepath.Join(root, "proj")
 	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: proj}, Platform: "windows"}
 	plan, _ := Lower(seedPolicy(), LowerOptions{})
@@ -105,7 +106,7 @@ func TestStaleGlobMatchRevoked(t *testing.T) {
 
 func TestMaterializeOnlyUnderWritableRoots(t *testing.T) {
 	root := t.TempDir()
-	mkTree(t, root, "proj/a.txt", "home/")
+	conformance.MkTree(t, root, "proj/a.txt", "home/")
 	pol := seedPolicy()
 	pol.Rules = append(pol.Rules, ir.Rule{Path: ir.VarHome + "/.ssh", Access: ir.Deny})
 	plan, _ := Lower(pol, LowerOptions{})

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"polc/conformance"
 	"polc/ir"
 )
 
@@ -78,26 +79,6 @@ func coveringGap(gaps []Gap, env ir.Env, pr probe, winAllowed bool) *Gap {
 	return nil
 }
 
-// mkTree creates files ("a/b") and directories ("a/") under root.
-func mkTree(t testing.TB, root string, entries ...string) {
-	t.Helper()
-	for _, e := range entries {
-		full := filepath.Join(root, e)
-		if strings.HasSuffix(e, "/") {
-			if err := os.MkdirAll(full, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte("x"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func seedPolicy() *ir.Policy {
 	ws := ir.VarWorkspaceRoot
 	return &ir.Policy{
@@ -115,7 +96,7 @@ func seedPolicy() *ir.Policy {
 
 func TestSeedAgreesWithDecide(t *testing.T) {
 	root := t.TempDir()
-	mkTree(t, root, "proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/y.env", "proj/sub/deep/deeper/z.env",
+	conformance.MkTree(t, root, "proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/y.env", "proj/sub/deep/deeper/z.env",
 		"proj/.git/config", "home/notes.txt")
 	proj := filepath.Join(root, "proj")
 	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: proj}, Platform: "windows"}
