@@ -30,6 +30,11 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
+		// Tests also run polc as an unprivileged user.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
 		polcBin = filepath.Join(dir, "polc")
 		out, err := exec.Command("go", "build", "-o", polcBin, "polc/cmd/polc").CombinedOutput()
 		if err != nil {
@@ -66,21 +71,32 @@ func polcExec(t *testing.T, w *conformance.World, profile string, stdin string, 
 // polcExecStage is polcExec through one stage ("" = polc's own choice).
 func polcExecStage(t *testing.T, stage string, w *conformance.World, profile string, stdin string, argv ...string) run {
 	t.Helper()
+	return polcExecAs(t, conformance.Users(t)[0], stage, w, profile, stdin, argv...)
+}
+
+// polcCmd is `polc args...` in the world, as user u, through one stage.
+func polcCmd(u conformance.User, stage string, w *conformance.World, args ...string) *exec.Cmd {
+	cmd := exec.Command(polcBin, args...)
+	cmd.Dir = w.Proj
+	cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
+	if stage == "direct" {
+		cmd.Env = append(cmd.Env, "POLC_DEBUG_BWRAP=1")
+	}
+	u.Apply(cmd)
+	return cmd
+}
+
+// polcExecAs is polcExecStage as user u (who must own the world: see
+// userWorld).
+func polcExecAs(t *testing.T, u conformance.User, stage string, w *conformance.World, profile string, stdin string, argv ...string) run {
+	t.Helper()
 	args := []string{"exec"}
 	if w.RequirementsFile != "" {
 		args = append(args, "--requirements", w.RequirementsFile)
 	}
 	args = append(args, "-P", profile, "-C", w.Proj, "--")
 	args = append(args, argv...)
-	cmd := exec.Command(polcBin, args...)
-	cmd.Dir = w.Proj
-	cmd.Env = append(os.Environ(), w.Env()...)
-	switch stage {
-	case "direct":
-		cmd.Env = append(cmd.Env, "POLC_DEBUG_BWRAP=1")
-	case "inner":
-		cmd.Env = append(cmd.Env, "POLC_EXEC_STAGE=inner")
-	}
+	cmd := polcCmd(u, stage, w, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -119,44 +135,47 @@ func TestConformance(t *testing.T) {
 	if len(cases) == 0 {
 		t.Fatal("no conformance cases")
 	}
-	for _, stage := range stages {
-		for _, c := range cases {
-			t.Run(stage+"/"+c.Name, func(t *testing.T) {
-				w, err := c.Build(conformance.TempRoot(t))
-				if err != nil {
-					t.Fatal(err)
-				}
-				script, shell := c.Script(w, conformance.Listen(t))
-				r := polcExecStage(t, stage, w, c.Profile(), script, shell, "-s")
-				if c.Refused {
-					if r.code != 125 || strings.Contains(r.stdout, "@@") {
-						t.Fatalf("want polc to refuse (exit 125), got exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	for _, u := range conformance.Users(t) {
+		for _, stage := range stages {
+			for _, c := range cases {
+				t.Run(u.Name+"/"+stage+"/"+c.Name, func(t *testing.T) {
+					w, err := c.Build(conformance.TempRoot(t))
+					if err != nil {
+						t.Fatal(err)
 					}
-					if lines := strings.Count(strings.TrimSpace(r.stderr), "\n"); lines != 0 {
-						t.Errorf("refusal should be one line, got:\n%s", r.stderr)
+					u.Own(t, w.Root)
+					script, shell := c.Script(w, conformance.Listen(t))
+					r := polcExecAs(t, u, stage, w, c.Profile(), script, shell, "-s")
+					if c.Refused {
+						if r.code != 125 || strings.Contains(r.stdout, "@@") {
+							t.Fatalf("want polc to refuse (exit 125), got exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+						}
+						if lines := strings.Count(strings.TrimSpace(r.stderr), "\n"); lines != 0 {
+							t.Errorf("refusal should be one line, got:\n%s", r.stderr)
+						}
+						return
 					}
-					return
-				}
-				if stage == "direct" && !r.direct {
-					t.Errorf("polc did not launch directly")
-				}
-				if r.code != 0 {
-					t.Errorf("exit %d, stderr: %s", r.code, r.stderr)
-				}
-				got := c.ParseOutput(r.stdout)
-				for i, row := range got {
-					if row != c.Want[i] {
-						t.Errorf("want %q, got %q", c.Want[i], row)
+					if stage == "direct" && !r.direct {
+						t.Errorf("polc did not launch directly")
 					}
-				}
-				// Nothing bwrap created on the host (mount points for held
-				// missing paths) is left behind.
-				for _, p := range []string{".polc", ".codex", ".agents"} {
-					if _, err := os.Lstat(filepath.Join(w.Proj, p)); err == nil && !inTree(c.Tree, "proj/"+p) {
-						t.Errorf("proj/%s left behind on the host", p)
+					if r.code != 0 {
+						t.Errorf("exit %d, stderr: %s", r.code, r.stderr)
 					}
-				}
-			})
+					got := c.ParseOutput(r.stdout)
+					for i, row := range got {
+						if row != c.Want[i] {
+							t.Errorf("want %q, got %q", c.Want[i], row)
+						}
+					}
+					// Nothing bwrap created on the host (mount points for held
+					// missing paths) is left behind.
+					for _, p := range []string{".polc", ".codex", ".agents"} {
+						if _, err := os.Lstat(filepath.Join(w.Proj, p)); err == nil && !inTree(c.Tree, "proj/"+p) {
+							t.Errorf("proj/%s left behind on the host", p)
+						}
+					}
+				})
+			}
 		}
 	}
 }
@@ -193,6 +212,12 @@ func seedWorld(t *testing.T, config string) *conformance.World {
 // 8,192 matches; bwrap alone caps its arguments at 9,000).
 func TestTenThousandMasks(t *testing.T) {
 	conformance.NeedSandbox(t)
+	for _, u := range conformance.Users(t) {
+		t.Run(u.Name, func(t *testing.T) { tenThousandMasks(t, u) })
+	}
+}
+
+func tenThousandMasks(t *testing.T, u conformance.User) {
 	w := seedWorld(t, seedConfig)
 	for d := 0; d < 100; d++ {
 		dir := filepath.Join(w.Proj, fmt.Sprintf("d%03d", d))
@@ -206,13 +231,14 @@ func TestTenThousandMasks(t *testing.T) {
 		}
 	}
 	os.WriteFile(filepath.Join(w.Proj, "ok.txt"), []byte("fine\n"), 0o644)
+	u.Own(t, w.Root)
 	script := `n=$(find . -name '*.env' -type f | wc -l)
 r=$(find . -name '*.env' -type f -readable | wc -l)
 echo "total=$n readable=$r"
 cat d042/f042.env >/dev/null 2>&1 && echo LEAK
 cat ok.txt
 `
-	r := polcExec(t, w, "workspace", script, "/bin/sh", "-s")
+	r := polcExecAs(t, u, "", w, "workspace", script, "/bin/sh", "-s")
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
