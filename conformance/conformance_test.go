@@ -21,6 +21,15 @@ func TestLoadAllCases(t *testing.T) {
 	}
 }
 
+// notYet are shared cases of a capability polc does not have yet: they
+// are copied here with the work that makes them pass.
+var notYet = map[string]string{
+	"020-managed-proxy-allowlist.txtar":               "managed network proxy (issue 10)",
+	"021-proxy-deny-beats-wildcard.txtar":             "managed network proxy (issue 10)",
+	"022-feature-proxy-profile-domains.txtar":         "managed network proxy (issue 10)",
+	"023-managed-proxy-profile-without-network.txtar": "managed network proxy (issue 10)",
+}
+
 // TestInSyncWithShared fails when the shared cases changed and the copy
 // here was not refreshed (cp ../shared/conformance/*.txtar conformance/testdata/).
 func TestInSyncWithShared(t *testing.T) {
@@ -29,6 +38,13 @@ func TestInSyncWithShared(t *testing.T) {
 		t.Skip("no shared conformance folder beside the checkout")
 	}
 	for _, f := range shared {
+		if why, ok := notYet[filepath.Base(f)]; ok {
+			if _, err := os.Stat(filepath.Join("testdata", filepath.Base(f))); err == nil {
+				t.Errorf("%s is in testdata: take it off notYet", filepath.Base(f))
+			}
+			t.Logf("%s: not yet (%s)", filepath.Base(f), why)
+			continue
+		}
 		a, _ := os.ReadFile(f)
 		b, err := os.ReadFile(filepath.Join("testdata", filepath.Base(f)))
 		if err != nil || string(a) != string(b) {

@@ -24,6 +24,10 @@ func TestMain(m *testing.M) {
 		if goruntime.GOOS != "linux" {
 			return m.Run()
 		}
+		// polc passes the descriptors it inherits on to the command, as a
+		// shell does; the tests' polc inherits none beyond its standard
+		// streams, whatever this test process was given.
+		closeExtraFiles()
 		dir, err := os.MkdirTemp("", "polc-e2e-bin-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -81,6 +85,10 @@ func polcCmd(u conformance.User, stage string, w *conformance.World, args ...str
 	cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
 	if stage == "direct" {
 		cmd.Env = append(cmd.Env, "POLC_DEBUG_BWRAP=1")
+	}
+	if u.Switch {
+		// A user's own PATH, not root's (whose entries it cannot read).
+		cmd.Env = append(cmd.Env, "PATH=/usr/local/bin:/usr/bin:/bin")
 	}
 	u.Apply(cmd)
 	return cmd
@@ -251,16 +259,19 @@ cat ok.txt
 // directory pass through as with `codex sandbox`.
 func TestExecBehavesLikeAShell(t *testing.T) {
 	conformance.NeedSandbox(t)
-	for _, stage := range stages {
-		t.Run(stage, func(t *testing.T) { execBehavesLikeAShell(t, stage) })
+	for _, u := range conformance.Users(t) {
+		for _, stage := range stages {
+			t.Run(u.Name+"/"+stage, func(t *testing.T) { execBehavesLikeAShell(t, u, stage) })
+		}
 	}
 }
 
-func execBehavesLikeAShell(t *testing.T, stage string) {
+func execBehavesLikeAShell(t *testing.T, u conformance.User, stage string) {
 	w := seedWorld(t, seedConfig)
+	u.Own(t, w.Root)
 	polcExec := func(t *testing.T, w *conformance.World, profile string, stdin string, argv ...string) run {
 		t.Helper()
-		r := polcExecStage(t, stage, w, profile, stdin, argv...)
+		r := polcExecAs(t, u, stage, w, profile, stdin, argv...)
 		if stage == "direct" && !r.direct && r.code != 127 && r.code != 126 {
 			t.Errorf("%v: polc did not launch directly", argv)
 		}
@@ -281,9 +292,8 @@ func execBehavesLikeAShell(t *testing.T, stage string) {
 		t.Errorf("environment: got %q, want %q", r.stdout, want)
 	}
 	// PWD is -C's whatever directory polc itself runs in.
-	cmd := exec.Command(polcBin, "exec", "-P", "workspace", "-C", w.Proj, "--", "/usr/bin/env")
+	cmd := polcCmd(u, stage, w, "exec", "-P", "workspace", "-C", w.Proj, "--", "/usr/bin/env")
 	cmd.Dir = "/"
-	cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
 	if out, err := cmd.Output(); err != nil || !strings.Contains("\n"+string(out), "\nPWD="+w.Proj+"\n") {
 		t.Errorf("PWD from another directory: %v\n%s", err, out)
 	}
@@ -299,6 +309,7 @@ func execBehavesLikeAShell(t *testing.T, stage string) {
 		t.Errorf("AF_INET socket: exit %d, stderr %q", r.code, r.stderr)
 	}
 	os.WriteFile(filepath.Join(w.Proj, "s.sh"), []byte("#!/bin/sh\necho ran \"$@\"\n"), 0o755)
+	u.Own(t, filepath.Join(w.Proj, "s.sh"))
 	if r := polcExec(t, w, "workspace", "", "./s.sh", "a b"); r.stdout != "ran a b\n" {
 		t.Errorf("relative command: got %q %s", r.stdout, r.stderr)
 	}
@@ -326,17 +337,20 @@ func execBehavesLikeAShell(t *testing.T, stage string) {
 // own exit status comes back.
 func TestSignalsAreForwarded(t *testing.T) {
 	conformance.NeedSandbox(t)
-	for _, stage := range stages {
-		t.Run(stage, func(t *testing.T) {
-			w := seedWorld(t, seedConfig)
-			signalReachesTrap(t, w, stage)
-			signalKillsPlainCommand(t, w, stage)
-		})
+	for _, u := range conformance.Users(t) {
+		for _, stage := range stages {
+			t.Run(u.Name+"/"+stage, func(t *testing.T) {
+				w := seedWorld(t, seedConfig)
+				u.Own(t, w.Root)
+				signalReachesTrap(t, u, w, stage)
+				signalKillsPlainCommand(t, u, w, stage)
+			})
+		}
 	}
 }
 
 func stageEnv(stage string) []string {
-	if stage == "inner" {
+	if stage == "inner" || stage == "mask-stage" {
 		return []string{"POLC_EXEC_STAGE=inner"}
 	}
 	return nil
@@ -344,10 +358,9 @@ func stageEnv(stage string) []string {
 
 // signalReachesTrap: SIGTERM to polc reaches the command's own trap,
 // whose exit status comes back.
-func signalReachesTrap(t *testing.T, w *conformance.World, stage string) {
-	cmd := exec.Command(polcBin, "exec", "-P", "workspace", "-C", w.Proj, "--",
+func signalReachesTrap(t *testing.T, u conformance.User, w *conformance.World, stage string) {
+	cmd := polcCmd(u, stage, w, "exec", "-P", "workspace", "-C", w.Proj, "--",
 		"/bin/sh", "-c", `trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done`)
-	cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -371,10 +384,9 @@ func signalReachesTrap(t *testing.T, w *conformance.World, stage string) {
 // signalKillsPlainCommand: a command with no handler dies of the
 // forwarded signal (it is not the sandbox's pid 1, which the kernel
 // would shield), and polc exits 128+15 as a shell reports it.
-func signalKillsPlainCommand(t *testing.T, w *conformance.World, stage string) {
-	cmd := exec.Command(polcBin, "exec", "-P", "workspace", "-C", w.Proj, "--",
+func signalKillsPlainCommand(t *testing.T, u conformance.User, w *conformance.World, stage string) {
+	cmd := polcCmd(u, stage, w, "exec", "-P", "workspace", "-C", w.Proj, "--",
 		"/bin/sh", "-c", `echo ready; exec sleep 30`)
-	cmd.Env = append(append(os.Environ(), w.Env()...), stageEnv(stage)...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -32,7 +32,7 @@ func TestDirectLaunchTellsFailuresApart(t *testing.T) {
 	plan := &bwrap.HostPlan{Artifact: art, Args: []string{"--ro-bind", "/", "/", "--proc", "/proc"}}
 	run := func(plan *bwrap.HostPlan, argv ...string) (int, string, error) {
 		var stderr bytes.Buffer
-		code, err := runBwrapDirect(&Launch{Argv: argv, Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: &stderr}, bin, plan, "/", os.Environ())
+		code, err := launch(&Launch{Argv: argv, Stdin: strings.NewReader(""), Stdout: os.Stdout, Stderr: &stderr}, bin, plan, false, "/", nil, os.Environ())
 		return code, stderr.String(), err
 	}
 	if code, _, err := run(plan, "/bin/sh", "-c", "exit 3"); code != 3 || err != nil {

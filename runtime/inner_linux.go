@@ -8,85 +8,104 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	"os/signal"
 	goruntime "runtime"
 	"syscall"
-	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"polc/backends/bwrap"
-	"polc/seccomp"
 )
 
-// InnerArg is argv[1] of polc's inner stage: the process bwrap runs as
-// pid 1 of the sandbox. cmd/polc checks for it before anything else.
+// The mask stage: with more masks than bwrap takes well (see
+// bwrap.MaxDirectMasks), bwrap runs polc's own executable as the
+// sandbox's pid 1 (--as-pid-1) with CAP_SYS_ADMIN in the sandbox's user
+// namespace and the seccomp filter already loaded (--seccomp: on every
+// thread the Go runtime will start). The stage masks the files with
+// direct mount calls, makes itself undumpable, drops every capability
+// of every thread, forks the command and reaps until it exits.
+//
+// pid 1 outlives the command's start, so nothing of it may be within
+// the command's reach: undumpable, the kernel refuses a process of the
+// same uid without capabilities its /proc/1/mem, /proc/1/root,
+// /proc/1/task/*, ptrace and pidfd_getfd; it holds no capability and
+// runs under the filter, so even a thread the command signalled could
+// do nothing the command cannot (docs/security.md).
+//
+// The masks are made in a mount namespace of the stage's own, and the
+// command is forked from the thread that made it: run as a normal
+// user, bubblewrap moves the sandbox into a nested user namespace once
+// its mounts are made (--dev needs root mapped to mount devpts), and
+// that namespace holds no capability over bwrap's mount namespace. A
+// mount namespace created there is owned by it, and the mounts it copies
+// are locked together: the masks are stacked on top of them, and the
+// command, without capabilities, can unmount neither. bwrap's own pid 1
+// would stay behind in the unmasked namespace, reachable (bwrap leaves
+// it dumpable) — which is why polc is pid 1 here, not bwrap.
+
+// InnerArg is argv[1] of polc's mask stage. cmd/polc checks for it
+// before anything else.
 const InnerArg = "__polc-sandbox-init"
 
-// Descriptors the outer shim hands to bwrap and, through it, to the
-// inner stage (exec.Cmd.ExtraFiles start at 3).
+// Descriptors of the mask stage, after the four every launch gives
+// bwrap (fdArgs..fdBlock in launch_linux.go).
 const (
-	fdArgs   = 3 // bwrap --args
-	fdExe    = 4 // polc's own executable, run as /proc/self/fd/4
-	fdSpec   = 5 // innerSpec as JSON
-	fdStatus = 6 // inner → outer: "ok" once the command is started, else an error line
-	fdStderr = 7 // the caller's stderr, for the command (bwrap's goes to a pipe)
-	fdInfo   = 8 // bwrap --info-fd: the sandbox's pid on the host
+	fdExe         = fdFirst     // polc's own executable, run as /proc/self/fd/N
+	fdSpec        = fdFirst + 1 // innerSpec as JSON
+	fdInnerStatus = fdFirst + 2 // stage → polc: "ok" just before the exec, or "err MSG"
 )
 
-// innerSpec is what the inner stage does before the command runs.
+// innerSpec is what the mask stage does before the command runs.
 type innerSpec struct {
-	Masks   []bwrap.Mask `json:"masks"`
-	Seccomp seccomp.Spec `json:"seccomp"`
-	Dirs    []string     `json:"dirs"` // working directory candidates, in order
-	Argv    []string     `json:"argv"`
+	Masks []bwrap.Mask `json:"masks"`
+	Dirs  []string     `json:"dirs"` // working directory candidates, in order
+	Argv  []string     `json:"argv"`
 }
 
 // maskSource is the empty mode-000 file bound over denied files. It lives
 // in the sandbox's own /dev tmpfs and is unlinked before the command runs.
 const maskSource = "/dev/.polc-mask"
 
-// InnerMain is the inner stage. It never returns.
+// InnerMain is the mask stage. It never returns: it exits with the
+// command's status (128+N when a signal N killed it), 125 with a message
+// on its status descriptor when it could not make the sandbox, or 126
+// or 127, as a shell, when the command cannot be run.
 func InnerMain() {
-	// Capabilities, no_new_privs and seccomp are per thread: do them all
-	// on this one and fork the command from it.
+	// The mount namespace, the bounding set and the capabilities the
+	// command inherits are this thread's: it mounts and forks.
 	goruntime.LockOSThread()
-	t0 := time.Now()
-	debug := os.Getenv("POLC_DEBUG_BWRAP") != ""
-	mark := func(what string) {
-		if debug {
-			fmt.Fprintf(os.NewFile(fdStderr, "stderr"), "polc: inner %s at %v\n", what, time.Since(t0))
-		}
-	}
-	status := os.NewFile(fdStatus, "status")
+	status := os.NewFile(fdInnerStatus, "status")
+	stderr := os.Stderr
 	fail := func(format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
-		fmt.Fprintf(status, "err %s\n", msg)
+		fmt.Fprintf(status, "err "+format+"\n", args...)
 		os.Exit(125)
 	}
-	for _, fd := range []int{fdArgs, fdExe, fdSpec, fdStatus, fdStderr, fdInfo} {
+	for _, fd := range []int{fdExe, fdSpec, fdInnerStatus} {
 		unix.CloseOnExec(fd)
 	}
 	raw, err := io.ReadAll(os.NewFile(fdSpec, "spec"))
 	if err != nil {
-		fail("inner stage: reading its plan: %v", err)
+		fail("mask stage: reading its plan: %v", err)
 	}
 	var spec innerSpec
-	if err := json.Unmarshal(raw, &spec); err != nil {
-		fail("inner stage: decoding its plan: %v", err)
+	if err := json.Unmarshal(raw, &spec); err != nil || len(spec.Argv) == 0 || len(spec.Dirs) == 0 {
+		fail("mask stage: bad plan (%v)", err)
 	}
-	mark("spec read")
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		fail("mask stage: new mount namespace: %v", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		fail("mask stage: private mounts: %v", err)
+	}
 	if err := applyMasks(spec.Masks); err != nil {
 		fail("%v", err)
 	}
-	mark("masked")
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fail("mask stage: making pid 1 undumpable: %v", err)
+	}
 	if err := dropCaps(); err != nil {
 		fail("%v", err)
 	}
-	if err := seccomp.InstallOnThread(spec.Seccomp); err != nil {
-		fail("%v", err)
-	}
-	mark("seccomp")
 	dir := ""
 	for _, d := range spec.Dirs {
 		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
@@ -102,21 +121,18 @@ func InnerMain() {
 	if err := os.Chdir(dir); err != nil {
 		fail("entering %s: %v", dir, err)
 	}
-	path := spec.Argv[0]
-	if lp, err := exec.LookPath(path); err == nil {
-		path = lp
-	} else {
-		fmt.Fprintf(os.NewFile(fdStderr, "stderr"), "polc: %s: %v\n", spec.Argv[0], err)
-		status.WriteString("ok\n")
+	status.WriteString("ok\n")
+	status.Close()
+	path, err := exec.LookPath(spec.Argv[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "polc: %s: %v\n", spec.Argv[0], err)
 		if errors.Is(err, fs.ErrPermission) { // found but not executable, as a shell says
 			os.Exit(126)
 		}
 		os.Exit(127)
 	}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGINT, syscall.SIGQUIT, syscall.SIGTERM,
-		syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH, syscall.SIGCONT)
-	attr := &syscall.ProcAttr{Dir: dir, Env: os.Environ(), Files: []uintptr{0, 1, fdStderr}}
+	os.Setenv("PWD", dir)
+	attr := &syscall.ProcAttr{Dir: dir, Env: os.Environ(), Files: []uintptr{0, 1, 2}}
 	pid, err := syscall.ForkExec(path, spec.Argv, attr)
 	if err == syscall.ENOEXEC {
 		// A file the kernel cannot run (a script without #!) runs under
@@ -125,23 +141,15 @@ func InnerMain() {
 		pid, err = syscall.ForkExec("/bin/sh", append([]string{"/bin/sh", path}, spec.Argv[1:]...), attr)
 	}
 	if err != nil {
-		fmt.Fprintf(os.NewFile(fdStderr, "stderr"), "polc: %s: %v\n", spec.Argv[0], err)
-		status.WriteString("ok\n")
+		fmt.Fprintf(stderr, "polc: %s: %v\n", spec.Argv[0], err)
 		if err == syscall.EACCES {
 			os.Exit(126)
 		}
 		os.Exit(127)
 	}
-	mark("forked")
-	status.WriteString("ok\n")
-	status.Close()
-	go func() {
-		for s := range sigs {
-			syscall.Kill(pid, s.(syscall.Signal))
-		}
-	}()
 	// As pid 1, reap every orphan; leave when the command itself exits
 	// (the pid namespace, and everything left in it, goes with us).
+	// polc forwards signals to the command from the host.
 	for {
 		var ws syscall.WaitStatus
 		got, err := syscall.Wait4(-1, &ws, 0, nil)
@@ -212,17 +220,35 @@ func applyMasks(masks []bwrap.Mask) error {
 	return nil
 }
 
-// dropCaps clears every capability of this thread (ambient included),
-// then checks that none is left, as the reference's inner stage does.
+// dropCaps leaves the stage without any capability before the command
+// is forked: the bounding set of this thread (which forks; so that
+// root's exec cannot regain one), then the ambient, inheritable,
+// permitted and effective sets of every thread of the process, and
+// checks that none is left. bwrap set no_new_privs, so the command's
+// exec cannot gain any.
 func dropCaps() error {
+	for c := 0; c <= unix.CAP_LAST_CAP; c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("dropping capability %d from the bounding set: %v", c, err)
+		}
+	}
 	if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil && err != unix.EINVAL {
 		return fmt.Errorf("clearing ambient capabilities: %v", err)
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
+	// This thread forks the command: its sets are the ones it inherits.
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("dropping capabilities: %v", err)
 	}
+	// The other threads of the Go runtime: pid 1 is undumpable, so the
+	// command reaches none of them, but drop theirs too where the runtime
+	// can (a build with cgo cannot: ENOTSUP).
+	hdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	if _, _, errno := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0); errno != 0 && errno != syscall.ENOTSUP {
+		return fmt.Errorf("dropping capabilities of every thread: %v", errno)
+	}
+	hdr = unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("checking capabilities: %v", err)
 	}

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,17 +36,6 @@ func TestRemoveSyntheticKeepsContent(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(full, "x")); err != nil {
 		t.Error("a directory with content was removed")
-	}
-}
-
-func TestSetupFailureNamesTheFix(t *testing.T) {
-	err := setupFailure("bwrap: setting up uid map: Permission denied\n", errors.New("exit status 1"))
-	if !strings.Contains(err.Error(), "POL071") || !strings.Contains(err.Error(), "sysctl") {
-		t.Fatalf("user-namespace failure should say how to enable them: %v", err)
-	}
-	err = setupFailure("bwrap: Can't find source path /nope: No such file or directory\n", nil)
-	if !strings.Contains(err.Error(), "POL077") || strings.Contains(err.Error(), "sysctl") || strings.Contains(err.Error(), "\n") {
-		t.Fatalf("other failures are one line with their own code: %v", err)
 	}
 }
 

@@ -31,13 +31,15 @@
 // command are there for the sandbox (polc/runtime).
 //
 // With more masks (a deny glob matching thousands of files), bwrap runs
-// polc's inner stage instead, as pid 1 (--as-pid-1), keeping
-// CAP_SYS_ADMIN in the new user namespace for it (--cap-add
-// CAP_SYS_ADMIN): it masks the files and glob matches with direct mount
-// calls, drops every capability, sets no_new_privs, loads the seccomp
-// filter and forks the command, forwarding signals and reaping as pid 1.
-// Both launches give the same observable result (the inner stage's file
-// masks are also noexec; a mode-000 empty file cannot be run either way).
+// polc's mask stage instead, as pid 1 (--as-pid-1), keeping
+// CAP_SYS_ADMIN and CAP_SETPCAP in the new user namespace for it and
+// loading the seccomp filter before it starts (--seccomp): in a mount
+// namespace of its own it masks the files and glob matches with direct
+// mount calls, makes itself undumpable, empties its bounding set, drops
+// every capability of every thread and forks the command, reaping as
+// pid 1 (polc/runtime). Both launches give the same observable result
+// (the stage's file masks are also noexec; a mode-000 empty file cannot
+// be run either way).
 //
 // The arguments reach bwrap through --args FD, never the command line.
 //

@@ -1,0 +1,118 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"polc/conformance"
+	"polc/runtime"
+)
+
+// The attacks in this file are the sandboxed command's: each test runs
+// one under both launches (bwrap applies the masks, or polc's mask
+// stage does) and as root and an unprivileged user, and requires it to
+// fail. docs/security.md lists the guarantees they test.
+
+// manyMasks lays out more deny-glob matches than bwrap applies itself,
+// so that polc's own mask stage takes part in the launch.
+func manyMasks(t *testing.T, w *conformance.World) {
+	t.Helper()
+	for i := 0; i < 40; i++ {
+		if err := os.WriteFile(filepath.Join(w.Proj, fmt.Sprintf("s%02d.env", i)), []byte("SECRET=1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// eachLaunch runs f for every user and stage, in a fresh seed world the
+// user owns and that has enough masks for the mask stage to be used.
+func eachLaunch(t *testing.T, f func(t *testing.T, u conformance.User, stage string, w *conformance.World)) {
+	conformance.NeedSandbox(t)
+	for _, u := range conformance.Users(t) {
+		for _, stage := range []string{"direct", "mask-stage"} {
+			t.Run(u.Name+"/"+stage, func(t *testing.T) {
+				w := seedWorld(t, seedConfig)
+				if stage == "mask-stage" {
+					manyMasks(t, w)
+				}
+				u.Own(t, w.Root)
+				f(t, u, stage, w)
+			})
+		}
+	}
+}
+
+// TestNoPrivilegedProcessWithinReach: the command looks for another
+// process in its sandbox it could take over: one whose memory it can
+// open for writing (the /proc/N/mem patch that once let a command drive
+// polc's pid 1, whose other threads kept CAP_SYS_ADMIN, into unmounting
+// every mask) or whose root it can enter (/proc/N/root), and that holds
+// a capability, runs without the seccomp filter or sees other mounts
+// (the mask stage masks in a mount namespace of its own). polc's mask
+// stage is out of reach altogether. The command itself holds nothing:
+// no capability in any set, no_new_privs, the filter on, and no
+// descriptor beyond its standard streams.
+func TestNoPrivilegedProcessWithinReach(t *testing.T) {
+	script := `self=$$
+for d in /proc/[0-9]*; do
+  p=${d#/proc/}
+  [ "$p" = "$self" ] && continue
+  [ -r "$d/status" ] || continue
+  pp=$(sed -n 's/^PPid:[[:space:]]*//p' "$d/status")
+  [ "$pp" = "$self" ] && continue
+  mem=denied; (exec 3<>"$d/mem") 2>/dev/null && mem=OPEN
+  root=denied; ls "$d/root/" >/dev/null 2>&1 && root=OPEN
+  caps=$(sed -n 's/^CapEff:[[:space:]]*//p' "$d/status")
+  sec=$(sed -n 's/^Seccomp:[[:space:]]*//p' "$d/status")
+  ns=$(readlink "$d/ns/mnt" 2>/dev/null) || ns=denied
+  [ "$ns" = "$(readlink /proc/self/ns/mnt)" ] && ns=same
+  cmd=$(tr '\0' ' ' < "$d/cmdline")
+  echo "proc $p mem=$mem root=$root ns=$ns caps=$caps seccomp=$sec cmd=$cmd"
+done
+grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status
+`
+	eachLaunch(t, func(t *testing.T, u conformance.User, stage string, w *conformance.World) {
+		r := polcExecAs(t, u, stage, w, "workspace", script, "/bin/sh", "-s")
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		if stage == "direct" && !r.direct {
+			t.Errorf("not a direct launch")
+		}
+		procs := 0
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if !strings.HasPrefix(l, "proc ") {
+				continue
+			}
+			procs++
+			reachable := strings.Contains(l, "mem=OPEN") || strings.Contains(l, "root=OPEN")
+			if !reachable {
+				continue
+			}
+			if strings.Contains(l, runtime.InnerArg) {
+				t.Errorf("polc's mask stage is within the command's reach: %s", l)
+			}
+			// A process the command can take over must give it nothing it
+			// does not have: no capability, the filter, the same mounts.
+			if !strings.Contains(l, "caps=0000000000000000") || !strings.Contains(l, "seccomp=2") || !strings.Contains(l, "ns=same") {
+				t.Errorf("the command can reach a process with capabilities, without the filter or with other mounts: %s", l)
+			}
+		}
+		if procs == 0 {
+			t.Errorf("saw no other process (bwrap's pid 1 should be there):\n%s", r.stdout)
+		}
+		for _, want := range []string{"CapInh:\t0000000000000000", "CapPrm:\t0000000000000000", "CapEff:\t0000000000000000",
+			"CapBnd:\t0000000000000000", "CapAmb:\t0000000000000000", "NoNewPrivs:\t1", "Seccomp:\t2"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("the command: want %q in\n%s", want, r.stdout)
+			}
+		}
+		// ls's own directory descriptor is the fourth.
+		if r := polcExecAs(t, u, stage, w, "workspace", "", "/bin/ls", "/proc/self/fd"); r.code != 0 || r.stdout != "0\n1\n2\n3\n" {
+			t.Errorf("the command inherited descriptors beyond its standard streams: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+}

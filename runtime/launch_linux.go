@@ -1,0 +1,439 @@
+package runtime
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	goruntime "runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"polc/backends/bwrap"
+	"polc/diag"
+)
+
+// One launch under bubblewrap, in two steps: prepare builds bwrap's
+// arguments and descriptors, supervise runs it, forwards signals and
+// decodes how it ended. Both launches share them; they differ in who
+// applies the masks:
+//
+//   - the direct launch: bwrap makes every mount, masks included
+//     (--ro-bind-data, --tmpfs), and runs the command itself;
+//   - the mask stage (inner_linux.go): bwrap runs polc's own executable
+//     as pid 1 with CAP_SYS_ADMIN, which masks with direct mount calls
+//     (cheap where bwrap's are dear), makes itself undumpable, drops
+//     every capability and forks the command.
+//
+// Either way pid 1 (bwrap's, or the stage) reaps orphans and the command
+// is its first child (pid 2): bwrap loads the seccomp filter (--seccomp)
+// into both, the command has no capability (--cap-drop ALL), no_new_privs
+// is set, and polc forwards signals to the command on the host.
+//
+// polc tells its failures apart without reading bwrap's messages (the
+// command's stderr is the caller's, so they reach it directly):
+//   - --json-status-fd writes {"exit-code": N} only once bwrap's child
+//     was executed: its absence means bwrap failed before;
+//   - --block-fd reads one byte polc wrote in advance once every mount
+//     is made: a byte left unread means the setup failed (exit 125),
+//     a byte read means exec did (exit 127, as a shell says when the
+//     command cannot be found);
+//   - the mask stage says "ok" on its own status descriptor just before
+//     it looks the command up and forks it, or "err MSG" when it could
+//     not make the sandbox.
+
+// Descriptors every launch gives bwrap (exec.Cmd.ExtraFiles start at 3).
+const (
+	fdArgs    = 3 // --args
+	fdSeccomp = 4 // --seccomp: the filter as struct sock_filter bytes
+	fdStatus  = 5 // --json-status-fd: child-pid, then exit-code once the command ran
+	fdBlock   = 6 // --block-fd: holds one byte; bwrap reads it when its mounts are made
+	fdFirst   = 7 // the direct launch's mask files, or the mask stage's descriptors
+)
+
+// bwrapLaunch is one prepared run of bubblewrap.
+type bwrapLaunch struct {
+	cmd *exec.Cmd
+	// files are bwrap's descriptors; closed here once it runs.
+	files []*os.File
+	// statusR reads --json-status-fd; blockR is --block-fd's read end
+	// (polc looks at what is left in it); innerR reads the mask stage's
+	// status (nil in a direct launch).
+	statusR, blockR, innerR *os.File
+	debug                   bool
+}
+
+// close releases every descriptor polc still holds.
+func (b *bwrapLaunch) close() {
+	for _, f := range append(b.files, b.statusR, b.blockR, b.innerR) {
+		if f != nil {
+			f.Close()
+		}
+	}
+	b.files = nil
+}
+
+// launch runs l under the plan. With stage unset bwrap applies the
+// masks and runs l.Argv in chdir; with stage set the mask stage does,
+// in the first of dirs that the sandbox shows.
+func launch(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir string, dirs []string, environ []string) (int, error) {
+	b, err := prepare(l, bin, plan, stage, chdir, dirs, environ)
+	if b != nil {
+		defer b.close()
+	}
+	if err != nil {
+		return 0, err
+	}
+	return b.supervise()
+}
+
+// prepare builds bwrap's command: its arguments (through --args), the
+// seccomp filter, the status and block descriptors, and the masks (the
+// direct launch) or the mask stage's executable, plan and status.
+func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir string, dirs []string, environ []string) (*bwrapLaunch, error) {
+	art := plan.Artifact
+	b := &bwrapLaunch{debug: os.Getenv("POLC_DEBUG_BWRAP") != ""}
+	filter, err := art.Seccomp.Bytes(goruntime.GOARCH)
+	if err != nil {
+		return b, failf(diag.LinuxSandboxSetup, "%v", err)
+	}
+	args := bwrap.DirectNamespaceArgs(art)
+	if stage {
+		// The mask stage mounts (CAP_SYS_ADMIN) and empties its bounding
+		// set before the exec (CAP_SETPCAP); it drops both itself.
+		args = append(args, "--as-pid-1", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP")
+	}
+	args = append(args, plan.Args...)
+	nMaskFiles := 0
+	if !stage {
+		var maskArgs []string
+		maskArgs, nMaskFiles = plan.MaskArgs(fdFirst)
+		args = append(args, maskArgs...)
+	}
+	args = append(args,
+		"--seccomp", strconv.Itoa(fdSeccomp),
+		"--json-status-fd", strconv.Itoa(fdStatus),
+		"--block-fd", strconv.Itoa(fdBlock))
+	if chdir != "" {
+		args = append(args, "--chdir", chdir)
+	}
+	if b.debug {
+		if stage {
+			fmt.Fprintf(os.Stderr, "polc: mask stage: %s %s (%d masks)\n", bin, strings.Join(args, " "), len(plan.Masks))
+		} else {
+			fmt.Fprintf(os.Stderr, "polc: direct launch: %s %s\n", bin, strings.Join(args, " "))
+		}
+	}
+	var buf bytes.Buffer
+	for _, a := range args {
+		if strings.IndexByte(a, 0) >= 0 {
+			return b, failf(diag.LinuxSandboxSetup, "NUL byte in a sandbox argument %q", a)
+		}
+		buf.WriteString(a)
+		buf.WriteByte(0)
+	}
+	argsFile, err := memfd("polc-bwrap-args", buf.Bytes())
+	if err != nil {
+		return b, failf(diag.LinuxSandboxSetup, "creating the argument file: %v", err)
+	}
+	b.files = append(b.files, argsFile)
+	filterFile, err := memfd("polc-seccomp", filter)
+	if err != nil {
+		return b, failf(diag.LinuxSandboxSetup, "creating the seccomp file: %v", err)
+	}
+	b.files = append(b.files, filterFile)
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		return b, failf(diag.LinuxSandboxSetup, "%v", err)
+	}
+	b.statusR = statusR
+	b.files = append(b.files, statusW)
+	blockR, blockW, err := os.Pipe()
+	if err != nil {
+		return b, failf(diag.LinuxSandboxSetup, "%v", err)
+	}
+	b.blockR = blockR
+	_, err = blockW.Write([]byte{0})
+	blockW.Close()
+	if err != nil {
+		return b, failf(diag.LinuxSandboxSetup, "%v", err)
+	}
+	// bwrap gets a descriptor of its own for the block pipe: polc keeps
+	// blockR to look at what is left in it.
+	blockDup, err := dupFile(blockR)
+	if err != nil {
+		return b, failf(diag.LinuxSandboxSetup, "%v", err)
+	}
+	b.files = append(b.files, blockDup)
+	argv := l.Argv
+	if stage {
+		exe, err := os.Open("/proc/self/exe")
+		if err != nil {
+			return b, failf(diag.LinuxSandboxSetup, "opening polc's own executable: %v", err)
+		}
+		b.files = append(b.files, exe)
+		spec, err := json.Marshal(innerSpec{Masks: plan.Masks, Dirs: dirs, Argv: l.Argv})
+		if err != nil {
+			return b, failf(diag.LinuxSandboxSetup, "%v", err)
+		}
+		specFile, err := memfd("polc-mask-plan", spec)
+		if err != nil {
+			return b, failf(diag.LinuxSandboxSetup, "creating the mask plan: %v", err)
+		}
+		b.files = append(b.files, specFile)
+		innerR, innerW, err := os.Pipe()
+		if err != nil {
+			return b, failf(diag.LinuxSandboxSetup, "%v", err)
+		}
+		b.innerR = innerR
+		b.files = append(b.files, innerW)
+		argv = []string{fmt.Sprintf("/proc/self/fd/%d", fdExe), InnerArg}
+	} else {
+		for i := 0; i < nMaskFiles; i++ {
+			f, err := os.Open(os.DevNull)
+			if err != nil {
+				return b, failf(diag.LinuxSandboxSetup, "opening %s for a mask: %v", os.DevNull, err)
+			}
+			b.files = append(b.files, f)
+		}
+	}
+	b.cmd = l.command(bin, append([]string{"--args", strconv.Itoa(fdArgs), "--"}, argv...), "", environ)
+	b.cmd.Args[0] = "bwrap"
+	if stage && len(dirs) > 0 {
+		// bwrap starts in its own working directory where the sandbox
+		// shows it; the stage then enters the first of dirs.
+		b.cmd.Dir = dirs[0]
+	}
+	b.cmd.ExtraFiles = b.files
+	// bwrap gets its own process group, so that a terminal's ^C reaches
+	// polc only, which forwards it to the command; and it dies with polc.
+	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return b, nil
+}
+
+// dupFile is a second descriptor of f, close-on-exec in polc.
+func dupFile(f *os.File) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// supervise runs the prepared bwrap, forwards signals to the command,
+// and returns its exit status, or polc's failure to run it.
+func (b *bwrapLaunch) supervise() (int, error) {
+	sigs, release := catchSignals()
+	defer release()
+	err := b.cmd.Start()
+	for _, f := range b.files {
+		f.Close()
+	}
+	b.files = nil
+	if err != nil {
+		return 0, failf(diag.LinuxSandboxSetup, "starting %s: %v", b.cmd.Path, err)
+	}
+	inner := make(chan string, 1)
+	if b.innerR != nil {
+		go func() {
+			s, _ := io.ReadAll(b.innerR)
+			inner <- string(s)
+		}()
+	} else {
+		inner <- ""
+	}
+	pidCh := make(chan int, 1)
+	ranCh := make(chan bool, 1)
+	go func() {
+		// One JSON document a line: {"child-pid": N, ...namespaces},
+		// then {"exit-code": N} once the command has run.
+		ran, first := false, true
+		sc := bufio.NewScanner(b.statusR)
+		for sc.Scan() {
+			if pid, ok := jsonInt(sc.Text(), "child-pid"); ok && first {
+				first = false
+				pidCh <- pid
+			}
+			if _, ok := jsonInt(sc.Text(), "exit-code"); ok {
+				ran = true
+			}
+		}
+		ranCh <- ran
+	}()
+	waitCh := make(chan error, 1)
+	go func() { waitCh <- b.cmd.Wait() }()
+
+	fw := forwarder{target: -1}
+	defer fw.close()
+	var werr error
+loop:
+	for {
+		select {
+		case fw.init = <-pidCh:
+			if len(fw.pending) > 0 {
+				fw.deliver()
+			}
+		case s := <-sigs:
+			fw.pending = append(fw.pending, s.(syscall.Signal))
+			fw.deliver()
+		case <-fw.retry:
+			fw.deliver()
+		case werr = <-waitCh:
+			break loop
+		}
+	}
+	ran := <-ranCh
+	said := <-inner
+	code, signaled, ok := exitCode(werr)
+	if !ok {
+		return 0, failf(diag.LinuxSandboxSetup, "waiting for bwrap: %v", werr)
+	}
+	if signaled {
+		// bwrap itself was killed (by the OOM killer, say): report it as
+		// a shell would, whatever the command had done.
+		return code, nil
+	}
+	if msg, failed := strings.CutPrefix(strings.TrimSpace(said), "err "); failed {
+		return 0, failf(diag.LinuxSandboxSetup, "%s", msg)
+	}
+	if b.innerR != nil {
+		switch {
+		case strings.HasPrefix(said, "ok"):
+			return code, nil // the command's status, or 126/127 from the lookup
+		case fw.delivered && code > 128:
+			return code, nil // a forwarded signal ended the stage before the command
+		case ran:
+			return 0, failf(diag.LinuxSandboxSetup, "sandbox setup failed: polc's mask stage exited %d without a word", code)
+		}
+		return 0, directSetupFailure(code)
+	}
+	if ran || (fw.delivered && code > 128) {
+		// A signal polc passed on may have reached the command's process
+		// a moment before its exec: it died of it all the same.
+		return code, nil
+	}
+	if n, err := unix.IoctlGetInt(int(b.blockR.Fd()), unix.TIOCINQ); err == nil && n == 0 {
+		// Every mount was made: exec failed (bwrap said why above), as
+		// when the ELF interpreter or a script's is not in the sandbox.
+		return 127, nil
+	}
+	return 0, directSetupFailure(code)
+}
+
+// exitCode decodes a finished process's status as a shell reports it
+// (128+N for a death by signal N); ok is false when err is not an exit.
+func exitCode(err error) (code int, signaled, ok bool) {
+	if err == nil {
+		return 0, false, true
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return 0, false, false
+	}
+	ws := ee.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), true, true
+	}
+	return ws.ExitStatus(), false, true
+}
+
+// forwarder passes signals to the command: bwrap's pid 1's first child.
+// One that arrives before the command exists waits for it. The command
+// is held by a pidfd once found, so that a signal never reaches another
+// process that took its pid after it exited.
+type forwarder struct {
+	init, pid, target int // bwrap's child on the host, the command, its pidfd (-1: none)
+	pending           []syscall.Signal
+	delivered         bool
+	retry             <-chan time.Time
+}
+
+func (f *forwarder) deliver() {
+	if f.target < 0 && f.pid == 0 && f.init > 0 {
+		if f.pid = firstChild(f.init); f.pid > 0 {
+			if fd, err := unix.PidfdOpen(f.pid, 0); err == nil {
+				f.target = fd
+			} else if err == unix.ESRCH {
+				f.pid = 0 // gone already
+			} // else no pidfds (Linux < 5.3): kill by pid
+		}
+	}
+	if f.pid == 0 {
+		f.retry = time.After(time.Millisecond)
+		return
+	}
+	for _, s := range f.pending {
+		if f.target >= 0 {
+			unix.PidfdSendSignal(f.target, unix.Signal(s), nil, 0)
+		} else {
+			syscall.Kill(f.pid, s)
+		}
+		f.delivered = true
+	}
+	f.pending, f.retry = nil, nil
+}
+
+func (f *forwarder) close() {
+	if f.target >= 0 {
+		unix.Close(f.target)
+	}
+}
+
+// jsonInt finds "key": N in one of bwrap's status lines (flat objects
+// of numbers it writes itself; encoding/json would cost its reflection
+// in a cold process for two integers).
+func jsonInt(line, key string) (int, bool) {
+	i := strings.Index(line, `"`+key+`"`)
+	if i < 0 {
+		return 0, false
+	}
+	rest := strings.TrimLeft(line[i+len(key)+2:], " \t")
+	rest, ok := strings.CutPrefix(rest, ":")
+	if !ok {
+		return 0, false
+	}
+	rest = strings.TrimLeft(rest, " \t")
+	end := 0
+	for end < len(rest) && (rest[end] == '-' || rest[end] >= '0' && rest[end] <= '9') {
+		end++
+	}
+	n, err := strconv.Atoi(rest[:end])
+	return n, err == nil
+}
+
+// firstChild is the oldest child of a host process (bwrap's pid 1 forks
+// the command first; orphans it adopts come after), or 0.
+func firstChild(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0
+	}
+	f, _, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+	n, _ := strconv.Atoi(f)
+	return n
+}
+
+// directSetupFailure is the line for a launch whose bwrap failed before
+// its mounts were made. bwrap's own message is already on the caller's
+// stderr; polc adds its code and, when this host restricts unprivileged
+// user namespaces, the fix.
+func directSetupFailure(code int) error {
+	for _, s := range []struct{ file, bad string }{
+		{"/proc/sys/kernel/unprivileged_userns_clone", "0"},
+		{"/proc/sys/user/max_user_namespaces", "0"},
+		{"/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1"},
+	} {
+		if b, err := os.ReadFile(s.file); err == nil && strings.TrimSpace(string(b)) == s.bad {
+			return failf(diag.LinuxNoUserNS, "bubblewrap cannot create the sandbox's namespaces (%s is %s); enable unprivileged user namespaces: sysctl -w kernel.unprivileged_userns_clone=1 and user.max_user_namespaces=15000, or on Ubuntu 24.04+ sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or give bwrap an AppArmor profile)", s.file, s.bad)
+		}
+	}
+	return failf(diag.LinuxSandboxSetup, "sandbox setup failed: bwrap exited %d before the command started (its message is above)", code)
+}
