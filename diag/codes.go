@@ -54,6 +54,7 @@ func Codes() []CodeInfo {
 //   POL080–POL089 macOS backend (codes_macos.go)
 //   POL090–POL099 Windows backend (codes_win.go)
 //   POL100–POL119 artifacts, signatures, builds (codes_artifact.go)
+//   POL120–POL129 Linux runtime, continued (codes_bwrap.go)
 
 // Front end: reading and decoding the TOML.
 var (

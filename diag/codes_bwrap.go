@@ -11,4 +11,5 @@ var (
 	LinuxGlobScan        = register("POL076", Error, "deny glob could not be expanded at launch")
 	LinuxSandboxSetup    = register("POL077", Error, "sandbox setup failed")
 	LinuxUnsupportedArch = register("POL078", Error, "seccomp filter not available for this architecture")
+	LinuxTreeChanged     = register("POL120", Error, "a hidden path moved while the sandbox was set up")
 )

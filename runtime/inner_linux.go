@@ -52,7 +52,8 @@ const InnerArg = "__polc-sandbox-init"
 const (
 	fdExe         = fdFirst     // polc's own executable, run as /proc/self/fd/N
 	fdSpec        = fdFirst + 1 // innerSpec as JSON
-	fdInnerStatus = fdFirst + 2 // stage → polc: "ok" just before the exec, or "err MSG"
+	fdInnerStatus = fdFirst + 2 // stage → polc: "masked" (with Check), then "ok" just before the fork, or "err MSG"
+	fdGo          = fdFirst + 3 // polc → stage: one byte once the masks are checked
 )
 
 // innerSpec is what the mask stage does before the command runs.
@@ -60,6 +61,9 @@ type innerSpec struct {
 	Masks []bwrap.Mask `json:"masks"`
 	Dirs  []string     `json:"dirs"` // working directory candidates, in order
 	Argv  []string     `json:"argv"`
+	// Check makes the stage wait, once it has masked, for polc to check
+	// the plan's guards (guard_linux.go).
+	Check bool `json:"check,omitempty"`
 }
 
 // maskSource is the empty mode-000 file bound over denied files. It lives
@@ -80,7 +84,7 @@ func InnerMain() {
 		fmt.Fprintf(status, "err "+format+"\n", args...)
 		os.Exit(125)
 	}
-	for _, fd := range []int{fdExe, fdSpec, fdInnerStatus} {
+	for _, fd := range []int{fdExe, fdSpec, fdInnerStatus, fdGo} {
 		unix.CloseOnExec(fd)
 	}
 	raw, err := io.ReadAll(os.NewFile(fdSpec, "spec"))
@@ -99,6 +103,18 @@ func InnerMain() {
 	}
 	if err := applyMasks(spec.Masks); err != nil {
 		fail("%v", err)
+	}
+	if spec.Check {
+		// polc checks the masks through /proc/PID/root, which is the
+		// main thread's view: this must be it.
+		if unix.Gettid() != unix.Getpid() {
+			fail("mask stage: not on its main thread")
+		}
+		status.WriteString("masked\n")
+		var b [1]byte
+		if n, _ := os.NewFile(fdGo, "go").Read(b[:]); n != 1 {
+			os.Exit(125) // polc found the tree changed: it says so
+		}
 	}
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fail("mask stage: making pid 1 undumpable: %v", err)

@@ -56,8 +56,17 @@ const (
 	fdSeccomp = 4 // --seccomp: the filter as struct sock_filter bytes
 	fdStatus  = 5 // --json-status-fd: child-pid, then exit-code once the command ran
 	fdBlock   = 6 // --block-fd: holds one byte; bwrap reads it when its mounts are made
-	fdFirst   = 7 // the direct launch's mask files, or the mask stage's descriptors
+	fdFirst   = 7 // the direct launch's sync and mask files, or the mask stage's descriptors
 )
+
+// The direct launch's check point: bwrap's last setup operation is
+// --file fdSync /dev/null, which reads fdSync to its end (and writes it
+// to the sandbox's /dev/null: nothing). polc puts one byte in a pipe of
+// one buffer, so that the pipe is full, and polls it for room: there is
+// room once bwrap has read the byte, every mount before it made, and
+// bwrap then waits for the end of the data, which polc gives (closing
+// the pipe) once the guards are checked (guard_linux.go).
+const fdSync = fdFirst
 
 // bwrapLaunch is one prepared run of bubblewrap.
 type bwrapLaunch struct {
@@ -68,12 +77,18 @@ type bwrapLaunch struct {
 	// (polc looks at what is left in it); innerR reads the mask stage's
 	// status (nil in a direct launch).
 	statusR, blockR, innerR *os.File
-	debug                   bool
+	// release lets the setup go on once the guards are checked: the
+	// direct launch's sync pipe, or the mask stage's go pipe (nil when
+	// the plan has no guard).
+	release *os.File
+	guards  []bwrap.Guard
+	stage   bool
+	debug   bool
 }
 
 // close releases every descriptor polc still holds.
 func (b *bwrapLaunch) close() {
-	for _, f := range append(b.files, b.statusR, b.blockR, b.innerR) {
+	for _, f := range append(b.files, b.statusR, b.blockR, b.innerR, b.release) {
 		if f != nil {
 			f.Close()
 		}
@@ -100,7 +115,8 @@ func launch(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir strin
 // direct launch) or the mask stage's executable, plan and status.
 func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir string, dirs []string, environ []string) (*bwrapLaunch, error) {
 	art := plan.Artifact
-	b := &bwrapLaunch{debug: os.Getenv("POLC_DEBUG_BWRAP") != ""}
+	b := &bwrapLaunch{debug: os.Getenv("POLC_DEBUG_BWRAP") != "", guards: plan.Guards, stage: stage}
+	check := len(plan.Guards) > 0
 	filter, err := art.Seccomp.Bytes(goruntime.GOARCH)
 	if err != nil {
 		return b, failf(diag.LinuxSandboxSetup, "%v", err)
@@ -114,9 +130,19 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 	args = append(args, plan.Args...)
 	nMaskFiles := 0
 	if !stage {
+		first := fdFirst
+		if check {
+			first = fdSync + 1
+		}
 		var maskArgs []string
-		maskArgs, nMaskFiles = plan.MaskArgs(fdFirst)
+		maskArgs, nMaskFiles = plan.MaskArgs(first)
 		args = append(args, maskArgs...)
+		if check {
+			if !art.Dev {
+				return b, failf(diag.LinuxSandboxSetup, "cannot check the sandbox's masks before the command starts: the plan has no /dev")
+			}
+			args = append(args, "--file", strconv.Itoa(fdSync), "/dev/null")
+		}
 	}
 	args = append(args,
 		"--seccomp", strconv.Itoa(fdSeccomp),
@@ -180,7 +206,7 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 			return b, failf(diag.LinuxSandboxSetup, "opening polc's own executable: %v", err)
 		}
 		b.files = append(b.files, exe)
-		spec, err := json.Marshal(innerSpec{Masks: plan.Masks, Dirs: dirs, Argv: l.Argv})
+		spec, err := json.Marshal(innerSpec{Masks: plan.Masks, Dirs: dirs, Argv: l.Argv, Check: check})
 		if err != nil {
 			return b, failf(diag.LinuxSandboxSetup, "%v", err)
 		}
@@ -195,8 +221,33 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 		}
 		b.innerR = innerR
 		b.files = append(b.files, innerW)
+		goR, goW, err := os.Pipe()
+		if err != nil {
+			return b, failf(diag.LinuxSandboxSetup, "%v", err)
+		}
+		b.files = append(b.files, goR)
+		if check {
+			b.release = goW
+		} else {
+			goW.Write([]byte{1})
+			goW.Close()
+		}
 		argv = []string{fmt.Sprintf("/proc/self/fd/%d", fdExe), InnerArg}
 	} else {
+		if check {
+			syncR, syncW, err := os.Pipe()
+			if err != nil {
+				return b, failf(diag.LinuxSandboxSetup, "%v", err)
+			}
+			b.files = append(b.files, syncR)
+			b.release = syncW
+			if _, err := unix.FcntlInt(syncW.Fd(), unix.F_SETPIPE_SZ, os.Getpagesize()); err != nil {
+				return b, failf(diag.LinuxSandboxSetup, "sizing the sync pipe: %v", err)
+			}
+			if _, err := syncW.Write([]byte{0}); err != nil {
+				return b, failf(diag.LinuxSandboxSetup, "%v", err)
+			}
+		}
 		for i := 0; i < nMaskFiles; i++ {
 			f, err := os.Open(os.DevNull)
 			if err != nil {
@@ -241,13 +292,36 @@ func (b *bwrapLaunch) supervise() (int, error) {
 	if err != nil {
 		return 0, failf(diag.LinuxSandboxSetup, "starting %s: %v", b.cmd.Path, err)
 	}
+	// ready fires once the sandbox's mounts are made and its setup
+	// waits for polc to check the guards.
+	ready := make(chan bool, 1)
 	inner := make(chan string, 1)
-	if b.innerR != nil {
+	switch {
+	case b.innerR != nil:
 		go func() {
-			s, _ := io.ReadAll(b.innerR)
-			inner <- string(s)
+			// "masked" (when the plan has guards), then "ok" or "err MSG".
+			r := bufio.NewReader(b.innerR)
+			line, _ := r.ReadString('\n')
+			if line == "masked\n" {
+				ready <- true
+				line = ""
+			}
+			rest, _ := io.ReadAll(r)
+			inner <- line + string(rest)
 		}()
-	} else {
+	case b.release != nil:
+		inner <- ""
+		go func() {
+			fds := []unix.PollFd{{Fd: int32(b.release.Fd()), Events: unix.POLLOUT}}
+			for {
+				_, err := unix.Poll(fds, -1)
+				if err != unix.EINTR {
+					break
+				}
+			}
+			ready <- fds[0].Revents&unix.POLLOUT != 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) == 0
+		}()
+	default:
 		inner <- ""
 	}
 	pidCh := make(chan int, 1)
@@ -274,6 +348,7 @@ func (b *bwrapLaunch) supervise() (int, error) {
 	fw := forwarder{target: -1}
 	defer fw.close()
 	var werr error
+	var race error
 loop:
 	for {
 		select {
@@ -281,6 +356,22 @@ loop:
 			if len(fw.pending) > 0 {
 				fw.deliver()
 			}
+		case ok := <-ready:
+			if !ok {
+				continue // bwrap closed the pipe: it failed, and its exit says how
+			}
+			if fw.init == 0 {
+				fw.init = <-pidCh
+			}
+			if race = b.check(fw.init); race != nil {
+				syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+				continue
+			}
+			if b.stage {
+				b.release.Write([]byte{1})
+			}
+			b.release.Close()
+			b.release = nil
 		case s := <-sigs:
 			fw.pending = append(fw.pending, s.(syscall.Signal))
 			fw.deliver()
@@ -292,6 +383,9 @@ loop:
 	}
 	ran := <-ranCh
 	said := <-inner
+	if race != nil {
+		return 0, race
+	}
 	code, signaled, ok := exitCode(werr)
 	if !ok {
 		return 0, failf(diag.LinuxSandboxSetup, "waiting for bwrap: %v", werr)
@@ -326,6 +420,21 @@ loop:
 		return 127, nil
 	}
 	return 0, directSetupFailure(code)
+}
+
+// check checks the guards once the setup process (pid, on the host)
+// waits: the mask stage's root is the sandbox's; bwrap's own setup runs
+// with the sandbox's root at /newroot under its own.
+func (b *bwrapLaunch) check(pid int) error {
+	root := fmt.Sprintf("/proc/%d/root", pid)
+	if !b.stage {
+		root += "/newroot"
+	}
+	err := checkGuards(b.guards, root)
+	if b.debug {
+		fmt.Fprintf(os.Stderr, "polc: checked %d guards in %s: %v\n", len(b.guards), root, err)
+	}
+	return err
 }
 
 // exitCode decodes a finished process's status as a shell reports it

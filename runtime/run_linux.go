@@ -52,6 +52,25 @@ func Run(l *Launch) (int, error) {
 		}
 		return plan, nil
 	}
+	for attempt := 1; ; attempt++ {
+		code, err := launchPlanned(l, planHost, dir, environ, t0)
+		var race *raceError
+		if !errors.As(err, &race) {
+			return code, err
+		}
+		if attempt == maxLaunchAttempts {
+			return 0, failf(diag.LinuxTreeChanged, "%s: the tree kept changing while polc set up the sandbox (%d attempts); run the command again once nothing else moves files in it", race.path, attempt)
+		}
+		if os.Getenv("POLC_DEBUG_BWRAP") != "" {
+			fmt.Fprintf(os.Stderr, "polc: attempt %d: %v; planning again\n", attempt, race)
+		}
+		t0 = time.Now()
+	}
+}
+
+// launchPlanned plans the launch on the host as it is now and runs it; a
+// *raceError says the tree changed under the setup (guard_linux.go).
+func launchPlanned(l *Launch, planHost func() (*bwrap.HostPlan, error), dir string, environ []string, t0 time.Time) (int, error) {
 	plan, err := planHost()
 	if err != nil {
 		return 0, err

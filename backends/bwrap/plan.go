@@ -74,6 +74,13 @@ type HostPlan struct {
 	Synthetic []string
 	// BeyondCap counts glob matches left unmasked by the depth cap.
 	BeyondCap int
+	// Guards are the existing paths the sandbox must not show, as they
+	// were when planned: every file and directory a mask or an exact deny
+	// hides. Before the command starts, polc checks that each is still
+	// where it was on the host and that the sandbox shows the mask in its
+	// place (a concurrent rename could have moved it out from under the
+	// mount).
+	Guards []Guard
 
 	resolve func(string) string
 }
@@ -85,6 +92,19 @@ func (hp *HostPlan) Resolve(p string) string {
 		return ir.ResolvePath(p)
 	}
 	return hp.resolve(p)
+}
+
+// Guard is one path the sandbox hides, with the file it hid when
+// planned.
+type Guard struct {
+	Path     string
+	Dev, Ino uint64
+}
+
+// guard records the file at p (already Lstat'ed as fi) as hidden.
+func (hp *HostPlan) guard(p string, fi os.FileInfo) {
+	dev, ino := fileID(fi)
+	hp.Guards = append(hp.Guards, Guard{Path: p, Dev: dev, Ino: ino})
 }
 
 // PlanError is a launch-time refusal with its diagnostic code.
@@ -111,6 +131,7 @@ type boundRule struct {
 	protected     bool
 	minimal       bool
 	exists, isDir bool
+	fi            os.FileInfo // the Lstat of real, when it exists
 	why           string
 }
 
@@ -200,7 +221,7 @@ func bindRules(art *Artifact, env ir.Env) ([]boundRule, error) {
 			r.why = m.Path
 		}
 		if fi, err := os.Lstat(r.real); err == nil && fi.Mode()&os.ModeSymlink == 0 {
-			r.exists, r.isDir = true, fi.IsDir()
+			r.exists, r.isDir, r.fi = true, fi.IsDir(), fi
 		}
 		if (m.SkipIfMissing || m.Minimal) && !r.exists {
 			continue
@@ -440,6 +461,7 @@ func (b *builder) rule(r boundRule, later []boundRule) {
 			b.placeholder(r, n, later)
 			return
 		}
+		b.hp.guard(r.real, r.fi)
 		if !r.isDir {
 			b.hp.Masks = append(b.hp.Masks, Mask{Path: r.real})
 			b.hp.Entries = append(b.hp.Entries, Entry{Path: r.real, Kind: KindMaskFile, Why: r.why})
@@ -608,6 +630,7 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 		if fi.IsDir() {
 			dirMasks = append(dirMasks, t.path)
 		}
+		b.hp.guard(t.path, fi)
 		b.hp.Masks = append(b.hp.Masks, Mask{Path: t.path, Dir: fi.IsDir()})
 		b.hp.Entries = append(b.hp.Entries, Entry{Path: t.path, Kind: KindMaskGlob, Dir: fi.IsDir(), Why: t.why})
 	}

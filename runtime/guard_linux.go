@@ -1,0 +1,60 @@
+package runtime
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"polc/backends/bwrap"
+)
+
+// The scan-to-mount race: polc plans its masks on the paths it saw, and
+// bwrap (or the mask stage) mounts them a few milliseconds later. A
+// concurrent process (another sandbox writing the same project) that
+// renames a parent in between leaves the mask on a path the secret no
+// longer has, and the secret readable at its new one. So every launch
+// checks, once the sandbox's mounts are made and before the command
+// starts, each path the plan hides (bwrap.HostPlan.Guards):
+//   - on the host, the path still holds the file it held when planned
+//     (same device and inode): it was not moved away or replaced;
+//   - in the sandbox, seen through the setup process's root
+//     (/proc/PID/root), the path shows something else: the mask.
+// Mounts stick to the directory entries they cover, so once both hold,
+// later renames move the masks with the files. A failed check plans and
+// launches again, a few times, then refuses (docs/security.md).
+
+// maxLaunchAttempts bounds the plans a launch makes when the tree keeps
+// changing under it.
+const maxLaunchAttempts = 3
+
+// raceError is a guard that failed its check: the launch is retried.
+type raceError struct {
+	path, why string
+}
+
+func (e *raceError) Error() string { return e.path + ": " + e.why }
+
+// checkGuards checks every guard against the host and the sandbox,
+// whose root is the host path root (a /proc/PID/root path).
+func checkGuards(guards []bwrap.Guard, root string) error {
+	for _, g := range guards {
+		var st unix.Stat_t
+		if err := unix.Lstat(g.Path, &st); err != nil {
+			return &raceError{g.Path, fmt.Sprintf("gone from the host since it was planned (%v)", err)}
+		}
+		if st.Dev != g.Dev || st.Ino != g.Ino {
+			return &raceError{g.Path, "moved or replaced on the host since it was planned"}
+		}
+		// The plan masks only what the sandbox would show, so the path
+		// is reachable there: anything but a view of the mask fails
+		// closed, bwrap's layout changing included.
+		var in unix.Stat_t
+		if err := unix.Lstat(root+g.Path, &in); err != nil {
+			return &raceError{g.Path, fmt.Sprintf("cannot be checked in the sandbox (%v)", err)}
+		}
+		if in.Dev == g.Dev && in.Ino == g.Ino {
+			return &raceError{g.Path, "not covered in the sandbox"}
+		}
+	}
+	return nil
+}
