@@ -7,6 +7,8 @@
 # again inside the sandbox, which polc uses above bwrap.MaxDirectMasks
 # masks) is timed too. MASKS=n adds n more files the deny glob matches
 # (to see where the inner stage starts to pay: MASKS=13, MASKS=30).
+# polc's times include its check, before the command starts, that every
+# hidden path is covered (the bare run has none).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-25}
@@ -42,8 +44,8 @@ cd "$root/proj"
 # --ro-bind of /dev/null (a mount all the same). Under the inner stage
 # (more masks than bwrap takes itself) its masks become such binds too.
 debug=$(POLC_DEBUG_BWRAP=1 "$POLC" exec -P workspace -C "$root/proj" -- /bin/true 2>&1 >/dev/null)
-line=$(grep -E '^polc: (direct launch: )?/' <<<"$debug" | sed -E 's/^polc: (direct launch: )?//')
-line=$(sed -E 's/ --(seccomp|json-status-fd|block-fd|info-fd) [0-9]+//g; s/ --cap-add CAP_SYS_ADMIN//; s/ --as-pid-1//; s/--perms 0000 --ro-bind-data [0-9]+ /--ro-bind \/dev\/null /g' <<<"$line")
+line=$(grep -E '^polc: (direct launch|mask stage): /' <<<"$debug" | sed -E 's/^polc: (direct launch|mask stage): //; s/ \([0-9]+ masks\)$//')
+line=$(sed -E 's/ --(seccomp|json-status-fd|block-fd|info-fd) [0-9]+//g; s/ --file [0-9]+ \/dev\/null//; s/ --cap-add CAP_(SYS_ADMIN|SETPCAP)//g; s/ --as-pid-1//; s/--perms 0000 --ro-bind-data [0-9]+ /--ro-bind \/dev\/null /g' <<<"$line")
 read -r -a bare <<<"$line"
 while read -r _ _ m; do bare+=(--ro-bind /dev/null "$m"); done < <(grep '^polc: mask ' <<<"$debug" || true)
 "${bare[@]}" -- /bin/true

@@ -154,6 +154,9 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 	if b.debug {
 		if stage {
 			fmt.Fprintf(os.Stderr, "polc: mask stage: %s %s (%d masks)\n", bin, strings.Join(args, " "), len(plan.Masks))
+			for _, m := range plan.Masks {
+				fmt.Fprintf(os.Stderr, "polc: mask %s\n", m.Path)
+			}
 		} else {
 			fmt.Fprintf(os.Stderr, "polc: direct launch: %s %s\n", bin, strings.Join(args, " "))
 		}
