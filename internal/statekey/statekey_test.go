@@ -21,4 +21,3 @@ func TestSumVerify(t *testing.T) {
 		t.Error("a short key is accepted")
 	}
 }
-
