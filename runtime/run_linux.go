@@ -45,8 +45,9 @@ func Run(l *Launch) (int, error) {
 		l.ready()
 		return runDirect(l, dir, environ)
 	}
+	state := loadHostState(l.Env)
 	planHost := func() (*bwrap.HostPlan, error) {
-		plan, err := bwrap.PlanHost(art, l.Env, bwrap.PlanOptions{GlobCacheDir: globCacheDir(l.Env)})
+		plan, err := bwrap.PlanHost(art, l.Env, state.planOptions())
 		if err != nil {
 			var pe *bwrap.PlanError
 			if errors.As(err, &pe) {
@@ -67,16 +68,12 @@ func Run(l *Launch) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	release, swept := cleanSynthetic(plan)
-	if swept {
-		// A launch that died left mount points this plan took for the
-		// user's (a .polc to bind, say) and that the sweep just removed:
-		// plan again over what is really there now.
-		release()
-		if plan, err = planHost(); err != nil {
-			return 0, err
-		}
-		release, _ = cleanSynthetic(plan)
+	// Record the mount points bwrap will make (see synthetic_linux.go);
+	// a plan the host changed under (a dead launch's mount point swept,
+	// another launch's placeholder gone) is made again.
+	plan, release, err := holdSynthetic(state, plan, planHost)
+	if err != nil {
+		return 0, err
 	}
 	defer release()
 	l.ready()
@@ -437,28 +434,6 @@ func asFile(w io.Writer) (*os.File, func(), error) {
 	done := make(chan struct{})
 	go func() { io.Copy(w, r); r.Close(); close(done) }()
 	return pw, func() { pw.Close(); <-done }, nil
-}
-
-// cleanSynthetic records, before the launch, the mount points bwrap will
-// make on the host (sweeping those of launches that died: see
-// synthetic_linux.go); the returned func removes them after the run.
-// swept reports that the sweep removed something, which the plan may
-// have counted on.
-func cleanSynthetic(plan *bwrap.HostPlan) (release func(), swept bool) {
-	plain := func() { removeSynthetic(plan.Synthetic) }
-	reg := openRegistry(syntheticStateDir(), plan)
-	if reg == nil {
-		return plain, false
-	}
-	name := ""
-	if !reg.locked(func() { name, swept = reg.register(plan.Synthetic) }) {
-		return plain, false
-	}
-	return func() {
-		if !reg.locked(func() { reg.release(name, plan.Synthetic) }) {
-			plain()
-		}
-	}, swept
 }
 
 // removeSynthetic removes the mount points bwrap left on the host for

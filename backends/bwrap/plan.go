@@ -100,6 +100,17 @@ type PlanOptions struct {
 	// GlobCacheDir is globwalk's revalidation cache ("" = none); it must
 	// lie where the sandbox cannot write.
 	GlobCacheDir string
+	// GlobCacheKey authenticates that cache (globwalk.Options.CacheKey):
+	// without it the globs are walked afresh and nothing is cached.
+	GlobCacheKey []byte
+	// StateDirs are polc's own state directories on the host (the glob
+	// cache's, the cleanup registry's). Whatever the profile, each is
+	// read-only in the sandbox where it would otherwise be writable (held
+	// empty and read-only while missing); where the sandbox cannot see
+	// it, it stays hidden. Symlinks on their paths are resolved, not
+	// refused: polc authenticates what it reads there (internal/statekey),
+	// so a re-pointed link costs a sandbox nothing but its own cache.
+	StateDirs []string
 	// NoGlobs skips glob expansion (explain of exact mounts only).
 	NoGlobs bool
 }
@@ -159,6 +170,7 @@ func PlanHost(art *Artifact, env ir.Env, opts PlanOptions) (*HostPlan, error) {
 	for i, r := range rest {
 		b.rule(r, rest[i+1:])
 	}
+	b.stateDirs(opts.StateDirs, env)
 	if root == KindRootTmp {
 		b.symlinks(rest)
 	}
@@ -453,6 +465,31 @@ func (b *builder) rule(r boundRule, later []boundRule) {
 	}
 }
 
+// stateDirs holds polc's state directories read-only where the rules
+// leave them writable: a sandbox must not rewrite the cache that decides
+// the next launch's masks, nor the registry that decides what the next
+// launch deletes. Made after every rule's mount, so that it covers any
+// writable mount at or below them too.
+func (b *builder) stateDirs(dirs []string, env ir.Env) {
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			continue
+		}
+		real := env.Resolve(filepath.Clean(d))
+		if b.nearest(real).access() != ir.Write {
+			continue
+		}
+		fi, err := os.Lstat(real)
+		exists := err == nil && fi.Mode()&os.ModeSymlink == 0
+		if !exists {
+			b.rule(boundRule{logical: d, real: real, access: ir.Read, protected: true, why: "polc state " + d}, nil)
+			continue
+		}
+		b.ancestors(real)
+		b.add(Entry{Path: real, Kind: KindROBind, Why: "polc state " + d + " (read-only in every sandbox)"}, "--ro-bind", real, real)
+	}
+}
+
 // denyDirPerms is the mode of a denied directory's mask: traverse-only
 // when a later readable or writable rule lies below it (a carve-out),
 // else closed.
@@ -551,10 +588,11 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	cache := opts.GlobCacheDir
 	if cache != "" && b.nearest(env.Resolve(cache)).access() == ir.Write {
 		// The cache decides what gets masked: never keep it where the
-		// sandbox could rewrite it.
+		// sandbox could rewrite it (StateDirs normally holds it
+		// read-only; its MAC covers a directory swapped by rename).
 		cache = ""
 	}
-	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache})
+	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey})
 	if err != nil {
 		return &PlanError{diag.LinuxGlobScan, err.Error()}
 	}
