@@ -18,7 +18,10 @@ import (
 // denied) and two attackers' profiles: one may write ~/.cache and
 // ~/.local, where polc keeps its glob cache and cleanup registry, the
 // other all of ~ (so that it can rename ~/.cache, an ancestor of polc's
-// read-only directory); both may write the project.
+// read-only directory). Both may write one file of the project and
+// nothing else there: a launch that may write the project makes and
+// removes mount points in it, which changes its stats, and the forged
+// cache must keep them.
 const stateConfig = `default_permissions = "strict"
 
 [permissions.strict.filesystem]
@@ -27,13 +30,13 @@ const stateConfig = `default_permissions = "strict"
 
 [permissions.attacker.filesystem]
 ":minimal" = "read"
-":project_roots" = { "." = "write" }
+":project_roots" = { "." = "read", "notes.bin" = "write" }
 "~/.cache" = "write"
 "~/.local" = "write"
 
 [permissions.home.filesystem]
 ":minimal" = "read"
-":project_roots" = { "." = "write" }
+":project_roots" = { "." = "read", "notes.bin" = "write" }
 "~" = "write"
 `
 
