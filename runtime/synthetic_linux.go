@@ -239,10 +239,16 @@ func (r *registry) register(plan *bwrap.HostPlan, force bool) (name string, path
 	live, dead, junk := r.entries()
 	held := heldBy(live)
 	for n, e := range dead {
-		if removeEmpty(withinWritableRoots(plan, e.Paths), held, time.Unix(0, e.Created).Add(syntheticWindow)) > 0 {
+		inside := withinWritableRoots(plan, e.Paths)
+		if removeEmpty(inside, held, time.Unix(0, e.Created).Add(syntheticWindow)) > 0 {
 			stale = true
 		}
-		os.Remove(filepath.Join(r.dir, n))
+		// The entry goes once nothing it names outside this launch's
+		// writable roots is left: a launch that may write there sweeps
+		// those later (what is left inside was not a mount point).
+		if !existsOutside(e.Paths, inside) {
+			os.Remove(filepath.Join(r.dir, n))
+		}
 	}
 	for _, n := range junk {
 		os.Remove(filepath.Join(r.dir, n))
@@ -256,6 +262,14 @@ func (r *registry) register(plan *bwrap.HostPlan, force bool) (name string, path
 		if held[e.Path] && !mine[e.Path] {
 			mine[e.Path] = true
 			paths = append(paths, e.Path)
+		}
+		if e.Kind == bwrap.KindBlocker && !mine[e.Path] {
+			// An empty directory the plan holds (see PlanHost) that is
+			// gone now: bwrap makes it again, so it is this launch's.
+			if _, err := os.Lstat(e.Path); err != nil {
+				mine[e.Path] = true
+				paths = append(paths, e.Path)
+			}
 		}
 		if e.Kind == bwrap.KindROBind || e.Kind == bwrap.KindBind {
 			if _, err := os.Lstat(e.Path); err != nil {
@@ -281,6 +295,20 @@ func (r *registry) register(plan *bwrap.HostPlan, force bool) (name string, path
 		return "", nil, stale
 	}
 	return name, paths, stale
+}
+
+// existsOutside reports whether a path of paths not in inside exists.
+func existsOutside(paths, inside []string) bool {
+	in := map[string]bool{}
+	for _, p := range inside {
+		in[p] = true
+	}
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil && !in[p] {
+			return true
+		}
+	}
+	return false
 }
 
 // withinWritableRoots keeps the paths strictly inside one of the plan's

@@ -2,6 +2,7 @@ package bwrap
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -439,6 +440,20 @@ func (b *builder) rule(r boundRule, later []boundRule) {
 		if n.access() == ir.Read && n.Kind != KindBlocker {
 			return
 		}
+		if r.protected && r.isDir && n.access() == ir.Write && emptyDir(r.real) {
+			// An empty protected directory in a writable mount is most
+			// likely another launch's placeholder (/tmp/.git while a
+			// launch of another user or state directory runs), which that
+			// launch removes when it ends: hold it as an empty read-only
+			// tmpfs, which bwrap makes whether or not the directory is
+			// still there, rather than bind it. Not Synthetic: it is not
+			// this launch's to remove (the registry adopts it when a live
+			// launch holds it, or when it is gone by then).
+			b.add(Entry{Path: r.real, Kind: KindBlocker, Perms: 0o555, Why: r.why + " (empty; held empty and read-only)"},
+				"--perms", "0555", "--tmpfs", r.real)
+			b.remount = append(b.remount, r.real)
+			return
+		}
 		b.ancestors(r.real)
 		b.add(Entry{Path: r.real, Kind: KindROBind, Why: r.why}, "--ro-bind", r.real, r.real)
 	case ir.Write:
@@ -488,6 +503,17 @@ func (b *builder) stateDirs(dirs []string, env ir.Env) {
 		b.ancestors(real)
 		b.add(Entry{Path: real, Kind: KindROBind, Why: "polc state " + d + " (read-only in every sandbox)"}, "--ro-bind", real, real)
 	}
+}
+
+// emptyDir reports whether p is a directory with no entries.
+func emptyDir(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	return len(names) == 0 && err == io.EOF
 }
 
 // denyDirPerms is the mode of a denied directory's mask: traverse-only
