@@ -43,6 +43,9 @@ type Options struct {
 	// cached walk by directory timestamps (globwalk.Options.CacheDir); it
 	// must be a directory the sandbox cannot write. Empty: a fresh walk.
 	ExpandCacheDir string
+	// ExpandCacheKey authenticates that cache (globwalk.Options.CacheKey):
+	// without it there is no cache.
+	ExpandCacheKey []byte
 }
 
 // Result is the outcome of a compile. Policy is nil when Diags has errors.

@@ -1,6 +1,7 @@
 package compiler_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -70,6 +71,7 @@ func TestSeedCompiles(t *testing.T) {
 func BenchmarkCompileSeedCached(b *testing.B) {
 	opts := seedWorld(b)
 	opts.ExpandCacheDir = b.TempDir()
+	opts.ExpandCacheKey = bytes.Repeat([]byte{1}, 32)
 	for b.Loop() {
 		if res := compiler.Compile(opts); res.Policy == nil {
 			b.Fatalf("seed does not compile: %v", res.Diags.Err())
@@ -83,6 +85,7 @@ func TestExpandCacheAgrees(t *testing.T) {
 	opts := seedWorld(t)
 	cached := opts
 	cached.ExpandCacheDir = t.TempDir()
+	cached.ExpandCacheKey = bytes.Repeat([]byte{1}, 32)
 	first := compiler.Compile(cached)
 	if err := os.WriteFile(filepath.Join(opts.Dir, "sub", "new.env"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)

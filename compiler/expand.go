@@ -45,7 +45,7 @@ func (s *state) expandGlobs() {
 		}
 		hg = append(hg, hostGlob{sym: g.Pattern, pattern: bound, base: rb, maxDepth: g.MaxDepth})
 	}
-	exp, errs := expander(hg, s.opts.ExpandCacheDir)
+	exp, errs := expander(hg, s.opts.ExpandCacheDir, s.opts.ExpandCacheKey)
 	s.expansion = exp
 	for _, m := range exp.BeyondCap {
 		g := s.globByPattern(m.Pattern)
@@ -74,12 +74,12 @@ func (s *state) globByPattern(p string) ir.Glob {
 
 // globwalkExpand runs the shared one-walk engine (polc/globwalk) over
 // every glob at once, listing beyond-cap matches too.
-func globwalkExpand(globs []hostGlob, cacheDir string) (*Expansion, []error) {
+func globwalkExpand(globs []hostGlob, cacheDir string, cacheKey []byte) (*Expansion, []error) {
 	pats := make([]globwalk.Pattern, len(globs))
 	for i, g := range globs {
 		pats[i] = globwalk.Pattern{Pattern: g.pattern, Base: g.base, MaxDepth: g.maxDepth}
 	}
-	res, err := globwalk.Expand(pats, globwalk.Options{ReportBeyondCap: true, CacheDir: cacheDir})
+	res, err := globwalk.Expand(pats, globwalk.Options{ReportBeyondCap: true, CacheDir: cacheDir, CacheKey: cacheKey})
 	if err != nil {
 		return &Expansion{}, []error{err}
 	}

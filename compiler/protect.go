@@ -27,7 +27,12 @@ var alwaysProtected = map[string]bool{".codex": true, ".polc": true}
 // when missing: Codex 0.169.0 masks each missing one (an empty read-only
 // directory) under every writable root, so the sandbox cannot plant a
 // .git (hooks, core.fsmonitor) that git outside the sandbox would obey.
-// .polc is polc's own and keeps the narrower rule above.
+// .polc is polc's own and keeps the narrower rule above. The shared
+// temporary directories (/tmp, $TMPDIR) are no exception: a user's next
+// git command there would obey a planted $TMPDIR/.git. Concurrent
+// launches share those placeholders; the runtime counts their holders
+// (runtime/synthetic_linux.go), so that none is removed under another
+// launch's mount.
 var codexProtectedNames = map[string]bool{".git": true, ".agents": true, ".aws": true, ".codex": true}
 
 // protectMetadata adds a read rule for each protected name under each
@@ -65,7 +70,7 @@ func (s *state) protectMetadata() {
 			}
 			explicit[target] = true
 			keepMissing := (root.Path == ir.VarWorkspaceRoot && alwaysProtected[name]) ||
-				(rootIsDir && codexProtectedNames[name] && !sharedTemp(root.Path))
+				(rootIsDir && codexProtectedNames[name])
 			added = append(added, ir.Rule{Path: target, Access: ir.Read,
 				SkipIfMissing: !keepMissing,
 				Origin:        ir.Origin{Kind: ir.OriginProtected, Key: name, Pos: root.Origin.Pos, Profile: root.Origin.Profile}})
@@ -166,14 +171,4 @@ func firstMissing(p string) string {
 		}
 		p = parent
 	}
-}
-
-// sharedTemp reports whether a writable root is a temporary directory
-// that every launch on the host shares (/tmp, $TMPDIR). A missing name
-// there is not held open: holding it means an empty directory on the
-// host for the length of each run, and concurrent launches would remove
-// each other's placeholders mid-setup. The names stay protected whenever
-// they exist.
-func sharedTemp(root string) bool {
-	return root == "/tmp" || root == ir.VarTmpdir
 }

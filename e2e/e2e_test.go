@@ -482,7 +482,9 @@ func TestRefusalsAreOneLine125(t *testing.T) {
 
 // TestKilledLaunchLeavesNothingBehind: polc killed with SIGKILL cannot
 // remove the mount points bwrap made on the host (proj/.codex,
-// proj/.polc); the next launch, whatever its project, does.
+// proj/.polc); the next launch that may write the project does. A launch
+// in another project leaves them: a launch sweeps only inside its own
+// writable roots, whatever a registry entry names.
 func TestKilledLaunchLeavesNothingBehind(t *testing.T) {
 	conformance.NeedSandbox(t)
 	for _, stage := range stages {
@@ -501,9 +503,15 @@ func TestKilledLaunchLeavesNothingBehind(t *testing.T) {
 			if b, err := next.CombinedOutput(); err != nil {
 				t.Fatalf("next launch: %v %s", err, b)
 			}
+			if _, err := os.Lstat(filepath.Join(w.Proj, ".codex")); err != nil {
+				t.Errorf("a launch in another project swept proj/.codex, outside its writable roots")
+			}
+			if r := polcExecStage(t, stage, w, "workspace", "", "/bin/true"); r.code != 0 {
+				t.Fatalf("launch in the project: exit %d %s", r.code, r.stderr)
+			}
 			for _, p := range []string{".codex", ".polc"} {
 				if _, err := os.Lstat(filepath.Join(w.Proj, p)); err == nil {
-					t.Errorf("proj/%s left behind after the next launch", p)
+					t.Errorf("proj/%s left behind after the next launch in the project", p)
 				}
 			}
 		})

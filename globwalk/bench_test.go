@@ -148,7 +148,7 @@ func BenchmarkExpandWarm15(b *testing.B) { benchWarm(b, 15) }
 
 func benchWarm(b *testing.B, n int) {
 	root := benchTree(b)
-	opts := Options{CacheDir: b.TempDir()}
+	opts := Options{CacheDir: b.TempDir(), CacheKey: testKey}
 	pats := benchPatterns(root, n)
 	if _, err := Expand(pats, opts); err != nil {
 		b.Fatal(err)

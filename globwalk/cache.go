@@ -2,6 +2,7 @@ package globwalk
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -12,18 +13,34 @@ import (
 	"path/filepath"
 	"runtime"
 	"unsafe"
+
+	"polc/internal/statekey"
 )
 
 // Cache file layout (all integers little-endian or uvarint):
 //
-//	magic "POLCGLB\n" | version u32 | key [32] | sha256(body) [32] | body
+//	magic "POLCGLB\n" | version u32 | key [32] | mac [32] | body
 //	body: nroots, then per root: path, present byte, node
 //	node: name, dev, ino, mtime, ctime, flags, err, nmatches,
-//	      matches (name, pattern, depth, type, beyond), nchildren, children
+//	      matches (name, pattern, depth, type, beyond, dev, ino),
+//	      nchildren, children
 //
 // The key hashes everything the result depends on besides the tree: the
-// patterns, bases, caps, ReportBeyondCap and the format version.
-const cacheVersion = 1
+// patterns, bases, caps, scan roots, ReportBeyondCap and the format
+// version. mac is HMAC-SHA256 under Options.CacheKey of the bytes before
+// it and the body: a file polc did not write under this user's key, or
+// wrote for other patterns or roots, is never used.
+//
+// Version 2: the MAC (was a plain SHA-256, which anyone able to write
+// the file could recompute), the roots in the key, matches' dev and ino.
+const cacheVersion = 2
+
+// cacheKeySize is the length Options.CacheKey must have.
+const cacheKeySize = statekey.Size
+
+// cacheDomain separates the cache's MACs from those of polc's other
+// state made under the same key.
+const cacheDomain = "polc globwalk cache"
 
 var cacheMagic = []byte("POLCGLB\n")
 
@@ -32,11 +49,14 @@ const headerLen = 8 + 4 + 32 + 32
 // maxCacheFile bounds what a load reads: a larger file is not ours.
 const maxCacheFile = 256 << 20
 
-func cacheKey(patterns []cpat, opts Options) [32]byte {
+func cacheKey(patterns []cpat, roots []string, opts Options) [32]byte {
 	h := sha256.New()
 	fmt.Fprintf(h, "globwalk v%d %s beyond=%t\n", cacheVersion, runtime.GOOS, opts.ReportBeyondCap)
 	for _, p := range patterns {
 		fmt.Fprintf(h, "%q %q %d\n", p.full, p.base, p.maxDepth)
+	}
+	for _, r := range roots {
+		fmt.Fprintf(h, "root %q\n", r)
 	}
 	var k [32]byte
 	h.Sum(k[:0])
@@ -51,12 +71,22 @@ func cacheFile(dir string, key [32]byte) string {
 // saves the new tree when anything was listed.
 func (w *walker) expandCached() {
 	c, st := w.c, &w.res.Stats
-	key := cacheKey(c.pats, w.opts)
-	file := cacheFile(w.opts.CacheDir, key)
+	key := cacheKey(c.pats, c.roots, w.opts)
+	dir, err := cacheDirReal(w.opts.CacheDir)
+	if err != nil {
+		// Nowhere trustworthy to keep it: walk without a cache.
+		st.Cache, st.CacheNote = CacheCorrupt, fmt.Sprintf("cache directory %s not used: %v", w.opts.CacheDir, err)
+		for i := range c.roots {
+			w.walkRoot(i, nil)
+		}
+		return
+	}
+	file := cacheFile(dir, key)
+	mac := w.opts.CacheKey
 	w.caching = true
 	w.scanStart = now()
 	hook, wait := w.startPrefetch()
-	old, err := loadCache(file, key, c.roots, hook)
+	old, err := loadCache(file, key, mac, c.roots, hook)
 	wait(old)
 	switch {
 	case err == nil:
@@ -83,28 +113,31 @@ func (w *walker) expandCached() {
 		}
 	}
 	if old == nil || w.changed {
-		if err := saveCache(w.opts.CacheDir, file, key, c.roots, trees); err != nil {
+		if err := saveCache(dir, file, key, mac, c.roots, trees); err != nil {
 			st.CacheNote = "cache not saved: " + err.Error()
 		}
 	}
 }
 
 // loadCache reads, checks and decodes a cache file; hook, when not nil,
-// sees each node as it is decoded (see decodeHook).
-func loadCache(file string, key [32]byte, roots []string, hook decodeHook) ([]*node, error) {
-	f, err := os.Open(file)
+// sees each node as it is decoded (see decodeHook). The file is opened
+// without following a symlink anywhere on its path (file is under the
+// resolved cache directory) and must be what it claims (see
+// trustedCacheFile) before its MAC is even checked.
+func loadCache(file string, key [32]byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
+	f, err := openNoFollow(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	if err := trustedCacheFile(f); err != nil {
+	if err := trustedCacheFile(f, file); err != nil {
 		return nil, fmt.Errorf("cache %s not trusted: %v", file, err)
 	}
 	data, err := readCache(f)
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %v", file, err)
 	}
-	trees, err := decodeCache(data, key, roots, hook)
+	trees, err := decodeCache(data, key, mac, roots, hook)
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %v", file, err)
 	}
@@ -142,8 +175,8 @@ func readCache(f *os.File) ([]byte, error) {
 }
 
 // decodeHook lets the warm run's stats start while the cache is still
-// being decoded (the file is checksummed whole first, so a node handed to
-// the hook comes from a file we wrote). enter is called once a node's
+// being decoded (the file is authenticated whole first, so a node handed
+// to the hook comes from a file we wrote). enter is called once a node's
 // fields are known, before its children, with the context its parent's
 // enter returned (root's for a walk root); it returns the context for
 // the children. leave is called after the node's subtree, ok false when
@@ -156,7 +189,7 @@ type decodeHook interface {
 	leave(n *node, depth int, parent, ctx any, ok bool)
 }
 
-func decodeCache(data []byte, key [32]byte, roots []string, hook decodeHook) ([]*node, error) {
+func decodeCache(data []byte, key [32]byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
 	if len(data) > maxCacheFile {
 		return nil, errors.New("too large")
 	}
@@ -170,8 +203,8 @@ func decodeCache(data []byte, key [32]byte, roots []string, hook decodeHook) ([]
 		return nil, errors.New("key mismatch")
 	}
 	body := data[headerLen:]
-	if sum := sha256.Sum256(body); !bytes.Equal(sum[:], data[44:76]) {
-		return nil, errors.New("checksum mismatch")
+	if len(mac) != cacheKeySize || !hmac.Equal(cacheMAC(mac, data[:44], body), data[44:76]) {
+		return nil, errors.New("authentication failed (not written by this user's polc)")
 	}
 	// One string for the whole body: names are substrings of it. data is
 	// never written after this, so the string can share its memory.
@@ -326,6 +359,7 @@ func (d *decoder) node(depth int, parent any) *node {
 			m.depth = int32(d.uint())
 			m.typ = entType(d.byte())
 			m.beyond = d.byte() == 1
+			m.dev, m.ino = d.uint(), d.uint()
 		}
 	}
 	nc := d.count()
@@ -349,7 +383,15 @@ func (d *decoder) node(depth int, parent any) *node {
 	return n
 }
 
-func encodeCache(key [32]byte, roots []string, trees []*node) []byte {
+// cacheMAC authenticates a cache file's fixed header and its body.
+func cacheMAC(mac, head, body []byte) []byte {
+	h := statekey.New(mac, cacheDomain)
+	h.Write(head)
+	h.Write(body)
+	return h.Sum(nil)
+}
+
+func encodeCache(key [32]byte, mac []byte, roots []string, trees []*node) []byte {
 	buf := make([]byte, headerLen, 1<<16)
 	copy(buf, cacheMagic)
 	binary.LittleEndian.PutUint32(buf[8:], cacheVersion)
@@ -364,8 +406,7 @@ func encodeCache(key [32]byte, roots []string, trees []*node) []byte {
 		buf = append(buf, 1)
 		buf = appendNode(buf, trees[i])
 	}
-	sum := sha256.Sum256(buf[headerLen:])
-	copy(buf[44:], sum[:])
+	copy(buf[44:], cacheMAC(mac, buf[:44], buf[headerLen:]))
 	return buf
 }
 
@@ -399,6 +440,8 @@ func appendNode(b []byte, n *node) []byte {
 			beyond = 1
 		}
 		b = append(b, byte(m.typ), beyond)
+		b = binary.AppendUvarint(b, m.dev)
+		b = binary.AppendUvarint(b, m.ino)
 	}
 	b = binary.AppendUvarint(b, uint64(len(n.children)))
 	for _, c := range n.children {
@@ -408,16 +451,13 @@ func appendNode(b []byte, n *node) []byte {
 }
 
 // saveCache writes the cache atomically: a reader sees the old file or
-// the new one, never half of one.
-func saveCache(dir, file string, key [32]byte, roots []string, trees []*node) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
+// the new one, never half of one. dir is the resolved cache directory.
+func saveCache(dir, file string, key [32]byte, mac []byte, roots []string, trees []*node) error {
 	tmp, err := os.CreateTemp(dir, ".globwalk-*.tmp")
 	if err != nil {
 		return err
 	}
-	_, werr := tmp.Write(encodeCache(key, roots, trees))
+	_, werr := tmp.Write(encodeCache(key, mac, roots, trees))
 	cerr := tmp.Close()
 	if werr == nil {
 		werr = cerr
@@ -429,4 +469,27 @@ func saveCache(dir, file string, key [32]byte, roots []string, trees []*node) er
 		os.Remove(tmp.Name())
 	}
 	return werr
+}
+
+// cacheDirReal creates the cache directory if needed and returns its
+// real path, refusing one that another user owns or others can write
+// (see trustedDir). Symlinked ancestors are resolved, not refused: the
+// file inside is then opened by its real path with no link followed.
+func cacheDirReal(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return "", err
+	}
+	if !filepath.IsAbs(real) {
+		if real, err = filepath.Abs(real); err != nil {
+			return "", err
+		}
+	}
+	if err := trustedDir(real); err != nil {
+		return "", err
+	}
+	return real, nil
 }

@@ -1,12 +1,16 @@
 package globwalk
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 )
+
+// testKey stands for polc's per-user state key (internal/statekey).
+var testKey = bytes.Repeat([]byte{0x5a}, cacheKeySize)
 
 // cacheWorld is a tree whose directories are old enough not to be racy
 // (the kernel stamps with a clock tick of at most 10 ms), and a cache dir.
@@ -29,7 +33,7 @@ func expandT(t *testing.T, pats []Pattern, opts Options) *Result {
 
 func TestCacheHitMissInvalidate(t *testing.T) {
 	root, cache, pats := cacheWorld(t)
-	opts := Options{CacheDir: cache, ReportBeyondCap: true}
+	opts := Options{CacheDir: cache, CacheKey: testKey, ReportBeyondCap: true}
 
 	cold := expandT(t, pats, opts)
 	if cold.Stats.Cache != CacheMiss || cold.Stats.CacheNote != "" {
@@ -87,7 +91,7 @@ func TestCacheHitMissInvalidate(t *testing.T) {
 // directory's mtime back with utimes, but that moves ctime.
 func TestCacheSeesResetMtime(t *testing.T) {
 	root, cache, pats := cacheWorld(t)
-	opts := Options{CacheDir: cache}
+	opts := Options{CacheDir: cache, CacheKey: testKey}
 	expandT(t, pats, opts)
 	dir := filepath.Join(root, "p/a/b")
 	fi, err := os.Stat(dir)
@@ -106,7 +110,7 @@ func TestCacheRacyDirectoriesAreListed(t *testing.T) {
 	cache := filepath.Join(t.TempDir(), "cache")
 	mkTree(t, root, "p/a/x.env")
 	pats := []Pattern{pat(root, "p/**/*.env", 0)}
-	opts := Options{CacheDir: cache}
+	opts := Options{CacheDir: cache, CacheKey: testKey}
 	expandT(t, pats, opts)
 	// The tree is younger than a clock tick: a change now might not move
 	// the stamps, so the warm call must list the racy directories.
@@ -120,7 +124,7 @@ func TestCacheRacyDirectoriesAreListed(t *testing.T) {
 
 func TestCacheCorruptOrUntrusted(t *testing.T) {
 	root, cache, pats := cacheWorld(t)
-	opts := Options{CacheDir: cache}
+	opts := Options{CacheDir: cache, CacheKey: testKey}
 	cold := expandT(t, pats, opts)
 	files, _ := filepath.Glob(filepath.Join(cache, "globwalk-*.cache"))
 	if len(files) != 1 {
@@ -171,10 +175,112 @@ func TestCacheUnwritableDirIsNotFatal(t *testing.T) {
 	root, _, pats := cacheWorld(t)
 	blocker := filepath.Join(t.TempDir(), "file")
 	must(t, os.WriteFile(blocker, nil, 0o600))
-	res := expandT(t, pats, Options{CacheDir: filepath.Join(blocker, "cache")})
+	res := expandT(t, pats, Options{CacheDir: filepath.Join(blocker, "cache"), CacheKey: testKey})
 	if res.Stats.CacheNote == "" {
 		t.Errorf("no note about the unsaved cache")
 	}
 	checkAgainstOracle(t, pats, false, res)
 	_ = root
+}
+
+// TestCacheForgeries: whoever can write the cache directory (a sandbox
+// that renames an ancestor of it away and makes its own) can write any
+// bytes there but cannot compute a MAC under the user's key. A forged
+// cache with the right directory stats and matches left out, a link to a
+// genuine cache, a hard link, and a genuine cache for other roots are all
+// refused, and the walk finds every match.
+func TestCacheForgeries(t *testing.T) {
+	root, cache, pats := cacheWorld(t)
+	opts := Options{CacheDir: cache, CacheKey: testKey}
+	cold := expandT(t, pats, opts)
+	if len(cold.Matches) == 0 {
+		t.Fatal("no matches to omit")
+	}
+	c, err := compile(pats)
+	must(t, err)
+	key := cacheKey(c.pats, c.roots, opts)
+	file := cacheFile(cache, key)
+	good, err := os.ReadFile(file)
+	must(t, err)
+	trees, err := decodeCache(good, key, testKey, c.roots, nil)
+	must(t, err)
+	var strip func(n *node)
+	strip = func(n *node) {
+		n.matches = nil
+		for _, k := range n.children {
+			strip(k)
+		}
+	}
+	for _, n := range trees {
+		strip(n)
+	}
+	check := func(name string) {
+		t.Helper()
+		res := expandT(t, pats, opts)
+		if res.Stats.Cache != CacheCorrupt {
+			t.Errorf("%s: cache %q (%s), want it refused", name, res.Stats.Cache, res.Stats.CacheNote)
+		}
+		if !reflect.DeepEqual(rels(root, res.Matches, false), rels(root, cold.Matches, false)) {
+			t.Errorf("%s: matches %q, want %q", name, rels(root, res.Matches, false), rels(root, cold.Matches, false))
+		}
+	}
+
+	// The forger's own key: stats right, matches gone.
+	forged := encodeCache(key, bytes.Repeat([]byte{1}, cacheKeySize), c.roots, trees)
+	must(t, os.WriteFile(file, forged, 0o600))
+	check("forged under another key")
+	// The same file under the user's key is accepted: the forgery above
+	// failed for its MAC alone.
+	must(t, os.WriteFile(file, encodeCache(key, testKey, c.roots, trees), 0o600))
+	if res := expandT(t, pats, opts); res.Stats.Cache != CacheHit || len(res.Matches) != 0 {
+		t.Fatalf("control: cache %q, %d matches; want the stripped cache used", res.Stats.Cache, len(res.Matches))
+	}
+
+	// A symlink to a genuine cache elsewhere (say in the project).
+	elsewhere := filepath.Join(t.TempDir(), "genuine.cache")
+	must(t, os.WriteFile(elsewhere, good, 0o600))
+	must(t, os.Remove(file))
+	must(t, os.Symlink(elsewhere, file))
+	check("symlink")
+	must(t, os.Remove(file))
+	// A hard link to one.
+	must(t, os.Link(elsewhere, file))
+	check("hard link")
+	must(t, os.Remove(file))
+
+	// A genuine cache made for other roots, renamed to this key's file.
+	other := t.TempDir()
+	mkTree(t, other, "p/q.txt")
+	otherPats := []Pattern{pat(other, "p/**/*.env", 0), pat(other, "p/**/*.pem", 3)}
+	otherCache := filepath.Join(t.TempDir(), "cache")
+	expandT(t, otherPats, Options{CacheDir: otherCache, CacheKey: testKey})
+	oc, err := compile(otherPats)
+	must(t, err)
+	ob, err := os.ReadFile(cacheFile(otherCache, cacheKey(oc.pats, oc.roots, opts)))
+	must(t, err)
+	must(t, os.WriteFile(file, ob, 0o600))
+	check("other roots")
+
+	// A cache directory reached through a symlinked ancestor is used (by
+	// its real path), not refused.
+	link := filepath.Join(t.TempDir(), "link")
+	must(t, os.Symlink(filepath.Dir(cache), link))
+	viaLink := Options{CacheDir: filepath.Join(link, filepath.Base(cache)), CacheKey: testKey}
+	expandT(t, pats, viaLink)
+	if res := expandT(t, pats, viaLink); res.Stats.Cache != CacheHit {
+		t.Errorf("cache through a symlinked ancestor: %q (%s), want hit", res.Stats.Cache, res.Stats.CacheNote)
+	}
+}
+
+// TestCacheNeedsKey: without a key there is no cache at all, neither
+// read nor written.
+func TestCacheNeedsKey(t *testing.T) {
+	_, cache, pats := cacheWorld(t)
+	res := expandT(t, pats, Options{CacheDir: cache})
+	if res.Stats.Cache != CacheOff || res.Stats.CacheNote == "" {
+		t.Errorf("no key: cache %q (%s), want off with a note", res.Stats.Cache, res.Stats.CacheNote)
+	}
+	if files, _ := filepath.Glob(filepath.Join(cache, "*")); len(files) != 0 {
+		t.Errorf("no key, yet wrote %q", files)
+	}
 }

@@ -103,7 +103,33 @@ func lstatType(h dirHandle, path, name string) entType {
 	return typOther
 }
 
-func (w *walker) readDir(h dirHandle, path string, fn func(name string, typ entType)) error {
+// handleDev is the device of an open directory (0 if it cannot be
+// stat-ed: the identity is then merely unknown).
+// (fstat, not statHandle's statx: statx's empty path costs an
+// allocation per call; both encode the device as makedev does).
+func handleDev(h dirHandle, path string) uint64 {
+	var st unix.Stat_t
+	if err := unix.Fstat(h, &st); err != nil {
+		return 0
+	}
+	return uint64(st.Dev)
+}
+
+// entryID is a matched entry's device and inode: the dirent's inode on
+// its directory's device, except for a directory, which is stat-ed (a
+// mount point's dirent names the inode it covers, not what is mounted).
+func entryID(h dirHandle, path, name string, typ entType, dirDev, ino uint64) (uint64, uint64) {
+	if typ != typDir {
+		return dirDev, ino
+	}
+	var sx unix.Statx_t
+	if err := unix.Statx(h, name, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_INO, &sx); err != nil {
+		return dirDev, ino
+	}
+	return unix.Mkdev(sx.Dev_major, sx.Dev_minor), sx.Ino
+}
+
+func (w *walker) readDir(h dirHandle, path string, fn func(name string, typ entType, ino uint64)) error {
 	if w.buf == nil {
 		w.buf = make([]byte, 64<<10)
 	}
@@ -151,7 +177,7 @@ func (w *walker) readDir(h dirHandle, path string, fn func(name string, typ entT
 			default:
 				typ = typOther
 			}
-			fn(unsafe.String(&nameb[0], len(nameb)), typ)
+			fn(unsafe.String(&nameb[0], len(nameb)), typ, *(*uint64)(unsafe.Pointer(&rec[0])))
 		}
 	}
 }

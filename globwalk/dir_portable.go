@@ -55,10 +55,11 @@ func typeOf(m fs.FileMode) entType {
 	return typOther
 }
 
-func (w *walker) readDir(h dirHandle, path string, fn func(name string, typ entType)) error {
+// readDir passes no inode: entryID looks it up for the rare match.
+func (w *walker) readDir(h dirHandle, path string, fn func(name string, typ entType, ino uint64)) error {
 	ents, err := h.ReadDir(-1)
 	for _, e := range ents {
-		fn(e.Name(), typeOf(e.Type()))
+		fn(e.Name(), typeOf(e.Type()), 0)
 	}
 	return err
 }

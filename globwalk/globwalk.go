@@ -31,6 +31,13 @@ type Options struct {
 	// CacheDir holds the revalidation cache; "" disables it. It must be a
 	// directory the sandbox cannot write (see the package doc).
 	CacheDir string
+	// CacheKey authenticates the cache (HMAC-SHA256; polc passes its
+	// per-user state key, see internal/statekey). The cache decides what
+	// a launch masks, and a sandbox that can write an ancestor of
+	// CacheDir can swap the directory, so a cache is read and written
+	// only with a key of statekey.Size bytes: without one there is no
+	// cache, never an unauthenticated one.
+	CacheKey []byte
 }
 
 // Match is one existing path a pattern matches.
@@ -48,6 +55,14 @@ type Match struct {
 	// LinkTarget is the fully resolved target of a matched symlink (which
 	// may not exist for a dangling link); "" otherwise.
 	LinkTarget string
+	// Dev and Ino identify the matched entry itself (a symlink's own
+	// inode, not its target's) as the walk saw it, so that a caller can
+	// tell whether the path still names the same file when it acts on it
+	// (a mount made later). Ino is the directory entry's d_ino and Dev
+	// its directory's device; a matched directory is stat-ed instead, so
+	// that a mount point reports what is mounted there. Both are 0 where
+	// the platform has no inode numbers (Windows).
+	Dev, Ino uint64
 }
 
 // ScanError is a directory the walk could not read.
@@ -118,6 +133,11 @@ func Expand(patterns []Pattern, opts Options) (*Result, error) {
 	}
 	res := &Result{Stats: Stats{Cache: CacheOff, Roots: len(c.roots)}}
 	w := newWalker(c, opts, res)
+	if opts.CacheDir != "" && len(opts.CacheKey) != cacheKeySize {
+		res.Stats.CacheNote = "no cache key: the cache is neither read nor written"
+		opts.CacheDir = ""
+		w.opts.CacheDir = ""
+	}
 	if opts.CacheDir != "" {
 		w.expandCached()
 	} else {

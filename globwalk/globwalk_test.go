@@ -1,6 +1,7 @@
 package globwalk
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -404,4 +406,38 @@ func globBaseForTest(p string) string {
 		return "/"
 	}
 	return p[:j]
+}
+
+// TestMatchIdentity: every match carries the device and inode of the
+// entry itself (a symlink's own), as lstat reports them, whether the walk
+// listed its directory or took it from the cache.
+func TestMatchIdentity(t *testing.T) {
+	root := t.TempDir()
+	mkTree(t, root, "p/a.env", "p/d/b.env", "p/dir.env/", "p/dir.env/inner.txt")
+	must(t, os.Symlink("a.env", filepath.Join(root, "p/link.env")))
+	time.Sleep(60 * time.Millisecond) // not racy: the warm run reuses the cache
+	pats := []Pattern{pat(root, "p/**/*.env", 0)}
+	for name, opts := range map[string]Options{
+		"uncached": {},
+		"cached":   {CacheDir: filepath.Join(t.TempDir(), "cache"), CacheKey: bytes.Repeat([]byte{3}, cacheKeySize)},
+	} {
+		for run := range 2 {
+			res := expandT(t, pats, opts)
+			if len(res.Matches) != 4 {
+				t.Fatalf("%s: %d matches, want 4", name, len(res.Matches))
+			}
+			for _, m := range res.Matches {
+				dev, ino, ok := lstatID(m.Path)
+				if !ok {
+					if m.Dev != 0 || m.Ino != 0 {
+						t.Errorf("%s: %s: identity %d/%d where the platform has none", name, m.Path, m.Dev, m.Ino)
+					}
+					continue
+				}
+				if m.Dev != dev || m.Ino != ino {
+					t.Errorf("%s run %d (%s): %s: dev/ino %d/%d, lstat says %d/%d", name, run, res.Stats.Cache, m.Path, m.Dev, m.Ino, dev, ino)
+				}
+			}
+		}
+	}
 }

@@ -1,7 +1,6 @@
 package globwalk
 
 import (
-	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,15 +12,15 @@ import (
 // prefetches it as a warm run does.
 func testCache(t *testing.T, pats []Pattern) (load func() (*walker, []*node)) {
 	t.Helper()
-	opts := Options{CacheDir: filepath.Join(t.TempDir(), "cache")}
+	opts := Options{CacheDir: filepath.Join(t.TempDir(), "cache"), CacheKey: testKey}
 	expandT(t, pats, opts)
 	c, err := compile(pats)
 	must(t, err)
 	return func() (*walker, []*node) {
 		w := newWalker(c, opts, &Result{})
-		key := cacheKey(c.pats, opts)
+		key := cacheKey(c.pats, c.roots, opts)
 		hook, wait := w.startPrefetch()
-		old, err := loadCache(cacheFile(opts.CacheDir, key), key, c.roots, hook)
+		old, err := loadCache(cacheFile(opts.CacheDir, key), key, opts.CacheKey, c.roots, hook)
 		wait(old)
 		must(t, err)
 		return w, old
@@ -112,7 +111,7 @@ func TestPrefetchDoesNotFollowSwappedLinks(t *testing.T) {
 	if seen != 2 {
 		t.Fatalf("saw %d swapped directories in the cache, want 2", seen)
 	}
-	res := expandT(t, pats, Options{CacheDir: w.opts.CacheDir})
+	res := expandT(t, pats, Options{CacheDir: w.opts.CacheDir, CacheKey: testKey})
 	checkAgainstOracle(t, pats, false, res)
 }
 
@@ -139,7 +138,7 @@ func TestPrefetchClosesDescriptors(t *testing.T) {
 	}
 	mkTree(t, root, lines...)
 	pats := []Pattern{pat(root, "p/**/*.env", 0)}
-	opts := Options{CacheDir: filepath.Join(t.TempDir(), "cache")}
+	opts := Options{CacheDir: filepath.Join(t.TempDir(), "cache"), CacheKey: testKey}
 	expandT(t, pats, opts)
 	before := openFDs()
 	for range 3 {
@@ -153,16 +152,15 @@ func TestPrefetchClosesDescriptors(t *testing.T) {
 
 	c, err := compile(pats)
 	must(t, err)
-	key := cacheKey(c.pats, opts)
+	key := cacheKey(c.pats, c.roots, opts)
 	good, err := os.ReadFile(cacheFile(opts.CacheDir, key))
 	must(t, err)
 	for cut := headerLen + 1; cut < len(good); cut += max(1, (len(good)-headerLen)/37) {
 		data := append([]byte(nil), good[:cut]...)
-		sum := sha256.Sum256(data[headerLen:])
-		copy(data[44:76], sum[:])
+		copy(data[44:76], cacheMAC(testKey, data[:44], data[headerLen:]))
 		w := newWalker(c, opts, &Result{})
 		hook, wait := w.startPrefetch()
-		trees, err := decodeCache(data, key, c.roots, hook)
+		trees, err := decodeCache(data, key, testKey, c.roots, hook)
 		wait(trees)
 		if err == nil {
 			t.Fatalf("cut at %d of %d: decoded", cut, len(good))

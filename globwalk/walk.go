@@ -127,11 +127,12 @@ func (n *node) setPre(st dirStat, err error) {
 }
 
 type nodeMatch struct {
-	name   string
-	pat    int32
-	depth  int32
-	typ    entType
-	beyond bool
+	name     string
+	pat      int32
+	depth    int32
+	typ      entType
+	beyond   bool
+	dev, ino uint64
 }
 
 func newWalker(c *compiled, opts Options, res *Result) *walker {
@@ -336,8 +337,26 @@ func (w *walker) childSet(cand []int32, depth int) int32 {
 	return w.intern(kept)
 }
 
-// record turns w.done into matches for the entry.
-func (w *walker) record(dir, name string, depth int, typ entType, n *node) {
+// listing is the directory visit is reading, for its matches' identity:
+// its device is known when caching, else taken from one stat on its
+// first match.
+type listing struct {
+	h       dirHandle
+	path    string
+	dev     uint64
+	haveDev bool
+}
+
+// record turns w.done into matches for the entry; ino is its dirent's
+// inode (0 where the listing has none).
+func (w *walker) record(dir, name string, depth int, typ entType, n *node, l *listing, ino uint64) {
+	var dev uint64
+	if len(w.done) > 0 {
+		if !l.haveDev {
+			l.dev, l.haveDev = handleDev(l.h, l.path), true
+		}
+		dev, ino = entryID(l.h, l.path, name, typ, l.dev, ino)
+	}
 	for _, p := range w.done {
 		cp := &w.c.pats[p]
 		rel := depth - cp.baseDepth
@@ -345,14 +364,14 @@ func (w *walker) record(dir, name string, depth int, typ entType, n *node) {
 		if beyond && !w.opts.ReportBeyondCap {
 			continue
 		}
-		m := Match{Path: joinPath(dir, name), Pattern: int(p), Depth: rel, IsDir: typ == typDir, IsSymlink: typ == typLink}
+		m := Match{Path: joinPath(dir, name), Pattern: int(p), Depth: rel, IsDir: typ == typDir, IsSymlink: typ == typLink, Dev: dev, Ino: ino}
 		if beyond {
 			w.res.BeyondCap = append(w.res.BeyondCap, m)
 		} else {
 			w.res.Matches = append(w.res.Matches, m)
 		}
 		if n != nil {
-			n.matches = append(n.matches, nodeMatch{name: m.Path[len(m.Path)-len(name):], pat: p, depth: int32(rel), typ: typ, beyond: beyond})
+			n.matches = append(n.matches, nodeMatch{name: m.Path[len(m.Path)-len(name):], pat: p, depth: int32(rel), typ: typ, beyond: beyond, dev: dev, ino: ino})
 		}
 	}
 }
@@ -411,7 +430,11 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 	}
 	w.res.Stats.DirsRead++
 	start := len(w.pending)
-	err = w.readDir(h, path, func(name string, typ entType) {
+	l := listing{h: h, path: path}
+	if n != nil {
+		l.dev, l.haveDev = n.st.dev, true
+	}
+	err = w.readDir(h, path, func(name string, typ entType, ino uint64) {
 		w.res.Stats.Entries++
 		child := w.stepEntry(setID, depth+1, name, func() string { return joinPath(path, name) })
 		if len(w.done) == 0 && (child == emptySet || typ != typDir && typ != typUnknown) {
@@ -421,7 +444,7 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 			typ = lstatType(h, path, name)
 		}
 		name = strings.Clone(name) // name points into the read buffer
-		w.record(path, name, depth+1, typ, n)
+		w.record(path, name, depth+1, typ, n, &l, ino)
 		if typ == typDir && child != emptySet {
 			w.pending = append(w.pending, pendingChild{name: name, set: child})
 		}
@@ -535,7 +558,7 @@ func (w *walker) revalidateAt(parent dirHandle, buf []byte, setID int32, depth i
 	n := len(buf)
 	for _, m := range old.matches {
 		buf = appendName(buf[:n], m.name)
-		mm := Match{Path: string(buf), Pattern: int(m.pat), Depth: int(m.depth), IsDir: m.typ == typDir, IsSymlink: m.typ == typLink}
+		mm := Match{Path: string(buf), Pattern: int(m.pat), Depth: int(m.depth), IsDir: m.typ == typDir, IsSymlink: m.typ == typLink, Dev: m.dev, Ino: m.ino}
 		if m.beyond {
 			w.res.BeyondCap = append(w.res.BeyondCap, mm)
 		} else {

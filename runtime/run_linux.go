@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,10 +40,14 @@ func Run(l *Launch) (int, error) {
 		l.ready()
 		return runDirect(l, dir, environ)
 	}
+	state := loadHostState(l.Env)
 	planHost := func() (*bwrap.HostPlan, error) {
-		plan, err := bwrap.PlanHost(art, l.Env, bwrap.PlanOptions{GlobCacheDir: globCacheDir(l.Env)})
+		plan, err := bwrap.PlanHost(art, l.Env, state.planOptions())
 		if err != nil {
 			var pe *bwrap.PlanError
+			if errors.As(err, &pe) && pe.Code == diag.LinuxTreeChanged {
+				return nil, &raceError{path: pe.Msg, why: "the tree changed while it was planned"}
+			}
 			if errors.As(err, &pe) {
 				return nil, failf(pe.Code, "%s", pe.Msg)
 			}
@@ -53,7 +56,7 @@ func Run(l *Launch) (int, error) {
 		return plan, nil
 	}
 	for attempt := 1; ; attempt++ {
-		code, err := launchPlanned(l, planHost, dir, environ, t0)
+		code, err := launchPlanned(l, state, planHost, dir, environ, t0)
 		var race *raceError
 		if !errors.As(err, &race) {
 			return code, err
@@ -70,7 +73,7 @@ func Run(l *Launch) (int, error) {
 
 // launchPlanned plans the launch on the host as it is now and runs it; a
 // *raceError says the tree changed under the setup (guard_linux.go).
-func launchPlanned(l *Launch, planHost func() (*bwrap.HostPlan, error), dir string, environ []string, t0 time.Time) (int, error) {
+func launchPlanned(l *Launch, state *hostState, planHost func() (*bwrap.HostPlan, error), dir string, environ []string, t0 time.Time) (int, error) {
 	plan, err := planHost()
 	if err != nil {
 		return 0, err
@@ -82,16 +85,12 @@ func launchPlanned(l *Launch, planHost func() (*bwrap.HostPlan, error), dir stri
 	if err != nil {
 		return 0, err
 	}
-	release, swept := cleanSynthetic(plan)
-	if swept {
-		// A launch that died left mount points this plan took for the
-		// user's (a .polc to bind, say) and that the sweep just removed:
-		// plan again over what is really there now.
-		release()
-		if plan, err = planHost(); err != nil {
-			return 0, err
-		}
-		release, _ = cleanSynthetic(plan)
+	// Record the mount points bwrap will make (see synthetic_linux.go);
+	// a plan the host changed under (a dead launch's mount point swept,
+	// another launch's placeholder gone) is made again.
+	plan, release, err := holdSynthetic(state, plan, planHost)
+	if err != nil {
+		return 0, err
 	}
 	defer release()
 	l.ready()
@@ -216,28 +215,6 @@ func memfd(name string, data []byte) (*os.File, error) {
 	return f, nil
 }
 
-// cleanSynthetic records, before the launch, the mount points bwrap will
-// make on the host (sweeping those of launches that died: see
-// synthetic_linux.go); the returned func removes them after the run.
-// swept reports that the sweep removed something, which the plan may
-// have counted on.
-func cleanSynthetic(plan *bwrap.HostPlan) (release func(), swept bool) {
-	plain := func() { removeSynthetic(plan.Synthetic) }
-	reg := openRegistry(syntheticStateDir(), plan)
-	if reg == nil {
-		return plain, false
-	}
-	name := ""
-	if !reg.locked(func() { name, swept = reg.register(plan.Synthetic) }) {
-		return plain, false
-	}
-	return func() {
-		if !reg.locked(func() { reg.release(name, plan.Synthetic) }) {
-			plain()
-		}
-	}, swept
-}
-
 // removeSynthetic removes the mount points bwrap left on the host for
 // missing paths it held (empty directories and files only: anything with
 // content was not ours).
@@ -263,16 +240,8 @@ func runDirect(l *Launch, dir string, environ []string) (int, error) {
 		}
 	}()
 	err := cmd.Wait()
-	if err == nil {
-		return 0, nil
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		ws := ee.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return ws.ExitStatus(), nil
+	if code, _, ok := exitCode(err); ok {
+		return code, nil
 	}
 	return 0, failf(diag.LinuxSandboxSetup, "%v", err)
 }

@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -12,6 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"polc/backends/bwrap"
+	"polc/internal/statekey"
+	"polc/ir"
 )
 
 // The synthetic registry: bwrap creates, on the host, an empty file or
@@ -27,6 +31,23 @@ import (
 // user's). As the reference does (its registry under $TMPDIR), but kept
 // in polc's state directory: $XDG_STATE_HOME/polc/synthetic, else
 // ~/.local/state/polc/synthetic.
+//
+// The registry decides what polc deletes on the host, so no sandbox may
+// write it: every sandbox sees polc's state directory read-only (see
+// hostState), and each entry carries an HMAC under the user's state key
+// (internal/statekey), because a sandbox that may write an ancestor can
+// rename it away and plant a registry of its own. A dead launch's entry
+// is swept only when authentic, and only its paths inside the sweeping
+// launch's own writable roots (where a mount point of a launch of the
+// same kind lies). An entry that is not authentic can only stop polc
+// from removing something: a live one still counts as holding its
+// paths, and none is ever swept.
+//
+// The registry also counts holders: the protected names held under the
+// shared temporary directories (/tmp/.git while missing, say) are the
+// same host path for every launch, so a launch that mounts on a path
+// another live launch made registers it too, and the last holder
+// removes it.
 
 // syntheticWindow bounds how long after its launch bwrap can have made a
 // mount point: its setup runs before the command.
@@ -82,6 +103,36 @@ func (e *syntheticEntry) unmarshal(b []byte) error {
 
 type registry struct {
 	dir string
+	// key authenticates entries; nil where the keyring is unavailable
+	// (entries are then written with an empty MAC and never swept).
+	key []byte
+}
+
+// registryDomain separates the registry's MACs from the glob cache's.
+const registryDomain = "polc synthetic registry"
+
+// seal is an entry's file: its MAC (over the entry's name and body, so
+// that an authentic entry cannot be passed off under another name), then
+// the body.
+func (r *registry) seal(name string, e *syntheticEntry) []byte {
+	body := e.marshal()
+	mac := make([]byte, statekey.Size)
+	if r.key != nil {
+		mac = statekey.Sum(r.key, registryDomain, []byte(name), []byte{0}, body)
+	}
+	return append(mac, body...)
+}
+
+// unseal parses an entry's file and reports whether it is authentic.
+func (r *registry) unseal(name string, b []byte) (e syntheticEntry, authentic bool, err error) {
+	if len(b) < statekey.Size {
+		return e, false, fmt.Errorf("short entry")
+	}
+	mac, body := b[:statekey.Size], b[statekey.Size:]
+	if err := e.unmarshal(body); err != nil {
+		return e, false, err
+	}
+	return e, r.key != nil && statekey.Verify(r.key, registryDomain, mac, []byte(name), []byte{0}, body), nil
 }
 
 // syntheticStateDir is where the registry lives ("" when HOME and
@@ -99,7 +150,7 @@ func syntheticStateDir() string {
 // openRegistry opens (creating) the registry, or returns nil when there
 // is none this plan's sandbox could not write: entries decide what polc
 // deletes.
-func openRegistry(dir string, plan *bwrap.HostPlan) *registry {
+func openRegistry(dir string, plan *bwrap.HostPlan, key []byte) *registry {
 	if dir == "" || plan.Writable(plan.Resolve(dir)) {
 		return nil
 	}
@@ -111,7 +162,7 @@ func openRegistry(dir string, plan *bwrap.HostPlan) *registry {
 		st.Uid != uint32(os.Geteuid()) || st.Mode&0o022 != 0 {
 		return nil // a link, or someone else's: refuse it
 	}
-	return &registry{dir: dir}
+	return &registry{dir: dir, key: key}
 }
 
 // locked runs f holding the registry's lock (launches in parallel read
@@ -129,62 +180,158 @@ func (r *registry) locked(f func()) bool {
 	return true
 }
 
-// entries reads every entry: the live launches' and the dead ones'.
-func (r *registry) entries() (live, dead map[string]*syntheticEntry) {
+// entries reads every entry: the live launches' (authentic or not: they
+// only keep paths from being removed), the dead ones' that are authentic
+// (to sweep), and the names of the rest (dead forgeries, garbage: their
+// files are removed, their paths left alone).
+func (r *registry) entries() (live, dead map[string]*syntheticEntry, junk []string) {
 	live, dead = map[string]*syntheticEntry{}, map[string]*syntheticEntry{}
 	names, _ := os.ReadDir(r.dir)
 	for _, n := range names {
 		if !strings.HasSuffix(n.Name(), ".launch") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(r.dir, n.Name()))
-		var e syntheticEntry
-		if err != nil || e.unmarshal(b) != nil {
+		b, err := readEntryFile(filepath.Join(r.dir, n.Name()))
+		if err != nil {
+			junk = append(junk, n.Name())
 			continue
 		}
-		if alive(e.Pid, e.Start) {
+		e, authentic, err := r.unseal(n.Name(), b)
+		switch {
+		case err != nil:
+			junk = append(junk, n.Name())
+		case alive(e.Pid, e.Start):
 			live[n.Name()] = &e
-		} else {
+		case authentic:
 			dead[n.Name()] = &e
+		default:
+			junk = append(junk, n.Name())
 		}
 	}
-	return live, dead
+	return live, dead, junk
+}
+
+// readEntryFile reads an entry without following a link (a planted link
+// could point at a fifo or a huge file).
+func readEntryFile(p string) ([]byte, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > 1<<20 {
+		return nil, fmt.Errorf("not an entry")
+	}
+	return io.ReadAll(f)
 }
 
 // register sweeps the dead launches' mount points, then records this
-// launch's. It returns the entry's name ("" when nothing was recorded)
-// and whether the sweep removed anything from the host.
-func (r *registry) register(paths []string) (name string, swept bool) {
-	live, dead := r.entries()
+// launch's: the plan's Synthetic paths, and the paths it mounts on that
+// another live launch holds (a placeholder that launch made and will
+// otherwise remove under this one's mount). It returns the entry's name
+// ("" when nothing was recorded), the paths recorded, and stale when the
+// plan no longer matches the host: the sweep removed something, or a
+// path the plan binds from is gone (another launch removed its
+// placeholder between this plan and now). A stale plan is not recorded
+// unless force is set; the caller plans again.
+func (r *registry) register(plan *bwrap.HostPlan, force bool) (name string, paths []string, stale bool) {
+	live, dead, junk := r.entries()
 	held := heldBy(live)
 	for n, e := range dead {
-		if removeEmpty(e.Paths, held, time.Unix(0, e.Created).Add(syntheticWindow)) > 0 {
-			swept = true
+		inside := withinWritableRoots(plan, e.Paths)
+		if removeEmpty(inside, held, time.Unix(0, e.Created).Add(syntheticWindow)) > 0 {
+			stale = true
 		}
+		// The entry goes once nothing it names outside this launch's
+		// writable roots is left: a launch that may write there sweeps
+		// those later (what is left inside was not a mount point).
+		if !existsOutside(e.Paths, inside) {
+			os.Remove(filepath.Join(r.dir, n))
+		}
+	}
+	for _, n := range junk {
 		os.Remove(filepath.Join(r.dir, n))
 	}
+	paths = append([]string(nil), plan.Synthetic...)
+	mine := map[string]bool{}
+	for _, p := range paths {
+		mine[p] = true
+	}
+	for _, e := range plan.Entries {
+		if held[e.Path] && !mine[e.Path] {
+			mine[e.Path] = true
+			paths = append(paths, e.Path)
+		}
+		if e.Kind == bwrap.KindBlocker && !mine[e.Path] {
+			// An empty directory the plan holds (see PlanHost) that is
+			// gone now: bwrap makes it again, so it is this launch's.
+			if _, err := os.Lstat(e.Path); err != nil {
+				mine[e.Path] = true
+				paths = append(paths, e.Path)
+			}
+		}
+		if e.Kind == bwrap.KindROBind || e.Kind == bwrap.KindBind {
+			if _, err := os.Lstat(e.Path); err != nil {
+				stale = true
+			}
+		}
+	}
+	if stale && !force {
+		return "", nil, true
+	}
 	if len(paths) == 0 {
-		return "", swept
+		return "", nil, stale
 	}
 	start, ok := processStart(os.Getpid())
 	if !ok {
-		return "", swept
+		return "", nil, stale
 	}
 	e := syntheticEntry{Pid: os.Getpid(), Start: start, Created: time.Now().UnixNano(), Paths: paths}
-	b := e.marshal()
 	name = fmt.Sprintf("%d-%d.launch", e.Pid, e.Created)
 	tmp := filepath.Join(r.dir, "."+name+".tmp")
-	if os.WriteFile(tmp, b, 0o600) != nil || os.Rename(tmp, filepath.Join(r.dir, name)) != nil {
+	if os.WriteFile(tmp, r.seal(name, &e), 0o600) != nil || os.Rename(tmp, filepath.Join(r.dir, name)) != nil {
 		os.Remove(tmp)
-		return "", swept
+		return "", nil, stale
 	}
-	return name, swept
+	return name, paths, stale
+}
+
+// existsOutside reports whether a path of paths not in inside exists.
+func existsOutside(paths, inside []string) bool {
+	in := map[string]bool{}
+	for _, p := range inside {
+		in[p] = true
+	}
+	for _, p := range paths {
+		if _, err := os.Lstat(p); err == nil && !in[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// withinWritableRoots keeps the paths strictly inside one of the plan's
+// writable mounts: a dead launch's mount points lie inside its own, and
+// a launch sweeps only where its own sandbox could have written anyway,
+// whatever an entry names.
+func withinWritableRoots(plan *bwrap.HostPlan, paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		for _, e := range plan.Entries {
+			if e.Kind == bwrap.KindRootRW || e.Kind == bwrap.KindBind && p != e.Path && ir.HasPathPrefix(p, e.Path) {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // release removes this launch's mount points that no other live launch
 // holds, and its entry.
 func (r *registry) release(name string, paths []string) {
-	live, _ := r.entries()
+	live, _, _ := r.entries()
 	delete(live, name)
 	removeEmpty(paths, heldBy(live), time.Time{})
 	if name != "" {
@@ -206,9 +353,10 @@ func heldBy(live map[string]*syntheticEntry) map[string]bool {
 // directories, not held, and (when before is set) changed no later than
 // before. It returns how many it removed.
 func removeEmpty(paths []string, held map[string]bool, before time.Time) int {
+	paths = append([]string(nil), paths...)
+	sort.SliceStable(paths, func(i, j int) bool { return ir.Depth(paths[i]) > ir.Depth(paths[j]) })
 	n := 0
-	for i := len(paths) - 1; i >= 0; i-- {
-		p := paths[i]
+	for _, p := range paths {
 		if held[p] {
 			continue
 		}
@@ -256,4 +404,42 @@ func processStart(pid int) (uint64, bool) {
 func alive(pid int, start uint64) bool {
 	s, ok := processStart(pid)
 	return ok && s == start
+}
+
+// maxReplans bounds how often a launch plans again because the host
+// changed under it (see register); the last plan is then used as it is,
+// and bwrap fails the launch cleanly if a path it binds is gone.
+const maxReplans = 4
+
+// holdSynthetic records the plan's mount points in the registry (sweeping
+// dead launches' first), planning again while the host changes under the
+// plan, and returns the plan to launch and the func that removes its
+// mount points after the run. Without a registry the plan's own mount
+// points are removed after the run, as before there was one.
+func holdSynthetic(st *hostState, plan *bwrap.HostPlan, replan func() (*bwrap.HostPlan, error)) (*bwrap.HostPlan, func(), error) {
+	for attempt := 0; ; attempt++ {
+		p := plan
+		plain := func() { removeSynthetic(p.Synthetic) }
+		reg := openRegistry(st.registry, p, st.key)
+		if reg == nil {
+			return p, plain, nil
+		}
+		var name string
+		var paths []string
+		stale := false
+		if !reg.locked(func() { name, paths, stale = reg.register(p, attempt >= maxReplans) }) {
+			return p, plain, nil
+		}
+		if !stale || attempt >= maxReplans {
+			return p, func() {
+				if !reg.locked(func() { reg.release(name, paths) }) {
+					plain()
+				}
+			}, nil
+		}
+		var err error
+		if plan, err = replan(); err != nil {
+			return nil, nil, err
+		}
+	}
 }

@@ -1,19 +1,30 @@
 package runtime
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"polc/backends/bwrap"
+	"polc/internal/statekey"
 )
 
-func writeEntry(t *testing.T, dir, name string, e syntheticEntry) {
+func writeEntry(t *testing.T, reg *registry, name string, e syntheticEntry) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), e.marshal(), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(reg.dir, name), reg.seal(name, &e), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+var testKey = bytes.Repeat([]byte{9}, statekey.Size)
+
+// writablePlan is a plan whose sandbox may write dir, holding paths.
+func writablePlan(dir string, paths ...string) *bwrap.HostPlan {
+	return &bwrap.HostPlan{Entries: []bwrap.Entry{{Path: "/", Kind: bwrap.KindRootRO}, {Path: dir, Kind: bwrap.KindBind}}, Synthetic: paths}
 }
 
 // TestRegistrySweepsDeadLaunches: a launch that died leaves its empty
@@ -21,7 +32,7 @@ func writeEntry(t *testing.T, dir, name string, e syntheticEntry) {
 // launch still holds, those with content, and those made long after the
 // dead launch (the user's).
 func TestRegistrySweepsDeadLaunches(t *testing.T) {
-	reg := &registry{dir: t.TempDir()}
+	reg := &registry{dir: t.TempDir(), key: testKey}
 	proj := t.TempDir()
 	p := func(n string) string { return filepath.Join(proj, n) }
 	os.Mkdir(p(".codex"), 0o755)
@@ -39,15 +50,15 @@ func TestRegistrySweepsDeadLaunches(t *testing.T) {
 		t.Fatal("no start time for this process")
 	}
 	now := time.Now()
-	writeEntry(t, reg.dir, "dead.launch", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now.UnixNano(),
+	writeEntry(t, reg, "dead.launch", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now.UnixNano(),
 		Paths: []string{p(".codex"), p("held"), p(".agents")}})
-	writeEntry(t, reg.dir, "old.launch", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now.Add(-time.Hour).UnixNano(),
+	writeEntry(t, reg, "old.launch", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now.Add(-time.Hour).UnixNano(),
 		Paths: []string{p("late")}})
-	writeEntry(t, reg.dir, "live.launch", syntheticEntry{Pid: os.Getpid(), Start: self, Created: now.UnixNano(),
+	writeEntry(t, reg, "live.launch", syntheticEntry{Pid: os.Getpid(), Start: self, Created: now.UnixNano(),
 		Paths: []string{p("held")}})
 
 	name, swept := "", false
-	if !reg.locked(func() { name, swept = reg.register([]string{p(".polc")}) }) {
+	if !reg.locked(func() { name, _, swept = reg.register(writablePlan(proj, p(".polc")), true) }) {
 		t.Fatal("no lock")
 	}
 	if !swept {
@@ -101,5 +112,80 @@ func TestEntryRoundTrip(t *testing.T) {
 		if err := got.unmarshal([]byte(bad)); err == nil {
 			t.Errorf("%q: want an error", bad)
 		}
+	}
+}
+
+// TestRegistryForgedEntries: a sandbox that renamed polc's state
+// directory away can write entries naming any path, but not their MAC
+// under the user's key: a dead launch's entry that is not authentic, or
+// names paths outside the sweeping launch's writable roots, deletes
+// nothing; a forged entry's file is dropped.
+func TestRegistryForgedEntries(t *testing.T) {
+	reg := &registry{dir: t.TempDir(), key: testKey}
+	proj, outside := t.TempDir(), t.TempDir()
+	victims := []string{filepath.Join(outside, "empty-file"), filepath.Join(outside, "empty-dir"), filepath.Join(proj, ".git", "refs")}
+	os.WriteFile(victims[0], nil, 0o644)
+	os.Mkdir(victims[1], 0o755)
+	os.MkdirAll(victims[2], 0o755)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixNano()
+	forger := &registry{dir: reg.dir, key: bytes.Repeat([]byte{1}, statekey.Size)}
+	writeEntry(t, forger, "forged.launch", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now, Paths: victims})
+	writeEntry(t, &registry{dir: reg.dir}, "unkeyed.launch", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now, Paths: victims})
+	// Authentic, but outside this launch's writable roots (proj/.git/refs
+	// is inside proj, which this plan does not make writable).
+	writeEntry(t, reg, "elsewhere.launch", syntheticEntry{Pid: dead.Process.Pid, Start: 1, Created: now, Paths: victims})
+	other := t.TempDir()
+	reg.locked(func() { reg.register(writablePlan(other), true) })
+	for _, v := range victims {
+		if _, err := os.Lstat(v); err != nil {
+			t.Errorf("%s deleted by a forged or foreign entry", v)
+		}
+	}
+	// Forgeries go; the authentic entry stays for a launch that may
+	// write where its paths lie.
+	for n, kept := range map[string]bool{"forged.launch": false, "unkeyed.launch": false, "elsewhere.launch": true} {
+		if _, err := os.Lstat(filepath.Join(reg.dir, n)); (err == nil) != kept {
+			t.Errorf("entry %s: kept = %v, want %v", n, err == nil, kept)
+		}
+	}
+}
+
+// TestRegistryCountsHolders: a launch that mounts on a placeholder
+// another live launch made holds it too; the first launch's release
+// leaves it, the last one's removes it. A plan that binds a path that
+// vanished since planning is stale.
+func TestRegistryCountsHolders(t *testing.T) {
+	reg := &registry{dir: t.TempDir(), key: testKey}
+	tmp := t.TempDir()
+	ph := filepath.Join(tmp, ".git")
+	// Launch A (this process) planned while .git was missing.
+	var a, b string
+	var aPaths, bPaths []string
+	reg.locked(func() { a, aPaths, _ = reg.register(writablePlan(tmp, ph), true) })
+	os.Mkdir(ph, 0o755) // what A's bwrap makes
+	// Launch B planned after: .git exists, it binds it read-only.
+	planB := writablePlan(tmp)
+	planB.Entries = append(planB.Entries, bwrap.Entry{Path: ph, Kind: bwrap.KindROBind})
+	stale := false
+	reg.locked(func() { b, bPaths, stale = reg.register(planB, false) })
+	if stale || b == "" || len(bPaths) != 1 || bPaths[0] != ph {
+		t.Fatalf("B registered %q %q (stale %v), want it to hold %s", b, bPaths, stale, ph)
+	}
+	reg.locked(func() { reg.release(a, aPaths) })
+	if _, err := os.Lstat(ph); err != nil {
+		t.Fatal("A removed the placeholder B still holds")
+	}
+	reg.locked(func() { reg.release(b, bPaths) })
+	if _, err := os.Lstat(ph); err == nil {
+		t.Fatal("the last holder left the placeholder behind")
+	}
+	// C planned on the placeholder, which is gone by registration: stale.
+	reg.locked(func() { _, _, stale = reg.register(planB, false) })
+	if !stale {
+		t.Error("a plan binding a vanished placeholder is not stale")
 	}
 }

@@ -2,6 +2,7 @@ package bwrap
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -120,6 +121,17 @@ type PlanOptions struct {
 	// GlobCacheDir is globwalk's revalidation cache ("" = none); it must
 	// lie where the sandbox cannot write.
 	GlobCacheDir string
+	// GlobCacheKey authenticates that cache (globwalk.Options.CacheKey):
+	// without it the globs are walked afresh and nothing is cached.
+	GlobCacheKey []byte
+	// StateDirs are polc's own state directories on the host (the glob
+	// cache's, the cleanup registry's). Whatever the profile, each is
+	// read-only in the sandbox where it would otherwise be writable (held
+	// empty and read-only while missing); where the sandbox cannot see
+	// it, it stays hidden. Symlinks on their paths are resolved, not
+	// refused: polc authenticates what it reads there (internal/statekey),
+	// so a re-pointed link costs a sandbox nothing but its own cache.
+	StateDirs []string
 	// NoGlobs skips glob expansion (explain of exact mounts only).
 	NoGlobs bool
 }
@@ -180,6 +192,7 @@ func PlanHost(art *Artifact, env ir.Env, opts PlanOptions) (*HostPlan, error) {
 	for i, r := range rest {
 		b.rule(r, rest[i+1:])
 	}
+	b.stateDirs(opts.StateDirs, env)
 	if root == KindRootTmp {
 		b.symlinks(rest)
 	}
@@ -448,6 +461,20 @@ func (b *builder) rule(r boundRule, later []boundRule) {
 		if n.access() == ir.Read && n.Kind != KindBlocker {
 			return
 		}
+		if r.protected && r.isDir && n.access() == ir.Write && emptyDir(r.real) {
+			// An empty protected directory in a writable mount is most
+			// likely another launch's placeholder (/tmp/.git while a
+			// launch of another user or state directory runs), which that
+			// launch removes when it ends: hold it as an empty read-only
+			// tmpfs, which bwrap makes whether or not the directory is
+			// still there, rather than bind it. Not Synthetic: it is not
+			// this launch's to remove (the registry adopts it when a live
+			// launch holds it, or when it is gone by then).
+			b.add(Entry{Path: r.real, Kind: KindBlocker, Perms: 0o555, Why: r.why + " (empty; held empty and read-only)"},
+				"--perms", "0555", "--tmpfs", r.real)
+			b.remount = append(b.remount, r.real)
+			return
+		}
 		b.ancestors(r.real)
 		b.add(Entry{Path: r.real, Kind: KindROBind, Why: r.why}, "--ro-bind", r.real, r.real)
 	case ir.Write:
@@ -473,6 +500,42 @@ func (b *builder) rule(r boundRule, later []boundRule) {
 			"--perms", fmt.Sprintf("%04o", perms), "--tmpfs", r.real)
 		b.remount = append(b.remount, r.real)
 	}
+}
+
+// stateDirs holds polc's state directories read-only where the rules
+// leave them writable: a sandbox must not rewrite the cache that decides
+// the next launch's masks, nor the registry that decides what the next
+// launch deletes. Made after every rule's mount, so that it covers any
+// writable mount at or below them too.
+func (b *builder) stateDirs(dirs []string, env ir.Env) {
+	for _, d := range dirs {
+		if !filepath.IsAbs(d) {
+			continue
+		}
+		real := env.Resolve(filepath.Clean(d))
+		if b.nearest(real).access() != ir.Write {
+			continue
+		}
+		fi, err := os.Lstat(real)
+		exists := err == nil && fi.Mode()&os.ModeSymlink == 0
+		if !exists {
+			b.rule(boundRule{logical: d, real: real, access: ir.Read, protected: true, why: "polc state " + d}, nil)
+			continue
+		}
+		b.ancestors(real)
+		b.add(Entry{Path: real, Kind: KindROBind, Why: "polc state " + d + " (read-only in every sandbox)"}, "--ro-bind", real, real)
+	}
+}
+
+// emptyDir reports whether p is a directory with no entries.
+func emptyDir(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	return len(names) == 0 && err == io.EOF
 }
 
 // denyDirPerms is the mode of a denied directory's mask: traverse-only
@@ -573,10 +636,11 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	cache := opts.GlobCacheDir
 	if cache != "" && b.nearest(env.Resolve(cache)).access() == ir.Write {
 		// The cache decides what gets masked: never keep it where the
-		// sandbox could rewrite it.
+		// sandbox could rewrite it (StateDirs normally holds it
+		// read-only; its MAC covers a directory swapped by rename).
 		cache = ""
 	}
-	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache})
+	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey})
 	if err != nil {
 		return &PlanError{diag.LinuxGlobScan, err.Error()}
 	}
@@ -585,15 +649,16 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 		return &PlanError{diag.LinuxGlobScan, fmt.Sprintf("cannot expand deny globs: %s: %s (%d unreadable directories); a directory polc cannot list might hide a match, so it refuses to run", e.Path, e.Err, len(res.Errors))}
 	}
 	type target struct {
-		path string
-		why  string
+		path     string
+		why      string
+		dev, ino uint64 // as the walk saw the match (0: a link's target, not seen)
 	}
 	var targets []target
 	for _, m := range globwalk.MaskRoots(res.Matches) {
 		why := "deny glob " + art.Globs[m.Pattern].Pattern
-		targets = append(targets, target{m.Path, why})
+		targets = append(targets, target{m.Path, why, m.Dev, m.Ino})
 		if m.IsSymlink && m.LinkTarget != "" && globDenies(pats, m.LinkTarget) {
-			targets = append(targets, target{m.LinkTarget, why + " (target of matched symlink " + m.Path + ")"})
+			targets = append(targets, target{m.LinkTarget, why + " (target of matched symlink " + m.Path + ")", 0, 0})
 		}
 	}
 	sort.SliceStable(targets, func(i, j int) bool {
@@ -621,6 +686,16 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 			continue
 		}
 		fi, err := os.Lstat(t.path)
+		if t.ino != 0 {
+			// The walk saw a file here: it must still be the same one, or
+			// the tree is changing under the launch (see Guards).
+			if err != nil {
+				return &PlanError{diag.LinuxTreeChanged, fmt.Sprintf("%s: gone since the deny globs were expanded (%v)", t.path, err)}
+			}
+			if dev, ino := fileID(fi); dev != t.dev || ino != t.ino {
+				return &PlanError{diag.LinuxTreeChanged, fmt.Sprintf("%s: replaced since the deny globs were expanded", t.path)}
+			}
+		}
 		if err != nil || fi.Mode()&os.ModeSymlink != 0 {
 			// A matched symlink is never masked itself (its target is,
 			// above, when the globs deny it); a target that does not
