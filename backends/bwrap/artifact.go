@@ -26,6 +26,7 @@ const (
 	nsUser        = "user"     //
 	nsPID         = "pid"      //
 	nsIPC         = "ipc"      //
+	nsUTS         = "uts"      //
 	nsNet         = "net"      //
 	netNone       = "none"     //
 	netFull       = "full"     //
@@ -50,7 +51,8 @@ type Artifact struct {
 	// Globs are deny patterns, masked on the paths they match at launch
 	// (within MaxDepth), after every exact mount.
 	Globs []GlobMask `json:"globs,omitempty"`
-	// Namespaces are unshared: user, pid, ipc, and net unless the network is on.
+	// Namespaces are unshared: user, pid, ipc, uts, and net unless the
+	// network is on.
 	Namespaces []string `json:"namespaces"`
 	// Network is none or full.
 	Network string `json:"network"`
@@ -132,11 +134,16 @@ func (linuxBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, e
 // (fail closed), with a warning.
 func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 	var diags diag.List
+	// The uts namespace: the hostname is a UTS sysctl, and for a command
+	// run by root (uid 0 in bwrap's user namespace is the host's root)
+	// sethostname(2) and /proc/sys/kernel/hostname pass the kernel's
+	// permission checks: without its own UTS namespace the sandbox
+	// renames the host.
 	art := &Artifact{
 		Format:        Format,
 		Profile:       p.Profile,
 		Root:          RootTmpfs,
-		Namespaces:    []string{nsUser, nsPID, nsIPC},
+		Namespaces:    []string{nsUser, nsPID, nsIPC, nsUTS},
 		Network:       netNone,
 		Proc:          true,
 		Dev:           true,
@@ -235,10 +242,12 @@ func Decode(payload []byte) (*Artifact, error) {
 	default:
 		return nil, fmt.Errorf("linux artifact: unknown network %q", a.Network)
 	}
-	hasNet := false
+	hasNet, hasUTS := false, false
 	for _, ns := range a.Namespaces {
 		switch ns {
 		case nsUser, nsPID, nsIPC:
+		case nsUTS:
+			hasUTS = true
 		case nsNet:
 			hasNet = true
 		default:
@@ -247,6 +256,11 @@ func Decode(payload []byte) (*Artifact, error) {
 	}
 	if !a.Unrestricted && a.Network == netNone && !hasNet {
 		return nil, fmt.Errorf("linux artifact: network is off but the net namespace is not unshared")
+	}
+	// An artifact built before polc unshared the UTS namespace would let
+	// a command run by root rename the host: refuse it (rebuild it).
+	if !a.Unrestricted && !hasUTS {
+		return nil, fmt.Errorf("linux artifact: the uts namespace is not unshared (the command could set the host's hostname); rebuild the artifact with this polc")
 	}
 	for _, m := range a.Mounts {
 		switch m.Access {

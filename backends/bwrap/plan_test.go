@@ -245,3 +245,34 @@ func BenchmarkPlanHostSeed(b *testing.B) {
 		}
 	}
 }
+
+// TestProcKnobsReadOnly: every plan with a fresh /proc covers the
+// kernel's global knobs read-only right after mounting it (a later
+// --proc would uncover them), and unshares the UTS namespace, whatever
+// the root and the number of masks.
+func TestProcKnobsReadOnly(t *testing.T) {
+	proj := mkTree(t, "a.env", "b/c.env")
+	hp := plan(t, seedPolicy(), proj)
+	i := argIndex(hp.Args, "--proc", "/proc")
+	if i < 0 {
+		t.Fatalf("no --proc in %q", hp.Args)
+	}
+	if j := argIndex(hp.Args, ProcCoverArgs...); j != i+2 {
+		t.Fatalf("proc covers at %d, want right after --proc (%d): %q", j, i+2, hp.Args)
+	}
+	if argIndex(ProcCoverArgs, "--ro-bind", "/proc/sys", "/proc/sys") != 0 {
+		t.Fatalf("/proc/sys must be bound with --ro-bind (fail closed), got %q", ProcCoverArgs)
+	}
+	for _, args := range [][]string{NamespaceArgs(hp.Artifact, true), DirectNamespaceArgs(hp.Artifact)} {
+		if argIndex(args, "--unshare-uts") < 0 {
+			t.Errorf("no --unshare-uts in %q", args)
+		}
+	}
+	// An artifact that does not unshare uts is refused.
+	art, _ := Lower(seedPolicy(), backends.Options{})
+	art.Namespaces = []string{nsUser, nsPID, nsIPC, nsNet}
+	payload, _ := art.Encode()
+	if _, err := Decode(payload); err == nil || !strings.Contains(err.Error(), "uts") {
+		t.Errorf("artifact without the uts namespace: want a refusal, got %v", err)
+	}
+}
