@@ -372,3 +372,63 @@ func TestKernelKnobsReadOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustKeyInWritablePlaceRefused: polc exec --artifact --trust KEY
+// refuses a key the artifact's own policy lets the sandbox write (the
+// command could replace it, and with it which artifacts the next launch
+// trusts), as it refuses such an artifact; a key outside every writable
+// root, or in the protected .polc, is accepted.
+func TestTrustKeyInWritablePlaceRefused(t *testing.T) {
+	conformance.NeedSandbox(t)
+	for _, u := range conformance.Users(t) {
+		t.Run(u.Name, func(t *testing.T) {
+			w := seedWorld(t, seedConfig)
+			keys := filepath.Join(w.Root, "keys")
+			os.Mkdir(keys, 0o755)
+			u.Own(t, w.Root)
+			polc := func(args ...string) (string, int) {
+				t.Helper()
+				cmd := polcCmd(u, "", w, args...)
+				out, err := cmd.CombinedOutput()
+				code := 0
+				if ee, ok := err.(*exec.ExitError); ok {
+					code = ee.ExitCode()
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				return string(out), code
+			}
+			if out, code := polc("keygen", "-o", filepath.Join(keys, "k")); code != 0 {
+				t.Fatalf("keygen: %s", out)
+			}
+			if out, code := polc("build", "-P", "workspace", "-C", w.Proj, "--target", "linux", "--sign-key", filepath.Join(keys, "k")); code != 0 {
+				t.Fatalf("build: %s", out)
+			}
+			art := filepath.Join(w.Proj, ".polc", "workspace.linux.json")
+			pub, err := os.ReadFile(filepath.Join(keys, "k.pub"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			inProj := filepath.Join(w.Proj, "k.pub")
+			inPolc := filepath.Join(w.Proj, ".polc", "k.pub")
+			for _, p := range []string{inProj, inPolc} {
+				os.WriteFile(p, pub, 0o644)
+			}
+			u.Own(t, w.Root)
+			exec := func(key string) (string, int) {
+				return polc("exec", "--artifact", art, "--trust", key, "-C", w.Proj, "--", "/bin/sh", "-c", "echo RAN; echo replaced > "+inProj+" && echo REPLACED")
+			}
+			out, code := exec(inProj)
+			if code != 125 || !strings.Contains(out, "[POL117]") || strings.Contains(out, "RAN") || strings.Count(strings.TrimSpace(out), "\n") != 0 {
+				t.Errorf("trust key in the writable project: want one line with POL117 and exit 125, got %d:\n%s", code, out)
+			}
+			for _, key := range []string{filepath.Join(keys, "k.pub"), inPolc} {
+				// The command may write the project, but these keys are
+				// not the sandbox's: the launch runs.
+				if out, code := exec(key); code != 0 || !strings.Contains(out, "RAN") {
+					t.Errorf("trust key %s: exit %d, want the command to run:\n%s", key, code, out)
+				}
+			}
+		})
+	}
+}
