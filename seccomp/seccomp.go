@@ -37,24 +37,32 @@
 //     getpeername, and descriptors inherited from outside.
 //
 // Host Unix sockets are not protected by the filesystem policy: a
-// connect(2) to a path socket needs only that the command can see it, a
-// read-only mount does not stop it, and under :workspace /tmp and the
-// project are writable and hold sockets of host processes; the command
-// could reach the tmux, X11, ssh-agent, Docker or session bus socket of
-// the user (`tmux -S SOCK run-shell CMD` runs CMD outside
-// the sandbox). A new network namespace isolates abstract sockets, but
-// not path sockets. So, with the network off, reaching a host socket is
+// connect(2) to a path socket needs only that the command can see it
+// (and write permission on the socket inode, which a read-only mount
+// does not take away), and under :workspace /tmp and the project are
+// writable and hold sockets of host processes: the command could reach
+// the tmux, X11, ssh-agent, Docker or session bus socket of the user
+// (`tmux -S SOCK run-shell CMD` runs CMD outside the sandbox). A new
+// network namespace isolates abstract sockets, but not path sockets. So, with the network off, reaching a host socket is
 // an explicit opt-in ([permissions.P.network] unix_sockets or
 // dangerously_allow_all_unix_sockets); seccomp cannot filter by path, so
 // the opt-in turns UnixPeersOnly off for the whole sandbox, and the
 // Linux backend says so (POL079 for a per-socket allow, refused unless
 // --allow-unenforceable). With the network on the command can connect
-// to every socket it can see, as with the reference.
+// to every path socket it can see and, sharing the host's network
+// namespace, to every abstract socket, as with the reference.
 //
 // What the filter cannot see: a datagram socket handed to the command
 // by its caller (as its stdin, say) can still send to any datagram
 // socket with sendmsg; polc itself passes only the caller's standard
 // descriptors.
+//
+// What this costs inside the sandbox, with the network off: a program
+// cannot listen on a Unix socket of its own and connect to it (Python
+// multiprocessing's Manager and Listener, the forkserver start method,
+// which Python 3.14 makes the default on Linux, a local language
+// server), and syslog(3) cannot reach /dev/log. Seccomp cannot tell a
+// socket the command bound from a host's, so these fail closed.
 package seccomp
 
 import (
