@@ -1,5 +1,3 @@
-//go:build linux
-
 package e2e
 
 import (
@@ -117,45 +115,4 @@ grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status
 			t.Errorf("the command inherited descriptors beyond its standard streams: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
-}
-
-// TestExplainSocketPolicy: explain answers connect for a socket path,
-// from the policy and from the Linux artifact, and says where a Linux
-// answer differs from the policy (one allowed socket allows them all).
-func TestExplainSocketPolicy(t *testing.T) {
-	if polcBin == "" {
-		t.Skip("Linux only")
-	}
-	w := seedWorld(t, unixWorkspace)
-	u := conformance.Users(t)[0]
-	h := startHostSockets(t, w, u)
-	explain := func(args ...string) string {
-		t.Helper()
-		out, err := polcCmd(u, "", w, append([]string{"explain", "-C", w.Proj}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("explain %v: %v\n%s", args, err, out)
-		}
-		return string(out)
-	}
-	for _, target := range []string{"ir", "linux"} {
-		out := explain("-P", ":workspace", "--target", target, h.tmpStream)
-		if !strings.Contains(out, "connect "+h.tmpStream+": denied") {
-			t.Errorf("%s: want connect denied:\n%s", target, out)
-		}
-	}
-	os.WriteFile(w.ConfigFile, []byte(fmt.Sprintf(`default_permissions = "ws"
-[permissions.ws]
-extends = ":workspace"
-[permissions.ws.network]
-unix_sockets = { %q = "allow" }
-`, h.tmpStream)), 0o644)
-	out := explain("-P", "ws", "--op", "connect", h.tmpStream, h.projStream)
-	if !strings.Contains(out, "connect "+h.tmpStream+": allowed") || !strings.Contains(out, "unix_sockets allows "+h.tmpStream) ||
-		!strings.Contains(out, "connect "+h.projStream+": denied") {
-		t.Errorf("ir, one socket allowed:\n%s", out)
-	}
-	out = explain("-P", "ws", "--target", "linux", "--allow-unenforceable", "--op", "connect", h.projStream)
-	if !strings.Contains(out, "connect "+h.projStream+": allowed (the policy says denied: this platform differs)") || !strings.Contains(out, "cannot filter by path") {
-		t.Errorf("linux, one socket allowed: want the widening said:\n%s", out)
-	}
 }
