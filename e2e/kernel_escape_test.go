@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,33 +24,24 @@ import (
 // sandboxed command as the attacker it may be, as root and as an
 // unprivileged user, through both launches.
 
-var (
-	attackerOnce sync.Once
-	attackerBin  string
-	attackerErr  error
-)
-
-// installAttacker builds testdata/attacker (once) and copies it into the
-// world's project, where the sandbox can run it, owned by u.
-func installAttacker(t *testing.T, w *conformance.World) string {
+// buildAttacker builds testdata/attacker for one test (the build cache
+// makes the later ones cheap), in a directory removed when it ends.
+func buildAttacker(t *testing.T) string {
 	t.Helper()
-	attackerOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "polc-e2e-attacker-")
-		if err != nil {
-			attackerErr = err
-			return
-		}
-		attackerBin = filepath.Join(dir, "attacker")
-		cmd := exec.Command("go", "build", "-o", attackerBin, "./testdata/attacker")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			attackerErr = fmt.Errorf("building the attacker: %v\n%s", err, out)
-		}
-	})
-	if attackerErr != nil {
-		t.Fatal(attackerErr)
+	bin := filepath.Join(t.TempDir(), "attacker")
+	cmd := exec.Command("go", "build", "-o", bin, "./testdata/attacker")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the attacker: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile(attackerBin)
+	return bin
+}
+
+// installAttacker copies the attacker into the world's project, where
+// the sandbox can run it.
+func installAttacker(t *testing.T, attacker string, w *conformance.World) string {
+	t.Helper()
+	b, err := os.ReadFile(attacker)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,16 +160,17 @@ const unixWorkspace = `default_permissions = ":workspace"
 // socket keep working. The explicit opt-in reaches the socket.
 func TestHostUnixSocketsRefused(t *testing.T) {
 	conformance.NeedSandbox(t)
+	attacker := buildAttacker(t)
 	for _, u := range conformance.Users(t) {
 		for _, stage := range stages {
-			t.Run(u.Name+"/"+stage, func(t *testing.T) { hostUnixSocketsRefused(t, u, stage) })
+			t.Run(u.Name+"/"+stage, func(t *testing.T) { hostUnixSocketsRefused(t, u, stage, attacker) })
 		}
 	}
 }
 
-func hostUnixSocketsRefused(t *testing.T, u conformance.User, stage string) {
+func hostUnixSocketsRefused(t *testing.T, u conformance.User, stage, attacker string) {
 	w := seedWorld(t, unixWorkspace)
-	bin := installAttacker(t, w)
+	bin := installAttacker(t, attacker, w)
 	h := startHostSockets(t, w, u)
 	ws := []string{"-P", ":workspace"}
 
@@ -338,11 +329,12 @@ func TestKernelKnobsReadOnly(t *testing.T) {
 	}
 	knobs := []string{"/proc/sys/kernel/core_pattern", "/proc/sys/kernel/modprobe", "/proc/sys/kernel/hostname",
 		"/proc/sys/vm/drop_caches", "/proc/sys/fs/suid_dumpable", "/proc/sysrq-trigger"}
+	attacker := buildAttacker(t)
 	for _, u := range conformance.Users(t) {
 		for _, stage := range stages {
 			t.Run(u.Name+"/"+stage, func(t *testing.T) {
 				w := seedWorld(t, seedConfig)
-				bin := installAttacker(t, w)
+				bin := installAttacker(t, attacker, w)
 				u.Own(t, w.Root)
 				script := fmt.Sprintf("%s wopen %s; readlink /proc/self/ns/uts; hostname polc-escaped 2>/dev/null && echo RENAMED",
 					bin, strings.Join(knobs, " "))
