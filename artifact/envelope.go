@@ -179,6 +179,10 @@ func PortablePolicy(p *ir.Policy, b ir.Bindings) (*ir.Policy, error) {
 	}
 	sym(c.Minimal)
 	sym(&c.Network.Origin)
+	for i := range c.Network.UnixSockets {
+		sym(&c.Network.UnixSockets[i].Origin)
+	}
+	sym(c.Network.AllUnixSockets)
 	c.Sort()
 	return &c, nil
 }
@@ -418,6 +422,11 @@ func validatePolicy(p *ir.Policy, bindings []string) error {
 	for _, port := range p.Network.ProxyPorts {
 		if port < 1 || port > 65535 {
 			return bad("proxy port %d is out of range", port)
+		}
+	}
+	for _, u := range p.Network.UnixSockets {
+		if !path.IsAbs(u.Path) || path.Clean(u.Path) != u.Path || strings.IndexByte(u.Path, 0) >= 0 {
+			return bad("unix socket %q is not a clean absolute path", clip(u.Path))
 		}
 	}
 	return nil

@@ -103,9 +103,51 @@ func CheckStorage(a *Artifact, file string, env ir.Env) error {
 	if a.Payload.Policy.Unrestricted {
 		return errf(diag.ArtifactWritable, file, "profile %s disables the sandbox, so the command could rewrite this artifact wherever it is stored; run it with polc exec -P instead of --artifact", a.Scope.Profile)
 	}
+	return checkStored(a, env, storage{
+		code: diag.ArtifactWritable, errFile: file, file: file, side: a.SideFiles(file), what: "artifact",
+		fix: "keep artifacts in .polc/ at the project root or outside every writable root",
+	})
+}
+
+// CheckTrustStorage refuses trust keys (--trust files and the system
+// trust directory's) that the artifact's policy lets the sandbox write,
+// as CheckStorage refuses the artifact: a trust key is what makes the
+// next launch run an artifact, so a command that could replace it could
+// choose the policy of a later run (sign its own artifact with its own
+// key). The same single writable ancestor is tolerated: the top of a
+// writable root, which the sandbox cannot rename or replace. Each key's
+// File must be absolute.
+func CheckTrustStorage(a *Artifact, artifactFile string, keys []PublicKey, env ir.Env) error {
+	for _, k := range keys {
+		if a.Payload.Policy.Unrestricted {
+			return errf(diag.TrustKeyWritable, artifactFile, "profile %s disables the sandbox, so the command could rewrite trust key %s", a.Scope.Profile, k.File)
+		}
+		err := checkStored(a, env, storage{
+			code: diag.TrustKeyWritable, errFile: artifactFile, file: k.File, what: "trust key " + k.File,
+			fix: "keep trust keys outside every root the sandbox can write (for example in /etc/polc/trust.d or your home's config, read-only to the profile)",
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storage is what checkStored judges: a file, the files stored beside
+// it, and how a refusal names them.
+type storage struct {
+	code      diag.Code
+	errFile   string // the file a refusal is about (the artifact)
+	file      string
+	side      []string
+	what, fix string
+}
+
+func checkStored(a *Artifact, env ir.Env, st storage) error {
+	file := st.file
 	dec, err := ir.NewDecider(a.Payload.Policy, env)
 	if err != nil {
-		return errf(diag.ArtifactUnbound, file, "cannot bind the artifact's policy: %v", err)
+		return errf(diag.ArtifactUnbound, st.errFile, "cannot bind the artifact's policy: %v", err)
 	}
 	resolve := env.Resolve
 	if resolve == nil {
@@ -125,16 +167,16 @@ func CheckStorage(a *Artifact, file string, env ir.Env) error {
 	}
 	entryDec, err := ir.NewDecider(a.Payload.Policy, entryEnv)
 	if err != nil {
-		return errf(diag.ArtifactUnbound, file, "cannot bind the artifact's policy: %v", err)
+		return errf(diag.ArtifactUnbound, st.errFile, "cannot bind the artifact's policy: %v", err)
 	}
-	for _, p := range lexicalPaths(file, a.SideFiles(file)) {
+	for _, p := range lexicalPaths(file, st.side) {
 		fi, err := os.Lstat(p)
 		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
 			continue
 		}
 		if d := entryDec.Decide(p, ir.OpWrite); d.Allowed || d.AllowedWithinCap {
-			return errf(diag.ArtifactWritable, file, "artifact is reached through symlink %s, which the sandbox could re-point (%s); pass the artifact's real path, outside every writable root",
-				p, strings.TrimPrefix(d.Reason(), "allowed: "))
+			return errf(st.code, st.errFile, "%s is reached through symlink %s, which the sandbox could re-point (%s); pass its real path, outside every writable root",
+				st.what, p, strings.TrimPrefix(d.Reason(), "allowed: "))
 		}
 		// A read-only rule on the link itself (the protected .polc
 		// turned into a link) does not hold it: no sandbox can mount
@@ -142,24 +184,24 @@ func CheckStorage(a *Artifact, file string, env ir.Env) error {
 		// replaced whatever the rule on its name says.
 		if parent := filepath.Dir(p); parent != p {
 			if d := dec.Decide(parent, ir.OpWrite); d.Allowed || d.AllowedWithinCap {
-				return errf(diag.ArtifactWritable, file, "artifact is reached through symlink %s in %s, which the sandbox could write (%s) and so replace the link; make %s a real directory, or pass the artifact's real path outside every writable root",
-					p, parent, strings.TrimPrefix(d.Reason(), "allowed: "), filepath.Base(p))
+				return errf(st.code, st.errFile, "%s is reached through symlink %s in %s, which the sandbox could write (%s) and so replace the link; make %s a real directory, or pass its real path outside every writable root",
+					st.what, p, parent, strings.TrimPrefix(d.Reason(), "allowed: "), filepath.Base(p))
 			}
 		}
 	}
 	stored := map[string]bool{}
-	for _, f := range append([]string{file}, a.SideFiles(file)...) {
+	for _, f := range append([]string{file}, st.side...) {
 		stored[filepath.Clean(f)] = true
 		stored[resolve(f)] = true
 	}
-	for _, p := range storagePaths(file, a.SideFiles(file)) {
+	for _, p := range storagePaths(file, st.side) {
 		d := dec.Decide(p, ir.OpWrite)
 		if d.Allowed || d.AllowedWithinCap {
 			if !stored[p] && !a.Payload.Policy.Unrestricted && d.Rule != nil && resolve(env.Bindings.Bind(d.Rule.Path)) == d.Path {
 				continue // the top of a writable root: a mount point
 			}
-			return errf(diag.ArtifactWritable, file, "artifact is stored where the sandbox could write it: %s is writable under profile %s (%s); keep artifacts in .polc/ at the project root or outside every writable root",
-				p, a.Scope.Profile, strings.TrimPrefix(d.Reason(), "allowed: "))
+			return errf(st.code, st.errFile, "%s is stored where the sandbox could write it: %s is writable under profile %s (%s); %s",
+				st.what, p, a.Scope.Profile, strings.TrimPrefix(d.Reason(), "allowed: "), st.fix)
 		}
 	}
 	return nil

@@ -38,6 +38,12 @@ type Evaluator interface {
 	Network(host string, port int) Verdict
 }
 
+// SocketEvaluator is an Evaluator that also answers whether the command
+// may connect to a host Unix socket (a path socket) at hostPath.
+type SocketEvaluator interface {
+	UnixConnect(hostPath string) Verdict
+}
+
 // Backend lowers policies for one platform and evaluates its own artifacts.
 type Backend interface {
 	Platform() string

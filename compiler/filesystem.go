@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -338,6 +340,17 @@ func (s *state) compileNetwork(p *profile, v *syntax.Value, what string) {
 	var proxyURL, socksURL *syntax.Value
 	limited, socks, nonLoopback := false, false, false
 	var domains *syntax.Value
+	var unixSockets []ir.UnixSocket
+	var allUnix *ir.Origin
+	// Host Unix sockets are their own opt-in, kept whatever the network
+	// mode (and whichever way this function returns).
+	defer func() {
+		p.network.UnixSockets, p.network.AllUnixSockets = unixSockets, allUnix
+		if allUnix != nil {
+			s.diags.Addf(diag.AllUnixSockets, allUnix.Pos, `allow only the sockets the command needs: unix_sockets = { "/path/to.sock" = "allow" }`,
+				"dangerously_allow_all_unix_sockets: the command may connect to every Unix socket of the host it can see (tmux, ssh-agent, Docker, the session bus); each can run commands outside the sandbox")
+		}
+	}()
 	for _, k := range t.Keys() {
 		nv := t.Get(k)
 		name := what + "." + syntax.QuoteKey(k)
@@ -351,7 +364,12 @@ func (s *state) compileNetwork(p *profile, v *syntax.Value, what string) {
 			if s.expect(nv, syntax.Bool, name) {
 				socks = nv.Bool
 			}
-		case "enable_socks5_udp", "allow_upstream_proxy", "dangerously_allow_all_unix_sockets", "allow_local_binding":
+		case "dangerously_allow_all_unix_sockets":
+			if s.expect(nv, syntax.Bool, name) && nv.Bool {
+				o := ir.Origin{Kind: ir.OriginConfig, Key: k, Pos: nv.Pos, Profile: v.Origin}
+				allUnix = &o
+			}
+		case "enable_socks5_udp", "allow_upstream_proxy", "allow_local_binding":
 			s.expect(nv, syntax.Bool, name)
 		case "dangerously_allow_non_loopback_proxy":
 			if s.expect(nv, syntax.Bool, name) {
@@ -383,6 +401,7 @@ func (s *state) compileNetwork(p *profile, v *syntax.Value, what string) {
 		case "unix_sockets":
 			if s.expect(nv, syntax.Table, name) {
 				s.allowDenyTable(nv.Tab, name, "allow", "deny", "none")
+				unixSockets = s.unixSockets(nv.Tab, name, v.Origin)
 			}
 		case "mitm":
 			s.expect(nv, syntax.Table, name)
@@ -445,6 +464,25 @@ func (s *state) loopbackPort(v *syntax.Value, nonLoopbackOK bool) (int, bool) {
 		return 0, false
 	}
 	return port, true
+}
+
+// unixSockets reads the "allow" entries of unix_sockets: absolute paths
+// of host sockets, cleaned. "deny" and "none" are the default.
+func (s *state) unixSockets(t *syntax.Tab, what, layer string) []ir.UnixSocket {
+	var out []ir.UnixSocket
+	for _, k := range t.Keys() {
+		v := t.Get(k)
+		if v.Kind != syntax.String || v.Str != "allow" {
+			continue
+		}
+		if strings.IndexByte(k, 0) >= 0 || !path.IsAbs(k) {
+			s.diags.Addf(diag.BadNetwork, v.KeyPos, "write the socket's absolute path", "%s.%s: a Unix socket must be an absolute path", what, syntax.QuoteKey(k))
+			continue
+		}
+		out = append(out, ir.UnixSocket{Path: path.Clean(k), Origin: ir.Origin{Kind: ir.OriginConfig, Key: k, Pos: v.KeyPos, Profile: layer}})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
 }
 
 func (s *state) allowDenyTable(t *syntax.Tab, what string, allowed ...string) {

@@ -203,3 +203,49 @@ func TestChecks(t *testing.T) {
 		}
 	}
 }
+
+// TestUnixSockets: unix_sockets "allow" entries and
+// dangerously_allow_all_unix_sockets reach the policy with their
+// positions, whatever the network mode; a relative socket is an error,
+// and allowing every socket is a warning (POL040).
+func TestUnixSockets(t *testing.T) {
+	w := newWorld(t, `default_permissions = "dev"
+[permissions.dev.filesystem]
+":root" = "read"
+[permissions.dev.network]
+unix_sockets = { "/run/b.sock/" = "allow", "/run/a.sock" = "allow", "/run/no.sock" = "deny" }
+`)
+	res := w.mustCompile(t)
+	n := res.Policy.Network
+	if n.Mode != ir.NetworkNone || len(n.UnixSockets) != 2 || n.UnixSockets[0].Path != "/run/a.sock" || n.UnixSockets[1].Path != "/run/b.sock" || n.AllUnixSockets != nil {
+		t.Fatalf("network %+v", n)
+	}
+	if pos := n.UnixSockets[0].Origin.Pos; pos.Line != 5 || !strings.HasSuffix(pos.File, "config.toml") {
+		t.Errorf("socket origin %v, want config.toml line 5", pos)
+	}
+	if hasCode(res.Diags, diag.AllUnixSockets) {
+		t.Errorf("unexpected POL040:\n%s", diagText(res.Diags))
+	}
+
+	w = newWorld(t, `default_permissions = "dev"
+[permissions.dev.filesystem]
+":root" = "read"
+[permissions.dev.network]
+enabled = true
+dangerously_allow_all_unix_sockets = true
+`)
+	res = w.mustCompile(t)
+	if a := res.Policy.Network.AllUnixSockets; a == nil || a.Pos.Line != 6 || !hasCode(res.Diags, diag.AllUnixSockets) {
+		t.Errorf("dangerously_allow_all_unix_sockets: %+v\n%s", a, diagText(res.Diags))
+	}
+
+	w = newWorld(t, `default_permissions = "dev"
+[permissions.dev.filesystem]
+":root" = "read"
+[permissions.dev.network]
+unix_sockets = { "run/x.sock" = "allow" }
+`)
+	if res := compiler.Compile(w.opts); res.Policy != nil || !hasCode(res.Diags, diag.BadNetwork) {
+		t.Errorf("relative socket: want POL037:\n%s", diagText(res.Diags))
+	}
+}

@@ -48,10 +48,10 @@ func Schema() map[string]any {
 			"enable_socks5_udp":                    boolean("Codex network proxy setting"),
 			"allow_upstream_proxy":                 boolean("Codex network proxy setting"),
 			"dangerously_allow_non_loopback_proxy": boolean("not enforceable by the sandbox: polc refuses non-loopback proxies"),
-			"dangerously_allow_all_unix_sockets":   boolean("Codex network proxy setting"),
+			"dangerously_allow_all_unix_sockets":   boolean("let the command connect to every host Unix socket it can see (POL040)"),
 			"allow_local_binding":                  boolean("Codex network proxy setting"),
 			"domains":                              map[string]any{"type": "object", "additionalProperties": enum("", "allow", "deny")},
-			"unix_sockets":                         map[string]any{"type": "object", "additionalProperties": enum("", "allow", "deny", "none")},
+			"unix_sockets":                         map[string]any{"type": "object", "description": "host Unix sockets (absolute paths) the command may connect to; on Linux allowing one allows all (POL079)", "additionalProperties": enum("", "allow", "deny", "none")},
 			"mitm":                                 map[string]any{"type": "object"},
 		},
 	}

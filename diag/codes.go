@@ -101,6 +101,7 @@ var (
 	BadNetwork           = register("POL037", Error, "invalid network setting")
 	NetworkNotEnforced   = register("POL038", Warning, "network setting not enforced")
 	BadWorkspaceRoot     = register("POL039", Error, "invalid workspace root")
+	AllUnixSockets       = register("POL040", Warning, "every host Unix socket is reachable")
 )
 
 // Requirements.

@@ -20,4 +20,5 @@ var (
 	ArtifactTooLarge       = register("POL114", Error, "artifact file too large")
 	NoTrustKey             = register("POL115", Error, "no trust key configured")
 	LowerFailed            = register("POL116", Error, "backend could not lower the policy")
+	TrustKeyWritable       = register("POL117", Error, "trust key stored where the sandbox can write it")
 )

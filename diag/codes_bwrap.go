@@ -12,4 +12,7 @@ var (
 	LinuxSandboxSetup    = register("POL077", Error, "sandbox setup failed")
 	LinuxUnsupportedArch = register("POL078", Error, "seccomp filter not available for this architecture")
 	LinuxTreeChanged     = register("POL120", Error, "a hidden path moved while the sandbox was set up")
+	// Seccomp cannot read a socket address: allowing one host Unix socket
+	// allows them all. Downgraded to a warning by --allow-unenforceable.
+	LinuxUnixSocketWidened = register("POL079", Error, "Linux cannot limit Unix socket connections to the allowed paths")
 )

@@ -10,4 +10,5 @@ var (
 	MacBadPath         = register("POL085", Error, "policy path the macOS backend cannot bind")
 	MacBadArtifact     = register("POL086", Error, "malformed macOS artifact")
 	MacSandboxExec     = register("POL087", Error, "sandbox-exec could not run the command")
+	MacUnixSockets     = register("POL088", Warning, "allowed host Unix sockets are not granted on macOS")
 )

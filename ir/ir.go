@@ -185,7 +185,26 @@ type Network struct {
 	Mode       NetworkMode `json:"mode"`
 	ProxyPorts []int       `json:"proxy_ports,omitempty"`
 	Origin     Origin      `json:"origin"`
+	// UnixSockets are the host Unix sockets (path sockets, absolute) the
+	// command may connect to whatever the mode: unix_sockets = { PATH =
+	// "allow" }. Without one, and without AllUnixSockets, a command
+	// without the network reaches no host Unix socket.
+	UnixSockets []UnixSocket `json:"unix_sockets,omitempty"`
+	// AllUnixSockets, when set, is where dangerously_allow_all_unix_sockets
+	// = true was written: every host Unix socket the command can see is
+	// reachable.
+	AllUnixSockets *Origin `json:"all_unix_sockets,omitempty"`
 }
+
+// UnixSocket is one allowed host Unix socket.
+type UnixSocket struct {
+	Path   string `json:"path"`
+	Origin Origin `json:"origin"`
+}
+
+// HostUnixSockets reports whether the policy lets the command reach any
+// host Unix socket (beyond what a full network gives).
+func (n Network) HostUnixSockets() bool { return n.AllUnixSockets != nil || len(n.UnixSockets) > 0 }
 
 // Granular is approval_policy = { granular = {...} }.
 type Granular struct {

@@ -16,13 +16,53 @@
 //     bypass the whole list.
 //   - Socket families are compared on the low 32 bits of the argument, as
 //     the kernel reads an int, so high garbage bits cannot dodge a match.
-//   - With the network off only socket families other than AF_UNIX are
-//     denied. The reference also denies connect, bind, listen, sendto,
-//     setsockopt... for every family, which breaks AF_UNIX messaging,
-//     asyncio and Chromium (Codex issues #33793, #47452, #39140); a new
-//     network namespace already isolates AF_UNIX abstract sockets, and
-//     path sockets are reachable only where the filesystem policy lets the
-//     command see them.
+//   - With the network off, AF_UNIX stays, but only between peers the
+//     command already holds. The reference denies connect, accept,
+//     accept4, bind, listen, getpeername, getsockname, shutdown, sendto,
+//     sendmmsg, recvmmsg, getsockopt and setsockopt for every family,
+//     which breaks Unix messaging inside the sandbox: asyncio's
+//     socketpair self-pipe, Python multiprocessing, Chromium's
+//     SOCK_SEQPACKET socketpairs (Codex issues #33793, #47452, #39140).
+//     polc denies exactly what names or accepts an address (UnixPeersOnly):
+//     connect, bind, listen, accept and accept4 fail, sendto fails when
+//     it names a destination, and socket and socketpair create AF_UNIX
+//     sockets of type SOCK_STREAM or SOCK_SEQPACKET only. A datagram
+//     socket (SOCK_DGRAM, and SOCK_RAW, which AF_UNIX turns into one)
+//     reaches any datagram socket of the host through sendmsg's msg_name
+//     (journald, /dev/log), a socketpair's too, and seccomp cannot read
+//     a msghdr, so datagram sockets are not created at all; a stream or
+//     seqpacket socket ignores or refuses a destination. What keeps
+//     working: socketpair, send, recv, sendmsg and recvmsg (with fd
+//     passing), shutdown, getsockopt and setsockopt, getsockname and
+//     getpeername, and descriptors inherited from outside.
+//
+// Host Unix sockets are not protected by the filesystem policy: a
+// connect(2) to a path socket needs only that the command can see it
+// (and write permission on the socket inode, which a read-only mount
+// does not take away), and under :workspace /tmp and the project are
+// writable and hold sockets of host processes: the command could reach
+// the tmux, X11, ssh-agent, Docker or session bus socket of the user
+// (`tmux -S SOCK run-shell CMD` runs CMD outside the sandbox). A new
+// network namespace isolates abstract sockets, but not path sockets. So, with the network off, reaching a host socket is
+// an explicit opt-in ([permissions.P.network] unix_sockets or
+// dangerously_allow_all_unix_sockets); seccomp cannot filter by path, so
+// the opt-in turns UnixPeersOnly off for the whole sandbox, and the
+// Linux backend says so (POL079 for a per-socket allow, refused unless
+// --allow-unenforceable). With the network on the command can connect
+// to every path socket it can see and, sharing the host's network
+// namespace, to every abstract socket, as with the reference.
+//
+// What the filter cannot see: a datagram socket handed to the command
+// by its caller (as its stdin, say) can still send to any datagram
+// socket with sendmsg; polc itself passes only the caller's standard
+// descriptors.
+//
+// What this costs inside the sandbox, with the network off: a program
+// cannot listen on a Unix socket of its own and connect to it (Python
+// multiprocessing's Manager and Listener, the forkserver start method,
+// which Python 3.14 makes the default on Linux, a local language
+// server), and syslog(3) cannot reach /dev/log. Seccomp cannot tell a
+// socket the command bound from a host's, so these fail closed.
 package seccomp
 
 import (
@@ -96,7 +136,25 @@ type Spec struct {
 	DenySocketFamilies []int `json:"deny_socket_families,omitempty"`
 	// DenyIoctls are ioctl requests that fail with EPERM.
 	DenyIoctls []uint32 `json:"deny_ioctls,omitempty"`
+	// UnixPeersOnly (network off, no host Unix socket allowed) keeps
+	// AF_UNIX to peers the command already holds: connect, bind, listen,
+	// accept and accept4 fail with EPERM, sendto fails when it names a
+	// destination, and socket and socketpair create only SOCK_STREAM
+	// and SOCK_SEQPACKET AF_UNIX sockets (see the package comment).
+	UnixPeersOnly bool `json:"unix_peers_only,omitempty"`
 }
+
+// Socket types (linux/net.h); the kernel reads type & sockTypeMask and
+// accepts only SOCK_CLOEXEC and SOCK_NONBLOCK in the other bits.
+const (
+	sockStream    = 1
+	sockSeqpacket = 5
+	sockTypeMask  = 0xf
+)
+
+// addressCalls fail under UnixPeersOnly: each names or accepts a peer
+// by address. sendto is handled apart (denied only with a destination).
+var addressCalls = []string{"connect", "bind", "listen", "accept", "accept4"}
 
 // ForNetwork is the filter for a sandbox with the network on or off.
 func ForNetwork(network bool) Spec {
@@ -109,6 +167,7 @@ func ForNetwork(network bool) Spec {
 		s.DenySocketFamilies = []int{AFVsock}
 	} else {
 		s.AllowSocketFamilies = []int{AFUnix}
+		s.UnixPeersOnly = true
 	}
 	return s
 }
@@ -117,6 +176,11 @@ func ForNetwork(network bool) Spec {
 func (s Spec) Validate() error {
 	if len(s.AllowSocketFamilies) > 0 && len(s.DenySocketFamilies) > 0 {
 		return fmt.Errorf("seccomp: both allowed and denied socket families")
+	}
+	if s.UnixPeersOnly && len(s.AllowSocketFamilies) == 0 {
+		// With every family allowed, a connect that fails is no
+		// protection: an allow list of families must come with it.
+		return fmt.Errorf("seccomp: unix_peers_only needs allow_socket_families")
 	}
 	for _, a := range []*ArchInfo{X86_64, AArch64} {
 		for _, n := range s.Deny {
@@ -155,6 +219,7 @@ const (
 	offArch = 4
 	offArg0 = 16 // low 32 bits of args[0] (little-endian)
 	offArg1 = 24 // low 32 bits of args[1]
+	offArg4 = 48 // low 32 bits of args[4]; the high half follows
 )
 
 // Program assembles the filter for an architecture.
@@ -185,6 +250,19 @@ func (s Spec) Program(a *ArchInfo) ([]bpf.RawInstruction, error) {
 	case len(s.AllowSocketFamilies) > 0:
 		block = append(block, bpf.LoadAbsolute{Off: offArg0, Size: 4})
 		for _, f := range s.AllowSocketFamilies {
+			if f == AFUnix && s.UnixPeersOnly {
+				// Stream and seqpacket only, whatever the flag bits.
+				types := []bpf.Instruction{
+					bpf.LoadAbsolute{Off: offArg1, Size: 4},
+					bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: sockTypeMask},
+					bpf.JumpIf{Cond: bpf.JumpEqual, Val: sockStream, SkipFalse: 1}, allow,
+					bpf.JumpIf{Cond: bpf.JumpEqual, Val: sockSeqpacket, SkipFalse: 1}, allow,
+					deny,
+				}
+				block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: uint8(len(types))})
+				block = append(block, types...)
+				continue
+			}
 			block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: 1}, allow)
 		}
 		block = append(block, deny)
@@ -200,6 +278,24 @@ func (s Spec) Program(a *ArchInfo) ([]bpf.RawInstruction, error) {
 			prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr(name), SkipFalse: uint8(len(block))})
 			prog = append(prog, block...)
 		}
+	}
+	if s.UnixPeersOnly {
+		for _, name := range addressCalls {
+			prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr(name), SkipFalse: 1}, deny)
+		}
+		// sendto(fd, buf, len, flags, dest_addr, addrlen): send(2) is
+		// sendto with a NULL dest_addr (glibc on x86_64), so deny only a
+		// destination, on all 64 bits of the pointer.
+		sb := []bpf.Instruction{
+			bpf.LoadAbsolute{Off: offArg4, Size: 4},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0, SkipFalse: 3},
+			bpf.LoadAbsolute{Off: offArg4 + 4, Size: 4},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0, SkipFalse: 1},
+			allow,
+			deny,
+		}
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr("sendto"), SkipFalse: uint8(len(sb))})
+		prog = append(prog, sb...)
 	}
 	if len(s.DenyIoctls) > 0 {
 		ib := []bpf.Instruction{bpf.LoadAbsolute{Off: offArg1, Size: 4}}

@@ -44,12 +44,28 @@ const (
 	eperm  = retErrno | ePERM
 	enosys = retErrno | eNOSYS
 	afInet = 2
+
+	sockDgram = 2
+	sockRaw   = 3
 )
 
 func TestFilterBothArches(t *testing.T) {
+	lib := map[*ArchInfo]*arch.Info{X86_64: arch.X86_64, AArch64: arch.AARCH64}
 	for _, a := range []*ArchInfo{X86_64, AArch64} {
-		nr := func(n string) uint32 { return a.Syscalls[n] }
+		// Syscalls the filter does not name come from the full tables.
+		nr := func(n string) uint32 {
+			if v, ok := a.Syscalls[n]; ok {
+				return v
+			}
+			v, ok := lib[a].SyscallNames[n]
+			if !ok {
+				t.Fatalf("%s: no syscall %s", a.Name, n)
+			}
+			return uint32(v)
+		}
 		off, on := ForNetwork(false), ForNetwork(true)
+		hostSockets := ForNetwork(false)
+		hostSockets.UnixPeersOnly = false
 		id := a.ID
 		cases := []struct {
 			name string
@@ -64,15 +80,38 @@ func TestFilterBothArches(t *testing.T) {
 			{"process_vm_writev", off, nr("process_vm_writev"), nil, eperm},
 			{"io_uring_setup", on, nr("io_uring_setup"), nil, eperm},
 			{"keyctl", off, nr("keyctl"), nil, eperm},
-			{"socket AF_UNIX, network off", off, nr("socket"), []uint64{AFUnix}, allow},
+			{"socket AF_UNIX, network off", off, nr("socket"), []uint64{AFUnix, sockStream}, allow},
 			{"socket AF_INET, network off", off, nr("socket"), []uint64{afInet}, eperm},
 			{"socket AF_INET with high garbage", off, nr("socket"), []uint64{1<<32 | afInet}, eperm},
 			{"socketpair AF_INET, network off", off, nr("socketpair"), []uint64{afInet}, eperm},
 			{"socket AF_INET, network on", on, nr("socket"), []uint64{afInet}, allow},
 			{"socket AF_VSOCK, network on", on, nr("socket"), []uint64{AFVsock}, eperm},
 			{"socket AF_VSOCK with high garbage, network on", on, nr("socket"), []uint64{1<<40 | AFVsock}, eperm},
-			{"connect stays allowed (AF_UNIX messaging)", off, nr("connect"), nil, allow},
-			{"sendto stays allowed", off, nr("sendto"), nil, allow},
+			{"connect, network off", off, nr("connect"), nil, eperm},
+			{"bind, network off", off, nr("bind"), nil, eperm},
+			{"listen, network off", off, nr("listen"), nil, eperm},
+			{"accept, network off", off, nr("accept"), nil, eperm},
+			{"accept4, network off", off, nr("accept4"), nil, eperm},
+			{"connect, network on", on, nr("connect"), nil, allow},
+			{"connect, host sockets allowed", hostSockets, nr("connect"), nil, allow},
+			{"send (sendto without destination)", off, nr("sendto"), []uint64{3, 0x1000, 5, 0, 0, 0}, allow},
+			{"sendto with a destination", off, nr("sendto"), []uint64{3, 0x1000, 5, 0, 0x7ffc0000, 110}, eperm},
+			{"sendto with a destination above 4 GiB only", off, nr("sendto"), []uint64{3, 0x1000, 5, 0, 1 << 32, 110}, eperm},
+			{"sendto with a destination, host sockets allowed", hostSockets, nr("sendto"), []uint64{3, 0x1000, 5, 0, 0x7ffc0000, 110}, allow},
+			{"socket AF_UNIX SOCK_STREAM", off, nr("socket"), []uint64{AFUnix, sockStream}, allow},
+			{"socket AF_UNIX SOCK_SEQPACKET|SOCK_CLOEXEC", off, nr("socket"), []uint64{AFUnix, sockSeqpacket | 0o2000000}, allow},
+			{"socket AF_UNIX SOCK_DGRAM", off, nr("socket"), []uint64{AFUnix, sockDgram}, eperm},
+			{"socket AF_UNIX SOCK_DGRAM|SOCK_NONBLOCK|SOCK_CLOEXEC", off, nr("socket"), []uint64{AFUnix, sockDgram | 0o4000 | 0o2000000}, eperm},
+			{"socket AF_UNIX SOCK_RAW", off, nr("socket"), []uint64{AFUnix, sockRaw}, eperm},
+			{"socketpair AF_UNIX SOCK_DGRAM", off, nr("socketpair"), []uint64{AFUnix, sockDgram}, eperm},
+			{"socketpair AF_UNIX SOCK_RAW|SOCK_CLOEXEC", off, nr("socketpair"), []uint64{AFUnix, sockRaw | 0o2000000}, eperm},
+			{"socketpair AF_UNIX SOCK_STREAM|SOCK_CLOEXEC", off, nr("socketpair"), []uint64{AFUnix, sockStream | 0o2000000}, allow},
+			{"socketpair AF_UNIX SOCK_SEQPACKET", off, nr("socketpair"), []uint64{AFUnix, sockSeqpacket}, allow},
+			{"socketpair AF_UNIX SOCK_DGRAM, host sockets allowed", hostSockets, nr("socketpair"), []uint64{AFUnix, sockDgram}, allow},
+			{"socket AF_INET, host sockets allowed", hostSockets, nr("socket"), []uint64{afInet, sockStream}, eperm},
+			{"socket AF_UNIX SOCK_DGRAM, network on", on, nr("socket"), []uint64{AFUnix, sockDgram}, allow},
+			{"recvfrom stays allowed", off, nr("recvfrom"), nil, allow},
+			{"sendmsg stays allowed", off, nr("sendmsg"), nil, allow},
 			{"ioctl TIOCSTI", off, nr("ioctl"), []uint64{0, tiocsti}, eperm},
 			{"ioctl TCGETS", off, nr("ioctl"), []uint64{0, 0x5401}, allow},
 		}
@@ -111,6 +150,8 @@ func TestValidateRejects(t *testing.T) {
 		{Deny: []string{"no_such_call"}},
 		{AllowSocketFamilies: []int{1}, DenySocketFamilies: []int{40}},
 		{DenySocketFamilies: []int{-1}},
+		{UnixPeersOnly: true},
+		{UnixPeersOnly: true, DenySocketFamilies: []int{40}},
 	}
 	for _, s := range bad {
 		if err := s.Validate(); err == nil {
@@ -167,7 +208,7 @@ func TestTablesMatchTheLibrary(t *testing.T) {
 				t.Errorf("%s: %s = %d, library %d (known %v)", c.ours.Name, name, nr, want, ok)
 			}
 		}
-		for _, name := range append(ForNetwork(false).Deny, "socket", "socketpair", "ioctl") {
+		for _, name := range append(append(ForNetwork(false).Deny, addressCalls...), "socket", "socketpair", "ioctl", "sendto") {
 			if _, ok := c.ours.Syscalls[name]; !ok {
 				t.Errorf("%s: no number for %s", c.ours.Name, name)
 			}

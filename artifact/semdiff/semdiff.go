@@ -337,12 +337,49 @@ func networkChanges(old, new *ir.Policy) []Change {
 		}
 		return s
 	}
+	var out []Change
 	from, to := word(old.Network), word(new.Network)
-	if from == to {
-		return nil
+	if from != to {
+		out = append(out, Change{Kind: "network", Subject: "network", From: from, To: to,
+			Was: originOr(old.Network.Origin), Now: originOr(new.Network.Origin)})
 	}
-	return []Change{{Kind: "network", Subject: "network", From: from, To: to,
-		Was: originOr(old.Network.Origin), Now: originOr(new.Network.Origin)}}
+	// Host Unix sockets: each allowed socket, and the allow-all switch.
+	sockets := func(n ir.Network) map[string]ir.Origin {
+		m := map[string]ir.Origin{}
+		for _, u := range n.UnixSockets {
+			m[u.Path] = u.Origin
+		}
+		if n.AllUnixSockets != nil {
+			m["every host Unix socket"] = *n.AllUnixSockets
+		}
+		return m
+	}
+	was, now := sockets(old.Network), sockets(new.Network)
+	var subjects []string
+	for k := range was {
+		subjects = append(subjects, k)
+	}
+	for k := range now {
+		if _, ok := was[k]; !ok {
+			subjects = append(subjects, k)
+		}
+	}
+	sort.Strings(subjects)
+	for _, k := range subjects {
+		o, wasOK := was[k]
+		n, isOK := now[k]
+		if wasOK == isOK {
+			continue
+		}
+		c := Change{Kind: "network", Subject: "unix socket " + k, From: "deny", To: "connect"}
+		if wasOK {
+			c.From, c.To, c.Was = "connect", "deny", originOr(o)
+		} else {
+			c.Now = originOr(n)
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func originOr(o ir.Origin) string {

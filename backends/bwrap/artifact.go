@@ -26,6 +26,7 @@ const (
 	nsUser        = "user"     //
 	nsPID         = "pid"      //
 	nsIPC         = "ipc"      //
+	nsUTS         = "uts"      //
 	nsNet         = "net"      //
 	netNone       = "none"     //
 	netFull       = "full"     //
@@ -50,7 +51,8 @@ type Artifact struct {
 	// Globs are deny patterns, masked on the paths they match at launch
 	// (within MaxDepth), after every exact mount.
 	Globs []GlobMask `json:"globs,omitempty"`
-	// Namespaces are unshared: user, pid, ipc, and net unless the network is on.
+	// Namespaces are unshared: user, pid, ipc, uts, and net unless the
+	// network is on.
 	Namespaces []string `json:"namespaces"`
 	// Network is none or full.
 	Network string `json:"network"`
@@ -62,6 +64,12 @@ type Artifact struct {
 	NewSession    bool `json:"new_session"`
 	// Seccomp is installed inside the sandbox before the command runs.
 	Seccomp seccomp.Spec `json:"seccomp"`
+	// UnixSockets are the host Unix sockets the policy allows with the
+	// network off ("*": dangerously_allow_all_unix_sockets). Seccomp
+	// cannot filter by path: when there is any, the filter lets the
+	// command connect to every Unix socket it can see
+	// (Seccomp.UnixPeersOnly is off), and this list says why.
+	UnixSockets []string `json:"unix_sockets,omitempty"`
 	// Env are variables the shim sets for the command, as the reference does.
 	Env map[string]string `json:"env,omitempty"`
 }
@@ -132,11 +140,16 @@ func (linuxBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, e
 // (fail closed), with a warning.
 func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 	var diags diag.List
+	// The uts namespace: the hostname is a UTS sysctl, and for a command
+	// run by root (uid 0 in bwrap's user namespace is the host's root)
+	// sethostname(2) and /proc/sys/kernel/hostname pass the kernel's
+	// permission checks: without its own UTS namespace the sandbox
+	// renames the host.
 	art := &Artifact{
 		Format:        Format,
 		Profile:       p.Profile,
 		Root:          RootTmpfs,
-		Namespaces:    []string{nsUser, nsPID, nsIPC},
+		Namespaces:    []string{nsUser, nsPID, nsIPC, nsUTS},
 		Network:       netNone,
 		Proc:          true,
 		Dev:           true,
@@ -167,6 +180,9 @@ func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 		art.Env = map[string]string{"CODEX_SANDBOX_NETWORK_DISABLED": "1"}
 	}
 	art.Seccomp = seccomp.ForNetwork(art.Network == netFull)
+	if art.Network == netNone && p.Network.HostUnixSockets() {
+		diags = append(diags, lowerUnixSockets(art, p.Network, opts)...)
+	}
 
 	for _, r := range p.Rules {
 		m := Mount{Path: r.Path, Access: r.Access.String(), Mandatory: r.Mandatory,
@@ -205,6 +221,43 @@ func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 	return art, diags
 }
 
+// AllUnixSockets in Artifact.UnixSockets stands for
+// dangerously_allow_all_unix_sockets.
+const AllUnixSockets = "*"
+
+// lowerUnixSockets lets a sandbox without the network reach the host
+// Unix sockets the policy allows. Seccomp cannot read the address of a
+// connect, so Linux can only allow them all: exact for
+// dangerously_allow_all_unix_sockets (the compiler warns, POL040), a
+// widening for a list of paths, which is refused (POL079) unless the
+// user accepts it with --allow-unenforceable, and then still said.
+func lowerUnixSockets(art *Artifact, n ir.Network, opts backends.Options) diag.List {
+	var diags diag.List
+	if n.AllUnixSockets != nil {
+		art.UnixSockets = []string{AllUnixSockets}
+		art.Seccomp.UnixPeersOnly = false
+		return diags
+	}
+	for _, u := range n.UnixSockets {
+		d := diag.Diagnostic{Code: diag.LinuxUnixSocketWidened, Severity: diag.LinuxUnixSocketWidened.Severity(), Pos: u.Origin.Pos,
+			Message: fmt.Sprintf("unix_sockets allows %s, but Linux cannot limit connections to one path (seccomp cannot read a socket address): "+
+				"allowing it lets the command connect to every Unix socket of the host it can see", u.Path),
+			Fix: "remove the allow (the command then reaches no host socket), or accept the wider sandbox with --allow-unenforceable"}
+		if opts.AllowUnenforceable {
+			d.Severity = diag.Warning
+			d.Message += "; on Linux every Unix socket is reachable (--allow-unenforceable)"
+		}
+		diags = append(diags, d)
+		art.UnixSockets = append(art.UnixSockets, u.Path)
+	}
+	if !opts.AllowUnenforceable {
+		art.UnixSockets = nil
+		return diags
+	}
+	art.Seccomp.UnixPeersOnly = false
+	return diags
+}
+
 // Encode writes the artifact as canonical JSON (canonjson's form, written
 // directly: encode.go).
 func (a *Artifact) Encode() ([]byte, error) { return a.encodeCanonical(), nil }
@@ -235,10 +288,12 @@ func Decode(payload []byte) (*Artifact, error) {
 	default:
 		return nil, fmt.Errorf("linux artifact: unknown network %q", a.Network)
 	}
-	hasNet := false
+	hasNet, hasUTS := false, false
 	for _, ns := range a.Namespaces {
 		switch ns {
 		case nsUser, nsPID, nsIPC:
+		case nsUTS:
+			hasUTS = true
 		case nsNet:
 			hasNet = true
 		default:
@@ -247,6 +302,11 @@ func Decode(payload []byte) (*Artifact, error) {
 	}
 	if !a.Unrestricted && a.Network == netNone && !hasNet {
 		return nil, fmt.Errorf("linux artifact: network is off but the net namespace is not unshared")
+	}
+	// An artifact built before polc unshared the UTS namespace would let
+	// a command run by root rename the host: refuse it (rebuild it).
+	if !a.Unrestricted && !hasUTS {
+		return nil, fmt.Errorf("linux artifact: the uts namespace is not unshared (the command could set the host's hostname); rebuild the artifact with this polc")
 	}
 	for _, m := range a.Mounts {
 		switch m.Access {
@@ -265,6 +325,16 @@ func Decode(payload []byte) (*Artifact, error) {
 	}
 	if err := a.Seccomp.Validate(); err != nil {
 		return nil, fmt.Errorf("linux artifact: %v", err)
+	}
+	// With the network off, a filter that lets the command connect must
+	// say for which sockets: an artifact never widens silently.
+	if !a.Unrestricted && a.Network == netNone && !a.Seccomp.UnixPeersOnly && len(a.UnixSockets) == 0 {
+		return nil, fmt.Errorf("linux artifact: the network is off but the seccomp filter lets the command connect to host Unix sockets, and the artifact names none (rebuild it with this polc)")
+	}
+	for _, u := range a.UnixSockets {
+		if u != AllUnixSockets && (u == "" || u[0] != '/') {
+			return nil, fmt.Errorf("linux artifact: unix socket %q is not absolute", u)
+		}
 	}
 	return &a, nil
 }

@@ -8,7 +8,7 @@
 // # Shape of a launch
 //
 //	bwrap --new-session --die-with-parent
-//	      --unshare-user --unshare-pid --unshare-ipc [--unshare-net]
+//	      --unshare-user --unshare-pid --unshare-ipc --unshare-uts [--unshare-net]
 //	      --cap-drop ALL
 //	      <root: --ro-bind / / | --bind / / | --perms 0111 --tmpfs />
 //	      --dev /dev
@@ -18,6 +18,7 @@
 //	      [--symlink T L (logical paths of system roots in a tmpfs root)]
 //	      --remount-ro <every tmpfs mask> [--remount-ro /]
 //	      --proc /proc
+//	      --ro-bind /proc/sys /proc/sys --ro-bind-try /proc/{sysrq-trigger,irq,bus} (ProcCoverArgs)
 //	      <masks: --perms 0000 --ro-bind-data FD FILE | --perms 0000 --tmpfs DIR --remount-ro DIR>
 //	      --seccomp FD --json-status-fd FD --block-fd FD --chdir DIR
 //	      -- CMD...

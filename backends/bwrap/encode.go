@@ -206,8 +206,10 @@ func (a *Artifact) write(w *jsonWriter) {
 				ints("allow_socket_families", s.AllowSocketFamilies, true),
 				ints("deny_socket_families", s.DenySocketFamilies, true),
 				ints("deny_ioctls", s.DenyIoctls, true),
+				omit(!s.UnixPeersOnly, boolField("unix_peers_only", s.UnixPeersOnly)),
 			})
 		}},
+		strsField("unix_sockets", a.UnixSockets, true),
 		omit(len(a.Env) == 0, jsonField{"env", func(w *jsonWriter) {
 			var fs []jsonField
 			for k, v := range a.Env {

@@ -2,6 +2,7 @@ package bwrap
 
 import (
 	"fmt"
+	"strings"
 
 	"polc/backends"
 	"polc/ir"
@@ -55,4 +56,22 @@ func (e *Evaluator) Network(host string, port int) backends.Verdict {
 		return backends.Verdict{Allowed: true, Reason: "network on: host network namespace"}
 	}
 	return backends.Verdict{Allowed: false, Reason: "network off: new network namespace, and seccomp denies socket families other than AF_UNIX"}
+}
+
+// UnixConnect implements backends.SocketEvaluator: the command connects
+// to a socket it can see when the filter lets it connect at all.
+func (e *Evaluator) UnixConnect(hostPath string) backends.Verdict {
+	if e.art.Unrestricted {
+		return backends.Verdict{Allowed: true, Reason: "no sandbox (unrestricted profile)"}
+	}
+	if see := e.Decide(hostPath, ir.OpRead); !see.Allowed {
+		return backends.Verdict{Allowed: false, Reason: "the socket is not visible in the sandbox: " + see.Reason}
+	}
+	switch {
+	case e.art.Network == netFull:
+		return backends.Verdict{Allowed: true, Reason: "network on: connect is not filtered"}
+	case e.art.Seccomp.UnixPeersOnly:
+		return backends.Verdict{Allowed: false, Reason: "network off: seccomp refuses connect, bind, listen, accept and addressed sendto (AF_UNIX only between peers the command holds)"}
+	}
+	return backends.Verdict{Allowed: true, Reason: fmt.Sprintf("seccomp lets the command connect to every Unix socket it can see (it cannot filter by path) because the profile allows %s", strings.Join(e.art.UnixSockets, ", "))}
 }

@@ -198,6 +198,7 @@ func PlanHost(art *Artifact, env ir.Env, opts PlanOptions) (*HostPlan, error) {
 	}
 	if art.Proc {
 		b.add(Entry{Path: "/proc", Kind: KindProc, Why: "fresh /proc of the new pid namespace"}, "--proc", "/proc")
+		b.hp.Args = append(b.hp.Args, ProcCoverArgs...)
 	}
 	for _, p := range b.remount {
 		b.hp.Args = append(b.hp.Args, "--remount-ro", p)
@@ -762,4 +763,42 @@ func NamespaceArgs(art *Artifact, needCaps bool) []string {
 		args = append(args, "--cap-add", "CAP_SYS_ADMIN")
 	}
 	return args
+}
+
+// ProcCoverArgs make the kernel's global knobs under the fresh /proc
+// read-only; they follow --proc /proc.
+//
+// A command run by root is the host's root: uid 0 in bwrap's user
+// namespace is global uid 0, and the kernel checks sysctl writes
+// against the global uid, not against capabilities, so
+// kernel.core_pattern (host code execution as root at the next crash),
+// kernel.modprobe and the rest are writable; /proc/sysrq-trigger
+// (mode 0200, no capability check) reboots or crashes the host.
+// bubblewrap covers these itself only when access(W_OK) says they are
+// writable, which is not reliable (the /proc/sys directory answers
+// EACCES to W_OK for everyone, though its files accept writes), so
+// polc covers them unconditionally.
+//
+// A bind's source is resolved in the host's root, so these bind the
+// host's /proc entries read-only, not the new /proc's: bubblewrap can
+// bind only host paths. That is sound: what /proc/sys shows depends on
+// the namespaces of the process that opens it (net, ipc, uts and the
+// pid namespace's ns_last_pid are the opener's), not on the /proc
+// instance, so the sandbox still sees its own values; the binds are
+// recursive and read-only, so a host mount below /proc/sys
+// (binfmt_misc) shows read-only too. /proc/sys must exist on the host
+// (--ro-bind: a launch fails closed otherwise), which also proves the
+// host's /proc is a full procfs (subset=pid hides it), so that the
+// other three, when missing there, are missing from the kernel
+// (CONFIG_MAGIC_SYSRQ=n) and --ro-bind-try loses nothing.
+//
+// A command cannot undo them: bwrap's mounts are locked in the
+// sandbox's mount namespace, and a fresh procfs mounted in a nested
+// user namespace is refused while a locked mount hides part of /proc
+// (the kernel's mount_too_revealing).
+var ProcCoverArgs = []string{
+	"--ro-bind", "/proc/sys", "/proc/sys",
+	"--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger",
+	"--ro-bind-try", "/proc/irq", "/proc/irq",
+	"--ro-bind-try", "/proc/bus", "/proc/bus",
 }

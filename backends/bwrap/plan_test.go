@@ -245,3 +245,75 @@ func BenchmarkPlanHostSeed(b *testing.B) {
 		}
 	}
 }
+
+// TestProcKnobsReadOnly: every plan with a fresh /proc covers the
+// kernel's global knobs read-only right after mounting it (a later
+// --proc would uncover them), and unshares the UTS namespace, whatever
+// the root and the number of masks.
+func TestProcKnobsReadOnly(t *testing.T) {
+	proj := mkTree(t, "a.env", "b/c.env")
+	hp := plan(t, seedPolicy(), proj)
+	i := argIndex(hp.Args, "--proc", "/proc")
+	if i < 0 {
+		t.Fatalf("no --proc in %q", hp.Args)
+	}
+	if j := argIndex(hp.Args, ProcCoverArgs...); j != i+2 {
+		t.Fatalf("proc covers at %d, want right after --proc (%d): %q", j, i+2, hp.Args)
+	}
+	if argIndex(ProcCoverArgs, "--ro-bind", "/proc/sys", "/proc/sys") != 0 {
+		t.Fatalf("/proc/sys must be bound with --ro-bind (fail closed), got %q", ProcCoverArgs)
+	}
+	for _, args := range [][]string{NamespaceArgs(hp.Artifact, true), DirectNamespaceArgs(hp.Artifact)} {
+		if argIndex(args, "--unshare-uts") < 0 {
+			t.Errorf("no --unshare-uts in %q", args)
+		}
+	}
+	// An artifact that does not unshare uts is refused.
+	art, _ := Lower(seedPolicy(), backends.Options{})
+	art.Namespaces = []string{nsUser, nsPID, nsIPC, nsNet}
+	payload, _ := art.Encode()
+	if _, err := Decode(payload); err == nil || !strings.Contains(err.Error(), "uts") {
+		t.Errorf("artifact without the uts namespace: want a refusal, got %v", err)
+	}
+}
+
+// TestUnixSocketLowering: with the network off the filter keeps AF_UNIX
+// to the command's own peers; one allowed socket cannot be enforced
+// exactly (it would allow all: POL079, an error unless the user accepts
+// it, then a warning, and the artifact names the socket); allowing all
+// is exact. An artifact whose filter allows connect with the network off
+// must name the sockets, or it is refused.
+func TestUnixSocketLowering(t *testing.T) {
+	p := seedPolicy()
+	art, diags := Lower(p, backends.Options{})
+	if diags.HasErrors() || !art.Seccomp.UnixPeersOnly || art.UnixSockets != nil {
+		t.Fatalf("network off: %+v %v", art.Seccomp, diags)
+	}
+	p.Network.UnixSockets = []ir.UnixSocket{{Path: "/run/a.sock", Origin: ir.Origin{Pos: diag.Pos{File: "c.toml", Line: 3}}}}
+	if _, diags := Lower(p, backends.Options{}); !diags.HasErrors() || diags[0].Code != diag.LinuxUnixSocketWidened || diags[0].Pos.Line != 3 {
+		t.Fatalf("one socket: want POL079 at line 3, got %v", diags)
+	}
+	art, diags = Lower(p, backends.Options{AllowUnenforceable: true})
+	if diags.HasErrors() || len(diags) != 1 || diags[0].Severity != diag.Warning || art.Seccomp.UnixPeersOnly || len(art.UnixSockets) != 1 {
+		t.Fatalf("one socket, --allow-unenforceable: %+v %v", art, diags)
+	}
+	p.Network.UnixSockets = nil
+	p.Network.AllUnixSockets = &ir.Origin{}
+	art, diags = Lower(p, backends.Options{})
+	if diags.HasErrors() || art.Seccomp.UnixPeersOnly || len(art.UnixSockets) != 1 || art.UnixSockets[0] != AllUnixSockets {
+		t.Fatalf("all sockets: %+v %v", art, diags)
+	}
+	payload, _ := art.Encode()
+	if _, err := Decode(payload); err != nil {
+		t.Fatal(err)
+	}
+	art.UnixSockets = nil
+	payload, _ = art.Encode()
+	if _, err := Decode(payload); err == nil {
+		t.Error("filter allowing connect with no socket named: want a refusal")
+	}
+	p.Network = ir.Network{Mode: ir.NetworkFull, UnixSockets: []ir.UnixSocket{{Path: "/run/a.sock"}}}
+	if art, diags := Lower(p, backends.Options{}); diags.HasErrors() || art.Seccomp.UnixPeersOnly {
+		t.Fatalf("network on: %+v %v", art.Seccomp, diags)
+	}
+}

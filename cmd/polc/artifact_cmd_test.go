@@ -284,6 +284,9 @@ func TestExecArtifactRefusals(t *testing.T) {
 	os.WriteFile(inProject, body, 0o644)
 	inTmp := filepath.Join(w.tmp, "dev.linux.json")
 	os.WriteFile(inTmp, body, 0o644)
+	pubKey, _ := os.ReadFile(w.path("k.pub"))
+	w.write("proj/k.pub", string(pubKey))
+	os.Symlink(w.path("proj"), w.path("proj-link"))
 
 	cases := []struct {
 		name string
@@ -297,6 +300,8 @@ func TestExecArtifactRefusals(t *testing.T) {
 		{"scope changed after signing", []string{"--artifact", rescoped, "--trust", "../k.pub"}, "POL104"},
 		{"writable by the sandbox: project", []string{"--artifact", inProject, "--trust", "../k.pub"}, "POL106"},
 		{"writable by the sandbox: TMPDIR", []string{"--artifact", inTmp, "--trust", "../k.pub"}, "POL106"},
+		{"trust key writable by the sandbox", []string{"--artifact", good, "--trust", "k.pub"}, "POL117"},
+		{"trust key writable by the sandbox, through a link", []string{"--artifact", good, "--trust", "../proj-link/k.pub"}, "POL117"},
 		{"not an artifact", []string{"--artifact", w.path("proj/a.txt")}, "POL100"},
 		{"bad trust key file", []string{"--artifact", good, "--trust", "../k"}, "POL110"},
 	}

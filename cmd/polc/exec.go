@@ -11,6 +11,7 @@ import (
 
 	"polc/backends"
 	"polc/compiler"
+	"polc/diag"
 	"polc/ir"
 	"polc/runtime"
 )
@@ -105,7 +106,16 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	}
 	env := res.Env
 	env.Platform = ir.HostPlatform()
-	return &prepared{Out: out, Env: env, Dir: dir}, nil
+	// A rule the user let the platform widen (--allow-unenforceable) is
+	// said on every launch, not only by polc check.
+	warning := ""
+	for _, d := range diags {
+		if d.Code == diag.LinuxUnixSocketWidened {
+			warning = fmt.Sprintf("polc: warning: %s: %s [%s]", d.Pos, d.Message, d.Code)
+			break
+		}
+	}
+	return &prepared{Out: out, Env: env, Dir: dir, Warning: warning}, nil
 }
 
 // launch runs argv under a prepared artifact and exits with its status.

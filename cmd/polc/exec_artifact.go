@@ -54,7 +54,8 @@ func prepareFromArtifact(c *cli.Context) (*prepared, error) {
 // modified, one for another platform, a missing signature or an unknown
 // key or a bad signature when a trust key is configured (--trust, or
 // *.pub in the system trust directory), a variable it needs that cannot
-// be bound, and an artifact stored where its own sandbox could write it.
+// be bound, and an artifact or a trust key stored where its own sandbox
+// could write it.
 // With no trust key at all the artifact's integrity is still checked,
 // and the returned warning says its origin was not (the caller prints it
 // once the launch is about to start, so that a refusal stays one line).
@@ -88,6 +89,16 @@ func loadExecArtifact(file string, trust []string, dir string) (*backends.Output
 		return refuse(err)
 	}
 	if err := artifact.CheckStorage(a, abs, env); err != nil {
+		return refuse(err)
+	}
+	// The keys that let this artifact run must not be the sandbox's to
+	// replace either.
+	for i := range keys {
+		if keys[i].File, err = filepath.Abs(keys[i].File); err != nil {
+			return refuse(err)
+		}
+	}
+	if err := artifact.CheckTrustStorage(a, abs, keys, env); err != nil {
 		return refuse(err)
 	}
 	warning := ""

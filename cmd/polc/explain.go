@@ -20,9 +20,11 @@ func init() {
 		Usage:     "explain the decision for paths: allowed or denied, and which rule (file:line) decided",
 		ArgsUsage: "PATH...",
 		Description: "--target ir (the default) asks the reference decision function; linux, macos or windows\n" +
-			"lower the policy with that backend and ask its evaluator what the artifact enforces.",
+			"lower the policy with that backend and ask its evaluator what the artifact enforces.\n" +
+			"--op connect asks whether the command may connect to a host Unix socket at PATH; without --op,\n" +
+			"a PATH that is a socket on this host or is named in unix_sockets is also answered for connect.",
 		Flags: append(compileFlags(),
-			&cli.StringFlag{Name: "op", Usage: "operation `OP`: read or write (default: both)"},
+			&cli.StringFlag{Name: "op", Usage: "operation `OP`: read, write or connect (default: read and write, and connect for sockets)"},
 			&cli.StringFlag{Name: "target", Value: "ir", Usage: "`TARGET`: ir, linux, macos or windows"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
 		),
@@ -58,14 +60,18 @@ func runExplain(c *cli.Context) error {
 		return usageErr("unknown --format %q: use text or json", format)
 	}
 	var ops []ir.Op
+	connect := "sockets" // connect rows: for sockets, for every path, or none
 	switch c.String("op") {
 	case "":
 		ops = []ir.Op{ir.OpRead, ir.OpWrite}
 	case "read", "write":
 		op, _ := ir.ParseOp(c.String("op"))
 		ops = []ir.Op{op}
+		connect = ""
+	case "connect":
+		connect = "all"
 	default:
-		return usageErr("unknown --op %q: use read or write", c.String("op"))
+		return usageErr("unknown --op %q: use read, write or connect", c.String("op"))
 	}
 	target := c.String("target")
 	var backend backends.Backend
@@ -95,6 +101,9 @@ func runExplain(c *cli.Context) error {
 	answer := func(path string, op ir.Op) explanation {
 		return fromDecision(dec.Decide(path, op), op)
 	}
+	connectAnswer := func(path string) (explanation, bool) {
+		return irConnect(res.Policy, dec, res.Env, path), true
+	}
 	if backend != nil {
 		out, diags := backend.Lower(res.Policy, lowerOptions(c))
 		if out == nil || diags.HasErrors() {
@@ -113,6 +122,16 @@ func runExplain(c *cli.Context) error {
 			return explanation{Path: path, Op: op.String(), Allowed: v.Allowed, Rule: v.Reason, Reason: v.Reason,
 				Source: ref.Source, Origin: ref.Origin, IRAllowed: &ref.Allowed}
 		}
+		connectAnswer = func(path string) (explanation, bool) {
+			sev, ok := ev.(backends.SocketEvaluator)
+			if !ok {
+				return explanation{}, false
+			}
+			v := sev.UnixConnect(path)
+			ref := irConnect(res.Policy, dec, res.Env, path)
+			return explanation{Path: path, Op: opConnect, Allowed: v.Allowed, Rule: v.Reason, Reason: v.Reason,
+				Source: ref.Source, Origin: ref.Origin, IRAllowed: &ref.Allowed}, true
+		}
 	}
 
 	var out []explanation
@@ -121,8 +140,19 @@ func runExplain(c *cli.Context) error {
 		if err != nil {
 			return usageErr("path %q: %v", arg, err)
 		}
-		for _, op := range ops {
-			e := answer(path, op)
+		if connect != "all" {
+			for _, op := range ops {
+				e := answer(path, op)
+				e.Path, e.Target = path, target
+				out = append(out, e)
+			}
+		}
+		if connect == "all" || (connect == "sockets" && isSocket(res.Policy, path)) {
+			e, ok := connectAnswer(path)
+			if !ok {
+				fmt.Fprintf(os.Stderr, "polc: explain: the %s evaluator does not model Unix socket connections; %s not answered for connect\n", target, path)
+				continue
+			}
 			e.Path, e.Target = path, target
 			out = append(out, e)
 		}
@@ -172,4 +202,63 @@ func fromDecision(d ir.Decision, op ir.Op) explanation {
 		e.Origin = ir.OriginDefault
 	}
 	return e
+}
+
+// opConnect is explain's operation for connecting to a host Unix socket.
+const opConnect = "connect"
+
+// isSocket reports whether path is a socket on this host or a socket
+// the policy names.
+func isSocket(p *ir.Policy, path string) bool {
+	if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		return true
+	}
+	for _, u := range p.Network.UnixSockets {
+		if u.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
+// irConnect is the policy's answer for connecting to the host Unix
+// socket at path: the command must see it (read), and the network must
+// be on or the socket allowed (unix_sockets, or
+// dangerously_allow_all_unix_sockets).
+func irConnect(p *ir.Policy, dec *ir.Decider, env ir.Env, path string) explanation {
+	e := explanation{Path: path, Op: opConnect}
+	if p.Unrestricted {
+		e.Allowed, e.Reason, e.Origin = true, "no sandbox (unrestricted profile)", ir.OriginBuiltin
+		return e
+	}
+	if see := dec.Decide(path, ir.OpRead); !see.Allowed {
+		r := fromDecision(see, ir.OpRead)
+		r.Op, r.Allowed, r.Reason = opConnect, false, "the socket is not visible to the command: "+r.Reason
+		return r
+	}
+	set := func(allowed bool, reason string, o ir.Origin) explanation {
+		e.Allowed, e.Reason, e.Origin, e.Rule, e.Source = allowed, reason, o.Kind, o.Key, o.Pos.String()
+		if e.Source != "" {
+			e.Reason += " (" + e.Source + ")"
+		}
+		return e
+	}
+	n := p.Network
+	if n.Mode == ir.NetworkFull {
+		return set(true, "network on: every socket the command can see", n.Origin)
+	}
+	if n.AllUnixSockets != nil {
+		return set(true, "dangerously_allow_all_unix_sockets: every socket the command can see", *n.AllUnixSockets)
+	}
+	resolve := env.Resolve
+	if resolve == nil {
+		resolve = ir.ResolvePath
+	}
+	real := resolve(path)
+	for _, u := range n.UnixSockets {
+		if u.Path == path || resolve(u.Path) == real {
+			return set(true, "unix_sockets allows "+u.Path, u.Origin)
+		}
+	}
+	return set(false, "network off and no unix_sockets entry allows it: the command reaches no host Unix socket", n.Origin)
 }
