@@ -22,7 +22,8 @@ import (
 //	      matches (name, pattern, depth, type, beyond), nchildren, children
 //
 // The key hashes everything the result depends on besides the tree: the
-// patterns, bases, caps, ReportBeyondCap and the format version.
+// patterns, bases, caps, ReportBeyondCap, the regions and the format
+// version.
 const cacheVersion = 1
 
 var cacheMagic = []byte("POLCGLB\n")
@@ -37,6 +38,10 @@ func cacheKey(patterns []cpat, opts Options) [32]byte {
 	fmt.Fprintf(h, "globwalk v%d %s beyond=%t\n", cacheVersion, runtime.GOOS, opts.ReportBeyondCap)
 	for _, p := range patterns {
 		fmt.Fprintf(h, "%q %q %d\n", p.full, p.base, p.maxDepth)
+	}
+	// Without regions the key is what it was before they existed.
+	for _, r := range opts.Regions {
+		fmt.Fprintf(h, "region %q %t\n", r.Path, r.Uncapped)
 	}
 	var k [32]byte
 	h.Sum(k[:0])
