@@ -100,10 +100,11 @@ type walker struct {
 	// compare case-insensitively (Windows).
 	regions []Region
 	fold    bool
-	// The entry stepEntry last saw, and its zone once entryZone computed
-	// it: childSet and record ask about the same entry.
+	// The entry stepEntry last saw (its directory's set), and its zone
+	// once entryZone computed it: childSet and record ask about the same
+	// entry. Its path is passed along, never kept: a stored closure would
+	// escape to the heap, one allocation per entry.
 	entSet  *stateSet
-	entPath func() string
 	entOK   bool
 	entZone zone
 	entIn   bool
@@ -212,13 +213,13 @@ func (w *walker) zoneOf(p string) (zone, bool) {
 
 // entryZone is the zone of the entry stepEntry is at (as a directory),
 // and whether the entry lies in an uncapped region; it looks at the
-// entry's path only below a zMixed directory.
-func (w *walker) entryZone() (zone, bool) {
+// entry's path (fullPath) only below a zMixed directory.
+func (w *walker) entryZone(fullPath func() string) (zone, bool) {
 	switch z := w.entSet.zone; {
 	case z != zMixed:
 		return z, z == zFree
 	case !w.entOK:
-		w.entZone, w.entIn = w.zoneOf(w.entPath())
+		w.entZone, w.entIn = w.zoneOf(fullPath())
 		w.entOK = true
 	}
 	return w.entZone, w.entIn
@@ -301,7 +302,7 @@ func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() 
 	st := w.sets[setID]
 	c := w.c
 	w.done = w.done[:0]
-	w.entSet, w.entPath, w.entOK = st, fullPath, false
+	w.entSet, w.entOK = st, false
 	hit := false
 	testers := st.testers
 	if !st.anyTest && len(name) > 0 && !st.lastSet.has(name[len(name)-1]) && !st.firstSet.has(name[0]) {
@@ -346,13 +347,13 @@ func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() 
 	w.done = append(w.done, st.defDone...)
 	w.dropShallowDone(depth, fullPath)
 	if !hit && !slowHit && len(st.defDone) == 0 {
-		return w.defaultChild(st, depth)
+		return w.defaultChild(st, depth, fullPath)
 	}
 	if !hit {
 		w.gen++
 		w.scratch = append(w.scratch[:0], st.defNext...)
 	}
-	return w.childSet(w.scratch, depth)
+	return w.childSet(w.scratch, depth, fullPath)
 }
 
 // dropShallowDone removes acceptances at or above a pattern's Base (a
@@ -389,8 +390,8 @@ func (w *walker) dropShallowDone(depth int, fullPath func() string) {
 
 // defaultChild is childSet for an entry no tester matched (no pattern is
 // done there), memoized by depth and the entry's zone.
-func (w *walker) defaultChild(st *stateSet, depth int) int32 {
-	z, _ := w.entryZone()
+func (w *walker) defaultChild(st *stateSet, depth int, fullPath func() string) int32 {
+	z, _ := w.entryZone(fullPath)
 	memo := &st.defChild[z]
 	for len(*memo) <= depth {
 		*memo = append(*memo, -1)
@@ -399,7 +400,7 @@ func (w *walker) defaultChild(st *stateSet, depth int) int32 {
 		return id
 	}
 	w.scratch = append(w.scratch[:0], st.defNext...)
-	id := w.childSet(w.scratch, depth)
+	id := w.childSet(w.scratch, depth, fullPath)
 	st.defChild[z][depth] = id
 	return id
 }
@@ -412,7 +413,7 @@ func (w *walker) defaultChild(st *stateSet, depth int) int32 {
 // the entry reaches stops unless beyond-cap matches are reported or an
 // uncapped region is at or below the entry. w.donePat must hold this
 // entry's matches.
-func (w *walker) childSet(cand []int32, depth int) int32 {
+func (w *walker) childSet(cand []int32, depth int, fullPath func() string) int32 {
 	c := w.c
 	kept := cand[:0]
 	for _, s := range cand {
@@ -423,12 +424,12 @@ func (w *walker) childSet(cand []int32, depth int) int32 {
 			if cp.maxDepth == 0 || rel <= cp.maxDepth {
 				continue
 			}
-			if z, in := w.entryZone(); in || z != zMixed {
+			if z, in := w.entryZone(fullPath); in || z != zMixed {
 				continue
 			}
 		}
 		if cp.maxDepth > 0 && !w.opts.ReportBeyondCap && rel >= cp.maxDepth {
-			if z, _ := w.entryZone(); z == zCapped {
+			if z, _ := w.entryZone(fullPath); z == zCapped {
 				continue
 			}
 		}
@@ -438,7 +439,7 @@ func (w *walker) childSet(cand []int32, depth int) int32 {
 		return emptySet
 	}
 	sortInt32(kept)
-	z, _ := w.entryZone()
+	z, _ := w.entryZone(fullPath)
 	return w.intern(kept, z)
 }
 
@@ -450,7 +451,7 @@ func (w *walker) record(dir, name string, depth int, typ entType, n *node) {
 		beyond := cp.maxDepth > 0 && rel > cp.maxDepth
 		if beyond {
 			// Where the sandbox can write, a match is a match at any depth.
-			_, in := w.entryZone()
+			_, in := w.entryZone(func() string { return joinPath(dir, name) })
 			beyond = !in
 		}
 		if beyond && !w.opts.ReportBeyondCap {
