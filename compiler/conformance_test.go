@@ -109,3 +109,30 @@ func diagText(l diag.List) string {
 	}
 	return b.String()
 }
+
+// TestBeyondCapNamedWhereUnwritable: POL061 names a deny-glob match
+// beyond glob_scan_max_depth only where the sandbox cannot write (there
+// Linux and Windows leave it readable); a deeper match in the writable
+// project is masked at launch, so it is not named.
+func TestBeyondCapNamedWhereUnwritable(t *testing.T) {
+	c := &conformance.Case{Config: `default_permissions = "d"
+
+[permissions.d.filesystem]
+":minimal" = "read"
+":workspace_roots" = { "." = "write", "vendor" = "read", "**/*.env" = "deny" }
+glob_scan_max_depth = 2
+`, Tree: []string{"proj/a/b/c/d.env", "proj/vendor/x/y.env", "proj/vendor/z.env"}}
+	_, res := c.Compile(t)
+	if res.Policy == nil {
+		t.Fatalf("compile failed:\n%s", diagText(res.Diags))
+	}
+	var named []string
+	for _, d := range res.Diags {
+		if d.Code == diag.BeyondScanDepth {
+			named = append(named, d.Message)
+		}
+	}
+	if len(named) != 1 || !strings.Contains(named[0], "vendor/x/y.env") {
+		t.Errorf("POL061 names %q, want only vendor/x/y.env", named)
+	}
+}

@@ -23,8 +23,10 @@ var expander = globwalkExpand
 
 // expandGlobs expands every deny glob against the tree as it is now, so
 // that check and explain can name what each covers, and reports every
-// file that matches beyond glob_scan_max_depth (Linux and Windows leave
-// those readable).
+// file that matches beyond glob_scan_max_depth where the sandbox cannot
+// write (Linux and Windows leave those readable; where it can write they
+// lift the cap, as ir.Decide's AllowedWithinCap says, so a match there is
+// covered whatever its depth).
 func (s *state) expandGlobs() {
 	pol := s.policy
 	if pol == nil || pol.Unrestricted || s.opts.NoExpand || len(pol.Globs) == 0 {
@@ -45,13 +47,19 @@ func (s *state) expandGlobs() {
 		}
 		hg = append(hg, hostGlob{sym: g.Pattern, pattern: bound, base: rb, maxDepth: g.MaxDepth})
 	}
-	exp, errs := expander(hg, s.opts.ExpandCacheDir, s.opts.ExpandCacheKey)
+	var regions []globwalk.Region
+	if dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings}); err == nil {
+		for _, r := range dec.Regions() {
+			regions = append(regions, globwalk.Region{Path: r.Path, Uncapped: r.Writable})
+		}
+	}
+	exp, errs := expander(hg, regions, s.opts.ExpandCacheDir, s.opts.ExpandCacheKey)
 	s.expansion = exp
 	for _, m := range exp.BeyondCap {
 		g := s.globByPattern(m.Pattern)
 		code := diag.BeyondScanDepth
 		d := diag.Diagnostic{Code: code, Severity: code.Severity(), Pos: g.Origin.Pos,
-			Message: fmt.Sprintf("deny glob `%s` matches %s at depth %d, beyond glob_scan_max_depth %d: Linux and Windows leave it readable", g.Origin.Key, m.Path, m.Depth, g.MaxDepth),
+			Message: fmt.Sprintf("deny glob `%s` matches %s at depth %d, beyond glob_scan_max_depth %d where the sandbox cannot write: Linux and Windows leave it readable", g.Origin.Key, m.Path, m.Depth, g.MaxDepth),
 			Fix:     fmt.Sprintf("raise glob_scan_max_depth to at least %d, or deny the file with an exact rule", m.Depth)}
 		if s.opts.Strict {
 			d.Severity = diag.Error
@@ -73,13 +81,14 @@ func (s *state) globByPattern(p string) ir.Glob {
 }
 
 // globwalkExpand runs the shared one-walk engine (polc/globwalk) over
-// every glob at once, listing beyond-cap matches too.
-func globwalkExpand(globs []hostGlob, cacheDir string, cacheKey []byte) (*Expansion, []error) {
+// every glob at once, listing beyond-cap matches too; the regions lift
+// the caps where the sandbox can write, as at launch.
+func globwalkExpand(globs []hostGlob, regions []globwalk.Region, cacheDir string, cacheKey []byte) (*Expansion, []error) {
 	pats := make([]globwalk.Pattern, len(globs))
 	for i, g := range globs {
 		pats[i] = globwalk.Pattern{Pattern: g.pattern, Base: g.base, MaxDepth: g.maxDepth}
 	}
-	res, err := globwalk.Expand(pats, globwalk.Options{ReportBeyondCap: true, CacheDir: cacheDir, CacheKey: cacheKey})
+	res, err := globwalk.Expand(pats, globwalk.Options{ReportBeyondCap: true, CacheDir: cacheDir, CacheKey: cacheKey, Regions: regions})
 	if err != nil {
 		return &Expansion{}, []error{err}
 	}

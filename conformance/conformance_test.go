@@ -3,6 +3,7 @@ package conformance
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -71,5 +72,33 @@ func TestBuildWorld(t *testing.T) {
 	}
 	if got := w.HostPath("~/x"); got != filepath.Join(w.Home, "x") {
 		t.Fatalf("HostPath(~/x) = %q", got)
+	}
+}
+
+// TestOverlaysApply: every overlay names a shared case and changes some
+// of its rows (an overlay that changes nothing, or names no case, is
+// stale), and Load applies it.
+func TestOverlaysApply(t *testing.T) {
+	overlays, _ := filepath.Glob(filepath.Join("testdata", OverlayDir, "*.txtar"))
+	if len(overlays) == 0 {
+		t.Skip("no overlays")
+	}
+	cases, err := Load("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]*Case{}
+	for _, c := range cases {
+		byName[c.Name+".txtar"] = c
+	}
+	for _, o := range overlays {
+		c := byName[filepath.Base(o)]
+		if c == nil {
+			t.Errorf("%s: no such case in testdata", o)
+			continue
+		}
+		if strings.Join(c.Want, "\n") == strings.Join(c.Reference, "\n") {
+			t.Errorf("%s: Load did not apply it, or it changes no row", o)
+		}
 	}
 }

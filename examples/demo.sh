@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: polc's main job on the seed example (examples/seed): the
-# project is writable, every .env file in it is unreadable, and Linux
-# expands the deny glob to depth 3. The demo copies the example into a
+# project is writable and every .env file in it is unreadable, even one
+# deeper than glob_scan_max_depth (the sandbox could have moved it there;
+# the cap applies only where it cannot write). The demo copies the example into a
 # scratch world (outside /tmp, which :workspace profiles make writable),
 # then checks, builds, explains, and — where bubblewrap is usable — runs
 # a command that shows a denied read.

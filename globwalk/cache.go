@@ -26,8 +26,8 @@ import (
 //	      nchildren, children
 //
 // The key hashes everything the result depends on besides the tree: the
-// patterns, bases, caps, scan roots, ReportBeyondCap and the format
-// version. mac is HMAC-SHA256 under Options.CacheKey of the bytes before
+// patterns, bases, caps, scan roots, ReportBeyondCap, the regions and
+// the format version. mac is HMAC-SHA256 under Options.CacheKey of the bytes before
 // it and the body: a file polc did not write under this user's key, or
 // wrote for other patterns or roots, is never used.
 //
@@ -57,6 +57,9 @@ func cacheKey(patterns []cpat, roots []string, opts Options) [32]byte {
 	}
 	for _, r := range roots {
 		fmt.Fprintf(h, "root %q\n", r)
+	}
+	for _, r := range opts.Regions {
+		fmt.Fprintf(h, "region %q %t\n", r.Path, r.Uncapped)
 	}
 	var k [32]byte
 	h.Sum(k[:0])

@@ -17,7 +17,10 @@
 // directly in Base); an entry deeper than the pattern's MaxDepth is not a
 // match, and with Options.ReportBeyondCap it is listed in
 // Result.BeyondCap instead, so that the compiler can name every file a
-// snapshot platform leaves readable.
+// snapshot platform leaves readable. Options.Regions lift the caps where
+// the sandbox can write (it could move a matched file below any cap
+// there): a match in an uncapped region counts at any depth, and the
+// walk goes past a cap only into directories in or leading to one.
 //
 // # One walk
 //

@@ -38,6 +38,26 @@ type Options struct {
 	// only with a key of statekey.Size bytes: without one there is no
 	// cache, never an unauthenticated one.
 	CacheKey []byte
+	// Regions lift the caps where the sandbox can write (see Region).
+	// None: every cap applies everywhere.
+	Regions []Region
+}
+
+// Region marks a directory, and everything below it down to a deeper
+// region, as a place where the depth caps are lifted (Uncapped) or kept.
+// The nearest (deepest; the last one listed on a tie) region at or above
+// an entry decides; an entry under no region keeps the caps.
+//
+// Backends lift the caps where the sandbox can write: a command there
+// can move a matched file below any cap (mv a x/y/z/w/), and a snapshot
+// that stopped at the cap would leave it readable at the next launch.
+// Where it cannot write, nothing in the sandbox can have moved a file, so
+// the cap keeps the walk short. A match beyond its cap in an uncapped
+// region is in Result.Matches; the walk goes past a cap only into
+// directories that lie in an uncapped region or lead to one.
+type Region struct {
+	Path     string
+	Uncapped bool
 }
 
 // Match is one existing path a pattern matches.
@@ -100,11 +120,13 @@ type Stats struct {
 
 // Result is the outcome of an expansion.
 type Result struct {
-	// Matches are within their pattern's cap, sorted by Path then Pattern.
+	// Matches are within their pattern's cap or in an uncapped region,
+	// sorted by Path then Pattern.
 	Matches []Match
-	// BeyondCap are matches deeper than their pattern's cap that no
-	// within-cap match covers (path or ancestor): what a snapshot platform
-	// leaves readable. Only with Options.ReportBeyondCap.
+	// BeyondCap are matches deeper than their pattern's cap, outside
+	// every uncapped region, that no match in Matches covers (path or
+	// ancestor): what a snapshot platform leaves readable. Only with
+	// Options.ReportBeyondCap.
 	BeyondCap []Match
 	// Errors are directories that could not be read, sorted by Path.
 	Errors []ScanError

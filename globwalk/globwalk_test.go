@@ -276,6 +276,53 @@ func TestBeyondCapCoveredByOtherPattern(t *testing.T) {
 	}
 }
 
+// TestRegionsLiftCaps: the attack the regions close (a secret moved
+// below the cap inside a writable root), a read-only carve-out where the
+// cap stays, a writable carve-out below it, and a matched directory
+// beyond the cap in a read-only place that leads to a writable one.
+func TestRegionsLiftCaps(t *testing.T) {
+	root := t.TempDir()
+	mkTree(t, root, "p/x/y/z/w/a/b/c/d.env", "p/x/e.env", "p/ro/q/r/s.env", "p/ro/q/w/t/u.env",
+		"p/ro/s1/s2/secrets/k", "p/ro/s1/s2/secrets/w/secrets/k", "p/ro/s1/s2/secrets/w/v.env", "p/ro/s1/s2/other/deep/n.env")
+	regions := []Region{
+		{Path: root + "/p", Uncapped: true},
+		{Path: root + "/p/ro"},
+		{Path: root + "/p/ro/q/w", Uncapped: true},
+		{Path: root + "/p/ro/s1/s2/secrets/w", Uncapped: true},
+	}
+	pats := []Pattern{pat(root, "p/**/*.env", 2), pat(root, "p/**/secrets", 2)}
+	for _, cached := range []bool{false, true} {
+		for _, beyond := range []bool{false, true} {
+			opts := Options{Regions: regions, ReportBeyondCap: beyond}
+			if cached {
+				opts.CacheDir = t.TempDir()
+				_, err := Expand(pats, opts)
+				must(t, err)
+			}
+			res, err := Expand(pats, opts)
+			must(t, err)
+			want := []string{"p/ro/q/w/t/u.env:0", "p/ro/s1/s2/secrets/w/secrets:1", "p/ro/s1/s2/secrets/w/v.env:0", "p/x/e.env:0", "p/x/y/z/w/a/b/c/d.env:0"}
+			if got := rels(root, res.Matches, true); !reflect.DeepEqual(got, want) {
+				t.Errorf("cached=%v beyond=%v: matches %q, want %q", cached, beyond, got, want)
+			}
+			wantB := []string{}
+			if beyond {
+				wantB = []string{"p/ro/q/r/s.env:0", "p/ro/s1/s2/other/deep/n.env:0", "p/ro/s1/s2/secrets:1"}
+			}
+			if got := rels(root, res.BeyondCap, true); !reflect.DeepEqual(got, wantB) {
+				t.Errorf("cached=%v beyond=%v: beyond cap %q, want %q", cached, beyond, got, wantB)
+			}
+			checkAgainstOracleRegions(t, pats, beyond, regions, res)
+		}
+	}
+	// Without regions the cap applies everywhere: the moved file is missed.
+	res, err := Expand(pats, Options{})
+	must(t, err)
+	if got := rels(root, res.Matches, true); !reflect.DeepEqual(got, []string{"p/x/e.env:0"}) {
+		t.Errorf("no regions: matches %q", got)
+	}
+}
+
 func TestBadPatterns(t *testing.T) {
 	for _, p := range []Pattern{
 		{Pattern: "relative/*.env"},
@@ -315,7 +362,14 @@ func TestUnreadableDirectory(t *testing.T) {
 // entry under each base, matched with doublestar.Match on the whole path.
 func checkAgainstOracle(t testing.TB, pats []Pattern, beyond bool, res *Result) {
 	t.Helper()
-	wantM, wantB := oracle(pats, beyond)
+	checkAgainstOracleRegions(t, pats, beyond, nil, res)
+}
+
+// checkAgainstOracleRegions is checkAgainstOracle for an expansion with
+// Options.Regions.
+func checkAgainstOracleRegions(t testing.TB, pats []Pattern, beyond bool, regions []Region, res *Result) {
+	t.Helper()
+	wantM, wantB := oracle(pats, beyond, regions)
 	if got := keys(res.Matches); !reflect.DeepEqual(got, wantM) {
 		t.Errorf("oracle disagrees on matches\n got %q\nwant %q", got, wantM)
 	}
@@ -332,7 +386,29 @@ func keys(ms []Match) []string {
 	return out
 }
 
-func oracle(pats []Pattern, reportBeyond bool) (matches, beyond []string) {
+// oracle walks every pattern's base in full. With regions, a match
+// beyond its cap counts where the nearest region at or above it is
+// uncapped; and a matched directory that does not count (beyond the cap,
+// not in an uncapped region) is still entered when an uncapped region
+// lies below it, where a deeper match counts.
+func oracle(pats []Pattern, reportBeyond bool, regions []Region) (matches, beyond []string) {
+	inside := func(p string) bool {
+		best := -1
+		for i, r := range regions {
+			if hasPrefix(p, r.Path) && (best < 0 || len(r.Path) >= len(regions[best].Path)) {
+				best = i
+			}
+		}
+		return best >= 0 && regions[best].Uncapped
+	}
+	uncappedBelow := func(p string) bool {
+		for _, r := range regions {
+			if r.Uncapped && r.Path != p && hasPrefix(r.Path, p) {
+				return true
+			}
+		}
+		return false
+	}
 	type hit struct {
 		path       string
 		pat, depth int
@@ -360,11 +436,16 @@ func oracle(pats []Pattern, reportBeyond bool) (matches, beyond []string) {
 			if base == "/" {
 				depth++
 			}
-			if p.MaxDepth == 0 || depth <= p.MaxDepth {
+			if p.MaxDepth == 0 || depth <= p.MaxDepth || inside(path) {
 				in = append(in, hit{path, i, depth})
 				covered[path] = true
-			} else if reportBeyond {
-				out = append(out, hit{path, i, depth})
+			} else {
+				if reportBeyond {
+					out = append(out, hit{path, i, depth})
+				}
+				if d.IsDir() && uncappedBelow(path) {
+					return nil
+				}
 			}
 			if d.IsDir() {
 				return filepath.SkipDir // a matched directory is masked whole

@@ -80,6 +80,59 @@ func TestRandomAgainstOracle(t *testing.T) {
 	}
 }
 
+// TestRandomRegionsAgainstOracle: random uncapped and capped regions on
+// random trees (regions nested in each other, on files, on missing
+// paths), with and without beyond-cap reporting and through the cache:
+// the walk past the caps finds what brute force finds.
+func TestRandomRegionsAgainstOracle(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for iter := 0; iter < 200; iter++ {
+		root := filepath.Join(t.TempDir(), "r")
+		randomTree(t, r, root)
+		var all []string
+		filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			all = append(all, p)
+			return nil
+		})
+		var pats []Pattern
+		for k := 1 + r.Intn(3); k > 0; k-- {
+			p := randomPattern(r, root)
+			p.MaxDepth = 1 + r.Intn(2)
+			if r.Intn(4) == 0 { // nested base
+				p.Pattern = root + "/a/" + strings.TrimPrefix(p.Pattern, root+"/")
+			}
+			if !doublestar.ValidatePattern(p.Pattern) {
+				continue
+			}
+			pats = append(pats, p)
+		}
+		var regions []Region
+		for k := 1 + r.Intn(4); k > 0; k-- {
+			p := all[r.Intn(len(all))]
+			if r.Intn(6) == 0 {
+				p += "/missing"
+			}
+			regions = append(regions, Region{Path: p, Uncapped: r.Intn(3) != 0})
+		}
+		beyond := r.Intn(2) == 0
+		opts := Options{ReportBeyondCap: beyond, Regions: regions}
+		if r.Intn(2) == 0 {
+			opts.CacheDir = t.TempDir()
+			if _, err := Expand(pats, opts); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := Expand(pats, opts)
+		if err != nil {
+			t.Fatalf("%v: %v", pats, err)
+		}
+		checkAgainstOracleRegions(t, pats, beyond, regions, res)
+		if t.Failed() {
+			t.Fatalf("iteration %d, patterns %+v, regions %+v, beyond %v", iter, pats, regions, beyond)
+		}
+	}
+}
+
 var fuzzRoot struct {
 	once sync.Once
 	dir  string

@@ -1,6 +1,8 @@
 package globwalk
 
 import (
+	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 	"unsafe"
@@ -47,13 +49,31 @@ type stateSet struct {
 	// match through them (a trailing "**"), to be confirmed per entry.
 	defNext []int32
 	defDone []int32
-	// defChild[depth] memoizes the child set of an entry that no tester
-	// matched; -1 means not computed yet.
-	defChild []int32
+	// defChild[z][depth] memoizes the child set of an entry that no
+	// tester matched, by the entry's zone; -1 means not computed yet.
+	defChild [3][]int32
+	// zone is the directory's (see zone): the states are the same in
+	// every zone, but which caps cut them is not.
+	zone zone
 }
 
 // emptySet is the id of the empty set: nothing below can match.
 const emptySet int32 = 0
+
+// zone says how Options.Regions bear on the entries of one directory, so
+// that only directories on a region's boundary look at paths.
+type zone uint8
+
+const (
+	// zCapped: no uncapped region at or below the directory: every cap
+	// applies below it (the only zone without regions).
+	zCapped zone = iota
+	// zFree: inside an uncapped region, with no capped region below: no
+	// cap applies below it.
+	zFree
+	// zMixed: region boundaries lie below: each entry's own path decides.
+	zMixed
+)
 
 type walker struct {
 	c    *compiled
@@ -74,6 +94,20 @@ type walker struct {
 	done    []int32
 	pending []pendingChild
 	buf     []byte
+	keyBuf  []byte // intern's lookup key (buf holds directory entries)
+
+	// regions are Options.Regions in slash form; fold is set where paths
+	// compare case-insensitively (Windows).
+	regions []Region
+	fold    bool
+	// The entry stepEntry last saw (its directory's set), and its zone
+	// once entryZone computed it: childSet and record ask about the same
+	// entry. Its path is passed along, never kept: a stored closure would
+	// escape to the heap, one allocation per entry.
+	entSet  *stateSet
+	entOK   bool
+	entZone zone
+	entIn   bool
 
 	// cache state
 	caching   bool
@@ -138,21 +172,76 @@ type nodeMatch struct {
 func newWalker(c *compiled, opts Options, res *Result) *walker {
 	w := &walker{c: c, opts: opts, res: res, setIdx: map[string]int32{},
 		mark: make([]uint32, len(c.statePat)), donePat: make([]uint32, len(c.pats))}
-	w.intern(nil) // id 0: the empty set
+	w.fold = runtime.GOOS == "windows"
+	for _, r := range opts.Regions {
+		p := filepath.ToSlash(filepath.Clean(r.Path))
+		if w.fold {
+			p = strings.ToLower(p)
+		}
+		w.regions = append(w.regions, Region{Path: p, Uncapped: r.Uncapped})
+	}
+	w.intern(nil, zCapped) // id 0: the empty set
 	return w
 }
 
-// intern returns the id of the set with these (sorted) states.
-func (w *walker) intern(states []int32) int32 {
-	var key string
-	if len(states) > 0 {
-		key = unsafe.String((*byte)(unsafe.Pointer(&states[0])), len(states)*4)
+// zoneOf is the zone of the directory (or entry) at path p, and whether
+// p itself lies in an uncapped region.
+func (w *walker) zoneOf(p string) (zone, bool) {
+	if len(w.regions) == 0 {
+		return zCapped, false
 	}
-	if id, ok := w.setIdx[key]; ok {
+	if w.fold {
+		p = strings.ToLower(p)
+	}
+	best := -1
+	for i, r := range w.regions {
+		// Both are prefixes of p: the longer one is the deeper.
+		if hasPrefix(p, r.Path) && (best < 0 || len(r.Path) >= len(w.regions[best].Path)) {
+			best = i
+		}
+	}
+	inside := best >= 0 && w.regions[best].Uncapped
+	for _, r := range w.regions {
+		if r.Uncapped != inside && r.Path != p && hasPrefix(r.Path, p) {
+			return zMixed, inside
+		}
+	}
+	if inside {
+		return zFree, true
+	}
+	return zCapped, false
+}
+
+// entryZone is the zone of the entry stepEntry is at (as a directory),
+// and whether the entry lies in an uncapped region; it looks at the
+// entry's path (fullPath) only below a zMixed directory.
+func (w *walker) entryZone(fullPath func() string) (zone, bool) {
+	switch z := w.entSet.zone; {
+	case z != zMixed:
+		return z, z == zFree
+	case !w.entOK:
+		w.entZone, w.entIn = w.zoneOf(fullPath())
+		w.entOK = true
+	}
+	return w.entZone, w.entIn
+}
+
+// intern returns the id of the set with these (sorted) states in zone z.
+func (w *walker) intern(states []int32, z zone) int32 {
+	if len(states) == 0 && len(w.sets) > 0 {
+		return emptySet
+	}
+	// The key is the states' bytes (4 each) and the zone's byte.
+	w.keyBuf = w.keyBuf[:0]
+	if len(states) > 0 {
+		w.keyBuf = append(w.keyBuf, unsafe.String((*byte)(unsafe.Pointer(&states[0])), len(states)*4)...)
+	}
+	w.keyBuf = append(w.keyBuf, byte(z))
+	if id, ok := w.setIdx[string(w.keyBuf)]; ok {
 		return id
 	}
-	st := &stateSet{states: append([]int32(nil), states...)}
-	key = string(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(st.states))), len(st.states)*4))
+	st := &stateSet{states: append([]int32(nil), states...), zone: z}
+	key := string(w.keyBuf)
 	c := w.c
 	w.gen++
 	var nextRaw []int32
@@ -214,6 +303,7 @@ func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() 
 	st := w.sets[setID]
 	c := w.c
 	w.done = w.done[:0]
+	w.entSet, w.entOK = st, false
 	hit := false
 	testers := st.testers
 	if !st.anyTest && len(name) > 0 && !st.lastSet.has(name[len(name)-1]) && !st.firstSet.has(name[0]) {
@@ -258,13 +348,13 @@ func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() 
 	w.done = append(w.done, st.defDone...)
 	w.dropShallowDone(depth, fullPath)
 	if !hit && !slowHit && len(st.defDone) == 0 {
-		return w.defaultChild(st, depth)
+		return w.defaultChild(st, depth, fullPath)
 	}
 	if !hit {
 		w.gen++
 		w.scratch = append(w.scratch[:0], st.defNext...)
 	}
-	return w.childSet(w.scratch, depth)
+	return w.childSet(w.scratch, depth, fullPath)
 }
 
 // dropShallowDone removes acceptances at or above a pattern's Base (a
@@ -299,34 +389,50 @@ func (w *walker) dropShallowDone(depth int, fullPath func() string) {
 	w.done = kept
 }
 
-func (w *walker) defaultChild(st *stateSet, depth int) int32 {
-	for len(st.defChild) <= depth {
-		st.defChild = append(st.defChild, -1)
+// defaultChild is childSet for an entry no tester matched (no pattern is
+// done there), memoized by depth and the entry's zone.
+func (w *walker) defaultChild(st *stateSet, depth int, fullPath func() string) int32 {
+	z, _ := w.entryZone(fullPath)
+	memo := &st.defChild[z]
+	for len(*memo) <= depth {
+		*memo = append(*memo, -1)
 	}
-	if id := st.defChild[depth]; id >= 0 {
+	if id := (*memo)[depth]; id >= 0 {
 		return id
 	}
 	w.scratch = append(w.scratch[:0], st.defNext...)
-	id := w.childSet(w.scratch, depth)
-	st.defChild[depth] = id
+	id := w.childSet(w.scratch, depth, fullPath)
+	st.defChild[z][depth] = id
 	return id
 }
 
-// childSet filters candidate states for an entry at depth: a pattern that
-// matched the entry stops there (a matched directory is masked whole),
-// and a pattern whose cap the entry reaches stops unless beyond-cap
-// matches are reported. w.donePat must hold this entry's matches.
-func (w *walker) childSet(cand []int32, depth int) int32 {
+// childSet filters candidate states for the entry stepEntry is at (at
+// depth) and interns them in the entry's zone. A pattern that matched the
+// entry stops there (a matched directory is masked whole) unless the
+// match is beyond the cap outside every uncapped region and an uncapped
+// region lies below: there a deeper match counts. A pattern whose cap
+// the entry reaches stops unless beyond-cap matches are reported or an
+// uncapped region is at or below the entry. w.donePat must hold this
+// entry's matches.
+func (w *walker) childSet(cand []int32, depth int, fullPath func() string) int32 {
 	c := w.c
 	kept := cand[:0]
 	for _, s := range cand {
 		p := c.statePat[s]
-		if w.donePat[p] == w.doneGen {
-			continue
-		}
 		cp := &c.pats[p]
-		if cp.maxDepth > 0 && !w.opts.ReportBeyondCap && depth-cp.baseDepth >= cp.maxDepth {
-			continue
+		rel := depth - cp.baseDepth
+		if w.donePat[p] == w.doneGen {
+			if cp.maxDepth == 0 || rel <= cp.maxDepth {
+				continue
+			}
+			if z, in := w.entryZone(fullPath); in || z != zMixed {
+				continue
+			}
+		}
+		if cp.maxDepth > 0 && !w.opts.ReportBeyondCap && rel >= cp.maxDepth {
+			if z, _ := w.entryZone(fullPath); z == zCapped {
+				continue
+			}
 		}
 		kept = append(kept, s)
 	}
@@ -334,7 +440,8 @@ func (w *walker) childSet(cand []int32, depth int) int32 {
 		return emptySet
 	}
 	sortInt32(kept)
-	return w.intern(kept)
+	z, _ := w.entryZone(fullPath)
+	return w.intern(kept, z)
 }
 
 // listing is the directory visit is reading, for its matches' identity:
@@ -361,6 +468,11 @@ func (w *walker) record(dir, name string, depth int, typ entType, n *node, l *li
 		cp := &w.c.pats[p]
 		rel := depth - cp.baseDepth
 		beyond := cp.maxDepth > 0 && rel > cp.maxDepth
+		if beyond {
+			// Where the sandbox can write, a match is a match at any depth.
+			_, in := w.entryZone(func() string { return joinPath(dir, name) })
+			beyond = !in
+		}
 		if beyond && !w.opts.ReportBeyondCap {
 			continue
 		}
@@ -386,11 +498,12 @@ func joinPath(dir, name string) string {
 // walkRoot expands root r, reusing old (a cached tree) where it is still
 // valid. It returns the new tree when caching.
 func (w *walker) walkRoot(r int, old *node) *node {
-	set := w.intern(w.c.initial[r])
+	path := w.c.roots[r]
+	z, _ := w.zoneOf(path)
+	set := w.intern(w.c.initial[r], z)
 	if set == emptySet {
 		return nil
 	}
-	path := w.c.roots[r]
 	if old != nil {
 		return w.revalidate(noHandle, path, set, 0, old, true)
 	}

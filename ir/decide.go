@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"runtime"
+	"sort"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -52,11 +53,12 @@ type Decision struct {
 	// Minimal is set when a :minimal system root decided.
 	Minimal bool `json:"minimal,omitempty"`
 	// AllowedWithinCap is the decision when glob matches deeper than the
-	// glob's MaxDepth are ignored: what snapshot-expanding platforms
-	// (Linux, Windows) enforce. It equals Allowed unless BeyondCap.
+	// glob's MaxDepth are ignored, except where the sandbox can write:
+	// what snapshot-expanding platforms (Linux, Windows) enforce. It
+	// equals Allowed unless BeyondCap.
 	AllowedWithinCap bool `json:"allowed_within_cap"`
-	// BeyondCap is set when only glob matches beyond the scan depth deny
-	// the path.
+	// BeyondCap is set when only glob matches beyond the scan depth, in
+	// places the sandbox cannot write, deny the path.
 	BeyondCap bool `json:"beyond_cap,omitempty"`
 }
 
@@ -70,7 +72,7 @@ func (d Decision) Reason() string {
 	case d.Glob != nil:
 		s := fmt.Sprintf("%s: deny glob %q matches %s (%s)", verdict, d.Glob.Pattern, d.GlobMatch, d.Glob.Origin)
 		if d.BeyondCap {
-			s += fmt.Sprintf("; beyond glob_scan_max_depth %d, so Linux and Windows leave it %s", d.Glob.MaxDepth, map[bool]string{true: "allowed", false: "denied"}[d.AllowedWithinCap])
+			s += fmt.Sprintf("; beyond glob_scan_max_depth %d where the sandbox cannot write, so Linux and Windows leave it %s", d.Glob.MaxDepth, map[bool]string{true: "allowed", false: "denied"}[d.AllowedWithinCap])
 		}
 		return s
 	case d.Rule != nil:
@@ -158,7 +160,10 @@ func NewDecider(p *Policy, env Env) (*Decider, error) {
 // Decide is the reference decision for one path and operation. See DESIGN
 // §2: deny globs (on the path or any ancestor) deny; mandatory denies deny;
 // otherwise the deepest exact rule covering the path decides, ties going
-// deny > write > read; no rule means deny.
+// deny > write > read; no rule means deny. A glob match deeper than the
+// glob's MaxDepth denies in Allowed; AllowedWithinCap, what Linux and
+// Windows enforce, ignores it unless the exact rules let the sandbox
+// write the matched path (it could have moved it below the cap there).
 func (d *Decider) Decide(hostPath string, op Op) Decision {
 	p := d.env.Resolve(hostPath)
 	dec := Decision{Path: p, Op: op}
@@ -168,28 +173,7 @@ func (d *Decider) Decide(hostPath string, op Op) Decision {
 		return dec
 	}
 
-	// Exact rules: deepest wins; ties by access order. Mandatory denies
-	// win outright.
-	var best *boundRule
-	var mandatory *boundRule
-	for i := range d.rules {
-		br := &d.rules[i]
-		if br.missing || !HasPathPrefix(p, br.path) {
-			continue
-		}
-		if br.rule != nil && br.rule.Mandatory && br.access == Deny {
-			if mandatory == nil || br.depth < mandatory.depth {
-				mandatory = br
-			}
-			continue
-		}
-		if best == nil || br.depth > best.depth || (br.depth == best.depth && br.access > best.access) {
-			best = br
-		}
-	}
-	if mandatory != nil {
-		best = mandatory
-	}
+	best := d.exact(p)
 	dec.Access = Deny
 	if best != nil {
 		dec.Access = best.access
@@ -198,7 +182,11 @@ func (d *Decider) Decide(hostPath string, op Op) Decision {
 	}
 	exactAllowed := allows(dec.Access, op)
 
-	// Deny globs: the path or any ancestor matching denies it.
+	// Deny globs: the path or any ancestor matching denies it. A match
+	// deeper than the glob's cap still counts as within it where the
+	// sandbox can write: there it could have moved the file down from
+	// within the cap (mv a x/y/z/w/), and a snapshot platform that
+	// stopped at the cap would leave it readable at the next launch.
 	inCap, anyMatch := false, false
 	var first *boundGlob
 	firstMatch := ""
@@ -209,7 +197,7 @@ func (d *Decider) Decide(hostPath string, op Op) Decision {
 			if !ok {
 				continue
 			}
-			within := bg.glob.MaxDepth == 0 || Depth(cand)-Depth(bg.base) <= bg.glob.MaxDepth
+			within := bg.glob.MaxDepth == 0 || Depth(cand)-Depth(bg.base) <= bg.glob.MaxDepth || d.writable(cand)
 			if first == nil || (within && !inCap) {
 				first, firstMatch = bg, cand
 			}
@@ -229,6 +217,80 @@ func (d *Decider) Decide(hostPath string, op Op) Decision {
 	dec.Allowed = exactAllowed
 	dec.AllowedWithinCap = exactAllowed
 	return dec
+}
+
+// exact is the exact rule that decides a resolved path: the deepest
+// rule on it or an ancestor, ties by access order (deny > write > read),
+// except that a mandatory deny wins outright. Nil means none (deny).
+func (d *Decider) exact(p string) *boundRule {
+	var best *boundRule
+	var mandatory *boundRule
+	for i := range d.rules {
+		br := &d.rules[i]
+		if br.missing || !HasPathPrefix(p, br.path) {
+			continue
+		}
+		if br.rule != nil && br.rule.Mandatory && br.access == Deny {
+			if mandatory == nil || br.depth < mandatory.depth {
+				mandatory = br
+			}
+			continue
+		}
+		if best == nil || br.depth > best.depth || (br.depth == best.depth && br.access > best.access) {
+			best = br
+		}
+	}
+	if mandatory != nil {
+		return mandatory
+	}
+	return best
+}
+
+// writable reports whether the exact rules let the sandbox write the
+// resolved path p: create it, or move something there.
+func (d *Decider) writable(p string) bool {
+	best := d.exact(p)
+	return best != nil && best.access == Write
+}
+
+// Region is a directory where the deny globs' depth cap is lifted or kept
+// (globwalk.Region): the nearest (deepest) region at or above a path says
+// whether the sandbox can write there.
+type Region struct {
+	Path     string
+	Writable bool
+}
+
+// Regions lists, for a snapshot expansion, where the sandbox can write
+// and where it cannot, as Decide judges it: for every bound rule path,
+// whether the nearest region at or above a resolved path is writable
+// equals whether Decide's exact rules grant write there. Rules below a
+// mandatory deny are left out (the mandatory deny wins over them), and
+// rules on one path keep the strongest access, as Decide breaks ties.
+func (d *Decider) Regions() []Region {
+	if d.policy.Unrestricted {
+		return []Region{{Path: "/", Writable: true}}
+	}
+	var out []Region
+	idx := map[string]int{}
+	for i := range d.rules {
+		br := &d.rules[i]
+		if br.missing {
+			continue
+		}
+		// The deciding rule on the path itself: a mandatory deny above it
+		// makes it unwritable, as Decide's exact rules say.
+		best := d.exact(br.path)
+		w := best != nil && best.access == Write
+		if j, ok := idx[br.path]; ok {
+			out[j].Writable = w
+			continue
+		}
+		idx[br.path] = len(out)
+		out = append(out, Region{Path: br.path, Writable: w})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
 }
 
 func allows(a Access, op Op) bool {

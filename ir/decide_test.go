@@ -39,7 +39,7 @@ func world(t *testing.T, files ...string) string {
 }
 
 func TestDecideSeed(t *testing.T) {
-	root := world(t, "proj/.env", "proj/a.txt", "proj/sub/deep/deeper/z.env", "proj/.git/config", "home/n.txt")
+	root := world(t, "proj/.env", "proj/a.txt", "proj/sub/deep/deeper/z.env", "proj/.git/config", "proj/.git/hooks/deep/x.env", "home/n.txt")
 	proj := filepath.Join(root, "proj")
 	d, err := NewDecider(seedPolicy(), Env{Bindings: Bindings{VarWorkspaceRoot: proj}, Platform: "linux"})
 	if err != nil {
@@ -56,7 +56,12 @@ func TestDecideSeed(t *testing.T) {
 		{"proj/new.txt", OpWrite, true, true},
 		{"proj/.env", OpRead, false, false},
 		{"proj/.env", OpWrite, false, false},
-		{"proj/sub/deep/deeper/z.env", OpRead, false, true},
+		// Beyond the cap, but the project is writable: the sandbox could
+		// have moved it there, so Linux and Windows mask it too.
+		{"proj/sub/deep/deeper/z.env", OpRead, false, false},
+		// Beyond the cap in read-only .git: nothing in the sandbox can
+		// have put it there, and the cap still applies.
+		{"proj/.git/hooks/deep/x.env", OpRead, false, true},
 		{"proj/.git/config", OpWrite, false, false},
 		{"proj/.git/config", OpRead, true, true},
 		{"proj/.codex/config.toml", OpWrite, false, false},
@@ -72,6 +77,65 @@ func TestDecideSeed(t *testing.T) {
 		got := d.Decide(p, c.op)
 		if got.Allowed != c.allowed || got.AllowedWithinCap != c.withinCap {
 			t.Errorf("%s %s: allowed=%v withinCap=%v, want %v %v (%s)", c.op, c.path, got.Allowed, got.AllowedWithinCap, c.allowed, c.withinCap, got.Reason())
+		}
+	}
+}
+
+// TestDecideCapLiftedWhereWritable: a deny-glob match deeper than the
+// cap is within it (AllowedWithinCap false) exactly where the exact rules
+// let the sandbox write the matched path, carve-outs and mandatory denies
+// included; Regions says the same for every path.
+func TestDecideCapLiftedWhereWritable(t *testing.T) {
+	root := world(t, "proj/a/b/c/d.env", "proj/ro/x/y/k.env", "proj/ro/deep/w/z.env", "proj/ro/deep/w/q/r/k.env",
+		"proj/m/n/o/s.env", "proj/m/w/o/t.env", "proj/a.env", "other/a/b/c/d.env")
+	proj := filepath.Join(root, "proj")
+	p := &Policy{
+		Rules: []Rule{
+			{Path: root, Access: Read},
+			{Path: proj, Access: Write},
+			{Path: proj + "/ro", Access: Read},
+			{Path: proj + "/ro/deep/w", Access: Write},
+			{Path: proj + "/m", Access: Deny, Mandatory: true},
+			{Path: proj + "/m/w", Access: Write},
+		},
+		Globs: []Glob{{Pattern: proj + "/**/*.env", Base: proj, MaxDepth: 2}},
+	}
+	d, err := NewDecider(p, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		path               string
+		allowed, withinCap bool
+	}{
+		{"proj/a.env", false, false},
+		{"proj/a/b/c/d.env", false, false},     // writable: moved there?
+		{"proj/ro/x/y/k.env", false, true},     // read-only: the cap applies
+		{"proj/ro/deep/w/z.env", false, false}, // writable carve-out below read-only
+		{"proj/ro/deep/w/q/r/k.env", false, false},
+		{"proj/m/w/o/t.env", false, false}, // mandatory deny wins over the write below it
+		{"other/a/b/c/d.env", true, true},  // outside the glob's base
+	}
+	for _, c := range cases {
+		got := d.Decide(filepath.Join(root, c.path), OpRead)
+		if got.Allowed != c.allowed || got.AllowedWithinCap != c.withinCap {
+			t.Errorf("%s: allowed=%v withinCap=%v, want %v %v (%s)", c.path, got.Allowed, got.AllowedWithinCap, c.allowed, c.withinCap, got.Reason())
+		}
+	}
+	regions := d.Regions()
+	for _, rel := range []string{"proj", "proj/a/b", "proj/ro", "proj/ro/x", "proj/ro/deep/w", "proj/ro/deep/w/q", "proj/m", "proj/m/w", "proj/m/w/o", "other", "/usr"} {
+		p := rel
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(root, rel)
+		}
+		nearest := Region{}
+		for _, r := range regions {
+			if HasPathPrefix(p, r.Path) && Depth(r.Path) >= Depth(nearest.Path) {
+				nearest = r
+			}
+		}
+		if want := d.Decide(p, OpWrite).Access == Write; nearest.Writable != want {
+			t.Errorf("%s: nearest region %+v, Decide's exact access writable=%v", rel, nearest, want)
 		}
 	}
 }

@@ -315,7 +315,9 @@ func globWord(g *ir.Glob, platform string) string {
 	if platform == "macos" || g.MaxDepth == 0 {
 		return s + ", any depth"
 	}
-	return fmt.Sprintf("%s, to depth %d", s, g.MaxDepth)
+	// Linux and Windows lift the cap where the sandbox can write (it could
+	// move a match below the cap there).
+	return fmt.Sprintf("%s, to depth %d (any depth where writable)", s, g.MaxDepth)
 }
 
 func rootChanges(old, new *ir.Policy) []Change {

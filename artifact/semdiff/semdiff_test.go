@@ -15,7 +15,7 @@ func base() *ir.Policy {
 		WorkspaceRoots: []string{ws},
 		Rules: []ir.Rule{
 			{Path: ws, Access: ir.Write, Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":workspace_roots/."}},
-			{Path: ws + "/a/b/c/d/deep.env", Access: ir.Write, Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":workspace_roots/a/b/c/d/deep.env"}},
+			{Path: ws + "/a/b/c/d/deep.env", Access: ir.Read, Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":workspace_roots/a/b/c/d/deep.env"}},
 		},
 		Network: ir.Network{Mode: ir.NetworkNone},
 	}
@@ -27,9 +27,10 @@ func text(s []Section, compared []string) string {
 	return b.String()
 }
 
-// A deny glob capped at depth 2 denies a deep file on macOS (native
-// matching) but not on Linux and Windows (snapshot expansion to depth 2):
-// the diff must say so per platform instead of claiming one answer.
+// A deny glob capped at depth 2 denies a deep read-only file on macOS
+// (native matching) but not on Linux and Windows (snapshot expansion to
+// depth 2 where the sandbox cannot write): the diff must say so per
+// platform instead of claiming one answer.
 func TestGlobBeyondCapDiffersPerPlatform(t *testing.T) {
 	old, nw := base(), base()
 	ws := ir.VarWorkspaceRoot
@@ -47,14 +48,14 @@ func TestGlobBeyondCapDiffersPerPlatform(t *testing.T) {
 	}
 	found := false
 	for _, c := range macos.Changes {
-		if c.Subject == ws+"/a/b/c/d/deep.env" && c.From == "write" && c.To == "deny" && strings.Contains(c.Now, "deny glob") {
+		if c.Subject == ws+"/a/b/c/d/deep.env" && c.From == "read" && c.To == "deny" && strings.Contains(c.Now, "deny glob") {
 			found = true
 		}
 	}
 	if !found {
 		t.Errorf("macOS should lose access to deep.env:\n%s", out)
 	}
-	if strings.Contains(strings.Split(out, "macos:")[0], "deep.env: write -> deny") {
+	if strings.Contains(strings.Split(out, "macos:")[0], "deep.env: read -> deny") {
 		t.Errorf("Linux/Windows enforce depth 2 only; deep.env must not be denied there:\n%s", out)
 	}
 }
@@ -90,5 +91,19 @@ func TestSandboxDisabledIsOneLine(t *testing.T) {
 func TestIdenticalPoliciesNoSections(t *testing.T) {
 	if secs := Compare(base(), base(), Platforms); len(secs) != 0 {
 		t.Errorf("identical policies differ:\n%s", text(secs, Platforms))
+	}
+}
+
+// Where the sandbox can write, Linux and Windows lift the cap (it could
+// move a secret below it), so a deep writable file is denied on every
+// platform: one section, no per-platform split for it.
+func TestGlobBeyondCapWritableDeniedEverywhere(t *testing.T) {
+	old, nw := base(), base()
+	ws := ir.VarWorkspaceRoot
+	old.Rules[1].Access, nw.Rules[1].Access = ir.Write, ir.Write
+	nw.Globs = []ir.Glob{{Pattern: ws + "/**/*.env", Base: ws, MaxDepth: 2, Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":workspace_roots/**/*.env"}}}
+	out := text(Compare(old, nw, Platforms), Platforms)
+	if !strings.Contains(strings.Split(out, "linux")[0], "deep.env: write -> deny") || strings.Contains(strings.SplitN(out, "linux", 2)[1], "deep.env") {
+		t.Errorf("deep.env should go from write to deny on all platforms at once:\n%s", out)
 	}
 }

@@ -60,6 +60,12 @@
 //     inside the sandbox.
 //   - A glob pattern rooted at / is expanded (within its cap) rather than
 //     silently skipped.
+//   - glob_scan_max_depth does not apply inside writable mounts: there
+//     the sandbox could move a matched file below the cap (mv a
+//     x/y/z/w/) and read it at the next launch, so the expansion walks
+//     writable mounts to any depth (globwalk regions; read-only and
+//     denied mounts inside them keep the cap). The reference stops at
+//     the cap everywhere.
 //   - Directories that exist only to reach a mount (ancestors in the tmpfs
 //     root or in a deny mask) are traverse-only, so `ls` of a directory no
 //     rule makes readable fails, as ir.Decide says.

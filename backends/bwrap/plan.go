@@ -608,8 +608,9 @@ func (b *builder) symlinks(rules []boundRule) {
 	}
 }
 
-// globs expands the deny globs on this host, within their caps, and
-// masks every match the sandbox can see. A matched symlink cannot be
+// globs expands the deny globs on this host, within their caps (lifted
+// where the sandbox can write: see regions), and masks every match the
+// sandbox can see. A matched symlink cannot be
 // masked itself (a mount over it lands on its target), and a path is
 // judged where it really is (ir.Decide): reading the link reads its
 // target, so the target is masked only when the globs deny the target
@@ -641,7 +642,7 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 		// read-only; its MAC covers a directory swapped by rename).
 		cache = ""
 	}
-	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey})
+	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey, Regions: b.regions()})
 	if err != nil {
 		return &PlanError{diag.LinuxGlobScan, err.Error()}
 	}
@@ -658,7 +659,7 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	for _, m := range globwalk.MaskRoots(res.Matches) {
 		why := "deny glob " + art.Globs[m.Pattern].Pattern
 		targets = append(targets, target{m.Path, why, m.Dev, m.Ino})
-		if m.IsSymlink && m.LinkTarget != "" && globDenies(pats, m.LinkTarget) {
+		if m.IsSymlink && m.LinkTarget != "" && b.globDenies(pats, m.LinkTarget) {
 			targets = append(targets, target{m.LinkTarget, why + " (target of matched symlink " + m.Path + ")", 0, 0})
 		}
 	}
@@ -713,13 +714,31 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	return nil
 }
 
+// regions tell the glob walk where the sandbox can write: there a deny
+// glob's cap is lifted, because the sandbox could have moved a matched
+// file below it (mv a x/y/z/w/) to read it at the next launch. Every
+// mount is a region, writable or not, so that the nearest one says what
+// the mount table says (b.nearest); read-only and denied mounts inside a
+// writable one keep the cap.
+func (b *builder) regions() []globwalk.Region {
+	var out []globwalk.Region
+	for _, e := range b.made {
+		if e.Kind == KindSymlink {
+			continue
+		}
+		out = append(out, globwalk.Region{Path: e.Path, Uncapped: e.access() == ir.Write})
+	}
+	return out
+}
+
 // globDenies reports whether a deny glob matches the resolved path p or
 // one of its ancestors below the glob's base, within the glob's depth
-// cap: ir.Decide's glob test, as Linux enforces it (AllowedWithinCap).
-func globDenies(pats []globwalk.Pattern, p string) bool {
+// cap or where the sandbox can write: ir.Decide's glob test, as Linux
+// enforces it (AllowedWithinCap).
+func (b *builder) globDenies(pats []globwalk.Pattern, p string) bool {
 	for _, g := range pats {
 		for cand := p; ir.HasPathPrefix(cand, g.Base) && cand != g.Base; cand = filepath.Dir(cand) {
-			if g.MaxDepth > 0 && ir.Depth(cand)-ir.Depth(g.Base) > g.MaxDepth {
+			if g.MaxDepth > 0 && ir.Depth(cand)-ir.Depth(g.Base) > g.MaxDepth && b.nearest(cand).access() != ir.Write {
 				continue
 			}
 			if ok, _ := doublestar.Match(g.Pattern, cand); ok {

@@ -71,7 +71,8 @@ outer:
 }
 
 func TestSeedPlan(t *testing.T) {
-	root := mkTree(t, "proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/deeper/z.env", "proj/.git/config")
+	root := mkTree(t, "proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/deeper/z.env", "proj/.git/config",
+		"proj/.git/hooks/deep/h.env")
 	proj := filepath.Join(root, "proj")
 	hp := plan(t, seedPolicy(), proj)
 	args := hp.Args
@@ -102,8 +103,12 @@ func TestSeedPlan(t *testing.T) {
 	for _, m := range hp.Masks {
 		masks = append(masks, strings.TrimPrefix(m.Path, proj))
 	}
-	if strings.Join(masks, " ") != "/.env /sub/x.env" {
-		t.Errorf("masks = %v (depth 3 leaves deeper/z.env)", masks)
+	// deeper/z.env lies beyond the cap (depth 4 > 3) in the writable
+	// project, where the sandbox could have moved it: masked. The
+	// read-only .git keeps the cap: nothing in the sandbox can move a
+	// file there, and hooks/deep/h.env stays as the cap leaves it.
+	if strings.Join(masks, " ") != "/.env /sub/x.env /sub/deep/deeper/z.env" {
+		t.Errorf("masks = %v, want .env, sub/x.env and the writable deeper/z.env (not .git/hooks/deep/h.env)", masks)
 	}
 }
 

@@ -64,23 +64,26 @@ func TestMatchedSymlinkToDeniedTargetIsMasked(t *testing.T) {
 }
 
 // globDenies is ir.Decide's glob test: the path or an ancestor below the
-// base, within the cap.
+// base, within the cap or where the mount table lets the sandbox write.
 func TestGlobDenies(t *testing.T) {
 	pats := []globwalk.Pattern{{Pattern: "/w/**/*.env", Base: "/w", MaxDepth: 2}, {Pattern: "/s/**/secrets", Base: "/s"}}
+	b := &builder{made: []Entry{{Path: "/", Kind: KindRootRO}, {Path: "/w/rw", Kind: KindBind}}}
 	for _, c := range []struct {
 		path string
 		want bool
 	}{
 		{"/w/a.env", true},
 		{"/w/d/a.env", true},
-		{"/w/d/e/a.env", false}, // beyond the cap
-		{"/w/d.env/x", true},    // an ancestor matches
-		{"/w", false},           // the base itself never matches
+		{"/w/d/e/a.env", false},    // beyond the cap, read-only
+		{"/w/rw/e/a.env", true},    // beyond the cap, writable
+		{"/w/rw/e/f/g.txt", false}, // writable, no match
+		{"/w/d.env/x", true},       // an ancestor matches
+		{"/w", false},              // the base itself never matches
 		{"/elsewhere/a.env", false},
 		{"/s/a/b/c/secrets/k", true},
 		{"/s/a/b/c/secret/k", false},
 	} {
-		if got := globDenies(pats, c.path); got != c.want {
+		if got := b.globDenies(pats, c.path); got != c.want {
 			t.Errorf("globDenies(%s) = %v, want %v", c.path, got, c.want)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"polc/diag"
+	"polc/globwalk"
 	"polc/ir"
 )
 
@@ -69,8 +70,9 @@ type BoundGlob struct {
 }
 
 // Expander expands deny globs on the host: the paths that match now,
-// within each glob's depth cap (directories too; symlinks not followed).
-type Expander func(globs []BoundGlob) ([]GlobHit, error)
+// within each glob's depth cap, which regions lift where the sandbox can
+// write (directories too; symlinks not followed).
+type Expander func(globs []BoundGlob, regions []globwalk.Region) ([]GlobHit, error)
 
 // GlobHit is one match: a host path and the index of the glob. The walk
 // starts at a resolved base and follows no link, so only a match that is
@@ -154,6 +156,8 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 		g.steps = append(g.steps, s)
 	}
 	mandatory := map[string][]ACE{} // key → denies that nothing below may re-grant
+	winner := map[string]Step{}     // key → the winning rule's step
+	hostPath := map[string]string{} // key → the host path as found
 	for k, g := range groups {
 		win := g.steps[0]
 		for _, s := range g.steps[1:] {
@@ -161,6 +165,7 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 				win = s
 			}
 		}
+		winner[k], hostPath[k] = win, g.path
 		n := b.node(k, g.path)
 		for _, s := range g.steps {
 			if s.Access != win.Access || s.Mandatory != win.Mandatory {
@@ -196,7 +201,7 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 			}
 			index[id] = append(index[id], s)
 		}
-		hits, err := expand(globs)
+		hits, err := expand(globs, writableRegions(winner, hostPath, mandatory))
 		if err != nil {
 			return nil, err
 		}
@@ -243,6 +248,27 @@ func (p *Plan) Bind(mode string, env ir.Env, expand Expander) (*Bound, error) {
 		sortACEs(n.ACEs)
 	}
 	return b, nil
+}
+
+// writableRegions tells the glob expansion where the sandbox can write,
+// as ir.Decide's exact rules say: the winning rule on each path, with
+// nothing writable below a mandatory deny. There a deny glob's cap is
+// lifted, because the sandbox could have moved a matched file below it
+// (move a x\y\z\w\) to read it at the next launch; where it cannot
+// write, nothing can have moved, and the cap keeps the walk short.
+func writableRegions(winner map[string]Step, hostPath map[string]string, mandatory map[string][]ACE) []globwalk.Region {
+	var out []globwalk.Region
+	for k, win := range winner {
+		w := win.Access == "write"
+		for a, ok := k, true; ok && w; a, ok = parentKey(a) {
+			if len(mandatory[a]) > 0 {
+				w = false
+			}
+		}
+		out = append(out, globwalk.Region{Path: hostPath[k], Uncapped: w})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
 }
 
 // dropShadowedAllows removes, on one path, the allows of a SID that the

@@ -8,15 +8,15 @@ import (
 )
 
 // GlobExpand is the default Expander: globwalk's one-walk expansion,
-// bounded by each glob's depth cap, the same code the runtime runs at
-// launch. A directory the walk cannot read could hide a match, so it is
-// an error (fail closed), not a silent gap.
-func GlobExpand(globs []BoundGlob) ([]GlobHit, error) {
+// bounded by each glob's depth cap except in the uncapped regions, the
+// same code the runtime runs at launch. A directory the walk cannot read
+// could hide a match, so it is an error (fail closed), not a silent gap.
+func GlobExpand(globs []BoundGlob, regions []globwalk.Region) ([]GlobHit, error) {
 	pats := make([]globwalk.Pattern, len(globs))
 	for i, g := range globs {
 		pats[i] = globwalk.Pattern{Pattern: g.Pattern, Base: g.Base, MaxDepth: g.MaxDepth}
 	}
-	res, err := globwalk.Expand(pats, globwalk.Options{})
+	res, err := globwalk.Expand(pats, globwalk.Options{Regions: regions})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"polc/canonjson"
+	"polc/globwalk"
 	"polc/ir"
 )
 
@@ -22,7 +23,7 @@ func FuzzDecodeBind(f *testing.F) {
 	f.Add([]byte(`{"format":"polc.windows.plan/v1","modes":{"elevated":{"steps":[{"op":"acl.deny","path":"${X}","sid":"s","mask":"0x1"}]}},"preferred_mode":"elevated"}`))
 	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: "C:/w", ir.VarHome: "C:/Users/u"},
 		Resolve: func(p string) string { return p }, Exists: func(string) bool { return false }}
-	none := func([]BoundGlob) ([]GlobHit, error) { return nil, nil }
+	none := func([]BoundGlob, []globwalk.Region) ([]GlobHit, error) { return nil, nil }
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		plan, err := Decode(payload)
 		if err != nil {

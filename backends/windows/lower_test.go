@@ -7,6 +7,7 @@ import (
 
 	"polc/canonjson"
 	"polc/diag"
+	"polc/globwalk"
 	"polc/ir"
 )
 
@@ -144,7 +145,7 @@ func TestWindowsPathsEvaluated(t *testing.T) {
 	env := ir.Env{Bindings: ir.Bindings{ws: `C:\src\app`},
 		Resolve: func(p string) string { return p },
 		Exists:  func(p string) bool { return existing[Key(p)] }}
-	expand := func(globs []BoundGlob) ([]GlobHit, error) {
+	expand := func([]BoundGlob, []globwalk.Region) ([]GlobHit, error) {
 		return []GlobHit{{Path: `C:\src\app\secrets\k.pem`, Glob: 0}}, nil
 	}
 	ev, err := NewEvaluator(plan, Elevated, env, expand)

@@ -97,7 +97,7 @@ func seedPolicy() *ir.Policy {
 func TestSeedAgreesWithDecide(t *testing.T) {
 	root := t.TempDir()
 	conformance.MkTree(t, root, "proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/y.env", "proj/sub/deep/deeper/z.env",
-		"proj/.git/config", "home/notes.txt")
+		"proj/.git/config", "proj/.git/hooks/deep/h.env", "home/notes.txt")
 	proj := filepath.Join(root, "proj")
 	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: proj}, Platform: "windows"}
 	pol := seedPolicy()
@@ -110,7 +110,7 @@ func TestSeedAgreesWithDecide(t *testing.T) {
 	}
 	var probes []probe
 	for _, rel := range []string{"proj/a.txt", "proj/.env", "proj/sub/x.env", "proj/sub/deep/y.env", "proj/sub/deep/deeper/z.env",
-		"proj/new.txt", "proj/newdir", "proj/.git/config", "proj/.codex/config.toml", "proj/.codex", "home/notes.txt", "tmp/t.txt"} {
+		"proj/new.txt", "proj/newdir", "proj/.git/config", "proj/.git/hooks/deep/h.env", "proj/.codex/config.toml", "proj/.codex", "home/notes.txt", "tmp/t.txt"} {
 		for _, op := range []ir.Op{ir.OpRead, ir.OpWrite} {
 			probes = append(probes, probe{filepath.Join(root, rel), op})
 		}
@@ -129,7 +129,11 @@ func TestSeedAgreesWithDecide(t *testing.T) {
 	}{
 		{"proj/a.txt", ir.OpWrite, true},
 		{"proj/.env", ir.OpRead, false},
-		{"proj/sub/deep/deeper/z.env", ir.OpRead, true}, // beyond the depth cap
+		// Beyond the depth cap, but in the writable project, where the
+		// sandbox could have moved it: denied all the same.
+		{"proj/sub/deep/deeper/z.env", ir.OpRead, false},
+		// Beyond the cap in read-only .git: the cap applies.
+		{"proj/.git/hooks/deep/h.env", ir.OpRead, true},
 		{"proj/.git/config", ir.OpWrite, false},
 		{"proj/.git/config", ir.OpRead, true},
 		{"proj/.codex/config.toml", ir.OpWrite, false},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
+	"polc/globwalk"
 	"polc/ir"
 )
 
@@ -51,8 +52,18 @@ func restCase(p string, n int) string {
 }
 
 // expand matches the globs against the fake tree as globwalk would: the
-// canonical path below the base, within the depth cap.
-func (h *fakeWinHost) expand(globs []BoundGlob) ([]GlobHit, error) {
+// canonical path below the base, within the depth cap or in a region
+// where the cap is lifted (the nearest region at or above the path).
+func (h *fakeWinHost) expand(globs []BoundGlob, regions []globwalk.Region) ([]GlobHit, error) {
+	uncapped := func(k string) bool {
+		best, up := -1, false
+		for _, r := range regions {
+			if rk := Key(r.Path); underKey(k, rk) && keyDepth(rk) >= best {
+				best, up = keyDepth(rk), r.Uncapped
+			}
+		}
+		return up
+	}
 	var out []GlobHit
 	keys := make([]string, 0, len(h.paths))
 	for k := range h.paths {
@@ -65,7 +76,7 @@ func (h *fakeWinHost) expand(globs []BoundGlob) ([]GlobHit, error) {
 			if k == base || !underKey(k, base) {
 				continue
 			}
-			if g.MaxDepth > 0 && keyDepth(k)-keyDepth(base) > g.MaxDepth {
+			if g.MaxDepth > 0 && keyDepth(k)-keyDepth(base) > g.MaxDepth && !uncapped(k) {
 				continue
 			}
 			p := h.paths[k]
