@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"polc/conformance"
 	"polc/runtime"
@@ -115,6 +116,74 @@ grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status
 		// ls's own directory descriptor is the fourth.
 		if r := polcExecAs(t, u, stage, w, "workspace", "", "/bin/ls", "/proc/self/fd"); r.code != 0 || r.stdout != "0\n1\n2\n3\n" {
 			t.Errorf("the command inherited descriptors beyond its standard streams: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+}
+
+// TestRenameDuringLaunchLeaksNothing: while the command's sandbox is set
+// up, a concurrent process (another sandbox writing the same project)
+// renames the directory holding a secret back and forth, so that the
+// glob walk misses it or a mask lands where it no longer is. No launch
+// may read the secret: it runs with the masks on the secret wherever it
+// now is, or polc refuses (POL120) after planning again.
+func TestRenameDuringLaunchLeaksNothing(t *testing.T) {
+	eachLaunch(t, func(t *testing.T, u conformance.User, stage string, w *conformance.World) {
+		a, b := filepath.Join(w.Proj, "a"), filepath.Join(w.Proj, "b")
+		if err := os.MkdirAll(a, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(a, "x.env"), []byte("SECRET=1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		u.Own(t, a)
+		stop := make(chan struct{})
+		done := make(chan int)
+		go func() {
+			swaps := 0
+			for {
+				select {
+				case <-stop:
+					done <- swaps
+					return
+				default:
+				}
+				if os.Rename(a, b) == nil {
+					swaps++
+				}
+				time.Sleep(300 * time.Microsecond)
+				if os.Rename(b, a) == nil {
+					swaps++
+				}
+				time.Sleep(300 * time.Microsecond)
+			}
+		}()
+		ran, refused := 0, 0
+		for i := 0; i < 30; i++ {
+			r := polcExecAs(t, u, stage, w, "workspace", "", "/bin/sh", "-c", "cat a/x.env b/x.env 2>/dev/null; exit 0")
+			if strings.Contains(r.stdout, "SECRET") {
+				t.Errorf("launch %d read the secret: %q %s", i+1, r.stdout, r.stderr)
+			}
+			switch r.code {
+			case 0:
+				ran++
+			case 125:
+				refused++
+			default:
+				t.Errorf("launch %d: exit %d: %s", i+1, r.code, r.stderr)
+			}
+		}
+		close(stop)
+		swaps := <-done
+		t.Logf("%d launches ran, %d refused, %d renames", ran, refused, swaps)
+		if swaps == 0 {
+			t.Fatal("the renames never happened")
+		}
+		// A refused launch takes back what bwrap made for a mask whose
+		// file had moved away: one directory holds the secret, no other.
+		_, errA := os.Stat(a)
+		_, errB := os.Stat(b)
+		if (errA == nil) == (errB == nil) {
+			t.Errorf("a and b both exist (or neither): bwrap's mount targets were left behind (%v, %v)", errA, errB)
 		}
 	})
 }

@@ -38,6 +38,9 @@ type Options struct {
 	// only with a key of statekey.Size bytes: without one there is no
 	// cache, never an unauthenticated one.
 	CacheKey []byte
+	// Snapshot keeps what the walk saw of each directory, for
+	// Result.Verify (snapshot.go).
+	Snapshot bool
 	// Regions lift the caps where the sandbox can write (see Region).
 	// None: every cap applies everywhere.
 	Regions []Region
@@ -131,6 +134,8 @@ type Result struct {
 	// Errors are directories that could not be read, sorted by Path.
 	Errors []ScanError
 	Stats  Stats
+
+	snap *snapshot // with Options.Snapshot
 }
 
 // PatternError reports a pattern Expand cannot use.
@@ -155,6 +160,11 @@ func Expand(patterns []Pattern, opts Options) (*Result, error) {
 	}
 	res := &Result{Stats: Stats{Cache: CacheOff, Roots: len(c.roots)}}
 	w := newWalker(c, opts, res)
+	if opts.Snapshot {
+		w.snaps = &snapshot{w: w}
+		res.snap = w.snaps
+		w.scanStart = now()
+	}
 	if opts.CacheDir != "" && len(opts.CacheKey) != cacheKeySize {
 		res.Stats.CacheNote = "no cache key: the cache is neither read nor written"
 		opts.CacheDir = ""

@@ -3,6 +3,7 @@ package globwalk
 import (
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -108,6 +109,9 @@ type walker struct {
 	entOK   bool
 	entZone zone
 	entIn   bool
+
+	// snaps is what the walk saw, with Options.Snapshot (snapshot.go).
+	snaps *snapshot
 
 	// cache state
 	caching   bool
@@ -531,16 +535,20 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 		w.scanError(path, err, n)
 		return n
 	}
-	if n != nil {
-		st, err := statHandle(h, path)
+	var st dirStat
+	if n != nil || w.snaps != nil {
+		st, err = statHandle(h, path)
 		if err != nil {
 			closeDir(h)
 			w.scanError(path, err, n)
 			return n
 		}
-		n.st = st
-		n.racy = w.isRacy(st)
+		if n != nil {
+			n.st = st
+			n.racy = w.isRacy(st)
+		}
 	}
+	var names []string // the entries that matter, for the snapshot
 	w.res.Stats.DirsRead++
 	start := len(w.pending)
 	l := listing{h: h, path: path}
@@ -558,12 +566,17 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 		}
 		name = strings.Clone(name) // name points into the read buffer
 		w.record(path, name, depth+1, typ, n, &l, ino)
+		if w.snaps != nil && w.matters(child, typ) {
+			names = append(names, name)
+		}
 		if typ == typDir && child != emptySet {
 			w.pending = append(w.pending, pendingChild{name: name, set: child})
 		}
 	})
 	if err != nil {
 		w.scanError(path, err, n)
+	} else if w.snaps != nil {
+		w.snap(path, isRoot, st, w.isRacy(st), setID, depth, names)
 	}
 	end := len(w.pending)
 	// Keep the parent open while its children are walked (openat is
@@ -668,6 +681,18 @@ func (w *walker) revalidateAt(parent dirHandle, buf []byte, setID int32, depth i
 		return n
 	}
 	w.res.Stats.DirsReused++
+	if w.snaps != nil {
+		var names []string
+		for _, m := range old.matches {
+			names = append(names, m.name)
+		}
+		for _, c := range old.children {
+			if !slices.Contains(names, c.name) {
+				names = append(names, c.name)
+			}
+		}
+		w.snap(string(buf), isRoot, old.st, false, setID, depth, names)
+	}
 	n := len(buf)
 	for _, m := range old.matches {
 		buf = appendName(buf[:n], m.name)

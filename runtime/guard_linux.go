@@ -1,11 +1,15 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"polc/backends/bwrap"
+	"polc/globwalk"
 )
 
 // The scan-to-mount race: polc plans its masks on the paths it saw, and
@@ -34,6 +38,21 @@ type raceError struct {
 
 func (e *raceError) Error() string { return e.path + ": " + e.why }
 
+// checkPlan checks, once the sandbox's mounts are made, that the walk
+// that found the deny globs' matches saw the tree as it is (a walk that
+// ran during a rename can have missed one: bwrap.HostPlan.CheckWalk),
+// and then every guard.
+func checkPlan(plan *bwrap.HostPlan, root string) error {
+	if err := plan.CheckWalk(); err != nil {
+		var ce *globwalk.ChangeError
+		if errors.As(err, &ce) {
+			return &raceError{ce.Path, ce.Why}
+		}
+		return &raceError{"the deny-glob walk", err.Error()}
+	}
+	return checkGuards(plan.Guards, root)
+}
+
 // checkGuards checks every guard against the host and the sandbox,
 // whose root is the host path root (a /proc/PID/root path).
 func checkGuards(guards []bwrap.Guard, root string) error {
@@ -57,4 +76,37 @@ func checkGuards(guards []bwrap.Guard, root string) error {
 		}
 	}
 	return nil
+}
+
+// removeCreated undoes what bwrap made on the host for a launch that
+// failed its check: a file mask whose path was missing when bwrap bound
+// it (a concurrent rename moved it away) is created by bwrap, empty,
+// with the directories leading to it. Only empty files and directories
+// born since the attempt began are removed.
+func removeCreated(guards []bwrap.Guard, since time.Time) {
+	born := func(p string, dir bool) bool {
+		var sx unix.Statx_t
+		if unix.Statx(unix.AT_FDCWD, p, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_BTIME|unix.STATX_TYPE|unix.STATX_SIZE, &sx) != nil ||
+			sx.Mask&unix.STATX_BTIME == 0 || time.Unix(sx.Btime.Sec, int64(sx.Btime.Nsec)).Before(since) {
+			return false
+		}
+		if dir {
+			return sx.Mode&unix.S_IFMT == unix.S_IFDIR
+		}
+		return sx.Mode&unix.S_IFMT == unix.S_IFREG && sx.Size == 0
+	}
+	for _, g := range guards {
+		var st unix.Stat_t
+		if unix.Lstat(g.Path, &st) != nil || (st.Dev == g.Dev && st.Ino == g.Ino) || !born(g.Path, false) {
+			continue
+		}
+		if unix.Unlink(g.Path) != nil {
+			continue
+		}
+		for d := filepath.Dir(g.Path); d != "/" && born(d, true); d = filepath.Dir(d) {
+			if unix.Rmdir(d) != nil { // not empty: someone's
+				break
+			}
+		}
+	}
 }

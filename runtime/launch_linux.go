@@ -81,7 +81,8 @@ type bwrapLaunch struct {
 	// direct launch's sync pipe, or the mask stage's go pipe (nil when
 	// the plan has no guard).
 	release *os.File
-	guards  []bwrap.Guard
+	plan    *bwrap.HostPlan
+	started time.Time // when the launch was prepared
 	stage   bool
 	debug   bool
 }
@@ -115,8 +116,8 @@ func launch(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir strin
 // direct launch) or the mask stage's executable, plan and status.
 func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir string, dirs []string, environ []string) (*bwrapLaunch, error) {
 	art := plan.Artifact
-	b := &bwrapLaunch{debug: os.Getenv("POLC_DEBUG_BWRAP") != "", guards: plan.Guards, stage: stage}
-	check := len(plan.Guards) > 0
+	b := &bwrapLaunch{debug: os.Getenv("POLC_DEBUG_BWRAP") != "", plan: plan, stage: stage, started: time.Now()}
+	check := plan.NeedsCheck()
 	filter, err := art.Seccomp.Bytes(goruntime.GOARCH)
 	if err != nil {
 		return b, failf(diag.LinuxSandboxSetup, "%v", err)
@@ -387,6 +388,7 @@ loop:
 	ran := <-ranCh
 	said := <-inner
 	if race != nil {
+		removeCreated(b.plan.Guards, b.started)
 		return 0, race
 	}
 	code, signaled, ok := exitCode(werr)
@@ -433,9 +435,9 @@ func (b *bwrapLaunch) check(pid int) error {
 	if !b.stage {
 		root += "/newroot"
 	}
-	err := checkGuards(b.guards, root)
+	err := checkPlan(b.plan, root)
 	if b.debug {
-		fmt.Fprintf(os.Stderr, "polc: checked %d guards in %s: %v\n", len(b.guards), root, err)
+		fmt.Fprintf(os.Stderr, "polc: checked %d guards in %s: %v\n", len(b.plan.Guards), root, err)
 	}
 	return err
 }

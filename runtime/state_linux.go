@@ -62,7 +62,7 @@ func (s *hostState) stateDirs() []string {
 
 // planOptions are PlanHost's options for this host's state.
 func (s *hostState) planOptions() bwrap.PlanOptions {
-	o := bwrap.PlanOptions{StateDirs: s.stateDirs()}
+	o := bwrap.PlanOptions{StateDirs: s.stateDirs(), CheckWalk: true}
 	if s.key != nil {
 		o.GlobCacheDir, o.GlobCacheKey = s.globs, s.key
 	}

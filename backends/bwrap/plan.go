@@ -84,6 +84,34 @@ type HostPlan struct {
 	Guards []Guard
 
 	resolve func(string) string
+	// walk is the deny globs' expansion, kept for CheckWalk; protected
+	// are the real paths of the protected rules (mount points that other
+	// launches make and remove: see CheckWalk).
+	walk      *globwalk.Result
+	protected map[string]bool
+}
+
+// NeedsCheck reports whether the launch must check the plan once the
+// mounts are made: it hides something, or its glob walk must be
+// verified.
+func (hp *HostPlan) NeedsCheck() bool { return len(hp.Guards) > 0 || hp.walk != nil }
+
+// CheckWalk reports a change since the plan, in a directory its deny-glob
+// walk listed, that matters to the globs: a walk that ran while a
+// concurrent process renamed directories can have missed a match
+// (globwalk.Result.Verify). Mount points that bwrap (this launch's
+// Synthetic) or another launch (placeholders for protected names) makes
+// and removes do not count. It needs PlanOptions.CheckWalk; without
+// deny globs there is nothing to check.
+func (hp *HostPlan) CheckWalk() error {
+	if hp.walk == nil {
+		return nil
+	}
+	synthetic := map[string]bool{}
+	for _, p := range hp.Synthetic {
+		synthetic[p] = true
+	}
+	return hp.walk.Verify(func(p string) bool { return synthetic[p] || hp.protected[p] })
 }
 
 // Resolve judges a host path where it really is, as the plan did
@@ -134,6 +162,8 @@ type PlanOptions struct {
 	StateDirs []string
 	// NoGlobs skips glob expansion (explain of exact mounts only).
 	NoGlobs bool
+	// CheckWalk keeps what the glob walk saw, for HostPlan.CheckWalk.
+	CheckWalk bool
 }
 
 type boundRule struct {
@@ -191,6 +221,12 @@ func PlanHost(art *Artifact, env ir.Env, opts PlanOptions) (*HostPlan, error) {
 	}
 	for i, r := range rest {
 		b.rule(r, rest[i+1:])
+		if r.protected {
+			if hp.protected == nil {
+				hp.protected = map[string]bool{}
+			}
+			hp.protected[r.real] = true
+		}
 	}
 	b.stateDirs(opts.StateDirs, env)
 	if root == KindRootTmp {
@@ -642,9 +678,12 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 		// read-only; its MAC covers a directory swapped by rename).
 		cache = ""
 	}
-	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey, Regions: b.regions()})
+	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey, Regions: b.regions(), Snapshot: opts.CheckWalk})
 	if err != nil {
 		return &PlanError{diag.LinuxGlobScan, err.Error()}
+	}
+	if opts.CheckWalk {
+		b.hp.walk = res
 	}
 	if len(res.Errors) > 0 {
 		e := res.Errors[0]
