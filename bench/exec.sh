@@ -47,7 +47,7 @@ debug=$(POLC_DEBUG_BWRAP=1 "$POLC" exec -P workspace -C "$root/proj" -- /bin/tru
 line=$(grep -E '^polc: (direct launch|mask stage): /' <<<"$debug" | sed -E 's/^polc: (direct launch|mask stage): //; s/ \([0-9]+ masks\)$//')
 line=$(sed -E 's/ --(seccomp|json-status-fd|block-fd|info-fd) [0-9]+//g; s/ --file [0-9]+ \/dev\/null//; s/ --cap-add CAP_(SYS_ADMIN|SETPCAP)//g; s/ --as-pid-1//; s/--perms 0000 --ro-bind-data [0-9]+ /--ro-bind \/dev\/null /g' <<<"$line")
 read -r -a bare <<<"$line"
-while read -r _ _ m; do bare+=(--ro-bind /dev/null "$m"); done < <(grep '^polc: mask ' <<<"$debug" || true)
+while read -r _ _ m; do bare+=(--ro-bind /dev/null "$m"); done < <(grep '^polc: mask /' <<<"$debug" || true)
 "${bare[@]}" -- /bin/true
 
 have_codex=0
