@@ -173,12 +173,25 @@ func (r *registry) locked(f func()) bool {
 		return false
 	}
 	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
-		return false
+	// Bounded: a sandbox that renamed polc's state directory away could
+	// plant a lock of its own and hold it while it runs; a launch then
+	// goes on without the registry rather than hang.
+	for deadline := time.Now().Add(lockWait); ; time.Sleep(5 * time.Millisecond) {
+		err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if err != unix.EWOULDBLOCK && err != unix.EINTR || time.Now().After(deadline) {
+			return false
+		}
 	}
 	f()
 	return true
 }
+
+// lockWait bounds how long a launch waits for the registry's lock (held
+// by another launch for a few milliseconds at a time).
+const lockWait = 3 * time.Second
 
 // entries reads every entry: the live launches' (authentic or not: they
 // only keep paths from being removed), the dead ones' that are authentic
