@@ -1,9 +1,9 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
+	"polc/internal/benchtree"
 	"testing"
 
 	"polc/backends"
@@ -60,52 +60,6 @@ func BenchmarkExecPrepare(b *testing.B) {
 	}
 }
 
-// largeTree is globwalk's benchmark tree (same layout, same marker, so
-// the two share it on disk): 200,000 files in 10,000 leaf directories
-// four levels down (pkgNN/modNN/dirNN/fileNN.go), a .env file in every
-// tenth leaf (1,200 in all, each at depth 4).
-func largeTree(b *testing.B) string {
-	b.Helper()
-	dir := os.Getenv("POLC_BENCH_TREE")
-	if dir == "" {
-		dir = "/var/tmp/polc-globwalk-bench-200k"
-	}
-	marker := filepath.Join(dir, ".complete-v1")
-	if _, err := os.Stat(marker); err == nil {
-		return dir
-	}
-	b.Logf("building the 200,000-file benchmark tree in %s (once)", dir)
-	os.RemoveAll(dir)
-	for i := 0; i < 20; i++ {
-		for j := 0; j < 20; j++ {
-			for k := 0; k < 25; k++ {
-				leaf := filepath.Join(dir, fmt.Sprintf("pkg%02d", i), fmt.Sprintf("mod%02d", j), fmt.Sprintf("dir%02d", k))
-				if err := os.MkdirAll(leaf, 0o755); err != nil {
-					b.Fatal(err)
-				}
-				for f := 0; f < 20; f++ {
-					name := fmt.Sprintf("file%02d.go", f)
-					switch {
-					case f == 0 && k%10 == 0:
-						name = ".env"
-					case f == 1 && k%25 == 3:
-						name = "server.pem"
-					case f == 2 && j%5 == 0:
-						name = ".hidden"
-					}
-					if err := os.WriteFile(filepath.Join(leaf, name), nil, 0o644); err != nil {
-						b.Fatal(err)
-					}
-				}
-			}
-		}
-	}
-	if err := os.WriteFile(marker, nil, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	return dir
-}
-
 // BenchmarkPlanLargeTree is the launch-time part of `polc exec` that
 // depends on the project's size: PlanHost of the seed profile (project
 // writable, **/*.env denied, glob_scan_max_depth = 3) with the 200,000-file
@@ -113,7 +67,7 @@ func largeTree(b *testing.B) string {
 // Every .env file lies at depth 4, beyond the cap: the masks metric says
 // how many the launch hides.
 func BenchmarkPlanLargeTree(b *testing.B) {
-	proj := largeTree(b)
+	proj := benchtree.Dir(b)
 	c := &conformance.Case{Config: seedConfig + "glob_scan_max_depth = 3\n"}
 	base := "/var/tmp/polc-e2e"
 	os.MkdirAll(base, 0o755)

@@ -106,6 +106,19 @@ func polcExecAs(t *testing.T, u conformance.User, stage string, w *conformance.W
 	args = append(args, argv...)
 	cmd := polcCmd(u, stage, w, args...)
 	cmd.Stdin = strings.NewReader(stdin)
+	return runPolc(t, cmd)
+}
+
+// debugLines are the prefixes of POLC_DEBUG_BWRAP's lines (the direct
+// stage turns it on to see how polc launched).
+var debugLines = []string{"polc: planned in ", "polc: inner stage: ", "polc: mask stage: ", "polc: mask /",
+	"polc: checked ", "polc: attempt ", "polc: no state key "}
+
+// runPolc runs a polc command and collects what it printed, its exit
+// status, and whether it launched directly; POLC_DEBUG_BWRAP's lines
+// are taken out of stderr.
+func runPolc(t *testing.T, cmd *exec.Cmd) run {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -115,20 +128,22 @@ func polcExecAs(t *testing.T, u conformance.User, stage string, w *conformance.W
 	} else if err != nil {
 		t.Fatal(err)
 	}
-	r := run{stdout: out.String(), stderr: errb.String(), code: code}
-	if stage == "direct" {
-		var kept []string
-		for _, l := range strings.SplitAfter(r.stderr, "\n") {
-			switch {
-			case strings.HasPrefix(l, "polc: direct launch: "):
-				r.direct = true
-			case strings.HasPrefix(l, "polc: planned in "), strings.HasPrefix(l, "polc: inner stage: "):
-			default:
-				kept = append(kept, l)
+	r := run{stdout: out.String(), code: code}
+	var kept []string
+lines:
+	for _, l := range strings.SplitAfter(errb.String(), "\n") {
+		if strings.HasPrefix(l, "polc: direct launch: ") {
+			r.direct = true
+			continue
+		}
+		for _, p := range debugLines {
+			if strings.HasPrefix(l, p) {
+				continue lines
 			}
 		}
-		r.stderr = strings.Join(kept, "")
+		kept = append(kept, l)
 	}
+	r.stderr = strings.Join(kept, "")
 	return r
 }
 

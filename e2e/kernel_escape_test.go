@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -61,22 +60,7 @@ func polcExecWith(t *testing.T, u conformance.User, stage string, w *conformance
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	var kept []string
-	for _, l := range strings.SplitAfter(errb.String(), "\n") {
-		if !strings.HasPrefix(l, "polc: direct launch: ") && !strings.HasPrefix(l, "polc: planned in ") && !strings.HasPrefix(l, "polc: inner stage: ") {
-			kept = append(kept, l)
-		}
-	}
-	return run{stdout: out.String(), stderr: strings.Join(kept, ""), code: code}
+	return runPolc(t, cmd)
 }
 
 // hostSockets are Unix sockets of a host process: stream servers that

@@ -1,68 +1,14 @@
 package globwalk
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
+	"polc/internal/benchtree"
 	"testing"
 )
 
-// The benchmarks run on a synthetic 200,000-file tree (10,420 directories,
-// four levels, .env and .pem files sprinkled in, a .git directory). It is
-// built once under $POLC_BENCH_TREE or /var/tmp and reused across runs; a
-// marker file says it is complete.
-const benchFiles = 200_000
-
-func benchTree(b *testing.B) string {
-	b.Helper()
-	dir := os.Getenv("POLC_BENCH_TREE")
-	if dir == "" {
-		tmp := "/var/tmp"
-		if _, err := os.Stat(tmp); err != nil {
-			tmp = os.TempDir()
-		}
-		dir = filepath.Join(tmp, "polc-globwalk-bench-200k")
-	}
-	marker := filepath.Join(dir, ".complete-v1")
-	if _, err := os.Stat(marker); err == nil {
-		return dir
-	}
-	b.Logf("building the %d-file benchmark tree in %s (once)", benchFiles, dir)
-	os.RemoveAll(dir)
-	n := 0
-	write := func(p string) {
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
-			b.Fatal(err)
-		}
-		n++
-	}
-	for i := 0; i < 20; i++ {
-		for j := 0; j < 20; j++ {
-			for k := 0; k < 25; k++ {
-				leaf := filepath.Join(dir, fmt.Sprintf("pkg%02d", i), fmt.Sprintf("mod%02d", j), fmt.Sprintf("dir%02d", k))
-				if err := os.MkdirAll(leaf, 0o755); err != nil {
-					b.Fatal(err)
-				}
-				for f := 0; f < 20 && n < benchFiles; f++ {
-					name := fmt.Sprintf("file%02d.go", f)
-					switch {
-					case f == 0 && k%10 == 0:
-						name = ".env"
-					case f == 1 && k%25 == 3:
-						name = "server.pem"
-					case f == 2 && j%5 == 0:
-						name = ".hidden"
-					}
-					write(filepath.Join(leaf, name))
-				}
-			}
-		}
-	}
-	if err := os.WriteFile(marker, nil, 0o644); err != nil {
-		b.Fatal(err)
-	}
-	return dir
-}
+// The benchmarks run on the synthetic 200,000-file tree of
+// internal/benchtree (10,420 directories, four levels, .env and .pem
+// files sprinkled in).
+func benchTree(b *testing.B) string { return benchtree.Dir(b) }
 
 // benchGlobs are fifteen deny globs of the kind people write.
 var benchGlobs = []string{
