@@ -10,7 +10,7 @@ import (
 	"polc/ir"
 )
 
-// check looks for the conflicts of DESIGN §3 in the bound policy: grants
+// check looks for the conflicts polc check reports (README, "polc check") in the bound policy: grants
 // a requirement overrides, dead and redundant rules, grants that pierce
 // protected metadata or hide below a denied directory, write roots that
 // do not exist, and symlinks that would let the sandbox undo a deny.

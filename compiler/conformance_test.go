@@ -28,7 +28,7 @@ func TestConformanceDecide(t *testing.T) {
 	if len(cases) == 0 {
 		t.Fatal("no conformance cases found")
 	}
-	// Our own cases for the held-back classes (DESIGN §7), same format.
+	// Our own cases for the held-back classes (docs/design.md §8), same format.
 	classes, err := conformance.Load("testdata/classes")
 	if err != nil {
 		t.Fatal(err)

@@ -9,10 +9,10 @@ import (
 	"polc/ir"
 )
 
-// heldbackDir holds cases for the held-back classes of DESIGN §7 (gitdir
+// heldbackDir holds cases for the held-back classes of docs/design.md §8 (gitdir
 // pointers, globs on directories, extends chains, carve-outs, requirement
 // denies, hidden directories, depth limits, symlinks), written from the
-// semantics of DESIGN §2 and checked against the reference where it
+// semantics of docs/design.md §2 and checked against the reference where it
 // agrees (polc-want where polc differs on purpose).
 const heldbackDir = "../conformance/testdata/heldback"
 

@@ -157,10 +157,10 @@ func NewDecider(p *Policy, env Env) (*Decider, error) {
 	return d, nil
 }
 
-// Decide is the reference decision for one path and operation. See DESIGN
-// §2: deny globs (on the path or any ancestor) deny; mandatory denies deny;
-// otherwise the deepest exact rule covering the path decides, ties going
-// deny > write > read; no rule means deny. A glob match deeper than the
+// Decide is the reference decision for one path and operation. See
+// docs/design.md §2: deny globs (on the path or any ancestor) deny;
+// mandatory denies deny; otherwise the deepest exact rule covering the
+// path decides, ties going deny > write > read; no rule means deny. A glob match deeper than the
 // glob's MaxDepth denies in Allowed; AllowedWithinCap, what Linux and
 // Windows enforce, ignores it unless the exact rules let the sandbox
 // write the matched path (it could have moved it below the cap there).

@@ -47,7 +47,7 @@ func TestMatchedSymlinkToReadableTargetMasksNothing(t *testing.T) {
 }
 
 // A matched link whose target the globs deny too keeps its target
-// masked, wherever the target lies (DESIGN: a glob match reached through
+// masked, wherever the target lies (docs/design.md §2: a glob match reached through
 // a symlink is denied where it really is).
 func TestMatchedSymlinkToDeniedTargetIsMasked(t *testing.T) {
 	root := mkTree(t, "proj/a.txt", "outside/secret", "outside/plain")

@@ -12,7 +12,7 @@ import (
 	"polc/conformance"
 )
 
-// heldbackCases are the cases of the held-back classes (DESIGN §7), in
+// heldbackCases are the cases of the held-back classes (docs/design.md §8), in
 // the shared conformance format.
 func heldbackCases(t *testing.T) []*conformance.Case {
 	t.Helper()
