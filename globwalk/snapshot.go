@@ -1,9 +1,13 @@
 package globwalk
 
 import (
+	"runtime"
+
 	"fmt"
 	"slices"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // A walk is not atomic: a directory renamed while it is listed can be
@@ -73,18 +77,37 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 	if s == nil {
 		return fmt.Errorf("globwalk: Verify needs Options.Snapshot")
 	}
+	// The stats run on every core (a large tree has tens of thousands of
+	// directories: one statx each); listing again, rare, runs here, as
+	// the automaton is not safe for concurrent use.
+	relist := make([]bool, len(s.dirs))
+	var g errgroup.Group
+	g.SetLimit(verifyWorkers)
+	for lo := 0; lo < len(s.dirs); lo += verifyChunk {
+		hi := min(lo+verifyChunk, len(s.dirs))
+		g.Go(func() error {
+			for i := lo; i < hi; i++ {
+				d := &s.dirs[i]
+				st, err := statPath(d.path, d.root)
+				if err != nil {
+					return &ChangeError{d.path, "gone since the walk (" + errText(err) + ")"}
+				}
+				if st.dev != d.st.dev || st.ino != d.st.ino {
+					return &ChangeError{d.path, "replaced since the walk"}
+				}
+				relist[i] = st != d.st || d.racy
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
 	for i := range s.dirs {
-		d := &s.dirs[i]
-		st, err := statPath(d.path, d.root)
-		if err != nil {
-			return &ChangeError{d.path, "gone since the walk (" + errText(err) + ")"}
-		}
-		if st.dev != d.st.dev || st.ino != d.st.ino {
-			return &ChangeError{d.path, "replaced since the walk"}
-		}
-		if st == d.st && !d.racy {
+		if !relist[i] {
 			continue
 		}
+		d := &s.dirs[i]
 		names, err := s.list(d)
 		if err != nil {
 			return &ChangeError{d.path, "cannot be listed again (" + errText(err) + ")"}
@@ -95,6 +118,12 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 	}
 	return nil
 }
+
+// Verify's stats run in chunks of verifyChunk directories on at most
+// verifyWorkers goroutines.
+const verifyChunk = 512
+
+var verifyWorkers = max(2, runtime.NumCPU())
 
 // list lists d again and returns the names that matter now, sorted.
 func (s *snapshot) list(d *dirSnap) ([]string, error) {

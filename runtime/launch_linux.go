@@ -435,9 +435,10 @@ func (b *bwrapLaunch) check(pid int) error {
 	if !b.stage {
 		root += "/newroot"
 	}
+	t0 := time.Now()
 	err := checkPlan(b.plan, root)
 	if b.debug {
-		fmt.Fprintf(os.Stderr, "polc: checked %d guards in %s: %v\n", len(b.plan.Guards), root, err)
+		fmt.Fprintf(os.Stderr, "polc: checked %d guards in %s in %v: %v\n", len(b.plan.Guards), root, time.Since(t0), err)
 	}
 	return err
 }
