@@ -122,22 +122,14 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 	if err != nil {
 		return b, failf(diag.LinuxSandboxSetup, "%v", err)
 	}
-	args := bwrap.DirectNamespaceArgs(art)
-	if stage {
-		// The mask stage mounts (CAP_SYS_ADMIN) and empties its bounding
-		// set before the exec (CAP_SETPCAP); it drops both itself.
-		args = append(args, "--as-pid-1", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP")
+	first := fdFirst
+	if check && !stage {
+		first = fdSync + 1
 	}
-	args = append(args, plan.Args...)
+	args := plan.LaunchArgs(stage, first)
 	nMaskFiles := 0
 	if !stage {
-		first := fdFirst
-		if check {
-			first = fdSync + 1
-		}
-		var maskArgs []string
-		maskArgs, nMaskFiles = plan.MaskArgs(first)
-		args = append(args, maskArgs...)
+		_, nMaskFiles = plan.MaskArgs(first)
 		if check {
 			if !art.Dev {
 				return b, failf(diag.LinuxSandboxSetup, "cannot check the sandbox's masks before the command starts: the plan has no /dev")

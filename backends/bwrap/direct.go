@@ -46,6 +46,27 @@ func DirectNamespaceArgs(art *Artifact) []string {
 	return append(args, "--cap-drop", "ALL")
 }
 
+// LaunchArgs are the namespace and filesystem arguments polc's launcher
+// passes bwrap for the plan: the direct launch's, whose masks read their
+// empty files from descriptor firstMaskFD on (MaskArgs), or the mask
+// stage's (polc as pid 1 with the capabilities it needs to mask, and
+// drops). The launcher adds only its descriptors (seccomp, status,
+// block, sync) and the working directory.
+func (hp *HostPlan) LaunchArgs(stage bool, firstMaskFD int) []string {
+	args := DirectNamespaceArgs(hp.Artifact)
+	if stage {
+		// The mask stage mounts (CAP_SYS_ADMIN) and empties its bounding
+		// set before the fork (CAP_SETPCAP); it drops both itself.
+		args = append(args, "--as-pid-1", "--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_SETPCAP")
+	}
+	args = append(args, hp.Args...)
+	if !stage {
+		masks, _ := hp.MaskArgs(firstMaskFD)
+		args = append(args, masks...)
+	}
+	return args
+}
+
 // MaskArgs are the bwrap operations that apply hp.Masks, in order, as
 // the inner stage applies them (after every other mount): an existing
 // file gets an empty, mode-000, read-only file bound over it

@@ -114,6 +114,22 @@ func TestEvaluatorAgreesWithDecide(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// What runs: the arguments of both launches, read back by the
+		// simulator (the direct launch's masks by bwrap, the mask
+		// stage's after them).
+		plan := ev.(*Evaluator).Plan()
+		sims := map[string]*argSim{}
+		for _, stage := range []bool{false, true} {
+			var masks []Mask
+			if stage {
+				masks = plan.Masks
+			}
+			sim, err := simulateArgs(plan.LaunchArgs(stage, 7), masks)
+			if err != nil {
+				t.Fatalf("seed %d: simulating the launch (stage %v): %v", seed, stage, err)
+			}
+			sims[map[bool]string{false: "direct", true: "mask stage"}[stage]] = sim
+		}
 		var probes []string
 		for _, p := range paths {
 			probes = append(probes, p)
@@ -131,6 +147,13 @@ func TestEvaluatorAgreesWithDecide(t *testing.T) {
 				if got.Allowed != want.AllowedWithinCap {
 					t.Errorf("seed %d: %s %s: evaluator %v (%s), Decide %v (%s)\npolicy: %+v\nglobs: %+v",
 						seed, op, strings.TrimPrefix(p, root), got.Allowed, got.Reason, want.AllowedWithinCap, want.Reason(), pol.Rules, pol.Globs)
+				}
+				for launch, sim := range sims {
+					acc := sim.Access(ir.ResolvePath(p))
+					if ok := acc == ir.Write || acc == ir.Read && op == ir.OpRead; ok != want.AllowedWithinCap {
+						t.Errorf("seed %d: %s %s: the %s launch's bwrap arguments give %v, Decide %v (%s)\nargs: %q",
+							seed, op, strings.TrimPrefix(p, root), launch, acc, want.AllowedWithinCap, want.Reason(), plan.LaunchArgs(launch != "direct", 7))
+					}
 				}
 			}
 		}
