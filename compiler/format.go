@@ -20,7 +20,8 @@ func (c FormatChange) String() string { return fmt.Sprintf("%s: %s -> %s", c.Pos
 // Format rewrites the old spellings in one config file to the current
 // ones, in place, keeping comments and layout: the access value "none"
 // becomes "deny", the special ":project_roots" becomes ":workspace_roots",
-// and approvals_reviewer "guardian_subagent" becomes "auto_review". The
+// approvals_reviewer "guardian_subagent" becomes "auto_review", and the
+// retired approval_policy "untrusted" becomes "on-request". The
 // meaning does not change (polc and Codex read both spellings); current
 // Codex ignores :project_roots, so the rename also keeps the config
 // working there. A file that does not parse is returned unchanged with
@@ -67,6 +68,13 @@ func Format(file string, data []byte) ([]byte, []FormatChange, diag.List) {
 				}
 			}
 		}
+	}
+	// approval_policy "untrusted" is retired (Codex refuses to load it);
+	// "on-request" is what Codex asks by default now. It asks less than
+	// "untrusted" did: the check error says to pair it with a read-only
+	// profile where the old strictness matters.
+	if v := tab.Get("approval_policy"); v != nil && v.Kind == syntax.String && v.Str == retiredApprovalPolicy {
+		replace(v.Raw, v.Pos, v.Str, "on-request")
 	}
 	if v := tab.Get("approvals_reviewer"); v != nil && v.Kind == syntax.String && v.Str == "guardian_subagent" {
 		replace(v.Raw, v.Pos, v.Str, "auto_review")

@@ -52,3 +52,18 @@ approvals_reviewer = "auto_review"   # old name
 		t.Errorf("bad input: %q %v", out, d)
 	}
 }
+
+// The retired approval_policy "untrusted" is rewritten to "on-request",
+// and the rewritten file loads without the error.
+func TestFormatRetiredUntrusted(t *testing.T) {
+	in := "approval_policy = \"untrusted\" # strict\n"
+	out, changes, _ := compiler.Format("c.toml", []byte(in))
+	if string(out) != "approval_policy = \"on-request\" # strict\n" || len(changes) != 1 || changes[0].Old != `"untrusted"` {
+		t.Fatalf("got %q %v", out, changes)
+	}
+	// A granular table and other values are left alone.
+	keep := "approval_policy = { granular = { sandbox_approval = true, rules = true, mcp_elicitations = true } }\n"
+	if out, changes, _ := compiler.Format("c.toml", []byte(keep)); string(out) != keep || len(changes) != 0 {
+		t.Errorf("granular changed: %q %v", out, changes)
+	}
+}

@@ -19,15 +19,17 @@ import (
 // higher requirement sources do; allowed_permission_profiles merges per
 // key (PR #24852) and deny_read is the union of every file (fail closed).
 type requirements struct {
-	approvalPolicies   *syntax.Value // array of strings
-	reviewers          *syntax.Value
-	sandboxModes       *syntax.Value
-	profiles           *syntax.Tab // managed [permissions.NAME]
-	allowedProfiles    map[string]*syntax.Value
-	profilesPos        diag.Pos // where allowed_permission_profiles is written
-	defaultPermissions *syntax.Value
-	denyRead           []*syntax.Value
-	digest             string
+	approvalPolicies    []approvalChoice
+	approvalPoliciesPos diag.Pos
+	guardianPolicy      *syntax.Value // guardian_policy_config, non-blank
+	reviewers           *syntax.Value
+	sandboxModes        *syntax.Value
+	profiles            *syntax.Tab // managed [permissions.NAME]
+	allowedProfiles     map[string]*syntax.Value
+	profilesPos         diag.Pos // where allowed_permission_profiles is written
+	defaultPermissions  *syntax.Value
+	denyRead            []*syntax.Value
+	digest              string
 }
 
 var knownRequirementKeys = map[string]bool{
@@ -58,19 +60,9 @@ func (s *state) readRequirementFile(r *requirements, t *syntax.Tab) {
 		v := t.Get(k)
 		switch k {
 		case "allowed_approval_policies":
-			if s.stringList(v, k) {
-				ok := true
-				for _, e := range v.Arr {
-					if !contains(approvalPolicies, e.Str) {
-						s.diags.Addf(diag.BadRequirement, e.Pos, `use "untrusted", "on-failure", "on-request" or "never"`,
-							"unknown approval policy %s in allowed_approval_policies", e.Describe())
-						ok = false
-					}
-				}
-				if ok {
-					r.approvalPolicies = v
-				}
-			}
+			s.readAllowedApprovalPolicies(r, v)
+		case "guardian_policy_config":
+			s.readGuardianPolicy(r, v)
 		case "allowed_approvals_reviewers":
 			if s.stringList(v, k) {
 				ok := true
@@ -366,72 +358,6 @@ func allowedList(m map[string]*syntax.Value) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
-}
-
-// applyApprovals fills the approval settings, narrowed by requirements:
-// an explicit value outside the allowlist falls back to the first allowed
-// value with a warning; a default one silently.
-func (s *state) applyApprovals() {
-	a := &s.approvals
-	top := s.top
-	// Codex's default: untrusted projects ask for everything.
-	a.Policy = "on-request"
-	if s.trust.level == "untrusted" {
-		a.Policy = "untrusted"
-	}
-	var polPos diag.Pos
-	if v := top.approvalPolicy; v != nil {
-		polPos = v.Pos
-		if v.Kind == syntax.String {
-			a.Policy = v.Str
-		} else if g := v.Tab.Get("granular"); g != nil && g.Kind == syntax.Table {
-			a.Policy = "granular"
-			gr := &ir.Granular{}
-			b := func(k string) bool {
-				x := g.Tab.Get(k)
-				return x != nil && x.Kind == syntax.Bool && x.Bool
-			}
-			gr.SandboxApproval, gr.Rules, gr.MCPElicitations = b("sandbox_approval"), b("rules"), b("mcp_elicitations")
-			gr.SkillApproval, gr.RequestPermissions = b("skill_approval"), b("request_permissions")
-			a.Granular = gr
-		}
-	}
-	a.Reviewer = "user"
-	var revPos diag.Pos
-	if v := top.reviewer; v != nil {
-		a.Reviewer, revPos = reviewerName(v.Str), v.Pos
-	}
-	if v := top.autoReviewPolicy; v != nil {
-		a.AutoReviewPolicy = v.Str
-	}
-	r := s.reqs
-	if r == nil {
-		return
-	}
-	if l := r.approvalPolicies; l != nil && !containsValue(l.Arr, a.Policy) {
-		first := l.Arr[0].Str
-		if top.approvalPolicy != nil {
-			s.diags = append(s.diags, diag.Diagnostic{Code: diag.ApprovalNarrowed, Severity: diag.ApprovalNarrowed.Severity(), Pos: polPos,
-				Message: fmt.Sprintf("approval_policy %q is not allowed by requirements %s; falling back to %q", a.Policy, l.Pos, first),
-				Fix:     "set approval_policy to one of the allowed values", Related: []diag.Pos{l.Pos}})
-		}
-		a.Policy, a.Granular = first, nil
-	}
-	if l := r.reviewers; l != nil {
-		ok := false
-		for _, e := range l.Arr {
-			ok = ok || reviewerName(e.Str) == a.Reviewer
-		}
-		if !ok {
-			first := reviewerName(l.Arr[0].Str)
-			if top.reviewer != nil {
-				s.diags = append(s.diags, diag.Diagnostic{Code: diag.ApprovalNarrowed, Severity: diag.ApprovalNarrowed.Severity(), Pos: revPos,
-					Message: fmt.Sprintf("approvals_reviewer %q is not allowed by requirements %s; falling back to %q", a.Reviewer, l.Pos, first),
-					Fix:     "set approvals_reviewer to one of the allowed values", Related: []diag.Pos{l.Pos}})
-			}
-			a.Reviewer = first
-		}
-	}
 }
 
 // homeRest returns what follows the ~ of a deny_read pattern in the

@@ -55,6 +55,7 @@ func Codes() []CodeInfo {
 //   POL090–POL099 Windows backend (codes_win.go)
 //   POL100–POL119 artifacts, signatures, builds (codes_artifact.go)
 //   POL120–POL129 Linux runtime, continued (codes_bwrap.go)
+//   POL160–POL169 requirements and approvals, continued (this file)
 
 // Front end: reading and decoding the TOML.
 var (
@@ -113,6 +114,16 @@ var (
 	ApprovalNarrowed        = register("POL054", Warning, "approval setting not allowed; falling back")
 	ReservedRequirementKey  = register("POL055", Error, "reserved requirements table defines a profile")
 	DefaultNarrowed         = register("POL056", Warning, "default profile not allowed; falling back")
+)
+
+// Requirements and approvals, continued.
+var (
+	RetiredApprovalPolicy      = register("POL160", Error, "approval_policy \"untrusted\" is no longer supported")
+	ReviewerNeverRuns          = register("POL161", Warning, "auto-review reviewer never runs with approval_policy never")
+	AutoReviewPolicyOverridden = register("POL162", Warning, "auto-review policy text overridden by requirements")
+	ManagedDefaultMissing      = register("POL163", Error, "managed profile defaults are incomplete")
+	RemoteSandboxConfig        = register("POL164", Info, "remote sandbox config applies to this host")
+	LegacyLandlock             = register("POL165", Error, "use_legacy_landlock cannot enforce this profile")
 )
 
 // Globs.

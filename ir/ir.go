@@ -218,13 +218,17 @@ type Granular struct {
 // Approvals are carried in the artifact for the agent runtime to read;
 // the sandbox does not enforce them.
 type Approvals struct {
-	// Policy is untrusted, on-failure, on-request, never, or granular.
+	// Policy is on-request, never, granular, on-failure, or untrusted
+	// (only when requirements force it).
 	Policy   string    `json:"policy,omitempty"`
 	Granular *Granular `json:"granular,omitempty"`
 	// Reviewer is user or auto_review.
 	Reviewer string `json:"reviewer,omitempty"`
-	// AutoReviewPolicy is the [auto_review] policy text.
+	// AutoReviewPolicy is the effective auto-review policy text: the
+	// managed guardian_policy_config, else the user's [auto_review].policy.
 	AutoReviewPolicy string `json:"auto_review_policy,omitempty"`
+	// AutoReviewPolicyOrigin says which of the two it is, and where.
+	AutoReviewPolicyOrigin *Origin `json:"auto_review_policy_origin,omitempty"`
 }
 
 // Policy is a compiled permission profile.

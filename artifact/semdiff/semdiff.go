@@ -400,10 +400,35 @@ func approvalChanges(old, new *ir.Policy) []Change {
 	}
 	add("approval_policy", approvalWord(old.Approvals), approvalWord(new.Approvals))
 	add("approvals_reviewer", old.Approvals.Reviewer, new.Approvals.Reviewer)
-	if old.Approvals.AutoReviewPolicy != new.Approvals.AutoReviewPolicy {
-		out = append(out, Change{Kind: "approvals", Subject: "auto_review policy text", From: "previous text", To: "changed text"})
+	if o, n := old.Approvals, new.Approvals; o.AutoReviewPolicy != n.AutoReviewPolicy || autoReviewSource(o) != autoReviewSource(n) {
+		from, to := autoReviewSource(o), autoReviewSource(n)
+		if o.AutoReviewPolicy != n.AutoReviewPolicy && from == to {
+			from, to = from+", previous text", to+", changed text"
+		}
+		out = append(out, Change{Kind: "approvals", Subject: "auto-review policy text", From: from, To: to})
 	}
 	return out
+}
+
+// autoReviewSource says which auto-review policy text applies and where
+// it came from: the managed guardian_policy_config or the user's
+// [auto_review].policy.
+func autoReviewSource(a ir.Approvals) string {
+	if a.AutoReviewPolicy == "" {
+		return "none"
+	}
+	o := a.AutoReviewPolicyOrigin
+	if o == nil {
+		return "text of unknown origin"
+	}
+	where := "[auto_review].policy"
+	if o.Kind == ir.OriginRequirement {
+		where = "requirements guardian_policy_config"
+	}
+	if o.Pos.File != "" {
+		where += " at " + o.Pos.String()
+	}
+	return where
 }
 
 func approvalWord(a ir.Approvals) string {

@@ -5,8 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"polc/diag"
 	"polc/ir"
 )
+
+func diagPos(file string, line, col int) diag.Pos { return diag.Pos{File: file, Line: line, Col: col} }
 
 func base() *ir.Policy {
 	ws := ir.VarWorkspaceRoot
@@ -105,5 +108,28 @@ func TestGlobBeyondCapWritableDeniedEverywhere(t *testing.T) {
 	out := text(Compare(old, nw, Platforms), Platforms)
 	if !strings.Contains(strings.Split(out, "linux")[0], "deep.env: write -> deny") || strings.Contains(strings.SplitN(out, "linux", 2)[1], "deep.env") {
 		t.Errorf("deep.env should go from write to deny on all platforms at once:\n%s", out)
+	}
+}
+
+// The diff names which auto-review policy text applies and where it came
+// from, also when only its origin changed (a managed guardian_policy_config
+// took over the same text).
+func TestAutoReviewPolicySource(t *testing.T) {
+	old, nw := base(), base()
+	old.Approvals = ir.Approvals{Policy: "on-request", Reviewer: "auto_review", AutoReviewPolicy: "be careful",
+		AutoReviewPolicyOrigin: &ir.Origin{Kind: ir.OriginConfig, Key: "auto_review.policy", Pos: diagPos("config.toml", 5, 10)}}
+	nw.Approvals = old.Approvals
+	nw.Approvals.AutoReviewPolicyOrigin = &ir.Origin{Kind: ir.OriginRequirement, Key: "guardian_policy_config", Pos: diagPos("requirements.toml", 1, 26)}
+	out := text(Compare(old, nw, Platforms), Platforms)
+	if !strings.Contains(out, "auto-review policy text: [auto_review].policy at config.toml:5:10 -> requirements guardian_policy_config at requirements.toml:1:26") {
+		t.Errorf("origin change not shown:\n%s", out)
+	}
+	nw.Approvals.AutoReviewPolicy = "be very careful"
+	out = text(Compare(old, nw, Platforms), Platforms)
+	if !strings.Contains(out, "requirements guardian_policy_config at requirements.toml:1:26") {
+		t.Errorf("text change not shown with its source:\n%s", out)
+	}
+	if secs := Compare(old, old, Platforms); len(secs) != 0 {
+		t.Errorf("no change reported as %v", secs)
 	}
 }

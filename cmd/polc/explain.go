@@ -21,12 +21,14 @@ func init() {
 		ArgsUsage: "PATH...",
 		Description: "--target ir (the default) asks the reference decision function; linux, macos or windows\n" +
 			"lower the policy with that backend and ask its evaluator what the artifact enforces.\n" +
+			"--approvals shows the approval settings instead: policy, reviewer, and the auto-review policy text with its origin.\n" +
 			"--op connect asks whether the command may connect to a host Unix socket at PATH; without --op,\n" +
 			"a PATH that is a socket on this host or is named in unix_sockets is also answered for connect.",
 		Flags: append(compileFlags(),
 			&cli.StringFlag{Name: "op", Usage: "operation `OP`: read, write or connect (default: read and write, and connect for sockets)"},
 			&cli.StringFlag{Name: "target", Value: "ir", Usage: "`TARGET`: ir, linux, macos or windows"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
+			approvalsFlag,
 		),
 		Action: runExplain,
 	})
@@ -52,6 +54,9 @@ type explanation struct {
 }
 
 func runExplain(c *cli.Context) error {
+	if c.Bool(approvalsFlag.Name) {
+		return runExplainApprovals(c)
+	}
 	if c.NArg() == 0 {
 		return usageErr("explain needs at least one PATH")
 	}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"polc/conformance"
+)
+
+// polc check reports the retired approval_policy "untrusted" with its
+// position; polc fmt -w rewrites it, and the rewritten config checks clean.
+func TestCLIUntrustedApprovalMigrates(t *testing.T) {
+	cw := newCLIWorld(t, &conformance.Case{Config: "default_permissions = \":read-only\"\napproval_policy = \"untrusted\"\n"})
+	out, errOut, code := cw.polc("check", "-C", cw.w.Proj)
+	if code != 1 || !strings.Contains(out, "config.toml:2:19: error: approval_policy = \"untrusted\" is no longer supported; remove this setting [POL160]") ||
+		!strings.Contains(out, "fix: run polc fmt -w") {
+		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := cw.polc("fmt", "-w", cw.w.ConfigFile); code != 0 {
+		t.Fatalf("fmt -w: exit %d\n%s%s", code, out, errOut)
+	}
+	data, err := os.ReadFile(cw.w.ConfigFile)
+	if err != nil || !strings.Contains(string(data), `approval_policy = "on-request"`) {
+		t.Fatalf("fmt did not migrate: %q %v", data, err)
+	}
+	if out, errOut, code := cw.polc("check", "-C", cw.w.Proj); code != 0 || strings.Contains(out, "POL160") {
+		t.Fatalf("check after fmt: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// explain --approvals shows the effective auto-review policy text and
+// where it came from: the managed guardian_policy_config wins over the
+// user's [auto_review].policy.
+func TestCLIExplainApprovals(t *testing.T) {
+	c := &conformance.Case{
+		Config:       "default_permissions = \":read-only\"\napprovals_reviewer = \"auto_review\"\n[auto_review]\npolicy = \"Approve everything.\"\n",
+		Requirements: "guardian_policy_config = \"Never approve network access.\"\n", HasReq: true,
+	}
+	cw := newCLIWorld(t, c)
+	out, errOut, code := cw.polc(append([]string{"explain", "--approvals", "-C", cw.w.Proj}, cw.reqArgs()...)...)
+	want := "approval_policy: on-request\napprovals_reviewer: auto_review\nauto-review policy: from requirements guardian_policy_config at " +
+		cw.w.RequirementsFile + ":1:26 (overrides [auto_review].policy)\n\tNever approve network access.\n"
+	if code != 0 || out != want {
+		t.Fatalf("explain --approvals: exit %d\n%s%s\nwant:\n%s", code, out, errOut, want)
+	}
+	// Without requirements the user's text applies, from config.toml.
+	out, errOut, code = cw.polc("explain", "--approvals", "--format", "json", "-C", cw.w.Proj)
+	if code != 0 || !strings.Contains(out, `"auto_review_policy": "Approve everything."`) || !strings.Contains(out, `"auto_review_policy_source": "config"`) ||
+		!strings.Contains(out, `"auto_review_policy_pos": "`+cw.w.ConfigFile+`:4:10"`) {
+		t.Fatalf("explain --approvals --format json: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := cw.polc("explain", "--approvals", "-C", cw.w.Proj, "x"); code != 2 {
+		t.Errorf("explain --approvals PATH: exit %d, want 2 (usage)\n%s", code, errOut)
+	}
+}
