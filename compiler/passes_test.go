@@ -86,7 +86,7 @@ func (w *world) decide(t *testing.T, res *compiler.Result, rel string, op ir.Op)
 
 func TestRequirementLayers(t *testing.T) {
 	w := newWorld(t, "default_permissions = \"dev\"\n[permissions.dev]\nextends = \":workspace\"\n", "home/.netrc", "proj/k.pem")
-	r1 := w.write(t, "r1.toml", "allowed_sandbox_modes = [\"read-only\"]\nallowed_permission_profiles = { dev = true, \":read-only\" = true }\n[permissions.filesystem]\ndeny_read = [\"$ROOT/home/.netrc\"]\n")
+	r1 := w.write(t, "r1.toml", "allowed_sandbox_modes = [\"read-only\"]\nallowed_permission_profiles = { dev = true, \":read-only\" = true }\ndefault_permissions = \"dev\"\n[permissions.filesystem]\ndeny_read = [\"$ROOT/home/.netrc\"]\n")
 	r2 := w.write(t, "r2.toml", "allowed_sandbox_modes = [\"read-only\", \"workspace-write\"]\n[permissions.filesystem]\ndeny_read = [\"$ROOT/proj/*.pem\"]\n")
 	w.opts.RequirementFiles = []string{r1, r2}
 	res := w.mustCompile(t)

@@ -53,6 +53,51 @@ func (s *state) readRequirements() {
 		s.readRequirementFile(r, l.tab)
 	}
 	r.digest = hex.EncodeToString(h.Sum(nil))
+	s.checkManagedDefaults(r)
+}
+
+// checkManagedDefaults enforces the two rules Codex 0.169.0 refuses to
+// start without, whatever profile is selected: a managed
+// default_permissions needs allowed_permission_profiles, and an allowlist
+// that does not allow both :workspace and :read-only (the built-in
+// defaults) needs a managed default_permissions. Each error names the
+// requirement and, when there is one, the user's selection it affects.
+func (s *state) checkManagedDefaults(r *requirements) {
+	mention, userPos := s.userSelection()
+	var related []diag.Pos
+	if userPos.File != "" && userPos.File != "-P" {
+		related = append(related, userPos)
+	}
+	if d := r.defaultPermissions; d != nil && r.allowedProfiles == nil {
+		s.diags = append(s.diags, diag.Diagnostic{Code: diag.ManagedDefaultMissing, Severity: diag.ManagedDefaultMissing.Severity(), Pos: d.Pos,
+			Message: fmt.Sprintf("managed default_permissions `%s` requires allowed_permission_profiles in requirements, and none sets it (Codex refuses to start)%s", d.Str, mention),
+			Fix:     fmt.Sprintf("add allowed_permission_profiles = { %q = true } (and every other profile users may select) beside default_permissions", d.Str),
+			Related: related})
+		s.stop = true
+	}
+	if r.allowedProfiles != nil && r.defaultPermissions == nil &&
+		!(allowed(r.allowedProfiles, builtinWorkspace) && allowed(r.allowedProfiles, builtinReadOnly)) {
+		s.diags = append(s.diags, diag.Diagnostic{Code: diag.ManagedDefaultMissing, Severity: diag.ManagedDefaultMissing.Severity(), Pos: r.profilesPos,
+			Message: fmt.Sprintf("allowed_permission_profiles (%s) does not allow both :workspace and :read-only, so requirements must set default_permissions (Codex refuses to start)%s", allowedList(r.allowedProfiles), mention),
+			Fix:     "set default_permissions in requirements to one of the allowed profiles, or allow both :workspace and :read-only",
+			Related: related})
+		s.stop = true
+	}
+}
+
+// userSelection says which profile the user's config (or -P) selects,
+// and where, as a clause for a message; with no selection, the built-in
+// default a trust decision picks.
+func (s *state) userSelection() (string, diag.Pos) {
+	switch {
+	case s.sel.pos.File == "-P":
+		return fmt.Sprintf("; -P selects `%s`", s.sel.name), s.sel.pos
+	case s.sel.name != "" && s.sel.pos.File != "":
+		return fmt.Sprintf("; the config selects `%s` at %s", s.sel.name, s.sel.pos), s.sel.pos
+	case s.trust.level != "":
+		return fmt.Sprintf("; without a managed default the trust decision at %s gives `%s`", s.trust.pos, builtinWorkspace), s.trust.pos
+	}
+	return "", diag.Pos{}
 }
 
 func (s *state) readRequirementFile(r *requirements, t *syntax.Tab) {
