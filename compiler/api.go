@@ -35,6 +35,9 @@ type Options struct {
 	// ForExec loads project layers only for trusted projects, as Codex
 	// does when it runs a command.
 	ForExec bool
+	// Hostname is the host remote_sandbox_config entries are matched
+	// against (--hostname); empty means this machine's name.
+	Hostname string
 	// Strict promotes beyond-depth glob matches to errors.
 	Strict bool
 	// NoExpand skips the glob expansion pass (the shim expands at launch).

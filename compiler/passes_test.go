@@ -249,3 +249,25 @@ unix_sockets = { "run/x.sock" = "allow" }
 		t.Errorf("relative socket: want POL037:\n%s", diagText(res.Diags))
 	}
 }
+
+// Without --hostname, remote_sandbox_config is matched against this
+// machine's name: "*" matches whatever it is, so :workspace is narrowed.
+func TestRemoteSandboxConfigThisHost(t *testing.T) {
+	w := newWorld(t, "default_permissions = \":workspace\"\n")
+	r := w.write(t, "r.toml", "[[remote_sandbox_config]]\nhostname_patterns = [\"*\"]\nallowed_sandbox_modes = [\"read-only\"]\n")
+	w.opts.RequirementFiles = []string{r}
+	res := w.mustCompile(t)
+	if !hasCode(res.Diags, diag.RemoteSandboxConfig) || !hasCode(res.Diags, diag.SandboxModeNarrowed) {
+		t.Fatalf("want POL164 and POL051:\n%s", diagText(res.Diags))
+	}
+	if w.decide(t, res, "proj/a", ir.OpWrite).Allowed {
+		t.Error("the matching entry allows only read-only; proj/a must not be writable")
+	}
+	// A pattern no host name has leaves the file's own modes.
+	w.opts.Hostname = "devbox"
+	r2 := w.write(t, "r2.toml", "[[remote_sandbox_config]]\nhostname_patterns = [\"*.nowhere.invalid\"]\nallowed_sandbox_modes = [\"read-only\"]\n")
+	w.opts.RequirementFiles = []string{r2}
+	if res := w.mustCompile(t); !w.decide(t, res, "proj/a", ir.OpWrite).Allowed {
+		t.Errorf("no entry matches devbox; :workspace should stay writable:\n%s", diagText(res.Diags))
+	}
+}

@@ -33,7 +33,7 @@ type requirements struct {
 }
 
 var knownRequirementKeys = map[string]bool{
-	"remote_sandbox_config": true, "windows": true, "experimental_network": true, "mcp_servers": true,
+	"windows": true, "experimental_network": true, "mcp_servers": true,
 	"rules": true, "features": true, "apps": true, "auto_review": true, "enforce_residency": true,
 	"allowed_web_search_modes": true, "feature_requirements": true, "hooks": true, "skills": true,
 }
@@ -101,6 +101,17 @@ func (s *state) userSelection() (string, diag.Pos) {
 }
 
 func (s *state) readRequirementFile(r *requirements, t *syntax.Tab) {
+	var remote []remoteSandboxConfig
+	var remoteKey *syntax.Value
+	defer func() {
+		// A matching remote_sandbox_config replaces this file's
+		// allowed_sandbox_modes, wherever the key is written in it.
+		if remoteKey != nil {
+			if modes := s.applyRemoteSandboxConfig(remote, remoteKey); modes != nil {
+				r.sandboxModes = modes
+			}
+		}
+	}()
 	for _, k := range t.Keys() {
 		v := t.Get(k)
 		switch k {
@@ -125,27 +136,15 @@ func (s *state) readRequirementFile(r *requirements, t *syntax.Tab) {
 				}
 			}
 		case "allowed_sandbox_modes":
-			if s.stringList(v, k) {
-				ok, hasRO := true, false
-				for _, e := range v.Arr {
-					switch e.Str {
-					case "read-only":
-						hasRO = true
-					case "workspace-write", "danger-full-access", "external-sandbox":
-					default:
-						s.diags.Addf(diag.BadRequirement, e.Pos, "use read-only, workspace-write, danger-full-access or external-sandbox",
-							"unknown sandbox mode %s in allowed_sandbox_modes", e.Describe())
-						ok = false
-					}
-				}
-				if ok && !hasRO {
-					s.diags.Addf(diag.BadRequirement, v.Pos, `add "read-only" to allowed_sandbox_modes`,
-						"allowed_sandbox_modes must include \"read-only\": it is the fallback for every profile that is not allowed")
-					ok = false
-				}
-				if ok {
-					r.sandboxModes = v
-				}
+			if s.sandboxModeList(v, k) {
+				r.sandboxModes = v
+			}
+		case "remote_sandbox_config":
+			remote, remoteKey = nil, v
+			if entries, ok := s.readRemoteSandboxConfig(v); ok {
+				remote = entries
+			} else {
+				remoteKey = nil
 			}
 		case "allowed_permission_profiles":
 			if !s.expect(v, syntax.Table, k) {

@@ -28,7 +28,7 @@ func ReadSections(file string) (map[string]string, error) {
 // GoldenWorld builds a golden case's world from its input sections under
 // TempRoot, and returns the world's root with the compile options its
 // args section selects (-P, -c, --config, --requirements, --strict,
-// --exec, --no-expand; files relative to the root).
+// --exec, --no-expand, --hostname; files relative to the root).
 func GoldenWorld(t testing.TB, in map[string]string) (string, *World, compiler.Options) {
 	t.Helper()
 	c := &Case{Config: in["config.toml"], Requirements: in["requirements.toml"]}
@@ -65,6 +65,8 @@ func GoldenWorld(t testing.TB, in map[string]string) (string, *World, compiler.O
 			opts.ConfigFiles = append(opts.ConfigFiles, filepath.Join(root, next()))
 		case "--requirements":
 			opts.RequirementFiles = append(opts.RequirementFiles, filepath.Join(root, next()))
+		case "--hostname":
+			opts.Hostname = next()
 		case "--strict":
 			opts.Strict = true
 		case "--exec":

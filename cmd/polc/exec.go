@@ -45,6 +45,11 @@ func execAction(c *cli.Context) error {
 	if len(argv) == 0 {
 		return usageErr("exec: no command given; usage: polc exec [-C DIR] [-P PROFILE] -- CMD [ARG...]")
 	}
+	if c.IsSet(hostnameFlag.Name) {
+		// A command runs on this host: remote_sandbox_config must match
+		// this machine's name, not one the caller picks.
+		return usageErr("exec: --hostname is for check, explain and build; a command runs under this host's requirements")
+	}
 	prepare := prepareFromConfig
 	if c.IsSet("artifact") || c.IsSet("trust") {
 		prepare = prepareFromArtifact // exec_artifact.go

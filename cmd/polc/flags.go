@@ -14,6 +14,7 @@ var (
 	configFlag       = &cli.StringSliceFlag{Name: "config", Usage: "extra config.toml `FILE` layer"}
 	overrideFlag     = &cli.StringSliceFlag{Name: "c", Usage: "override `key=value` (TOML value)"}
 	requirementsFlag = &cli.StringSliceFlag{Name: "requirements", Usage: "requirements.toml `FILE` (default /etc/codex/requirements.toml)"}
+	hostnameFlag     = &cli.StringFlag{Name: "hostname", Usage: "match remote_sandbox_config for host `NAME` instead of this machine"}
 	// allowUnenforceableFlag is the user's explicit opt-in to a weaker
 	// sandbox: without it, a rule a platform cannot enforce is an error.
 	allowUnenforceableFlag = &cli.BoolFlag{Name: "allow-unenforceable", Usage: "lower rules a platform cannot enforce with a warning instead of refusing (a weaker sandbox)"}
@@ -21,7 +22,7 @@ var (
 
 // compileFlags are the flags every compiling command takes.
 func compileFlags() []cli.Flag {
-	return []cli.Flag{dirFlag, profileFlag, configFlag, overrideFlag, requirementsFlag, allowUnenforceableFlag}
+	return []cli.Flag{dirFlag, profileFlag, configFlag, overrideFlag, requirementsFlag, hostnameFlag, allowUnenforceableFlag}
 }
 
 // compileOptions reads the compile flags.
@@ -32,6 +33,7 @@ func compileOptions(c *cli.Context) compiler.Options {
 		ConfigFiles:      c.StringSlice("config"),
 		Overrides:        c.StringSlice("c"),
 		RequirementFiles: c.StringSlice("requirements"),
+		Hostname:         c.String(hostnameFlag.Name),
 	}
 }
 

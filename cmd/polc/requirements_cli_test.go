@@ -54,3 +54,28 @@ func TestCLIExplainApprovals(t *testing.T) {
 		t.Errorf("explain --approvals PATH: exit %d, want 2 (usage)\n%s", code, errOut)
 	}
 }
+
+// check --hostname NAME judges remote_sandbox_config for another host;
+// exec refuses --hostname (a command runs under this host's requirements).
+func TestCLIRemoteSandboxConfigHostname(t *testing.T) {
+	c := &conformance.Case{
+		Config:       "default_permissions = \":workspace\"\n",
+		Requirements: "[[remote_sandbox_config]]\nhostname_patterns = [\"*.ci.example.com\"]\nallowed_sandbox_modes = [\"read-only\"]\n",
+		HasReq:       true,
+	}
+	cw := newCLIWorld(t, c)
+	args := append([]string{"check", "-C", cw.w.Proj, "--hostname", "runner-1.ci.example.com"}, cw.reqArgs()...)
+	out, errOut, code := cw.polc(args...)
+	if code != 0 || !strings.Contains(out, "requirements.toml:2:22: info: remote_sandbox_config applies to host runner-1.ci.example.com (--hostname, pattern \"*.ci.example.com\")") ||
+		!strings.Contains(out, "falling back to :read-only [POL051]") {
+		t.Fatalf("check --hostname (matching): exit %d\n%s%s", code, out, errOut)
+	}
+	args = append([]string{"check", "-C", cw.w.Proj, "--hostname", "laptop.example.com"}, cw.reqArgs()...)
+	out, errOut, code = cw.polc(args...)
+	if code != 0 || !strings.Contains(out, "no remote_sandbox_config entry matches host laptop.example.com") || strings.Contains(out, "POL051") {
+		t.Fatalf("check --hostname (not matching): exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := cw.polc(append([]string{"exec", "-C", cw.w.Proj, "--hostname", "x"}, append(cw.reqArgs(), "--", "true")...)...); code != 2 || !strings.Contains(errOut, "--hostname") {
+		t.Errorf("exec --hostname: exit %d, want 2\n%s", code, errOut)
+	}
+}
