@@ -58,7 +58,11 @@ func (s *state) bindRoots() {
 		}
 		seenGlob[k] = true
 		g.Base = ir.GlobBase(g.Pattern)
-		g.MaxDepth = p.scanDepth
+		// A requirement's deny glob is never narrowed by the user: the
+		// profile's glob_scan_max_depth caps only the profile's own globs.
+		if !g.Mandatory {
+			g.MaxDepth = p.scanDepth
+		}
 		pol.Globs = append(pol.Globs, g)
 	}
 	for _, e := range p.entries {
@@ -75,7 +79,10 @@ func (s *state) bindRoots() {
 		}
 	}
 	for _, g := range pol.Globs {
-		if g.MaxDepth == 0 && strings.Contains(g.Pattern, "**") {
+		if g.MaxDepth == 0 && strings.Contains(g.Pattern, "**") && g.Mandatory {
+			s.diags.Addf(diag.UnboundedGlob, g.Origin.Pos, "narrow the pattern's directory prefix in the requirements to bound the scan",
+				"requirement deny glob `%s` is never capped by glob_scan_max_depth: Linux and Windows scan the whole tree below %s at every launch", g.Origin.Key, g.Base)
+		} else if g.MaxDepth == 0 && strings.Contains(g.Pattern, "**") {
 			s.diags.Addf(diag.UnboundedGlob, g.Origin.Pos, "set glob_scan_max_depth in the filesystem table to bound the scan",
 				"deny glob `%s` has no glob_scan_max_depth: Linux and Windows scan the whole tree below %s at every launch", g.Origin.Key, g.Base)
 		}

@@ -60,7 +60,7 @@ func (s *state) expandGlobs() {
 		code := diag.BeyondScanDepth
 		d := diag.Diagnostic{Code: code, Severity: code.Severity(), Pos: g.Origin.Pos,
 			Message: fmt.Sprintf("deny glob `%s` matches %s at depth %d, beyond glob_scan_max_depth %d where the sandbox cannot write: Linux and Windows leave it readable", g.Origin.Key, m.Path, m.Depth, g.MaxDepth),
-			Fix:     fmt.Sprintf("raise glob_scan_max_depth to at least %d, or deny the file with an exact rule", m.Depth)}
+			Fix:     s.scanDepthFix(m.Depth)}
 		if s.opts.Strict {
 			d.Severity = diag.Error
 		}
@@ -71,13 +71,27 @@ func (s *state) expandGlobs() {
 	}
 }
 
+// globByPattern finds the glob a match came from; the capped one when a
+// requirement glob has the same pattern (only a capped glob has matches
+// beyond its cap).
 func (s *state) globByPattern(p string) ir.Glob {
+	var found ir.Glob
 	for _, g := range s.policy.Globs {
-		if g.Pattern == p {
-			return g
+		if g.Pattern == p && (found.Pattern == "" || g.MaxDepth > 0) {
+			found = g
 		}
 	}
-	return ir.Glob{}
+	return found
+}
+
+// scanDepthFix names the setting that causes the cap: the profile's
+// glob_scan_max_depth and where it is written.
+func (s *state) scanDepthFix(depth int) string {
+	where := "glob_scan_max_depth"
+	if s.prof != nil && s.prof.scanDepthPos.File != "" {
+		where = fmt.Sprintf("glob_scan_max_depth at %s (profile `%s`)", s.prof.scanDepthPos, s.prof.id)
+	}
+	return fmt.Sprintf("raise %s to at least %d, or deny the file with an exact rule", where, depth)
 }
 
 // globwalkExpand runs the shared one-walk engine (polc/globwalk) over

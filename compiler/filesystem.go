@@ -41,6 +41,7 @@ func (s *state) compileFilesystem(p *profile, t *syntax.Tab, what string) {
 						"glob_scan_max_depth must be at least 1 (got %d)", v.Int)
 				} else {
 					p.scanDepth = int(min(v.Int, 1<<20))
+					p.scanDepthPos = v.KeyPos
 				}
 			}
 			continue

@@ -58,6 +58,7 @@ type profile struct {
 	workspaceRoots []string // extra roots beyond ${WORKSPACE_ROOT}, symbolic
 	entries        []entry
 	scanDepth      int
+	scanDepthPos   diag.Pos // where glob_scan_max_depth was written
 	network        ir.Network
 }
 

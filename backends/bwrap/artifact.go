@@ -211,7 +211,9 @@ func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 	}
 	for _, g := range p.Globs {
 		max := g.MaxDepth
-		if max == 0 {
+		if max == 0 && !g.Mandatory {
+			// A requirement's glob stays uncapped (the user's
+			// glob_scan_max_depth never narrows it).
 			max = p.GlobScanMaxDepth
 		}
 		art.Globs = append(art.Globs, GlobMask{Pattern: g.Pattern, Base: g.Base, MaxDepth: max, Mandatory: g.Mandatory, Origin: g.Origin.String()})

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
@@ -77,5 +78,37 @@ func TestCLIRemoteSandboxConfigHostname(t *testing.T) {
 	}
 	if _, errOut, code := cw.polc(append([]string{"exec", "-C", cw.w.Proj, "--hostname", "x"}, append(cw.reqArgs(), "--", "true")...)...); code != 2 || !strings.Contains(errOut, "--hostname") {
 		t.Errorf("exec --hostname: exit %d, want 2\n%s", code, errOut)
+	}
+}
+
+// The Linux and Windows artifacts keep a requirement's deny glob uncapped
+// although the user's profile sets glob_scan_max_depth = 1: a key file at
+// depth 4 stays denied there, while the profile's own glob is capped.
+func TestCLIRequirementGlobNotCapped(t *testing.T) {
+	c := &conformance.Case{
+		Config:       "default_permissions = \"p\"\n[permissions.p.filesystem]\n\":root\" = \"read\"\nglob_scan_max_depth = 1\n\"$ROOT/proj/**/*.env\" = \"deny\"\n",
+		Requirements: "[permissions.filesystem]\ndeny_read = [\"$ROOT/proj/**/*.key\"]\n", HasReq: true,
+		Tree: []string{"proj/a/b/c/x.key", "proj/a/b/c/y.env"},
+	}
+	cw := newCLIWorld(t, c)
+	for _, target := range []string{"linux", "windows"} {
+		args := append([]string{"explain", "--format", "json", "--op", "read", "--target", target, "-C", cw.w.Proj}, cw.reqArgs()...)
+		out, errOut, code := cw.polc(append(args, cw.w.Proj+"/a/b/c/x.key", cw.w.Proj+"/a/b/c/y.env")...)
+		if code != 0 {
+			t.Fatalf("explain --target %s: exit %d\n%s%s", target, code, out, errOut)
+		}
+		var got []struct {
+			Path    string `json:"path"`
+			Allowed bool   `json:"allowed"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil || len(got) != 2 {
+			t.Fatalf("explain --target %s: %v\n%s", target, err, out)
+		}
+		if got[0].Allowed {
+			t.Errorf("%s: the requirement glob must deny %s beyond the user's depth cap", target, got[0].Path)
+		}
+		if !got[1].Allowed {
+			t.Errorf("%s: the profile's own glob is capped at depth 1; %s is expected readable there", target, got[1].Path)
+		}
 	}
 }
