@@ -21,7 +21,8 @@ import (
 type requirements struct {
 	approvalPolicies    []approvalChoice
 	approvalPoliciesPos diag.Pos
-	guardianPolicy      *syntax.Value // guardian_policy_config, non-blank
+	guardianPolicy      *syntax.Value            // guardian_policy_config, non-blank
+	features            map[string]*syntax.Value // features pinned: name = bool
 	reviewers           *syntax.Value
 	sandboxModes        *syntax.Value
 	profiles            *syntax.Tab // managed [permissions.NAME]
@@ -34,8 +35,8 @@ type requirements struct {
 
 var knownRequirementKeys = map[string]bool{
 	"windows": true, "experimental_network": true, "mcp_servers": true,
-	"rules": true, "features": true, "apps": true, "auto_review": true, "enforce_residency": true,
-	"allowed_web_search_modes": true, "feature_requirements": true, "hooks": true, "skills": true,
+	"rules": true, "apps": true, "auto_review": true, "enforce_residency": true,
+	"allowed_web_search_modes": true, "hooks": true, "skills": true,
 }
 
 func (r *requirements) forcesProfiles() bool { return r != nil && r.allowedProfiles != nil }
@@ -119,6 +120,8 @@ func (s *state) readRequirementFile(r *requirements, t *syntax.Tab) {
 			s.readAllowedApprovalPolicies(r, v)
 		case "guardian_policy_config":
 			s.readGuardianPolicy(r, v)
+		case "features", "feature_requirements":
+			s.readFeatureRequirements(r, v, k)
 		case "allowed_approvals_reviewers":
 			if s.stringList(v, k) {
 				ok := true
@@ -304,6 +307,7 @@ func (s *state) applyRequirements() {
 	p := s.prof
 	if r.digest == "" && r.allowedProfiles == nil {
 		s.applyApprovals()
+		s.checkLegacyLandlock()
 		return
 	}
 	// The managed default must itself be allowed.
@@ -374,6 +378,7 @@ func (s *state) applyRequirements() {
 		}
 	}
 	s.applyApprovals()
+	s.checkLegacyLandlock()
 }
 
 func containsValue(vals []*syntax.Value, s string) bool {

@@ -112,3 +112,20 @@ func TestCLIRequirementGlobNotCapped(t *testing.T) {
 		}
 	}
 }
+
+// -c features.use_legacy_landlock=true is refused for a restricted
+// profile at compile time (exit 1, located at the override), and exec
+// refuses to run the command rather than running it without bubblewrap.
+func TestCLILegacyLandlock(t *testing.T) {
+	cw := newCLIWorld(t, &conformance.Case{Config: "default_permissions = \":read-only\"\n"})
+	out, errOut, code := cw.polc("check", "-C", cw.w.Proj, "-c", "features.use_legacy_landlock=true")
+	if code != 1 || !strings.Contains(out, "[POL165]") || !strings.Contains(out, "-c") {
+		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := cw.polc("check", "-C", cw.w.Proj, "-c", "features.use_legacy_landlock=false"); code != 0 {
+		t.Fatalf("check with the feature off: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, errOut, code := cw.polc("exec", "-C", cw.w.Proj, "-c", "features.use_legacy_landlock=true", "--", "true"); code != 125 || !strings.Contains(errOut, "POL165") {
+		t.Errorf("exec: exit %d, want 125 naming POL165\n%s", code, errOut)
+	}
+}
