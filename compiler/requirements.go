@@ -23,14 +23,17 @@ type requirements struct {
 	approvalPoliciesPos diag.Pos
 	guardianPolicy      *syntax.Value            // guardian_policy_config, non-blank
 	features            map[string]*syntax.Value // features pinned: name = bool
-	reviewers           *syntax.Value
-	sandboxModes        *syntax.Value
-	profiles            *syntax.Tab // managed [permissions.NAME]
-	allowedProfiles     map[string]*syntax.Value
-	profilesPos         diag.Pos // where allowed_permission_profiles is written
-	defaultPermissions  *syntax.Value
-	denyRead            []*syntax.Value
-	digest              string
+	// defaultsInvalid is set when the managed defaults are incomplete
+	// (POL163): Codex would not start, so no default is narrowed.
+	defaultsInvalid    bool
+	reviewers          *syntax.Value
+	sandboxModes       *syntax.Value
+	profiles           *syntax.Tab // managed [permissions.NAME]
+	allowedProfiles    map[string]*syntax.Value
+	profilesPos        diag.Pos // where allowed_permission_profiles is written
+	defaultPermissions *syntax.Value
+	denyRead           []*syntax.Value
+	digest             string
 }
 
 var knownRequirementKeys = map[string]bool{
@@ -74,7 +77,7 @@ func (s *state) checkManagedDefaults(r *requirements) {
 			Message: fmt.Sprintf("managed default_permissions `%s` requires allowed_permission_profiles in requirements, and none sets it (Codex refuses to start)%s", d.Str, mention),
 			Fix:     fmt.Sprintf("add allowed_permission_profiles = { %q = true } (and every other profile users may select) beside default_permissions", d.Str),
 			Related: related})
-		s.stop = true
+		r.defaultsInvalid = true
 	}
 	if r.allowedProfiles != nil && r.defaultPermissions == nil &&
 		!(allowed(r.allowedProfiles, builtinWorkspace) && allowed(r.allowedProfiles, builtinReadOnly)) {
@@ -82,7 +85,7 @@ func (s *state) checkManagedDefaults(r *requirements) {
 			Message: fmt.Sprintf("allowed_permission_profiles (%s) does not allow both :workspace and :read-only, so requirements must set default_permissions (Codex refuses to start)%s", allowedList(r.allowedProfiles), mention),
 			Fix:     "set default_permissions in requirements to one of the allowed profiles, or allow both :workspace and :read-only",
 			Related: related})
-		s.stop = true
+		r.defaultsInvalid = true
 	}
 }
 
@@ -314,6 +317,12 @@ func (s *state) applyRequirements() {
 	if d := r.defaultPermissions; d != nil && r.allowedProfiles != nil && !allowed(r.allowedProfiles, d.Str) {
 		s.diags.Addf(diag.BadRequirement, d.Pos, fmt.Sprintf("add %q = true to allowed_permission_profiles, or change default_permissions", d.Str),
 			"managed default_permissions `%s` is not in allowed_permission_profiles (%s)", d.Str, allowedList(r.allowedProfiles))
+	}
+	// With incomplete managed defaults Codex does not start: there is no
+	// default to narrow, and POL163 has said why.
+	if r.defaultsInvalid && p.implicit {
+		s.stop = true
+		return
 	}
 	// Codex's own default (nothing selected) falls back to :read-only
 	// when the allowlist excludes it, as Codex does.
