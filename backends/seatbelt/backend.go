@@ -151,7 +151,7 @@ func (e *Evaluator) verdict(d sbpl.Decision, op string, r sbpl.Request) backends
 	}
 	switch {
 	case d.Rule == nil || !d.Allowed && d.Rule == e.prog.Default:
-		v.Reason = fmt.Sprintf("%s %s: %s", op, word, e.whyDenied(r))
+		v.Reason = fmt.Sprintf("%s %s: %s%s", op, word, e.whyDenied(r), e.minimalNote(r.Path, false))
 	case d.Filter == nil:
 		v.Reason = fmt.Sprintf("%s %s by line %d: %s", op, word, d.Rule.Node.Pos.Line, head(d.Rule.Node.String()))
 	default:
@@ -162,9 +162,30 @@ func (e *Evaluator) verdict(d sbpl.Decision, op string, r sbpl.Request) backends
 				break
 			}
 		}
-		v.Reason = fmt.Sprintf("%s %s by line %d: %s%s", op, word, at.Pos.Line, head(at.String()), e.paramNote(at))
+		v.Reason = fmt.Sprintf("%s %s by line %d: %s%s%s", op, word, at.Pos.Line, head(at.String()), e.paramNote(at), e.minimalNote(r.Path, d.Allowed))
 	}
 	return v
+}
+
+// minimalNote names :minimal's curated list when it decided: a path read
+// through one of its roots, or a system library path left out of it.
+func (e *Evaluator) minimalNote(path string, allowed bool) string {
+	if e.Payload == nil || !hasMinimal(e.Payload) {
+		return ""
+	}
+	for _, m := range ir.MinimalRoots["macos"] {
+		if allowed && ir.HasPathPrefix(path, m) {
+			return fmt.Sprintf(" (:minimal: %s is in Codex's curated macOS platform defaults)", m)
+		}
+	}
+	if !allowed {
+		for _, lib := range ir.MacCuratedSystemLibrary {
+			if ir.HasPathPrefix(path, lib) {
+				return fmt.Sprintf(" (:minimal reads only Codex's curated subpaths of %s: Frameworks, PrivateFrameworks, SubFrameworks and the CoreServices version plists)", lib)
+			}
+		}
+	}
+	return ""
 }
 
 // whyDenied explains a request no allow rule matched: the first clause
@@ -236,4 +257,13 @@ func head(s string) string {
 		return s[:157] + "..."
 	}
 	return s
+}
+
+func hasMinimal(pl *Payload) bool {
+	for _, p := range pl.Places {
+		if p.Minimal {
+			return true
+		}
+	}
+	return false
 }

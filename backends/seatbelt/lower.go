@@ -519,7 +519,7 @@ func (l *lowering) profile(pl *Payload) string {
 			g := append(l.crossGuards(group[0]), guards...)
 			o := ops
 			if group[0].Minimal {
-				b.WriteString("; :minimal system roots\n")
+				b.WriteString("; :minimal system roots: Codex's curated platform defaults (restricted_read_only_platform_defaults.sbpl; only curated /System/Library subpaths)\n")
 				o += " file-map-executable"
 			}
 			section(&b, o, comps, notes, g)
