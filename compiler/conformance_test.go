@@ -49,8 +49,8 @@ func checkDecide(t *testing.T, c *conformance.Case) {
 		if res.Policy != nil {
 			t.Fatalf("want the run refused, got a policy; diagnostics:\n%s", diagText(res.Diags))
 		}
-		if !hasCode(res.Diags, diag.ProfileNotAllowed) {
-			t.Fatalf("refused without POL050:\n%s", diagText(res.Diags))
+		if !hasCode(res.Diags, diag.Code(c.RefusalCode)) {
+			t.Fatalf("refused without %s:\n%s", c.RefusalCode, diagText(res.Diags))
 		}
 		return
 	}

@@ -28,6 +28,10 @@ type Case struct {
 	Want []string
 	// Refused is set when polc must refuse to run ("run refused").
 	Refused bool
+	// RefusalCode is the diagnostic code polc refuses with: a comment
+	// line "polc-refusal: CODE" (a comment, so that re-recording with the
+	// reference keeps it); POL050 when absent.
+	RefusalCode string
 	// Reference are the rows the reference recorded (want).
 	Reference []string
 }
@@ -128,6 +132,14 @@ func Parse(file string) (*Case, error) {
 	}
 	if len(c.Want) == 1 && c.Want[0] == "run refused" {
 		c.Refused = true
+		for _, l := range strings.Split(c.Comment, "\n") {
+			if code, ok := strings.CutPrefix(strings.TrimSpace(l), "polc-refusal:"); ok {
+				c.RefusalCode = strings.TrimSpace(code)
+			}
+		}
+		if c.RefusalCode == "" {
+			c.RefusalCode = "POL050"
+		}
 	} else if len(c.Want) != len(c.Probes) {
 		return nil, fmt.Errorf("%s: %d probes but %d want rows", file, len(c.Probes), len(c.Want))
 	}
