@@ -72,6 +72,30 @@ func (s *state) checkManagedDefaults(r *requirements) {
 	if userPos.File != "" && userPos.File != "-P" {
 		related = append(related, userPos)
 	}
+	// Every allowlist entry, allowed or not, must name a profile that
+	// exists: a built-in, or one the config or the requirements define.
+	defined := map[string]bool{builtinReadOnly: true, builtinWorkspace: true, builtinFull: true}
+	if r.profiles != nil {
+		for _, n := range r.profiles.Keys() {
+			defined[n] = true
+		}
+	}
+	if s.top != nil && s.top.permissions != nil && s.top.permissions.Kind == syntax.Table {
+		for _, n := range s.top.permissions.Tab.Keys() {
+			defined[n] = true
+		}
+	}
+	for _, name := range sortedProfileKeys(r.allowedProfiles) {
+		if !defined[name] {
+			v := r.allowedProfiles[name]
+			fix := fmt.Sprintf("define [permissions.%s] in the requirements or the config, or remove the entry", syntax.QuoteKey(name))
+			if strings.HasPrefix(name, ":") {
+				fix = "name a built-in (:read-only, :workspace or :danger-full-access), or remove the entry"
+			}
+			s.diags.Addf(diag.BadRequirement, v.KeyPos, fix,
+				"allowed_permission_profiles refers to undefined profile `%s` (Codex refuses to start)", name)
+		}
+	}
 	if d := r.defaultPermissions; d != nil && r.allowedProfiles == nil {
 		s.diags = append(s.diags, diag.Diagnostic{Code: diag.ManagedDefaultMissing, Severity: diag.ManagedDefaultMissing.Severity(), Pos: d.Pos,
 			Message: fmt.Sprintf("managed default_permissions `%s` requires allowed_permission_profiles in requirements, and none sets it (Codex refuses to start)%s", d.Str, mention),
@@ -426,4 +450,13 @@ func homeRest(p string) (string, bool) {
 		return strings.TrimPrefix(p, "~"), true
 	}
 	return "", false
+}
+
+func sortedProfileKeys(m map[string]*syntax.Value) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
