@@ -65,9 +65,6 @@ type state struct {
 	// Output (bind roots onwards).
 	policy    *ir.Policy
 	expansion *Expansion
-	// hostname is this host's name for remote_sandbox_config, computed
-	// once (hostnameHow says how).
-	hostname, hostnameHow string
 	// stop is set when a pass cannot produce what later passes need.
 	stop bool
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"polc/compiler/syntax"
@@ -142,6 +143,24 @@ func modeList(v *syntax.Value) string {
 	return "[" + strings.Join(names, ", ") + "]"
 }
 
+// machineHostname computes this machine's name once per process (the
+// resolver lookup can take up to its timeout).
+var machineHostname = sync.OnceValues(func() (string, string) {
+	kernel, err := os.Hostname()
+	short := normalizeHostname(kernel)
+	if err != nil || short == "" {
+		return "", "the kernel reports no host name"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if cname, err := net.DefaultResolver.LookupCNAME(ctx, short); err == nil {
+		if f := normalizeHostname(cname); strings.Contains(f, ".") {
+			return f, "this machine's canonical DNS name"
+		}
+	}
+	return short, "this machine's host name"
+})
+
 // requirementsHostname is the host name remote_sandbox_config matches,
 // as Codex computes it (requirements_hostname): --hostname when given;
 // else the kernel's host name, preferring its canonical DNS name when the
@@ -151,23 +170,7 @@ func (s *state) requirementsHostname() (host, how string) {
 	if s.opts.Hostname != "" {
 		return normalizeHostname(s.opts.Hostname), "--hostname"
 	}
-	if s.hostname != "" {
-		return s.hostname, s.hostnameHow
-	}
-	kernel, err := os.Hostname()
-	short := normalizeHostname(kernel)
-	if err != nil || short == "" {
-		return "", "the kernel reports no host name"
-	}
-	s.hostname, s.hostnameHow = short, "this machine's host name"
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if cname, err := net.DefaultResolver.LookupCNAME(ctx, short); err == nil {
-		if f := normalizeHostname(cname); strings.Contains(f, ".") {
-			s.hostname, s.hostnameHow = f, "this machine's canonical DNS name"
-		}
-	}
-	return s.hostname, s.hostnameHow
+	return machineHostname()
 }
 
 func normalizeHostname(h string) string {
