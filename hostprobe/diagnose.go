@@ -125,6 +125,15 @@ func (t *trials) seccomp() error {
 	return t.seccompErr
 }
 
+// Refusal is the host reason polc exec refuses before it tries
+// anything (WSL1), or nil.
+func Refusal(p Probe) *Finding {
+	if kind, release := Platform(p); kind == WSL1 {
+		return wsl1Finding(release)
+	}
+	return nil
+}
+
 // Diagnose is the first host reason the profile's sandbox cannot be
 // made here, found by trying, or nil when it can.
 func Diagnose(p Probe, s Sandbox) *Finding {
@@ -147,7 +156,7 @@ func (t *trials) verdict() *Finding {
 	}
 	if t.s.Filter != nil {
 		if stderr, err := t.filter(bw.Path); err != nil {
-			if serr := t.seccomp(); serr != nil {
+			if serr := t.seccomp(); serr != nil && !errors.Is(serr, ErrNotTried) {
 				return seccompFinding(serr)
 			}
 			return &Finding{
@@ -211,7 +220,7 @@ func errnoOf(err error) syscall.Errno {
 // userNSFinding explains a failed user namespace (err from TryUserNS),
 // or nil when err is nil.
 func userNSFinding(p Probe, err error) *Finding {
-	if err == nil {
+	if err == nil || errors.Is(err, ErrNotTried) {
 		return nil
 	}
 	unpriv := p.Uid() != 0
@@ -226,7 +235,7 @@ func userNSFinding(p Probe, err error) *Finding {
 		}
 		return &Finding{
 			Code: diag.HostNestedUserNS,
-			Cause: "polc runs inside a sandbox that forbids nested user namespaces (bwrap --disable-userns, or a user.max_user_namespaces limit in its namespace), " +
+			Cause: "nested user namespaces are forbidden here: polc runs inside a sandbox that allows no more (bwrap --disable-userns, or a user.max_user_namespaces limit of its namespace), " +
 				"so bubblewrap cannot create the sandbox's",
 			Fix: "run polc outside that sandbox, or start the outer sandbox without --disable-userns; " +
 				"or, if that outer sandbox is your security boundary, run polc exec -P :danger-full-access inside it",

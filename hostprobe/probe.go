@@ -22,6 +22,7 @@ package hostprobe
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"strings"
 )
@@ -64,8 +65,12 @@ type Bwrap struct {
 // ErrNoBwrap is FindBwrap's answer when no bwrap was found.
 var ErrNoBwrap = errors.New("bubblewrap (bwrap) not found on PATH nor at /usr/bin/bwrap")
 
+// ErrNotTried is a trial's answer when it could not be tried at all:
+// the answer says nothing about the host.
+var ErrNotTried = errors.New("not tried")
+
 // ErrNotLinux is a trial's answer on a host that is not Linux.
-var ErrNotLinux = errors.New("not a Linux host")
+var ErrNotLinux = fmt.Errorf("%w: not a Linux host", ErrNotTried)
 
 // Fake is a host made of fixed answers, for tests and goldens: Files
 // (contents by path; a path with "" content exists and reads empty),

@@ -1,6 +1,7 @@
 package hostprobe
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -107,6 +108,8 @@ func Inspect(p Probe, s Sandbox) *Report {
 	}
 	if kind == WSL1 {
 		r.add("userns", Skip, "not tried on WSL1", nil)
+	} else if err := t.userNS(); errors.Is(err, ErrNotTried) {
+		r.add("userns", Skip, err.Error(), nil)
 	} else if f := userNSFinding(p, t.userNS()); f != nil {
 		status := Fail
 		if bwErr == nil && bw.Setuid {
@@ -136,7 +139,9 @@ func Inspect(p Probe, s Sandbox) *Report {
 
 	if kind == WSL1 {
 		r.add("seccomp", Skip, "not tried on WSL1", nil)
-	} else if err := t.seccomp(); err != nil {
+	} else if err := t.seccomp(); errors.Is(err, ErrNotTried) {
+		r.add("seccomp", Skip, err.Error(), nil)
+	} else if err != nil {
 		r.add("seccomp", Fail, "", seccompFinding(err))
 	} else {
 		r.add("seccomp", OK, "a filter was installed in a child (tried)", nil)

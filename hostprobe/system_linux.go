@@ -18,10 +18,28 @@ import (
 )
 
 // ChildArg is argv[1] of the children the trials start from polc's own
-// executable (/proc/self/exe). A program that uses System must call
-// ChildMain before anything else when it sees it (cmd/polc does, in
-// an init function).
+// executable (/proc/self/exe).
 const ChildArg = "__polc-probe"
+
+// children is set by CatchChild: this executable answers ChildArg, so
+// the trials may start it. Elsewhere (a test binary of another
+// package) they refuse to, rather than run that binary's main.
+var children bool
+
+// errNoChildren is a trial's answer in a program that did not call
+// CatchChild.
+var errNoChildren = fmt.Errorf("%w: this program does not answer polc's probe children (hostprobe.CatchChild)", ErrNotTried)
+
+// CatchChild must be called first thing by a program that uses System
+// (cmd/polc does, in an init function): when the program was started
+// as a probe child it runs ChildMain and never returns; otherwise it
+// lets the trials start such children.
+func CatchChild() {
+	if len(os.Args) > 1 && os.Args[1] == ChildArg {
+		ChildMain()
+	}
+	children = true
+}
 
 // trialTimeout bounds each trial: a wedged child is a failed trial.
 const trialTimeout = 10 * time.Second
@@ -87,6 +105,9 @@ func startErr(err error) error {
 }
 
 func (system) TryUserNS() error {
+	if !children {
+		return errNoChildren
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), trialTimeout)
 	defer cancel()
 	cmd := child(ctx, "exit")
@@ -137,6 +158,9 @@ func (system) TrySandbox(bwrap string, args []string, filter []byte) (string, er
 }
 
 func (system) TrySeccomp() error {
+	if !children {
+		return errNoChildren
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), trialTimeout)
 	defer cancel()
 	var stderr bytes.Buffer

@@ -40,6 +40,9 @@ func Run(l *Launch) (int, error) {
 		l.ready()
 		return runDirect(l, dir, environ)
 	}
+	if err := refuseHost(hostProbe()); err != nil {
+		return 0, err
+	}
 	state := loadHostState(l.Env)
 	planHost := func() (*bwrap.HostPlan, error) {
 		plan, err := bwrap.PlanHost(art, l.Env, state.planOptions())
@@ -53,6 +56,7 @@ func Run(l *Launch) (int, error) {
 			}
 			return nil, failf(diag.LinuxSandboxSetup, "%v", err)
 		}
+		maskInterop(hostProbe(), plan)
 		return plan, nil
 	}
 	for attempt := 1; ; attempt++ {

@@ -1,0 +1,44 @@
+package bwrap
+
+import (
+	"os"
+
+	"polc/ir"
+)
+
+// MaskHostDirs hides host directories that the profile reaches only
+// through a wider rule (WSL2's interop sockets under a readable /run),
+// as a deny glob's directory match is hidden: an empty mode-000 tmpfs,
+// read-only, over each. A directory the sandbox does not show, or one
+// that a rule of the profile names (or names a path inside), is left
+// as the profile says. Call it on a fresh plan, before the launch.
+func (hp *HostPlan) MaskHostDirs(dirs []string, why string) {
+	if hp.Artifact == nil || hp.Artifact.Unrestricted {
+		return
+	}
+	for _, d := range dirs {
+		real := hp.Resolve(d)
+		fi, err := os.Lstat(real)
+		if err != nil || !fi.IsDir() || !hp.Readable(real) || hp.names(real) {
+			continue
+		}
+		hp.guard(real, fi)
+		hp.Masks = append(hp.Masks, Mask{Path: real, Dir: true})
+		hp.Entries = append(hp.Entries, Entry{Path: real, Kind: KindMaskGlob, Dir: true, Why: why})
+	}
+}
+
+// names reports whether a mount of the plan's own rules is at p or
+// below it.
+func (hp *HostPlan) names(p string) bool {
+	for _, e := range hp.Entries {
+		switch e.Kind {
+		case KindRootRO, KindRootRW, KindRootTmp, KindDev, KindProc:
+			continue
+		}
+		if ir.HasPathPrefix(e.Path, p) {
+			return true
+		}
+	}
+	return false
+}
