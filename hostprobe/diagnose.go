@@ -149,7 +149,7 @@ func (t *trials) verdict() *Finding {
 	}
 	bw, err := t.findBwrap()
 	if err != nil {
-		return noBwrapFinding(t.p)
+		return NoBwrap(t.p)
 	}
 	if stderr, err := t.namespaces(bw.Path); err != nil {
 		return t.namespaceFinding(bw, stderr, err)
@@ -178,7 +178,8 @@ func wsl1Finding(release string) *Finding {
 	}
 }
 
-func noBwrapFinding(p Probe) *Finding {
+// NoBwrap is the finding for a host without bubblewrap.
+func NoBwrap(p Probe) *Finding {
 	fix := "install bubblewrap (apt-get install bubblewrap, dnf install bubblewrap, apk add bubblewrap)"
 	if rt, _ := Container(p); rt != "" {
 		fix += " in the container image"

@@ -76,7 +76,7 @@ func Inspect(p Probe, s Sandbox) *Report {
 
 	bw, bwErr := t.findBwrap()
 	if bwErr != nil {
-		r.add("bwrap", Fail, "", noBwrapFinding(p))
+		r.add("bwrap", Fail, "", NoBwrap(p))
 	} else {
 		setuid := "not setuid"
 		if bw.Setuid {

@@ -15,6 +15,7 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/diag"
+	"polc/hostprobe"
 	"polc/ir"
 )
 
@@ -186,7 +187,9 @@ func FindBwrap(project string, plan *bwrap.HostPlan) (string, error) {
 		}
 		return real, nil
 	}
-	return "", failf(diag.LinuxNoBwrap, "bubblewrap (bwrap) was not found on PATH outside the project; install it (apt-get install bubblewrap, dnf install bubblewrap)")
+	f := hostprobe.NoBwrap(hostProbe())
+	f.Cause = "bubblewrap (bwrap) was not found on PATH outside the project nor at /usr/bin/bwrap"
+	return "", &Failure{Msg: f.String()}
 }
 
 func writableIn(plan *bwrap.HostPlan, p string) bool {
