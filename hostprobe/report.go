@@ -111,11 +111,11 @@ func Inspect(p Probe, s Sandbox) *Report {
 	} else if err := t.userNS(); errors.Is(err, ErrNotTried) {
 		r.add("userns", Skip, err.Error(), nil)
 	} else if f := userNSFinding(p, t.userNS()); f != nil {
-		status := Fail
 		if bwErr == nil && bw.Setuid {
-			status = Info // setuid bwrap needs none
+			r.add("userns", Info, "refused ("+t.usernsErr.Error()+"), and bwrap is setuid root: it needs none"+sysctls, nil)
+		} else {
+			r.add("userns", Fail, f.Cause+sysctls, f)
 		}
-		r.add("userns", status, f.Cause+sysctls, f)
 	} else {
 		r.add("userns", OK, "a user namespace was created in a child as "+who+" (tried)"+sysctls, nil)
 	}
@@ -155,7 +155,7 @@ func Inspect(p Probe, s Sandbox) *Report {
 
 	if kind == WSL2 {
 		if paths := wslInterop(p); len(paths) > 0 {
-			r.add("wsl-interop", Info, "masked in every sandbox whose profile does not grant it by an exact rule: "+strings.Join(paths, ", "), nil)
+			r.add("wsl-interop", Info, "masked in every sandbox unless a rule of the profile names them: "+strings.Join(paths, ", "), nil)
 		} else {
 			r.add("wsl-interop", Info, "no interop sockets seen (/run/WSL, /mnt/wslg)", nil)
 		}

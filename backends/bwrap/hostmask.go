@@ -2,6 +2,7 @@ package bwrap
 
 import (
 	"os"
+	"path/filepath"
 
 	"polc/ir"
 )
@@ -28,9 +29,15 @@ func (hp *HostPlan) MaskHostDirs(dirs []string, why string) {
 	}
 }
 
-// names reports whether a mount of the plan's own rules is at p or
-// below it.
+// names reports whether a rule of the profile is at p or below it: an
+// absolute rule of the artifact (one the plan may have folded into a
+// wider mount of the same access), or a mount of the plan.
 func (hp *HostPlan) names(p string) bool {
+	for _, m := range hp.Artifact.Mounts {
+		if filepath.IsAbs(m.Path) && m.Path != "/" && ir.HasPathPrefix(hp.Resolve(m.Path), p) {
+			return true
+		}
+	}
 	for _, e := range hp.Entries {
 		switch e.Kind {
 		case KindRootRO, KindRootRW, KindRootTmp, KindDev, KindProc:
