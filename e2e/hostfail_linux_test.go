@@ -221,3 +221,30 @@ func TestDoctorHere(t *testing.T) {
 		})
 	}
 }
+
+// TestHostMaskedProcRefused: polc run where parts of /proc are covered
+// by other mounts, as Docker and Podman cover /proc/kcore, /proc/irq and
+// others: the kernel refuses the sandbox a fresh /proc.
+func TestHostMaskedProcRefused(t *testing.T) {
+	want := "bubblewrap cannot mount the sandbox's fresh /proc because parts of this /proc are covered by other mounts (a container runtime's masked paths): " +
+		"Can't mount proc on /newroot/proc: Operation not permitted [POL133]; fix: "
+	if runtimeHere(t) == "docker" {
+		want += "run the container with an unmasked /proc (docker run --security-opt systempaths=unconfined; podman run --security-opt unmask=ALL; " +
+			"Kubernetes securityContext.procMount: Unmasked), or, if the container is your security boundary, run polc exec -P :danger-full-access inside it " +
+			"(the command then reaches everything in the container)"
+	} else {
+		want += "run polc where /proc is not partly covered by other mounts, or, if that outer sandbox is your security boundary, run polc exec -P :danger-full-access inside it"
+	}
+	for _, u := range conformance.Users(t) {
+		t.Run(u.Name, func(t *testing.T) {
+			root, proj, env := hostWorld(t, u)
+			outer := []string{"bwrap", "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/", "--bind", root, root, "--tmpfs", "/tmp",
+				"--ro-bind", filepath.Dir(polcBin), filepath.Dir(polcBin), // polc, under the fresh /tmp
+				"--proc", "/proc", "--tmpfs", "/proc/irq", "--dev", "/dev", "--"}
+			stdout, stderr, code := runAs(t, u, env, append(outer, execArgs(proj)...)...)
+			wantRefused(t, proj, stdout, stderr, code, want)
+			stdout, _, code = runAs(t, u, env, append(outer, polcBin, "doctor", "-P", ":workspace", "-C", proj)...)
+			wantDoctorFails(t, stdout, code, "POL133")
+		})
+	}
+}
