@@ -21,6 +21,8 @@ type Sandbox struct {
 	Proc, Dev bool
 	// Filter is the profile's seccomp filter (struct sock_filter bytes).
 	Filter []byte
+	// Skip are directories whose bwrap is never run (the project).
+	Skip []string
 }
 
 // TrialArgs are the bwrap arguments of the tiny sandbox that stands for
@@ -88,7 +90,7 @@ type trials struct {
 func (t *trials) findBwrap() (Bwrap, error) {
 	if !t.bwrapDone {
 		t.bwrapDone = true
-		t.bwrap, t.bwrapErr = t.p.FindBwrap()
+		t.bwrap, t.bwrapErr = t.p.FindBwrap(t.s.Skip)
 	}
 	return t.bwrap, t.bwrapErr
 }

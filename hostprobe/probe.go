@@ -38,8 +38,9 @@ type Probe interface {
 	// Uid is polc's effective user id.
 	Uid() int
 	// FindBwrap finds bubblewrap as polc exec does: the first bwrap on
-	// PATH, then /usr/bin/bwrap.
-	FindBwrap() (Bwrap, error)
+	// PATH, then /usr/bin/bwrap, passing over any that lies in one of
+	// skip (the project: a sandboxed command could have planted it).
+	FindBwrap(skip []string) (Bwrap, error)
 	// TryUserNS creates a user namespace in a child (its uid and gid
 	// maps written) and returns why not.
 	TryUserNS() error
@@ -125,7 +126,7 @@ func (f *Fake) Uid() int {
 	return 1000
 }
 
-func (f *Fake) FindBwrap() (Bwrap, error) {
+func (f *Fake) FindBwrap(skip []string) (Bwrap, error) {
 	if f.Bwrap == nil {
 		return Bwrap{}, ErrNoBwrap
 	}

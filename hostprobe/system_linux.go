@@ -60,7 +60,7 @@ func (system) Getenv(key string) string { return os.Getenv(key) }
 
 func (system) Uid() int { return os.Geteuid() }
 
-func (system) FindBwrap() (Bwrap, error) {
+func (system) FindBwrap(skip []string) (Bwrap, error) {
 	var cands []string
 	for _, d := range filepath.SplitList(os.Getenv("PATH")) {
 		if filepath.IsAbs(d) {
@@ -75,6 +75,9 @@ func (system) FindBwrap() (Bwrap, error) {
 		}
 		if real, err := filepath.EvalSymlinks(c); err == nil {
 			c = real
+		}
+		if under(c, skip) {
+			continue
 		}
 		b := Bwrap{Path: c, Setuid: fi.Mode()&os.ModeSetuid != 0 && fi.Sys().(*syscall.Stat_t).Uid == 0}
 		ctx, cancel := context.WithTimeout(context.Background(), trialTimeout)
@@ -226,4 +229,17 @@ func (l *limited) Write(b []byte) (int, error) {
 		l.n -= k
 	}
 	return len(b), nil
+}
+
+// under reports whether p is one of dirs or lies below one.
+func under(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if real, err := filepath.EvalSymlinks(d); err == nil {
+			d = real
+		}
+		if rel, err := filepath.Rel(d, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return true
+		}
+	}
+	return false
 }

@@ -19,7 +19,7 @@ func TestSystemTrials(t *testing.T) {
 	if _, err := exec.LookPath("bwrap"); err != nil {
 		t.Skip("no bwrap here")
 	}
-	bw, err := p.FindBwrap()
+	bw, err := p.FindBwrap(nil)
 	if err != nil || bw.Version == "" {
 		t.Fatalf("FindBwrap: %+v, %v", bw, err)
 	}
@@ -65,5 +65,25 @@ func TestNestedRefused(t *testing.T) {
 	err := p.TryUserNS()
 	if f := userNSFinding(p, err); f == nil || f.Code != "POL132" {
 		t.Fatalf("TryUserNS = %v: finding %v, want POL132", err, f)
+	}
+}
+
+// TestFindBwrapSkipsTheProject: a bwrap the project holds (a sandboxed
+// command could have planted it) is never run, even first on PATH.
+func TestFindBwrapSkipsTheProject(t *testing.T) {
+	proj := t.TempDir()
+	bin := proj + "/node_modules/.bin"
+	os.MkdirAll(bin, 0o755)
+	os.WriteFile(bin+"/bwrap", []byte("#!/bin/sh\ntouch "+proj+"/planted-ran\n"), 0o755)
+	t.Setenv("PATH", bin+":/usr/bin:/bin")
+	b, err := System().FindBwrap([]string{proj})
+	if err == nil && strings.HasPrefix(b.Path, proj) {
+		t.Fatalf("picked the project's bwrap %s", b.Path)
+	}
+	if _, err := os.Stat(proj + "/planted-ran"); err == nil {
+		t.Fatal("the planted bwrap ran")
+	}
+	if b, _ := System().FindBwrap(nil); b.Path != bin+"/bwrap" {
+		t.Errorf("without skip, PATH's first bwrap is %s, want %s", b.Path, bin+"/bwrap")
 	}
 }

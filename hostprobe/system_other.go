@@ -21,7 +21,7 @@ func (system) Getenv(key string) string { return os.Getenv(key) }
 
 func (system) Uid() int { return os.Geteuid() }
 
-func (system) FindBwrap() (Bwrap, error) { return Bwrap{}, ErrNoBwrap }
+func (system) FindBwrap([]string) (Bwrap, error) { return Bwrap{}, ErrNoBwrap }
 
 func (system) TryUserNS() error { return ErrNotLinux }
 

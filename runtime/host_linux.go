@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"os"
 	goruntime "runtime"
+	"syscall"
 
 	"polc/backends/bwrap"
 	"polc/diag"
@@ -39,13 +41,30 @@ func maskInterop(p hostprobe.Probe, plan *bwrap.HostPlan) {
 // stderr; polc tries the host (hostprobe) and says the cause it found
 // and the fix that fits, or else that bwrap failed. It never retries
 // with less.
-func directSetupFailure(art *bwrap.Artifact, code int) error {
+func directSetupFailure(art *bwrap.Artifact, bin string, code int) error {
 	sb := hostprobe.Sandbox{Profile: art.Profile, Args: bwrap.DirectNamespaceArgs(art), Proc: art.Proc, Dev: art.Dev}
 	if f, err := art.Seccomp.Bytes(goruntime.GOARCH); err == nil {
 		sb.Filter = f
 	}
-	if f := hostprobe.Diagnose(hostProbe(), sb); f != nil {
+	if f := hostprobe.Diagnose(launched{hostProbe(), bin}, sb); f != nil {
 		return &Failure{Msg: f.String()}
 	}
 	return failf(diag.LinuxSandboxSetup, "sandbox setup failed: bwrap exited %d before the command started (its message is above)", code)
+}
+
+// launched is the host as a launch sees it: its trials run the bwrap
+// the launch ran (FindBwrap's, which no sandbox can have planted), not
+// the first one on PATH.
+type launched struct {
+	hostprobe.Probe
+	bwrap string
+}
+
+func (l launched) FindBwrap([]string) (hostprobe.Bwrap, error) {
+	b := hostprobe.Bwrap{Path: l.bwrap}
+	if fi, err := os.Stat(l.bwrap); err == nil {
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		b.Setuid = fi.Mode()&os.ModeSetuid != 0 && ok && st.Uid == 0
+	}
+	return b, nil
 }

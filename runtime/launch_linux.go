@@ -404,7 +404,7 @@ loop:
 		case ran:
 			return 0, failf(diag.LinuxSandboxSetup, "sandbox setup failed: polc's mask stage exited %d without a word", code)
 		}
-		return 0, directSetupFailure(b.plan.Artifact, code)
+		return 0, directSetupFailure(b.plan.Artifact, b.cmd.Path, code)
 	}
 	if ran || (fw.delivered && code > 128) {
 		// A signal polc passed on may have reached the command's process
@@ -416,7 +416,7 @@ loop:
 		// when the ELF interpreter or a script's is not in the sandbox.
 		return 127, nil
 	}
-	return 0, directSetupFailure(b.plan.Artifact, code)
+	return 0, directSetupFailure(b.plan.Artifact, b.cmd.Path, code)
 }
 
 // check checks the guards once the setup process (pid, on the host)

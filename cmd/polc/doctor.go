@@ -102,7 +102,9 @@ func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
 		d := diags.Errors()[0]
 		return hostprobe.Sandbox{}, failErr("doctor: %s cannot be lowered for Linux: %s [%s]", res.Policy.Profile, d.Message, d.Code)
 	}
-	return sandboxOf(res.Policy.Profile, out.Payload)
+	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
+	sb.Skip = []string{dir} // as polc exec, never a bwrap the project holds
+	return sb, err
 }
 
 // sandboxOf reads what a Linux artifact asks of bubblewrap.
