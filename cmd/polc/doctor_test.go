@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -249,5 +251,28 @@ func TestExecDiagnosisLineIsDoctors(t *testing.T) {
 		if *r.Finding != *f {
 			t.Errorf("%s: doctor says %v, exec %v", name, r.Finding, f)
 		}
+	}
+}
+
+// TestDoctorCLI: usage errors exit 2 with one line; on this machine
+// (which runs the sandbox) doctor exits 0 and its JSON says so.
+func TestDoctorCLI(t *testing.T) {
+	for _, args := range [][]string{{"doctor", "extra"}, {"doctor", "--format", "xml"}, {"doctor", "--nope"}} {
+		out, errs, code := polcChild(t, args...)
+		if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "polc: ") {
+			t.Errorf("polc %s: exit %d, stdout %q, stderr %q; want exit 2 and one line", strings.Join(args, " "), code, out, errs)
+		}
+	}
+	needLinux(t)
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		t.Skip("no bwrap here")
+	}
+	if _, err := os.Stat("/etc/codex/requirements.toml"); err == nil {
+		t.Skip("this machine has managed requirements in /etc/codex; they could refuse :workspace")
+	}
+	out, errs, code := polcChild(t, "doctor", "-P", ":workspace", "--format", "json")
+	var r hostprobe.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 || !r.Enforceable || r.Profile != ":workspace" || len(r.Rows) < 7 {
+		t.Fatalf("exit %d, %v: %+v\n%s%s", code, err, r, out, errs)
 	}
 }
