@@ -14,7 +14,8 @@
 //
 // Inspect reports one row per capability for `polc doctor`; Diagnose
 // turns the first host reason a launch cannot succeed into one line
-// with a stable code (POL071, POL130–POL139) and the remedy that fits.
+// with a stable code (POL070, POL071, POL077, POL130–POL139) and the
+// remedy that fits.
 // Neither ever suggests, nor does polc ever make, a weaker sandbox on
 // its own: the remedies that drop the sandbox name the flag the user
 // must choose.

@@ -62,7 +62,11 @@ func Inspect(p Probe, s Sandbox) *Report {
 	case WSL2:
 		r.add("platform", OK, "WSL2, kernel "+release, nil)
 	default:
-		r.add("platform", OK, "native Linux, kernel "+release, nil)
+		what := "native Linux"
+		if release != "" {
+			what += ", kernel " + release
+		}
+		r.add("platform", OK, what, nil)
 	}
 
 	switch {
