@@ -41,7 +41,8 @@ func Run(l *Launch) (int, error) {
 		l.ready()
 		return runDirect(l, dir, environ)
 	}
-	if err := refuseHost(hostProbe()); err != nil {
+	host := hostProbe()
+	if err := refuseHost(host); err != nil {
 		return 0, err
 	}
 	state := loadHostState(l.Env)
@@ -57,7 +58,7 @@ func Run(l *Launch) (int, error) {
 			}
 			return nil, failf(diag.LinuxSandboxSetup, "%v", err)
 		}
-		maskInterop(hostProbe(), plan)
+		maskInterop(host, plan)
 		return plan, nil
 	}
 	for attempt := 1; ; attempt++ {
