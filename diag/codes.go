@@ -55,6 +55,7 @@ func Codes() []CodeInfo {
 //   POL090–POL099 Windows backend (codes_win.go)
 //   POL100–POL119 artifacts, signatures, builds (codes_artifact.go)
 //   POL120–POL129 Linux runtime, continued (codes_bwrap.go)
+//   POL130–POL139 host diagnosis: polc doctor, exec's host failures (codes_host.go)
 //   POL160–POL169 requirements and approvals, continued (this file)
 
 // Front end: reading and decoding the TOML.

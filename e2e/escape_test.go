@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"polc/conformance"
+	"polc/internal/statekey"
 	"polc/runtime"
+
+	"golang.org/x/sys/unix"
 )
 
 // The attacks in this file are the sandboxed command's: each test runs
@@ -184,6 +187,34 @@ func TestRenameDuringLaunchLeaksNothing(t *testing.T) {
 		_, errB := os.Stat(b)
 		if (errA == nil) == (errB == nil) {
 			t.Errorf("a and b both exist (or neither): bwrap's mount targets were left behind (%v, %v)", errA, errB)
+		}
+	})
+}
+
+// TestStateKeyOutOfReach: the key that authenticates polc's glob cache
+// and cleanup registry lives in the user's kernel keyring; a sandboxed
+// command can neither find and read it nor plant its own (the seccomp
+// filter denies the keyring calls), so it cannot forge state the next
+// launch trusts.
+func TestStateKeyOutOfReach(t *testing.T) {
+	attacker := buildAttacker(t)
+	eachLaunch(t, func(t *testing.T, u conformance.User, stage string, w *conformance.World) {
+		bin := installAttacker(t, attacker, w)
+		u.Own(t, bin)
+		r := polcExecAs(t, u, stage, w, "workspace", "", bin, "keyring", statekey.Description)
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			if !strings.HasPrefix(l, "err EPERM ") {
+				t.Errorf("the sandbox reached the keyring: %q", l)
+			}
+		}
+		if !u.Switch {
+			// The launch made the key the attack is after: it is there.
+			if _, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", statekey.Description, 0); err != nil {
+				t.Errorf("no state key in the user keyring after a launch (%v): the attack above proves nothing", err)
+			}
 		}
 	})
 }

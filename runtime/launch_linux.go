@@ -404,7 +404,7 @@ loop:
 		case ran:
 			return 0, failf(diag.LinuxSandboxSetup, "sandbox setup failed: polc's mask stage exited %d without a word", code)
 		}
-		return 0, directSetupFailure(code)
+		return 0, directSetupFailure(b.plan.Artifact, b.cmd.Path, code)
 	}
 	if ran || (fw.delivered && code > 128) {
 		// A signal polc passed on may have reached the command's process
@@ -416,7 +416,7 @@ loop:
 		// when the ELF interpreter or a script's is not in the sandbox.
 		return 127, nil
 	}
-	return 0, directSetupFailure(code)
+	return 0, directSetupFailure(b.plan.Artifact, b.cmd.Path, code)
 }
 
 // check checks the guards once the setup process (pid, on the host)
@@ -526,21 +526,4 @@ func firstChild(pid int) int {
 	f, _, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
 	n, _ := strconv.Atoi(f)
 	return n
-}
-
-// directSetupFailure is the line for a launch whose bwrap failed before
-// its mounts were made. bwrap's own message is already on the caller's
-// stderr; polc adds its code and, when this host restricts unprivileged
-// user namespaces, the fix.
-func directSetupFailure(code int) error {
-	for _, s := range []struct{ file, bad string }{
-		{"/proc/sys/kernel/unprivileged_userns_clone", "0"},
-		{"/proc/sys/user/max_user_namespaces", "0"},
-		{"/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1"},
-	} {
-		if b, err := os.ReadFile(s.file); err == nil && strings.TrimSpace(string(b)) == s.bad {
-			return failf(diag.LinuxNoUserNS, "bubblewrap cannot create the sandbox's namespaces (%s is %s); enable unprivileged user namespaces: sysctl -w kernel.unprivileged_userns_clone=1 and user.max_user_namespaces=15000, or on Ubuntu 24.04+ sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (or give bwrap an AppArmor profile)", s.file, s.bad)
-		}
-	}
-	return failf(diag.LinuxSandboxSetup, "sandbox setup failed: bwrap exited %d before the command started (its message is above)", code)
 }

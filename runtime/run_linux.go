@@ -15,6 +15,7 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/diag"
+	"polc/hostprobe"
 	"polc/ir"
 )
 
@@ -40,6 +41,10 @@ func Run(l *Launch) (int, error) {
 		l.ready()
 		return runDirect(l, dir, environ)
 	}
+	host := hostProbe()
+	if err := refuseHost(host); err != nil {
+		return 0, err
+	}
 	state := loadHostState(l.Env)
 	planHost := func() (*bwrap.HostPlan, error) {
 		plan, err := bwrap.PlanHost(art, l.Env, state.planOptions())
@@ -53,6 +58,7 @@ func Run(l *Launch) (int, error) {
 			}
 			return nil, failf(diag.LinuxSandboxSetup, "%v", err)
 		}
+		maskInterop(host, plan)
 		return plan, nil
 	}
 	for attempt := 1; ; attempt++ {
@@ -182,7 +188,9 @@ func FindBwrap(project string, plan *bwrap.HostPlan) (string, error) {
 		}
 		return real, nil
 	}
-	return "", failf(diag.LinuxNoBwrap, "bubblewrap (bwrap) was not found on PATH outside the project; install it (apt-get install bubblewrap, dnf install bubblewrap)")
+	f := hostprobe.NoBwrap(hostProbe())
+	f.Cause = "bubblewrap (bwrap) was not found on PATH outside the project nor at /usr/bin/bwrap"
+	return "", &Failure{Msg: f.String()}
 }
 
 func writableIn(plan *bwrap.HostPlan, p string) bool {

@@ -46,6 +46,20 @@ func main() {
 		for _, a := range args {
 			report("listen "+a, listenAt(a))
 		}
+	case "keyring": // keyring DESC: find and read a key of the user keyring, and add one
+		for _, a := range args {
+			id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", a, 0)
+			report("search "+a, err)
+			if err == nil {
+				buf := make([]byte, 64)
+				_, err = unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf, 0)
+				report("read "+a, err)
+			}
+			_, err = unix.AddKey("user", a, []byte("forged"), unix.KEY_SPEC_USER_KEYRING)
+			report("add "+a, err)
+			_, err = unix.KeyctlJoinSessionKeyring("")
+			report("join-session", err)
+		}
 	case "pairs": // socketpairs, send/recv and fd passing: must work
 		report("pairs", pairs())
 	case "inherited": // inherited FD: ping over an inherited socket

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+
+	"github.com/urfave/cli/v2"
+
+	"polc/backends"
+	"polc/backends/bwrap"
+	"polc/compiler"
+	"polc/diag"
+	"polc/hostprobe"
+)
+
+func init() {
+	commands = append(commands, &cli.Command{
+		Name:      "doctor",
+		Usage:     "report what this host can enforce for a profile, and the fix for what it cannot",
+		ArgsUsage: " ",
+		Description: "Probes this Linux host by trying: finds bubblewrap, creates a user namespace in a child, makes a\n" +
+			"tiny sandbox with the profile's namespaces and seccomp filter, installs a filter in a child, and\n" +
+			"reads the platform (native, WSL1, WSL2) and container markers. One row per capability, each failure\n" +
+			"with a stable code and its fix. Exits 0 when the selected profile can be enforced here, 1 otherwise.",
+		Flags: append(compileFlags(),
+			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
+		),
+		Action: doctorAction,
+	})
+}
+
+// doctorProbe is the host polc doctor asks; tests play other hosts.
+var doctorProbe = hostprobe.System
+
+func doctorAction(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErr("doctor takes no arguments (got %q); use -C DIR and -P PROFILE", c.Args().First())
+	}
+	format := c.String("format")
+	if format != "text" && format != "json" {
+		return usageErr("unknown --format %q: use text or json", format)
+	}
+	if goruntime.GOOS != "linux" {
+		return failErr("doctor probes Linux hosts; on %s it is not implemented yet [%s]", goruntime.GOOS, diag.HostNoDoctor)
+	}
+	sb, err := doctorSandbox(c)
+	if err != nil {
+		return err
+	}
+	r := hostprobe.Inspect(doctorProbe(), sb)
+	if err := writeDoctor(os.Stdout, r, format); err != nil {
+		return failErr("%v", err)
+	}
+	if !r.Enforceable {
+		return silentExit(1)
+	}
+	return nil
+}
+
+// writeDoctor prints the report as text or JSON.
+func writeDoctor(w io.Writer, r *hostprobe.Report, format string) error {
+	if format == "json" {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(b, '\n'))
+		return err
+	}
+	_, err := io.WriteString(w, r.Text())
+	return err
+}
+
+// doctorSandbox compiles the selected profile as polc exec does and
+// says what its Linux sandbox asks of bubblewrap.
+func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
+	opts := compileOptions(c)
+	opts.ForExec = true
+	opts.NoExpand = true
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return hostprobe.Sandbox{}, failErr("-C %s: %v", opts.Dir, err)
+	}
+	opts.Dir = dir
+	res := compiler.Compile(opts)
+	if res.Diags.HasErrors() || res.Policy == nil {
+		msg := "compiling the profile failed"
+		if errs := res.Diags.Errors(); len(errs) > 0 {
+			msg = errs[0].Message + " [" + string(errs[0].Code) + "]"
+		}
+		return hostprobe.Sandbox{}, failErr("doctor: %s; polc check shows every problem", msg)
+	}
+	b, err := backends.Get("linux")
+	if err != nil {
+		return hostprobe.Sandbox{}, failErr("%v", err)
+	}
+	out, diags := b.Lower(res.Policy, lowerOptions(c))
+	if diags.HasErrors() || out == nil {
+		d := diags.Errors()[0]
+		return hostprobe.Sandbox{}, failErr("doctor: %s cannot be lowered for Linux: %s [%s]", res.Policy.Profile, d.Message, d.Code)
+	}
+	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
+	sb.Skip = []string{dir} // as polc exec, never a bwrap the project holds
+	return sb, err
+}
+
+// sandboxOf reads what a Linux artifact asks of bubblewrap.
+func sandboxOf(profile string, payload []byte) (hostprobe.Sandbox, error) {
+	art, err := bwrap.Decode(payload)
+	if err != nil {
+		return hostprobe.Sandbox{}, failErr("%v", err)
+	}
+	sb := hostprobe.Sandbox{Profile: profile, Unrestricted: art.Unrestricted}
+	if art.Unrestricted {
+		return sb, nil
+	}
+	sb.Args = bwrap.DirectNamespaceArgs(art)
+	sb.Proc, sb.Dev = art.Proc, art.Dev
+	if sb.Filter, err = art.Seccomp.Bytes(goruntime.GOARCH); err != nil {
+		return hostprobe.Sandbox{}, failErr("%v [%s]", err, diag.LinuxUnsupportedArch)
+	}
+	return sb, nil
+}

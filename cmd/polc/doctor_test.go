@@ -1,0 +1,278 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"polc/backends"
+	"polc/compiler"
+	"polc/hostprobe"
+)
+
+var updateDoctor = flag.Bool("update-doctor", false, "rewrite testdata/doctor/*.txt")
+
+// The hosts polc doctor is tested on without being there: each is a
+// hostprobe.Fake holding what that host's files say and what its trials
+// answer (bwrap's messages as bubblewrap 0.8 prints them).
+var (
+	bwrap08       = &hostprobe.Bwrap{Path: "/usr/bin/bwrap", Version: "bubblewrap 0.8.0"}
+	nativeVersion = "Linux version 6.8.0-45-generic (buildd@lcy02-amd64-115) (gcc 13.2.0) #45-Ubuntu SMP PREEMPT_DYNAMIC"
+	noPermsBwrap  = "bwrap: No permissions to create new namespace, likely because the kernel does not allow non-privileged user namespaces.\n"
+	filtered      = "Name:\tpolc\nSeccomp:\t2\nSeccomp_filters:\t1\n"
+	unfiltered    = "Name:\tpolc\nSeccomp:\t0\nSeccomp_filters:\t0\n"
+)
+
+func doctorHosts() map[string]*hostprobe.Fake {
+	native := func() *hostprobe.Fake {
+		return &hostprobe.Fake{
+			Files: map[string]string{
+				"/proc/version":                      nativeVersion,
+				"/proc/self/status":                  unfiltered,
+				"/proc/sys/user/max_user_namespaces": "63936",
+			},
+			Env:      map[string]string{},
+			Bwrap:    bwrap08,
+			Landlock: 4,
+		}
+	}
+	hosts := map[string]*hostprobe.Fake{}
+
+	hosts["native"] = native()
+
+	h := native()
+	h.Files["/proc/version"] = "Linux version 4.4.0-19041-Microsoft (Microsoft@Microsoft.com) (gcc version 5.4.0 (GCC) ) #1237-Microsoft Sat Sep 11 14:32:00 PST 2021"
+	h.Env["WSL_DISTRO_NAME"] = "Ubuntu"
+	h.Landlock = 0
+	h.UserNSErr, h.SandboxErr, h.SandboxStderr = syscall.EINVAL, syscall.EINVAL, "bwrap: Creating new namespace failed: Invalid argument\n"
+	hosts["wsl1"] = h
+
+	h = native()
+	h.Files["/proc/version"] = "Linux version 5.15.167.4-microsoft-standard-WSL2 (root@f9c826d3017f) (gcc (GCC) 11.2.0, GNU ld (GNU Binutils) 2.37) #1 SMP Tue Nov 5 00:21:55 UTC 2024"
+	h.Files["/run/WSL/2_interop"] = ""
+	h.Files["/mnt/wslg/PulseServer"] = ""
+	h.Env["WSL_DISTRO_NAME"] = "Ubuntu"
+	hosts["wsl2"] = h
+
+	// Docker's default seccomp profile: unshare and clone(CLONE_NEWUSER)
+	// answer EPERM to a process without CAP_SYS_ADMIN.
+	h = native()
+	h.Files["/.dockerenv"] = ""
+	h.Files["/proc/self/status"] = filtered
+	h.UserNSErr, h.SandboxErr, h.SandboxStderr = syscall.EPERM, errExit1, noPermsBwrap
+	hosts["docker-default-seccomp"] = h
+
+	// A Docker container run with a seccomp profile that allows user
+	// namespaces, but with the default masked /proc paths.
+	h = native()
+	h.Files["/.dockerenv"] = ""
+	h.SandboxErr, h.SandboxStderr = errExit1, "bwrap: Can't mount proc on /newroot/proc: Operation not permitted\n"
+	hosts["docker-masked-proc"] = h
+
+	h = native()
+	h.Files["/run/.containerenv"] = ""
+	h.Files["/proc/self/status"] = filtered
+	h.UserNSErr, h.SandboxErr, h.SandboxStderr = syscall.EPERM, errExit1, noPermsBwrap
+	hosts["podman-default-seccomp"] = h
+
+	h = native()
+	h.Env["KUBERNETES_SERVICE_HOST"] = "10.96.0.1"
+	h.Files["/proc/self/status"] = filtered
+	h.UserNSErr, h.SandboxErr, h.SandboxStderr = syscall.EPERM, errExit1, noPermsBwrap
+	hosts["kubernetes"] = h
+
+	// A devcontainer whose runArgs allow user namespaces (as the Codex
+	// devcontainer's bubblewrap seccomp profile does).
+	h = native()
+	h.Files["/.dockerenv"] = ""
+	h.Env["REMOTE_CONTAINERS"] = "true"
+	hosts["devcontainer"] = h
+
+	// Ubuntu 24.04: the namespace is created, without capabilities.
+	h = native()
+	h.Files["/proc/sys/kernel/apparmor_restrict_unprivileged_userns"] = "1"
+	h.SandboxErr, h.SandboxStderr = errExit1, "bwrap: setting up uid map: Permission denied\n"
+	hosts["ubuntu-apparmor"] = h
+
+	h = native()
+	h.Files["/proc/sys/kernel/unprivileged_userns_clone"] = "0"
+	h.UserNSErr, h.SandboxErr, h.SandboxStderr = syscall.EPERM, errExit1, noPermsBwrap
+	hosts["debian-userns-off"] = h
+
+	// The same host with bwrap installed setuid root: it needs no user
+	// namespace, so the profile can be enforced.
+	h = native()
+	h.Files["/proc/sys/kernel/unprivileged_userns_clone"] = "0"
+	h.Bwrap = &hostprobe.Bwrap{Path: "/usr/bin/bwrap", Version: "bubblewrap 0.8.0", Setuid: true}
+	h.UserNSErr = syscall.EPERM
+	hosts["debian-setuid-bwrap"] = h
+
+	h = native()
+	h.Files["/proc/sys/user/max_user_namespaces"] = "0"
+	h.UserNSErr, h.SandboxErr, h.SandboxStderr = syscall.ENOSPC, errExit1, "bwrap: Creating new namespace failed: No space left on device\n"
+	hosts["userns-max-zero"] = h
+
+	// polc run inside bwrap --disable-userns.
+	h = native()
+	h.Files["/proc/sys/user/max_user_namespaces"] = "2147483647"
+	h.UserNSErr, h.SandboxErr = syscall.ENOSPC, errExit1
+	h.SandboxStderr = "bwrap: Creating new namespace failed: nesting depth or /proc/sys/user/max_*_namespaces exceeded (ENOSPC)\n"
+	hosts["nested-bwrap"] = h
+
+	h = native()
+	h.Bwrap = nil
+	hosts["no-bwrap"] = h
+
+	h = native()
+	h.SeccompErr = syscall.EINVAL
+	h.FilterErr, h.FilterStderr = errExit1, "bwrap: prctl(PR_SET_SECCOMP): Invalid argument\n"
+	hosts["no-seccomp"] = h
+	return hosts
+}
+
+// errExit1 stands for bwrap's exit status 1.
+var errExit1 = &fakeExit{}
+
+type fakeExit struct{}
+
+func (*fakeExit) Error() string { return "exit status 1" }
+
+// workspaceSandbox is what :workspace asks of bubblewrap, compiled in
+// an empty project with no user config.
+func workspaceSandbox(t *testing.T) hostprobe.Sandbox {
+	t.Helper()
+	needLinux(t)
+	dir := t.TempDir()
+	t.Setenv("HOME", filepath.Join(dir, "home"))
+	t.Setenv("CODEX_HOME", filepath.Join(dir, "home", ".codex"))
+	os.MkdirAll(filepath.Join(dir, "proj"), 0o755)
+	res := compiler.Compile(compiler.Options{Dir: filepath.Join(dir, "proj"), Profile: ":workspace", ForExec: true, NoExpand: true})
+	if res.Diags.HasErrors() {
+		t.Fatalf("compile: %v", res.Diags.Errors())
+	}
+	b, _ := backends.Get("linux")
+	out, diags := b.Lower(res.Policy, backends.Options{})
+	if diags.HasErrors() {
+		t.Fatalf("lower: %v", diags.Errors())
+	}
+	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
+}
+
+// TestDoctorGolden: polc doctor's report on each simulated host, and
+// its exit status (0 only where :workspace can be enforced).
+func TestDoctorGolden(t *testing.T) {
+	sb := workspaceSandbox(t)
+	wantEnforceable := map[string]bool{"native": true, "wsl2": true, "devcontainer": true, "debian-setuid-bwrap": true}
+	for name, host := range doctorHosts() {
+		t.Run(name, func(t *testing.T) {
+			r := hostprobe.Inspect(host, sb)
+			var text, js bytes.Buffer
+			if err := writeDoctor(&text, r, "text"); err != nil {
+				t.Fatal(err)
+			}
+			if err := writeDoctor(&js, r, "json"); err != nil {
+				t.Fatal(err)
+			}
+			got := text.String() + "\n-- json --\n" + js.String()
+			file := filepath.Join("testdata", "doctor", name+".txt")
+			if *updateDoctor {
+				os.MkdirAll(filepath.Dir(file), 0o755)
+				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatalf("%v (run go test ./cmd/polc -run TestDoctorGolden -update-doctor)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs (run with -update-doctor after an intended change):\n--- got\n%s\n--- want\n%s", file, got, want)
+			}
+			if r.Enforceable != wantEnforceable[name] {
+				t.Errorf("enforceable = %v, want %v", r.Enforceable, wantEnforceable[name])
+			}
+			if name == "wsl1" && len(host.Tried) > 0 {
+				t.Errorf("WSL1: bwrap was tried (%v); polc refuses before trying", host.Tried)
+			}
+		})
+	}
+}
+
+// TestDoctorTrialIsTheProfiles: the trial sandbox has the profile's
+// namespaces, its /proc and /dev, and (second) its seccomp filter.
+func TestDoctorTrialIsTheProfiles(t *testing.T) {
+	sb := workspaceSandbox(t)
+	host := doctorHosts()["native"]
+	if r := hostprobe.Inspect(host, sb); !r.Enforceable {
+		t.Fatalf("native host: %v", r.Finding)
+	}
+	if len(host.Tried) != 2 {
+		t.Fatalf("tried %d sandboxes, want 2 (namespaces, then with the filter)", len(host.Tried))
+	}
+	got := strings.Join(host.Tried[0], " ")
+	for _, want := range []string{"--unshare-user", "--unshare-pid", "--unshare-net", "--cap-drop ALL", "--ro-bind / /", "--proc /proc", "--dev /dev"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("trial %q lacks %q", got, want)
+		}
+	}
+	if sb.Filter == nil {
+		t.Error("the :workspace sandbox has no seccomp filter to try")
+	}
+}
+
+// TestExecDiagnosisLineIsDoctors: polc exec's line for a host is the
+// cause, the code and the fix doctor gives, on one line.
+func TestExecDiagnosisLineIsDoctors(t *testing.T) {
+	sb := workspaceSandbox(t)
+	for name, host := range doctorHosts() {
+		f := hostprobe.Diagnose(host, sb)
+		r := hostprobe.Inspect(doctorHosts()[name], sb)
+		if (f == nil) != r.Enforceable {
+			t.Errorf("%s: Diagnose %v, doctor enforceable %v", name, f, r.Enforceable)
+			continue
+		}
+		if f == nil {
+			continue
+		}
+		line := f.String()
+		if strings.Contains(line, "\n") || !strings.Contains(line, "["+string(f.Code)+"]; fix: ") {
+			t.Errorf("%s: exec line %q is not one line with code and fix", name, line)
+		}
+		if *r.Finding != *f {
+			t.Errorf("%s: doctor says %v, exec %v", name, r.Finding, f)
+		}
+	}
+}
+
+// TestDoctorCLI: usage errors exit 2 with one line; on this machine
+// (which runs the sandbox) doctor exits 0 and its JSON says so.
+func TestDoctorCLI(t *testing.T) {
+	for _, args := range [][]string{{"doctor", "extra"}, {"doctor", "--format", "xml"}, {"doctor", "--nope"}} {
+		out, errs, code := polcChild(t, args...)
+		if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "polc: ") {
+			t.Errorf("polc %s: exit %d, stdout %q, stderr %q; want exit 2 and one line", strings.Join(args, " "), code, out, errs)
+		}
+	}
+	needLinux(t)
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		t.Skip("no bwrap here")
+	}
+	if _, err := os.Stat("/etc/codex/requirements.toml"); err == nil {
+		t.Skip("this machine has managed requirements in /etc/codex; they could refuse :workspace")
+	}
+	out, errs, code := polcChild(t, "doctor", "-P", ":workspace", "--format", "json")
+	var r hostprobe.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil || code != 0 || !r.Enforceable || r.Profile != ":workspace" || len(r.Rows) < 7 {
+		t.Fatalf("exit %d, %v: %+v\n%s%s", code, err, r, out, errs)
+	}
+}
