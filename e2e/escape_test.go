@@ -218,3 +218,30 @@ func TestStateKeyOutOfReach(t *testing.T) {
 		}
 	})
 }
+
+// TestRootWriteProfileRunsAsEveryUser: a profile that writes everywhere
+// runs as a normal user too (polc held placeholders for a missing /.git
+// and the like, which such a user cannot create, so bwrap failed), and
+// /.git stays uncreatable whoever runs it (root: the placeholder).
+func TestRootWriteProfileRunsAsEveryUser(t *testing.T) {
+	conformance.NeedSandbox(t)
+	for _, u := range conformance.Users(t) {
+		t.Run(u.Name, func(t *testing.T) {
+			w := seedWorld(t, "default_permissions = \"all\"\n\n[permissions.all.filesystem]\n\":root\" = \"write\"\n")
+			u.Own(t, w.Root)
+			if _, err := os.Lstat("/.git"); err == nil {
+				t.Skip("this host has a /.git")
+			}
+			r := polcExecAs(t, u, "", w, "all", "", "/bin/sh", "-c", "echo ran; touch new && echo wrote; mkdir /.git 2>/dev/null && echo PLANTED; exit 0")
+			if r.code != 0 || !strings.Contains(r.stdout, "ran\nwrote\n") {
+				t.Fatalf("exit %d: %q %s", r.code, r.stdout, r.stderr)
+			}
+			if strings.Contains(r.stdout, "PLANTED") {
+				t.Errorf("the command created /.git")
+			}
+			if _, err := os.Lstat("/.git"); err == nil {
+				t.Errorf("/.git left behind")
+			}
+		})
+	}
+}

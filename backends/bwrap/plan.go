@@ -483,6 +483,13 @@ func (b *builder) rule(r boundRule, later []boundRule) {
 		if f == "" || b.nearest(filepath.Dir(f)).access() != ir.Write {
 			return
 		}
+		if !mayCreateIn(filepath.Dir(f)) {
+			// The directory is writable in the sandbox's mount table but
+			// not for this user (a write rule on / run by a normal user):
+			// the command, with this uid and no capability, cannot create
+			// the path either, and bwrap could not make the mount point.
+			return
+		}
 		perms := os.FileMode(0o555)
 		if r.access == ir.Deny {
 			perms = 0
