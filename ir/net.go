@@ -34,8 +34,8 @@ import (
 //     address check needs DNS, so DecideNet marks the decision
 //     (CheckAddrs) and NetDecision.WithAddrs finishes it.
 //   - Methods: limited mode allows GET, HEAD and OPTIONS only. CONNECT
-//     tunnels and SOCKS5 are refused there ("method_not_allowed"): a
-//     tunnel would carry any method.
+//     tunnels, SOCKS5 and protocol upgrades are refused there
+//     ("method_not_allowed"): a tunnel would carry any method.
 //
 // Deliberate differences, all stricter: polc does not resolve a name the
 // domain rules refuse (the reference resolves first, leaking the name to
@@ -64,10 +64,13 @@ const (
 	MethodsLimited MethodMode = "limited"
 )
 
-// Pseudo-methods for DecideNet: a CONNECT tunnel and a SOCKS5 connection.
+// Pseudo-methods for DecideNet: a CONNECT tunnel, a SOCKS5 connection,
+// and an HTTP request asking to switch protocols (Upgrade: websocket and
+// the like), which turns the connection into a tunnel too.
 const (
 	MethodConnect = "CONNECT"
 	MethodSOCKS5  = "SOCKS5"
+	MethodUpgrade = "UPGRADE"
 )
 
 // Refusal reasons, the reference's words (the proxy's JSON "reason").
@@ -274,7 +277,7 @@ func (d *NetDecider) Policy() Proxy { return d.proxy }
 func (d *NetDecider) Mode() NetworkMode { return d.net.Mode }
 
 // DecideNet is the reference decision for one request: method (an HTTP
-// method, MethodConnect or MethodSOCKS5) to host:port. See the top of
+// method, MethodConnect, MethodSOCKS5 or MethodUpgrade) to host:port. See the top of
 // this file for the rules. The port never changes the decision (domain
 // rules name hosts, as in the reference) but must be 1–65535.
 func (d *NetDecider) DecideNet(host string, port int, method string) NetDecision {
@@ -338,7 +341,7 @@ func (d *NetDecider) method(dec NetDecision) NetDecision {
 	}
 	dec.Allowed, dec.CheckAddrs, dec.Reason, dec.Setting = false, false, ReasonMethodNotAllowed, &d.proxy.MethodOrigin
 	switch dec.Method {
-	case MethodConnect, MethodSOCKS5:
+	case MethodConnect, MethodSOCKS5, MethodUpgrade:
 		dec.Detail = "limited mode refuses tunnels: a tunnel could carry any method"
 	default:
 		dec.Detail = fmt.Sprintf("limited mode allows GET, HEAD and OPTIONS only, not %s", dec.Method)

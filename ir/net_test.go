@@ -140,6 +140,7 @@ func TestDecideNetMethods(t *testing.T) {
 		{host: "example.com", method: "get", reason: ReasonMethodNotAllowed, rule: "example.com"},
 		{host: "example.com", method: MethodConnect, reason: ReasonMethodNotAllowed, rule: "example.com"},
 		{host: "example.com", method: MethodSOCKS5, reason: ReasonMethodNotAllowed, rule: "example.com"},
+		{host: "example.com", method: MethodUpgrade, reason: ReasonMethodNotAllowed, rule: "example.com"},
 		// The host is judged first, as in the reference.
 		{host: "bad.test", method: "POST", reason: ReasonDenied, rule: "bad.test"},
 		{host: "other.test", method: "POST", reason: ReasonNotAllowed},
@@ -148,7 +149,7 @@ func TestDecideNetMethods(t *testing.T) {
 		t.Errorf("a method refusal names the mode setting: %+v", got)
 	}
 	full := proxyDecider(t, Proxy{AllowLocal: true, Domains: []DomainRule{allowR("example.com")}})
-	for _, m := range []string{"POST", "DELETE", MethodConnect, MethodSOCKS5} {
+	for _, m := range []string{"POST", "DELETE", MethodConnect, MethodSOCKS5, MethodUpgrade} {
 		if got := full.DecideNet("example.com", 443, m); !got.Allowed {
 			t.Errorf("full mode %s: %s", m, got.Explain())
 		}

@@ -329,7 +329,12 @@ func (p *Proxy) handle(w http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusBadRequest, "invalid port")
 		return
 	}
-	dec, t, err := p.check(r.Context(), "http", r.RemoteAddr, r.URL.Hostname(), port, r.Method)
+	method := r.Method
+	if hasToken(r.Header["Connection"], "upgrade") {
+		// A protocol switch makes the connection a tunnel.
+		method = ir.MethodUpgrade
+	}
+	dec, t, err := p.check(r.Context(), "http", r.RemoteAddr, r.URL.Hostname(), port, method)
 	switch {
 	case err != nil:
 		badGateway(w, err)
@@ -501,6 +506,18 @@ func textError(w http.ResponseWriter, code int, msg string) {
 	w.Header().Set("Connection", "close")
 	w.WriteHeader(code)
 	io.WriteString(w, msg+"\n")
+}
+
+// hasToken reports whether a comma-separated header lists a token.
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", " ") }

@@ -445,6 +445,18 @@ func TestLimitedMode(t *testing.T) {
 	if code != 403 || hdr.Get("X-Proxy-Error") != "blocked-by-method-policy" {
 		t.Errorf("CONNECT in limited mode: %d %v", code, hdr)
 	}
+	// A GET that asks to switch protocols would become a tunnel.
+	req, _ := http.NewRequest("GET", u, nil)
+	req.Header.Set("Connection", "keep-alive, Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	up, err := e.client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.Body.Close()
+	if up.StatusCode != 403 || up.Header.Get("X-Proxy-Error") != "blocked-by-method-policy" {
+		t.Errorf("upgrade in limited mode: %d %v", up.StatusCode, up.Header)
+	}
 	// A denied host is refused as denied, before the method.
 	resp, err := e.client().Post("http://bad.test/", "text/plain", strings.NewReader("x"))
 	if err != nil {
