@@ -75,8 +75,9 @@ type Config struct {
 	Resolver Resolver
 	// Dial connects to a checked address; nil means a net.Dialer.
 	Dial DialFunc
-	// DialTimeout bounds resolving and connecting for one request
-	// (default 10 s): an unreachable destination gets 502 by then.
+	// DialTimeout bounds resolving a name, and then connecting to its
+	// addresses (default 10 s each): an unreachable destination gets 502
+	// within twice that.
 	DialTimeout time.Duration
 	// HandshakeTimeout bounds reading a request's headers or a SOCKS5
 	// handshake (default 30 s).
@@ -216,21 +217,28 @@ func (p *Proxy) Close() error {
 	return nil
 }
 
-// track registers a connection Close must end; false if already closed.
-func (p *Proxy) track(c net.Conn) bool {
+// begin registers connections Close must end, and one goroutine Close
+// waits for (end it with end); false, registering nothing, once closed.
+func (p *Proxy) begin(cs ...net.Conn) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return false
 	}
-	p.conns[c] = true
+	for _, c := range cs {
+		p.conns[c] = true
+	}
+	p.wg.Add(1)
 	return true
 }
 
-func (p *Proxy) untrack(c net.Conn) {
+func (p *Proxy) end(cs ...net.Conn) {
 	p.mu.Lock()
-	delete(p.conns, c)
+	for _, c := range cs {
+		delete(p.conns, c)
+	}
 	p.mu.Unlock()
+	p.wg.Done()
 }
 
 // errUnreachable marks an allowed destination that could not be resolved.
@@ -394,18 +402,15 @@ func (p *Proxy) handleConnect(w http.ResponseWriter, r *http.Request) {
 // tunnel copies both ways until both directions end (or Close), passing
 // on what the client sent after its request and before the hijack.
 func (p *Proxy) tunnel(client net.Conn, buffered *bufio.Reader, up net.Conn) {
-	if !p.track(client) || !p.track(up) {
+	if !p.begin(client, up) {
 		client.Close()
 		up.Close()
 		return
 	}
-	p.wg.Add(1)
-	defer p.wg.Done()
 	defer func() {
 		client.Close()
 		up.Close()
-		p.untrack(client)
-		p.untrack(up)
+		p.end(client, up)
 	}()
 	if buffered != nil && buffered.Buffered() > 0 {
 		b, _ := buffered.Peek(buffered.Buffered())

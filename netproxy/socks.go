@@ -66,20 +66,16 @@ func (p *Proxy) ServeSOCKS5(l net.Listener) error {
 			}
 			return err
 		}
-		if !p.track(c) {
+		if !p.begin(c) {
 			c.Close()
 			return nil
 		}
-		p.wg.Add(1)
 		go func() {
-			defer p.wg.Done()
+			defer p.end(c)
+			defer c.Close()
 			if up := p.socksHandshake(c); up != nil {
-				p.untrack(c)
 				p.tunnel(c, nil, up)
-				return
 			}
-			c.Close()
-			p.untrack(c)
 		}()
 	}
 }
