@@ -443,3 +443,41 @@ func BenchmarkDecideNet1000Rules(b *testing.B) {
 		_ = d.DecideNet(hosts[i%len(hosts)], 443, "GET")
 	}
 }
+
+// FuzzDecideNet: for any host and pattern, DecideNet does not panic, a
+// valid rule's index agrees with the definition (linearMatch), and a
+// normalized host is a fixed point of NormalizeHost.
+func FuzzDecideNet(f *testing.F) {
+	for _, s := range [][2]string{
+		{"*.example.com", "a.example.com"}, {"**.example.com", "example.com"}, {"a*b?.c", "axxbz.c"},
+		{"[::1]", "[0:0::1]:80"}, {"10.0.0.1", "10.0.0.1"}, {"*", "localhost"}, {"x.y.", "X.Y"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pattern, host string) {
+		if n := NormalizeHost(host); NormalizeHost(n) != n && validHost(n) {
+			t.Fatalf("NormalizeHost(%q) = %q is not a fixed point", host, n)
+		}
+		r := DomainRule{Pattern: NormalizeDomainPattern(pattern), Action: DomainAllow}
+		if ValidateDomainRule(r) != nil {
+			return
+		}
+		rules := []DomainRule{r, {Pattern: "*.deny.test", Action: DomainDeny}}
+		d, err := NewNetDecider(Network{Mode: NetworkProxy, Proxy: &Proxy{AllowLocal: true, Domains: rules}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := d.DecideNet(host, 443, "GET")
+		h := NormalizeHost(host)
+		if !validHost(h) {
+			if got.Allowed {
+				t.Fatalf("invalid host %q allowed", host)
+			}
+			return
+		}
+		want := linearMatch(rules, h, DomainDeny) < 0 && linearMatch(rules, h, DomainAllow) >= 0
+		if got.Allowed != want {
+			t.Fatalf("pattern %q host %q: got %s, want allowed=%v", r.Pattern, host, got.Explain(), want)
+		}
+	})
+}
