@@ -420,14 +420,29 @@ func (p *Proxy) tunnel(client net.Conn, buffered *bufio.Reader, up net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	go func() {
-		// Raw connections on both sides: on Linux io.Copy splices.
-		io.Copy(up, client)
+		pump(up, client)
 		closeWrite(up)
 		done <- struct{}{}
 	}()
-	io.Copy(client, up)
+	pump(client, up)
 	closeWrite(client)
 	<-done
+}
+
+// tunnelBufSize is each direction's copy buffer. On loopback, plain reads
+// and writes with 128 KiB buffers move a CONNECT tunnel's bytes faster
+// than splice (which io.Copy would pick between two TCP connections) and
+// faster than io.Copy's 32 KiB: BenchmarkCONNECT100MB.
+const tunnelBufSize = 128 << 10
+
+var tunnelBufs = sync.Pool{New: func() any { b := make([]byte, tunnelBufSize); return &b }}
+
+// pump copies src to dst through a pooled buffer, hiding ReaderFrom and
+// WriterTo so that io.CopyBuffer uses it.
+func pump(dst io.Writer, src io.Reader) {
+	b := tunnelBufs.Get().(*[]byte)
+	defer tunnelBufs.Put(b)
+	io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *b)
 }
 
 func closeWrite(c net.Conn) {
