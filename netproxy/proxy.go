@@ -116,7 +116,10 @@ type Proxy struct {
 	servers   map[*http.Server]bool
 	listeners map[net.Listener]bool
 	conns     map[net.Conn]bool
-	wg        sync.WaitGroup
+	// self are the TCP addresses the proxy listens on: it never connects
+	// to them: a tunnel through the proxy to itself reaches nothing.
+	self map[netip.AddrPort]bool
+	wg   sync.WaitGroup
 }
 
 type ctxKey struct{}
@@ -141,7 +144,8 @@ func New(cfg Config) (*Proxy, error) {
 		cfg.HandshakeTimeout = 30 * time.Second
 	}
 	p := &Proxy{cfg: cfg, resolver: cfg.Resolver, dial: cfg.Dial,
-		servers: map[*http.Server]bool{}, listeners: map[net.Listener]bool{}, conns: map[net.Conn]bool{}}
+		servers: map[*http.Server]bool{}, listeners: map[net.Listener]bool{}, conns: map[net.Conn]bool{},
+		self: map[netip.AddrPort]bool{}}
 	if p.resolver == nil {
 		p.resolver = net.DefaultResolver
 	}
@@ -189,6 +193,7 @@ func (p *Proxy) Serve(l net.Listener) error {
 		return net.ErrClosed
 	}
 	p.servers[srv] = true
+	p.addSelf(l)
 	p.mu.Unlock()
 	err := srv.Serve(l)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -215,6 +220,29 @@ func (p *Proxy) Close() error {
 	p.tr.CloseIdleConnections()
 	p.wg.Wait()
 	return nil
+}
+
+// addSelf records a TCP listener's address; p.mu is held.
+func (p *Proxy) addSelf(l net.Listener) {
+	if ta, ok := l.Addr().(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		p.self[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())] = true
+	}
+}
+
+func (p *Proxy) isSelf(a netip.AddrPort) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.self[a] {
+		return true
+	}
+	// A listener on the unspecified address is reachable on any.
+	for s := range p.self {
+		if s.Port() == a.Port() && s.Addr().IsUnspecified() {
+			return true
+		}
+	}
+	return false
 }
 
 // begin registers connections Close must end, and one goroutine Close
@@ -285,6 +313,10 @@ func (p *Proxy) connect(ctx context.Context, t target) (net.Conn, error) {
 	defer cancel()
 	err := errors.New("no address to connect to")
 	for _, a := range t.addrs {
+		if p.isSelf(a) {
+			err = fmt.Errorf("%s is this proxy: a request must reach a destination, not the proxy again", a)
+			continue
+		}
 		var c net.Conn
 		c, err = p.dial(ctx, "tcp", a.String())
 		if err == nil {

@@ -680,6 +680,34 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
+// A request to the proxy's own address is not forwarded to itself.
+func TestNoLoopThroughItself(t *testing.T) {
+	e := startProxy(t, ir.Proxy{SOCKS5: true, Domains: rules("allow 127.0.0.1")}, nil, nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, self := range []string{e.addr, e.socks} {
+			resp, err := e.client().Get("http://" + self + "/")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadGateway {
+				t.Errorf("GET the proxy itself: %d", resp.StatusCode)
+			}
+			if code, _, _ := rawConnect(t, e.addr, self); code != http.StatusBadGateway {
+				t.Errorf("CONNECT the proxy itself: %d", code)
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a request to the proxy itself hangs")
+	}
+}
+
 func TestNewRefusesOtherModes(t *testing.T) {
 	for _, n := range []ir.Network{{Mode: ir.NetworkNone}, {Mode: ir.NetworkFull}} {
 		d, _ := ir.NewNetDecider(n)

@@ -49,6 +49,7 @@ func (p *Proxy) ServeSOCKS5(l net.Listener) error {
 		return net.ErrClosed
 	}
 	p.listeners[l] = true
+	p.addSelf(l)
 	p.mu.Unlock()
 	for {
 		c, err := l.Accept()
