@@ -260,6 +260,45 @@ func TestAllowedHostReachesServer(t *testing.T) {
 	}
 }
 
+// In full mode a protocol upgrade is forwarded and the connection then
+// carries bytes both ways.
+func TestUpgradeForwardedInFullMode(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "echo" {
+			http.Error(w, "want an upgrade", 400)
+			return
+		}
+		c, brw, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+		line, _ := brw.ReadString('\n')
+		io.WriteString(c, "echo "+line)
+	}))
+	defer srv.Close()
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+	e := startProxy(t, ir.Proxy{AllowLocal: true, Domains: rules("allow ws.test")},
+		map[string][]netip.Addr{"ws.test": {loopback}}, nil)
+	conn, err := net.Dial("tcp", e.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET http://ws.test:%d/ HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n", port)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	io.WriteString(conn, "hello\n")
+	if line, _ := br.ReadString('\n'); line != "echo hello\n" {
+		t.Errorf("got %q", line)
+	}
+}
+
 // The Host header the upstream sees is the host that was decided.
 func TestHostHeaderIsTheDecidedHost(t *testing.T) {
 	_, port := upstream(t)
