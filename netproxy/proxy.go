@@ -15,7 +15,8 @@
 // not allowed by ruleset". Each refusal is reported once to
 // Config.OnRefusal, one line with the host, the reason and the rule. An
 // allowed destination that cannot be resolved or reached gets 502 (SOCKS5
-// host unreachable) within Config.DialTimeout.
+// host unreachable) within twice Config.DialTimeout (resolving, then
+// connecting).
 //
 // The proxy resolves names itself, only once a name is allowed (a refused
 // name never reaches DNS), refuses a name resolving to any loopback,
