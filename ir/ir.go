@@ -194,6 +194,9 @@ type Network struct {
 	// = true was written: every host Unix socket the command can see is
 	// reachable.
 	AllUnixSockets *Origin `json:"all_unix_sockets,omitempty"`
+	// Proxy is what a proxy-only network lets through (Mode ==
+	// NetworkProxy); nil there means no domain is allowed. See DecideNet.
+	Proxy *Proxy `json:"proxy,omitempty"`
 }
 
 // UnixSocket is one allowed host Unix socket.

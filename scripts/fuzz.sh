@@ -13,3 +13,4 @@ fuzz ./backends/seatbelt/sbpl FuzzParse
 fuzz ./backends/windows FuzzDecodeBind
 fuzz ./backends/seatbelt FuzzGlobRegex
 fuzz ./backends/seatbelt FuzzEvaluator
+fuzz ./ir FuzzDecideNet
