@@ -44,22 +44,6 @@ func CatchChild() {
 // trialTimeout bounds each trial: a wedged child is a failed trial.
 const trialTimeout = 10 * time.Second
 
-// System is this host.
-func System() Probe { return system{} }
-
-type system struct{}
-
-func (system) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
-
-func (system) Exists(name string) bool {
-	_, err := os.Stat(name)
-	return err == nil
-}
-
-func (system) Getenv(key string) string { return os.Getenv(key) }
-
-func (system) Uid() int { return os.Geteuid() }
-
 func (system) FindBwrap(skip []string) (Bwrap, error) {
 	var cands []string
 	for _, d := range filepath.SplitList(os.Getenv("PATH")) {

@@ -2,24 +2,7 @@
 
 package hostprobe
 
-import "os"
-
-// System is this host. Off Linux it reads files and the environment;
-// every trial answers ErrNotLinux.
-func System() Probe { return system{} }
-
-type system struct{}
-
-func (system) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
-
-func (system) Exists(name string) bool {
-	_, err := os.Stat(name)
-	return err == nil
-}
-
-func (system) Getenv(key string) string { return os.Getenv(key) }
-
-func (system) Uid() int { return os.Geteuid() }
+// Off Linux every trial answers ErrNotLinux.
 
 func (system) FindBwrap([]string) (Bwrap, error) { return Bwrap{}, ErrNoBwrap }
 
