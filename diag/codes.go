@@ -55,6 +55,7 @@ func Codes() []CodeInfo {
 //   POL090–POL099 Windows backend (codes_win.go)
 //   POL100–POL119 artifacts, signatures, builds (codes_artifact.go)
 //   POL120–POL129 Linux runtime, continued (codes_bwrap.go)
+//   POL140–POL149 what polc says agrees with what exec enforces (codes_agree.go)
 
 // Front end: reading and decoding the TOML.
 var (

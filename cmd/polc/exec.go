@@ -93,6 +93,9 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		if d.Fix != "" {
 			line += "; fix: " + d.Fix
 		}
+		if n := len(errs) - 1; n > 0 {
+			line += fmt.Sprintf(" (and %d more error(s): run polc check)", n)
+		}
 		return nil, execFailure("refusing to run: %s", line)
 	}
 	b, err := backends.Get(ir.HostPlatform())
