@@ -133,6 +133,9 @@ func (s *state) hostValues() {
 	}
 	s.home = cleanAbs(s.home)
 	s.codexHome = cleanAbs(firstNonEmpty(s.opts.CodexHome, os.Getenv("CODEX_HOME")))
+	if s.codexHome != "" && !s.checkCodexHome() {
+		return
+	}
 	if s.codexHome == "" && s.home != "" {
 		s.codexHome = filepath.Join(s.home, ".codex")
 	}
@@ -156,6 +159,28 @@ func (s *state) hostValues() {
 	if s.codexHome != "" {
 		s.bindings[ir.VarCodexHome] = s.codexHome
 	}
+}
+
+// checkCodexHome refuses a CODEX_HOME that names no directory, as Codex
+// does (find_codex_home): falling back to ~/.codex, or to no user layer at
+// all, would silently select another profile (Codex's default :read-only).
+func (s *state) checkCodexHome() bool {
+	st, err := os.Stat(s.codexHome)
+	msg := ""
+	switch {
+	case err != nil && errors.Is(err, fs.ErrNotExist):
+		msg = fmt.Sprintf("CODEX_HOME points to %q, but that path does not exist", s.codexHome)
+	case err != nil:
+		msg = fmt.Sprintf("CODEX_HOME points to %q, which cannot be read: %v", s.codexHome, unwrapPathErr(err))
+	case !st.IsDir():
+		msg = fmt.Sprintf("CODEX_HOME points to %q, but that path is not a directory", s.codexHome)
+	default:
+		return true
+	}
+	s.diags.Add(diag.CodexHomeMissing, diag.Pos{File: "$CODEX_HOME"}, msg,
+		fmt.Sprintf("create it (mkdir -p %s) or point CODEX_HOME at your Codex directory; unset it to use ~/.codex", s.codexHome))
+	s.stop = true
+	return false
 }
 
 func firstNonEmpty(vals ...string) string {

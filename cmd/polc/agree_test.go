@@ -58,3 +58,26 @@ func TestTypoTableRefused(t *testing.T) {
 }
 
 var _ = filepath.Join
+
+// TestMissingCodexHomeRefused: a CODEX_HOME that does not exist used to
+// fall back silently to :read-only; Codex refuses to start, and so does
+// every polc command that reads the config.
+func TestMissingCodexHomeRefused(t *testing.T) {
+	w := newUserWorld(t, `default_permissions = ":workspace"`+"\n")
+	if err := os.RemoveAll(w.path("home/.codex")); err != nil {
+		t.Fatal(err)
+	}
+	want := `CODEX_HOME points to "` + w.path("home/.codex") + `", but that path does not exist [POL141]`
+	out, _, code := w.polc("proj", "check", "--target=none")
+	if code != 1 || !strings.Contains(out, "$CODEX_HOME: error: "+want) {
+		t.Errorf("check: exit %d, want 1 and %q:\n%s", code, want, out)
+	}
+	if _, errs, code := w.polc("proj", "explain", "a.txt"); code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("explain: exit %d, want 1 and %q:\n%s", code, want, errs)
+	}
+	needLinux(t)
+	out, errs, code := w.polc("proj", "exec", "--", "echo", "RAN")
+	if code != 125 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, want) {
+		t.Errorf("exec: exit %d, stdout %q, stderr %q; want 125 and one line %q", code, out, errs, want)
+	}
+}

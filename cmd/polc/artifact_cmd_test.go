@@ -48,7 +48,7 @@ func newArtWorld(t *testing.T, config string) *artWorld {
 	root, _ = filepath.EvalSymlinks(root)
 	w := &artWorld{t: t, root: root, proj: filepath.Join(root, "proj"), home: filepath.Join(root, "home"),
 		tmp: filepath.Join(root, "tmp"), trustDir: filepath.Join(root, "trust.d")}
-	for _, d := range []string{filepath.Join(w.proj, ".codex"), w.home, w.tmp, filepath.Join(root, "store")} {
+	for _, d := range []string{filepath.Join(w.proj, ".codex"), w.home, filepath.Join(w.home, ".codex"), w.tmp, filepath.Join(root, "store")} {
 		os.MkdirAll(d, 0o755)
 	}
 	w.write("proj/.codex/config.toml", config)
