@@ -252,7 +252,7 @@ func (s *state) namedProfile(sel selection, perms profileSet) *profile {
 		if strings.HasPrefix(chain[i], ":") {
 			tv.SetPositions(diag.Pos{})
 		}
-		syntax.Merge(merged, body)
+		syntax.MergeInherit(merged, body)
 	}
 	p := s.compileBody(name, merged, perms.keyPos[name], false)
 	p.extends = chain[1:]
