@@ -68,12 +68,18 @@ func (s *state) parse() {
 	s.trust = s.findTrust(base)
 	above := append([]*layer(nil), s.layers[n:]...)
 	s.layers = s.layers[:n]
+	trustFix := fmt.Sprintf(`mark the project trusted in %s: [projects.%q] trust_level = "trusted"`, filepath.Join(s.codexHome, "config.toml"), s.dir)
 	for _, f := range s.projectConfigFiles() {
-		if s.opts.ForExec && s.trust.level != "trusted" {
-			s.diags.Addf(diag.UntrustedProject, diag.Pos{File: f},
-				fmt.Sprintf(`mark the project trusted in %s: [projects.%q] trust_level = "trusted"`, filepath.Join(s.codexHome, "config.toml"), s.dir),
-				"project config %s is not loaded: the project is not trusted", f)
-			continue
+		if s.trust.level != "trusted" {
+			if s.opts.ForExec {
+				s.diags.Add(diag.UntrustedProject, diag.Pos{File: f},
+					"this project config is not loaded: the project is not trusted", trustFix)
+				continue
+			}
+			// check, build and explain describe the project's config;
+			// say that exec, like Codex, will run without it.
+			s.diags.Add(diag.ExecSkipsProjectLayer, diag.Pos{File: f},
+				"polc exec will not load this project config: the project is not trusted (check, build and explain read it)", trustFix)
 		}
 		s.readLayer(layerProject, f, true)
 	}

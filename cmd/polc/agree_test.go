@@ -81,3 +81,63 @@ func TestMissingCodexHomeRefused(t *testing.T) {
 		t.Errorf("exec: exit %d, stdout %q, stderr %q; want 125 and one line %q", code, out, errs, want)
 	}
 }
+
+// TestUntrustedProjectSaidInOneLine: the project's .codex layer grants
+// write on scripts/; the project is not trusted, so exec runs without it
+// (the user's :read-only) while check, build and explain read it. Each of
+// them says so in one line with how to trust the project; exec says it
+// skipped the layer; once the project is trusted, exec writes and nobody
+// warns.
+func TestUntrustedProjectSaidInOneLine(t *testing.T) {
+	w := newUserWorld(t, `default_permissions = ":read-only"`+"\n")
+	w.write("proj/.codex/config.toml", `default_permissions = ":workspace"`+"\n")
+	if err := os.MkdirAll(w.path("proj/scripts"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	w.write("proj/scripts/build.sh", "echo old\n")
+	trust := `[projects."` + w.proj + `"] trust_level = "trusted"`
+
+	out, errs, code := w.polc("proj", "explain", "--op", "write", "scripts/build.sh")
+	if code != 0 || !strings.Contains(out, "allowed") {
+		t.Errorf("explain: exit %d, stdout %q", code, out)
+	}
+	if strings.Count(errs, "\n") != 1 || !strings.Contains(errs, "polc exec will not load this project config") ||
+		!strings.Contains(errs, trust) || !strings.Contains(errs, "[POL142]") {
+		t.Errorf("explain: stderr %q, want one line saying exec will not load the layer and how to trust it", errs)
+	}
+	out, _, code = w.polc("proj", "check", "--target=none")
+	if code != 0 || !strings.Contains(out, w.path("proj/.codex/config.toml")+": warning: polc exec will not load this project config") {
+		t.Errorf("check: exit %d:\n%s", code, out)
+	}
+	if _, errs, _ := w.polc("proj", "build", "--target=linux", "-o", w.path("store/out")); !strings.Contains(errs, "[POL142]") {
+		t.Errorf("build: stderr %q, want POL142", errs)
+	}
+
+	needLinux(t)
+	out, errs, code = w.polc("proj", "exec", "--", "sh", "-c", "echo new > scripts/build.sh && echo WROTE")
+	if code == 0 || strings.Contains(out, "WROTE") {
+		t.Errorf("exec (untrusted): exit %d, stdout %q; want the write denied (read-only)", code, out)
+	}
+	if !strings.HasPrefix(errs, "polc: "+w.path("proj/.codex/config.toml")+": warning: this project config is not loaded: the project is not trusted [POL009]; fix: ") || !strings.Contains(errs, trust) {
+		t.Errorf("exec (untrusted): stderr %q, want the one-line POL009 warning", errs)
+	}
+
+	w.write("home/.codex/config.toml", "default_permissions = \":read-only\"\n"+`[projects."`+w.proj+`"]`+"\ntrust_level = \"trusted\"\n")
+	out, errs, code = w.polc("proj", "exec", "--", "sh", "-c", "echo new > scripts/build.sh && echo WROTE")
+	if code != 0 || !strings.Contains(out, "WROTE") || strings.Contains(errs, "POL009") {
+		t.Errorf("exec (trusted): exit %d, stdout %q, stderr %q; want the write allowed and no warning", code, out, errs)
+	}
+	if _, errs, _ := w.polc("proj", "explain", "scripts/build.sh"); errs != "" {
+		t.Errorf("explain (trusted): stderr %q, want nothing", errs)
+	}
+}
+
+// TestExplainResolvesAgainstProject: polc explain -C repo .env asks about
+// repo/.env, not ./.env.
+func TestExplainResolvesAgainstProject(t *testing.T) {
+	w := newUserWorld(t, "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = { \".env\" = \"deny\" }\n")
+	out, errs, code := w.polc("", "explain", "-C", "proj", "--op", "read", ".env")
+	if code != 0 || !strings.Contains(out, w.path("proj/.env")) || !strings.Contains(out, "denied") {
+		t.Errorf("explain -C proj .env: exit %d, stdout %q, stderr %q; want %s denied", code, out, errs, w.path("proj/.env"))
+	}
+}

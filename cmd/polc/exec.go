@@ -85,14 +85,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		if len(errs) == 0 {
 			return nil, execFailure("compiling the profile failed")
 		}
-		d := errs[0]
-		line := d.Message + " [" + string(d.Code) + "]"
-		if s := d.Pos.String(); s != "" {
-			line = s + ": " + line
-		}
-		if d.Fix != "" {
-			line += "; fix: " + d.Fix
-		}
+		line := oneLine(errs[0])
 		if n := len(errs) - 1; n > 0 {
 			line += fmt.Sprintf(" (and %d more error(s): run polc check)", n)
 		}
@@ -118,7 +111,39 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 			break
 		}
 	}
+	// A project layer exec did not load (the project is not trusted) is
+	// said on every launch: check and explain read it, exec does not.
+	var skipped []diag.Diagnostic
+	for _, d := range res.Diags {
+		if d.Code == diag.UntrustedProject {
+			skipped = append(skipped, d)
+		}
+	}
+	if len(skipped) > 0 {
+		line := "polc: " + oneLine(skipped[0])
+		if len(skipped) > 1 {
+			line = fmt.Sprintf("polc: warning: %d project configs are not loaded (the nearest: %s): the project is not trusted [%s]; fix: %s",
+				len(skipped), skipped[len(skipped)-1].Pos.File, diag.UntrustedProject, skipped[0].Fix)
+		}
+		if warning != "" {
+			warning += "\n"
+		}
+		warning += line
+	}
 	return &prepared{Out: out, Env: env, Dir: dir, Warning: warning}, nil
+}
+
+// oneLine renders a diagnostic on one line: file:line:col: severity:
+// message [CODE]; fix: fix.
+func oneLine(d diag.Diagnostic) string {
+	line := d.Severity.String() + ": " + d.Message + " [" + string(d.Code) + "]"
+	if s := d.Pos.String(); s != "" {
+		line = s + ": " + line
+	}
+	if d.Fix != "" {
+		line += "; fix: " + d.Fix
+	}
+	return line
 }
 
 // launch runs argv under a prepared artifact and exits with its status.
