@@ -80,6 +80,10 @@ func (s *state) check() {
 		}
 	}
 	s.checkSymlinks(dec)
+	// After an error, a dropped rule would be blamed here a second time.
+	if !s.diags.HasErrors() {
+		s.checkRunnable(dec)
+	}
 }
 
 func (s *state) related(code diag.Code, pos, rel diag.Pos, msg, fix string) {

@@ -49,6 +49,8 @@ type profile struct {
 	id      string
 	extends []string
 	pos     diag.Pos // where it was selected
+	// tablePos is where its filesystem table (or the profile) is written.
+	tablePos diag.Pos
 	// implicit is Codex's default (no selection key anywhere).
 	implicit bool
 	legacy   bool
@@ -302,8 +304,12 @@ func (s *state) compileBody(name string, t *syntax.Tab, pos diag.Pos, validateOn
 			s.unknownKeyIn(v, "permissions."+syntax.QuoteKey(name), k, profileKeys, true)
 		}
 	}
+	p.tablePos = pos
 	if fsv != nil {
 		s.compileFilesystem(p, fsv.Tab, "permissions."+syntax.QuoteKey(name)+".filesystem")
+		if !fsv.KeyPos.IsZero() {
+			p.tablePos = fsv.KeyPos
+		}
 	}
 	// An empty profile is worth a warning, unless its entries were
 	// rejected with errors already.

@@ -14,6 +14,8 @@ var (
 	// The sandbox could not even enter the project or start the command.
 	ProjectUnreadable = register("POL143", Error, "profile leaves the project directory unreadable")
 	SystemUnreadable  = register("POL144", Error, "profile leaves the system unreadable: no command can run")
+	// polc exec's command (or its loader) is not readable in the sandbox.
+	CommandUnreadable = register("POL146", Error, "the sandbox cannot read the command")
 	// A build over signed artifacts that would write them unsigned.
 	SignatureDropped = register("POL145", Error, "a build would drop an artifact's signature")
 )

@@ -141,3 +141,52 @@ func TestExplainResolvesAgainstProject(t *testing.T) {
 		t.Errorf("explain -C proj .env: exit %d, stdout %q, stderr %q; want %s denied", code, out, errs, w.path("proj/.env"))
 	}
 }
+
+// TestProfileThatCannotRun: a profile that denies the project, or leaves
+// the system unreadable, fails check at the rule responsible; exec says in
+// one line what the sandbox cannot read and which rule to add, and runs
+// nothing (it used to fail inside the sandbox naming no rule).
+func TestProfileThatCannotRun(t *testing.T) {
+	for _, c := range []struct {
+		name, config, code, where, fix string
+	}{
+		{"project denied", "default_permissions = \"p\"\n[permissions.p.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = { \".\" = \"deny\" }\n",
+			"POL143", "config.toml:4:24: error: the sandbox cannot read the project directory", "not the project itself"},
+		{"no system", "default_permissions = \"p\"\n[permissions.p.filesystem]\n\":workspace_roots\" = \"write\"\n",
+			"POL144", "config.toml:2:16: error: the sandbox cannot read /bin/sh", `add ":minimal" = "read"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := newUserWorld(t, c.config)
+			out, _, code := w.polc("proj", "check", "--target=none")
+			if code != 1 || !strings.Contains(out, c.where) || !strings.Contains(out, "["+c.code+"]") || !strings.Contains(out, c.fix) {
+				t.Errorf("check: exit %d, want 1 with %q, %s and %q:\n%s", code, c.where, c.code, c.fix, out)
+			}
+			needLinux(t)
+			out, errs, code := w.polc("proj", "exec", "--", "sh", "-c", "echo RAN")
+			if code != 125 || out != "" || strings.Count(errs, "\n") != 1 || !strings.Contains(errs, c.where) || !strings.Contains(errs, c.fix) {
+				t.Errorf("exec: exit %d, stdout %q, stderr %q; want 125 and one line with %q and %q", code, out, errs, c.where, c.fix)
+			}
+		})
+	}
+	t.Run("command outside the profile", func(t *testing.T) {
+		needLinux(t)
+		w := newUserWorld(t, "default_permissions = \"p\"\n[permissions.p.filesystem]\n\":minimal\" = \"read\"\n\":workspace_roots\" = \"write\"\n")
+		tool := w.path("store/tool")
+		data, err := os.ReadFile("/bin/true")
+		if err != nil {
+			t.Skip(err)
+		}
+		if err := os.WriteFile(tool, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		out, errs, code := w.polc("proj", "exec", "--", tool)
+		want := "polc: refusing to run: the sandbox cannot read the command " + tool
+		fix := `fix: add "` + w.path("store") + `" = "read" to [permissions.p.filesystem]`
+		if code != 125 || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, want) || !strings.Contains(errs, fix) || !strings.Contains(errs, "[POL146]") {
+			t.Errorf("exec: exit %d, stdout %q, stderr %q; want 125 and %q ... %q", code, out, errs, want, fix)
+		}
+		if _, errs, code := w.polc("proj", "exec", "--", "true"); code != 0 {
+			t.Errorf("exec true under :minimal: exit %d, %s", code, errs)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -91,6 +92,9 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		}
 		return nil, execFailure("refusing to run: %s", line)
 	}
+	if err := checkCommandReadable(res, c.Args().First(), dir); err != nil {
+		return nil, err
+	}
 	b, err := backends.Get(ir.HostPlatform())
 	if err != nil {
 		return nil, execFailure("%v", err)
@@ -131,6 +135,49 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		warning += line
 	}
 	return &prepared{Out: out, Env: env, Dir: dir, Warning: warning}, nil
+}
+
+// checkCommandReadable refuses, in one line, a command no rule lets the
+// sandbox read (or whose loader no rule reaches): inside the sandbox it
+// would not exist, and fail with a message that names no rule. A command not found here
+// is left to the launch, which reports it.
+func checkCommandReadable(res *compiler.Result, name, dir string) error {
+	path := name
+	if !strings.Contains(name, "/") {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return nil
+		}
+		path = p
+	} else if !filepath.IsAbs(name) {
+		path = filepath.Join(dir, name)
+	}
+	dec, err := ir.NewDecider(res.Policy, res.Env)
+	if err != nil {
+		return execFailure("evaluating the policy: %v", err)
+	}
+	for i, need := range compiler.CommandNeeds(path) {
+		// A command a deny rule or glob hides is the user's choice: the
+		// launch runs and the shell's 126 says permission denied. Only a
+		// command no rule reaches is absent from the sandbox altogether.
+		d := dec.Decide(need, ir.OpRead)
+		if d.Allowed || d.Rule != nil || d.Glob != nil {
+			continue
+		}
+		what := "the command " + need
+		if i > 0 {
+			what = fmt.Sprintf("%s, the loader of the command %s", need, path)
+		}
+		key := fmt.Sprintf("%q = \"read\"", filepath.Dir(need))
+		for _, root := range ir.MinimalRoots[ir.HostPlatform()] {
+			if ir.HasPathPrefix(need, root) || ir.HasPathPrefix(path, root) {
+				key = `":minimal" = "read"`
+			}
+		}
+		return execFailure("refusing to run: the sandbox cannot read %s (%s) [%s]; fix: add %s to %s",
+			what, d.Reason(), diag.CommandUnreadable, key, compiler.FilesystemTable(res.Policy.Profile))
+	}
+	return nil
 }
 
 // oneLine renders a diagnostic on one line: file:line:col: severity:
