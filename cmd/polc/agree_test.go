@@ -190,3 +190,65 @@ func TestProfileThatCannotRun(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildKeepsSignatures: after build --sign-key, a build without a key
+// keeps the signed artifacts it leaves unchanged, refuses to rewrite
+// changed ones unsigned (POL145) unless --unsigned says so, and
+// build --check reports an artifact whose signature went missing.
+func TestBuildKeepsSignatures(t *testing.T) {
+	needLinux(t)
+	w := newUserWorld(t, "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n")
+	tg := "--target=" + registeredTargets()
+	if _, errs, code := w.polc("", "keygen", "-o", "k"); code != 0 {
+		t.Fatal(errs)
+	}
+	if _, errs, code := w.polc("proj", "build", tg, "--sign-key", w.path("k")); code != 0 {
+		t.Fatal(errs)
+	}
+	linux := w.path("proj/.polc/dev.linux.json")
+	signed, _ := os.ReadFile(linux)
+	out, errs, code := w.polc("proj", "build", tg)
+	if now, _ := os.ReadFile(linux); code != 0 || string(now) != string(signed) || !strings.Contains(out, "up to date") {
+		t.Errorf("unchanged build without a key: exit %d, stdout %q, stderr %q; the signed artifact must stay as it was", code, out, errs)
+	}
+
+	w.write("home/.codex/config.toml", "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"~/.ssh\" = \"deny\"\n")
+	out, errs, code = w.polc("proj", "build", tg)
+	if now, _ := os.ReadFile(linux); code != 1 || string(now) != string(signed) || !strings.Contains(errs, "[POL145]") || !strings.Contains(errs, "--sign-key") || strings.Contains(out, "wrote") {
+		t.Errorf("changed build without a key: exit %d, stdout %q, stderr %q; want 1, POL145 and nothing written", code, out, errs)
+	}
+	_, errs, code = w.polc("proj", "build", "--target=linux", "--unsigned")
+	if code != 0 || !strings.Contains(errs, "the signature by key") || !strings.Contains(errs, "is dropped") {
+		t.Errorf("build --unsigned: exit %d, stderr %q; want the dropped signature said", code, errs)
+	}
+	out, _, code = w.polc("proj", "build", "--target=linux,macos", "--check")
+	if code != 1 || !strings.Contains(out, "stale: .polc/dev.linux.json (signature missing: other artifacts here are signed by key") {
+		t.Errorf("build --check: exit %d, want the missing signature reported:\n%s", code, out)
+	}
+}
+
+// TestBuildCheckUnsignedWithTrustKey: where this machine trusts a signing
+// key, build --check reports an unsigned committed artifact (polc exec
+// --artifact would refuse it).
+func TestBuildCheckUnsignedWithTrustKey(t *testing.T) {
+	needLinux(t)
+	w := newUserWorld(t, "default_permissions = \":workspace\"\n")
+	if _, errs, code := w.polc("proj", "build", "--target=linux"); code != 0 {
+		t.Fatal(errs)
+	}
+	if out, _, code := w.polc("proj", "build", "--target=linux", "--check"); code != 0 {
+		t.Fatalf("check without trust keys: exit %d\n%s", code, out)
+	}
+	if _, errs, code := w.polc("", "keygen", "-o", "k"); code != 0 {
+		t.Fatal(errs)
+	}
+	if err := os.MkdirAll(w.trustDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := os.ReadFile(w.path("k.pub"))
+	w.write("trust.d/k.pub", string(pub))
+	out, _, code := w.polc("proj", "build", "--target=linux", "--check")
+	if code != 1 || !strings.Contains(out, "signature missing: this machine trusts signing keys") {
+		t.Errorf("check with a trust key: exit %d, want the unsigned artifact reported:\n%s", code, out)
+	}
+}

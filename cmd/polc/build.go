@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -36,6 +37,7 @@ func init() {
 			&cli.StringFlag{Name: "emit", Usage: "print an intermediate form instead of building: `ir` (the policy as canonical JSON)"},
 			&cli.BoolFlag{Name: "timings", Usage: "print each compiler pass and its wall time"},
 			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
+			&cli.BoolFlag{Name: "unsigned", Usage: "write changed artifacts without a signature even where the committed ones are signed"},
 		),
 		Action: runBuild,
 	})
@@ -112,6 +114,11 @@ func runBuild(c *cli.Context) error {
 			files[n] = b
 		}
 	}
+	if key == nil {
+		if err := keepSignatures(outDir, arts, files, c.Bool("unsigned")); err != nil {
+			return err
+		}
+	}
 	written, err := artifact.WriteFiles(outDir, files)
 	if err != nil {
 		return failErr("%v", err)
@@ -185,6 +192,85 @@ func writeTimings(w io.Writer, ts []compiler.Timing) {
 	fmt.Fprintf(w, "%-24s %8.3f ms\n", "total", total)
 }
 
+// missingSignatures reports committed artifacts that lack a signature
+// they should carry: another artifact in the directory is signed (a
+// signature went missing from this one), or this machine trusts signing
+// keys (polc exec --artifact refuses unsigned artifacts then). Files
+// already stale are not listed twice.
+func missingSignatures(outDir string, arts []*artifact.Artifact, stale []artifact.Stale) []artifact.Stale {
+	listed := map[string]bool{}
+	for _, s := range stale {
+		listed[s.Name] = true
+	}
+	signer := ""
+	var unsigned []string
+	for _, a := range arts {
+		name := artifact.FileName(a.Scope.Profile, a.Scope.Platform)
+		b, err := os.ReadFile(filepath.Join(outDir, name))
+		if err != nil {
+			continue
+		}
+		e, err := artifact.Decode(b)
+		if err != nil {
+			continue
+		}
+		if e.Signature != nil {
+			signer = e.Signature.KeyID
+		} else if !listed[name] {
+			unsigned = append(unsigned, name)
+		}
+	}
+	why := ""
+	switch keys, _ := artifact.LoadTrust(nil, systemTrustDir); {
+	case signer != "":
+		why = "other artifacts here are signed by key " + signer
+	case len(keys) > 0:
+		why = "this machine trusts signing keys (" + systemTrustDir + "), and polc exec --artifact refuses an unsigned artifact"
+	default:
+		return nil
+	}
+	var out []artifact.Stale
+	for _, name := range unsigned {
+		out = append(out, artifact.Stale{Name: name, Reason: fmt.Sprintf("signature missing: %s; sign it with polc build --sign-key FILE [%s]", why, diag.SignatureDropped)})
+	}
+	return out
+}
+
+// keepSignatures stops a build without a key from dropping signatures
+// silently. A committed artifact that is signed and that this build would
+// leave unchanged but for the signature is kept as it is (signature
+// included); one this build changes is refused (POL145) unless unsigned
+// is set, and then the dropped signature is said.
+func keepSignatures(outDir string, arts []*artifact.Artifact, files map[string][]byte, unsigned bool) error {
+	var refused []string
+	for _, a := range arts {
+		name := artifact.FileName(a.Scope.Profile, a.Scope.Platform)
+		committed, err := os.ReadFile(filepath.Join(outDir, name))
+		if err != nil {
+			continue
+		}
+		old, err := artifact.Decode(committed)
+		if err != nil || old.Signature == nil {
+			continue
+		}
+		if artifact.SameUnsigned(committed, files[name]) {
+			files[name] = committed
+			continue
+		}
+		if unsigned {
+			fmt.Fprintf(os.Stderr, "warning: %s: the signature by key %s is dropped: the artifact changed and no --sign-key was given [%s]\n",
+				filepath.Join(outDir, name), old.Signature.KeyID, diag.SignatureDropped)
+			continue
+		}
+		refused = append(refused, fmt.Sprintf("%s (key %s)", filepath.Join(outDir, name), old.Signature.KeyID))
+	}
+	if len(refused) > 0 {
+		return failErr("build would drop the signature of %s, which this build changes [%s]; nothing written; fix: pass --sign-key FILE to sign the new build, or --unsigned to write it unsigned",
+			strings.Join(refused, ", "), diag.SignatureDropped)
+	}
+	return nil
+}
+
 // checkBuild prints what is stale in outDir and fails when anything is:
 // for each artifact the semantic diff (what access changed, and the rule
 // responsible), then the text diff of the file.
@@ -192,6 +278,10 @@ func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, ignoreSig
 	stale, err := artifact.Check(outDir, arts, ignoreSignature)
 	if err != nil {
 		return failErr("%v", err)
+	}
+	if ignoreSignature {
+		stale = append(stale, missingSignatures(outDir, arts, stale)...)
+		sort.Slice(stale, func(i, j int) bool { return stale[i].Name < stale[j].Name })
 	}
 	if len(stale) == 0 {
 		fmt.Fprintf(w, "ok: %d artifacts in %s are up to date\n", len(arts), outDir)
