@@ -252,3 +252,60 @@ func TestBuildCheckUnsignedWithTrustKey(t *testing.T) {
 		t.Errorf("check with a trust key: exit %d, want the unsigned artifact reported:\n%s", code, out)
 	}
 }
+
+// TestCLIConventions: usage errors exit 2 with one line; polc help and
+// polc version exist; polc check FILE checks that file.
+func TestCLIConventions(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"keygen"}, "polc: keygen: -o FILE is required"},
+		{[]string{"sign", "x.json"}, "polc: sign: --key FILE is required"},
+		{[]string{"help", "nosuch"}, `polc: help: unknown command "nosuch"`},
+		{[]string{"check", "no/such/file.toml"}, "polc: check no/such/file.toml: no such file or directory"},
+	} {
+		out, errs, code := polcChild(t, c.args...)
+		if code != 2 || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, c.want) {
+			t.Errorf("polc %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", strings.Join(c.args, " "), code, out, errs, c.want)
+		}
+	}
+	if out, _, code := polcChild(t, "help"); code != 0 || !strings.Contains(out, "COMMANDS:") || !strings.Contains(out, "version") {
+		t.Errorf("polc help: exit %d\n%s", code, out)
+	}
+	if out, _, code := polcChild(t, "help", "check"); code != 0 || !strings.Contains(out, "polc check - ") {
+		t.Errorf("polc help check: exit %d\n%s", code, out)
+	}
+	out, _, code := polcChild(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "polc version "+version+" (commit ") || !strings.Contains(out, "go1.") {
+		t.Errorf("polc version: exit %d, %q", code, out)
+	}
+
+	// polc check FILE: the file is checked (as a --config layer).
+	w := newUserWorld(t, `default_permissions = ":workspace"`+"\n")
+	w.write("store/team.toml", "default_permissions = \"team\"\n[permissions.team]\nfilesytem = {}\n")
+	out, _, code = w.polc("proj", "check", "--target=none", w.path("store/team.toml"))
+	if code != 1 || !strings.Contains(out, w.path("store/team.toml")+":3:1: error: unknown key permissions.team.filesytem") {
+		t.Errorf("polc check FILE: exit %d\n%s", code, out)
+	}
+}
+
+// TestCheckMessages: counts are singular when they are one; another
+// platform's notes stay out of a default check (shown with its --target);
+// check --all does not label a profile's diagnostics "-P".
+func TestCheckMessages(t *testing.T) {
+	w := newUserWorld(t, "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"~/.ssh\" = \"deny\"\n")
+	out, _, code := w.polc("proj", "check")
+	if code != 0 || strings.Contains(out, "POL091") || strings.Contains(out, "POL096") || !strings.Contains(out, "0 errors, 0 warnings, 0 notes") {
+		t.Errorf("check: exit %d; want no Windows notes and plain counts:\n%s", code, out)
+	}
+	out, _, _ = w.polc("proj", "check", "--target=windows")
+	if !strings.Contains(out, "info: windows:") || !strings.Contains(out, "1 note") || strings.Contains(out, "1 notes") {
+		t.Errorf("check --target=windows: want its note, counted as 1 note:\n%s", out)
+	}
+	w.write("store/req.toml", "allowed_permission_profiles = [\"dev\"]\n")
+	out, _, _ = w.polc("proj", "check", "--all", "--target=none", "--requirements", w.path("store/req.toml"))
+	if strings.Contains(out, "-P:") || !strings.Contains(out, "1 error,") {
+		t.Errorf("check --all: want no -P: label and \"1 error,\":\n%s", out)
+	}
+}
