@@ -178,7 +178,7 @@ func parseTargets(s string) ([]string, error) {
 func printDiags(w io.Writer, l diag.List) {
 	l.Sort()
 	for _, d := range l {
-		fmt.Fprintln(w, d.String())
+		fmt.Fprintln(w, relative(d).String())
 	}
 }
 

@@ -198,10 +198,38 @@ func writeDiags(w io.Writer, res *compiler.Result, format string) error {
 		return enc.Encode(sarifLog(res.Diags, res.Env.Bindings[ir.VarWorkspaceRoot]))
 	}
 	for _, d := range res.Diags {
-		fmt.Fprintln(w, d.String())
+		fmt.Fprintln(w, relative(d).String())
 	}
 	fmt.Fprintln(w, summary(res))
 	return nil
+}
+
+// relative shows a diagnostic's files relative to the working directory
+// when they lie below it, as go vet and compilers do: the project's own
+// files read as .codex/config.toml:3:1, others keep their absolute path.
+// JSON and SARIF keep absolute paths (SARIF has its own base).
+func relative(d diag.Diagnostic) diag.Diagnostic {
+	wd, err := os.Getwd()
+	if err != nil {
+		return d
+	}
+	rel := func(p diag.Pos) diag.Pos {
+		if filepath.IsAbs(p.File) && ir.HasPathPrefix(p.File, wd) && p.File != wd {
+			if r, err := filepath.Rel(wd, p.File); err == nil {
+				p.File = r
+			}
+		}
+		return p
+	}
+	d.Pos = rel(d.Pos)
+	if len(d.Related) > 0 {
+		related := make([]diag.Pos, len(d.Related))
+		for i, p := range d.Related {
+			related[i] = rel(p)
+		}
+		d.Related = related
+	}
+	return d
 }
 
 // summary is the last line of text output: what was checked and the counts.

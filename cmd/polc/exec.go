@@ -183,6 +183,7 @@ func checkCommandReadable(res *compiler.Result, name, dir string) error {
 // oneLine renders a diagnostic on one line: file:line:col: severity:
 // message [CODE]; fix: fix.
 func oneLine(d diag.Diagnostic) string {
+	d = relative(d)
 	line := d.Severity.String() + ": " + d.Message + " [" + string(d.Code) + "]"
 	if s := d.Pos.String(); s != "" {
 		line = s + ": " + line
