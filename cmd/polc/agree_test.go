@@ -295,9 +295,9 @@ func TestCLIConventions(t *testing.T) {
 // platform's notes stay out of a default check (shown with its --target);
 // check --all does not label a profile's diagnostics "-P".
 func TestCheckMessages(t *testing.T) {
-	w := newUserWorld(t, "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n\"~/.ssh\" = \"deny\"\n")
+	w := newUserWorld(t, "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = { \".\" = \"write\", \"*.env\" = \"deny\" }\n\"~/.ssh\" = \"deny\"\n")
 	out, _, code := w.polc("proj", "check")
-	if code != 0 || strings.Contains(out, "POL091") || strings.Contains(out, "POL096") || !strings.Contains(out, "0 errors, 0 warnings, 0 notes") {
+	if code != 0 || strings.Contains(out, "POL091") || strings.Contains(out, "POL096") || !strings.Contains(out, "1 deny glob; 0 errors, 0 warnings, 0 notes") {
 		t.Errorf("check: exit %d; want no Windows notes and plain counts:\n%s", code, out)
 	}
 	out, _, _ = w.polc("proj", "check", "--target=windows")

@@ -251,7 +251,7 @@ func summary(res *compiler.Result) string {
 		if len(res.Policy.Extends) > 0 {
 			what += " (extends " + strings.Join(res.Policy.Extends, " -> ") + ")"
 		}
-		what += fmt.Sprintf(": %d rules, %d deny globs", len(res.Policy.Rules), len(res.Policy.Globs))
+		what += ": " + plural(len(res.Policy.Rules), "rule") + ", " + plural(len(res.Policy.Globs), "deny glob")
 	}
 	return fmt.Sprintf("%s; %s, %s, %s", what, plural(errs, "error"), plural(warns, "warning"), plural(infos, "note"))
 }
