@@ -139,8 +139,8 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 
 // checkCommandReadable refuses, in one line, a command no rule lets the
 // sandbox read (or whose loader no rule reaches): inside the sandbox it
-// would not exist, and fail with a message that names no rule. A command not found here
-// is left to the launch, which reports it.
+// would not exist, and fail with a message that names no rule. A command
+// not found here is left to the launch, which reports it.
 func checkCommandReadable(res *compiler.Result, name, dir string) error {
 	path := name
 	if !strings.Contains(name, "/") {
