@@ -310,3 +310,34 @@ func TestCheckMessages(t *testing.T) {
 		t.Errorf("check --all: want no -P: label and \"1 error,\":\n%s", out)
 	}
 }
+
+// TestRequirementsPathNotRecorded: the same requirements file at another
+// path (CI elsewhere) gives byte-identical artifacts: the artifact names
+// it --requirements:NAME, and its content is in the requirements digest.
+func TestRequirementsPathNotRecorded(t *testing.T) {
+	needLinux(t)
+	w := newUserWorld(t, "default_permissions = \":workspace\"\n")
+	req := "[permissions.filesystem]\ndeny_read = [\"~/.ssh\"]\n"
+	for _, d := range []string{"store/a", "store/elsewhere/b"} {
+		if err := os.MkdirAll(w.path(d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		w.write(d+"/requirements.toml", req)
+	}
+	tg := "--target=" + registeredTargets()
+	if _, errs, code := w.polc("proj", "build", tg, "--requirements", w.path("store/a/requirements.toml")); code != 0 {
+		t.Fatal(errs)
+	}
+	first, _ := os.ReadFile(w.path("proj/.polc/_workspace.linux.json"))
+	if strings.Contains(string(first), w.path("store")) || !strings.Contains(string(first), "--requirements:requirements.toml:2:14") {
+		t.Errorf("the artifact records the requirements' path, or not its symbolic name:\n%s", first)
+	}
+	out, _, code := w.polc("proj", "build", tg, "--check", "--requirements", w.path("store/elsewhere/b/requirements.toml"))
+	if code != 0 {
+		t.Errorf("build --check with the same requirements elsewhere: exit %d\n%s", code, out)
+	}
+	w.write("store/elsewhere/b/requirements.toml", req+"# changed\n")
+	if out, _, code := w.polc("proj", "build", tg, "--check", "--requirements", w.path("store/elsewhere/b/requirements.toml")); code != 1 {
+		t.Errorf("build --check with other requirements content: exit %d, want 1 (the digest changed)\n%s", code, out)
+	}
+}

@@ -63,6 +63,7 @@ func runBuild(c *cli.Context) error {
 
 	opts := compileOptions(c)
 	opts.Strict = c.Bool("strict")
+	opts.SymbolicInputs = true
 	res := compiler.Compile(opts)
 	if c.Bool("timings") {
 		writeTimings(os.Stdout, res.Timings)
