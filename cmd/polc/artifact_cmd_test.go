@@ -149,6 +149,14 @@ func TestBuildTwiceByteIdenticalAndCheck(t *testing.T) {
 	if code != 1 {
 		t.Fatalf("--check on stale artifacts: exit %d, want 1\n%s%s", code, out, errs)
 	}
+	// The semantic summary leads; the text diff waits for --diff.
+	if !strings.Contains(out, "${HOME}/.ssh: deny -> read") || strings.Contains(out, `"access": "deny",`) || !strings.Contains(out, "--check --diff") {
+		t.Errorf("--check without --diff: want the summary only:\n%s", out)
+	}
+	out, errs, code = w.polc("proj", "build", tg, "--check", "--diff")
+	if code != 1 {
+		t.Fatalf("--check --diff on stale artifacts: exit %d, want 1\n%s%s", code, out, errs)
+	}
 	for _, want := range []string{"stale: .polc/dev.linux.json", "${HOME}/.ssh: deny -> read",
 		"config.toml:5:1", `-          "access": "deny",`, `+          "access": "read",`} {
 		if !strings.Contains(out, want) {

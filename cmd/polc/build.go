@@ -37,6 +37,7 @@ func init() {
 			&cli.StringFlag{Name: "emit", Usage: "print an intermediate form instead of building: `ir` (the policy as canonical JSON)"},
 			&cli.BoolFlag{Name: "timings", Usage: "print each compiler pass and its wall time"},
 			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
+			&cli.BoolFlag{Name: "diff", Usage: "with --check, also print the text diff of each stale file (after the semantic summary)"},
 			&cli.BoolFlag{Name: "unsigned", Usage: "write changed artifacts without a signature even where the committed ones are signed"},
 		),
 		Action: runBuild,
@@ -103,7 +104,7 @@ func runBuild(c *cli.Context) error {
 		outDir = filepath.Join(c.String("C"), ".polc")
 	}
 	if c.Bool("check") {
-		return checkBuild(os.Stdout, outDir, arts, key == nil)
+		return checkBuild(os.Stdout, outDir, arts, key == nil, c.Bool("diff"))
 	}
 	files := map[string][]byte{}
 	for _, a := range arts {
@@ -274,8 +275,9 @@ func keepSignatures(outDir string, arts []*artifact.Artifact, files map[string][
 
 // checkBuild prints what is stale in outDir and fails when anything is:
 // for each artifact the semantic diff (what access changed, and the rule
-// responsible), then the text diff of the file.
-func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, ignoreSignature bool) error {
+// responsible), and with textDiff the text diff of the file (the macOS
+// artifact alone can be tens of kilobytes: a reviewer reads the summary).
+func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, ignoreSignature, textDiff bool) error {
 	stale, err := artifact.Check(outDir, arts, ignoreSignature)
 	if err != nil {
 		return failErr("%v", err)
@@ -303,7 +305,12 @@ func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, ignoreSig
 				indent(w, b.String())
 			}
 		}
-		indent(w, artifact.LineDiff(path+" (committed)", path+" (fresh build)", s.Old, s.New, 80))
+		if textDiff {
+			indent(w, artifact.LineDiff(path+" (committed)", path+" (fresh build)", s.Old, s.New, 80))
+		}
+	}
+	if !textDiff {
+		fmt.Fprintln(w, "(polc build --check --diff adds the text diff of each file)")
 	}
 	return &exitError{code: 1, msg: fmt.Sprintf("%d artifact file(s) in %s are stale; run polc build and commit the result", len(stale), outDir)}
 }
