@@ -28,6 +28,8 @@ step polc check
 step polc build --timings -o .polc
 "$polc" build --timings -o .polc
 ls .polc
+step cat .polc/workspace.review.txt
+cat .polc/workspace.review.txt
 
 step polc explain .env sub/deep/deeper/z.env a.txt
 "$polc" explain .env sub/deep/deeper/z.env a.txt

@@ -341,3 +341,33 @@ func TestRequirementsPathNotRecorded(t *testing.T) {
 		t.Errorf("build --check with other requirements content: exit %d, want 1 (the digest changed)\n%s", code, out)
 	}
 }
+
+// TestReviewFile: polc build writes PROFILE.review.txt beside the
+// artifacts, one line per rule and deny glob with its origin and no host
+// path; a config change shows in build --check as a few lines of it.
+func TestReviewFile(t *testing.T) {
+	needLinux(t)
+	cfg := "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":minimal\" = \"read\"\n\":workspace_roots\" = \"write\"\n"
+	w := newUserWorld(t, cfg)
+	if _, errs, code := w.polc("proj", "build", "--target=linux"); code != 0 {
+		t.Fatal(errs)
+	}
+	review, err := os.ReadFile(w.path("proj/.polc/dev.review.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# polc build: the policy of profile dev", `write       ${WORKSPACE_ROOT}  <- config ":workspace_roots" (profile dev) at ${CODEX_HOME}/config.toml:4:1`,
+		`read        :minimal  <- config ":minimal" (profile dev) at ${CODEX_HOME}/config.toml:3:1`} {
+		if !strings.Contains(string(review), want) {
+			t.Errorf("review file lacks %q:\n%s", want, review)
+		}
+	}
+	if strings.Contains(string(review), w.root) {
+		t.Errorf("review file holds a host path:\n%s", review)
+	}
+	w.write("home/.codex/config.toml", cfg+"\"~/.ssh\" = \"deny\"\n")
+	out, _, code := w.polc("proj", "build", "--target=linux", "--check")
+	if code != 1 || !strings.Contains(out, "stale: .polc/dev.review.txt (differs)") || !strings.Contains(out, `+deny        ${HOME}/.ssh  <- config "~/.ssh"`) {
+		t.Errorf("build --check: exit %d, want the review file's one-line diff:\n%s", code, out)
+	}
+}

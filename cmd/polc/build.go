@@ -103,10 +103,17 @@ func runBuild(c *cli.Context) error {
 	if outDir == "" {
 		outDir = filepath.Join(c.String("C"), ".polc")
 	}
+	var review map[string][]byte
+	if len(arts) > 0 {
+		review = map[string][]byte{reviewName(arts[0].Scope.Profile): []byte(reviewText(arts[0].Payload.Policy))}
+	}
 	if c.Bool("check") {
-		return checkBuild(os.Stdout, outDir, arts, key == nil, c.Bool("diff"))
+		return checkBuild(os.Stdout, outDir, arts, review, key == nil, c.Bool("diff"))
 	}
 	files := map[string][]byte{}
+	for n, b := range review {
+		files[n] = b
+	}
 	for _, a := range arts {
 		fs, err := a.Render()
 		if err != nil {
@@ -277,17 +284,27 @@ func keepSignatures(outDir string, arts []*artifact.Artifact, files map[string][
 // for each artifact the semantic diff (what access changed, and the rule
 // responsible), and with textDiff the text diff of the file (the macOS
 // artifact alone can be tens of kilobytes: a reviewer reads the summary).
-func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, ignoreSignature, textDiff bool) error {
+func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, review map[string][]byte, ignoreSignature, textDiff bool) error {
 	stale, err := artifact.Check(outDir, arts, ignoreSignature)
 	if err != nil {
 		return failErr("%v", err)
 	}
+	for name, want := range review {
+		got, err := os.ReadFile(filepath.Join(outDir, name))
+		switch {
+		case err != nil:
+			stale = append(stale, artifact.Stale{Name: name, Reason: "missing", New: want})
+		case !bytes.Equal(got, want):
+			stale = append(stale, artifact.Stale{Name: name, Reason: "differs", Old: got, New: want})
+		}
+	}
+	sort.Slice(stale, func(i, j int) bool { return stale[i].Name < stale[j].Name })
 	if ignoreSignature {
 		stale = append(stale, missingSignatures(outDir, arts, stale)...)
 		sort.Slice(stale, func(i, j int) bool { return stale[i].Name < stale[j].Name })
 	}
 	if len(stale) == 0 {
-		fmt.Fprintf(w, "ok: %d artifacts in %s are up to date\n", len(arts), outDir)
+		fmt.Fprintf(w, "ok: %d artifacts and the review file in %s are up to date\n", len(arts), outDir)
 		return nil
 	}
 	for _, s := range stale {
@@ -305,7 +322,8 @@ func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, ignoreSig
 				indent(w, b.String())
 			}
 		}
-		if textDiff {
+		// The review file is the short form: its diff is the summary.
+		if _, isReview := review[s.Name]; textDiff || isReview {
 			indent(w, artifact.LineDiff(path+" (committed)", path+" (fresh build)", s.Old, s.New, 80))
 		}
 	}
