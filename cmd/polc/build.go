@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -215,7 +217,7 @@ func missingSignatures(outDir string, arts []*artifact.Artifact, stale []artifac
 	var unsigned []string
 	for _, a := range arts {
 		name := artifact.FileName(a.Scope.Profile, a.Scope.Platform)
-		b, err := os.ReadFile(filepath.Join(outDir, name))
+		b, err := artifact.ReadCommitted(filepath.Join(outDir, name))
 		if err != nil {
 			continue
 		}
@@ -254,7 +256,7 @@ func keepSignatures(outDir string, arts []*artifact.Artifact, files map[string][
 	var refused []string
 	for _, a := range arts {
 		name := artifact.FileName(a.Scope.Profile, a.Scope.Platform)
-		committed, err := os.ReadFile(filepath.Join(outDir, name))
+		committed, err := artifact.ReadCommitted(filepath.Join(outDir, name))
 		if err != nil {
 			continue
 		}
@@ -290,10 +292,12 @@ func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, review ma
 		return failErr("%v", err)
 	}
 	for name, want := range review {
-		got, err := os.ReadFile(filepath.Join(outDir, name))
+		got, err := artifact.ReadCommitted(filepath.Join(outDir, name))
 		switch {
-		case err != nil:
+		case errors.Is(err, fs.ErrNotExist):
 			stale = append(stale, artifact.Stale{Name: name, Reason: "missing", New: want})
+		case err != nil:
+			stale = append(stale, artifact.Stale{Name: name, Reason: fmt.Sprintf("unreadable: %v", err), New: want})
 		case !bytes.Equal(got, want):
 			stale = append(stale, artifact.Stale{Name: name, Reason: "differs", Old: got, New: want})
 		}
