@@ -250,6 +250,13 @@ func Check(dir string, arts []*Artifact, ignoreSignature bool) ([]Stale, error) 
 	return stale, nil
 }
 
+// SameUnsigned reports whether the committed artifact file equals the
+// fresh one once signatures are set aside (and is in canonical form).
+func SameUnsigned(committed, fresh []byte) bool {
+	same, _ := sameUnsigned(committed, fresh)
+	return same
+}
+
 // sameUnsigned reports whether the committed envelope equals the fresh
 // one once signatures are set aside. A committed file that does not decode
 // or is not in canonical form is stale with that reason.

@@ -238,6 +238,10 @@ func LoadTrust(files []string, dir string) ([]PublicKey, error) {
 }
 
 // readLimited reads a file of at most max bytes.
+// ReadCommitted reads a regular file of at most MaxSize bytes from an
+// output directory (a committed artifact or review file).
+func ReadCommitted(file string) ([]byte, error) { return readLimited(file, MaxSize) }
+
 func readLimited(file string, max int64) ([]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {

@@ -46,6 +46,11 @@ type Options struct {
 	// cached walk by directory timestamps (globwalk.Options.CacheDir); it
 	// must be a directory the sandbox cannot write. Empty: a fresh walk.
 	ExpandCacheDir string
+	// SymbolicInputs names --requirements and --config files in the
+	// policy's origins without their host paths (see symbolizeInputs):
+	// polc build sets it, so that artifacts do not depend on where the
+	// inputs lie. Diagnostics keep the real paths either way.
+	SymbolicInputs bool
 	// ExpandCacheKey authenticates that cache (globwalk.Options.CacheKey):
 	// without it there is no cache.
 	ExpandCacheKey []byte

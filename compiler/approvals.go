@@ -120,7 +120,7 @@ func (s *state) parseApproval(v *syntax.Value, what string, inRequirements bool)
 		for _, k := range g.Tab.Keys() {
 			gv := g.Tab.Get(k)
 			if !contains(granularKeys, k) {
-				s.unknownKey(gv, what+".granular."+syntax.QuoteKey(k))
+				s.unknownKeyIn(gv, what+".granular", k, granularKeys, false)
 				continue
 			}
 			if !s.expect(gv, syntax.Bool, what+".granular."+k) {

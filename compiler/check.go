@@ -39,16 +39,29 @@ func (s *state) check() {
 			op = ir.OpWrite
 		}
 		d := dec.Decide(host, op)
+		// A grant the requirements override: the user's is located at the
+		// grant, whose removal changes nothing; a built-in's (the
+		// profile's .git carve-out) has no line to edit, so it is located
+		// at the requirement and needs no fix.
+		grantFix := func(req diag.Pos) (diag.Pos, diag.Pos, string) {
+			if user && !r.Origin.Pos.IsZero() {
+				return r.Origin.Pos, req, "remove the grant if you like: it has no effect, since managed requirements deny this path whatever the profile says"
+			}
+			return req, r.Origin.Pos, fmt.Sprintf("none needed: the requirement wins over %s's built-in grant", r.Origin.Profile)
+		}
 		switch {
 		case r.Access != ir.Deny && d.Rule != nil && d.Rule.Mandatory:
-			s.related(diag.RequirementDenyConflict, r.Origin.Pos, d.Rule.Origin.Pos,
-				fmt.Sprintf("%s grant on %s is overridden by the requirement deny %s (%s)", r.Access, r.Path, d.Rule.Path, d.Rule.Origin.Pos),
-				"remove the grant: managed requirements deny this path whatever the profile says")
+			pos, rel, fix := grantFix(d.Rule.Origin.Pos)
+			s.related(diag.RequirementDenyConflict, pos, rel,
+				fmt.Sprintf("%s grant on %s is overridden by the requirement deny %s (%s)", r.Access, r.Path, d.Rule.Path, d.Rule.Origin.Pos), fix)
 		case r.Access != ir.Deny && d.Glob != nil && d.Glob.Mandatory && !d.BeyondCap:
-			s.related(diag.RequirementDenyConflict, r.Origin.Pos, d.Glob.Origin.Pos,
-				fmt.Sprintf("%s grant on %s is overridden by the requirement deny glob %s (%s)", r.Access, r.Path, d.Glob.Pattern, d.Glob.Origin.Pos),
-				"remove the grant: managed requirements deny this path whatever the profile says")
+			pos, rel, fix := grantFix(d.Glob.Origin.Pos)
+			s.related(diag.RequirementDenyConflict, pos, rel,
+				fmt.Sprintf("%s grant on %s is overridden by the requirement deny glob %s (%s)", r.Access, r.Path, d.Glob.Pattern, d.Glob.Origin.Pos), fix)
 		case !user:
+		case r.Access == ir.Deny && d.Rule != nil && d.Rule != r && d.Rule.Mandatory:
+			// The user's own deny repeats the admin's: keep it (it
+			// outlives the requirement); nothing to report.
 		case r.Access != ir.Deny && d.Glob != nil && !d.BeyondCap:
 			s.related(diag.DeadRule, r.Origin.Pos, d.Glob.Origin.Pos,
 				fmt.Sprintf("%s rule %s has no effect: the deny glob %s matches %s, which contains it", r.Access, r.Path, d.Glob.Origin.Key, d.GlobMatch),
@@ -56,7 +69,7 @@ func (s *state) check() {
 		case d.Rule != nil && d.Rule != r:
 			s.related(diag.DeadRule, r.Origin.Pos, d.Rule.Origin.Pos,
 				fmt.Sprintf("%s rule %s has no effect: %s rule %s (%s) names the same path and wins", r.Access, r.Path, d.Rule.Access, d.Rule.Path, d.Rule.Origin),
-				"remove one of the two rules")
+				fmt.Sprintf("remove this rule (the %s rule that wins stays)", d.Rule.Access))
 		default:
 			// A rule on a protected name is never redundant: it replaces the protection.
 			if parent := filepath.Dir(host); parent != host && !contains(protectedNames, filepath.Base(host)) {
@@ -80,6 +93,10 @@ func (s *state) check() {
 		}
 	}
 	s.checkSymlinks(dec)
+	// After an error, a dropped rule would be blamed here a second time.
+	if !s.diags.HasErrors() {
+		s.checkRunnable(dec)
+	}
 }
 
 func (s *state) related(code diag.Code, pos, rel diag.Pos, msg, fix string) {

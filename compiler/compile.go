@@ -86,6 +86,7 @@ func Compile(opts Options) *Result {
 	res.Env = ir.Env{Bindings: s.bindings}
 	res.Expansion = s.expansion
 	if !res.Diags.HasErrors() && s.policy != nil {
+		s.symbolizeInputs()
 		// Canonical order, so that the same inputs give byte-identical
 		// artifacts whatever order the passes appended in.
 		s.policy.Sort()

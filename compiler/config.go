@@ -150,7 +150,7 @@ func (s *state) readTop(t *syntax.Tab) *topConfig {
 					case "required_on_models", "model", "enabled":
 						// Codex's other auto_review keys: not carried.
 					default:
-						s.unknownKey(av, "auto_review."+syntax.QuoteKey(ak))
+						s.unknownKeyIn(av, "auto_review", ak, []string{"policy", "required_on_models", "model", "enabled"}, false)
 					}
 				}
 			}
@@ -162,11 +162,24 @@ func (s *state) readTop(t *syntax.Tab) *topConfig {
 			s.checkProjects(v)
 		default:
 			if !codexTopLevelKeys[k] {
-				s.unknownKey(v, syntax.QuoteKey(k))
+				s.unknownKeyIn(v, "", k, topLevelKeyNames(), false)
 			}
 		}
 	}
 	return top
+}
+
+// polcTopLevelKeys are the top-level keys readTop reads itself.
+var polcTopLevelKeys = []string{"default_permissions", "sandbox_mode", "sandbox_workspace_write", "approval_policy",
+	"approvals_reviewer", "auto_review", "permissions", "projects"}
+
+// topLevelKeyNames is every top-level key a typo may be of.
+func topLevelKeyNames() []string {
+	out := append([]string(nil), polcTopLevelKeys...)
+	for k := range codexTopLevelKeys {
+		out = append(out, k)
+	}
+	return out
 }
 
 // expect reports POL003 unless v has kind.
@@ -236,7 +249,7 @@ func (s *state) checkSWW(t *syntax.Tab) {
 		case "network_access", "exclude_tmpdir_env_var", "exclude_slash_tmp":
 			s.expect(v, syntax.Bool, name)
 		default:
-			s.unknownKey(v, name)
+			s.unknownKeyIn(v, "sandbox_workspace_write", k, []string{"writable_roots", "network_access", "exclude_tmpdir_env_var", "exclude_slash_tmp"}, false)
 		}
 	}
 }

@@ -68,12 +68,18 @@ func (s *state) parse() {
 	s.trust = s.findTrust(base)
 	above := append([]*layer(nil), s.layers[n:]...)
 	s.layers = s.layers[:n]
+	trustFix := fmt.Sprintf(`mark the project trusted in %s: [projects.%q] trust_level = "trusted"`, filepath.Join(s.codexHome, "config.toml"), s.dir)
 	for _, f := range s.projectConfigFiles() {
-		if s.opts.ForExec && s.trust.level != "trusted" {
-			s.diags.Addf(diag.UntrustedProject, diag.Pos{File: f},
-				fmt.Sprintf(`mark the project trusted in %s: [projects.%q] trust_level = "trusted"`, filepath.Join(s.codexHome, "config.toml"), s.dir),
-				"project config %s is not loaded: the project is not trusted", f)
-			continue
+		if s.trust.level != "trusted" {
+			if s.opts.ForExec {
+				s.diags.Add(diag.UntrustedProject, diag.Pos{File: f},
+					"this project config is not loaded: the project is not trusted", trustFix)
+				continue
+			}
+			// check, build and explain describe the project's config;
+			// say that exec, like Codex, will run without it.
+			s.diags.Add(diag.ExecSkipsProjectLayer, diag.Pos{File: f},
+				"polc exec will not load this project config: the project is not trusted (check, build and explain read it)", trustFix)
 		}
 		s.readLayer(layerProject, f, true)
 	}
@@ -133,6 +139,9 @@ func (s *state) hostValues() {
 	}
 	s.home = cleanAbs(s.home)
 	s.codexHome = cleanAbs(firstNonEmpty(s.opts.CodexHome, os.Getenv("CODEX_HOME")))
+	if s.codexHome != "" && !s.checkCodexHome() {
+		return
+	}
 	if s.codexHome == "" && s.home != "" {
 		s.codexHome = filepath.Join(s.home, ".codex")
 	}
@@ -156,6 +165,28 @@ func (s *state) hostValues() {
 	if s.codexHome != "" {
 		s.bindings[ir.VarCodexHome] = s.codexHome
 	}
+}
+
+// checkCodexHome refuses a CODEX_HOME that names no directory, as Codex
+// does (find_codex_home): falling back to ~/.codex, or to no user layer at
+// all, would silently select another profile (Codex's default :read-only).
+func (s *state) checkCodexHome() bool {
+	st, err := os.Stat(s.codexHome)
+	msg := ""
+	switch {
+	case err != nil && errors.Is(err, fs.ErrNotExist):
+		msg = fmt.Sprintf("CODEX_HOME points to %q, but that path does not exist", s.codexHome)
+	case err != nil:
+		msg = fmt.Sprintf("CODEX_HOME points to %q, which cannot be read: %v", s.codexHome, unwrapPathErr(err))
+	case !st.IsDir():
+		msg = fmt.Sprintf("CODEX_HOME points to %q, but that path is not a directory", s.codexHome)
+	default:
+		return true
+	}
+	s.diags.Add(diag.CodexHomeMissing, diag.Pos{File: "$CODEX_HOME"}, msg,
+		fmt.Sprintf("create it (mkdir -p %s) or point CODEX_HOME at your Codex directory; unset it to use ~/.codex", s.codexHome))
+	s.stop = true
+	return false
 }
 
 func firstNonEmpty(vals ...string) string {

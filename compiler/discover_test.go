@@ -38,7 +38,7 @@ func TestLayerPrecedence(t *testing.T) {
 	writeFile(t, filepath.Join(root, ".codex", "config.toml"), "this is not toml")
 	writeFile(t, filepath.Join(repo, ".codex", "config.toml"), "default_permissions = \"outer\"\n[permissions.outer.filesystem]\n\":root\" = \"read\"\n")
 	writeFile(t, filepath.Join(repo, "a", "b", ".codex", "config.toml"), "default_permissions = \"inner\"\n[permissions.inner.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = \"write\"\n")
-	writeFile(t, filepath.Join(root, "flag.toml"), "default_permissions = \"flagged\"\n[permissions.flagged.filesystem]\n\":minimal\" = \"read\"\n")
+	writeFile(t, filepath.Join(root, "flag.toml"), "default_permissions = \"flagged\"\n[permissions.flagged.filesystem]\n\":minimal\" = \"read\"\n\":workspace_roots\" = \"read\"\n")
 
 	opts := compiler.Options{Dir: dir, CodexHome: codexHome, Home: filepath.Join(root, "home"), SystemDir: filepath.Join(root, "etc")}
 	profile := func(o compiler.Options) string {

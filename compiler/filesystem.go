@@ -46,6 +46,11 @@ func (s *state) compileFilesystem(p *profile, t *syntax.Tab, what string) {
 			}
 			continue
 		}
+		// The one non-path key: a typo of it is not a relative path.
+		if !strings.ContainsAny(k, "/~:") && didYouMean(k, []string{"glob_scan_max_depth"}) != "" {
+			s.unknownKeyIn(v, what, k, []string{"glob_scan_max_depth"}, true)
+			continue
+		}
 		s.compileFSKey(p, k, v, what)
 	}
 }
@@ -334,6 +339,11 @@ func overBroad(special, pattern string) bool {
 // silently widen or narrow: loopback proxy ports become proxy mode
 // (the backends enforce or refuse it), domain rules without a proxy fail
 // closed (no network) with a warning.
+// networkKeys are the keys of a [permissions.NAME.network] table.
+var networkKeys = []string{"enabled", "enable_socks5", "dangerously_allow_all_unix_sockets", "enable_socks5_udp",
+	"allow_upstream_proxy", "allow_local_binding", "dangerously_allow_non_loopback_proxy", "proxy_url", "socks_url",
+	"mode", "domains", "unix_sockets", "mitm", "allowed_domains", "denied_domains", "allowed_unix_sockets"}
+
 func (s *state) compileNetwork(p *profile, v *syntax.Value, what string) {
 	t := v.Tab
 	origin := ir.Origin{Kind: ir.OriginConfig, Key: "network", Pos: v.KeyPos, Profile: v.Origin}
@@ -409,7 +419,7 @@ func (s *state) compileNetwork(p *profile, v *syntax.Value, what string) {
 		case "allowed_domains", "denied_domains", "allowed_unix_sockets":
 			// Legacy list keys: Codex ignores them silently (network_toml_ignores_legacy_network_list_keys).
 		default:
-			s.unknownKey(nv, name)
+			s.unknownKeyIn(nv, what, k, networkKeys, true)
 		}
 	}
 	p.network = ir.Network{Mode: ir.NetworkNone, Origin: origin}

@@ -39,6 +39,7 @@ func TestHomeSubtreeGrant(t *testing.T) {
 	c := &conformance.Case{Config: `default_permissions = "p"
 [permissions.p.filesystem]
 ":minimal" = "read"
+":workspace_roots" = "read"
 "~/work/**" = "write"
 "~/notes" = { "drafts/**" = "write", "." = "read" }
 `, Tree: []string{"home/work/w.txt", "home/notes/drafts/d.md", "home/notes/n.md"}}

@@ -49,6 +49,8 @@ type profile struct {
 	id      string
 	extends []string
 	pos     diag.Pos // where it was selected
+	// tablePos is where its filesystem table (or the profile) is written.
+	tablePos diag.Pos
 	// implicit is Codex's default (no selection key anywhere).
 	implicit bool
 	legacy   bool
@@ -183,6 +185,28 @@ func (s *state) profileTables() profileSet {
 // its extends chain merged parent → child (PermissionsToml::resolve_profile).
 func (s *state) namedProfile(sel selection, perms profileSet) *profile {
 	name := sel.name
+	// Who named the profile: -P on the command line, or the config key.
+	who := "default_permissions refers to"
+	if sel.forced {
+		who = "-P names"
+	}
+	builtins := []string{builtinReadOnly, builtinWorkspace, builtinFull}
+	// hint suggests the nearest profile name: a built-in written without
+	// its ':' ("read-only"), or a typo of a defined profile.
+	hint := func() string {
+		if !strings.HasPrefix(name, ":") {
+			if m := didYouMean(":"+name, builtins); m != "" || contains(builtins, ":"+name) {
+				if m == "" {
+					m = ":" + name
+				}
+				return fmt.Sprintf("write %q (built-in profiles start with ':')", m)
+			}
+		}
+		if m := didYouMean(name, append(append([]string(nil), perms.names...), builtins...)); m != "" {
+			return fmt.Sprintf("write %q (the nearest profile name)", m)
+		}
+		return ""
+	}
 	if strings.HasPrefix(name, ":") {
 		switch name {
 		case builtinFull:
@@ -190,18 +214,31 @@ func (s *state) namedProfile(sel selection, perms profileSet) *profile {
 		case builtinReadOnly, builtinWorkspace:
 			return s.builtinProfile(name)
 		}
-		s.diags.Addf(diag.UnknownProfile, sel.pos, "use :read-only, :workspace or :danger-full-access (:danger-no-sandbox was renamed :danger-full-access)",
-			"default_permissions refers to unknown built-in profile `%s`", name)
+		fix := "use :read-only, :workspace or :danger-full-access (:danger-no-sandbox was renamed :danger-full-access)"
+		if h := hint(); h != "" {
+			fix = h
+		}
+		s.diags.Addf(diag.UnknownProfile, sel.pos, fix, "%s unknown built-in profile `%s`", who, name)
 		return nil
 	}
 	if len(perms.names) == 0 {
-		s.diags.Addf(diag.UnknownProfile, sel.pos, fmt.Sprintf("define the profile: [permissions.%s] with a filesystem table", syntax.QuoteKey(name)),
-			"default_permissions requires a `[permissions]` table (profile `%s` is not defined)", name)
+		fix := fmt.Sprintf("define the profile: [permissions.%s] with a filesystem table", syntax.QuoteKey(name))
+		if h := hint(); h != "" {
+			fix = h + "; otherwise " + fix
+		}
+		if sel.forced {
+			s.diags.Addf(diag.UnknownProfile, sel.pos, fix, "-P names profile `%s`, but the config has no `[permissions]` table", name)
+		} else {
+			s.diags.Addf(diag.UnknownProfile, sel.pos, fix, "default_permissions requires a `[permissions]` table (profile `%s` is not defined)", name)
+		}
 		return nil
 	}
 	if perms.tabs[name] == nil {
-		s.diags.Addf(diag.UnknownProfile, sel.pos, fmt.Sprintf("define [permissions.%s], or select one of: %s", syntax.QuoteKey(name), strings.Join(perms.names, ", ")),
-			"default_permissions refers to undefined profile `%s`", name)
+		fix := fmt.Sprintf("define [permissions.%s], or select one of: %s", syntax.QuoteKey(name), strings.Join(perms.names, ", "))
+		if h := hint(); h != "" {
+			fix = h + "; otherwise " + fix
+		}
+		s.diags.Addf(diag.UnknownProfile, sel.pos, fix, "%s undefined profile `%s`", who, name)
 		return nil
 	}
 
@@ -253,7 +290,7 @@ func (s *state) namedProfile(sel selection, perms profileSet) *profile {
 		if strings.HasPrefix(chain[i], ":") {
 			tv.SetPositions(diag.Pos{})
 		}
-		syntax.Merge(merged, body)
+		syntax.MergeInherit(merged, body)
 	}
 	p := s.compileBody(name, merged, perms.keyPos[name], false)
 	p.extends = chain[1:]
@@ -271,6 +308,9 @@ func builtinTab(name string) *syntax.Tab {
 func (s *state) builtinProfile(name string) *profile {
 	return s.compileBody(name, builtinTab(name), diag.Pos{}, false)
 }
+
+// profileKeys are the keys of a [permissions.NAME] table.
+var profileKeys = []string{"description", "extends", "filesystem", "network", "workspace_roots"}
 
 // compileBody reads one profile table. validateOnly compiles a profile
 // on its own for its diagnostics (it may rely on its parent for content).
@@ -297,11 +337,15 @@ func (s *state) compileBody(name string, t *syntax.Tab, pos diag.Pos, validateOn
 				s.compileNetwork(p, v, what)
 			}
 		default:
-			s.unknownKey(v, what)
+			s.unknownKeyIn(v, "permissions."+syntax.QuoteKey(name), k, profileKeys, true)
 		}
 	}
+	p.tablePos = pos
 	if fsv != nil {
 		s.compileFilesystem(p, fsv.Tab, "permissions."+syntax.QuoteKey(name)+".filesystem")
+		if !fsv.KeyPos.IsZero() {
+			p.tablePos = fsv.KeyPos
+		}
 	}
 	// An empty profile is worth a warning, unless its entries were
 	// rejected with errors already.

@@ -56,6 +56,7 @@ func Codes() []CodeInfo {
 //   POL100–POL119 artifacts, signatures, builds (codes_artifact.go)
 //   POL120–POL129 Linux runtime, continued (codes_bwrap.go)
 //   POL130–POL139 host diagnosis: polc doctor, exec's host failures (codes_host.go)
+//   POL140–POL149 what polc says agrees with what exec enforces (codes_agree.go)
 //   POL150–POL159 network: domain rules and the egress proxy (codes_net.go)
 //   POL160–POL169 requirements and approvals, continued (this file)
 

@@ -5,7 +5,8 @@
 # the cap applies only where it cannot write). The demo copies the example into a
 # scratch world (outside /tmp, which :workspace profiles make writable),
 # then checks, builds, explains, and — where bubblewrap is usable — runs
-# a command that shows a denied read.
+# a command that shows a denied read. Last, a project layer of an
+# untrusted project: explain says that exec will not load it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 polc="$here/bin/polc"
@@ -27,6 +28,8 @@ step polc check
 step polc build --timings -o .polc
 "$polc" build --timings -o .polc
 ls .polc
+step cat .polc/workspace.review.txt
+cat .polc/workspace.review.txt
 
 step polc explain .env sub/deep/deeper/z.env a.txt
 "$polc" explain .env sub/deep/deeper/z.env a.txt
@@ -44,3 +47,11 @@ else
 	echo
 	echo "bubblewrap is not usable here (install bubblewrap and allow user namespaces); skipping polc exec"
 fi
+
+# The project's own .codex/config.toml is read by check, build and explain,
+# but polc exec (like Codex) loads it only for a trusted project: explain
+# says so on one line, with the line that trusts the project.
+mkdir -p .codex docs
+printf '[permissions.workspace.filesystem.":workspace_roots"]\n"docs" = "read"\n' > .codex/config.toml
+step polc explain --op write docs/notes.md
+"$polc" explain --op write docs/notes.md

@@ -48,7 +48,7 @@ func newArtWorld(t *testing.T, config string) *artWorld {
 	root, _ = filepath.EvalSymlinks(root)
 	w := &artWorld{t: t, root: root, proj: filepath.Join(root, "proj"), home: filepath.Join(root, "home"),
 		tmp: filepath.Join(root, "tmp"), trustDir: filepath.Join(root, "trust.d")}
-	for _, d := range []string{filepath.Join(w.proj, ".codex"), w.home, w.tmp, filepath.Join(root, "store")} {
+	for _, d := range []string{filepath.Join(w.proj, ".codex"), w.home, filepath.Join(w.home, ".codex"), w.tmp, filepath.Join(root, "store")} {
 		os.MkdirAll(d, 0o755)
 	}
 	w.write("proj/.codex/config.toml", config)
@@ -148,6 +148,14 @@ func TestBuildTwiceByteIdenticalAndCheck(t *testing.T) {
 	out, errs, code = w.polc("proj", "build", tg, "--check")
 	if code != 1 {
 		t.Fatalf("--check on stale artifacts: exit %d, want 1\n%s%s", code, out, errs)
+	}
+	// The semantic summary leads; the text diff waits for --diff.
+	if !strings.Contains(out, "${HOME}/.ssh: deny -> read") || strings.Contains(out, `"access": "deny",`) || !strings.Contains(out, "--check --diff") {
+		t.Errorf("--check without --diff: want the summary only:\n%s", out)
+	}
+	out, errs, code = w.polc("proj", "build", tg, "--check", "--diff")
+	if code != 1 {
+		t.Fatalf("--check --diff on stale artifacts: exit %d, want 1\n%s%s", code, out, errs)
 	}
 	for _, want := range []string{"stale: .polc/dev.linux.json", "${HOME}/.ssh: deny -> read",
 		"config.toml:5:1", `-          "access": "deny",`, `+          "access": "read",`} {

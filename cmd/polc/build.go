@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -36,6 +39,8 @@ func init() {
 			&cli.StringFlag{Name: "emit", Usage: "print an intermediate form instead of building: `ir` (the policy as canonical JSON)"},
 			&cli.BoolFlag{Name: "timings", Usage: "print each compiler pass and its wall time"},
 			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
+			&cli.BoolFlag{Name: "diff", Usage: "with --check, also print the text diff of each stale file (after the semantic summary)"},
+			&cli.BoolFlag{Name: "unsigned", Usage: "write changed artifacts without a signature even where the committed ones are signed"},
 		),
 		Action: runBuild,
 	})
@@ -61,6 +66,7 @@ func runBuild(c *cli.Context) error {
 
 	opts := compileOptions(c)
 	opts.Strict = c.Bool("strict")
+	opts.SymbolicInputs = true
 	res := compiler.Compile(opts)
 	if c.Bool("timings") {
 		writeTimings(os.Stdout, res.Timings)
@@ -99,10 +105,17 @@ func runBuild(c *cli.Context) error {
 	if outDir == "" {
 		outDir = filepath.Join(c.String("C"), ".polc")
 	}
+	var review map[string][]byte
+	if len(arts) > 0 {
+		review = map[string][]byte{reviewName(arts[0].Scope.Profile): []byte(reviewText(arts[0].Payload.Policy))}
+	}
 	if c.Bool("check") {
-		return checkBuild(os.Stdout, outDir, arts, key == nil)
+		return checkBuild(os.Stdout, outDir, arts, review, key == nil, c.Bool("diff"))
 	}
 	files := map[string][]byte{}
+	for n, b := range review {
+		files[n] = b
+	}
 	for _, a := range arts {
 		fs, err := a.Render()
 		if err != nil {
@@ -110,6 +123,11 @@ func runBuild(c *cli.Context) error {
 		}
 		for n, b := range fs {
 			files[n] = b
+		}
+	}
+	if key == nil {
+		if err := keepSignatures(outDir, arts, files, c.Bool("unsigned")); err != nil {
+			return err
 		}
 	}
 	written, err := artifact.WriteFiles(outDir, files)
@@ -171,7 +189,7 @@ func parseTargets(s string) ([]string, error) {
 func printDiags(w io.Writer, l diag.List) {
 	l.Sort()
 	for _, d := range l {
-		fmt.Fprintln(w, d.String())
+		fmt.Fprintln(w, relative(d).String())
 	}
 }
 
@@ -185,16 +203,112 @@ func writeTimings(w io.Writer, ts []compiler.Timing) {
 	fmt.Fprintf(w, "%-24s %8.3f ms\n", "total", total)
 }
 
+// missingSignatures reports committed artifacts that lack a signature
+// they should carry: another artifact in the directory is signed (a
+// signature went missing from this one), or this machine trusts signing
+// keys (polc exec --artifact refuses unsigned artifacts then). Files
+// already stale are not listed twice.
+func missingSignatures(outDir string, arts []*artifact.Artifact, stale []artifact.Stale) []artifact.Stale {
+	listed := map[string]bool{}
+	for _, s := range stale {
+		listed[s.Name] = true
+	}
+	signer := ""
+	var unsigned []string
+	for _, a := range arts {
+		name := artifact.FileName(a.Scope.Profile, a.Scope.Platform)
+		b, err := artifact.ReadCommitted(filepath.Join(outDir, name))
+		if err != nil {
+			continue
+		}
+		e, err := artifact.Decode(b)
+		if err != nil {
+			continue
+		}
+		if e.Signature != nil {
+			signer = e.Signature.KeyID
+		} else if !listed[name] {
+			unsigned = append(unsigned, name)
+		}
+	}
+	why := ""
+	switch keys, _ := artifact.LoadTrust(nil, systemTrustDir); {
+	case signer != "":
+		why = "other artifacts here are signed by key " + signer
+	case len(keys) > 0:
+		why = "this machine trusts signing keys (" + systemTrustDir + "), and polc exec --artifact refuses an unsigned artifact"
+	default:
+		return nil
+	}
+	var out []artifact.Stale
+	for _, name := range unsigned {
+		out = append(out, artifact.Stale{Name: name, Reason: fmt.Sprintf("signature missing: %s; sign it with polc build --sign-key FILE [%s]", why, diag.SignatureDropped)})
+	}
+	return out
+}
+
+// keepSignatures stops a build without a key from dropping signatures
+// silently. A committed artifact that is signed and that this build would
+// leave unchanged but for the signature is kept as it is (signature
+// included); one this build changes is refused (POL145) unless unsigned
+// is set, and then the dropped signature is said.
+func keepSignatures(outDir string, arts []*artifact.Artifact, files map[string][]byte, unsigned bool) error {
+	var refused []string
+	for _, a := range arts {
+		name := artifact.FileName(a.Scope.Profile, a.Scope.Platform)
+		committed, err := artifact.ReadCommitted(filepath.Join(outDir, name))
+		if err != nil {
+			continue
+		}
+		old, err := artifact.Decode(committed)
+		if err != nil || old.Signature == nil {
+			continue
+		}
+		if artifact.SameUnsigned(committed, files[name]) {
+			files[name] = committed
+			continue
+		}
+		if unsigned {
+			fmt.Fprintf(os.Stderr, "warning: %s: the signature by key %s is dropped: the artifact changed and no --sign-key was given [%s]\n",
+				filepath.Join(outDir, name), old.Signature.KeyID, diag.SignatureDropped)
+			continue
+		}
+		refused = append(refused, fmt.Sprintf("%s (key %s)", filepath.Join(outDir, name), old.Signature.KeyID))
+	}
+	if len(refused) > 0 {
+		return failErr("build would drop the signature of %s, which this build changes [%s]; nothing written; fix: pass --sign-key FILE to sign the new build, or --unsigned to write it unsigned",
+			strings.Join(refused, ", "), diag.SignatureDropped)
+	}
+	return nil
+}
+
 // checkBuild prints what is stale in outDir and fails when anything is:
 // for each artifact the semantic diff (what access changed, and the rule
-// responsible), then the text diff of the file.
-func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, ignoreSignature bool) error {
+// responsible), and with textDiff the text diff of the file (the macOS
+// artifact alone can be tens of kilobytes: a reviewer reads the summary).
+func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, review map[string][]byte, ignoreSignature, textDiff bool) error {
 	stale, err := artifact.Check(outDir, arts, ignoreSignature)
 	if err != nil {
 		return failErr("%v", err)
 	}
+	for name, want := range review {
+		got, err := artifact.ReadCommitted(filepath.Join(outDir, name))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			stale = append(stale, artifact.Stale{Name: name, Reason: "missing", New: want})
+		case err != nil:
+			stale = append(stale, artifact.Stale{Name: name, Reason: fmt.Sprintf("unreadable: %v", err), New: want})
+		case !bytes.Equal(got, want):
+			stale = append(stale, artifact.Stale{Name: name, Reason: "differs", Old: got, New: want})
+		}
+	}
+	sort.Slice(stale, func(i, j int) bool { return stale[i].Name < stale[j].Name })
+	if ignoreSignature {
+		stale = append(stale, missingSignatures(outDir, arts, stale)...)
+		sort.Slice(stale, func(i, j int) bool { return stale[i].Name < stale[j].Name })
+	}
 	if len(stale) == 0 {
-		fmt.Fprintf(w, "ok: %d artifacts in %s are up to date\n", len(arts), outDir)
+		fmt.Fprintf(w, "ok: %d artifacts and the review file in %s are up to date\n", len(arts), outDir)
 		return nil
 	}
 	for _, s := range stale {
@@ -212,7 +326,13 @@ func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, ignoreSig
 				indent(w, b.String())
 			}
 		}
-		indent(w, artifact.LineDiff(path+" (committed)", path+" (fresh build)", s.Old, s.New, 80))
+		// The review file is the short form: its diff is the summary.
+		if _, isReview := review[s.Name]; textDiff || isReview {
+			indent(w, artifact.LineDiff(path+" (committed)", path+" (fresh build)", s.Old, s.New, 80))
+		}
+	}
+	if !textDiff {
+		fmt.Fprintln(w, "(polc build --check --diff adds the text diff of each file)")
 	}
 	return &exitError{code: 1, msg: fmt.Sprintf("%d artifact file(s) in %s are stale; run polc build and commit the result", len(stale), outDir)}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -21,7 +22,7 @@ func init() {
 	commands = append(commands, &cli.Command{
 		Name:      "check",
 		Usage:     "check a profile and its requirements; print diagnostics like go vet",
-		ArgsUsage: " ",
+		ArgsUsage: "[FILE|DIR]...",
 		Description: "Compiles the selected profile (config discovery as Codex does it) and reports every\n" +
 			"error and warning with file:line:col, a stable code and a fix. Exits 1 when there is an error.",
 		Flags: append(compileFlags(),
@@ -35,14 +36,14 @@ func init() {
 }
 
 func runCheck(c *cli.Context) error {
-	if c.NArg() > 0 {
-		return usageErr("check takes no arguments (got %q); use -C DIR for the project", c.Args().First())
-	}
 	format := c.String("format")
 	if format != "text" && format != "json" && format != "sarif" {
 		return usageErr("unknown --format %q: use text, json or sarif", format)
 	}
 	opts := compileOptions(c)
+	if err := checkArgs(c, &opts); err != nil {
+		return err
+	}
 	opts.Strict = c.Bool("strict")
 	if c.Bool("all") {
 		return checkAll(c, opts, format)
@@ -58,6 +59,39 @@ func runCheck(c *cli.Context) error {
 		return silentExit(1)
 	}
 	return nil
+}
+
+// checkArgs reads polc check's optional FILE and DIR arguments, as users
+// of other policy checkers type them: a requirements.toml is checked as
+// --requirements, any other file as a --config layer, and a directory is
+// the project (-C).
+func checkArgs(c *cli.Context, opts *compiler.Options) error {
+	dirSet := c.IsSet("C")
+	for _, arg := range c.Args().Slice() {
+		fi, err := os.Stat(arg)
+		switch {
+		case err != nil:
+			return usageErr("check %s: %v; pass a config.toml, a requirements.toml or a project directory", arg, unwrapStatErr(err))
+		case fi.IsDir():
+			if dirSet {
+				return usageErr("check: give the project once (-C DIR or one DIR argument)")
+			}
+			opts.Dir, dirSet = arg, true
+		case filepath.Base(arg) == "requirements.toml":
+			opts.RequirementFiles = append(opts.RequirementFiles, arg)
+		default:
+			opts.ConfigFiles = append(opts.ConfigFiles, arg)
+		}
+	}
+	return nil
+}
+
+func unwrapStatErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // checkAll checks each profile in turn, as an admin does before a
@@ -76,6 +110,13 @@ func checkAll(c *cli.Context, opts compiler.Options, format string) error {
 		res := compiler.Compile(o)
 		if err := lowerCheck(c.String("target"), res, lowerOptions(c)); err != nil {
 			return err
+		}
+		// --all selects each profile itself: the selection is not a -P
+		// the user typed, and the header (or the message prefix) names it.
+		for i := range res.Diags {
+			if res.Diags[i].Pos.File == "-P" {
+				res.Diags[i].Pos = diag.Pos{}
+			}
 		}
 		failed = failed || res.Diags.HasErrors()
 		if format == "text" {
@@ -122,7 +163,14 @@ func lowerCheck(targets string, res *compiler.Result, opts backends.Options) err
 			continue
 		}
 		_, diags := b.Lower(res.Policy, opts)
+		// Another platform's notes (how Windows would run this profile)
+		// are noise on a check nobody asked about it; they are shown when
+		// its target is named, or when that platform fails.
+		quiet := targets == "" && b.Platform() != ir.HostPlatform() && !diags.HasErrors()
 		for _, d := range diags {
+			if quiet && d.Severity == diag.Info {
+				continue
+			}
 			if !strings.HasPrefix(d.Message, b.Platform()+": ") {
 				d.Message = b.Platform() + ": " + d.Message
 			}
@@ -150,10 +198,38 @@ func writeDiags(w io.Writer, res *compiler.Result, format string) error {
 		return enc.Encode(sarifLog(res.Diags, res.Env.Bindings[ir.VarWorkspaceRoot]))
 	}
 	for _, d := range res.Diags {
-		fmt.Fprintln(w, d.String())
+		fmt.Fprintln(w, relative(d).String())
 	}
 	fmt.Fprintln(w, summary(res))
 	return nil
+}
+
+// relative shows a diagnostic's files relative to the working directory
+// when they lie below it, as go vet and compilers do: the project's own
+// files read as .codex/config.toml:3:1, others keep their absolute path.
+// JSON and SARIF keep absolute paths (SARIF has its own base).
+func relative(d diag.Diagnostic) diag.Diagnostic {
+	wd, err := os.Getwd()
+	if err != nil {
+		return d
+	}
+	rel := func(p diag.Pos) diag.Pos {
+		if filepath.IsAbs(p.File) && ir.HasPathPrefix(p.File, wd) && p.File != wd {
+			if r, err := filepath.Rel(wd, p.File); err == nil {
+				p.File = r
+			}
+		}
+		return p
+	}
+	d.Pos = rel(d.Pos)
+	if len(d.Related) > 0 {
+		related := make([]diag.Pos, len(d.Related))
+		for i, p := range d.Related {
+			related[i] = rel(p)
+		}
+		d.Related = related
+	}
+	return d
 }
 
 // summary is the last line of text output: what was checked and the counts.
@@ -175,9 +251,17 @@ func summary(res *compiler.Result) string {
 		if len(res.Policy.Extends) > 0 {
 			what += " (extends " + strings.Join(res.Policy.Extends, " -> ") + ")"
 		}
-		what += fmt.Sprintf(": %d rules, %d deny globs", len(res.Policy.Rules), len(res.Policy.Globs))
+		what += ": " + plural(len(res.Policy.Rules), "rule") + ", " + plural(len(res.Policy.Globs), "deny glob")
 	}
-	return fmt.Sprintf("%s; %d errors, %d warnings, %d notes", what, errs, warns, infos)
+	return fmt.Sprintf("%s; %s, %s, %s", what, plural(errs, "error"), plural(warns, "warning"), plural(infos, "note"))
+}
+
+// plural is "1 error", "2 errors".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // SARIF 2.1.0, the subset code-scanning tools read.

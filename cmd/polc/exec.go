@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -90,15 +91,14 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		if len(errs) == 0 {
 			return nil, execFailure("compiling the profile failed")
 		}
-		d := errs[0]
-		line := d.Message + " [" + string(d.Code) + "]"
-		if s := d.Pos.String(); s != "" {
-			line = s + ": " + line
-		}
-		if d.Fix != "" {
-			line += "; fix: " + d.Fix
+		line := oneLine(errs[0])
+		if n := len(errs) - 1; n > 0 {
+			line += fmt.Sprintf(" (and %d more error(s): run polc check)", n)
 		}
 		return nil, execFailure("refusing to run: %s", line)
+	}
+	if err := checkCommandReadable(res, c.Args().First(), dir); err != nil {
+		return nil, err
 	}
 	b, err := backends.Get(ir.HostPlatform())
 	if err != nil {
@@ -120,7 +120,83 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 			break
 		}
 	}
+	// A project layer exec did not load (the project is not trusted) is
+	// said on every launch: check and explain read it, exec does not.
+	var skipped []diag.Diagnostic
+	for _, d := range res.Diags {
+		if d.Code == diag.UntrustedProject {
+			skipped = append(skipped, d)
+		}
+	}
+	if len(skipped) > 0 {
+		line := "polc: " + oneLine(skipped[0])
+		if len(skipped) > 1 {
+			line = fmt.Sprintf("polc: warning: %d project configs are not loaded (the nearest: %s): the project is not trusted [%s]; fix: %s",
+				len(skipped), skipped[len(skipped)-1].Pos.File, diag.UntrustedProject, skipped[0].Fix)
+		}
+		if warning != "" {
+			warning += "\n"
+		}
+		warning += line
+	}
 	return &prepared{Out: out, Env: env, Dir: dir, Warning: warning}, nil
+}
+
+// checkCommandReadable refuses, in one line, a command no rule lets the
+// sandbox read (or whose loader no rule reaches): inside the sandbox it
+// would not exist, and fail with a message that names no rule. A command
+// not found here is left to the launch, which reports it.
+func checkCommandReadable(res *compiler.Result, name, dir string) error {
+	path := name
+	if !strings.Contains(name, "/") {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return nil
+		}
+		path = p
+	} else if !filepath.IsAbs(name) {
+		path = filepath.Join(dir, name)
+	}
+	dec, err := ir.NewDecider(res.Policy, res.Env)
+	if err != nil {
+		return execFailure("evaluating the policy: %v", err)
+	}
+	for i, need := range compiler.CommandNeeds(path) {
+		// A command a deny rule or glob hides is the user's choice: the
+		// launch runs and the shell's 126 says permission denied. Only a
+		// command no rule reaches is absent from the sandbox altogether.
+		d := dec.Decide(need, ir.OpRead)
+		if d.Allowed || d.Rule != nil || d.Glob != nil {
+			continue
+		}
+		what := "the command " + need
+		if i > 0 {
+			what = fmt.Sprintf("%s, the loader of the command %s", need, path)
+		}
+		key := fmt.Sprintf("%q = \"read\"", filepath.Dir(need))
+		for _, root := range ir.MinimalRoots[ir.HostPlatform()] {
+			if ir.HasPathPrefix(need, root) || ir.HasPathPrefix(path, root) {
+				key = `":minimal" = "read"`
+			}
+		}
+		return execFailure("refusing to run: the sandbox cannot read %s (%s) [%s]; fix: add %s to %s",
+			what, d.Reason(), diag.CommandUnreadable, key, compiler.FilesystemTable(res.Policy.Profile))
+	}
+	return nil
+}
+
+// oneLine renders a diagnostic on one line: file:line:col: severity:
+// message [CODE]; fix: fix.
+func oneLine(d diag.Diagnostic) string {
+	d = relative(d)
+	line := d.Severity.String() + ": " + d.Message + " [" + string(d.Code) + "]"
+	if s := d.Pos.String(); s != "" {
+		line = s + ": " + line
+	}
+	if d.Fix != "" {
+		line += "; fix: " + d.Fix
+	}
+	return line
 }
 
 // launch runs argv under a prepared artifact and exits with its status.

@@ -11,6 +11,7 @@ import (
 
 	"polc/backends"
 	"polc/compiler"
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -93,6 +94,13 @@ func runExplain(c *cli.Context) error {
 		_ = writeDiags(os.Stderr, res, "text")
 		return silentExit(1)
 	}
+	// The answers below include the project's .codex layers; when exec
+	// would not load them, say so before anything else.
+	for _, d := range res.Diags {
+		if d.Code == diag.ExecSkipsProjectLayer {
+			fmt.Fprintln(os.Stderr, "polc: "+oneLine(d))
+		}
+	}
 	// The reference decision is judged for the target platform, so that
 	// :minimal means that platform's system roots on both sides.
 	refEnv := res.Env
@@ -141,10 +149,13 @@ func runExplain(c *cli.Context) error {
 
 	var out []explanation
 	for _, arg := range c.Args().Slice() {
-		path, err := filepath.Abs(arg)
-		if err != nil {
-			return usageErr("path %q: %v", arg, err)
+		// A relative PATH is in the project (-C), as every path in the
+		// config is: polc explain -C repo .env asks about repo/.env.
+		path := arg
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(res.Env.Bindings[ir.VarWorkspaceRoot], arg)
 		}
+		path = filepath.Clean(path)
 		if connect != "all" {
 			for _, op := range ops {
 				e := answer(path, op)

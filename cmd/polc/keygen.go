@@ -21,7 +21,7 @@ func init() {
 			"and prints the key id. Keep FILE secret; give FILE.pub to polc exec --trust or install it\n" +
 			"in the system trust directory. Existing files are never overwritten.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "o", Usage: "private key `FILE` (the public key goes to FILE.pub)", Required: true},
+			&cli.StringFlag{Name: "o", Usage: "private key `FILE` (the public key goes to FILE.pub); required"},
 		},
 		Action: runKeygen,
 	})
@@ -32,6 +32,9 @@ func runKeygen(c *cli.Context) error {
 		return usageErr("keygen takes no arguments; use -o FILE")
 	}
 	file := c.String("o")
+	if file == "" {
+		return usageErr("keygen: -o FILE is required; usage: polc keygen -o FILE")
+	}
 	pub, priv, err := artifact.GenerateKey(rand.Reader)
 	if err != nil {
 		return failErr("generating a key: %v", err)

@@ -63,6 +63,9 @@ func newApp() *cli.App {
 		Commands:             commands,
 		EnableBashCompletion: false,
 		HideHelpCommand:      true,
+		// polc has its own help command (version.go), so urfave does not
+		// add --help to the app by itself.
+		Flags: []cli.Flag{cli.HelpFlag},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return usageErr("%v", err)
 		},

@@ -18,15 +18,18 @@ func init() {
 			"its signature, rewriting the file atomically. The signature covers the payload digest\n" +
 			"and the scope (profile, platform, polc version, requirements digest).",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "key", Usage: "ed25519 private key `FILE` (see polc keygen)", Required: true},
+			&cli.StringFlag{Name: "key", Usage: "ed25519 private key `FILE` (see polc keygen); required"},
 		},
 		Action: runSign,
 	})
 }
 
 func runSign(c *cli.Context) error {
+	if c.String("key") == "" {
+		return usageErr("sign: --key FILE is required; usage: polc sign --key FILE ARTIFACT...")
+	}
 	if c.NArg() == 0 {
-		return usageErr("sign needs at least one ARTIFACT")
+		return usageErr("sign needs at least one ARTIFACT; usage: polc sign --key FILE ARTIFACT...")
 	}
 	key, err := artifact.LoadPrivateKey(c.String("key"))
 	if err != nil {

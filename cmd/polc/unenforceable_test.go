@@ -11,7 +11,9 @@ import (
 // error (fail closed) until the user passes --allow-unenforceable, which
 // turns it into a warning, for check and build alike.
 func TestAllowUnenforceableIsAnOptIn(t *testing.T) {
-	c := &conformance.Case{Config: "default_permissions = \"p\"\n[permissions.p.filesystem]\n\":workspace_roots\" = \"write\"\n"}
+	// The Unix system directories but not :minimal: runnable on Linux,
+	// while Windows would hide its own system directories (POL092).
+	c := &conformance.Case{Config: "default_permissions = \"p\"\n[permissions.p.filesystem]\n\"/usr\" = \"read\"\n\"/bin\" = \"read\"\n\"/lib\" = \"read\"\n\"/lib64\" = \"read\"\n\":workspace_roots\" = \"write\"\n"}
 	cw := newCLIWorld(t, c)
 
 	out, _, code := cw.polc("check", "--target", "windows")

@@ -273,6 +273,22 @@ func Merge(dst, src *Tab) {
 	}
 }
 
+// MergeInherit overlays a child profile onto its parent (extends): as
+// Merge, except that an empty overlay table adds nothing, so a child's
+// empty [permissions.C.filesystem] keeps the parent's entries, as the
+// reference resolves profiles.
+func MergeInherit(dst, src *Tab) {
+	for _, k := range src.keys {
+		sv := src.m[k]
+		dv := dst.m[k]
+		if dv != nil && dv.Kind == Table && sv.Kind == Table {
+			MergeInherit(dv.Tab, sv.Tab)
+			continue
+		}
+		dst.Set(k, sv.Clone())
+	}
+}
+
 // Parse reads one TOML document. file names it in diagnostics. The
 // returned table is nil only when the input cannot be read at all; on a
 // syntax error the diagnostics say where and the table holds what was

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"polc/artifact"
+	"polc/ir"
+)
+
+// reviewName is the review file beside a profile's artifacts.
+func reviewName(profile string) string { return artifact.Stem(profile, "review") + ".txt" }
+
+// reviewText is the short, human-readable form of a built policy that polc
+// build writes beside the artifacts: one line per rule and deny glob (the
+// masks) with its origin, then :minimal and the network. It is the same
+// for every platform and holds no host path, so a pull request's diff of
+// it shows the policy change at a glance.
+func reviewText(p *ir.Policy) string {
+	var b strings.Builder
+	head := p.Profile
+	if len(p.Extends) > 0 {
+		head += " (extends " + strings.Join(p.Extends, " -> ") + ")"
+	}
+	fmt.Fprintf(&b, "# polc build: the policy of profile %s, one line per rule; generated, do not edit\n", head)
+	if p.Unrestricted {
+		b.WriteString("unrestricted: no sandbox\n")
+		return b.String()
+	}
+	// Fixed columns (no alignment to the longest path): a new rule adds
+	// one line to the diff, not a change to every line.
+	line := func(what, subject, origin string) { fmt.Fprintf(&b, "%-11s %s  <- %s\n", what, subject, origin) }
+	for _, r := range p.Rules {
+		flag := ""
+		if r.Mandatory {
+			flag = " (required)"
+		}
+		line(r.Access.String(), r.Path, r.Origin.String()+flag)
+	}
+	for _, g := range p.Globs {
+		depth := "any depth"
+		if g.MaxDepth > 0 {
+			depth = fmt.Sprintf("depth %d (any where writable)", g.MaxDepth)
+		}
+		flag := ""
+		if g.Mandatory {
+			flag = " (required)"
+		}
+		line("deny glob", g.Pattern, g.Origin.String()+"; "+depth+flag)
+	}
+	if p.Minimal != nil {
+		line("read", ":minimal", p.Minimal.String())
+	}
+	line("network", fmt.Sprint(p.Network.Mode), p.Network.Origin.String())
+	for _, u := range p.Network.UnixSockets {
+		line("unix socket", u.Path, u.Origin.String())
+	}
+	if p.Network.AllUnixSockets != nil {
+		line("unix socket", "all", p.Network.AllUnixSockets.String())
+	}
+	return b.String()
+}

@@ -1,0 +1,131 @@
+package compiler
+
+import (
+	"debug/elf"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"polc/compiler/syntax"
+	"polc/diag"
+	"polc/ir"
+)
+
+// checkRunnable reports a profile under which no command can run: the
+// command starts in the project directory, so the sandbox must be able to
+// read it (POL143), and it needs to read a program and its loader — the
+// shell stands for every command here (POL144). Each is an error: polc
+// exec would fail after the sandbox was built, with a message from inside
+// it that names no rule.
+func (s *state) checkRunnable(dec *ir.Decider) {
+	fsFix := func(key string) string { return "add " + key + " to " + s.filesystemTable() }
+	// Default deny with a grant below the project still runs: the sandbox
+	// holds the project directory as the parent of that grant's mount.
+	if d := dec.Decide(s.dir, ir.OpRead); !d.Allowed && (d.Rule != nil || d.Glob != nil || !s.grantsBelow(s.dir)) {
+		pos, fix := s.profilePos(), fsFix(`":workspace_roots" = "read" (or "write")`)
+		switch {
+		case d.Glob != nil:
+			pos = d.Glob.Origin.Pos
+			fix = "narrow the deny glob so that it matches only files below the project, not the project itself"
+		case d.Rule != nil && d.Rule.Mandatory:
+			pos = d.Rule.Origin.Pos
+			fix = fmt.Sprintf("managed requirements deny the whole project: run in another project, or ask the admin to deny only what is secret below %s", s.dir)
+		case d.Rule != nil:
+			pos = d.Rule.Origin.Pos
+			fix = `deny only what is secret below the project (for example ":workspace_roots" = { "**/*.env" = "deny" }), not the project itself`
+		}
+		s.diags.Addf(diag.ProjectUnreadable, pos, fix,
+			"the sandbox cannot read the project directory %s, where every command starts: nothing can run (%s)", s.dir, d.Reason())
+	}
+	for i, need := range CommandNeeds("/bin/sh") {
+		// Named as on every host: where /bin/sh leads differs between them.
+		what := "/bin/sh"
+		if i > 0 {
+			what = "the loader of /bin/sh"
+		}
+		if d := dec.Decide(need, ir.OpRead); !d.Allowed {
+			pos := s.profilePos()
+			if d.Rule != nil && d.Rule.Access == ir.Deny {
+				pos = d.Rule.Origin.Pos
+			} else if d.Glob != nil {
+				pos = d.Glob.Origin.Pos
+			}
+			s.diags.Addf(diag.SystemUnreadable, pos, fsFix(`":minimal" = "read" (the system directories a command needs)`),
+				"the sandbox cannot read %s, which commands need to start (the shell stands for them): nothing can run (%s)", what, d.Reason())
+			return
+		}
+	}
+}
+
+// grantsBelow reports whether a read or write rule grants a path strictly
+// below dir.
+func (s *state) grantsBelow(dir string) bool {
+	for _, r := range s.policy.Rules {
+		if r.Access == ir.Deny {
+			continue
+		}
+		if host, ok := s.bindings.BindOK(r.Path); ok && host != dir && ir.HasPathPrefix(host, dir) {
+			return true
+		}
+	}
+	return false
+}
+
+// filesystemTable names the selected profile's filesystem table for a fix.
+func (s *state) filesystemTable() string {
+	return FilesystemTable(s.prof.id)
+}
+
+// FilesystemTable names profile's filesystem table for a fix ("the
+// profile's filesystem table" for a built-in, which has none to edit).
+func FilesystemTable(profile string) string {
+	if profile == "" || profile[0] == ':' {
+		return fmt.Sprintf("the filesystem table of a profile that extends %s", profile)
+	}
+	return fmt.Sprintf("[permissions.%s.filesystem]", syntax.QuoteKey(profile))
+}
+
+// profilePos is where the selected profile's filesystem table (or the
+// profile) is written; for a built-in, where it was selected.
+func (s *state) profilePos() diag.Pos {
+	if !s.prof.tablePos.IsZero() {
+		return s.prof.tablePos
+	}
+	return s.prof.pos
+}
+
+// CommandNeeds lists the host files the sandbox must read to start the
+// program at path: the program (symlinks resolved) and, for a dynamically
+// linked ELF program, its loader. Nothing when path does not exist here.
+func CommandNeeds(path string) []string {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return nil
+	}
+	out := []string{real}
+	f, err := os.Open(real)
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		return out
+	}
+	defer ef.Close()
+	for _, p := range ef.Progs {
+		if p.Type != elf.PT_INTERP || p.Filesz == 0 || p.Filesz > 4096 {
+			continue
+		}
+		b := make([]byte, p.Filesz)
+		if _, err := p.ReadAt(b, 0); err != nil {
+			break
+		}
+		interp := string(b[:len(b)-1]) // NUL-terminated
+		if filepath.IsAbs(interp) {
+			out = append(out, interp)
+		}
+		break
+	}
+	return out
+}
