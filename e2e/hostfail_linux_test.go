@@ -34,7 +34,8 @@ func hostWorld(t *testing.T, u conformance.User) (root, proj string, env []strin
 	proj = filepath.Join(root, "proj")
 	home := filepath.Join(root, "home")
 	tmp := filepath.Join(root, "tmp")
-	for _, d := range []string{proj, home, tmp} {
+	// CODEX_HOME must exist: polc refuses one that names nothing.
+	for _, d := range []string{proj, home, filepath.Join(home, ".codex"), tmp} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
