@@ -151,6 +151,7 @@ func workspaceSandbox(t *testing.T) hostprobe.Sandbox {
 	dir := t.TempDir()
 	t.Setenv("HOME", filepath.Join(dir, "home"))
 	t.Setenv("CODEX_HOME", filepath.Join(dir, "home", ".codex"))
+	os.MkdirAll(filepath.Join(dir, "home", ".codex"), 0o755) // polc refuses a CODEX_HOME that names nothing
 	os.MkdirAll(filepath.Join(dir, "proj"), 0o755)
 	res := compiler.Compile(compiler.Options{Dir: filepath.Join(dir, "proj"), Profile: ":workspace", ForExec: true, NoExpand: true})
 	if res.Diags.HasErrors() {
