@@ -31,7 +31,7 @@ var alwaysProtected = map[string]bool{".codex": true, ".polc": true}
 // temporary directories (/tmp, $TMPDIR) are no exception: a user's next
 // git command there would obey a planted $TMPDIR/.git. Concurrent
 // launches share those placeholders; the runtime counts their holders
-// (runtime/synthetic_linux.go), so that none is removed under another
+// (shim/synthetic_linux.go), so that none is removed under another
 // launch's mount.
 var codexProtectedNames = map[string]bool{".git": true, ".agents": true, ".aws": true, ".codex": true}
 

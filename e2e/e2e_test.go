@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -21,7 +21,7 @@ var polcBin string
 
 func TestMain(m *testing.M) {
 	code := func() int {
-		if goruntime.GOOS != "linux" {
+		if runtime.GOOS != "linux" {
 			return m.Run()
 		}
 		// polc passes the descriptors it inherits on to the command, as a

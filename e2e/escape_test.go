@@ -12,7 +12,7 @@ import (
 
 	"polc/conformance"
 	"polc/internal/statekey"
-	"polc/runtime"
+	"polc/shim"
 
 	"golang.org/x/sys/unix"
 )
@@ -98,7 +98,7 @@ grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status
 			if !reachable {
 				continue
 			}
-			if strings.Contains(l, runtime.InnerArg) {
+			if strings.Contains(l, shim.InnerArg) {
 				t.Errorf("polc's mask stage is within the command's reach: %s", l)
 			}
 			// A process the command can take over must give it nothing it

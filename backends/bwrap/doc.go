@@ -29,7 +29,7 @@
 // orphans; polc forwards signals to the command on the host. It is one
 // process of polc, and is used when a plan has at most MaxDirectMasks
 // masks and polc knows from the plan that the working directory and the
-// command are there for the sandbox (polc/runtime).
+// command are there for the sandbox (polc/shim).
 //
 // With more masks (a deny glob matching thousands of files), bwrap runs
 // polc's mask stage instead, as pid 1 (--as-pid-1), keeping
@@ -38,7 +38,7 @@
 // namespace of its own it masks the files and glob matches with direct
 // mount calls, makes itself undumpable, empties its bounding set, drops
 // every capability of every thread and forks the command, reaping as
-// pid 1 (polc/runtime). Both launches give the same observable result
+// pid 1 (polc/shim). Both launches give the same observable result
 // (the stage's file masks are also noexec; a mode-000 empty file cannot
 // be run either way).
 //

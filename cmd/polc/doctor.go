@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 
 	"github.com/urfave/cli/v2"
 
@@ -43,8 +43,8 @@ func doctorAction(c *cli.Context) error {
 	if format != "text" && format != "json" {
 		return usageErr("unknown --format %q: use text or json", format)
 	}
-	if goruntime.GOOS != "linux" {
-		return failErr("doctor probes Linux hosts; on %s it is not implemented yet [%s]", goruntime.GOOS, diag.HostNoDoctor)
+	if runtime.GOOS != "linux" {
+		return failErr("doctor probes Linux hosts; on %s it is not implemented yet [%s]", runtime.GOOS, diag.HostNoDoctor)
 	}
 	sb, err := doctorSandbox(c)
 	if err != nil {
@@ -119,7 +119,7 @@ func sandboxOf(profile string, payload []byte) (hostprobe.Sandbox, error) {
 	}
 	sb.Args = bwrap.DirectNamespaceArgs(art)
 	sb.Proc, sb.Dev = art.Proc, art.Dev
-	if sb.Filter, err = art.Seccomp.Bytes(goruntime.GOARCH); err != nil {
+	if sb.Filter, err = art.Seccomp.Bytes(runtime.GOARCH); err != nil {
 		return hostprobe.Sandbox{}, failErr("%v [%s]", err, diag.LinuxUnsupportedArch)
 	}
 	return sb, nil

@@ -14,7 +14,7 @@ import (
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
-	"polc/runtime"
+	"polc/shim"
 )
 
 func init() {
@@ -208,7 +208,7 @@ func launch(p *prepared, argv []string) error {
 			fmt.Fprintln(os.Stderr, p.Warning)
 		}
 	}
-	code, err := runtime.Run(&runtime.Launch{
+	code, err := shim.Run(&shim.Launch{
 		Ready:   warn,
 		Payload: p.Out.Payload,
 		Files:   p.Out.Files,
@@ -221,7 +221,7 @@ func launch(p *prepared, argv []string) error {
 		Stderr:  os.Stderr,
 	})
 	if err != nil {
-		var f *runtime.Failure
+		var f *shim.Failure
 		if errors.As(err, &f) {
 			return execFailure("%s", f.Msg)
 		}

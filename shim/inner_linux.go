@@ -1,4 +1,4 @@
-package runtime
+package shim
 
 import (
 	"encoding/json"
@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
-	goruntime "runtime"
+	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -77,7 +77,7 @@ const maskSource = "/dev/.polc-mask"
 func InnerMain() {
 	// The mount namespace, the bounding set and the capabilities the
 	// command inherits are this thread's: it mounts and forks.
-	goruntime.LockOSThread()
+	runtime.LockOSThread()
 	status := os.NewFile(fdInnerStatus, "status")
 	stderr := os.Stderr
 	fail := func(format string, args ...any) {

@@ -1,8 +1,8 @@
-package runtime
+package shim
 
 import (
 	"os"
-	goruntime "runtime"
+	"runtime"
 	"syscall"
 
 	"polc/backends/bwrap"
@@ -43,7 +43,7 @@ func maskInterop(p hostprobe.Probe, plan *bwrap.HostPlan) {
 // with less.
 func directSetupFailure(art *bwrap.Artifact, bin string, code int) error {
 	sb := hostprobe.Sandbox{Profile: art.Profile, Args: bwrap.DirectNamespaceArgs(art), Proc: art.Proc, Dev: art.Dev}
-	if f, err := art.Seccomp.Bytes(goruntime.GOARCH); err == nil {
+	if f, err := art.Seccomp.Bytes(runtime.GOARCH); err == nil {
 		sb.Filter = f
 	}
 	if f := hostprobe.Diagnose(launched{hostProbe(), bin}, sb); f != nil {

@@ -1,4 +1,4 @@
-package runtime
+package shim
 
 import (
 	"bufio"
@@ -9,7 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	goruntime "runtime"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -118,7 +118,7 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 	art := plan.Artifact
 	b := &bwrapLaunch{debug: os.Getenv("POLC_DEBUG_BWRAP") != "", plan: plan, stage: stage, started: time.Now()}
 	check := plan.NeedsCheck()
-	filter, err := art.Seccomp.Bytes(goruntime.GOARCH)
+	filter, err := art.Seccomp.Bytes(runtime.GOARCH)
 	if err != nil {
 		return b, failf(diag.LinuxSandboxSetup, "%v", err)
 	}
