@@ -12,6 +12,23 @@ import (
 	"polc/conformance"
 )
 
+// benchWorld builds a case's world for a benchmark, under /var/tmp (the
+// :workspace profile makes /tmp writable), removed when it ends.
+func benchWorld(b *testing.B, c *conformance.Case) (root string, w *conformance.World) {
+	b.Helper()
+	base := "/var/tmp/polc-e2e"
+	os.MkdirAll(base, 0o755)
+	root, err := os.MkdirTemp(base, "bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(root) })
+	if w, err = c.Build(root); err != nil {
+		b.Fatal(err)
+	}
+	return root, w
+}
+
 // BenchmarkExecPrepare is what `polc exec` does in its own process
 // before bwrap starts, on the seed profile of bench/exec.sh: compile
 // the config, lower it for Linux, decode the artifact and plan the
@@ -19,17 +36,7 @@ import (
 func BenchmarkExecPrepare(b *testing.B) {
 	c := &conformance.Case{Config: seedConfig + "glob_scan_max_depth = 3\n",
 		Tree: []string{"proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/y.env", "proj/.git/HEAD"}}
-	base := "/var/tmp/polc-e2e"
-	os.MkdirAll(base, 0o755)
-	root, err := os.MkdirTemp(base, "bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.RemoveAll(root)
-	w, err := c.Build(root)
-	if err != nil {
-		b.Fatal(err)
-	}
+	root, w := benchWorld(b, c)
 	cache := filepath.Join(root, "cache")
 	be, err := backends.Get("linux")
 	if err != nil {
@@ -69,17 +76,7 @@ func BenchmarkExecPrepare(b *testing.B) {
 func BenchmarkPlanLargeTree(b *testing.B) {
 	proj := benchtree.Dir(b)
 	c := &conformance.Case{Config: seedConfig + "glob_scan_max_depth = 3\n"}
-	base := "/var/tmp/polc-e2e"
-	os.MkdirAll(base, 0o755)
-	root, err := os.MkdirTemp(base, "bench-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.RemoveAll(root)
-	w, err := c.Build(root)
-	if err != nil {
-		b.Fatal(err)
-	}
+	root, w := benchWorld(b, c)
 	res := compiler.Compile(compiler.Options{Dir: proj, Profile: "workspace", ForExec: true, NoExpand: true,
 		CodexHome: w.CodexHome, Home: w.Home, Tmpdir: w.Tmp, SystemDir: filepath.Join(root, "etc")})
 	if res.Policy == nil {

@@ -63,6 +63,21 @@ func polcExecWith(t *testing.T, u conformance.User, stage string, w *conformance
 	return runPolc(t, cmd)
 }
 
+// allowOneSocket writes the world's config: profile ws, :workspace with
+// the one Unix socket path allowed.
+func allowOneSocket(t *testing.T, w *conformance.World, path string) {
+	t.Helper()
+	cfg := fmt.Sprintf(`default_permissions = "ws"
+[permissions.ws]
+extends = ":workspace"
+[permissions.ws.network]
+unix_sockets = { %q = "allow" }
+`, path)
+	if err := os.WriteFile(w.ConfigFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // hostSockets are Unix sockets of a host process: stream servers that
 // greet each peer with "HOST\n", and a datagram socket; they count what
 // reaches them.
@@ -234,12 +249,7 @@ if __name__ == "__main__":
 
 	// The opt-in. One socket: Linux can only allow them all, so polc
 	// refuses unless told that is accepted, and then says it.
-	os.WriteFile(w.ConfigFile, []byte(fmt.Sprintf(`default_permissions = "ws"
-[permissions.ws]
-extends = ":workspace"
-[permissions.ws.network]
-unix_sockets = { %q = "allow" }
-`, h.tmpStream)), 0o644)
+	allowOneSocket(t, w, h.tmpStream)
 	r = polcExecWith(t, u, stage, w, []string{"-P", "ws"}, nil, bin, "connect", h.tmpStream)
 	if r.code != 125 || !strings.Contains(r.stderr, "POL079") || r.stdout != "" {
 		t.Errorf("one allowed socket without --allow-unenforceable: want a refusal naming POL079, got exit %d %q %s", r.code, r.stdout, r.stderr)
@@ -435,12 +445,7 @@ func TestExplainSocketPolicy(t *testing.T) {
 			t.Errorf("%s: want connect denied:\n%s", target, out)
 		}
 	}
-	os.WriteFile(w.ConfigFile, []byte(fmt.Sprintf(`default_permissions = "ws"
-[permissions.ws]
-extends = ":workspace"
-[permissions.ws.network]
-unix_sockets = { %q = "allow" }
-`, h.tmpStream)), 0o644)
+	allowOneSocket(t, w, h.tmpStream)
 	out := explain("-P", "ws", "--op", "connect", h.tmpStream, h.projStream)
 	if !strings.Contains(out, "connect "+h.tmpStream+": allowed") || !strings.Contains(out, "unix_sockets allows "+h.tmpStream) ||
 		!strings.Contains(out, "connect "+h.projStream+": denied") {
