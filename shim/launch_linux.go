@@ -126,16 +126,12 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 	if check && !stage {
 		first = fdSync + 1
 	}
-	args := plan.LaunchArgs(stage, first)
-	nMaskFiles := 0
-	if !stage {
-		_, nMaskFiles = plan.MaskArgs(first)
-		if check {
-			if !art.Dev {
-				return b, failf(diag.LinuxSandboxSetup, "cannot check the sandbox's masks before the command starts: the plan has no /dev")
-			}
-			args = append(args, "--file", strconv.Itoa(fdSync), "/dev/null")
+	args, nMaskFiles := plan.LaunchArgs(stage, first)
+	if check && !stage {
+		if !art.Dev {
+			return b, failf(diag.LinuxSandboxSetup, "cannot check the sandbox's masks before the command starts: the plan has no /dev")
 		}
+		args = append(args, "--file", strconv.Itoa(fdSync), "/dev/null")
 	}
 	args = append(args,
 		"--seccomp", strconv.Itoa(fdSeccomp),

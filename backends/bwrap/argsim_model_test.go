@@ -21,6 +21,7 @@ import (
 // earlier one covers it, as on Linux) and, within a tmpfs, by the
 // directory bwrap created there.
 type argSim struct {
+	args   []string // what was simulated, for failure messages
 	mounts []simMount
 	// made are the directories (--dir) and symlinks (--symlink) created
 	// inside tmpfs mounts, by path.
@@ -53,7 +54,7 @@ type simMade struct {
 // passes them through --args) followed by the masks a mask stage applies
 // after bwrap's mounts (nil in a direct launch).
 func simulateArgs(args []string, stageMasks []Mask) (*argSim, error) {
-	s := &argSim{made: map[string]simMade{}}
+	s := &argSim{args: args, made: map[string]simMade{}}
 	perms := os.FileMode(0o755) // bwrap's default for --tmpfs and --dir
 	havePerms := false
 	arity := map[string]int{

@@ -48,12 +48,12 @@ func DirectNamespaceArgs(art *Artifact) []string {
 
 // LaunchArgs are the namespace and filesystem arguments polc's launcher
 // passes bwrap for the plan: the direct launch's, whose masks read their
-// empty files from descriptor firstMaskFD on (MaskArgs), or the mask
-// stage's (polc as pid 1 with the capabilities it needs to mask, and
-// drops). The launcher adds only its descriptors (seccomp, status,
-// block, sync) and the working directory.
-func (hp *HostPlan) LaunchArgs(stage bool, firstMaskFD int) []string {
-	args := DirectNamespaceArgs(hp.Artifact)
+// empty files from descriptor firstMaskFD on (MaskArgs; maskFiles is how
+// many), or the mask stage's (polc as pid 1 with the capabilities it
+// needs to mask, and drops). The launcher adds only its descriptors
+// (seccomp, status, block, sync) and the working directory.
+func (hp *HostPlan) LaunchArgs(stage bool, firstMaskFD int) (args []string, maskFiles int) {
+	args = DirectNamespaceArgs(hp.Artifact)
 	if stage {
 		// The mask stage mounts (CAP_SYS_ADMIN) and empties its bounding
 		// set before the fork (CAP_SETPCAP); it drops both itself.
@@ -61,10 +61,11 @@ func (hp *HostPlan) LaunchArgs(stage bool, firstMaskFD int) []string {
 	}
 	args = append(args, hp.Args...)
 	if !stage {
-		masks, _ := hp.MaskArgs(firstMaskFD)
+		var masks []string
+		masks, maskFiles = hp.MaskArgs(firstMaskFD)
 		args = append(args, masks...)
 	}
-	return args
+	return args, maskFiles
 }
 
 // MaskArgs are the bwrap operations that apply hp.Masks, in order, as

@@ -124,7 +124,8 @@ func TestEvaluatorAgreesWithDecide(t *testing.T) {
 			if stage {
 				masks = plan.Masks
 			}
-			sim, err := simulateArgs(plan.LaunchArgs(stage, 7), masks)
+			args, _ := plan.LaunchArgs(stage, 7)
+			sim, err := simulateArgs(args, masks)
 			if err != nil {
 				t.Fatalf("seed %d: simulating the launch (stage %v): %v", seed, stage, err)
 			}
@@ -152,7 +153,7 @@ func TestEvaluatorAgreesWithDecide(t *testing.T) {
 					acc := sim.Access(ir.ResolvePath(p))
 					if ok := acc == ir.Write || acc == ir.Read && op == ir.OpRead; ok != want.AllowedWithinCap {
 						t.Errorf("seed %d: %s %s: the %s launch's bwrap arguments give %v, Decide %v (%s)\nargs: %q",
-							seed, op, strings.TrimPrefix(p, root), launch, acc, want.AllowedWithinCap, want.Reason(), plan.LaunchArgs(launch != "direct", 7))
+							seed, op, strings.TrimPrefix(p, root), launch, acc, want.AllowedWithinCap, want.Reason(), sim.args)
 					}
 				}
 			}
