@@ -44,9 +44,11 @@ type snapshot struct {
 	names []string // scratch: the current listing's names that matter
 }
 
-// snap records the directory visit or revalidate is at.
+// snap records the directory visit or revalidate is at; names may
+// repeat (a matched directory walked into).
 func (w *walker) snap(path string, root bool, st dirStat, racy bool, set int32, depth int, names []string) {
 	slices.Sort(names)
+	names = slices.Compact(names)
 	w.snaps.dirs = append(w.snaps.dirs, dirSnap{path: path, root: root, st: st, racy: racy, set: set, depth: depth, names: names})
 }
 

@@ -3,7 +3,6 @@ package globwalk
 import (
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -682,14 +681,14 @@ func (w *walker) revalidateAt(parent dirHandle, buf []byte, setID int32, depth i
 	}
 	w.res.Stats.DirsReused++
 	if w.snaps != nil {
-		var names []string
+		// A matched directory may be a child too: snap sorts and drops
+		// the repeat.
+		names := make([]string, 0, len(old.matches)+len(old.children))
 		for _, m := range old.matches {
 			names = append(names, m.name)
 		}
 		for _, c := range old.children {
-			if !slices.Contains(names, c.name) {
-				names = append(names, c.name)
-			}
+			names = append(names, c.name)
 		}
 		w.snap(string(buf), isRoot, old.st, false, setID, depth, names)
 	}
