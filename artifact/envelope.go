@@ -166,23 +166,11 @@ func PortablePolicy(p *ir.Policy, b ir.Bindings) (*ir.Policy, error) {
 	if err := json.Unmarshal(raw, &c); err != nil {
 		return nil, errf(diag.ArtifactMalformed, "", "copying policy: %v", err)
 	}
-	sym := func(o *ir.Origin) {
-		if o != nil && strings.HasPrefix(o.Pos.File, "/") {
+	c.RuleOrigins(func(o *ir.Origin) {
+		if strings.HasPrefix(o.Pos.File, "/") {
 			o.Pos.File = b.Symbolize(path.Clean(o.Pos.File))
 		}
-	}
-	for i := range c.Rules {
-		sym(&c.Rules[i].Origin)
-	}
-	for i := range c.Globs {
-		sym(&c.Globs[i].Origin)
-	}
-	sym(c.Minimal)
-	sym(&c.Network.Origin)
-	for i := range c.Network.UnixSockets {
-		sym(&c.Network.UnixSockets[i].Origin)
-	}
-	sym(c.Network.AllUnixSockets)
+	})
 	c.Sort()
 	return &c, nil
 }

@@ -46,25 +46,9 @@ func (s *state) symbolizeInputs() {
 	if len(names) == 0 {
 		return
 	}
-	rename := func(o *ir.Origin) {
-		if o == nil {
-			return
-		}
+	s.policy.RuleOrigins(func(o *ir.Origin) {
 		if n, ok := names[o.Pos.File]; ok {
 			o.Pos.File = n
 		}
-	}
-	p := s.policy
-	for i := range p.Rules {
-		rename(&p.Rules[i].Origin)
-	}
-	for i := range p.Globs {
-		rename(&p.Globs[i].Origin)
-	}
-	rename(p.Minimal)
-	rename(&p.Network.Origin)
-	for i := range p.Network.UnixSockets {
-		rename(&p.Network.UnixSockets[i].Origin)
-	}
-	rename(p.Network.AllUnixSockets)
+	})
 }

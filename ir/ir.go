@@ -258,6 +258,29 @@ type Policy struct {
 	RequirementsDigest string `json:"requirements_digest,omitempty"`
 }
 
+// RuleOrigins calls f with the origin of every filesystem rule, deny
+// glob, the :minimal roots and the network setting and its Unix
+// sockets: the origins that name the file a rule was read from.
+// (Approvals and the proxy's domain rules carry theirs apart.)
+func (p *Policy) RuleOrigins(f func(*Origin)) {
+	for i := range p.Rules {
+		f(&p.Rules[i].Origin)
+	}
+	for i := range p.Globs {
+		f(&p.Globs[i].Origin)
+	}
+	if p.Minimal != nil {
+		f(p.Minimal)
+	}
+	f(&p.Network.Origin)
+	for i := range p.Network.UnixSockets {
+		f(&p.Network.UnixSockets[i].Origin)
+	}
+	if p.Network.AllUnixSockets != nil {
+		f(p.Network.AllUnixSockets)
+	}
+}
+
 // Sort puts rules and globs in canonical order: by path, then access, so
 // that two compiles of the same input are byte-identical.
 func (p *Policy) Sort() {
