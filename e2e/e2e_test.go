@@ -365,7 +365,7 @@ func TestSignalsAreForwarded(t *testing.T) {
 }
 
 func stageEnv(stage string) []string {
-	if stage == "inner" || stage == "mask-stage" {
+	if stage == "inner" {
 		return []string{"POLC_EXEC_STAGE=inner"}
 	}
 	return nil
