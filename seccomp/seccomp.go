@@ -1,5 +1,6 @@
-// Package seccomp builds the seccomp-BPF filter polc installs inside the
-// Linux sandbox, just before the command runs.
+// Package seccomp builds the seccomp-BPF filter of the Linux sandbox;
+// bubblewrap loads it (--seccomp) before anything of polc's or the
+// command's runs inside.
 //
 // The filter is a deny list with a default of allow, like the reference's
 // (Codex linux-sandbox seccomp.rs), but it is built here for one
@@ -78,7 +79,7 @@ import (
 var Reason = map[string]string{
 	// ptrace can rewrite a syscall after the filter has checked it (before
 	// Linux 4.8) and reads or writes the memory of other sandboxed
-	// processes, including polc's own pid-1 helper.
+	// processes, including polc's mask stage as pid 1.
 	"ptrace": "can tamper with other sandboxed processes and, on old kernels, bypass seccomp",
 	// process_vm_* read and write another process's memory without ptrace.
 	"process_vm_readv":  "reads another process's memory",

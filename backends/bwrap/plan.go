@@ -807,29 +807,6 @@ func (b *builder) visibleBelow(p string) bool {
 	return false
 }
 
-// NamespaceArgs are bwrap's process arguments for the artifact: session,
-// namespaces and capabilities. needCaps keeps CAP_SYS_ADMIN inside the
-// new user namespace for polc's inner stage, which drops it before the
-// command runs.
-func NamespaceArgs(art *Artifact, needCaps bool) []string {
-	var args []string
-	if art.NewSession {
-		args = append(args, "--new-session")
-	}
-	if art.DieWithParent {
-		args = append(args, "--die-with-parent")
-	}
-	args = append(args, "--as-pid-1")
-	for _, ns := range art.Namespaces {
-		args = append(args, "--unshare-"+ns)
-	}
-	args = append(args, "--cap-drop", "ALL")
-	if needCaps {
-		args = append(args, "--cap-add", "CAP_SYS_ADMIN")
-	}
-	return args
-}
-
 // ProcCoverArgs make the kernel's global knobs under the fresh /proc
 // read-only; they follow --proc /proc.
 //

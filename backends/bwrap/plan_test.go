@@ -184,12 +184,12 @@ func TestMandatoryDenyHidesDeeperRules(t *testing.T) {
 func TestLowerNetworkAndDecode(t *testing.T) {
 	p := seedPolicy()
 	art, _ := Lower(p, backends.Options{})
-	if art.Network != netNone || art.Env["CODEX_SANDBOX_NETWORK_DISABLED"] != "1" || argIndex(NamespaceArgs(art, false), "--unshare-net") < 0 {
+	if art.Network != netNone || art.Env["CODEX_SANDBOX_NETWORK_DISABLED"] != "1" || argIndex(DirectNamespaceArgs(art), "--unshare-net") < 0 {
 		t.Fatalf("network off must unshare net and set the reference's variable: %+v", art)
 	}
 	p.Network.Mode = ir.NetworkFull
 	art, _ = Lower(p, backends.Options{})
-	if argIndex(NamespaceArgs(art, false), "--unshare-net") >= 0 || art.Seccomp.AllowSocketFamilies != nil {
+	if argIndex(DirectNamespaceArgs(art), "--unshare-net") >= 0 || art.Seccomp.AllowSocketFamilies != nil {
 		t.Fatal("network on: no net namespace, no socket-family allowlist")
 	}
 	p.Network.Mode = ir.NetworkProxy
@@ -268,7 +268,8 @@ func TestProcKnobsReadOnly(t *testing.T) {
 	if argIndex(ProcCoverArgs, "--ro-bind", "/proc/sys", "/proc/sys") != 0 {
 		t.Fatalf("/proc/sys must be bound with --ro-bind (fail closed), got %q", ProcCoverArgs)
 	}
-	for _, args := range [][]string{NamespaceArgs(hp.Artifact, true), DirectNamespaceArgs(hp.Artifact)} {
+	for _, stage := range []bool{false, true} {
+		args, _ := hp.LaunchArgs(stage, 7)
 		if argIndex(args, "--unshare-uts") < 0 {
 			t.Errorf("no --unshare-uts in %q", args)
 		}
