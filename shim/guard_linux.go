@@ -31,12 +31,13 @@ import (
 // changing under it.
 const maxLaunchAttempts = 3
 
-// raceError is a guard that failed its check: the launch is retried.
-type raceError struct {
-	path, why string
-}
+// raceError is a check that failed because the tree changed: the launch
+// is retried. Its message names the path and what happened to it.
+type raceError struct{ msg string }
 
-func (e *raceError) Error() string { return e.path + ": " + e.why }
+func (e *raceError) Error() string { return e.msg }
+
+func changed(path, why string) *raceError { return &raceError{path + ": " + why} }
 
 // checkPlan checks, once the sandbox's mounts are made, that the walk
 // that found the deny globs' matches saw the tree as it is (a walk that
@@ -46,9 +47,9 @@ func checkPlan(plan *bwrap.HostPlan, root string) error {
 	if err := plan.CheckWalk(); err != nil {
 		var ce *globwalk.ChangeError
 		if errors.As(err, &ce) {
-			return &raceError{ce.Path, ce.Why}
+			return changed(ce.Path, ce.Why)
 		}
-		return &raceError{"the deny-glob walk", err.Error()}
+		return changed("the deny-glob walk", err.Error())
 	}
 	return checkGuards(plan.Guards, root)
 }
@@ -59,20 +60,20 @@ func checkGuards(guards []bwrap.Guard, root string) error {
 	for _, g := range guards {
 		var st unix.Stat_t
 		if err := unix.Lstat(g.Path, &st); err != nil {
-			return &raceError{g.Path, fmt.Sprintf("gone from the host since it was planned (%v)", err)}
+			return changed(g.Path, fmt.Sprintf("gone from the host since it was planned (%v)", err))
 		}
 		if st.Dev != g.Dev || st.Ino != g.Ino {
-			return &raceError{g.Path, "moved or replaced on the host since it was planned"}
+			return changed(g.Path, "moved or replaced on the host since it was planned")
 		}
 		// The plan masks only what the sandbox would show, so the path
 		// is reachable there: anything but a view of the mask fails
 		// closed, bwrap's layout changing included.
 		var in unix.Stat_t
 		if err := unix.Lstat(root+g.Path, &in); err != nil {
-			return &raceError{g.Path, fmt.Sprintf("cannot be checked in the sandbox (%v)", err)}
+			return changed(g.Path, fmt.Sprintf("cannot be checked in the sandbox (%v)", err))
 		}
 		if in.Dev == g.Dev && in.Ino == g.Ino {
-			return &raceError{g.Path, "not covered in the sandbox"}
+			return changed(g.Path, "not covered in the sandbox")
 		}
 	}
 	return nil

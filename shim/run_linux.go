@@ -51,7 +51,7 @@ func Run(l *Launch) (int, error) {
 		if err != nil {
 			var pe *bwrap.PlanError
 			if errors.As(err, &pe) && pe.Code == diag.LinuxTreeChanged {
-				return nil, &raceError{path: pe.Msg, why: "the tree changed while it was planned"}
+				return nil, &raceError{pe.Msg}
 			}
 			if errors.As(err, &pe) {
 				return nil, failf(pe.Code, "%s", pe.Msg)
@@ -68,7 +68,7 @@ func Run(l *Launch) (int, error) {
 			return code, err
 		}
 		if attempt == maxLaunchAttempts {
-			return 0, failf(diag.LinuxTreeChanged, "%s: the tree kept changing while polc set up the sandbox (%d attempts); run the command again once nothing else moves files in it", race.path, attempt)
+			return 0, failf(diag.LinuxTreeChanged, "%s: the tree kept changing while polc set up the sandbox (%d attempts); run the command again once nothing else moves files in it", race, attempt)
 		}
 		if os.Getenv("POLC_DEBUG_BWRAP") != "" {
 			fmt.Fprintf(os.Stderr, "polc: attempt %d: %v; planning again\n", attempt, race)
