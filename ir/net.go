@@ -118,6 +118,32 @@ type Proxy struct {
 	// SOCKS5 is enable_socks5: the proxy also serves SOCKS5 (socks5h).
 	SOCKS5       bool   `json:"socks5,omitempty"`
 	SOCKS5Origin Origin `json:"socks5_origin"`
+	// HTTPPort and SOCKSPort are the loopback ports the sandboxed command
+	// is told to use (HTTP_PROXY, ALL_PROXY and the like): the launcher
+	// listens on 127.0.0.1 at these ports inside the sandbox's own
+	// network namespace and carries each connection to polc's proxy,
+	// which runs outside the sandbox. 0 means the defaults,
+	// DefaultHTTPPort and DefaultSOCKSPort (the reference's).
+	HTTPPort  int `json:"http_port,omitempty"`
+	SOCKSPort int `json:"socks_port,omitempty"`
+}
+
+// The reference proxy's default listening ports.
+const (
+	DefaultHTTPPort  = 3128
+	DefaultSOCKSPort = 8081
+)
+
+// Ports returns the HTTP and SOCKS5 listener ports, defaults applied.
+func (p Proxy) Ports() (httpPort, socksPort int) {
+	httpPort, socksPort = p.HTTPPort, p.SOCKSPort
+	if httpPort == 0 {
+		httpPort = DefaultHTTPPort
+	}
+	if socksPort == 0 {
+		socksPort = DefaultSOCKSPort
+	}
+	return httpPort, socksPort
 }
 
 // NetDecision is the answer for one request.
