@@ -167,7 +167,7 @@ func TestConformance(t *testing.T) {
 						t.Fatal(err)
 					}
 					u.Own(t, w.Root)
-					script, shell := c.Script(w, conformance.Listen(t))
+					script, shell := c.Script(w, conformance.Serve(t))
 					r := polcExecAs(t, u, stage, w, c.Profile(), script, shell, "-s")
 					if c.Refused {
 						if r.code != 125 || strings.Contains(r.stdout, "@@") {
