@@ -246,3 +246,59 @@ func bridgeStages(dir string) []string {
 	}
 	return pids
 }
+
+// TestProxyRefusesPrivateAnswers: a name the rules allow that resolves
+// to a loopback or private address (a DNS rebinding attack, or an
+// allowed name pointed at the host's own services) is refused unless
+// local addresses are allowed, and then reaches the address the proxy
+// checked. The resolver's answer comes from an /etc/hosts bound in a
+// mount namespace of the test's own (the proxy reads it before DNS), so
+// nothing leaves the machine.
+func TestProxyRefusesPrivateAnswers(t *testing.T) {
+	conformance.NeedSandbox(t)
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("unshare not installed")
+	}
+	for _, u := range conformance.Users(t) {
+		t.Run(u.Name, func(t *testing.T) {
+			for _, local := range []bool{false, true} {
+				cfg := strings.Replace(proxyConfig("full"), `"*.allowed.test" = "allow"`, `"rebind.test" = "allow"`, 1)
+				if local {
+					cfg += "allow_local_binding = true\n"
+				}
+				w := seedWorld(t, cfg)
+				srv := conformance.Serve(t)
+				hosts := filepath.Join(w.Root, "hosts")
+				os.WriteFile(hosts, []byte("127.0.0.1 localhost\n127.0.0.1 rebind.test\n"), 0o644)
+				u.Own(t, w.Root)
+				script := curlStatus("rebind", fmt.Sprintf("http://rebind.test:%d/", srv.HTTP))
+				// polc, in a mount namespace where /etc/hosts answers
+				// rebind.test with the host's loopback. A user maps itself
+				// to root in a user namespace of its own to bind it.
+				inner := fmt.Sprintf("mount --bind %s /etc/hosts && exec %s exec -C %s -- /bin/bash -c %s",
+					hosts, polcBin, w.Proj, shellQuote(script))
+				flags := []string{"-m"}
+				if u.Switch {
+					flags = []string{"-r", "-m"}
+				}
+				cmd := polcCmd(u, "", w)
+				cmd.Path, _ = exec.LookPath("unshare")
+				cmd.Args = append(append([]string{"unshare"}, flags...), "/bin/sh", "-c", inner)
+				r := runPolc(t, cmd)
+				want := "rebind x-proxy-error: blocked-by-allowlist status=403 \n"
+				if local {
+					want = "rebind status=200 \n"
+				}
+				if r.stdout != want {
+					t.Errorf("allow_local_binding=%v: got %q, want %q (exit %d)\nstderr: %s", local, r.stdout, want, r.code, r.stderr)
+				}
+				if !local && !strings.Contains(r.stderr, "refused (not_allowed_local)") {
+					t.Errorf("no refusal line naming not_allowed_local:\n%s", r.stderr)
+				}
+			}
+		})
+	}
+}
