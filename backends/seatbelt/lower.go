@@ -531,7 +531,7 @@ func (l *lowering) profile(pl *Payload) string {
 		b.WriteString("(allow network-outbound)\n(allow network-inbound)\n")
 		b.WriteString(networkSBPL)
 	case ir.NetworkProxy:
-		ports := append([]int(nil), l.p.Network.ProxyPorts...)
+		ports := l.p.Network.ProxyPorts()
 		sort.Ints(ports)
 		var uniq []int
 		for _, p := range ports {

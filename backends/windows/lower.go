@@ -42,7 +42,7 @@ func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
 		Format:          Format,
 		Profile:         p.Profile,
 		Unrestricted:    p.Unrestricted,
-		Network:         NetworkPlan{Mode: string(p.Network.Mode), ProxyPorts: sortedPorts(p.Network.ProxyPorts)},
+		Network:         NetworkPlan{Mode: string(p.Network.Mode), ProxyPorts: sortedPorts(p.Network.ProxyPorts())},
 		SystemReadRoots: l.sys,
 		Assumptions:     assumptions,
 		Modes:           map[string]*Mode{},
