@@ -303,7 +303,9 @@ func (c *Case) Script(w *World, srv Servers) (script, shell string) {
 			cmd = fmt.Sprintf("(exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null", srv.TCP)
 			shell = "/bin/bash"
 		}
-		fmt.Fprintf(&b, "if %s; then echo \"@@ %s allow\"; else echo \"@@ %s deny\"; fi\n", cmd, p.Key(), p.Key())
+		// The key stays as written ($HTTP is not the shell's).
+		k := shellQuote("@@ " + p.Key())
+		fmt.Fprintf(&b, "if %s; then echo %s' allow'; else echo %s' deny'; fi\n", cmd, k, k)
 	}
 	return "#!" + shell + "\n" + b.String(), shell
 }
