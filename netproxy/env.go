@@ -70,7 +70,9 @@ const LoopbackHost = "127.0.0.1"
 func HTTPURL(httpPort int) string { return "http://" + LoopbackHost + ":" + strconv.Itoa(httpPort) }
 
 // SOCKSURL is the socks5h URL of the SOCKS5 listener.
-func SOCKSURL(socksPort int) string { return "socks5h://" + LoopbackHost + ":" + strconv.Itoa(socksPort) }
+func SOCKSURL(socksPort int) string {
+	return "socks5h://" + LoopbackHost + ":" + strconv.Itoa(socksPort)
+}
 
 // Env returns the variables, "KEY=VALUE" sorted by key, that send a
 // command's traffic to the listeners p promises: HTTP_PROXY and the

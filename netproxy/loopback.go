@@ -31,8 +31,8 @@ type Loopback struct {
 	mu      sync.Mutex
 	closing bool
 	err     error // the first Serve failure before Close
-	wg   sync.WaitGroup
-	once sync.Once
+	wg      sync.WaitGroup
+	once    sync.Once
 }
 
 // StartLoopback starts a Proxy for cfg on the loopback ports of
