@@ -12,3 +12,9 @@ var (
 	MacSandboxExec     = register("POL087", Error, "sandbox-exec could not run the command")
 	MacUnixSockets     = register("POL088", Warning, "allowed host Unix sockets are not granted on macOS")
 )
+
+// The egress proxy on macOS (POL210–POL214; POL215–POL219 are Windows').
+var (
+	MacProxyPorts = register("POL210", Error, "the proxy's HTTP and SOCKS5 listeners need the same port")
+	MacProxyStart = register("POL211", Error, "the egress proxy could not start on macOS")
+)

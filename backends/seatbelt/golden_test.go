@@ -23,9 +23,14 @@ func TestGoldenProfiles(t *testing.T) {
 		{Path: "/Users/u/my-app/secrets", Access: ir.Deny, Mandatory: true},
 	}, Globs: []ir.Glob{{Pattern: "/Users/u/my-app/**/*.[pk]ey", Base: "/Users/u/my-app"}},
 		Network: ir.Network{Mode: ir.NetworkProxy, ProxyPorts: []int{8081, 3128}}}
+	managed := proxyPolicy(ir.Proxy{SOCKS5: true, Methods: ir.MethodsLimited, Domains: []ir.DomainRule{
+		{Pattern: "*.npmjs.org", Action: ir.DomainAllow, Managed: true, Origin: ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network.domains"}},
+		{Pattern: "evil.npmjs.org", Action: ir.DomainDeny, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "domains"}},
+	}})
 	for name, pol := range map[string]*ir.Policy{
-		"seed":         seedPolicy(),
-		"hyphen-proxy": hyphen,
+		"seed":          seedPolicy(),
+		"hyphen-proxy":  hyphen,
+		"managed-proxy": managed,
 		"unrestricted": {Profile: ":danger-full-access", Unrestricted: true},
 	} {
 		out, diags := Lower(pol, backends.Options{})
