@@ -52,7 +52,7 @@ func TestGoldenCasesAgreeWithDecide(t *testing.T) {
 			ev, _ := lowerEvalEnv(t, res.Policy, res.Env)
 			for _, host := range append(netgen.Literals, "registry.npmjs.org", "example.com", "a.b.example.com") {
 				for _, method := range netgen.Methods {
-					checkEgress(t, ev, res.Policy, host, 443, method)
+					netgen.CheckEgress(t, ev, res.Policy, host, 443, method)
 				}
 			}
 			compiled++

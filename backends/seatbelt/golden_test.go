@@ -31,7 +31,7 @@ func TestGoldenProfiles(t *testing.T) {
 		"seed":          seedPolicy(),
 		"hyphen-proxy":  hyphen,
 		"managed-proxy": managed,
-		"unrestricted": {Profile: ":danger-full-access", Unrestricted: true},
+		"unrestricted":  {Profile: ":danger-full-access", Unrestricted: true},
 	} {
 		out, diags := Lower(pol, backends.Options{})
 		if diags.HasErrors() {

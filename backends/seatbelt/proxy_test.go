@@ -131,7 +131,7 @@ func TestEgressAgreesWithDecideNet(t *testing.T) {
 		ev, _ := lowerEval(t, pol)
 		for j := 0; j < 40; j++ {
 			host, port, method := netgen.Request(r)
-			checkEgress(t, ev, pol, host, port, method)
+			netgen.CheckEgress(t, ev, pol, host, port, method)
 			checked++
 		}
 	}
@@ -141,50 +141,13 @@ func TestEgressAgreesWithDecideNet(t *testing.T) {
 		ev, _ := lowerEval(t, pol)
 		for j := 0; j < 40; j++ {
 			host, port, method := netgen.Request(r)
-			checkEgress(t, ev, pol, host, port, method)
+			netgen.CheckEgress(t, ev, pol, host, port, method)
 			checked++
 		}
 	}
 	ev, _ := lowerEval(t, &ir.Policy{Profile: ":danger-full-access", Unrestricted: true})
-	checkEgress(t, ev, &ir.Policy{Unrestricted: true}, "example.com", 443, "CONNECT")
+	netgen.CheckEgress(t, ev, &ir.Policy{Unrestricted: true}, "example.com", 443, "CONNECT")
 	if checked < 6000 {
 		t.Fatalf("only %d requests checked", checked)
-	}
-}
-
-// checkEgress compares one request. A SOCKS5 request is refused when the
-// policy does not enable SOCKS5 (nothing listens for it), whatever
-// DecideNet says of its destination.
-func checkEgress(t *testing.T, ev backends.EgressEvaluator, pol *ir.Policy, host string, port int, method string) {
-	t.Helper()
-	want, err := ir.DecideNet(pol, host, port, method)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := ev.Egress(host, port, method)
-	// polc runs the proxy when the network carries one; a bare proxy mode
-	// (a proxy the user runs) has nothing to agree with but refusals.
-	proxy := pol.Network.Mode == ir.NetworkProxy && pol.Network.Proxy != nil && !pol.Unrestricted
-	if proxy && method == ir.MethodSOCKS5 && !pol.Network.Proxy.SOCKS5 {
-		if got.Allowed {
-			t.Fatalf("SOCKS5 %s:%d allowed without SOCKS5: %s", host, port, got.Reason)
-		}
-		return
-	}
-	what := fmt.Sprintf("network %+v: %s %s:%d", pol.Network.Proxy, method, host, port)
-	if got.Allowed != want.Allowed {
-		t.Fatalf("%s: artifact %v (%s), DecideNet %v (%s)", what, got.Allowed, got.Reason, want.Allowed, want.Explain())
-	}
-	if !proxy {
-		return
-	}
-	// In proxy mode every decision is the proxy's.
-	if got.Via != backends.ViaProxy || got.Decision == nil {
-		t.Fatalf("%s: decided %q, not by the proxy: %s", what, got.Via, got.Reason)
-	}
-	d := *got.Decision
-	if d.Reason != want.Reason || d.CheckAddrs != want.CheckAddrs || (d.Rule == nil) != (want.Rule == nil) ||
-		d.Rule != nil && (d.Rule.Pattern != want.Rule.Pattern || d.Rule.Action != want.Rule.Action) {
-		t.Fatalf("%s: proxy decided %s, DecideNet %s", what, d.Explain(), want.Explain())
 	}
 }

@@ -50,6 +50,24 @@ func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
 	if l.plan.Network.Mode == "" {
 		l.plan.Network.Mode = string(ir.NetworkNone)
 	}
+	if px := p.Network.Proxy; px != nil && p.Network.Mode == ir.NetworkProxy && !p.Unrestricted {
+		if px.PortsCollide() {
+			pos := px.SOCKS5Origin.Pos
+			if pos.IsZero() {
+				pos = p.Network.Origin.Pos
+			}
+			httpPort, _ := px.Ports()
+			l.diags.Addf(diag.WindowsProxyPorts, pos, "give the HTTP and SOCKS5 listeners different ports",
+				"the proxy's HTTP and SOCKS5 listeners are both on port %d; one loopback port cannot serve both", httpPort)
+			return l.plan, l.diags
+		}
+		// polc runs the proxy for the launch: the firewall leaves open
+		// its listeners only, and the plan carries what it enforces.
+		cp := *px
+		cp.Domains = append([]ir.DomainRule(nil), px.Domains...)
+		l.plan.Network.Proxy = &cp
+		l.plan.Network.ProxyPorts = px.Listeners()
+	}
 	if p.Unrestricted {
 		for _, m := range []string{Elevated, Unelevated} {
 			l.plan.Modes[m] = &Mode{Identity: SIDRealUser, Steps: []Step{

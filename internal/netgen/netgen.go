@@ -3,9 +3,12 @@
 package netgen
 
 import (
+	"fmt"
 	"math/rand"
 	"strings"
+	"testing"
 
+	"polc/backends"
 	"polc/ir"
 )
 
@@ -91,4 +94,43 @@ var Ports = []int{22, 53, 80, 443, 8080}
 // Request is a random request: host, port and method.
 func Request(r *rand.Rand) (string, int, string) {
 	return Host(r), Ports[r.Intn(len(Ports))], Methods[r.Intn(len(Methods))]
+}
+
+// CheckEgress fails t unless ev's answer for one request agrees with
+// ir.DecideNet on pol: allowed or not and, where polc runs the proxy,
+// decided by the proxy with DecideNet's reason and rule. A SOCKS5
+// request is refused when the policy does not enable SOCKS5 (nothing
+// listens for it), whatever DecideNet says of its destination.
+func CheckEgress(t testing.TB, ev backends.EgressEvaluator, pol *ir.Policy, host string, port int, method string) {
+	t.Helper()
+	want, err := ir.DecideNet(pol, host, port, method)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ev.Egress(host, port, method)
+	// polc runs the proxy when the network carries one; a bare proxy mode
+	// (a proxy the user runs) has nothing to agree with but refusals.
+	proxy := pol.Network.Mode == ir.NetworkProxy && pol.Network.Proxy != nil && !pol.Unrestricted
+	if proxy && method == ir.MethodSOCKS5 && !pol.Network.Proxy.SOCKS5 {
+		if got.Allowed {
+			t.Fatalf("SOCKS5 %s:%d allowed without SOCKS5: %s", host, port, got.Reason)
+		}
+		return
+	}
+	what := fmt.Sprintf("network %+v: %s %s:%d", pol.Network.Proxy, method, host, port)
+	if got.Allowed != want.Allowed {
+		t.Fatalf("%s: artifact %v (%s), DecideNet %v (%s)", what, got.Allowed, got.Reason, want.Allowed, want.Explain())
+	}
+	if !proxy {
+		return
+	}
+	// In proxy mode every decision is the proxy's.
+	if got.Via != backends.ViaProxy || got.Decision == nil {
+		t.Fatalf("%s: decided %q, not by the proxy: %s", what, got.Via, got.Reason)
+	}
+	d := *got.Decision
+	if d.Reason != want.Reason || d.CheckAddrs != want.CheckAddrs || (d.Rule == nil) != (want.Rule == nil) ||
+		d.Rule != nil && (d.Rule.Pattern != want.Rule.Pattern || d.Rule.Action != want.Rule.Action) {
+		t.Fatalf("%s: proxy decided %s, DecideNet %s", what, d.Explain(), want.Explain())
+	}
 }
