@@ -312,7 +312,9 @@ func (l *lowered) unelevated() *Mode {
 	m.Steps = append(m.Steps, l.capSteps()...)
 	m.Steps = append(m.Steps, l.aclSteps("", "")...)
 	m.Steps = append(m.Steps, l.globSteps("")...)
-	if l.plan.Network.Mode != string(ir.NetworkFull) {
+	// Without the full network, point tools that honour proxy variables
+	// at nowhere; with polc's proxy the runtime points them at it.
+	if l.plan.Network.Mode != string(ir.NetworkFull) && l.plan.Network.Proxy == nil {
 		m.Steps = append(m.Steps, Step{Op: OpEnvSet, Env: noNetworkEnv(), Why: "advisory only: tools that honour proxy variables stay offline"})
 	}
 	m.Steps = append(m.Steps, l.tokenStep(SIDRealUser),
@@ -484,8 +486,12 @@ func (l *lowered) unelevatedGaps(m *Mode) {
 			Fix:     "use the elevated mode (polc sets up a sandbox account once, as an administrator)"})
 	}
 	if l.plan.Network.Mode != string(ir.NetworkFull) {
+		msg := "the profile turns the network off, but unelevated mode can only set proxy variables, which tools may ignore"
+		if l.plan.Network.Proxy != nil {
+			msg = "the profile lets the network out only through its proxy, but unelevated mode can only set proxy variables, which tools may ignore"
+		}
 		m.Gaps = append(m.Gaps, Gap{Code: string(diag.WindowsUnelevatedGaps), Refuses: true, Op: "net",
-			Message: "the profile turns the network off, but unelevated mode can only set proxy variables, which tools may ignore",
+			Message: msg,
 			Fix:     "use the elevated mode, whose firewall rules block the sandbox account"})
 	}
 	l.systemRootGaps(m, false)
