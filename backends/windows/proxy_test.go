@@ -1,8 +1,12 @@
 package windows
 
 import (
+	"bytes"
+	"flag"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"polc/canonjson"
@@ -158,5 +162,41 @@ func TestEgressAgreesWithDecideNet(t *testing.T) {
 	}
 	if checked < 6000 {
 		t.Fatalf("only %d requests checked", checked)
+	}
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+// TestProxyPlanGolden pins the whole plan of a proxy-mode policy, so
+// that a change to its firewall rules or steps is a reviewed diff.
+func TestProxyPlanGolden(t *testing.T) {
+	pol := proxyPolicy(ir.Proxy{SOCKS5: true, Methods: ir.MethodsLimited, Domains: []ir.DomainRule{
+		{Pattern: "*.npmjs.org", Action: ir.DomainAllow, Managed: true, Origin: ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network.domains"}},
+		{Pattern: "evil.npmjs.org", Action: ir.DomainDeny, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "domains"}},
+	}})
+	plan, diags := Lower(pol, LowerOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	got, err := canonjson.Marshal(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join("testdata", "managed-proxy.golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(file, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("%v (run go test ./backends/windows -run Golden -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("the plan differs from %s (run with -update and review the diff)", file)
 	}
 }
