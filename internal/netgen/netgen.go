@@ -5,6 +5,8 @@ package netgen
 import (
 	"fmt"
 	"math/rand"
+	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -133,4 +135,32 @@ func CheckEgress(t testing.TB, ev backends.EgressEvaluator, pol *ir.Policy, host
 		d.Rule != nil && (d.Rule.Pattern != want.Rule.Pattern || d.Rule.Action != want.Rule.Action) {
 		t.Fatalf("%s: proxy decided %s, DecideNet %s", what, d.Explain(), want.Explain())
 	}
+}
+
+// HTTPServer stands for the conformance harness's loopback server, the
+// $HTTP of an http probe's URL.
+const HTTPServer = "127.0.0.1:40001"
+
+// HTTPProbe is the request an http probe's URL makes (a conformance
+// case's "http URL" row): host, port (the scheme's default when the URL
+// names none) and GET. ok is false for a URL that is not http or https.
+func HTTPProbe(rawURL string) (host string, port int, method string, ok bool) {
+	u, err := url.Parse(strings.ReplaceAll(rawURL, "$HTTP", HTTPServer))
+	if err != nil || u.Host == "" {
+		return "", 0, "", false
+	}
+	switch u.Scheme {
+	case "http":
+		port = 80
+	case "https":
+		port = 443
+	default:
+		return "", 0, "", false
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil {
+			return "", 0, "", false
+		}
+	}
+	return u.Hostname(), port, "GET", true
 }
