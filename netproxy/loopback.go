@@ -104,6 +104,11 @@ func listenLoopback(port int) ([]net.Listener, error) {
 		return nil, fmt.Errorf("proxy port %d is out of range", port)
 	}
 	p := strconv.Itoa(port)
+	// Plain listeners: on Windows another account's socket cannot take
+	// the port over with SO_REUSEADDR (Windows keeps a port to the
+	// account that bound it), and SO_EXCLUSIVEADDRUSE would keep the next
+	// launch from binding it while closed connections linger in
+	// TIME_WAIT.
 	l4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", p))
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen on 127.0.0.1:%d: %w", port, unwrapOp(err))

@@ -308,3 +308,34 @@ func TestLoopbackFailsClosed(t *testing.T) {
 		t.Errorf("the IPv4 listener stayed open after the start failed")
 	}
 }
+
+// BenchmarkStartLoopback is what a macOS or Windows launch pays for its
+// proxy: start on both loopback addresses (HTTP and SOCKS5), then stop.
+func BenchmarkStartLoopback(b *testing.B) {
+	var ls []net.Listener
+	var ports []int
+	for len(ports) < 2 {
+		l, err := net.Listen("tcp4", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	px := ir.Proxy{HTTPPort: ports[0], SOCKSPort: ports[1], SOCKS5: true, Domains: rules("allow *.example.test")}
+	d, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: &px})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		lb, err := StartLoopback(Config{Decider: d})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lb.Close()
+	}
+}
