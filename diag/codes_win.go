@@ -16,3 +16,9 @@ var (
 	WindowsPosixPath       = register("POL096", Info, "POSIX path has no meaning on Windows")
 	WindowsBadPlan         = register("POL097", Error, "Windows plan is malformed")
 )
+
+// The egress proxy on Windows (POL215–POL219).
+var (
+	WindowsProxyPorts = register("POL215", Error, "the proxy's HTTP and SOCKS5 listeners need the same port")
+	WindowsProxyStart = register("POL216", Error, "the egress proxy could not start on Windows")
+)

@@ -1,6 +1,9 @@
 package shim
 
 import (
+	"errors"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +11,7 @@ import (
 
 	"polc/backends"
 	"polc/backends/seatbelt"
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -50,5 +54,32 @@ func TestProfileWrittenOutsideWritableRoots(t *testing.T) {
 	}
 	if d, _ := os.Stat(filepath.Dir(name)); d.Mode().Perm()&0o077 != 0 {
 		t.Errorf("profile dir mode %v", d.Mode())
+	}
+}
+
+// TestProxyStartFailsClosed: a proxy network whose port another program
+// holds refuses the launch (POL211) before sandbox-exec starts.
+func TestProxyStartFailsClosed(t *testing.T) {
+	busy, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	pol := &ir.Policy{Rules: []ir.Rule{{Path: ir.VarHome, Access: ir.Read}},
+		Network: ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: port}}}
+	out, diags := seatbelt.Lower(pol, backends.Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	marker := filepath.Join(t.TempDir(), "ran")
+	code, err := Run(&Launch{Payload: out.Payload, Env: ir.Env{Bindings: ir.Bindings{ir.VarHome: t.TempDir()}},
+		Argv: []string{"/usr/bin/touch", marker}, Stdout: io.Discard, Stderr: io.Discard})
+	var f *Failure
+	if !errors.As(err, &f) || !strings.Contains(f.Msg, string(diag.MacProxyStart)) || code != 0 {
+		t.Fatalf("Run = %d, %v; want a POL211 failure", code, err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the command ran without its proxy")
 	}
 }

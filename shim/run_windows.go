@@ -112,6 +112,18 @@ func Run(l *Launch) (int, error) {
 		return 0, &Failure{Msg: err.Error()}
 	}
 	environ := commandEnv(l.Environ, md)
+	if px := plan.Network.Proxy; px != nil && plan.Network.Mode == string(ir.NetworkProxy) {
+		// The firewall leaves the proxy's loopback ports open to the
+		// sandbox account and nothing else: start the proxy there for
+		// the command's life (the job ends every process of the
+		// command before it stops), or do not run.
+		eg, err := startEgress(px, l.Stderr, diag.WindowsProxyStart)
+		if err != nil {
+			return 0, err
+		}
+		defer eg.stop()
+		environ = eg.env(environ, px, false)
+	}
 	if mode == winplan.Unelevated {
 		code, err := runRestricted(l.Argv, l.Dir, environ, l, restricting)
 		if err != nil {

@@ -2,6 +2,8 @@ package shim
 
 import (
 	"bytes"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 
 	"polc/backends"
 	winplan "polc/backends/windows"
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -62,5 +65,43 @@ func TestUnelevatedConfinesWrites(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "b.txt")); err == nil {
 		t.Errorf("%s was created", filepath.Join(out, "b.txt"))
+	}
+}
+
+// TestProxyStartFailsClosed: a proxy network whose port another program
+// holds refuses the launch (POL216) before the command starts.
+func TestProxyStartFailsClosed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes ACLs")
+	}
+	busy, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	ws := t.TempDir()
+	pol := &ir.Policy{Profile: "t", Minimal: &ir.Origin{},
+		Network: ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: port}},
+		Rules:   []ir.Rule{{Path: "/", Access: ir.Read}, {Path: ir.VarWorkspaceRoot, Access: ir.Write}}}
+	b, err := backends.Get("windows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Unelevated mode (accepted as unenforceable) needs no setup.
+	art, diags := b.Lower(pol, backends.Options{AllowUnenforceable: true})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	t.Setenv(ModeEnv, winplan.Unelevated)
+	marker := filepath.Join(ws, "ran.txt")
+	code, err := Run(&Launch{Payload: art.Payload, Env: ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: ws}},
+		Argv: []string{"cmd.exe", "/c", "echo x> " + marker}, Dir: ws, Environ: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr})
+	var f *Failure
+	if !errors.As(err, &f) || !strings.Contains(f.Msg, string(diag.WindowsProxyStart)) || code != 0 {
+		t.Fatalf("Run = %d, %v; want a POL216 failure", code, err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("the command ran without its proxy")
 	}
 }

@@ -58,6 +58,17 @@ func (pl *Payload) check() error {
 			return fmt.Errorf("glob %d: base %q under root %q", i, g.Base, g.Root)
 		}
 	}
+	if px := pl.Proxy; px != nil {
+		if pl.Network != ir.NetworkProxy {
+			return fmt.Errorf("a proxy with network %q", pl.Network)
+		}
+		if _, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: px}); err != nil {
+			return fmt.Errorf("proxy: %v", err)
+		}
+		if px.PortsCollide() || fmt.Sprint(px.Listeners()) != fmt.Sprint(pl.ProxyPorts) {
+			return fmt.Errorf("proxy ports %v are not the proxy's listeners %v", pl.ProxyPorts, px.Listeners())
+		}
+	}
 	for _, pr := range pl.Params {
 		n := len(pl.Places)
 		if pr.Glob {
@@ -80,6 +91,7 @@ type Evaluator struct {
 	Binding *Binding
 	prog    *sbpl.Program
 	canon   func(string) string
+	egress  *backends.EgressModel
 }
 
 // NewEvaluator decodes, binds and compiles a payload for env. Paths given
@@ -102,7 +114,11 @@ func NewEvaluator(payload []byte, env ir.Env) (*Evaluator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("macOS artifact profile: %v [%s]", err, diag.MacBadArtifact)
 	}
-	return &Evaluator{Payload: pl, Binding: b, prog: prog, canon: MacEnv(env).Resolve}, nil
+	e := &Evaluator{Payload: pl, Binding: b, prog: prog, canon: MacEnv(env).Resolve}
+	if e.egress, err = backends.NewEgressModel(e.Network, pl.Proxy); err != nil {
+		return nil, fmt.Errorf("macOS artifact: %v [%s]", err, diag.MacBadArtifact)
+	}
+	return e, nil
 }
 
 // writeOps are what ir.OpWrite means: create, modify, delete (a rename
@@ -135,6 +151,14 @@ func (e *Evaluator) Decide(hostPath string, op ir.Op) backends.Verdict {
 func (e *Evaluator) Network(host string, port int) backends.Verdict {
 	r := sbpl.Request{Op: "network-outbound", Host: host, Port: port}
 	return e.verdict(e.prog.Eval(r), "network-outbound", r)
+}
+
+// Egress judges a request as it leaves the sandbox: directly, when the
+// profile lets the connection out, or through polc's egress proxy, when
+// the profile lets the command reach the proxy's loopback listener (see
+// backends.EgressEvaluator).
+func (e *Evaluator) Egress(host string, port int, method string) backends.Egress {
+	return e.egress.Egress(host, port, method)
 }
 
 // Decision is the raw interpreter answer for one SBPL operation, for

@@ -6,6 +6,7 @@ import (
 
 	"polc/backends"
 	"polc/conformance"
+	"polc/internal/netgen"
 	"polc/ir"
 )
 
@@ -63,6 +64,20 @@ func TestConformanceCases(t *testing.T) {
 					exp := res.Policy.Network.Mode == ir.NetworkFull || res.Policy.Unrestricted
 					if got.Allowed != exp || verdict(exp) != want {
 						t.Errorf("net: seatbelt %v, policy network %s, case wants %s (%s)", got.Allowed, res.Policy.Network.Mode, want, got.Reason)
+					}
+					continue
+				}
+				if pr.Op == "http" {
+					// A request through the sandbox's proxy variables: what
+					// leaves is the artifact's Egress, held to ir.DecideNet.
+					host, port, method, ok := netgen.HTTPProbe(pr.Path)
+					if !ok {
+						t.Fatalf("http probe %q", pr.Path)
+					}
+					got := ev.Egress(host, port, method)
+					netgen.CheckEgress(t, ev, res.Policy, host, port, method)
+					if verdict(got.Allowed) != want {
+						t.Errorf("%s: seatbelt %s, case wants %s (%s)", pr.Key(), verdict(got.Allowed), want, got.Reason)
 					}
 					continue
 				}

@@ -44,9 +44,16 @@
 // the fail-closed answer; the random-policy test bounds how often it
 // happens.
 //
-// Network: none (nothing), full (outbound and inbound), or proxy-only
-// (outbound to each localhost proxy port); proxy mode without ports allows
-// nothing (fail closed).
+// Network: none (nothing), full (outbound and inbound), or proxy-only:
+// outbound TCP to the loopback listeners of polc's egress proxy and
+// nothing else (no bind, no inbound, no DNS), so that every request
+// leaves through the proxy. The payload carries the proxy network
+// (ir.Proxy) the darwin runtime starts the proxy for; the evaluator's
+// Egress combines the profile's network-outbound verdicts with
+// ir.NetDecider on that network, and tests hold it to ir.DecideNet. A
+// proxy mode without polc's proxy (the ports of one the user runs) is
+// outbound to those ports; without any port it allows nothing (fail
+// closed).
 //
 // Deliberate differences from Codex: no /tmp scratch writes under :minimal
 // (Codex issue #32395); deny globs are carved out of the allows instead of

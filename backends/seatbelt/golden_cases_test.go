@@ -8,6 +8,7 @@ import (
 	"polc/backends"
 	"polc/compiler"
 	"polc/conformance"
+	"polc/internal/netgen"
 	"polc/ir"
 )
 
@@ -47,6 +48,13 @@ func TestGoldenCasesAgreeWithDecide(t *testing.T) {
 				}
 			}
 			validate(t, res.Policy, res.Env, paths)
+			// The network: what leaves is what ir.DecideNet says.
+			ev, _ := lowerEvalEnv(t, res.Policy, res.Env)
+			for _, host := range append(netgen.Literals, "registry.npmjs.org", "example.com", "a.b.example.com") {
+				for _, method := range netgen.Methods {
+					netgen.CheckEgress(t, ev, res.Policy, host, 443, method)
+				}
+			}
 			compiled++
 		})
 	}

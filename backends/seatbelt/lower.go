@@ -531,24 +531,7 @@ func (l *lowering) profile(pl *Payload) string {
 		b.WriteString("(allow network-outbound)\n(allow network-inbound)\n")
 		b.WriteString(networkSBPL)
 	case ir.NetworkProxy:
-		ports := l.p.Network.ProxyPorts()
-		sort.Ints(ports)
-		var uniq []int
-		for _, p := range ports {
-			if p > 0 && p < 65536 && (len(uniq) == 0 || uniq[len(uniq)-1] != p) {
-				uniq = append(uniq, p)
-			}
-		}
-		pl.ProxyPorts = uniq
-		if len(uniq) == 0 {
-			l.diags.Addf(diag.MacProxyNoPorts, l.p.Network.Origin.Pos, "configure the proxy's loopback port, or set the network to none",
-				"proxy-only network without a loopback proxy port: macOS allows no network at all")
-			break
-		}
-		for _, p := range uniq {
-			fmt.Fprintf(&b, "(allow network-outbound (remote ip \"localhost:%d\"))\n", p)
-		}
-		b.WriteString(networkSBPL)
+		l.proxyNetwork(&b, pl)
 	}
 	// Host Unix sockets: without the full network the profile allows no
 	// network-outbound, which Seatbelt applies to AF_UNIX connects too,
@@ -569,4 +552,39 @@ func (l *lowering) profile(pl *Payload) string {
 		b.WriteString(minimalSBPL)
 	}
 	return b.String()
+}
+
+// proxyNetwork writes a proxy-only network: outbound TCP to the proxy's
+// loopback listeners and nothing else, so that every request leaves
+// through polc's proxy (Payload.Proxy), which decides it.
+func (l *lowering) proxyNetwork(b *strings.Builder, pl *Payload) {
+	n := l.p.Network
+	px := &ir.Proxy{}
+	if n.Proxy != nil {
+		px = n.Proxy
+	}
+	if px.PortsCollide() {
+		pos := px.SOCKS5Origin.Pos
+		if pos.IsZero() {
+			pos = n.Origin.Pos
+		}
+		httpPort, _ := px.Ports()
+		l.diags.Addf(diag.MacProxyPorts, pos, "give the HTTP and SOCKS5 listeners different ports",
+			"the proxy's HTTP and SOCKS5 listeners are both on port %d; one loopback port cannot serve both", httpPort)
+		return
+	}
+	cp := *px
+	cp.Domains = append([]ir.DomainRule(nil), px.Domains...)
+	pl.Proxy = &cp
+	httpPort, socksPort := px.Ports()
+	fmt.Fprintf(b, "; polc's egress proxy decides every request: HTTP on 127.0.0.1:%d", httpPort)
+	if px.SOCKS5 {
+		fmt.Fprintf(b, ", SOCKS5 on 127.0.0.1:%d", socksPort)
+	}
+	b.WriteString("\n")
+	pl.ProxyPorts = px.Listeners()
+	for _, p := range pl.ProxyPorts {
+		fmt.Fprintf(b, "(allow network-outbound (remote ip \"localhost:%d\"))\n", p)
+	}
+	b.WriteString(networkSBPL)
 }

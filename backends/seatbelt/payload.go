@@ -21,10 +21,16 @@ type Payload struct {
 	Profile      string         `json:"profile"`
 	Unrestricted bool           `json:"unrestricted,omitempty"`
 	Network      ir.NetworkMode `json:"network"`
-	ProxyPorts   []int          `json:"proxy_ports,omitempty"`
-	Places       []Place        `json:"places,omitempty"`
-	Globs        []GlobBase     `json:"globs,omitempty"`
-	Params       []Param        `json:"params,omitempty"`
+	// ProxyPorts are the loopback ports the profile lets the command
+	// connect to in proxy mode: the listeners of Proxy when set (polc
+	// runs the proxy for the launch), else a proxy the user runs.
+	ProxyPorts []int `json:"proxy_ports,omitempty"`
+	// Proxy is the proxy network polc's egress proxy enforces for the
+	// launch (ir.NetDecider on it decides every request).
+	Proxy  *ir.Proxy  `json:"proxy,omitempty"`
+	Places []Place    `json:"places,omitempty"`
+	Globs  []GlobBase `json:"globs,omitempty"`
+	Params []Param    `json:"params,omitempty"`
 }
 
 // Place is one distinct rule path of the policy, with the access its

@@ -8,6 +8,7 @@ import (
 	_ "polc/backends/windows"
 	"polc/conformance"
 	"polc/diag"
+	"polc/internal/netgen"
 	"polc/ir"
 
 	win "polc/backends/windows"
@@ -67,6 +68,24 @@ func TestConformanceWindows(t *testing.T) {
 						v := ev.Network("127.0.0.1", 45678)
 						if v.Allowed != want && !(mode != plan.PreferredMode && m.Refused) {
 							t.Errorf("%s mode: net: allowed=%v, want %v (%s)", mode, v.Allowed, want, v.Reason)
+						}
+						continue
+					}
+					if p.Op == "http" {
+						// What leaves through the sandbox's proxy variables is
+						// the plan's Egress, held to ir.DecideNet in the
+						// preferred mode (a refused mode runs nothing).
+						host, port, method, ok := netgen.HTTPProbe(p.Path)
+						if !ok {
+							t.Fatalf("http probe %q", p.Path)
+						}
+						if mode != plan.PreferredMode {
+							continue
+						}
+						v := ev.Egress(host, port, method)
+						netgen.CheckEgress(t, ev, res.Policy, host, port, method)
+						if v.Allowed != want {
+							t.Errorf("%s mode: %s: allowed=%v, want %v (%s)", mode, p.Key(), v.Allowed, want, v.Reason)
 						}
 						continue
 					}

@@ -14,8 +14,9 @@ import (
 // modelling the Windows access check on the ACL table the runtime would
 // write.
 type Evaluator struct {
-	B   *Bound
-	env ir.Env
+	B      *Bound
+	env    ir.Env
+	egress *backends.EgressModel
 }
 
 // NewEvaluator binds one mode of the plan ("" for the preferred mode).
@@ -30,7 +31,21 @@ func NewEvaluator(p *Plan, mode string, env ir.Env, expand Expander) (*Evaluator
 	if err != nil {
 		return nil, err
 	}
-	return &Evaluator{B: b, env: env}, nil
+	e := &Evaluator{B: b, env: env}
+	if e.egress, err = backends.NewEgressModel(e.Network, p.Network.Proxy); err != nil {
+		return nil, fmt.Errorf("windows plan: %v", err)
+	}
+	return e, nil
+}
+
+// Egress judges a request as it leaves the sandbox: directly, when the
+// mode's firewall rules let the connection out, or through polc's egress
+// proxy, when they let the command reach the proxy's loopback listener
+// (see backends.EgressEvaluator). In unelevated mode nothing blocks a
+// direct connection, which is why that mode refuses every policy
+// without the full network.
+func (e *Evaluator) Egress(host string, port int, method string) backends.Egress {
+	return e.egress.Egress(host, port, method)
 }
 
 // Decide models opening hostPath for op as the sandboxed command would.

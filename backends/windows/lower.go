@@ -50,6 +50,24 @@ func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
 	if l.plan.Network.Mode == "" {
 		l.plan.Network.Mode = string(ir.NetworkNone)
 	}
+	if px := p.Network.Proxy; px != nil && p.Network.Mode == ir.NetworkProxy && !p.Unrestricted {
+		if px.PortsCollide() {
+			pos := px.SOCKS5Origin.Pos
+			if pos.IsZero() {
+				pos = p.Network.Origin.Pos
+			}
+			httpPort, _ := px.Ports()
+			l.diags.Addf(diag.WindowsProxyPorts, pos, "give the HTTP and SOCKS5 listeners different ports",
+				"the proxy's HTTP and SOCKS5 listeners are both on port %d; one loopback port cannot serve both", httpPort)
+			return l.plan, l.diags
+		}
+		// polc runs the proxy for the launch: the firewall leaves open
+		// its listeners only, and the plan carries what it enforces.
+		cp := *px
+		cp.Domains = append([]ir.DomainRule(nil), px.Domains...)
+		l.plan.Network.Proxy = &cp
+		l.plan.Network.ProxyPorts = px.Listeners()
+	}
 	if p.Unrestricted {
 		for _, m := range []string{Elevated, Unelevated} {
 			l.plan.Modes[m] = &Mode{Identity: SIDRealUser, Steps: []Step{
@@ -294,7 +312,9 @@ func (l *lowered) unelevated() *Mode {
 	m.Steps = append(m.Steps, l.capSteps()...)
 	m.Steps = append(m.Steps, l.aclSteps("", "")...)
 	m.Steps = append(m.Steps, l.globSteps("")...)
-	if l.plan.Network.Mode != string(ir.NetworkFull) {
+	// Without the full network, point tools that honour proxy variables
+	// at nowhere; with polc's proxy the runtime points them at it.
+	if l.plan.Network.Mode != string(ir.NetworkFull) && l.plan.Network.Proxy == nil {
 		m.Steps = append(m.Steps, Step{Op: OpEnvSet, Env: noNetworkEnv(), Why: "advisory only: tools that honour proxy variables stay offline"})
 	}
 	m.Steps = append(m.Steps, l.tokenStep(SIDRealUser),
@@ -466,8 +486,12 @@ func (l *lowered) unelevatedGaps(m *Mode) {
 			Fix:     "use the elevated mode (polc sets up a sandbox account once, as an administrator)"})
 	}
 	if l.plan.Network.Mode != string(ir.NetworkFull) {
+		msg := "the profile turns the network off, but unelevated mode can only set proxy variables, which tools may ignore"
+		if l.plan.Network.Proxy != nil {
+			msg = "the profile lets the network out only through its proxy, but unelevated mode can only set proxy variables, which tools may ignore"
+		}
 		m.Gaps = append(m.Gaps, Gap{Code: string(diag.WindowsUnelevatedGaps), Refuses: true, Op: "net",
-			Message: "the profile turns the network off, but unelevated mode can only set proxy variables, which tools may ignore",
+			Message: msg,
 			Fix:     "use the elevated mode, whose firewall rules block the sandbox account"})
 	}
 	l.systemRootGaps(m, false)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"polc/ir"
 )
 
 // Format names the plan schema; the evaluator and the runtime refuse any
@@ -134,8 +136,15 @@ type Principal struct {
 // NetworkPlan is the network part.
 type NetworkPlan struct {
 	// Mode is none, full or proxy (ir.NetworkMode).
-	Mode       string `json:"mode"`
-	ProxyPorts []int  `json:"proxy_ports,omitempty"`
+	Mode string `json:"mode"`
+	// ProxyPorts are the loopback TCP ports the offline account's
+	// firewall rules leave open in proxy mode: the listeners of Proxy
+	// when set, else those of a proxy the user runs.
+	ProxyPorts []int `json:"proxy_ports,omitempty"`
+	// Proxy is the proxy network polc's egress proxy enforces for the
+	// launch, on 127.0.0.1 at ProxyPorts (ir.NetDecider on it decides
+	// every request).
+	Proxy *ir.Proxy `json:"proxy,omitempty"`
 }
 
 // Mode is one way to run the plan.
@@ -290,6 +299,17 @@ func Decode(payload []byte) (*Plan, error) {
 			if s.Op == OpGlobDeny && (s.Pattern == "" || s.Base == "") {
 				return nil, fmt.Errorf("windows plan: mode %s step %d: glob.deny without pattern or base", name, i)
 			}
+		}
+	}
+	if px := p.Network.Proxy; px != nil {
+		if p.Network.Mode != string(ir.NetworkProxy) {
+			return nil, fmt.Errorf("windows plan: a proxy with network %q", p.Network.Mode)
+		}
+		if _, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: px}); err != nil {
+			return nil, fmt.Errorf("windows plan: proxy: %v", err)
+		}
+		if px.PortsCollide() || fmt.Sprint(px.Listeners()) != fmt.Sprint(p.Network.ProxyPorts) {
+			return nil, fmt.Errorf("windows plan: proxy ports %v are not the proxy's listeners %v", p.Network.ProxyPorts, px.Listeners())
 		}
 	}
 	if _, ok := p.Modes[p.PreferredMode]; !ok && !p.Unrestricted {
