@@ -46,4 +46,7 @@ var (
 	// allowed_domains, denied_domains or allowed_unix_sockets in a
 	// profile's network table: legacy keys the reference ignores there.
 	NetLegacyListIgnored = register("POL203", Warning, "legacy network list key ignored")
+	// Limited mode with the proxy on: HTTPS tunnels are refused, so
+	// HTTPS clients (npm, pip, git) fail; the reference inspects them.
+	NetLimitedNoTunnels = register("POL204", Info, "limited mode refuses HTTPS tunnels")
 )
