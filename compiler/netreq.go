@@ -314,7 +314,6 @@ func (s *state) resolveNetwork() {
 			p.network.Mode, p.network.Origin = ir.NetworkNone, ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network", Pos: at}
 		}
 		s.applyManagedSockets(nr, false)
-		s.unusedDomainRules(np)
 		return
 	case feature && wants:
 		on = featureOrigin
@@ -347,7 +346,6 @@ func (s *state) resolveNetwork() {
 		narrowed, dropped := ir.NarrowProxy(*px, req)
 		px = &narrowed
 		for _, d := range dropped {
-			d := d
 			related := []diag.Pos{req.ManagedOnlyOrigin.Pos}
 			if d.By != nil {
 				related = []diag.Pos{d.By.Origin.Pos}
