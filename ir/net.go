@@ -165,8 +165,8 @@ func (n Network) Validate() error {
 				return fmt.Errorf("proxy port %d is out of range", port)
 			}
 		}
-		if p.HTTPPort != 0 && p.HTTPPort == p.SOCKSPort && p.SOCKS5 {
-			return fmt.Errorf("the HTTP and SOCKS5 proxy ports are both %d", p.HTTPPort)
+		if h, s := p.Ports(); p.SOCKS5 && h == s {
+			return fmt.Errorf("the HTTP and SOCKS5 proxy ports are both %d", h)
 		}
 	}
 	_, err := NewNetDecider(n)
