@@ -450,6 +450,9 @@ func (r *runner) profile(e *entry, name string, isDefault bool) Profile {
 	}
 	if len(p.Errors) > 0 {
 		p.Status = Error
+		for _, pl := range r.opts.Platforms {
+			p.Platforms = append(p.Platforms, Platform{Platform: pl, Status: Error})
+		}
 		return p
 	}
 	if len(newErrs) > 0 {

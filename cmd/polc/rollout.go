@@ -26,7 +26,7 @@ func init() {
 			"a summary table. A corpus entry that cannot be evaluated is reported and the run goes on.\n" +
 			"Exits 1 when a config reaches --fail-on (or cannot be evaluated), 0 otherwise.",
 		Flags: []cli.Flag{
-			&cli.StringSliceFlag{Name: "requirements", Required: true, Usage: "the new requirements.toml `FILE` (repeatable; later files win field by field)"},
+			&cli.StringSliceFlag{Name: "requirements", Usage: "the new requirements.toml `FILE` (repeatable; later files win field by field); required"},
 			&cli.StringSliceFlag{Name: "baseline", Usage: "the requirements.toml `FILE` in force today (repeatable; default: no requirements)"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or sarif"},
 			&cli.StringFlag{Name: "fail-on", Value: "refused", Usage: "exit 1 when a config is at least `STATUS`: refused, narrowed, any (any change) or none"},
@@ -55,6 +55,9 @@ func runRollout(c *cli.Context) error {
 	threshold, known := failThresholds[failOn]
 	if !known && failOn != "none" {
 		return usageErr("unknown --fail-on %q: use refused, narrowed, any or none", failOn)
+	}
+	if len(c.StringSlice("requirements")) == 0 {
+		return usageErr("rollout: --requirements FILE is required; usage: polc rollout --requirements NEW.toml [--baseline OLD.toml] PATH...")
 	}
 	if c.NArg() == 0 {
 		return usageErr("rollout needs at least one PATH: a config file, a directory with config.toml or .codex/config.toml, or a directory of them")
