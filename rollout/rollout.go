@@ -547,7 +547,12 @@ func (r *runner) lower(p *ir.Policy, platform string) diag.List {
 			return nil
 		}
 	}
-	_, diags := b.Lower(p, r.opts.Lower)
+	var diags diag.List
+	if c, ok := b.(checker); ok {
+		diags = c.Check(p, r.opts.Lower)
+	} else {
+		_, diags = b.Lower(p, r.opts.Lower)
+	}
 	errs := diags.Errors()
 	if ok {
 		r.mu.Lock()
@@ -558,6 +563,12 @@ func (r *runner) lower(p *ir.Policy, platform string) diag.List {
 		r.mu.Unlock()
 	}
 	return errs
+}
+
+// checker is a backend that says what it cannot enforce without building
+// its payload (the Linux and Windows backends); the others are lowered.
+type checker interface {
+	Check(p *ir.Policy, opts backends.Options) diag.List
 }
 
 // policyKey hashes a policy with every origin's position blanked, and
