@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -98,13 +97,4 @@ func BenchmarkRollout10k(b *testing.B) {
 	b.ReportMetric(wall.Seconds()*scale, "s/run")
 	b.ReportMetric(cpu.Seconds()*scale, "cpu-s/run")
 	b.ReportMetric(cpu.Seconds()*scale/2/10, "budget-x")
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
