@@ -323,3 +323,54 @@ func TestRolloutExampleGolden(t *testing.T) {
 		}
 	}
 }
+
+// A profile the config defines but does not select is checked as a user
+// would select it (-P); its refusal is located where the config defines
+// it, not at a -P nobody typed.
+func TestRolloutDefinedProfileRefusedAtItsTable(t *testing.T) {
+	w := rolloutWorld(t)
+	w.write("extra.toml", "default_permissions = \":workspace\"\n\n[permissions.exp]\nextends = \":read-only\"\n")
+	rep, code := rolloutJSON(t, w, "--requirements", "new.toml", "--baseline", "old.toml", "extra.toml")
+	c := configByPath(t, rep, "extra.toml")
+	if code != 1 || len(c.Profiles) != 2 || c.Profiles[1].Name != "exp" || c.Profiles[1].Status != rollout.Refused {
+		t.Fatalf("exit %d, %+v", code, c.Profiles)
+	}
+	f := c.Profiles[1].Refusals[0]
+	if f.Config.String() != "extra.toml:3:14" || f.Requirement.String() != "new.toml:1:1" {
+		t.Errorf("refusal of exp: %+v", f)
+	}
+	// new.toml allows a profile `dev` this config does not define: Codex
+	// refuses to start it at all. The compiler names only the
+	// requirement; the config's side is the file.
+	d := c.Profiles[0]
+	if !d.Default || d.Name != ":workspace" || d.Status != rollout.Refused || len(d.Refusals) != 1 {
+		t.Fatalf("default: %+v", d)
+	}
+	if f := d.Refusals[0]; f.Code != "POL053" || f.Config.String() != "extra.toml" || f.Requirement.String() != "new.toml:1:75" {
+		t.Errorf("default's refusal: %+v", f)
+	}
+}
+
+// The same requirements as baseline and change: nothing changes, and a
+// config they refuse is still reported refused, marked as refused by the
+// baseline too.
+func TestRolloutNoChange(t *testing.T) {
+	w := rolloutWorld(t)
+	rep, code := rolloutJSON(t, w, "--requirements", "new.toml", "--baseline", "new.toml", "--expand",
+		"corpus/narrowed.toml", "corpus/widened.toml", "corpus/tree", "corpus/refused.toml")
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (refused.toml)", code)
+	}
+	for _, c := range rep.Configs {
+		want := rollout.Unchanged
+		if c.Path == "corpus/refused.toml" {
+			want = rollout.Refused
+			if !c.Profiles[0].BaselineRefused {
+				t.Errorf("refused.toml: want it marked as refused by the baseline too: %+v", c.Profiles[0])
+			}
+		}
+		if c.Status != want {
+			t.Errorf("%s: %s, want %s: %+v", c.Path, c.Status, want, c.Profiles)
+		}
+	}
+}
