@@ -267,6 +267,10 @@ type runner struct {
 	// config another user has byte for byte (the team's template, the
 	// defaults) is checked once.
 	seen map[[sha256.Size]byte]*memo
+	// resolved memoizes ir.ResolvePath for the compiles of the run: they
+	// judge the same host paths (the neutral host's, the system's) again
+	// and again, and the host does not change under a report.
+	resolved sync.Map
 	// lowered caches, per policy (origins' positions left out) and
 	// platform, whether the backend refuses it.
 	lowered map[[sha256.Size]byte]map[string]bool
@@ -302,6 +306,16 @@ func newRunner(opts Options) (*runner, error) {
 
 func (r *runner) close() { os.RemoveAll(r.neutral) }
 
+// resolve is ir.ResolvePath, once per path for the run.
+func (r *runner) resolve(p string) string {
+	if v, ok := r.resolved.Load(p); ok {
+		return v.(string)
+	}
+	v := ir.ResolvePath(p)
+	r.resolved.Store(p, v)
+	return v
+}
+
 // clean names the neutral host's directories in a diagnostic by the
 // variables they stand for: they are made for the run, and mean nothing
 // to the reader.
@@ -324,6 +338,7 @@ func (r *runner) options(e *entry, profile string, reqs []string) compiler.Optio
 	o := compiler.Options{
 		Dir: r.project, CodexHome: r.codexHome, Home: r.home, Tmpdir: r.tmp, SystemDir: r.system,
 		Profile: profile, RequirementFiles: reqs, Hostname: r.opts.Hostname, NoExpand: !r.opts.Expand,
+		Resolve: r.resolve,
 	}
 	if e.configFile != "" {
 		o.ConfigFiles = []string{e.configFile}
