@@ -100,8 +100,11 @@ func writeProfile(w io.Writer, p Profile, platforms []string, rel func(string) s
 }
 
 func baselineNote(p Profile, res Platform) string {
-	if p.BaselineRefused && res.Status == Widened {
+	switch {
+	case p.BaselineRefused && res.Status == Widened:
 		return " (the baseline refused it; it starts now)"
+	case res.BaselineRefused:
+		return " (already refused by the baseline)"
 	}
 	return ""
 }
@@ -190,7 +193,7 @@ func groupPlatforms(ps []Platform) []platformGroup {
 
 func platformKey(p Platform) string {
 	var b strings.Builder
-	b.WriteString(string(p.Status))
+	fmt.Fprintf(&b, "%s %v", p.Status, p.BaselineRefused)
 	for _, r := range p.Refusals {
 		fmt.Fprintf(&b, "\x00r%s%s%s%s", r.Code, r.Message, r.Config, r.Requirement)
 	}

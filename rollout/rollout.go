@@ -160,7 +160,10 @@ type Platform struct {
 	Status   Status `json:"status"`
 	// Refusals are the platform's backend refusing the new policy.
 	Refusals []Refusal `json:"refusals,omitempty"`
-	Changes  []Change  `json:"changes,omitempty"`
+	// BaselineRefused: the platform's backend refused the baseline's
+	// policy too (the change did not cause the refusal).
+	BaselineRefused bool     `json:"baseline_refused,omitempty"`
+	Changes         []Change `json:"changes,omitempty"`
 }
 
 // Change is one semantic difference (artifact/semdiff) and its effect.
@@ -509,6 +512,9 @@ func (r *runner) profile(e *entry, name string, isDefault bool) Profile {
 			for _, d := range r.cleanAll(r.lower(nw.Policy, pl)) {
 				res.Refusals = append(res.Refusals, r.refusal(d, e))
 			}
+		}
+		if len(res.Refusals) > 0 && !baselineRefused {
+			res.BaselineRefused = len(r.lower(old.Policy, pl)) > 0
 		}
 		switch {
 		case len(res.Refusals) > 0:

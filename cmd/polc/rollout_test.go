@@ -374,3 +374,40 @@ func TestRolloutNoChange(t *testing.T) {
 		}
 	}
 }
+
+// Per platform: a profile that allows a host Unix socket is refused by
+// the Linux backend (POL079) and runs elsewhere; the new deny narrows it
+// on macOS and Windows. The Linux refusal was there before the change,
+// and the report says so. --allow-unenforceable lifts it.
+func TestRolloutPerPlatform(t *testing.T) {
+	needLinux(t)
+	w := rolloutWorld(t)
+	w.write("deny.toml", "[permissions.filesystem]\ndeny_read = [\"~/.ssh\"]\n")
+	w.write("sock.toml", "default_permissions = \"s\"\n[permissions.s]\nextends = \":workspace\"\n[permissions.s.network]\nunix_sockets = { \"/run/x.sock\" = \"allow\" }\n")
+	rep, code := rolloutJSON(t, w, "--requirements", "deny.toml", "sock.toml")
+	p := configByPath(t, rep, "sock.toml").Profiles[0]
+	got := map[string]rollout.Platform{}
+	for _, pl := range p.Platforms {
+		got[pl.Platform] = pl
+	}
+	if code != 1 || p.Status != rollout.Refused || got["linux"].Status != rollout.Refused || !got["linux"].BaselineRefused ||
+		len(got["linux"].Refusals) != 1 || got["linux"].Refusals[0].Code != "POL079" || got["linux"].Refusals[0].Config.String() != "sock.toml:5:18" {
+		t.Errorf("exit %d, linux: %+v", code, got["linux"])
+	}
+	for _, pl := range []string{"macos", "windows"} {
+		if r, ok := got[pl]; ok && (r.Status != rollout.Narrowed || len(r.Changes) != 1 || r.Changes[0].Subject != "${HOME}/.ssh") {
+			t.Errorf("%s: %+v", pl, r)
+		}
+	}
+	if rep.Summary.PerPlatform["linux"][rollout.Refused] != 1 || rep.Summary.Profiles[rollout.Refused] != 1 {
+		t.Errorf("summary %+v", rep.Summary)
+	}
+	out, _, code := w.polc("", "rollout", "--requirements", "deny.toml", "sock.toml")
+	if !strings.Contains(out, "    linux: refused (already refused by the baseline)\n") || !strings.Contains(out, "    macos, windows: narrowed\n") {
+		t.Errorf("text report, exit %d:\n%s", code, out)
+	}
+	rep, code = rolloutJSON(t, w, "--requirements", "deny.toml", "--allow-unenforceable", "sock.toml")
+	if c := configByPath(t, rep, "sock.toml"); code != 0 || c.Status != rollout.Narrowed {
+		t.Errorf("--allow-unenforceable: exit %d, %+v", code, c)
+	}
+}
