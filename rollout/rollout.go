@@ -210,7 +210,7 @@ func Run(paths []string, opts Options) (*Report, diag.List, error) {
 	if d := r.requirementErrors(); d.HasErrors() {
 		return nil, d, nil
 	}
-	entries := discover(paths)
+	entries := skipRequirements(discover(paths), append(append([]string(nil), opts.Requirements...), opts.Baseline...))
 	rep := &Report{Requirements: opts.Requirements, Baseline: opts.Baseline, Platforms: opts.Platforms, Host: opts.Hostname,
 		Configs: make([]Config, len(entries))}
 	workers := opts.Workers
@@ -237,10 +237,41 @@ func Run(paths []string, opts Options) (*Report, diag.List, error) {
 	return rep, nil, nil
 }
 
+// skipRequirements drops the requirements files themselves from the
+// corpus: an admin who keeps them beside the configs means them as the
+// change, not as one more user's config.
+func skipRequirements(entries []*entry, reqs []string) []*entry {
+	same := func(a, b string) bool {
+		fa, err1 := os.Stat(a)
+		fb, err2 := os.Stat(b)
+		return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+	}
+	var out []*entry
+	for _, e := range entries {
+		skip := false
+		for _, f := range reqs {
+			skip = skip || (e.configFile != "" && same(e.configFile, f))
+		}
+		if !skip {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func summarize(rep *Report) Summary {
-	s := Summary{Configs: map[Status]int{}, Profiles: map[Status]int{}, PerPlatform: map[string]map[Status]int{}}
+	// Every status is counted, zeros included, so that scripts can read
+	// any of them.
+	zero := func() map[Status]int {
+		m := map[Status]int{}
+		for _, st := range Statuses {
+			m[st] = 0
+		}
+		return m
+	}
+	s := Summary{Configs: zero(), Profiles: zero(), PerPlatform: map[string]map[Status]int{}}
 	for _, pl := range rep.Platforms {
-		s.PerPlatform[pl] = map[Status]int{}
+		s.PerPlatform[pl] = zero()
 	}
 	for _, c := range rep.Configs {
 		s.Configs[c.Status]++

@@ -201,6 +201,9 @@ func TestRolloutFailOn(t *testing.T) {
 		{[]string{"corpus/broken.toml"}, 1},
 		{[]string{"--fail-on", "none", "corpus/broken.toml"}, 0},
 		{[]string{"--fail-on", "sometimes", "corpus/refused.toml"}, 2},
+		// The requirements files beside the configs are the change, not
+		// configs: only unchanged.toml is checked here.
+		{[]string{"--fail-on", "any", "new.toml", "old.toml", "corpus/unchanged.toml"}, 0},
 	} {
 		_, errOut, code := w.polc("", append(append([]string{"rollout"}, req...), tc.args...)...)
 		if code != tc.code {
