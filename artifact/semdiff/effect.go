@@ -40,20 +40,23 @@ func (c Change) Effect() Effect {
 	case "roots":
 		return setEffect(c.From, c.To)
 	case "network":
+		// The proxy's settings and domain rules, in the words
+		// networkChanges writes for them.
+		lead := func(s string) string { w, _, _ := strings.Cut(s, " "); return w }
 		switch {
 		case strings.HasPrefix(c.Subject, "unix socket "):
 			return order(c.From, c.To, map[string]int{"deny": 0, "connect": 1})
 		case strings.HasPrefix(c.Subject, "domain "):
 			return domainEffect(c.From, c.To)
-		case c.Subject == "local addresses":
+		case c.Subject == "proxy local addresses":
 			return order(c.From, c.To, map[string]int{"refused": 0, "allowed": 1})
-		case c.Subject == "http methods":
-			return order(c.From, c.To, map[string]int{"limited": 0, "full": 1})
-		case c.Subject == "socks5":
+		case c.Subject == "proxy methods":
+			return order(lead(c.From), lead(c.To), map[string]int{"limited": 0, "full": 1})
+		case c.Subject == "proxy SOCKS5":
 			return order(c.From, c.To, map[string]int{"off": 0, "on": 1})
+		case c.Subject == "network":
+			return order(lead(c.From), lead(c.To), map[string]int{"none": 0, "proxy": 1, "full": 2})
 		}
-		mode := func(s string) string { m, _, _ := strings.Cut(s, " "); return m }
-		return order(mode(c.From), mode(c.To), map[string]int{"none": 0, "proxy": 1, "full": 2})
 	}
 	return Neutral
 }
@@ -138,9 +141,9 @@ func setEffect(from, to string) Effect {
 	return Neutral
 }
 
-// domainEffect ranks a domain rule's words (see proxyChanges): losing an
-// allow or gaining a deny narrows.
+// domainEffect ranks a domain rule's words (allow, deny, or none, each
+// possibly "managed "): losing an allow or gaining a deny narrows.
 func domainEffect(from, to string) Effect {
-	rank := map[string]int{"deny": 0, "absent": 1, "allow": 2}
-	return order(from, to, rank)
+	word := func(s string) string { return strings.TrimPrefix(s, "managed ") }
+	return order(word(from), word(to), map[string]int{"deny": 0, "none": 1, "absent": 1, "allow": 2})
 }

@@ -161,7 +161,6 @@ func comparePlatform(old, new *ir.Policy, platform string) []Change {
 	}
 	out = append(out, rootChanges(old, new)...)
 	out = append(out, networkChanges(old, new)...)
-	out = append(out, proxyChanges(old, new)...)
 	out = append(out, approvalChanges(old, new)...)
 	if old.RequirementsDigest != new.RequirementsDigest {
 		out = append(out, Change{Kind: "requirements", Subject: "requirements applied",
