@@ -59,7 +59,6 @@ func Codes() []CodeInfo {
 //   POL140–POL149 what polc says agrees with what exec enforces (codes_agree.go)
 //   POL150–POL159 network: domain rules and the egress proxy (codes_net.go)
 //   POL160–POL169 requirements and approvals, continued (this file)
-//   POL180–POL189 polc rollout: a requirements change over a corpus (codes_rollout.go)
 
 // Front end: reading and decoding the TOML.
 var (
