@@ -1,7 +1,6 @@
 package diag
 
-// polc rollout (POL180–POL189; the range list in codes.go should name
-// this file): what a requirements change does to a
+// POL180–POL189, polc rollout: what a requirements change does to a
 // corpus of users' configs, one finding per config, profile and platform.
 var (
 	// The config would not start under the new requirements.
