@@ -54,6 +54,11 @@ type Options struct {
 	// ExpandCacheKey authenticates that cache (globwalk.Options.CacheKey):
 	// without it there is no cache.
 	ExpandCacheKey []byte
+	// Resolve, when set, replaces ir.ResolvePath where the passes judge
+	// rule paths on this host (protect metadata, check): polc rollout
+	// shares one memoizing resolver across thousands of compiles on the
+	// same host. It must answer as ir.ResolvePath does.
+	Resolve func(string) string
 }
 
 // Result is the outcome of a compile. Policy is nil when Diags has errors.

@@ -19,7 +19,7 @@ func (s *state) check() {
 	if pol == nil || pol.Unrestricted {
 		return
 	}
-	dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings})
+	dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings, Resolve: s.opts.Resolve})
 	if err != nil {
 		s.diags.Addf(diag.BadGlob, diag.Pos{}, "fix the rule", "cannot evaluate the policy: %v", err)
 		return

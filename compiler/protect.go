@@ -80,7 +80,7 @@ func (s *state) protectMetadata() {
 
 	// A .git file pointing at its gitdir (worktrees, submodules) protects
 	// the gitdir too, when the policy would otherwise let it be written.
-	dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings})
+	dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings, Resolve: s.opts.Resolve})
 	if err != nil {
 		return
 	}

@@ -6,7 +6,8 @@
 # scratch world (outside /tmp, which :workspace profiles make writable),
 # then checks, builds, explains, and — where bubblewrap is usable — runs
 # a command that shows a denied read. Last, a project layer of an
-# untrusted project: explain says that exec will not load it.
+# untrusted project: explain says that exec will not load it. Then an
+# admin's rollout check on examples/rollout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 polc="$here/bin/polc"
@@ -55,3 +56,12 @@ mkdir -p .codex docs
 printf '[permissions.workspace.filesystem.":workspace_roots"]\n"docs" = "read"\n' > .codex/config.toml
 step polc explain --op write docs/notes.md
 "$polc" explain --op write docs/notes.md
+
+# An admin before a rollout (examples/rollout): three users' configs, the
+# requirements in force, and the change to roll out. polc rollout says per
+# config, profile and platform what the change does: Alice's config would
+# no longer start (refused, with her line and the requirement's), Bob's
+# loses his approval setting (narrowed), Carol's is unchanged.
+cd "$here/examples/rollout"
+step polc rollout --requirements new-requirements.toml --baseline old-requirements.toml corpus
+"$polc" rollout --requirements new-requirements.toml --baseline old-requirements.toml corpus || echo "(exit status $?: a config would be refused)"

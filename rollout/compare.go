@@ -1,0 +1,99 @@
+package rollout
+
+import (
+	"os"
+
+	"polc/artifact/semdiff"
+	"polc/compiler"
+	"polc/compiler/syntax"
+	"polc/diag"
+)
+
+// changes compares the baseline's policy with the new one per platform
+// (semdiff, as polc diff does). The requirements digest always changes
+// and says nothing about the profile; it is left out. An approval change
+// has no direction of its own: it narrows when the new requirements make
+// the user's own setting fall back (POL054), and widens when the
+// baseline did and the new requirements no longer do.
+func (r *runner) changes(old, nw *compiler.Result) map[string][]Change {
+	approvals := semdiff.Neutral
+	switch {
+	case hasFallback(nw.Diags, r.reqFiles):
+		approvals = semdiff.Narrower
+	case hasFallback(old.Diags, r.baseFiles):
+		approvals = semdiff.Wider
+	}
+	out := map[string][]Change{}
+	for _, sec := range semdiff.Compare(old.Policy, nw.Policy, r.opts.Platforms) {
+		for _, c := range sec.Changes {
+			if c.Kind == "requirements" {
+				continue
+			}
+			eff := c.Effect()
+			if c.Kind == "approvals" {
+				eff = approvals
+			}
+			ch := Change{Kind: c.Kind, Subject: c.Subject, From: c.From, To: c.To, Was: c.Was, Now: c.Now, Effect: string(eff)}
+			for _, pl := range sec.Platforms {
+				out[pl] = append(out[pl], ch)
+			}
+		}
+	}
+	return out
+}
+
+// hasFallback reports an approval setting of the user's that the
+// requirements in files do not allow.
+func hasFallback(l diag.List, files map[string]bool) bool {
+	for _, d := range l {
+		if d.Code == diag.ApprovalNarrowed && touches(d, files) {
+			return true
+		}
+	}
+	return false
+}
+
+// profilePos is where the entry's config defines [permissions.NAME]
+// (the highest layer that does), or the config file when none does.
+func profilePos(e *entry, name string) diag.Pos {
+	files := e.files()
+	var where diag.Pos
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		tab, _ := syntax.Parse(f, data)
+		if tab == nil {
+			continue
+		}
+		if v := tab.Lookup("permissions", name); v != nil {
+			where = v.KeyPos
+		}
+	}
+	if where.IsZero() && len(files) > 0 {
+		where = diag.Pos{File: existing(files)}
+	}
+	return where
+}
+
+// defaultName is the profile the entry's config selects with
+// default_permissions (the highest layer that sets it), or "" when none
+// does and Codex's default applies.
+func defaultName(e *entry) string {
+	name := ""
+	for _, f := range e.files() {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		tab, _ := syntax.Parse(f, data)
+		if tab == nil {
+			continue
+		}
+		if v := tab.Get("default_permissions"); v != nil && v.Kind == syntax.String {
+			name = v.Str
+		}
+	}
+	return name
+}
