@@ -536,7 +536,7 @@ func TestMatchDomainAndDroppedFor(t *testing.T) {
 			t.Errorf("MatchDomain(%q, %q) = %v", c.pattern, c.host, got)
 		}
 	}
-	user := []DomainRule{{Pattern: "registry.npmjs.org", Action: DomainAllow}, {Pattern: "*.github.com", Action: DomainAllow}}
+	user := []DomainRule{{Pattern: "registry.pkg.example", Action: DomainAllow}, {Pattern: "*.github.com", Action: DomainAllow}}
 	p, dropped := NarrowProxy(Proxy{Domains: user}, NetRequirements{ManagedAllowedDomainsOnly: true,
 		ManagedOnlyOrigin: Origin{Kind: OriginRequirement, Key: "experimental_network.managed_allowed_domains_only"}})
 	if len(dropped) != 2 || len(p.Dropped) != 2 {

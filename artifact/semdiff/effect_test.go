@@ -26,7 +26,7 @@ func TestEffect(t *testing.T) {
 		{Change{Kind: "network", Subject: "domain example.com", From: "allow", To: "none"}, Narrower},
 		{Change{Kind: "network", Subject: "domain example.com", From: "allow", To: "managed deny"}, Narrower},
 		{Change{Kind: "network", Subject: "domain evil.example.com", From: "none", To: "deny"}, Narrower},
-		{Change{Kind: "network", Subject: "domain pypi.org", From: "none", To: "managed allow"}, Wider},
+		{Change{Kind: "network", Subject: "domain py.pkg.example", From: "none", To: "managed allow"}, Wider},
 		{Change{Kind: "network", Subject: "proxy methods", From: "full", To: "limited (GET, HEAD, OPTIONS)"}, Narrower},
 		{Change{Kind: "network", Subject: "proxy local addresses", From: "refused", To: "allowed"}, Wider},
 		{Change{Kind: "network", Subject: "proxy SOCKS5", From: "on", To: "off"}, Narrower},

@@ -50,7 +50,7 @@ func TestGoldenCasesAgreeWithDecide(t *testing.T) {
 			validate(t, res.Policy, res.Env, paths)
 			// The network: what leaves is what ir.DecideNet says.
 			ev, _ := lowerEvalEnv(t, res.Policy, res.Env)
-			for _, host := range append(netgen.Literals, "registry.npmjs.org", "example.com", "a.b.example.com") {
+			for _, host := range append(netgen.Literals, "registry.pkg.example", "example.com", "a.b.example.com") {
 				for _, method := range netgen.Methods {
 					netgen.CheckEgress(t, ev, res.Policy, host, 443, method)
 				}

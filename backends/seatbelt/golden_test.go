@@ -24,8 +24,8 @@ func TestGoldenProfiles(t *testing.T) {
 	}, Globs: []ir.Glob{{Pattern: "/Users/u/my-app/**/*.[pk]ey", Base: "/Users/u/my-app"}},
 		Network: ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{SOCKS5: true}}}
 	managed := proxyPolicy(ir.Proxy{SOCKS5: true, Methods: ir.MethodsLimited, Domains: []ir.DomainRule{
-		{Pattern: "*.npmjs.org", Action: ir.DomainAllow, Managed: true, Origin: ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network.domains"}},
-		{Pattern: "evil.npmjs.org", Action: ir.DomainDeny, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "domains"}},
+		{Pattern: "*.pkg.example", Action: ir.DomainAllow, Managed: true, Origin: ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network.domains"}},
+		{Pattern: "evil.pkg.example", Action: ir.DomainDeny, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "domains"}},
 	}})
 	for name, pol := range map[string]*ir.Policy{
 		"seed":          seedPolicy(),

@@ -49,7 +49,7 @@ func TestProxyLowering(t *testing.T) {
 		{ir.Proxy{HTTPPort: 9000, SOCKSPort: 9000}, []int{9000}},
 	} {
 		px := c.px
-		px.Domains = []ir.DomainRule{{Pattern: "registry.npmjs.org", Action: ir.DomainAllow}}
+		px.Domains = []ir.DomainRule{{Pattern: "registry.pkg.example", Action: ir.DomainAllow}}
 		ev, sb := lowerEval(t, proxyPolicy(px))
 		if fmt.Sprint(ev.Payload.ProxyPorts) != fmt.Sprint(c.ports) {
 			t.Errorf("%+v: proxy ports %v, want %v", c.px, ev.Payload.ProxyPorts, c.ports)
@@ -67,7 +67,7 @@ func TestProxyLowering(t *testing.T) {
 				t.Errorf("%+v: profile has %s", c.px, bad)
 			}
 		}
-		if ev.Payload.Proxy == nil || len(ev.Payload.Proxy.Domains) != 1 || ev.Payload.Proxy.Domains[0].Pattern != "registry.npmjs.org" {
+		if ev.Payload.Proxy == nil || len(ev.Payload.Proxy.Domains) != 1 || ev.Payload.Proxy.Domains[0].Pattern != "registry.pkg.example" {
 			t.Errorf("%+v: payload proxy %+v", c.px, ev.Payload.Proxy)
 		}
 		for _, p := range c.ports {

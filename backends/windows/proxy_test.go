@@ -67,7 +67,7 @@ func TestProxyLowering(t *testing.T) {
 		{ir.Proxy{HTTPPort: 9000, SOCKSPort: 1, SOCKS5: true}, []int{1, 9000}, "2-8999,9001-65535"},
 	} {
 		px := c.px
-		px.Domains = []ir.DomainRule{{Pattern: "registry.npmjs.org", Action: ir.DomainAllow}}
+		px.Domains = []ir.DomainRule{{Pattern: "registry.pkg.example", Action: ir.DomainAllow}}
 		plan, ev := proxyEval(t, proxyPolicy(px), "")
 		if plan.PreferredMode != Elevated || !plan.Modes[Unelevated].Refused {
 			t.Errorf("%+v: preferred %s, unelevated refused %v", c.px, plan.PreferredMode, plan.Modes[Unelevated].Refused)
@@ -171,8 +171,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 // that a change to its firewall rules or steps is a reviewed diff.
 func TestProxyPlanGolden(t *testing.T) {
 	pol := proxyPolicy(ir.Proxy{SOCKS5: true, Methods: ir.MethodsLimited, Domains: []ir.DomainRule{
-		{Pattern: "*.npmjs.org", Action: ir.DomainAllow, Managed: true, Origin: ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network.domains"}},
-		{Pattern: "evil.npmjs.org", Action: ir.DomainDeny, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "domains"}},
+		{Pattern: "*.pkg.example", Action: ir.DomainAllow, Managed: true, Origin: ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network.domains"}},
+		{Pattern: "evil.pkg.example", Action: ir.DomainDeny, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "domains"}},
 	}})
 	plan, diags := Lower(pol, LowerOptions{})
 	if diags.HasErrors() {

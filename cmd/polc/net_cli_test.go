@@ -15,7 +15,7 @@ func netCase() *conformance.Case {
 	return &conformance.Case{
 		Config: "default_permissions = \"net\"\n\n[features]\nnetwork_proxy = true\n\n[permissions.net]\nextends = \":workspace\"\n\n" +
 			"[permissions.net.network]\nenabled = true\nmode = \"limited\"\n" +
-			"domains = { \"registry.npmjs.org\" = \"allow\", \"api.example.com\" = \"allow\", \"bad.example.com\" = \"deny\" }\n",
+			"domains = { \"registry.pkg.example\" = \"allow\", \"api.example.com\" = \"allow\", \"bad.example.com\" = \"deny\" }\n",
 		Requirements: "[experimental_network]\nenabled = true\nmanaged_allowed_domains_only = true\nallowed_domains = [\"*.example.com\"]\n",
 		HasReq:       true,
 	}
@@ -35,12 +35,12 @@ func TestCLIExplainNet(t *testing.T) {
 		}
 		return out
 	}
-	out := run("--net", "www.example.com", "--net", "bad.example.com:443", "--net", "registry.npmjs.org")
+	out := run("--net", "www.example.com", "--net", "bad.example.com:443", "--net", "registry.pkg.example")
 	for _, want := range []string{
 		"GET www.example.com:80: allowed\n\tan allow rule matches the host\n\tmanaged rule allow \"*.example.com\" at " + req + ":4:20\n",
 		"\tand only if www.example.com resolves to public addresses",
 		"GET bad.example.com:443: refused (denied)\n\ta deny rule matches the host\n\trule deny \"bad.example.com\" at " + cfg + ":12:",
-		"GET registry.npmjs.org:80: refused (not_allowed)\n\tno allow rule matches the host\n\tnote: your allow \"registry.npmjs.org\"",
+		"GET registry.pkg.example:80: refused (not_allowed)\n\tno allow rule matches the host\n\tnote: your allow \"registry.pkg.example\"",
 		"managed_allowed_domains_only: only managed allow rules apply (requirement \"experimental_network.managed_allowed_domains_only\" at " + req + ":3:",
 		"\tnetwork: proxy, from requirement \"experimental_network.enabled\" at " + req + ":2:11\n",
 	} {
@@ -85,7 +85,7 @@ func TestCLICheckWarnsDroppedAllow(t *testing.T) {
 		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
 	}
 	for _, want := range []string{
-		cw.w.ConfigFile + ":12:13: warning: domain allow rule \"registry.npmjs.org\" never applies: managed_allowed_domains_only",
+		cw.w.ConfigFile + ":12:13: warning: domain allow rule \"registry.pkg.example\" never applies: managed_allowed_domains_only",
 		"[POL153]",
 	} {
 		if !strings.Contains(out, want) {
@@ -124,7 +124,7 @@ func TestReviewTextProxy(t *testing.T) {
 		"deny host   bad.example.com  <- config \"network.domains\" (profile net) at ",
 		"methods     limited (GET, HEAD, OPTIONS; no tunnels)  <- config \"network.mode\" (profile net) at ",
 		"local addr  refused  <- default \"allow_local_binding\" (profile net)",
-		"dropped     registry.npmjs.org  <- config \"network.domains\" (profile net) at ",
+		"dropped     registry.pkg.example  <- config \"network.domains\" (profile net) at ",
 		"; managed_allowed_domains_only: only managed allow rules apply",
 	} {
 		if !strings.Contains(got, want) {
