@@ -6,8 +6,9 @@
 # scratch world (outside /tmp, which :workspace profiles make writable),
 # then checks, builds, explains, and — where bubblewrap is usable — runs
 # a command that shows a denied read. Last, a project layer of an
-# untrusted project: explain says that exec will not load it. Then an
-# admin's rollout check on examples/rollout.
+# untrusted project: explain says that exec will not load it. Then a
+# network domain policy (examples/network), and an admin's rollout check
+# on examples/rollout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 polc="$here/bin/polc"
@@ -56,6 +57,19 @@ mkdir -p .codex docs
 printf '[permissions.workspace.filesystem.":workspace_roots"]\n"docs" = "read"\n' > .codex/config.toml
 step polc explain --op write docs/notes.md
 "$polc" explain --op write docs/notes.md
+
+# A network that is a domain policy (examples/network): explain says what
+# leaves and why before anything runs; exec sends the command's requests
+# through polc's own proxy, which refuses what the rules do not allow with
+# a 403 and one line on stderr naming the rule (an allowed host that this
+# machine cannot reach would answer 502).
+export CODEX_HOME="$here/examples/network/codexhome"
+step polc explain --net pkg.example.com --net upload.pkg.example.com --net elsewhere.example.org
+"$polc" explain --net pkg.example.com --net upload.pkg.example.com --net elsewhere.example.org || true
+if command -v curl >/dev/null && bwrap --ro-bind / / --unshare-user true 2>/dev/null; then
+	step polc exec -- curl -s -o /dev/null -w '%{http_code}\n' http://upload.pkg.example.com/
+	"$polc" exec -- curl -s -o /dev/null -w '%{http_code}\n' http://upload.pkg.example.com/ || true
+fi
 
 # An admin before a rollout (examples/rollout): three users' configs, the
 # requirements in force, and the change to roll out. polc rollout says per
