@@ -36,12 +36,6 @@ type requirements struct {
 	digest             string
 }
 
-var knownRequirementKeys = map[string]bool{
-	"windows": true, "experimental_network": true, "mcp_servers": true,
-	"rules": true, "apps": true, "auto_review": true, "enforce_residency": true,
-	"allowed_web_search_modes": true, "hooks": true, "skills": true,
-}
-
 func (r *requirements) forcesProfiles() bool { return r != nil && r.allowedProfiles != nil }
 
 // readRequirements decodes and validates the requirement files.
@@ -215,8 +209,8 @@ func (s *state) readRequirementFile(r *requirements, t *syntax.Tab) {
 				r.profiles.Set(name, pv)
 			}
 		default:
-			if !knownRequirementKeys[k] {
-				s.unknownKey(v, syntax.QuoteKey(k))
+			if !knownKey(requirementsFile, "", k) {
+				s.unknownKeyIn(v, "", k, knownKeys(requirementsFile, ""), false)
 			}
 		}
 	}
