@@ -261,8 +261,15 @@ func (s *state) checkDenyRead(e *syntax.Value) bool {
 		}
 		p = ir.VarHome + rest
 	} else if !strings.HasPrefix(p, "/") {
-		s.diags.Addf(diag.BadRequirement, e.Pos, "write an absolute path or pattern, such as /etc/secrets, ~/.ssh or /home/*/.ssh/**",
-			"deny_read pattern %q must be absolute or start with ~/", p)
+		fix := "write an absolute path or pattern, such as /etc/secrets, ~/.ssh or /home/*/.ssh/**"
+		if ir.HasGlobMeta(p) && !hasDotComponent(p) {
+			// "/" + p is the obvious absolute form, and it is refused
+			// (POL170): suggest the forms that work.
+			rest := p
+			fix = fmt.Sprintf("anchor the pattern below a directory: %q matches in every user's home, %q below a directory you name (not %q: a pattern anchored at / is refused)",
+				"~/"+rest, "/srv/"+rest, "/"+rest)
+		}
+		s.diags.Addf(diag.BadRequirement, e.Pos, fix, "deny_read pattern %q must be absolute or start with ~/", p)
 		return false
 	}
 	if ir.HasGlobMeta(p) && hasDotComponent(p) {
@@ -277,6 +284,10 @@ func (s *state) checkDenyRead(e *syntax.Value) bool {
 	}
 	if ir.HasGlobMeta(p) && overBroad("", p) {
 		s.diags.Addf(diag.OverBroadGlob, e.Pos, "name the files to deny", "deny_read pattern %q denies the whole disk or home", e.Str)
+		return false
+	}
+	if rootAnchored(p) {
+		s.rootAnchoredGlob(e.Pos, p, p, false)
 		return false
 	}
 	return true
