@@ -26,6 +26,7 @@ var keyLoops = map[string]struct {
 	"readTop t.Keys()":                     {configFile, ""},
 	"readTop v.Tab.Keys()":                 {configFile, "auto_review"},
 	"checkSWW t.Keys()":                    {configFile, "sandbox_workspace_write"},
+	"warnLegacyIgnored t.Keys()":           {configFile, "sandbox_workspace_write"},
 	"checkProjects pv.Tab.Keys()":          {configFile, "projects.*"},
 	"parseApproval v.Tab.Keys()":           {configFile, "approval_policy"},
 	"parseApproval g.Tab.Keys()":           {configFile, "approval_policy.granular"},

@@ -136,6 +136,9 @@ func (s *state) resolveProfile() {
 	}
 	s.prof.pos = sel.pos
 	s.prof.implicit = s.prof.implicit || !sel.explicit
+	if sel.explicit && !sel.legacy {
+		s.warnLegacyIgnored(sel)
+	}
 }
 
 // profileSet is the user's [permissions] profiles plus the managed ones.
