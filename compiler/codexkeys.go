@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 
 	"polc/compiler/syntax"
 )
@@ -59,7 +58,7 @@ var codexKeys = func() *keyDescription {
 }()
 
 // ReferenceVersion names the reference release the key description was
-// taken from (shown by polc version and in POL004's fix).
+// taken from (POL004's fix names it).
 func ReferenceVersion() string { return codexKeys.Reference }
 
 // inputKind says which file a table belongs to.
@@ -109,13 +108,4 @@ func (s *state) checkKeys(kind inputKind, path, name string, t *syntax.Tab) {
 			s.unknownKeyIn(t.Get(k), name, k, knownKeys(kind, path), false)
 		}
 	}
-}
-
-// tablePath is the description's path of a profile's sub-table: the
-// profile name is a wildcard.
-func profileTablePath(sub string) string {
-	if sub == "" {
-		return "permissions.*"
-	}
-	return "permissions.*." + strings.TrimPrefix(sub, ".")
 }

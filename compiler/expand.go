@@ -87,19 +87,21 @@ func (s *state) sample(paths, items []string) string {
 		}
 	}
 	out := strings.Join(named, ", ")
-	if rest := len(paths) - len(named); rest > 0 {
-		more := fmt.Sprintf("%d more", rest)
-		if hidden > 0 {
-			more = fmt.Sprintf("%d more (%d outside the project and the home)", rest, hidden)
-		}
-		if out == "" {
-			out = more
-		} else {
-			out += " and " + more
-		}
-		out += "; --verbose lists them"
+	var extra []string
+	if n := len(paths) - len(named) - hidden; n > 0 {
+		extra = append(extra, fmt.Sprintf("%d more", n))
 	}
-	return out
+	if hidden > 0 {
+		extra = append(extra, fmt.Sprintf("%d outside the project and the home", hidden))
+	}
+	if len(extra) == 0 {
+		return out
+	}
+	rest := strings.Join(extra, " and ") + " (--verbose lists them)"
+	if out == "" {
+		return rest
+	}
+	return out + ", " + rest
 }
 
 // reportBeyondCap says, once per deny glob, which files it matches
@@ -129,8 +131,12 @@ func (s *state) reportBeyondCap(beyond []ExpandedMatch) {
 		if len(ms) == 1 && s.showable(ms[0].Path) {
 			d.Message = fmt.Sprintf("deny glob `%s` matches %s at depth %d, beyond glob_scan_max_depth %d where the sandbox cannot write: Linux and Windows leave it readable", g.Origin.Key, ms[0].Path, ms[0].Depth, g.MaxDepth)
 		} else {
-			d.Message = fmt.Sprintf("deny glob `%s` matches %d files beyond glob_scan_max_depth %d where the sandbox cannot write (down to depth %d): Linux and Windows leave them readable: %s",
-				g.Origin.Key, len(ms), g.MaxDepth, deepest, s.sample(paths, paths))
+			files, them := fmt.Sprintf("%d files", len(ms)), "them"
+			if len(ms) == 1 {
+				files, them = "1 file", "it"
+			}
+			d.Message = fmt.Sprintf("deny glob `%s` matches %s beyond glob_scan_max_depth %d where the sandbox cannot write (down to depth %d): Linux and Windows leave %s readable: %s",
+				g.Origin.Key, files, g.MaxDepth, deepest, them, s.sample(paths, paths))
 		}
 		if s.opts.Strict {
 			d.Severity = diag.Error
@@ -168,8 +174,12 @@ func (s *state) reportScanErrors(hg []hostGlob, errs []error) {
 		s.diags.Addf(diag.GlobScanError, pos, fix, "deny glob scan: %v", errs[0])
 		return
 	}
+	dirs := fmt.Sprintf("%d directories", len(errs))
+	if len(errs) == 1 {
+		dirs = "1 directory"
+	}
 	s.diags.Addf(diag.GlobScanError, pos, "make the directories readable, or deny them with exact rules",
-		"deny glob scan could not read %d directories, so a deny glob may miss matches there: %s", len(errs), s.sample(paths, items))
+		"deny glob scan could not read %s, so a deny glob may miss matches there: %s", dirs, s.sample(paths, items))
 }
 
 // globByPattern finds the glob a match came from; the capped one when a
