@@ -40,6 +40,10 @@ type Options struct {
 	Hostname string
 	// Strict promotes beyond-depth glob matches to errors.
 	Strict bool
+	// Verbose lets grouped diagnostics name every path, those outside
+	// the project and the user's home included (by default they name a
+	// few, and only there).
+	Verbose bool
 	// NoExpand skips the glob expansion pass (the shim expands at launch).
 	NoExpand bool
 	// ExpandCacheDir, when set, lets the expansion pass revalidate a

@@ -80,10 +80,10 @@ func (s *state) bindRoots() {
 	}
 	for _, g := range pol.Globs {
 		if g.MaxDepth == 0 && strings.Contains(g.Pattern, "**") && g.Mandatory {
-			s.diags.Addf(diag.UnboundedGlob, g.Origin.Pos, "narrow the pattern's directory prefix in the requirements to bound the scan",
+			s.diags.Addf(diag.UnboundedGlob, g.Origin.Pos, "narrow the pattern's directory prefix to bound the scan (glob_scan_max_depth belongs to a profile and does not cap a requirement's glob)",
 				"requirement deny glob `%s` is never capped by glob_scan_max_depth: Linux and Windows scan the whole tree below %s at every launch", g.Origin.Key, g.Base)
 		} else if g.MaxDepth == 0 && strings.Contains(g.Pattern, "**") {
-			s.diags.Addf(diag.UnboundedGlob, g.Origin.Pos, "set glob_scan_max_depth in the filesystem table to bound the scan",
+			s.diags.Addf(diag.UnboundedGlob, g.Origin.Pos, s.scanDepthAdvice(g),
 				"deny glob `%s` has no glob_scan_max_depth: Linux and Windows scan the whole tree below %s at every launch", g.Origin.Key, g.Base)
 		}
 	}
@@ -118,4 +118,24 @@ func joinSym(base, sub string) string {
 		return "/" + sub
 	}
 	return strings.TrimSuffix(base, "/") + "/" + sub
+}
+
+// scanDepthAdvice is POL062's fix for a profile's unbounded glob: the
+// table the setting goes in is the filesystem table of the profile that
+// writes the glob. A managed profile's is in the requirements, and the
+// requirements' own [permissions.filesystem] takes only deny_read, so
+// the fix says which table it is not.
+func (s *state) scanDepthAdvice(g ir.Glob) string {
+	table := FilesystemTable(g.Origin.Profile)
+	if g.Origin.Profile == "" {
+		table = "the profile's filesystem table"
+	}
+	fix := "add glob_scan_max_depth (for example 3) to " + table
+	for _, l := range s.reqLayers {
+		if l.file == g.Origin.Pos.File {
+			fix += " in the requirements (not to [permissions.filesystem], which takes only deny_read)"
+			break
+		}
+	}
+	return fix + " to bound the scan"
 }

@@ -60,8 +60,10 @@ func (s *state) check() {
 				fmt.Sprintf("%s grant on %s is overridden by the requirement deny glob %s (%s)", r.Access, r.Path, d.Glob.Pattern, d.Glob.Origin.Pos), fix)
 		case !user:
 		case r.Access == ir.Deny && d.Rule != nil && d.Rule != r && d.Rule.Mandatory:
-			// The user's own deny repeats the admin's: keep it (it
-			// outlives the requirement); nothing to report.
+			// The user's own deny repeats the admin's: defence in depth,
+			// worth a note and nothing to fix (removing the requirement's
+			// entry would drop the deny for every other profile).
+			s.repeatsRequirement(r.Origin.Pos, d.Rule.Origin.Pos, "deny rule "+r.Path)
 		case r.Access != ir.Deny && d.Glob != nil && !d.BeyondCap:
 			s.related(diag.DeadRule, r.Origin.Pos, d.Glob.Origin.Pos,
 				fmt.Sprintf("%s rule %s has no effect: the deny glob %s matches %s, which contains it", r.Access, r.Path, d.Glob.Origin.Key, d.GlobMatch),
@@ -80,9 +82,17 @@ func (s *state) check() {
 					s.related(diag.DeadRule, r.Origin.Pos, pd.Rule.Origin.Pos,
 						fmt.Sprintf("%s rule %s has no effect: %s already gets %s from %s", r.Access, r.Path, r.Path, r.Access, pd.Rule.Path),
 						"remove the redundant rule")
-				} else if pd.Rule != nil && pd.Rule.Access == ir.Deny && r.Access != ir.Deny && pd.Rule.Origin.Kind == ir.OriginConfig {
+				} else if pd.Rule != nil && pd.Rule.Access == ir.Deny && r.Access != ir.Deny && pd.Rule.Origin.Kind == ir.OriginConfig && pd.Rule.Path != "/" {
+					// Under a denied / the grants are simply what the
+					// profile reads, and Codex keeps them too. Below a
+					// denied directory Codex on Linux keeps a writable
+					// carve-out but loses a read-only one (both recorded).
+					codex := "Codex does too"
+					if r.Access == ir.Read {
+						codex = "Codex 0.169.0 on Linux denies it"
+					}
 					s.related(diag.ReadWriteUnderDeny, r.Origin.Pos, pd.Rule.Origin.Pos,
-						fmt.Sprintf("%s grant on %s lies inside the denied %s; polc keeps it reachable (Codex on Linux loses read-only ones)", r.Access, r.Path, pd.Rule.Path),
+						fmt.Sprintf("%s grant on %s lies inside the denied %s; polc keeps it reachable (%s)", r.Access, r.Path, pd.Rule.Path, codex),
 						"nothing to do if this is intended; the parent stays unlistable")
 				}
 			}
@@ -92,11 +102,30 @@ func (s *state) check() {
 			s.checkPiercesProtected(r)
 		}
 	}
+	for _, g := range pol.Globs {
+		if g.Mandatory || g.Origin.Kind != ir.OriginConfig {
+			continue
+		}
+		for _, m := range pol.Globs {
+			if m.Mandatory && m.Pattern == g.Pattern {
+				s.repeatsRequirement(g.Origin.Pos, m.Origin.Pos, "deny glob "+g.Pattern)
+				break
+			}
+		}
+	}
 	s.checkSymlinks(dec)
 	// After an error, a dropped rule would be blamed here a second time.
 	if !s.diags.HasErrors() {
 		s.checkRunnable(dec)
 	}
+}
+
+// repeatsRequirement notes a profile deny that a requirement makes too
+// (POL172): defence in depth, not a conflict to resolve.
+func (s *state) repeatsRequirement(pos, req diag.Pos, what string) {
+	s.related(diag.DenyRepeatsRequirement, pos, req,
+		fmt.Sprintf("%s repeats the requirement deny at %s: defence in depth, and it keeps the path denied if the requirement is lifted", what, req),
+		"none needed: keep both (the requirement's entry also protects every other profile)")
 }
 
 func (s *state) related(code diag.Code, pos, rel diag.Pos, msg, fix string) {

@@ -41,30 +41,6 @@ type selection struct {
 	forced bool
 }
 
-// codexTopLevelKeys are the config.toml keys Codex knows that polc does
-// not read; they are accepted silently. Anything else gets POL004.
-var codexTopLevelKeys = map[string]bool{
-	"model": true, "model_provider": true, "model_providers": true, "model_reasoning_effort": true,
-	"model_reasoning_summary": true, "model_verbosity": true, "model_context_window": true,
-	"model_max_output_tokens": true, "model_auto_compact_token_limit": true, "review_model": true,
-	"profile": true, "profiles": true, "mcp_servers": true, "shell_environment_policy": true,
-	"history": true, "notify": true, "tui": true, "features": true, "file_opener": true,
-	"hide_agent_reasoning": true, "show_raw_agent_reasoning": true, "disable_response_storage": true,
-	"instructions": true, "developer_instructions": true, "base_instructions": true,
-	"project_doc_max_bytes": true, "project_doc_fallback_filenames": true, "project_root_markers": true,
-	"tools": true, "otel": true, "windows": true, "chatgpt_base_url": true, "preferred_auth_method": true,
-	"forced_login_method": true, "forced_chatgpt_workspace_id": true, "cli_auth_credentials_store": true,
-	"mcp_oauth_credentials_store": true, "web_search": true, "experimental_instructions_file": true,
-	"experimental_use_exec_command_tool": true, "experimental_use_unified_exec_tool": true,
-	"experimental_compact_prompt_file": true, "experimental_network": true, "model_supports_reasoning_summaries": true,
-	"model_reasoning_summary_format": true, "responses_originator_header_internal_override": true,
-	"include_apply_patch_tool": true, "include_plan_tool": true, "use_experimental_streamable_shell_tool": true,
-	"check_for_update_on_startup": true, "notice": true, "analytics": true, "feedback": true,
-	"skills": true, "apps": true, "hooks": true, "rules": true, "agents": true, "memories": true,
-	"sandbox": true, "oss_provider": true, "personality": true, "compact_prompt": true,
-	"disable_paste_burst": true, "log_dir": true, "sqlite_home": true, "ghost_snapshot": true,
-}
-
 // mergeLayers decides trust, drops untrusted project layers for exec,
 // merges the layers in precedence order and reads the top-level keys.
 func (s *state) mergeLayers() {
@@ -147,10 +123,10 @@ func (s *state) readTop(t *syntax.Tab) *topConfig {
 						if s.expect(av, syntax.String, "auto_review.policy") {
 							top.autoReviewPolicy = av
 						}
-					case "required_on_models", "model", "enabled":
-						// Codex's other auto_review keys: not carried.
 					default:
-						s.unknownKeyIn(av, "auto_review", ak, []string{"policy", "required_on_models", "model", "enabled"}, false)
+						if !knownKey(configFile, "auto_review", ak) {
+							s.unknownKeyIn(av, "auto_review", ak, knownKeys(configFile, "auto_review"), false)
+						}
 					}
 				}
 			}
@@ -160,26 +136,19 @@ func (s *state) readTop(t *syntax.Tab) *topConfig {
 			}
 		case "projects":
 			s.checkProjects(v)
+		case "features":
+			// Feature names the reference does not know are typos: a
+			// misspelt use_legacy_landlock silently does nothing.
+			if v.Kind == syntax.Table {
+				s.checkKeys(configFile, "features", "features", v.Tab)
+			}
 		default:
-			if !codexTopLevelKeys[k] {
-				s.unknownKeyIn(v, "", k, topLevelKeyNames(), false)
+			if !knownKey(configFile, "", k) {
+				s.unknownKeyIn(v, "", k, knownKeys(configFile, ""), false)
 			}
 		}
 	}
 	return top
-}
-
-// polcTopLevelKeys are the top-level keys readTop reads itself.
-var polcTopLevelKeys = []string{"default_permissions", "sandbox_mode", "sandbox_workspace_write", "approval_policy",
-	"approvals_reviewer", "auto_review", "permissions", "projects"}
-
-// topLevelKeyNames is every top-level key a typo may be of.
-func topLevelKeyNames() []string {
-	out := append([]string(nil), polcTopLevelKeys...)
-	for k := range codexTopLevelKeys {
-		out = append(out, k)
-	}
-	return out
 }
 
 // expect reports POL003 unless v has kind.
@@ -228,11 +197,6 @@ func kindExample(k syntax.Kind) string {
 	return article(k)
 }
 
-func (s *state) unknownKey(v *syntax.Value, name string) {
-	s.diags.Addf(diag.UnknownKey, v.KeyPos, "check the spelling; Codex ignores unknown keys, so a typo silently does nothing",
-		"unknown key %s", name)
-}
-
 func (s *state) checkSWW(t *syntax.Tab) {
 	for _, k := range t.Keys() {
 		v := t.Get(k)
@@ -249,7 +213,7 @@ func (s *state) checkSWW(t *syntax.Tab) {
 		case "network_access", "exclude_tmpdir_env_var", "exclude_slash_tmp":
 			s.expect(v, syntax.Bool, name)
 		default:
-			s.unknownKeyIn(v, "sandbox_workspace_write", k, []string{"writable_roots", "network_access", "exclude_tmpdir_env_var", "exclude_slash_tmp"}, false)
+			s.unknownKeyIn(v, "sandbox_workspace_write", k, knownKeys(configFile, "sandbox_workspace_write"), false)
 		}
 	}
 }
@@ -280,7 +244,8 @@ func (s *state) checkProjects(v *syntax.Value) {
 		for _, pk := range pv.Tab.Keys() {
 			tv := pv.Tab.Get(pk)
 			if pk != "trust_level" {
-				continue // Codex keeps other per-project keys
+				s.unknownKeyIn(tv, name, pk, knownKeys(configFile, "projects.*"), false)
+				continue
 			}
 			if s.expect(tv, syntax.String, name+".trust_level") && tv.Str != "trusted" && tv.Str != "untrusted" {
 				s.diags.Addf(diag.WrongType, tv.Pos, `use "trusted" or "untrusted"`, "unknown trust_level %s", tv.Describe())

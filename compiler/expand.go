@@ -1,6 +1,7 @@
 package compiler
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -16,6 +17,8 @@ type hostGlob struct {
 	sym           string
 	pattern, base string
 	maxDepth      int
+	// pos is where the glob is written.
+	pos diag.Pos
 }
 
 // expander expands host globs (a variable, so tests can count or stub walks).
@@ -45,7 +48,7 @@ func (s *state) expandGlobs() {
 		if rb == "/" {
 			bound = "/" + strings.TrimPrefix(suffix, "/")
 		}
-		hg = append(hg, hostGlob{sym: g.Pattern, pattern: bound, base: rb, maxDepth: g.MaxDepth})
+		hg = append(hg, hostGlob{sym: g.Pattern, pattern: bound, base: rb, maxDepth: g.MaxDepth, pos: g.Origin.Pos})
 	}
 	var regions []globwalk.Region
 	if dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings}); err == nil {
@@ -55,20 +58,128 @@ func (s *state) expandGlobs() {
 	}
 	exp, errs := expander(hg, regions, s.opts.ExpandCacheDir, s.opts.ExpandCacheKey)
 	s.expansion = exp
-	for _, m := range exp.BeyondCap {
-		g := s.globByPattern(m.Pattern)
+	s.reportBeyondCap(exp.BeyondCap)
+	s.reportScanErrors(hg, errs)
+}
+
+// shownPaths is how many paths a grouped diagnostic names without
+// --verbose.
+const shownPaths = 3
+
+// showable reports whether a diagnostic may name the host path p without
+// --verbose: it lies in the project or the user's home. Other places
+// (other users' homes, system directories) are counted, not named.
+func (s *state) showable(p string) bool {
+	return s.opts.Verbose || ir.HasPathPrefix(p, s.dir) || s.home != "" && ir.HasPathPrefix(p, s.home)
+}
+
+// sample names the first shownPaths showable items (every item with
+// --verbose) and says how many it leaves out.
+func (s *state) sample(paths, items []string) string {
+	var named []string
+	hidden := 0
+	for i, p := range paths {
+		switch {
+		case !s.showable(p):
+			hidden++
+		case len(named) < shownPaths || s.opts.Verbose:
+			named = append(named, items[i])
+		}
+	}
+	out := strings.Join(named, ", ")
+	var extra []string
+	if n := len(paths) - len(named) - hidden; n > 0 {
+		extra = append(extra, fmt.Sprintf("%d more", n))
+	}
+	if hidden > 0 {
+		extra = append(extra, fmt.Sprintf("%d outside the project and the home", hidden))
+	}
+	if len(extra) == 0 {
+		return out
+	}
+	rest := strings.Join(extra, " and ") + " (--verbose lists them)"
+	if out == "" {
+		return rest
+	}
+	return out + ", " + rest
+}
+
+// reportBeyondCap says, once per deny glob, which files it matches
+// beyond glob_scan_max_depth where the sandbox cannot write (POL061): a
+// glob anchored high up can match thousands, and one line each would
+// bury everything else.
+func (s *state) reportBeyondCap(beyond []ExpandedMatch) {
+	byPattern := map[string][]ExpandedMatch{}
+	var order []string
+	for _, m := range beyond {
+		if byPattern[m.Pattern] == nil {
+			order = append(order, m.Pattern)
+		}
+		byPattern[m.Pattern] = append(byPattern[m.Pattern], m)
+	}
+	for _, pat := range order {
+		ms := byPattern[pat]
+		g := s.globByPattern(pat)
+		deepest := 0
+		paths := make([]string, len(ms))
+		for i, m := range ms {
+			deepest = max(deepest, m.Depth)
+			paths[i] = m.Path
+		}
 		code := diag.BeyondScanDepth
-		d := diag.Diagnostic{Code: code, Severity: code.Severity(), Pos: g.Origin.Pos,
-			Message: fmt.Sprintf("deny glob `%s` matches %s at depth %d, beyond glob_scan_max_depth %d where the sandbox cannot write: Linux and Windows leave it readable", g.Origin.Key, m.Path, m.Depth, g.MaxDepth),
-			Fix:     s.scanDepthFix(m.Depth)}
+		d := diag.Diagnostic{Code: code, Severity: code.Severity(), Pos: g.Origin.Pos, Fix: s.scanDepthFix(deepest)}
+		if len(ms) == 1 && s.showable(ms[0].Path) {
+			d.Message = fmt.Sprintf("deny glob `%s` matches %s at depth %d, beyond glob_scan_max_depth %d where the sandbox cannot write: Linux and Windows leave it readable", g.Origin.Key, ms[0].Path, ms[0].Depth, g.MaxDepth)
+		} else {
+			files, them := fmt.Sprintf("%d files", len(ms)), "them"
+			if len(ms) == 1 {
+				files, them = "1 file", "it"
+			}
+			d.Message = fmt.Sprintf("deny glob `%s` matches %s beyond glob_scan_max_depth %d where the sandbox cannot write (down to depth %d): Linux and Windows leave %s readable: %s",
+				g.Origin.Key, files, g.MaxDepth, deepest, them, s.sample(paths, paths))
+		}
 		if s.opts.Strict {
 			d.Severity = diag.Error
 		}
 		s.diags = append(s.diags, d)
 	}
-	for _, e := range errs {
-		s.diags.Addf(diag.GlobScanError, diag.Pos{}, "make the directory readable, or deny it with an exact rule", "deny glob scan: %v", e)
+}
+
+// reportScanErrors says once which directories the deny-glob scan could
+// not read (POL063), at the glob whose walk met the first of them.
+func (s *state) reportScanErrors(hg []hostGlob, errs []error) {
+	if len(errs) == 0 {
+		return
 	}
+	var paths, items []string
+	var pos diag.Pos
+	for _, e := range errs {
+		p, item := "", e.Error()
+		var se globwalk.ScanError
+		if errors.As(e, &se) {
+			p, item = se.Path, fmt.Sprintf("%s (%s)", se.Path, se.Err)
+		}
+		if pos.IsZero() && p != "" {
+			for _, g := range hg {
+				if ir.HasPathPrefix(p, g.base) {
+					pos = g.pos
+					break
+				}
+			}
+		}
+		paths, items = append(paths, p), append(items, item)
+	}
+	fix := "make the directory readable, or deny it with an exact rule"
+	if len(errs) == 1 && s.showable(paths[0]) {
+		s.diags.Addf(diag.GlobScanError, pos, fix, "deny glob scan: %v", errs[0])
+		return
+	}
+	dirs := fmt.Sprintf("%d directories", len(errs))
+	if len(errs) == 1 {
+		dirs = "1 directory"
+	}
+	s.diags.Addf(diag.GlobScanError, pos, "make the directories readable, or deny them with exact rules",
+		"deny glob scan could not read %s, so a deny glob may miss matches there: %s", dirs, s.sample(paths, items))
 }
 
 // globByPattern finds the glob a match came from; the capped one when a

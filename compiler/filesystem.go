@@ -266,7 +266,37 @@ func (s *state) globEntry(special, pattern, key string, acc ir.Access, origin ir
 			"deny glob `%s` matches everything below its base: it denies the whole directory tree and makes every scan walk it all", key)
 		return entry{}, false
 	}
+	if special == "" && rootAnchored(pattern) {
+		s.rootAnchoredGlob(v.KeyPos, key, pattern, true)
+		return entry{}, false
+	}
 	return entry{base: special, sub: pattern, glob: true, access: ir.Deny, origin: origin}, true
+}
+
+// rootAnchored reports a deny glob whose literal directory prefix is /
+// ("/**/*.key", "/*/secret"): Linux and Windows would have to walk the
+// whole host, pseudo-filesystems included, at every launch. The
+// reference refuses it when it builds the sandbox ("cannot be safely
+// expanded; use a pattern with a non-root directory prefix").
+func rootAnchored(pattern string) bool {
+	return strings.HasPrefix(pattern, "/") && ir.HasGlobMeta(pattern) && ir.GlobBase(pattern) == "/"
+}
+
+// rootAnchoredGlob reports a root-anchored deny glob (POL170) at pos,
+// with the forms that work: below the home (every user's, for a
+// requirement), below the project for a profile, or below a named
+// directory.
+func (s *state) rootAnchoredGlob(pos diag.Pos, key, pattern string, inProfile bool) {
+	rest := strings.TrimLeft(pattern, "/")
+	fix := fmt.Sprintf("anchor it below a directory: %q (the home)", "~/"+rest)
+	if inProfile {
+		fix += fmt.Sprintf(`, ":workspace_roots" = { %q = "deny" } (the project)`, rest)
+	} else {
+		fix = fmt.Sprintf("anchor it below a directory: %q (every user's home)", "~/"+rest)
+	}
+	fix += fmt.Sprintf(" or %q (a directory you name)", "/srv/"+rest)
+	s.diags.Addf(diag.RootAnchoredGlob, pos, fix,
+		"deny glob `%s` is anchored at /: it cannot be expanded safely (Linux and Windows would walk the whole host, /proc and /sys included, at every launch), and Codex refuses it when it builds the sandbox", key)
 }
 
 // cleanBase cleans an absolute or ${HOME}-based path: a ~ rule's

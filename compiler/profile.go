@@ -140,6 +140,9 @@ func (s *state) resolveProfile() {
 	}
 	s.prof.pos = sel.pos
 	s.prof.implicit = s.prof.implicit || !sel.explicit
+	if sel.explicit && !sel.legacy {
+		s.warnLegacyIgnored(sel)
+	}
 }
 
 // profileSet is the user's [permissions] profiles plus the managed ones.
@@ -313,9 +316,6 @@ func (s *state) builtinProfile(name string) *profile {
 	return s.compileBody(name, builtinTab(name), diag.Pos{}, false)
 }
 
-// profileKeys are the keys of a [permissions.NAME] table.
-var profileKeys = []string{"description", "extends", "filesystem", "network", "workspace_roots"}
-
 // compileBody reads one profile table. validateOnly compiles a profile
 // on its own for its diagnostics (it may rely on its parent for content).
 func (s *state) compileBody(name string, t *syntax.Tab, pos diag.Pos, validateOnly bool) *profile {
@@ -341,7 +341,7 @@ func (s *state) compileBody(name string, t *syntax.Tab, pos diag.Pos, validateOn
 				s.compileNetwork(p, v, what)
 			}
 		default:
-			s.unknownKeyIn(v, "permissions."+syntax.QuoteKey(name), k, profileKeys, true)
+			s.unknownKeyIn(v, "permissions."+syntax.QuoteKey(name), k, knownKeys(configFile, "permissions.*"), true)
 		}
 	}
 	p.tablePos = pos

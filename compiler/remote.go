@@ -63,7 +63,7 @@ func (s *state) readRemoteSandboxConfig(v *syntax.Value) ([]remoteSandboxConfig,
 					good = false
 				}
 			default:
-				s.unknownKey(ev, what+"."+syntax.QuoteKey(ek))
+				s.unknownKeyIn(ev, what, ek, knownKeys(requirementsFile, "remote_sandbox_config[]"), false)
 			}
 		}
 		for _, req := range []string{"hostname_patterns", "allowed_sandbox_modes"} {

@@ -38,12 +38,6 @@ type requirements struct {
 	digest  string
 }
 
-var knownRequirementKeys = map[string]bool{
-	"windows": true, "mcp_servers": true,
-	"rules": true, "apps": true, "auto_review": true, "enforce_residency": true,
-	"allowed_web_search_modes": true, "hooks": true, "skills": true,
-}
-
 func (r *requirements) forcesProfiles() bool { return r != nil && r.allowedProfiles != nil }
 
 // readRequirements decodes and validates the requirement files.
@@ -219,8 +213,8 @@ func (s *state) readRequirementFile(r *requirements, t *syntax.Tab) {
 				r.profiles.Set(name, pv)
 			}
 		default:
-			if !knownRequirementKeys[k] {
-				s.unknownKey(v, syntax.QuoteKey(k))
+			if !knownKey(requirementsFile, "", k) {
+				s.unknownKeyIn(v, "", k, knownKeys(requirementsFile, ""), false)
 			}
 		}
 	}
@@ -271,8 +265,15 @@ func (s *state) checkDenyRead(e *syntax.Value) bool {
 		}
 		p = ir.VarHome + rest
 	} else if !strings.HasPrefix(p, "/") {
-		s.diags.Addf(diag.BadRequirement, e.Pos, "write an absolute path or pattern, such as /etc/secrets, ~/.ssh or /home/*/.ssh/**",
-			"deny_read pattern %q must be absolute or start with ~/", p)
+		fix := "write an absolute path or pattern, such as /etc/secrets, ~/.ssh or /home/*/.ssh/**"
+		if ir.HasGlobMeta(p) && !hasDotComponent(p) {
+			// "/" + p is the obvious absolute form, and it is refused
+			// (POL170): suggest the forms that work.
+			rest := p
+			fix = fmt.Sprintf("anchor the pattern below a directory: %q matches in every user's home, %q below a directory you name (not %q: a pattern anchored at / is refused)",
+				"~/"+rest, "/srv/"+rest, "/"+rest)
+		}
+		s.diags.Addf(diag.BadRequirement, e.Pos, fix, "deny_read pattern %q must be absolute or start with ~/", p)
 		return false
 	}
 	if ir.HasGlobMeta(p) && hasDotComponent(p) {
@@ -287,6 +288,10 @@ func (s *state) checkDenyRead(e *syntax.Value) bool {
 	}
 	if ir.HasGlobMeta(p) && overBroad("", p) {
 		s.diags.Addf(diag.OverBroadGlob, e.Pos, "name the files to deny", "deny_read pattern %q denies the whole disk or home", e.Str)
+		return false
+	}
+	if rootAnchored(p) {
+		s.rootAnchoredGlob(e.Pos, p, p, false)
 		return false
 	}
 	return true

@@ -68,7 +68,7 @@ func (s *state) unknownKeyIn(v *syntax.Value, prefix, key string, known []string
 	if prefix != "" {
 		name = prefix + "." + name
 	}
-	code, fix := diag.UnknownKey, "check the spelling; Codex ignores unknown keys, so a typo silently does nothing"
+	code, fix := diag.UnknownKey, "check the spelling, or remove the key: "+ReferenceVersion()+" does not read it and ignores unknown keys, so a typo silently does nothing"
 	if inProfile {
 		code = diag.UnknownProfileKey
 		fix = "check the spelling; this table knows only " + strings.Join(known, ", ")

@@ -59,6 +59,7 @@ func Codes() []CodeInfo {
 //   POL140–POL149 what polc says agrees with what exec enforces (codes_agree.go)
 //   POL150–POL159 network: domain rules and the egress proxy (codes_net.go)
 //   POL160–POL169 requirements and approvals, continued (this file)
+//   POL170–POL179 polc check on real configs (codes_check.go)
 
 // Front end: reading and decoding the TOML.
 var (

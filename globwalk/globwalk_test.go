@@ -522,3 +522,33 @@ func TestMatchIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestPseudoFilesystemsNotWalked: a walk from / never descends into /proc
+// or /sys (their files change between listings and some cannot be read),
+// while a pattern based inside /proc still walks it.
+func TestPseudoFilesystemsNotWalked(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc here")
+	}
+	res, err := Expand([]Pattern{{Pattern: "/*/self", Base: "/", MaxDepth: 2}, {Pattern: "/*/kernel", Base: "/", MaxDepth: 2}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range res.Matches {
+		if strings.HasPrefix(m.Path, "/proc/") || strings.HasPrefix(m.Path, "/sys/") {
+			t.Errorf("walk from / descended into a pseudo-filesystem: %s", m.Path)
+		}
+	}
+	for _, e := range res.Errors {
+		if strings.HasPrefix(e.Path, "/proc") || strings.HasPrefix(e.Path, "/sys") {
+			t.Errorf("walk from / listed a pseudo-filesystem: %v", e)
+		}
+	}
+	res, err = Expand([]Pattern{{Pattern: "/proc/self/status", Base: "/proc/self", MaxDepth: 1}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Matches) != 1 {
+		t.Errorf("a pattern based in /proc found %v", res.Matches)
+	}
+}

@@ -568,7 +568,7 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 		if w.snaps != nil && w.matters(child, typ) {
 			names = append(names, name)
 		}
-		if typ == typDir && child != emptySet {
+		if typ == typDir && child != emptySet && !(path == "/" && pseudoFS[name]) {
 			w.pending = append(w.pending, pendingChild{name: name, set: child})
 		}
 	})
@@ -604,6 +604,13 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 	}
 	return n
 }
+
+// pseudoFS are the kernel's pseudo-filesystems under / that a walk never
+// descends into: their files are no one's secrets, they change between
+// any two listings, and some block or fail when read (/proc/1/fdinfo of
+// a process one may not trace). A pattern based inside one (/proc/...)
+// still walks it.
+var pseudoFS = map[string]bool{"proc": true, "sys": true}
 
 // maxOpenDepth bounds how many directory fds one walk keeps open.
 const maxOpenDepth = 128

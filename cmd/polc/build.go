@@ -39,6 +39,7 @@ func init() {
 			&cli.StringFlag{Name: "emit", Usage: "print an intermediate form instead of building: `ir` (the policy as canonical JSON)"},
 			&cli.BoolFlag{Name: "timings", Usage: "print each compiler pass and its wall time"},
 			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
+			&cli.BoolFlag{Name: "verbose", Usage: "name every path a grouped diagnostic counts, those outside the project and the home included"},
 			&cli.BoolFlag{Name: "diff", Usage: "with --check, also print the text diff of each stale file (after the semantic summary)"},
 			&cli.BoolFlag{Name: "unsigned", Usage: "write changed artifacts without a signature even where the committed ones are signed"},
 		),
@@ -66,6 +67,7 @@ func runBuild(c *cli.Context) error {
 
 	opts := compileOptions(c)
 	opts.Strict = c.Bool("strict")
+	opts.Verbose = c.Bool("verbose")
 	opts.SymbolicInputs = true
 	res := compiler.Compile(opts)
 	if c.Bool("timings") {

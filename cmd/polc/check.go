@@ -28,6 +28,7 @@ func init() {
 		Flags: append(compileFlags(),
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or sarif"},
 			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
+			&cli.BoolFlag{Name: "verbose", Usage: "name every path a grouped diagnostic counts, those outside the project and the home included"},
 			&cli.BoolFlag{Name: "all", Usage: "check every profile (the built-ins and each [permissions] profile), not only the selected one"},
 			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` whose backends also check the policy (default: every registered one; none to skip)"},
 		),
@@ -45,6 +46,7 @@ func runCheck(c *cli.Context) error {
 		return err
 	}
 	opts.Strict = c.Bool("strict")
+	opts.Verbose = c.Bool("verbose")
 	if c.Bool("all") {
 		return checkAll(c, opts, format)
 	}
