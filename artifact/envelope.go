@@ -402,15 +402,8 @@ func validatePolicy(p *ir.Policy, bindings []string) error {
 	if p.GlobScanMaxDepth < 0 {
 		return bad("glob_scan_max_depth is negative")
 	}
-	switch p.Network.Mode {
-	case "", ir.NetworkNone, ir.NetworkFull, ir.NetworkProxy:
-	default:
-		return bad("network mode %q is unknown", clip(string(p.Network.Mode)))
-	}
-	for _, port := range p.Network.ProxyPorts {
-		if port < 1 || port > 65535 {
-			return bad("proxy port %d is out of range", port)
-		}
+	if err := p.Network.Validate(); err != nil {
+		return bad("network: %s", clip(err.Error()))
 	}
 	for _, u := range p.Network.UnixSockets {
 		if !path.IsAbs(u.Path) || path.Clean(u.Path) != u.Path || strings.IndexByte(u.Path, 0) >= 0 {

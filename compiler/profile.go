@@ -62,6 +62,10 @@ type profile struct {
 	scanDepth      int
 	scanDepthPos   diag.Pos // where glob_scan_max_depth was written
 	network        ir.Network
+	// net is the profile's network table as read (nil without one);
+	// resolveNetwork decides from it, the requirements and the features
+	// what network the policy gets.
+	net *netProfile
 }
 
 // entry is one filesystem rule before binding.

@@ -33,11 +33,13 @@ type requirements struct {
 	profilesPos        diag.Pos // where allowed_permission_profiles is written
 	defaultPermissions *syntax.Value
 	denyRead           []*syntax.Value
-	digest             string
+	// network is [experimental_network], nil when no file has one.
+	network *netRequirements
+	digest  string
 }
 
 var knownRequirementKeys = map[string]bool{
-	"windows": true, "experimental_network": true, "mcp_servers": true,
+	"windows": true, "mcp_servers": true,
 	"rules": true, "apps": true, "auto_review": true, "enforce_residency": true,
 	"allowed_web_search_modes": true, "hooks": true, "skills": true,
 }
@@ -165,6 +167,8 @@ func (s *state) readRequirementFile(r *requirements, t *syntax.Tab) {
 					r.reviewers = v
 				}
 			}
+		case "experimental_network":
+			s.readNetworkRequirements(r, v)
 		case "allowed_sandbox_modes":
 			if s.sandboxModeList(v, k) {
 				r.sandboxModes = v
@@ -335,6 +339,7 @@ func (s *state) applyRequirements() {
 	if r.digest == "" && r.allowedProfiles == nil {
 		s.applyApprovals()
 		s.checkLegacyLandlock()
+		s.resolveNetwork()
 		return
 	}
 	// The managed default must itself be allowed.
@@ -412,6 +417,7 @@ func (s *state) applyRequirements() {
 	}
 	s.applyApprovals()
 	s.checkLegacyLandlock()
+	s.resolveNetwork()
 }
 
 func containsValue(vals []*syntax.Value, s string) bool {

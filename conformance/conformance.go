@@ -263,16 +263,30 @@ func (c *Case) Profile() string {
 	return ":workspace"
 }
 
+// Servers are the harness's loopback servers outside the sandbox
+// (Serve): the TCP listener of net probes, and the HTTP server answering
+// 200 that $HTTP names in http probes.
+type Servers struct {
+	TCP, HTTP int
+}
+
 // Script is the probe shell script the harness pipes to the sandboxed
-// shell; each probe prints "@@ KEY allow|deny". port is the loopback
-// listener for net probes. It returns the shell to run it with.
-func (c *Case) Script(w *World, port int) (script, shell string) {
+// shell; each probe prints "@@ KEY allow|deny". It returns the shell to
+// run it with.
+//
+// An http probe fetches its URL with curl through whatever proxy the
+// sandbox's environment names: allow is any answer but 403 (an allowed
+// host the proxy cannot reach answers 502), deny is 403 or no answer.
+func (c *Case) Script(w *World, srv Servers) (script, shell string) {
 	shell = "/bin/sh"
 	var b strings.Builder
 	for _, p := range c.Probes {
 		q := shellQuote(w.HostPath(p.Path))
 		var cmd string
 		switch p.Op {
+		case "http":
+			u := shellQuote(strings.ReplaceAll(p.Path, "$HTTP", fmt.Sprintf("127.0.0.1:%d", srv.HTTP)))
+			cmd = `c=$(curl -s -m 8 -o /dev/null -w "%{http_code}" ` + u + ` 2>/dev/null); [ "$c" != 000 ] && [ "$c" != 403 ]`
 		case "read":
 			cmd = "cat " + q + " >/dev/null 2>&1"
 		case "list":
@@ -286,10 +300,12 @@ func (c *Case) Script(w *World, port int) (script, shell string) {
 		case "exec":
 			cmd = q + " >/dev/null 2>&1"
 		case "net":
-			cmd = fmt.Sprintf("(exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null", port)
+			cmd = fmt.Sprintf("(exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null", srv.TCP)
 			shell = "/bin/bash"
 		}
-		fmt.Fprintf(&b, "if %s; then echo \"@@ %s allow\"; else echo \"@@ %s deny\"; fi\n", cmd, p.Key(), p.Key())
+		// The key stays as written ($HTTP is not the shell's).
+		k := shellQuote("@@ " + p.Key())
+		fmt.Fprintf(&b, "if %s; then echo %s' allow'; else echo %s' deny'; fi\n", cmd, k, k)
 	}
 	return "#!" + shell + "\n" + b.String(), shell
 }

@@ -24,12 +24,7 @@ func TestLoadAllCases(t *testing.T) {
 
 // notYet are shared cases of a capability polc does not have yet: they
 // are copied here with the work that makes them pass.
-var notYet = map[string]string{
-	"020-managed-proxy-allowlist.txtar":               "managed network proxy (issue 10)",
-	"021-proxy-deny-beats-wildcard.txtar":             "managed network proxy (issue 10)",
-	"022-feature-proxy-profile-domains.txtar":         "managed network proxy (issue 10)",
-	"023-managed-proxy-profile-without-network.txtar": "managed network proxy (issue 10)",
-}
+var notYet = map[string]string{}
 
 // TestInSyncWithShared fails when the shared cases changed and the copy
 // here was not refreshed (cp ../shared/conformance/*.txtar conformance/testdata/).

@@ -2,8 +2,10 @@ package conformance
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +67,21 @@ func (c *Case) Compile(t testing.TB) (*World, *compiler.Result) {
 		t.Fatal(err)
 	}
 	return w, compiler.Compile(c.Options(w, t.TempDir()))
+}
+
+// Serve runs the harness's servers (Servers) until the test ends.
+func Serve(t testing.TB) Servers {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok\n")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return Servers{TCP: Listen(t), HTTP: ln.Addr().(*net.TCPAddr).Port}
 }
 
 // Listen runs the loopback listener a case's net probes connect to: it

@@ -4,7 +4,6 @@ package diag
 var (
 	LinuxNoBwrap         = register("POL070", Error, "bubblewrap not found")
 	LinuxNoUserNS        = register("POL071", Error, "user namespaces unavailable")
-	LinuxProxyNetwork    = register("POL072", Warning, "proxy-only network enforced as no network on Linux")
 	LinuxSymlinkMask     = register("POL073", Error, "deny or protected path crosses a symlink inside a writable mount")
 	LinuxBadArtifact     = register("POL074", Error, "malformed Linux artifact")
 	LinuxUnboundVariable = register("POL075", Error, "artifact variable not bound on this host")
@@ -15,4 +14,10 @@ var (
 	// Seccomp cannot read a socket address: allowing one host Unix socket
 	// allows them all. Downgraded to a warning by --allow-unenforceable.
 	LinuxUnixSocketWidened = register("POL079", Error, "Linux cannot limit Unix socket connections to the allowed paths")
+	// A proxy-only network whose proxy or bridge could not be built: the
+	// command does not run (it never gets a direct network instead).
+	LinuxNetworkRoute = register("POL220", Error, "the proxy-only network could not be set up")
 )
+
+// POL072 ("proxy-only network enforced as no network on Linux") is
+// retired: polc now runs the proxy itself. The code is not reused.

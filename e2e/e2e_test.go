@@ -55,8 +55,9 @@ type run struct {
 	code           int
 	// direct is set when polc launched the command without its inner
 	// stage (seen in POLC_DEBUG_BWRAP's output, which is taken out of
-	// stderr).
+	// stderr); staged says why it took the stage instead.
 	direct bool
+	staged string
 }
 
 // A stage is how polc exec launches: "direct" (bwrap runs the command:
@@ -136,6 +137,9 @@ lines:
 			r.direct = true
 			continue
 		}
+		if why, ok := strings.CutPrefix(l, "polc: inner stage: "); ok {
+			r.staged = strings.TrimSpace(why)
+		}
 		for _, p := range debugLines {
 			if strings.HasPrefix(l, p) {
 				continue lines
@@ -167,7 +171,7 @@ func TestConformance(t *testing.T) {
 						t.Fatal(err)
 					}
 					u.Own(t, w.Root)
-					script, shell := c.Script(w, conformance.Listen(t))
+					script, shell := c.Script(w, conformance.Serve(t))
 					r := polcExecAs(t, u, stage, w, c.Profile(), script, shell, "-s")
 					if c.Refused {
 						if r.code != 125 || strings.Contains(r.stdout, "@@") {
@@ -178,8 +182,10 @@ func TestConformance(t *testing.T) {
 						}
 						return
 					}
-					if stage == "direct" && !r.direct {
-						t.Errorf("polc did not launch directly")
+					// A proxy-only network always takes the stage: it
+					// runs the bridge.
+					if stage == "direct" && !r.direct && !strings.Contains(r.staged, "bridge") {
+						t.Errorf("polc did not launch directly (%s)", r.staged)
 					}
 					if r.code != 0 {
 						t.Errorf("exit %d, stderr: %s", r.code, r.stderr)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -26,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite the output sections of the gold
 // inputSections are written by hand; every other section is output.
 var inputSections = map[string]bool{
 	"config.toml": true, "requirements.toml": true, "tree": true, "args": true, "explain": true,
-	"full": true,
+	"full": true, "explain-net": true,
 }
 
 func TestGolden(t *testing.T) {
@@ -156,6 +157,10 @@ func produce(t *testing.T, in map[string]string) []txtar.File {
 		add("explain.out", b.String())
 	}
 
+	if probes := strings.TrimSpace(in["explain-net"]); probes != "" {
+		add("explain-net.out", explainNet(t, res.Policy, probes))
+	}
+
 	full := map[string]bool{}
 	for _, p := range strings.Fields(in["full"]) {
 		full[p] = true
@@ -195,6 +200,31 @@ func produce(t *testing.T, in map[string]string) []txtar.File {
 		}
 	}
 	return out
+}
+
+// explainNet answers each "METHOD HOST:PORT" line with ir.DecideNet,
+// one line each: the decision and the rule or setting behind it.
+func explainNet(t *testing.T, p *ir.Policy, probes string) string {
+	n := p.Network
+	if p.Unrestricted {
+		n = ir.Network{Mode: ir.NetworkFull}
+	}
+	d, err := ir.NewNetDecider(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(probes, "\n") {
+		method, target, ok := strings.Cut(strings.TrimSpace(l), " ")
+		host, portText, ok2 := strings.Cut(target, ":")
+		port, err := strconv.Atoi(portText)
+		if !ok || !ok2 || err != nil {
+			t.Fatalf("explain-net line %q: want METHOD HOST:PORT", l)
+		}
+		b.WriteString(d.DecideNet(host, port, method).Explain())
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // lower runs a backend, turning a panic into a test failure.

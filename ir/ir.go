@@ -176,15 +176,19 @@ type NetworkMode string
 const (
 	NetworkNone NetworkMode = "none"
 	NetworkFull NetworkMode = "full"
-	// NetworkProxy allows only loopback connections to the proxy ports.
+	// NetworkProxy lets traffic leave only through polc's egress proxy,
+	// which decides each request by Network.Proxy (DecideNet).
 	NetworkProxy NetworkMode = "proxy"
 )
 
 // Network is the network part of a policy.
 type Network struct {
-	Mode       NetworkMode `json:"mode"`
-	ProxyPorts []int       `json:"proxy_ports,omitempty"`
-	Origin     Origin      `json:"origin"`
+	Mode NetworkMode `json:"mode"`
+	// Origin is the setting that decided the mode: the profile's
+	// network.enabled, or what turned the managed proxy on (requirements'
+	// experimental_network.enabled, features.network_proxy, or the
+	// profile's domain rules).
+	Origin Origin `json:"origin"`
 	// UnixSockets are the host Unix sockets (path sockets, absolute) the
 	// command may connect to whatever the mode: unix_sockets = { PATH =
 	// "allow" }. Without one, and without AllUnixSockets, a command
@@ -259,9 +263,9 @@ type Policy struct {
 }
 
 // RuleOrigins calls f with the origin of every filesystem rule, deny
-// glob, the :minimal roots and the network setting and its Unix
-// sockets: the origins that name the file a rule was read from.
-// (Approvals and the proxy's domain rules carry theirs apart.)
+// glob, the :minimal roots, the network setting, its Unix sockets and
+// the proxy's domain rules and settings: the origins that name the file
+// a rule was read from. (Approvals carry theirs apart.)
 func (p *Policy) RuleOrigins(f func(*Origin)) {
 	for i := range p.Rules {
 		f(&p.Rules[i].Origin)
@@ -278,6 +282,24 @@ func (p *Policy) RuleOrigins(f func(*Origin)) {
 	}
 	if p.Network.AllUnixSockets != nil {
 		f(p.Network.AllUnixSockets)
+	}
+	if px := p.Network.Proxy; px != nil {
+		for i := range px.Domains {
+			f(&px.Domains[i].Origin)
+		}
+		for i := range px.Dropped {
+			d := &px.Dropped[i]
+			f(&d.Rule.Origin)
+			if d.By != nil {
+				f(&d.By.Origin)
+			}
+			if d.Setting != nil {
+				f(d.Setting)
+			}
+		}
+		f(&px.MethodOrigin)
+		f(&px.LocalOrigin)
+		f(&px.SOCKS5Origin)
 	}
 }
 

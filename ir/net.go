@@ -126,6 +126,11 @@ type Proxy struct {
 	// DefaultHTTPPort and DefaultSOCKSPort (the reference's).
 	HTTPPort  int `json:"http_port,omitempty"`
 	SOCKSPort int `json:"socks_port,omitempty"`
+	// Dropped are the user's allow rules that requirements made
+	// ineffective (NarrowProxy). DecideNet ignores them; they are kept so
+	// that an explanation of a refusal can say which rule the user wrote
+	// and why it does not apply.
+	Dropped []DroppedRule `json:"dropped,omitempty"`
 }
 
 // The reference proxy's default listening ports.
@@ -144,6 +149,47 @@ func (p Proxy) Ports() (httpPort, socksPort int) {
 		socksPort = DefaultSOCKSPort
 	}
 	return httpPort, socksPort
+}
+
+// Validate reports why a network policy cannot be used: an unknown mode,
+// a Proxy outside proxy mode, a port outside 0-65535 (0 is the default),
+// unknown methods or a domain rule ValidateDomainRule refuses. An
+// artifact's network is checked with it before anything runs.
+func (n Network) Validate() error {
+	if n.Proxy != nil && n.Mode != NetworkProxy {
+		return fmt.Errorf("network mode %q has proxy settings; only proxy mode does", n.Mode)
+	}
+	if p := n.Proxy; p != nil {
+		for _, port := range []int{p.HTTPPort, p.SOCKSPort} {
+			if port < 0 || port > 65535 {
+				return fmt.Errorf("proxy port %d is out of range", port)
+			}
+		}
+		if p.PortsCollide() {
+			h, _ := p.Ports()
+			return fmt.Errorf("the HTTP and SOCKS5 proxy ports are both %d", h)
+		}
+	}
+	_, err := NewNetDecider(n)
+	return err
+}
+
+// ProxyPorts lists the loopback ports a proxy network's command may
+// connect to: the HTTP proxy port, and the SOCKS5 port when SOCKS5 is
+// on (defaults applied). Nil when the mode is not proxy.
+func (n Network) ProxyPorts() []int {
+	if n.Mode != NetworkProxy {
+		return nil
+	}
+	var p Proxy
+	if n.Proxy != nil {
+		p = *n.Proxy
+	}
+	h, s := p.Ports()
+	if !p.SOCKS5 || s == h {
+		return []int{h}
+	}
+	return []int{h, s}
 }
 
 // NetDecision is the answer for one request.
@@ -186,6 +232,9 @@ func (d NetDecision) Explain() string {
 		s += "; rule " + d.Rule.String()
 	case d.Setting != nil && d.Setting.Kind != "":
 		s += "; " + d.Setting.String()
+	}
+	if d.CheckAddrs {
+		s += "; and only if the name resolves to public addresses (local addresses are not allowed)"
 	}
 	return s
 }
@@ -422,6 +471,26 @@ func (d *NetDecider) exactAllow(host string) int {
 		}
 	}
 	return -1
+}
+
+// MatchDomain reports whether a domain pattern (as written or
+// normalized) matches a host (as a request names it), with DecideNet's
+// semantics and no other rule involved.
+func MatchDomain(pattern, host string) bool {
+	h := NormalizeHost(host)
+	return validHost(h) && matchDomainPattern(NormalizeDomainPattern(pattern), h)
+}
+
+// DroppedFor lists the dropped user rules that would have matched host:
+// why a refused host was not allowed although the user allowed it.
+func (p Proxy) DroppedFor(host string) []DroppedRule {
+	var out []DroppedRule
+	for _, d := range p.Dropped {
+		if MatchDomain(d.Rule.Pattern, host) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // matchDomainPattern matches a normalized pattern against a normalized

@@ -246,7 +246,7 @@ func TestDecideNetModes(t *testing.T) {
 		t.Errorf("unrestricted: %+v %v", d, err)
 	}
 	// A proxy network without its Proxy allows nothing.
-	d, err = DecideNet(&Policy{Network: Network{Mode: NetworkProxy, ProxyPorts: []int{3128}}}, "example.com", 80, "GET")
+	d, err = DecideNet(&Policy{Network: Network{Mode: NetworkProxy}}, "example.com", 80, "GET")
 	if err != nil || d.Allowed || d.Reason != ReasonNotAllowed {
 		t.Errorf("proxy without rules: %+v %v", d, err)
 	}

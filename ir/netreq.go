@@ -22,16 +22,23 @@ type NetRequirements struct {
 // DroppedRule is a user rule that requirements make ineffective, for
 // `polc check` to warn about (diag.NetUserAllowDropped).
 type DroppedRule struct {
-	Rule DomainRule
+	Rule DomainRule `json:"rule"`
 	// By is the managed deny rule that covers every host the rule
 	// allows; nil when managed_allowed_domains_only dropped it.
-	By *DomainRule
+	By *DomainRule `json:"by,omitempty"`
+	// Setting is where managed_allowed_domains_only was set, when it
+	// dropped the rule (NarrowProxy fills it in).
+	Setting *Origin `json:"setting,omitempty"`
 }
 
 // Why is a one-line reason.
 func (d DroppedRule) Why() string {
 	if d.By == nil {
-		return "managed_allowed_domains_only: only managed allow rules apply"
+		s := "managed_allowed_domains_only: only managed allow rules apply"
+		if d.Setting != nil && d.Setting.Kind != "" {
+			s += " (" + d.Setting.String() + ")"
+		}
+		return s
 	}
 	return "every host it allows is denied by " + d.By.String()
 }
@@ -90,11 +97,19 @@ func NarrowDomains(user, managed []DomainRule, managedOnly bool) (out []DomainRu
 
 // NarrowProxy is NarrowDomains on a proxy's domain rules plus the
 // requirements' scalar settings (a managed allow_local_binding replaces
-// the user's).
+// the user's). The dropped rules are also kept in the result's Dropped,
+// for explanations.
 func NarrowProxy(user Proxy, req NetRequirements) (Proxy, []DroppedRule) {
 	out := user
 	var dropped []DroppedRule
 	out.Domains, dropped = NarrowDomains(user.Domains, req.Domains, req.ManagedAllowedDomainsOnly)
+	for i := range dropped {
+		if dropped[i].By == nil {
+			o := req.ManagedOnlyOrigin
+			dropped[i].Setting = &o
+		}
+	}
+	out.Dropped = append(append([]DroppedRule(nil), user.Dropped...), dropped...)
 	if req.AllowLocal != nil {
 		out.AllowLocal, out.LocalOrigin = *req.AllowLocal, req.AllowLocalOrigin
 	}

@@ -114,6 +114,8 @@ var Reason = map[string]string{
 // Address families (linux/socket.h).
 const (
 	AFUnix  = 1
+	AFInet  = 2
+	AFInet6 = 10
 	AFVsock = 40
 )
 
@@ -143,6 +145,12 @@ type Spec struct {
 	// destination, and socket and socketpair create only SOCK_STREAM
 	// and SOCK_SEQPACKET AF_UNIX sockets (see the package comment).
 	UnixPeersOnly bool `json:"unix_peers_only,omitempty"`
+	// UnixSocketpairOnly (proxy-only network) lets AF_UNIX exist only as
+	// socketpairs: socket(AF_UNIX) fails with EPERM, and socketpair
+	// creates only SOCK_STREAM and SOCK_SEQPACKET pairs. connect, bind,
+	// listen and accept stay allowed for the other families, which reach
+	// only the sandbox's own loopback (see ForProxy).
+	UnixSocketpairOnly bool `json:"unix_socketpair_only,omitempty"`
 }
 
 // Socket types (linux/net.h); the kernel reads type & sockTypeMask and
@@ -173,6 +181,25 @@ func ForNetwork(network bool) Spec {
 	return s
 }
 
+// ForProxy is the filter for a sandbox whose network is polc's proxy
+// only. The sandbox has a network namespace of its own holding nothing
+// but loopback, where polc's bridge listens for the command's proxy
+// connections: TCP and UDP sockets are allowed, and whatever they
+// connect to stays inside that namespace. What a network namespace does
+// not isolate are host Unix path sockets, and seccomp cannot see the
+// family of the socket connect(2) is given; so no AF_UNIX socket can be
+// created except as a connected socketpair (UnixSocketpairOnly), and a
+// connect, bind or sendto on any socket the command can create can only
+// reach the sandbox's loopback. AF_NETLINK and the other families stay
+// refused, as without the network.
+func ForProxy() Spec {
+	s := ForNetwork(false)
+	s.UnixPeersOnly = false
+	s.UnixSocketpairOnly = true
+	s.AllowSocketFamilies = []int{AFUnix, AFInet, AFInet6}
+	return s
+}
+
 // Validate checks a spec read from an artifact.
 func (s Spec) Validate() error {
 	if len(s.AllowSocketFamilies) > 0 && len(s.DenySocketFamilies) > 0 {
@@ -182,6 +209,13 @@ func (s Spec) Validate() error {
 		// With every family allowed, a connect that fails is no
 		// protection: an allow list of families must come with it.
 		return fmt.Errorf("seccomp: unix_peers_only needs allow_socket_families")
+	}
+	if s.UnixSocketpairOnly {
+		// Like unix_peers_only, it means something only with an allow
+		// list of families; and the two are different network modes.
+		if len(s.AllowSocketFamilies) == 0 || s.UnixPeersOnly {
+			return fmt.Errorf("seccomp: unix_socketpair_only needs allow_socket_families and excludes unix_peers_only")
+		}
 	}
 	for _, a := range []*ArchInfo{X86_64, AArch64} {
 		for _, n := range s.Deny {
@@ -245,38 +279,11 @@ func (s Spec) Program(a *ArchInfo) ([]bpf.RawInstruction, error) {
 	for _, name := range s.Deny {
 		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr(name), SkipFalse: 1}, deny)
 	}
-	// socket and socketpair: a block that returns on every path.
-	var block []bpf.Instruction
-	switch {
-	case len(s.AllowSocketFamilies) > 0:
-		block = append(block, bpf.LoadAbsolute{Off: offArg0, Size: 4})
-		for _, f := range s.AllowSocketFamilies {
-			if f == AFUnix && s.UnixPeersOnly {
-				// Stream and seqpacket only, whatever the flag bits.
-				types := []bpf.Instruction{
-					bpf.LoadAbsolute{Off: offArg1, Size: 4},
-					bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: sockTypeMask},
-					bpf.JumpIf{Cond: bpf.JumpEqual, Val: sockStream, SkipFalse: 1}, allow,
-					bpf.JumpIf{Cond: bpf.JumpEqual, Val: sockSeqpacket, SkipFalse: 1}, allow,
-					deny,
-				}
-				block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: uint8(len(types))})
-				block = append(block, types...)
-				continue
-			}
-			block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: 1}, allow)
-		}
-		block = append(block, deny)
-	case len(s.DenySocketFamilies) > 0:
-		block = append(block, bpf.LoadAbsolute{Off: offArg0, Size: 4})
-		for _, f := range s.DenySocketFamilies {
-			block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: 1}, deny)
-		}
-		block = append(block, allow)
-	}
-	if block != nil {
-		for _, name := range []string{"socket", "socketpair"} {
-			prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr(name), SkipFalse: uint8(len(block))})
+	// socket and socketpair: a block each that returns on every path.
+	for _, call := range []string{"socket", "socketpair"} {
+		block := s.familyBlock(call == "socketpair")
+		if block != nil {
+			prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: nr(call), SkipFalse: uint8(len(block))})
 			prog = append(prog, block...)
 		}
 	}
@@ -334,4 +341,44 @@ func (s Spec) Bytes(goarch string) ([]byte, error) {
 		out = binary.LittleEndian.AppendUint32(out, ins.K)
 	}
 	return out, nil
+}
+
+// familyBlock is the check of socket(2) (socketpair(2) with pair set) on
+// the family and type arguments; nil when the spec leaves them alone.
+func (s Spec) familyBlock(pair bool) []bpf.Instruction {
+	deny := bpf.RetConstant{Val: retErrno | ePERM}
+	allow := bpf.RetConstant{Val: retAllow}
+	var block []bpf.Instruction
+	switch {
+	case len(s.AllowSocketFamilies) > 0:
+		block = append(block, bpf.LoadAbsolute{Off: offArg0, Size: 4})
+		for _, f := range s.AllowSocketFamilies {
+			if f == AFUnix && s.UnixSocketpairOnly && !pair {
+				block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: 1}, deny)
+				continue
+			}
+			if f == AFUnix && (s.UnixPeersOnly || s.UnixSocketpairOnly) {
+				// Stream and seqpacket only, whatever the flag bits.
+				types := []bpf.Instruction{
+					bpf.LoadAbsolute{Off: offArg1, Size: 4},
+					bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: sockTypeMask},
+					bpf.JumpIf{Cond: bpf.JumpEqual, Val: sockStream, SkipFalse: 1}, allow,
+					bpf.JumpIf{Cond: bpf.JumpEqual, Val: sockSeqpacket, SkipFalse: 1}, allow,
+					deny,
+				}
+				block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: uint8(len(types))})
+				block = append(block, types...)
+				continue
+			}
+			block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: 1}, allow)
+		}
+		block = append(block, deny)
+	case len(s.DenySocketFamilies) > 0:
+		block = append(block, bpf.LoadAbsolute{Off: offArg0, Size: 4})
+		for _, f := range s.DenySocketFamilies {
+			block = append(block, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(f), SkipFalse: 1}, deny)
+		}
+		block = append(block, allow)
+	}
+	return block
 }

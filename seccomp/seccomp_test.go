@@ -66,6 +66,7 @@ func TestFilterBothArches(t *testing.T) {
 		off, on := ForNetwork(false), ForNetwork(true)
 		hostSockets := ForNetwork(false)
 		hostSockets.UnixPeersOnly = false
+		proxy := ForProxy()
 		id := a.ID
 		cases := []struct {
 			name string
@@ -112,6 +113,20 @@ func TestFilterBothArches(t *testing.T) {
 			{"socket AF_UNIX SOCK_DGRAM, network on", on, nr("socket"), []uint64{AFUnix, sockDgram}, allow},
 			{"recvfrom stays allowed", off, nr("recvfrom"), nil, allow},
 			{"sendmsg stays allowed", off, nr("sendmsg"), nil, allow},
+			// Proxy-only network: inet in the sandbox's own loopback, no
+			// AF_UNIX socket but connected pairs.
+			{"socket AF_INET, proxy", proxy, nr("socket"), []uint64{afInet, sockStream}, allow},
+			{"socket AF_INET6, proxy", proxy, nr("socket"), []uint64{AFInet6, sockStream}, allow},
+			{"socket AF_UNIX SOCK_STREAM, proxy", proxy, nr("socket"), []uint64{AFUnix, sockStream}, eperm},
+			{"socket AF_UNIX with high garbage, proxy", proxy, nr("socket"), []uint64{1<<32 | AFUnix, sockStream}, eperm},
+			{"socket AF_UNIX SOCK_SEQPACKET, proxy", proxy, nr("socket"), []uint64{AFUnix, sockSeqpacket}, eperm},
+			{"socket AF_NETLINK, proxy", proxy, nr("socket"), []uint64{16, sockRaw}, eperm},
+			{"socket AF_VSOCK, proxy", proxy, nr("socket"), []uint64{AFVsock, sockStream}, eperm},
+			{"socketpair AF_UNIX SOCK_STREAM, proxy", proxy, nr("socketpair"), []uint64{AFUnix, sockStream | 0o2000000}, allow},
+			{"socketpair AF_UNIX SOCK_DGRAM, proxy", proxy, nr("socketpair"), []uint64{AFUnix, sockDgram}, eperm},
+			{"connect, proxy", proxy, nr("connect"), nil, allow},
+			{"listen, proxy", proxy, nr("listen"), nil, allow},
+			{"ptrace, proxy", proxy, nr("ptrace"), nil, eperm},
 			{"ioctl TIOCSTI", off, nr("ioctl"), []uint64{0, tiocsti}, eperm},
 			{"ioctl TCGETS", off, nr("ioctl"), []uint64{0, 0x5401}, allow},
 		}
@@ -152,6 +167,8 @@ func TestValidateRejects(t *testing.T) {
 		{DenySocketFamilies: []int{-1}},
 		{UnixPeersOnly: true},
 		{UnixPeersOnly: true, DenySocketFamilies: []int{40}},
+		{UnixSocketpairOnly: true},
+		{UnixSocketpairOnly: true, UnixPeersOnly: true, AllowSocketFamilies: []int{1}},
 	}
 	for _, s := range bad {
 		if err := s.Validate(); err == nil {

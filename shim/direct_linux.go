@@ -29,6 +29,9 @@ func directLaunch(plan *bwrap.HostPlan, argv []string, dir string, environ []str
 	if os.Getenv(StageEnv) == "inner" {
 		return "", StageEnv + "=inner"
 	}
+	if plan.Artifact.Proxy != nil {
+		return "", "the proxy-only network's bridge runs in the mask stage"
+	}
 	if n := len(plan.Masks); n > bwrap.MaxDirectMasks {
 		return "", fmt.Sprintf("%d masks (more than %d)", n, bwrap.MaxDirectMasks)
 	}

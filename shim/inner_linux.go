@@ -64,6 +64,10 @@ type innerSpec struct {
 	// Check makes the stage wait, once it has masked, for polc to check
 	// the plan's guards (guard_linux.go).
 	Check bool `json:"check,omitempty"`
+	// Bridge, for a proxy-only network, is where the stage listens for
+	// the command's proxy connections (netbridge_linux.go); they go to
+	// polc through fdBridge.
+	Bridge *bridgeSpec `json:"bridge,omitempty"`
 }
 
 // maskSource is the empty mode-000 file bound over denied files. It lives
@@ -84,7 +88,7 @@ func InnerMain() {
 		fmt.Fprintf(status, "err "+format+"\n", args...)
 		os.Exit(125)
 	}
-	for _, fd := range []int{fdExe, fdSpec, fdInnerStatus, fdGo} {
+	for _, fd := range []int{fdExe, fdSpec, fdInnerStatus, fdGo, fdBridge} {
 		unix.CloseOnExec(fd)
 	}
 	raw, err := io.ReadAll(os.NewFile(fdSpec, "spec"))
@@ -119,8 +123,18 @@ func InnerMain() {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fail("mask stage: making pid 1 undumpable: %v", err)
 	}
+	var bridge [][2]int
+	if spec.Bridge != nil {
+		if bridge, err = bridgeListen(spec.Bridge); err != nil {
+			fail("%v", err)
+		}
+	}
 	if err := dropCaps(); err != nil {
 		fail("%v", err)
+	}
+	if bridge != nil {
+		// Accepting starts once no thread holds a capability.
+		bridgeServe(bridge, fdBridge)
 	}
 	dir := ""
 	for _, d := range spec.Dirs {

@@ -30,6 +30,12 @@ type Launch struct {
 	Stdin   io.Reader
 	Stdout  io.Writer
 	Stderr  io.Writer
+	// Network is the policy's network: the domain rules polc's egress
+	// proxy enforces when the artifact asks for a proxy-only network.
+	Network *ir.Network
+	// NetLog, when set, receives one JSON line per request the proxy
+	// refuses (stderr gets one line each anyway).
+	NetLog io.Writer
 	// Ready, when set, is called once polc's own checks and planning for
 	// the launch have passed, just before the sandbox starts: the caller
 	// prints its warnings there, so that a launch polc refuses still

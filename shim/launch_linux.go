@@ -82,6 +82,8 @@ type bwrapLaunch struct {
 	// the plan has no guard).
 	release *os.File
 	plan    *bwrap.HostPlan
+	// route is the proxy-only network's egress proxy (nil otherwise).
+	route   *netRoute
 	started time.Time // when the launch was prepared
 	stage   bool
 	debug   bool
@@ -95,6 +97,8 @@ func (b *bwrapLaunch) close() {
 		}
 	}
 	b.files = nil
+	b.route.close()
+	b.route = nil
 }
 
 // launch runs l under the plan. With stage unset bwrap applies the
@@ -198,7 +202,11 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 			return b, failf(diag.LinuxSandboxSetup, "opening polc's own executable: %v", err)
 		}
 		b.files = append(b.files, exe)
-		spec, err := json.Marshal(innerSpec{Masks: plan.Masks, Dirs: dirs, Argv: l.Argv, Check: check})
+		is := innerSpec{Masks: plan.Masks, Dirs: dirs, Argv: l.Argv, Check: check}
+		if art.Proxy != nil {
+			is.Bridge = &bridgeSpec{HTTPPort: art.Proxy.HTTPPort, SOCKSPort: art.Proxy.SOCKSPort}
+		}
+		spec, err := json.Marshal(is)
 		if err != nil {
 			return b, failf(diag.LinuxSandboxSetup, "%v", err)
 		}
@@ -224,8 +232,20 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 			goW.Write([]byte{1})
 			goW.Close()
 		}
+		if art.Proxy != nil {
+			// Last: fdBridge. The proxy starts before the sandbox: if
+			// it cannot, nothing runs.
+			if b.route, err = startNetRoute(art, l.Network, l.Stderr, l.NetLog); err != nil {
+				return b, err
+			}
+			b.files = append(b.files, b.route.child)
+			b.route.child = nil
+		}
 		argv = []string{fmt.Sprintf("/proc/self/fd/%d", fdExe), InnerArg}
 	} else {
+		if art.Proxy != nil {
+			return b, failf(diag.LinuxNetworkRoute, "a proxy-only network needs the mask stage (it runs the bridge)")
+		}
 		if check {
 			syncR, syncW, err := os.Pipe()
 			if err != nil {

@@ -39,10 +39,10 @@ func Run(l *Launch) (int, error) {
 	if err != nil {
 		return 0, &Failure{Msg: err.Error()}
 	}
-	if pl.Network == ir.NetworkProxy && pl.Proxy != nil {
+	if pl.Network == ir.NetworkProxy {
 		// The profile lets the command reach the proxy's ports only:
 		// start the proxy there for the command's life, or do not run.
-		eg, err := startEgress(pl.Proxy, l.Stderr, diag.MacProxyStart)
+		eg, err := startEgress(l, pl.Proxy, diag.MacProxyStart)
 		if err != nil {
 			return 0, err
 		}

@@ -81,8 +81,8 @@ func Run(l *Launch) (int, error) {
 	// on the host changes, for the command's life (the job ends every
 	// process of the command before the proxy stops), or do not run.
 	var eg *egress
-	if px := plan.Network.Proxy; px != nil && plan.Network.Mode == string(ir.NetworkProxy) {
-		if eg, err = startEgress(px, l.Stderr, diag.WindowsProxyStart); err != nil {
+	if plan.Network.Mode == string(ir.NetworkProxy) {
+		if eg, err = startEgress(l, plan.Network.Proxy, diag.WindowsProxyStart); err != nil {
 			return 0, err
 		}
 		defer eg.stop()

@@ -334,9 +334,6 @@ func networkChanges(old, new *ir.Policy) []Change {
 		if s == "" {
 			s = string(ir.NetworkNone)
 		}
-		if len(n.ProxyPorts) > 0 {
-			s += fmt.Sprintf(" (proxy ports %v)", n.ProxyPorts)
-		}
 		return s
 	}
 	var out []Change
@@ -345,6 +342,7 @@ func networkChanges(old, new *ir.Policy) []Change {
 		out = append(out, Change{Kind: "network", Subject: "network", From: from, To: to,
 			Was: originOr(old.Network.Origin), Now: originOr(new.Network.Origin)})
 	}
+	out = append(out, proxyChanges(old.Network, new.Network)...)
 	// Host Unix sockets: each allowed socket, and the allow-all switch.
 	sockets := func(n ir.Network) map[string]ir.Origin {
 		m := map[string]ir.Origin{}
@@ -381,6 +379,107 @@ func networkChanges(old, new *ir.Policy) []Change {
 		}
 		out = append(out, c)
 	}
+	return out
+}
+
+// proxyChanges lists what changed in what a proxy network lets through:
+// each domain pattern's rule (allow, deny, or none; managed or the
+// user's), the methods, local addresses, SOCKS5 and the listener ports.
+// A side that is not in proxy mode has no proxy rules, so turning the
+// proxy on shows every rule it brings.
+func proxyChanges(old, new ir.Network) []Change {
+	proxyOf := func(n ir.Network) *ir.Proxy {
+		if n.Mode != ir.NetworkProxy {
+			return nil
+		}
+		if n.Proxy == nil {
+			return &ir.Proxy{}
+		}
+		return n.Proxy
+	}
+	po, pn := proxyOf(old), proxyOf(new)
+	if po == nil && pn == nil {
+		return nil
+	}
+	type rule struct {
+		action string
+		origin ir.Origin
+	}
+	// rules maps a pattern to its rules' actions: a pattern may have
+	// both an allow and a deny (deny wins, so it is listed as deny).
+	rules := func(p *ir.Proxy) map[string]rule {
+		m := map[string]rule{}
+		if p == nil {
+			return m
+		}
+		for _, r := range p.Domains {
+			action := string(r.Action)
+			if r.Managed {
+				action = "managed " + action
+			}
+			if cur, ok := m[r.Pattern]; ok && (strings.HasSuffix(cur.action, "deny") || r.Action != ir.DomainDeny) {
+				continue
+			}
+			m[r.Pattern] = rule{action, r.Origin}
+		}
+		return m
+	}
+	was, now := rules(po), rules(pn)
+	var patterns []string
+	for k := range was {
+		patterns = append(patterns, k)
+	}
+	for k := range now {
+		if _, ok := was[k]; !ok {
+			patterns = append(patterns, k)
+		}
+	}
+	sort.Strings(patterns)
+	var out []Change
+	for _, k := range patterns {
+		o, n := was[k], now[k]
+		if o.action == n.action {
+			continue
+		}
+		out = append(out, Change{Kind: "network", Subject: "domain " + k, From: orNone(o.action), To: orNone(n.action),
+			Was: originOr(o.origin), Now: originOr(n.origin)})
+	}
+	setting := func(subject string, get func(*ir.Proxy) (string, ir.Origin)) {
+		var from, to string
+		var was, now ir.Origin
+		if po != nil {
+			from, was = get(po)
+		}
+		if pn != nil {
+			to, now = get(pn)
+		}
+		if from != to {
+			out = append(out, Change{Kind: "network", Subject: subject, From: orNone(from), To: orNone(to),
+				Was: originOr(was), Now: originOr(now)})
+		}
+	}
+	setting("proxy methods", func(p *ir.Proxy) (string, ir.Origin) {
+		if p.Methods == ir.MethodsLimited {
+			return "limited (GET, HEAD, OPTIONS)", p.MethodOrigin
+		}
+		return "full", p.MethodOrigin
+	})
+	setting("proxy local addresses", func(p *ir.Proxy) (string, ir.Origin) {
+		if p.AllowLocal {
+			return "allowed", p.LocalOrigin
+		}
+		return "refused", p.LocalOrigin
+	})
+	setting("proxy SOCKS5", func(p *ir.Proxy) (string, ir.Origin) {
+		if p.SOCKS5 {
+			return "on", p.SOCKS5Origin
+		}
+		return "off", p.SOCKS5Origin
+	})
+	setting("proxy ports", func(p *ir.Proxy) (string, ir.Origin) {
+		h, so := p.Ports()
+		return fmt.Sprintf("http %d, socks5 %d", h, so), ir.Origin{}
+	})
 	return out
 }
 

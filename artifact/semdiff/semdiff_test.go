@@ -133,3 +133,48 @@ func TestAutoReviewPolicySource(t *testing.T) {
 		t.Errorf("no change reported as %v", secs)
 	}
 }
+
+// A proxy network's changes show per domain pattern (managed or the
+// user's), and per setting; turning the proxy on shows every rule it
+// brings; a rule that only moves (same pattern, same action) is no change.
+func TestProxyChanges(t *testing.T) {
+	req := ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network.allowed_domains", Pos: diagPos("req.toml", 3, 20)}
+	user := ir.Origin{Kind: ir.OriginConfig, Key: "network.domains", Pos: diagPos("config.toml", 9, 13)}
+	moved := user
+	moved.Pos.Line = 12
+	old, nw := base(), base()
+	old.Network = ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{SOCKS5: true, Domains: []ir.DomainRule{
+		{Pattern: "example.com", Action: ir.DomainAllow, Origin: user},
+		{Pattern: "*.example.com", Action: ir.DomainAllow, Origin: user},
+	}}}
+	nw.Network = ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{SOCKS5: true, HTTPPort: 43128, AllowLocal: true, Domains: []ir.DomainRule{
+		{Pattern: "example.com", Action: ir.DomainAllow, Origin: moved},
+		{Pattern: "*.example.com", Action: ir.DomainAllow, Managed: true, Origin: req},
+		{Pattern: "bad.example.com", Action: ir.DomainDeny, Managed: true, Origin: req},
+	}}}
+	out := text(Compare(old, nw, []string{"linux"}), []string{"linux"})
+	for _, want := range []string{
+		"domain *.example.com: allow -> managed allow",
+		`now: requirement "experimental_network.allowed_domains" at req.toml:3:20`,
+		"domain bad.example.com: none -> managed deny",
+		"proxy local addresses: refused -> allowed",
+		"proxy ports: http 3128, socks5 8081 -> http 43128, socks5 8081",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "domain example.com") {
+		t.Errorf("a rule that only moved is reported:\n%s", out)
+	}
+	// Proxy on from no network: the rules appear with the mode change.
+	out = text(Compare(base(), nw, []string{"linux"}), []string{"linux"})
+	for _, want := range []string{"network: none -> proxy", "domain example.com: none -> allow", "proxy methods: none -> full"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("proxy on: missing %q in:\n%s", want, out)
+		}
+	}
+	if Compare(nw, nw, []string{"linux"}) != nil {
+		t.Error("a policy differs from itself")
+	}
+}

@@ -30,6 +30,7 @@ const (
 	nsNet         = "net"      //
 	netNone       = "none"     //
 	netFull       = "full"     //
+	netProxy      = "proxy"    //
 	minimalOrigin = ":minimal" //
 )
 
@@ -54,8 +55,13 @@ type Artifact struct {
 	// Namespaces are unshared: user, pid, ipc, uts, and net unless the
 	// network is on.
 	Namespaces []string `json:"namespaces"`
-	// Network is none or full.
+	// Network is none, full or proxy: a network namespace of the
+	// sandbox's own with loopback only, where polc's bridge listens on
+	// the Proxy ports and carries each connection to polc's egress proxy
+	// outside (the domain rules are the policy's network).
 	Network string `json:"network"`
+	// Proxy is where the bridge listens (Network == proxy only).
+	Proxy *ProxyRoute `json:"proxy,omitempty"`
 	// Proc and Dev mount a fresh /proc and a minimal /dev.
 	Proc bool `json:"proc"`
 	Dev  bool `json:"dev"`
@@ -94,6 +100,15 @@ type Mount struct {
 	Minimal bool `json:"minimal,omitempty"`
 	// Origin says where the rule came from, for explain output.
 	Origin string `json:"origin,omitempty"`
+}
+
+// ProxyRoute is the loopback side of a proxy-only network: the ports
+// polc's bridge listens on inside the sandbox (127.0.0.1), which the
+// command's proxy variables (Env) name.
+type ProxyRoute struct {
+	HTTPPort int `json:"http_port"`
+	// SOCKSPort is 0 when the policy does not enable SOCKS5.
+	SOCKSPort int `json:"socks_port,omitempty"`
 }
 
 // GlobMask is one deny glob.
@@ -136,8 +151,7 @@ func (linuxBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, e
 }
 
 // Lower turns a policy into the Linux artifact. It reports what Linux
-// cannot enforce exactly: a proxy-only network is enforced as no network
-// (fail closed), with a warning.
+// cannot enforce exactly (a per-path Unix socket allow).
 func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 	var diags diag.List
 	// The uts namespace: the hostname is a UTS sysctl, and for a command
@@ -168,19 +182,34 @@ func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 	switch p.Network.Mode {
 	case ir.NetworkFull:
 		art.Network = netFull
+		art.Seccomp = seccomp.ForNetwork(true)
 	case ir.NetworkProxy:
-		diags.Add(diag.LinuxProxyNetwork, p.Network.Origin.Pos,
-			"proxy-only network is enforced as no network on Linux (bubblewrap cannot limit egress to the proxy ports)",
-			"enable the network fully or leave it off; polc never opens more than the profile says")
-	}
-	if art.Network == netNone {
+		art.Network = netProxy
 		art.Namespaces = append(art.Namespaces, nsNet)
+		art.Seccomp = seccomp.ForProxy()
+		var pr ir.Proxy
+		if p.Network.Proxy != nil {
+			pr = *p.Network.Proxy
+		}
+		art.Proxy = &ProxyRoute{}
+		art.Proxy.HTTPPort, art.Proxy.SOCKSPort = pr.Ports()
+		if !pr.SOCKS5 {
+			art.Proxy.SOCKSPort = 0
+		}
+		if art.Proxy.HTTPPort == art.Proxy.SOCKSPort {
+			diags.Addf(diag.LinuxBadArtifact, pr.SOCKS5Origin.Pos, "give the HTTP and SOCKS5 proxies different ports",
+				"the HTTP proxy and the SOCKS5 proxy both ask for port %d", art.Proxy.HTTPPort)
+		}
+		art.Env = ProxyEnv(*art.Proxy)
+	default:
+		art.Network = netNone
+		art.Namespaces = append(art.Namespaces, nsNet)
+		art.Seccomp = seccomp.ForNetwork(false)
 		// Codex sets this for every command without the network; tools
 		// (and its own test suites) read it.
 		art.Env = map[string]string{"CODEX_SANDBOX_NETWORK_DISABLED": "1"}
 	}
-	art.Seccomp = seccomp.ForNetwork(art.Network == netFull)
-	if art.Network == netNone && p.Network.HostUnixSockets() {
+	if art.Network != netFull && p.Network.HostUnixSockets() {
 		diags = append(diags, lowerUnixSockets(art, p.Network, opts)...)
 	}
 
@@ -237,7 +266,7 @@ func lowerUnixSockets(art *Artifact, n ir.Network, opts backends.Options) diag.L
 	var diags diag.List
 	if n.AllUnixSockets != nil {
 		art.UnixSockets = []string{AllUnixSockets}
-		art.Seccomp.UnixPeersOnly = false
+		art.Seccomp.UnixPeersOnly, art.Seccomp.UnixSocketpairOnly = false, false
 		return diags
 	}
 	for _, u := range n.UnixSockets {
@@ -256,7 +285,7 @@ func lowerUnixSockets(art *Artifact, n ir.Network, opts backends.Options) diag.L
 		art.UnixSockets = nil
 		return diags
 	}
-	art.Seccomp.UnixPeersOnly = false
+	art.Seccomp.UnixPeersOnly, art.Seccomp.UnixSocketpairOnly = false, false
 	return diags
 }
 
@@ -286,7 +315,7 @@ func Decode(payload []byte) (*Artifact, error) {
 		return nil, fmt.Errorf("linux artifact: root %q does not match unrestricted=%v", a.Root, a.Unrestricted)
 	}
 	switch a.Network {
-	case netNone, netFull:
+	case netNone, netFull, netProxy:
 	default:
 		return nil, fmt.Errorf("linux artifact: unknown network %q", a.Network)
 	}
@@ -302,8 +331,16 @@ func Decode(payload []byte) (*Artifact, error) {
 			return nil, fmt.Errorf("linux artifact: unknown namespace %q", ns)
 		}
 	}
-	if !a.Unrestricted && a.Network == netNone && !hasNet {
-		return nil, fmt.Errorf("linux artifact: network is off but the net namespace is not unshared")
+	if !a.Unrestricted && a.Network != netFull && !hasNet {
+		return nil, fmt.Errorf("linux artifact: network is %s but the net namespace is not unshared", a.Network)
+	}
+	if (a.Network == netProxy) != (a.Proxy != nil) {
+		return nil, fmt.Errorf("linux artifact: network %s with proxy route %v", a.Network, a.Proxy != nil)
+	}
+	if r := a.Proxy; r != nil {
+		if r.HTTPPort < 1 || r.HTTPPort > 65535 || r.SOCKSPort < 0 || r.SOCKSPort > 65535 || r.HTTPPort == r.SOCKSPort {
+			return nil, fmt.Errorf("linux artifact: bad proxy ports %d and %d", r.HTTPPort, r.SOCKSPort)
+		}
 	}
 	// An artifact built before polc unshared the UTS namespace would let
 	// a command run by root rename the host: refuse it (rebuild it).
@@ -332,6 +369,15 @@ func Decode(payload []byte) (*Artifact, error) {
 	// say for which sockets: an artifact never widens silently.
 	if !a.Unrestricted && a.Network == netNone && !a.Seccomp.UnixPeersOnly && len(a.UnixSockets) == 0 {
 		return nil, fmt.Errorf("linux artifact: the network is off but the seccomp filter lets the command connect to host Unix sockets, and the artifact names none (rebuild it with this polc)")
+	}
+	// A proxy-only network's filter must keep the command to its own
+	// loopback: no socket family beyond inet and Unix pairs, unless the
+	// artifact names the host sockets it opens.
+	if !a.Unrestricted && a.Network == netProxy && len(a.UnixSockets) == 0 && !a.Seccomp.UnixSocketpairOnly {
+		return nil, fmt.Errorf("linux artifact: the network is the proxy only but the seccomp filter lets the command connect to host Unix sockets, and the artifact names none")
+	}
+	if a.Network == netProxy && len(a.Seccomp.AllowSocketFamilies) == 0 {
+		return nil, fmt.Errorf("linux artifact: the network is the proxy only but the seccomp filter allows every socket family")
 	}
 	for _, u := range a.UnixSockets {
 		if u != AllUnixSockets && (u == "" || u[0] != '/') {

@@ -196,6 +196,12 @@ func (a *Artifact) write(w *jsonWriter) {
 		}}),
 		strsField("namespaces", a.Namespaces, false),
 		strField("network", a.Network),
+		omit(a.Proxy == nil, jsonField{"proxy", func(w *jsonWriter) {
+			w.object([]jsonField{
+				{"http_port", func(w *jsonWriter) { w.integer(int64(a.Proxy.HTTPPort)) }},
+				omit(a.Proxy.SOCKSPort == 0, jsonField{"socks_port", func(w *jsonWriter) { w.integer(int64(a.Proxy.SOCKSPort)) }}),
+			})
+		}}),
 		boolField("proc", a.Proc),
 		boolField("dev", a.Dev),
 		boolField("die_with_parent", a.DieWithParent),
@@ -207,6 +213,7 @@ func (a *Artifact) write(w *jsonWriter) {
 				ints("deny_socket_families", s.DenySocketFamilies, true),
 				ints("deny_ioctls", s.DenyIoctls, true),
 				omit(!s.UnixPeersOnly, boolField("unix_peers_only", s.UnixPeersOnly)),
+				omit(!s.UnixSocketpairOnly, boolField("unix_socketpair_only", s.UnixSocketpairOnly)),
 			})
 		}},
 		strsField("unix_sockets", a.UnixSockets, true),

@@ -48,6 +48,14 @@ func fill(r *rand.Rand, v reflect.Value) {
 			}
 			v.Set(s)
 		}
+	case reflect.Pointer:
+		if r.Intn(3) == 0 {
+			v.Set(reflect.Zero(v.Type()))
+			return
+		}
+		e := reflect.New(v.Type().Elem())
+		fill(r, e.Elem())
+		v.Set(e)
 	case reflect.Map:
 		switch r.Intn(3) {
 		case 0:

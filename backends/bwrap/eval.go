@@ -55,6 +55,12 @@ func (e *Evaluator) Network(host string, port int) backends.Verdict {
 	if e.art.Network == netFull {
 		return backends.Verdict{Allowed: true, Reason: "network on: host network namespace"}
 	}
+	if r := e.art.Proxy; r != nil {
+		if (host == "127.0.0.1" || host == "localhost") && port > 0 && (port == r.HTTPPort || port == r.SOCKSPort) {
+			return backends.Verdict{Allowed: true, Reason: "polc's bridge in the sandbox's own loopback, to the egress proxy, which decides each request"}
+		}
+		return backends.Verdict{Allowed: false, Reason: "proxy-only network: a network namespace of its own with loopback only, where only polc's bridge listens"}
+	}
 	return backends.Verdict{Allowed: false, Reason: "network off: new network namespace, and seccomp denies socket families other than AF_UNIX"}
 }
 

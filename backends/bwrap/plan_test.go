@@ -193,9 +193,12 @@ func TestLowerNetworkAndDecode(t *testing.T) {
 		t.Fatal("network on: no net namespace, no socket-family allowlist")
 	}
 	p.Network.Mode = ir.NetworkProxy
+	p.Network.Proxy = &ir.Proxy{SOCKS5: true, HTTPPort: 8080}
 	art, diags := Lower(p, backends.Options{})
-	if art.Network != netNone || len(diags) != 1 || diags[0].Code != diag.LinuxProxyNetwork {
-		t.Fatalf("proxy mode must fail closed with a warning: %v %v", art.Network, diags)
+	if art.Network != netProxy || len(diags) != 0 || argIndex(DirectNamespaceArgs(art), "--unshare-net") < 0 ||
+		*art.Proxy != (ProxyRoute{HTTPPort: 8080, SOCKSPort: ir.DefaultSOCKSPort}) || !art.Seccomp.UnixSocketpairOnly ||
+		art.Env["HTTPS_PROXY"] != "http://127.0.0.1:8080" || art.Env["ALL_PROXY"] != "socks5h://127.0.0.1:8081" {
+		t.Fatalf("proxy mode: own network namespace, the bridge's ports, a filter without host Unix sockets: %+v %v", art, diags)
 	}
 	b, _ := art.Encode()
 	back, err := Decode(b)
@@ -212,6 +215,9 @@ func TestLowerNetworkAndDecode(t *testing.T) {
 		{`"access": "write"`, `"access": "all"`},
 		{`"root": "tmpfs"`, `"root": "bind"`},
 		{`"ptrace"`, `"nosuchcall"`},
+		{`"unix_socketpair_only": true`, `"unix_socketpair_only": false`},
+		{`"http_port": 8080`, `"http_port": 8081`},
+		{`"network": "proxy"`, `"network": "full"`},
 	} {
 		bad := strings.Replace(string(b), tamper.from, tamper.to, 1)
 		if bad == string(b) {

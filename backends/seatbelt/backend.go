@@ -73,9 +73,12 @@ func (pl *Payload) check() error {
 		if _, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: px}); err != nil {
 			return fmt.Errorf("proxy: %v", err)
 		}
-		if px.PortsCollide() || fmt.Sprint(px.Listeners()) != fmt.Sprint(pl.ProxyPorts) {
-			return fmt.Errorf("proxy ports %v are not the proxy's listeners %v", pl.ProxyPorts, px.Listeners())
+		want := loopbackPorts(ir.Network{Mode: ir.NetworkProxy, Proxy: px}.ProxyPorts())
+		if px.PortsCollide() || fmt.Sprint(want) != fmt.Sprint(pl.ProxyPorts) {
+			return fmt.Errorf("proxy ports %v are not the proxy's listeners %v", pl.ProxyPorts, want)
 		}
+	} else if pl.Network == ir.NetworkProxy {
+		return fmt.Errorf("a proxy network without its proxy")
 	}
 	for _, pr := range pl.Params {
 		n := len(pl.Places)

@@ -555,46 +555,37 @@ func (l *lowering) profile(pl *Payload) string {
 	return b.String()
 }
 
-// proxyNetwork writes a proxy-only network: outbound TCP to the proxy's
-// loopback listeners and nothing else, so that every request leaves
-// through the proxy, which decides it. With the policy's proxy (polc
-// runs it: Payload.Proxy) the ports are its listeners; without one, the
-// loopback ports of a proxy the user runs (Network.ProxyPorts). No port
-// at all allows nothing (fail closed).
+// proxyNetwork writes a proxy-only network: outbound TCP to the loopback
+// listeners of polc's egress proxy (Network.ProxyPorts: HTTP, and SOCKS5
+// when enabled) and nothing else, so that every request leaves through
+// the proxy, which decides it. The payload carries the proxy network the
+// darwin runtime starts the proxy for.
 func (l *lowering) proxyNetwork(b *strings.Builder, pl *Payload) {
 	n := l.p.Network
-	var ports []int
-	if px := n.Proxy; px != nil {
-		if px.PortsCollide() {
-			pos := px.SOCKS5Origin.Pos
-			if pos.IsZero() {
-				pos = n.Origin.Pos
-			}
-			httpPort, _ := px.Ports()
-			l.diags.Addf(diag.MacProxyPorts, pos, "give the HTTP and SOCKS5 listeners different ports",
-				"the proxy's HTTP and SOCKS5 listeners are both on port %d; one loopback port cannot serve both", httpPort)
-			return
-		}
-		cp := *px
-		cp.Domains = append([]ir.DomainRule(nil), px.Domains...)
-		pl.Proxy = &cp
-		ports = px.Listeners()
-		httpPort, socksPort := px.Ports()
-		fmt.Fprintf(b, "; polc's egress proxy decides every request: HTTP on 127.0.0.1:%d", httpPort)
-		if px.SOCKS5 {
-			fmt.Fprintf(b, ", SOCKS5 on 127.0.0.1:%d", socksPort)
-		}
-		b.WriteString("\n")
-	} else {
-		ports = loopbackPorts(n.ProxyPorts)
+	px := ir.Proxy{}
+	if n.Proxy != nil {
+		px = *n.Proxy
+		px.Domains = append([]ir.DomainRule(nil), n.Proxy.Domains...)
 	}
-	pl.ProxyPorts = ports
-	if len(ports) == 0 {
-		l.diags.Addf(diag.MacProxyNoPorts, n.Origin.Pos, "configure the proxy's loopback port, or set the network to none",
-			"proxy-only network without a loopback proxy port: macOS allows no network at all")
+	if px.PortsCollide() {
+		pos := px.SOCKS5Origin.Pos
+		if pos.IsZero() {
+			pos = n.Origin.Pos
+		}
+		httpPort, _ := px.Ports()
+		l.diags.Addf(diag.MacProxyPorts, pos, "give the HTTP and SOCKS5 listeners different ports",
+			"the proxy's HTTP and SOCKS5 listeners are both on port %d; one loopback port cannot serve both", httpPort)
 		return
 	}
-	for _, p := range ports {
+	pl.Proxy = &px
+	pl.ProxyPorts = loopbackPorts(n.ProxyPorts())
+	httpPort, socksPort := px.Ports()
+	fmt.Fprintf(b, "; polc's egress proxy decides every request: HTTP on 127.0.0.1:%d", httpPort)
+	if px.SOCKS5 {
+		fmt.Fprintf(b, ", SOCKS5 on 127.0.0.1:%d", socksPort)
+	}
+	b.WriteString("\n")
+	for _, p := range pl.ProxyPorts {
 		fmt.Fprintf(b, "(allow network-outbound (remote ip \"localhost:%d\"))\n", p)
 	}
 	b.WriteString(networkSBPL)

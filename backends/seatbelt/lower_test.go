@@ -24,7 +24,6 @@ func TestLowerDiagnostics(t *testing.T) {
 		{"unclean rule", &ir.Policy{Rules: []ir.Rule{{Path: ws + "/a/../b", Access: ir.Read, Origin: ir.Origin{Pos: pos}}}}, diag.MacBadPath},
 		{"newline in rule", &ir.Policy{Rules: []ir.Rule{{Path: "/a\nb", Access: ir.Read, Origin: ir.Origin{Pos: pos}}}}, diag.MacBadPath},
 		{"one branch over 1 KiB", &ir.Policy{Globs: []ir.Glob{{Pattern: ws + "/" + strings.Repeat("x", 1100), Base: ws, Origin: ir.Origin{Pos: pos}}}}, diag.MacStringTooLong},
-		{"proxy without ports", &ir.Policy{Network: ir.Network{Mode: ir.NetworkProxy, Origin: ir.Origin{Pos: pos}}}, diag.MacProxyNoPorts},
 	} {
 		out, diags := Lower(c.pol, backends.Options{})
 		var got *diag.Diagnostic

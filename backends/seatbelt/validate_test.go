@@ -167,11 +167,13 @@ func TestNetworkModes(t *testing.T) {
 	}{
 		{ir.Network{Mode: ir.NetworkNone}, "127.0.0.1", 8080, false},
 		{ir.Network{Mode: ir.NetworkFull}, "93.184.216.34", 443, true},
-		{ir.Network{Mode: ir.NetworkProxy, ProxyPorts: []int{3128, 8081}}, "127.0.0.1", 3128, true},
-		{ir.Network{Mode: ir.NetworkProxy, ProxyPorts: []int{3128, 8081}}, "::1", 8081, true},
-		{ir.Network{Mode: ir.NetworkProxy, ProxyPorts: []int{3128}}, "127.0.0.1", 80, false},
-		{ir.Network{Mode: ir.NetworkProxy, ProxyPorts: []int{3128}}, "10.0.0.5", 3128, false},
-		{ir.Network{Mode: ir.NetworkProxy}, "127.0.0.1", 3128, false},
+		{ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: 3128, SOCKSPort: 8081, SOCKS5: true}}, "127.0.0.1", 3128, true},
+		{ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: 3128, SOCKSPort: 8081, SOCKS5: true}}, "::1", 8081, true},
+		{ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: 3128}}, "127.0.0.1", 80, false},
+		{ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: 3128}}, "10.0.0.5", 3128, false},
+		// A proxy network always has its listener: the default port.
+		{ir.Network{Mode: ir.NetworkProxy}, "127.0.0.1", 3128, true},
+		{ir.Network{Mode: ir.NetworkProxy}, "127.0.0.1", 8081, false},
 	} {
 		pol := &ir.Policy{Network: c.net}
 		out, diags := Lower(pol, backends.Options{})

@@ -12,7 +12,7 @@ import (
 // decodes into a plan that binds (or fails to bind) and answers checks
 // without panicking.
 func FuzzDecodeBind(f *testing.F) {
-	for _, pol := range []*ir.Policy{seedPolicy(), {Unrestricted: true}, {Network: ir.Network{Mode: ir.NetworkProxy, ProxyPorts: []int{3128}}}} {
+	for _, pol := range []*ir.Policy{seedPolicy(), {Unrestricted: true}, {Network: ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: 3128}}}} {
 		plan, _ := Lower(pol, LowerOptions{})
 		b, err := canonjson.Marshal(plan)
 		if err != nil {

@@ -42,7 +42,7 @@ func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
 		Format:          Format,
 		Profile:         p.Profile,
 		Unrestricted:    p.Unrestricted,
-		Network:         NetworkPlan{Mode: string(p.Network.Mode), ProxyPorts: sortedPorts(p.Network.ProxyPorts)},
+		Network:         NetworkPlan{Mode: string(p.Network.Mode), ProxyPorts: sortedPorts(p.Network.ProxyPorts())},
 		SystemReadRoots: l.sys,
 		Assumptions:     assumptions,
 		Modes:           map[string]*Mode{},
@@ -50,7 +50,11 @@ func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
 	if l.plan.Network.Mode == "" {
 		l.plan.Network.Mode = string(ir.NetworkNone)
 	}
-	if px := p.Network.Proxy; px != nil && p.Network.Mode == ir.NetworkProxy && !p.Unrestricted {
+	if p.Network.Mode == ir.NetworkProxy && !p.Unrestricted {
+		px := &ir.Proxy{}
+		if p.Network.Proxy != nil {
+			px = p.Network.Proxy
+		}
 		if px.PortsCollide() {
 			pos := px.SOCKS5Origin.Pos
 			if pos.IsZero() {
@@ -66,7 +70,6 @@ func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
 		cp := *px
 		cp.Domains = append([]ir.DomainRule(nil), px.Domains...)
 		l.plan.Network.Proxy = &cp
-		l.plan.Network.ProxyPorts = px.Listeners()
 	}
 	if p.Unrestricted {
 		for _, m := range []string{Elevated, Unelevated} {

@@ -195,7 +195,11 @@ func TestWindowsPathsEvaluated(t *testing.T) {
 
 func TestNetworkModes(t *testing.T) {
 	base := func(mode ir.NetworkMode, ports ...int) *Plan {
-		pol := &ir.Policy{Minimal: &ir.Origin{}, Rules: []ir.Rule{{Path: "/", Access: ir.Read}}, Network: ir.Network{Mode: mode, ProxyPorts: ports}}
+		n := ir.Network{Mode: mode}
+		if len(ports) > 0 {
+			n.Proxy = &ir.Proxy{HTTPPort: ports[0]}
+		}
+		pol := &ir.Policy{Minimal: &ir.Origin{}, Rules: []ir.Rule{{Path: "/", Access: ir.Read}}, Network: n}
 		plan, _ := Lower(pol, LowerOptions{})
 		return plan
 	}

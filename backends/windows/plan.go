@@ -308,9 +308,12 @@ func Decode(payload []byte) (*Plan, error) {
 		if _, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: px}); err != nil {
 			return nil, fmt.Errorf("windows plan: proxy: %v", err)
 		}
-		if px.PortsCollide() || fmt.Sprint(px.Listeners()) != fmt.Sprint(p.Network.ProxyPorts) {
-			return nil, fmt.Errorf("windows plan: proxy ports %v are not the proxy's listeners %v", p.Network.ProxyPorts, px.Listeners())
+		want := sortedPorts(ir.Network{Mode: ir.NetworkProxy, Proxy: px}.ProxyPorts())
+		if px.PortsCollide() || fmt.Sprint(want) != fmt.Sprint(p.Network.ProxyPorts) {
+			return nil, fmt.Errorf("windows plan: proxy ports %v are not the proxy's listeners %v", p.Network.ProxyPorts, want)
 		}
+	} else if p.Network.Mode == string(ir.NetworkProxy) && !p.Unrestricted {
+		return nil, fmt.Errorf("windows plan: a proxy network without its proxy")
 	}
 	if _, ok := p.Modes[p.PreferredMode]; !ok && !p.Unrestricted {
 		return nil, fmt.Errorf("windows plan: preferred mode %q not in the plan", p.PreferredMode)

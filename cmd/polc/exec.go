@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,8 +23,9 @@ func init() {
 		Name:      "exec",
 		Usage:     "run a command under a permission profile (as `codex sandbox` does)",
 		ArgsUsage: "-- CMD [ARG...]",
-		Flags:     append(compileFlags(), artifactFlags()...),
-		Action:    execAction,
+		Flags: append(append(compileFlags(), artifactFlags()...),
+			&cli.StringFlag{Name: "net-log", Usage: "append each request the network proxy refuses to `FILE` as a JSON line"}),
+		Action: execAction,
 	})
 }
 
@@ -36,6 +38,9 @@ type prepared struct {
 	Env ir.Env
 	// Dir is the command's working directory (-C), absolute.
 	Dir string
+	// Network is the policy's network (the domain rules polc's proxy
+	// enforces for a proxy-only network).
+	Network *ir.Network
 	// Warning is printed (one line) once the launch is about to start;
 	// a launch polc refuses prints its refusal alone.
 	Warning string
@@ -59,7 +64,7 @@ func execAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return launch(p, argv)
+	return launch(p, argv, c.String("net-log"))
 }
 
 // execFailure is polc's own failure to run the command: exit 125, one line.
@@ -139,7 +144,8 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		}
 		warning += line
 	}
-	return &prepared{Out: out, Env: env, Dir: dir, Warning: warning}, nil
+	network := res.Policy.Network
+	return &prepared{Out: out, Env: env, Dir: dir, Network: &network, Warning: warning}, nil
 }
 
 // checkCommandReadable refuses, in one line, a command no rule lets the
@@ -200,7 +206,8 @@ func oneLine(d diag.Diagnostic) string {
 }
 
 // launch runs argv under a prepared artifact and exits with its status.
-func launch(p *prepared, argv []string) error {
+// netLog, when not "", is the file the proxy appends refusals to.
+func launch(p *prepared, argv []string, netLog string) error {
 	warned := p.Warning == ""
 	warn := func() {
 		if !warned {
@@ -208,7 +215,18 @@ func launch(p *prepared, argv []string) error {
 			fmt.Fprintln(os.Stderr, p.Warning)
 		}
 	}
+	var logw io.Writer
+	if netLog != "" {
+		f, err := os.OpenFile(netLog, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+		if err != nil {
+			return execFailure("--net-log: %v", err)
+		}
+		defer f.Close()
+		logw = f
+	}
 	code, err := shim.Run(&shim.Launch{
+		Network: p.Network,
+		NetLog:  logw,
 		Ready:   warn,
 		Payload: p.Out.Payload,
 		Files:   p.Out.Files,

@@ -41,15 +41,16 @@ func prepareFromArtifact(c *cli.Context) (*prepared, error) {
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 		return nil, execFailure("-C %s: not a directory", c.String("C"))
 	}
-	out, env, warning, err := loadExecArtifact(c.String("artifact"), c.StringSlice("trust"), dir)
+	p, err := loadExecArtifact(c.String("artifact"), c.StringSlice("trust"), dir)
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{Out: out, Env: env, Dir: dir, Warning: warning}, nil
+	p.Dir = dir
+	return p, nil
 }
 
 // loadExecArtifact loads, checks and binds an artifact for running on
-// this host. Every refusal is an exit-125 error with one line saying why:
+// this host (the caller sets Dir). Every refusal is an exit-125 error with one line saying why:
 // an artifact that does not decode or whose payload or side files were
 // modified, one for another platform, a missing signature or an unknown
 // key or a bad signature when a trust key is configured (--trust, or
@@ -59,9 +60,9 @@ func prepareFromArtifact(c *cli.Context) (*prepared, error) {
 // With no trust key at all the artifact's integrity is still checked,
 // and the returned warning says its origin was not (the caller prints it
 // once the launch is about to start, so that a refusal stays one line).
-func loadExecArtifact(file string, trust []string, dir string) (*backends.Output, ir.Env, string, error) {
-	refuse := func(err error) (*backends.Output, ir.Env, string, error) {
-		return nil, ir.Env{}, "", execFailure("refusing to run the artifact: %v", artifact.WithFile(err, file))
+func loadExecArtifact(file string, trust []string, dir string) (*prepared, error) {
+	refuse := func(err error) (*prepared, error) {
+		return nil, execFailure("refusing to run the artifact: %v", artifact.WithFile(err, file))
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -105,7 +106,11 @@ func loadExecArtifact(file string, trust []string, dir string) (*backends.Output
 	if len(keys) == 0 {
 		warning = fmt.Sprintf("polc: warning: %s: signature not checked: no trust key configured (--trust PUBKEY, or %s/*.pub)", file, systemTrustDir)
 	}
-	return &backends.Output{Platform: a.Scope.Platform, Payload: a.Payload.Backend, Files: a.Files}, env, warning, nil
+	out := &backends.Output{Platform: a.Scope.Platform, Payload: a.Payload.Backend, Files: a.Files}
+	// The signed policy's network: the domain rules a proxy-only network
+	// enforces (Decode checked that the policy is there).
+	network := a.Payload.Policy.Network
+	return &prepared{Out: out, Env: env, Network: &network, Warning: warning}, nil
 }
 
 // hostValues are this host's values for the artifact variables, found as

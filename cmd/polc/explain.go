@@ -19,17 +19,19 @@ func init() {
 	commands = append(commands, &cli.Command{
 		Name:      "explain",
 		Usage:     "explain the decision for paths: allowed or denied, and which rule (file:line) decided",
-		ArgsUsage: "PATH...",
+		ArgsUsage: "PATH... | --net HOST[:PORT] [--method M]",
 		Description: "--target ir (the default) asks the reference decision function; linux, macos or windows\n" +
 			"lower the policy with that backend and ask its evaluator what the artifact enforces.\n" +
 			"--approvals shows the approval settings instead: policy, reviewer, and the auto-review policy text with its origin.\n" +
 			"--op connect asks whether the command may connect to a host Unix socket at PATH; without --op,\n" +
-			"a PATH that is a socket on this host or is named in unix_sockets is also answered for connect.",
+			"a PATH that is a socket on this host or is named in unix_sockets is also answered for connect.\n" +
+			"--net HOST[:PORT] (or a URL) asks what the network lets through instead: allowed or refused, the proxy's\n" +
+			"reason, and the domain rule or setting (file:line) that decided; --method picks the request's method.",
 		Flags: append(compileFlags(),
 			&cli.StringFlag{Name: "op", Usage: "operation `OP`: read, write or connect (default: read and write, and connect for sockets)"},
 			&cli.StringFlag{Name: "target", Value: "ir", Usage: "`TARGET`: ir, linux, macos or windows"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
-			approvalsFlag,
+			approvalsFlag, netFlag, methodFlag,
 		),
 		Action: runExplain,
 	})
@@ -55,6 +57,12 @@ type explanation struct {
 }
 
 func runExplain(c *cli.Context) error {
+	if len(c.StringSlice(netFlag.Name)) > 0 {
+		return runExplainNet(c)
+	}
+	if c.IsSet(methodFlag.Name) {
+		return usageErr("explain: --method goes with --net HOST[:PORT]")
+	}
 	if c.Bool(approvalsFlag.Name) {
 		return runExplainApprovals(c)
 	}

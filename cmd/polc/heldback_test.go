@@ -40,8 +40,7 @@ func TestHeldbackExec(t *testing.T) {
 		for _, c := range heldbackCases(t) {
 			t.Run(stage+"/"+c.Name, func(t *testing.T) {
 				cw := newCLIWorld(t, c)
-				ln := conformance.Listen(t)
-				script, shell := c.Script(cw.w, ln)
+				script, shell := c.Script(cw.w, conformance.Serve(t))
 				args := append([]string{"exec"}, cw.reqArgs()...)
 				args = append(args, "-P", c.Profile(), "-C", cw.w.Proj, "--", shell, "-s")
 				env := []string{}
