@@ -441,13 +441,6 @@ func (l *lowered) elevatedGaps(m *Mode) {
 			}
 		}
 	}
-	if l.plan.Network.Mode == string(ir.NetworkProxy) && len(l.plan.Network.ProxyPorts) == 0 {
-		// Proxy mode with no port: every loopback port is blocked, which
-		// is what "proxy only" means when there is no proxy. Fail closed.
-		m.Gaps = append(m.Gaps, Gap{Code: string(diag.WindowsUnenforceable), Refuses: false, Op: "net",
-			Message: "proxy-only network with no proxy port: every connection is blocked",
-			Fix:     "set the proxy ports, or turn the network off"})
-	}
 }
 
 func (l *lowered) systemRootGaps(m *Mode, checkReads bool) {
