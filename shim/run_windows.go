@@ -191,10 +191,7 @@ type runnerSpec struct {
 // from the DPAPI store), suspended, puts it in a kill-on-close job and
 // lets it run the command as the runner.
 func runAsSandboxUser(l *Launch, md *winplan.Mode, environ []string, restricting []*windows.SID) (int, error) {
-	user := winplan.OfflineUserName
-	if md.Identity == winplan.SIDOnline {
-		user = winplan.OnlineUserName
-	}
+	user := winplan.AccountName(md.Identity)
 	pw, err := loadSecret(user)
 	if err != nil {
 		return 0, err

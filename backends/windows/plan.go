@@ -80,6 +80,7 @@ const (
 	SIDSandboxGroup = "grp:sandbox"
 	SIDOffline      = "user:offline"
 	SIDOnline       = "user:online"
+	SIDProxyUser    = "user:proxy"
 	SIDRealUser     = "user:real"
 	SIDUsers        = "wk:users"
 	SIDEveryone     = "wk:everyone"
@@ -93,6 +94,11 @@ const (
 	GroupName       = "PolcSandboxUsers"
 	OfflineUserName = "PolcSandboxOffline"
 	OnlineUserName  = "PolcSandboxOnline"
+	// ProxyUserName runs the commands of a proxy network: its firewall
+	// rules leave loopback TCP to the proxy's ports open, which the
+	// offline account's never do, so a command without the network
+	// cannot reach another launch's proxy.
+	ProxyUserName = "PolcSandboxProxy"
 )
 
 // CapRef is the capability SID ref of a writable root.
