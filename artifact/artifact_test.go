@@ -365,3 +365,31 @@ func TestFileName(t *testing.T) {
 		}
 	}
 }
+
+// An artifact's proxy network is validated like the compiler's output: a
+// domain rule the IR refuses, or a port out of range, is malformed even
+// with the digest fixed up.
+func TestDecodeRejectsBadProxy(t *testing.T) {
+	p := testPolicy("/p")
+	p.Network = ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{SOCKS5: true, HTTPPort: 3128,
+		Domains: []ir.DomainRule{{Pattern: "evil.example.com", Action: ir.DomainDeny}, {Pattern: "example.com", Action: ir.DomainAllow}}}}
+	a := mustBuild(t, p, testBindings("/p"), "linux")[0]
+	good := encoded(t, a)
+	if _, err := Decode(good); err != nil {
+		t.Fatalf("good artifact refused: %v", err)
+	}
+	for name, body := range map[string][]byte{
+		"global deny":              reseal(t, tamper(t, good, `"pattern": "evil.example.com"`, `"pattern": "*"`)),
+		"action":                   reseal(t, tamper(t, good, `"action": "allow"`, `"action": "permit"`)),
+		"port out of range":        reseal(t, tamper(t, good, `"http_port": 3128`, `"http_port": 70000`)),
+		"proxy outside proxy mode": reseal(t, tamper(t, good, `"mode": "proxy"`, `"mode": "full"`)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Decode(body)
+			wantCode(t, err, diag.ArtifactMalformed)
+			if !strings.Contains(err.Error(), "network") {
+				t.Errorf("refused for another reason: %v", err)
+			}
+		})
+	}
+}

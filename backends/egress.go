@@ -114,7 +114,7 @@ func (m *EgressModel) isListener(ip string, port int) bool {
 	if err != nil || !a.IsLoopback() {
 		return false
 	}
-	for _, p := range (ir.Network{Mode: ir.NetworkProxy, Proxy: m.proxy}).ProxyPorts() {
+	for _, p := range m.proxy.Listeners() {
 		if p == port {
 			return true
 		}

@@ -314,7 +314,6 @@ func (s *state) resolveNetwork() {
 			p.network.Mode, p.network.Origin = ir.NetworkNone, ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network", Pos: at}
 		}
 		s.applyManagedSockets(nr, false)
-		s.unusedDomainRules(np)
 		return
 	case feature && wants:
 		on = featureOrigin
@@ -347,7 +346,6 @@ func (s *state) resolveNetwork() {
 		narrowed, dropped := ir.NarrowProxy(*px, req)
 		px = &narrowed
 		for _, d := range dropped {
-			d := d
 			related := []diag.Pos{req.ManagedOnlyOrigin.Pos}
 			if d.By != nil {
 				related = []diag.Pos{d.By.Origin.Pos}
@@ -368,6 +366,10 @@ func (s *state) resolveNetwork() {
 		}
 	}
 	p.network.Mode, p.network.Origin, p.network.Proxy = ir.NetworkProxy, on, px
+	if px.Methods == ir.MethodsLimited {
+		s.diags.Addf(diag.NetLimitedNoTunnels, px.MethodOrigin.Pos, `use mode = "full" with domain rules that name only the hosts the command needs`,
+			"mode = \"limited\" allows plain-HTTP GET, HEAD and OPTIONS only: HTTPS tunnels (CONNECT), SOCKS5 and WebSocket upgrades are refused, so HTTPS clients such as npm, pip and git fail (Codex inspects HTTPS with its own certificate authority; polc does not intercept TLS)")
+	}
 	if nr != nil {
 		s.applyManagedSockets(nr, true)
 	}

@@ -138,7 +138,16 @@ func (s *state) compileNetwork(p *profile, v *syntax.Value, what string) {
 					"%s: polc does not intercept TLS, so these settings change nothing", name)
 			}
 		case "allowed_domains", "denied_domains", "allowed_unix_sockets":
-			// Legacy list keys: Codex ignores them silently (network_toml_ignores_legacy_network_list_keys).
+			// Legacy list keys: Codex ignores them silently
+			// (network_toml_ignores_legacy_network_list_keys); polc
+			// ignores them too, but says so, since a rule the user
+			// wrote would otherwise do nothing without a word.
+			fix := `write domains = { "example.com" = "allow" } (or "deny") instead`
+			if k == "allowed_unix_sockets" {
+				fix = `write unix_sockets = { "/path/to.sock" = "allow" } instead`
+			}
+			s.diags.Addf(diag.NetLegacyListIgnored, nv.KeyPos, fix,
+				"%s is a legacy list key that Codex ignores in a profile, so it allows or denies nothing", name)
 		default:
 			s.unknownKeyIn(nv, what, k, networkKeys, true)
 		}
@@ -193,6 +202,9 @@ func (s *state) domainTable(v *syntax.Value, what string, base ir.Origin) []ir.D
 		}
 		o := base
 		o.Pos = dv.KeyPos
+		if o.Kind == ir.OriginConfig && dv.Origin != "" {
+			o.Profile = dv.Origin // the profile in the extends chain that wrote it
+		}
 		if r, ok := s.domainRule(k, ir.DomainAction(dv.Str), o, dv.KeyPos); ok {
 			out = append(out, r)
 		}

@@ -6,7 +6,6 @@ var (
 	MacSymlinkedRule   = register("POL081", Error, "rule path resolves through a symlink below its root")
 	MacLayoutMismatch  = register("POL082", Error, "roots nest in a way the macOS artifact cannot express")
 	MacStringTooLong   = register("POL083", Error, "Seatbelt profile string over 1 KiB")
-	MacProxyNoPorts    = register("POL084", Warning, "proxy network without ports: no network on macOS")
 	MacBadPath         = register("POL085", Error, "policy path the macOS backend cannot bind")
 	MacBadArtifact     = register("POL086", Error, "malformed macOS artifact")
 	MacSandboxExec     = register("POL087", Error, "sandbox-exec could not run the command")
@@ -18,3 +17,6 @@ var (
 	MacProxyPorts = register("POL210", Error, "the proxy's HTTP and SOCKS5 listeners need the same port")
 	MacProxyStart = register("POL211", Error, "the egress proxy could not start on macOS")
 )
+
+// POL084 ("proxy network without ports: no network on macOS") is retired:
+// a proxy network always has polc's proxy and its listener ports.

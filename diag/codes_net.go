@@ -43,4 +43,10 @@ var (
 	// An unrestricted profile (:danger-full-access) under managed network
 	// requirements: no sandbox, so nothing routes through the proxy.
 	NetUnrestrictedBypass = register("POL202", Warning, "unrestricted profile bypasses the managed proxy")
+	// allowed_domains, denied_domains or allowed_unix_sockets in a
+	// profile's network table: legacy keys the reference ignores there.
+	NetLegacyListIgnored = register("POL203", Warning, "legacy network list key ignored")
+	// Limited mode with the proxy on: HTTPS tunnels are refused, so
+	// HTTPS clients (npm, pip, git) fail; the reference inspects them.
+	NetLimitedNoTunnels = register("POL204", Info, "limited mode refuses HTTPS tunnels")
 )

@@ -165,8 +165,7 @@ func (n Network) Validate() error {
 				return fmt.Errorf("proxy port %d is out of range", port)
 			}
 		}
-		if p.PortsCollide() {
-			h, _ := p.Ports()
+		if h, s := p.Ports(); p.SOCKS5 && h == s {
 			return fmt.Errorf("the HTTP and SOCKS5 proxy ports are both %d", h)
 		}
 	}
@@ -175,8 +174,8 @@ func (n Network) Validate() error {
 }
 
 // ProxyPorts lists the loopback ports a proxy network's command may
-// connect to: the HTTP proxy port, and the SOCKS5 port when SOCKS5 is
-// on (defaults applied). Nil when the mode is not proxy.
+// connect to: its proxy's Listeners (defaults applied for a nil Proxy).
+// Nil when the mode is not proxy.
 func (n Network) ProxyPorts() []int {
 	if n.Mode != NetworkProxy {
 		return nil
@@ -185,11 +184,7 @@ func (n Network) ProxyPorts() []int {
 	if n.Proxy != nil {
 		p = *n.Proxy
 	}
-	h, s := p.Ports()
-	if !p.SOCKS5 || s == h {
-		return []int{h}
-	}
-	return []int{h, s}
+	return p.Listeners()
 }
 
 // NetDecision is the answer for one request.

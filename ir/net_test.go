@@ -481,3 +481,82 @@ func FuzzDecideNet(f *testing.F) {
 		}
 	})
 }
+
+func TestNetworkValidate(t *testing.T) {
+	good := []Network{
+		{Mode: NetworkNone},
+		{Mode: NetworkFull},
+		{Mode: NetworkProxy},
+		{Mode: NetworkProxy, Proxy: &Proxy{SOCKS5: true, HTTPPort: 43128, SOCKSPort: 43129, Domains: []DomainRule{{Pattern: "*.example.com", Action: DomainAllow}}}},
+		{Mode: NetworkProxy, Proxy: &Proxy{SOCKS5: false, HTTPPort: 8081}}, // SOCKS5 off: its port is unused
+	}
+	for _, n := range good {
+		if err := n.Validate(); err != nil {
+			t.Errorf("%+v: %v", n, err)
+		}
+	}
+	bad := []Network{
+		{Mode: "bogus"},
+		{Mode: NetworkFull, Proxy: &Proxy{}},
+		{Mode: NetworkProxy, Proxy: &Proxy{HTTPPort: 65536}},
+		{Mode: NetworkProxy, Proxy: &Proxy{SOCKSPort: -1}},
+		{Mode: NetworkProxy, Proxy: &Proxy{SOCKS5: true, SOCKSPort: DefaultHTTPPort}},
+		{Mode: NetworkProxy, Proxy: &Proxy{Methods: "some"}},
+		{Mode: NetworkProxy, Proxy: &Proxy{Domains: []DomainRule{{Pattern: "*", Action: DomainDeny}}}},
+	}
+	for _, n := range bad {
+		if err := n.Validate(); err == nil {
+			t.Errorf("%+v: accepted", n)
+		}
+	}
+	// ProxyPorts: the listeners a proxy network's command may reach.
+	if got := (Network{Mode: NetworkProxy, Proxy: &Proxy{SOCKS5: true}}).ProxyPorts(); len(got) != 2 || got[0] != DefaultHTTPPort || got[1] != DefaultSOCKSPort {
+		t.Errorf("default ports: %v", got)
+	}
+	if got := (Network{Mode: NetworkProxy, Proxy: &Proxy{HTTPPort: 9}}).ProxyPorts(); len(got) != 1 || got[0] != 9 {
+		t.Errorf("SOCKS5 off: %v", got)
+	}
+	if got := (Network{Mode: NetworkFull}).ProxyPorts(); got != nil {
+		t.Errorf("full: %v", got)
+	}
+}
+
+func TestMatchDomainAndDroppedFor(t *testing.T) {
+	for _, c := range []struct {
+		pattern, host string
+		want          bool
+	}{
+		{"*.example.com", "a.example.com", true},
+		{"*.example.com", "example.com", false},
+		{"**.example.com", "Example.COM.", true},
+		{"example.com", "example.com:443", true},
+		{"example.com", "a..example.com", false},
+	} {
+		if got := MatchDomain(c.pattern, c.host); got != c.want {
+			t.Errorf("MatchDomain(%q, %q) = %v", c.pattern, c.host, got)
+		}
+	}
+	user := []DomainRule{{Pattern: "registry.npmjs.org", Action: DomainAllow}, {Pattern: "*.github.com", Action: DomainAllow}}
+	p, dropped := NarrowProxy(Proxy{Domains: user}, NetRequirements{ManagedAllowedDomainsOnly: true,
+		ManagedOnlyOrigin: Origin{Kind: OriginRequirement, Key: "experimental_network.managed_allowed_domains_only"}})
+	if len(dropped) != 2 || len(p.Dropped) != 2 {
+		t.Fatalf("dropped %v, kept %v", dropped, p.Dropped)
+	}
+	got := p.DroppedFor("api.github.com")
+	if len(got) != 1 || got[0].Rule.Pattern != "*.github.com" || got[0].Setting == nil ||
+		!strings.Contains(got[0].Why(), `requirement "experimental_network.managed_allowed_domains_only"`) {
+		t.Errorf("DroppedFor: %+v", got)
+	}
+	if d := mustNetDecider(t, Network{Mode: NetworkProxy, Proxy: &p}).DecideNet("api.github.com", 443, "GET"); d.Allowed {
+		t.Errorf("a dropped rule still allows: %s", d.Explain())
+	}
+}
+
+func mustNetDecider(t *testing.T, n Network) *NetDecider {
+	t.Helper()
+	d, err := NewNetDecider(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}

@@ -200,7 +200,7 @@ func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 			diags.Addf(diag.LinuxBadArtifact, pr.SOCKS5Origin.Pos, "give the HTTP and SOCKS5 proxies different ports",
 				"the HTTP proxy and the SOCKS5 proxy both ask for port %d", art.Proxy.HTTPPort)
 		}
-		art.Env = ProxyEnv(*art.Proxy)
+		art.Env = proxyEnv(pr, *art.Proxy)
 	default:
 		art.Network = netNone
 		art.Namespaces = append(art.Namespaces, nsNet)

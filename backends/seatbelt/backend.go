@@ -73,7 +73,7 @@ func (pl *Payload) check() error {
 		if _, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: px}); err != nil {
 			return fmt.Errorf("proxy: %v", err)
 		}
-		want := loopbackPorts(ir.Network{Mode: ir.NetworkProxy, Proxy: px}.ProxyPorts())
+		want := px.Listeners()
 		if px.PortsCollide() || fmt.Sprint(want) != fmt.Sprint(pl.ProxyPorts) {
 			return fmt.Errorf("proxy ports %v are not the proxy's listeners %v", pl.ProxyPorts, want)
 		}

@@ -22,7 +22,7 @@ func TestGoldenProfiles(t *testing.T) {
 		{Path: "/Users/u/my-app/.git", Access: ir.Read, SkipIfMissing: true},
 		{Path: "/Users/u/my-app/secrets", Access: ir.Deny, Mandatory: true},
 	}, Globs: []ir.Glob{{Pattern: "/Users/u/my-app/**/*.[pk]ey", Base: "/Users/u/my-app"}},
-		Network: ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: 3128, SOCKSPort: 8081, SOCKS5: true}}}
+		Network: ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{SOCKS5: true}}}
 	managed := proxyPolicy(ir.Proxy{SOCKS5: true, Methods: ir.MethodsLimited, Domains: []ir.DomainRule{
 		{Pattern: "*.npmjs.org", Action: ir.DomainAllow, Managed: true, Origin: ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network.domains"}},
 		{Pattern: "evil.npmjs.org", Action: ir.DomainDeny, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "domains"}},

@@ -555,17 +555,14 @@ func (l *lowering) profile(pl *Payload) string {
 	return b.String()
 }
 
-// proxyNetwork writes a proxy-only network: outbound TCP to the loopback
-// listeners of polc's egress proxy (Network.ProxyPorts: HTTP, and SOCKS5
-// when enabled) and nothing else, so that every request leaves through
-// the proxy, which decides it. The payload carries the proxy network the
-// darwin runtime starts the proxy for.
+// proxyNetwork writes a proxy-only network: outbound TCP to the proxy's
+// loopback listeners and nothing else, so that every request leaves
+// through polc's proxy (Payload.Proxy), which decides it.
 func (l *lowering) proxyNetwork(b *strings.Builder, pl *Payload) {
 	n := l.p.Network
-	px := ir.Proxy{}
+	px := &ir.Proxy{}
 	if n.Proxy != nil {
-		px = *n.Proxy
-		px.Domains = append([]ir.DomainRule(nil), n.Proxy.Domains...)
+		px = n.Proxy
 	}
 	if px.PortsCollide() {
 		pos := px.SOCKS5Origin.Pos
@@ -577,29 +574,18 @@ func (l *lowering) proxyNetwork(b *strings.Builder, pl *Payload) {
 			"the proxy's HTTP and SOCKS5 listeners are both on port %d; one loopback port cannot serve both", httpPort)
 		return
 	}
-	pl.Proxy = &px
-	pl.ProxyPorts = loopbackPorts(n.ProxyPorts())
+	cp := *px
+	cp.Domains = append([]ir.DomainRule(nil), px.Domains...)
+	pl.Proxy = &cp
 	httpPort, socksPort := px.Ports()
 	fmt.Fprintf(b, "; polc's egress proxy decides every request: HTTP on 127.0.0.1:%d", httpPort)
 	if px.SOCKS5 {
 		fmt.Fprintf(b, ", SOCKS5 on 127.0.0.1:%d", socksPort)
 	}
 	b.WriteString("\n")
+	pl.ProxyPorts = px.Listeners()
 	for _, p := range pl.ProxyPorts {
 		fmt.Fprintf(b, "(allow network-outbound (remote ip \"localhost:%d\"))\n", p)
 	}
 	b.WriteString(networkSBPL)
-}
-
-// loopbackPorts sorts ports, keeping each valid port once.
-func loopbackPorts(ports []int) []int {
-	ps := append([]int(nil), ports...)
-	sort.Ints(ps)
-	var out []int
-	for _, p := range ps {
-		if p > 0 && p < 65536 && (len(out) == 0 || out[len(out)-1] != p) {
-			out = append(out, p)
-		}
-	}
-	return out
 }

@@ -314,7 +314,7 @@ func Decode(payload []byte) (*Plan, error) {
 		if _, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: px}); err != nil {
 			return nil, fmt.Errorf("windows plan: proxy: %v", err)
 		}
-		want := sortedPorts(ir.Network{Mode: ir.NetworkProxy, Proxy: px}.ProxyPorts())
+		want := px.Listeners()
 		if px.PortsCollide() || fmt.Sprint(want) != fmt.Sprint(p.Network.ProxyPorts) {
 			return nil, fmt.Errorf("windows plan: proxy ports %v are not the proxy's listeners %v", p.Network.ProxyPorts, want)
 		}

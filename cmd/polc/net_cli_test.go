@@ -108,3 +108,27 @@ func TestCLIExplainNetRequirementError(t *testing.T) {
 		t.Errorf("explain with a conflicting requirement: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// The review file lists a proxy network's domain rules and settings with
+// their origins, and the user's allow rules the requirements dropped.
+func TestReviewTextProxy(t *testing.T) {
+	c := netCase()
+	_, res := c.Compile(t)
+	if res.Policy == nil {
+		t.Fatalf("compile failed: %v", res.Diags)
+	}
+	got := reviewText(res.Policy)
+	for _, want := range []string{
+		"network     proxy  <- requirement \"experimental_network.enabled\" at ",
+		"allow host  *.example.com  <- requirement \"experimental_network.allowed_domains\" at ",
+		"deny host   bad.example.com  <- config \"network.domains\" (profile net) at ",
+		"methods     limited (GET, HEAD, OPTIONS; no tunnels)  <- config \"network.mode\" (profile net) at ",
+		"local addr  refused  <- default \"allow_local_binding\" (profile net)",
+		"dropped     registry.npmjs.org  <- config \"network.domains\" (profile net) at ",
+		"; managed_allowed_domains_only: only managed allow rules apply",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("review: missing %q in:\n%s", want, got)
+		}
+	}
+}

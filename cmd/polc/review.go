@@ -13,7 +13,9 @@ func reviewName(profile string) string { return artifact.Stem(profile, "review")
 
 // reviewText is the short, human-readable form of a built policy that polc
 // build writes beside the artifacts: one line per rule and deny glob (the
-// masks) with its origin, then :minimal and the network. It is the same
+// masks) with its origin, then :minimal and the network (with a proxy
+// network's domain rules and settings, and the user's allow rules the
+// requirements dropped). It is the same
 // for every platform and holds no host path, so a pull request's diff of
 // it shows the policy change at a glance.
 func reviewText(p *ir.Policy) string {
@@ -52,6 +54,29 @@ func reviewText(p *ir.Policy) string {
 		line("read", ":minimal", p.Minimal.String())
 	}
 	line("network", fmt.Sprint(p.Network.Mode), p.Network.Origin.String())
+	if px := p.Network.Proxy; px != nil && p.Network.Mode == ir.NetworkProxy {
+		for _, r := range px.Domains {
+			line(string(r.Action)+" host", r.Pattern, r.Origin.String())
+		}
+		methods := "full (every method, tunnels)"
+		if px.Methods == ir.MethodsLimited {
+			methods = "limited (GET, HEAD, OPTIONS; no tunnels)"
+		}
+		line("methods", methods, px.MethodOrigin.String())
+		local := "refused"
+		if px.AllowLocal {
+			local = "allowed"
+		}
+		line("local addr", local, px.LocalOrigin.String())
+		socks := "off"
+		if px.SOCKS5 {
+			socks = "on"
+		}
+		line("socks5", socks, px.SOCKS5Origin.String())
+		for _, d := range px.Dropped {
+			line("dropped", d.Rule.Pattern, d.Rule.Origin.String()+"; "+d.Why())
+		}
+	}
 	for _, u := range p.Network.UnixSockets {
 		line("unix socket", u.Path, u.Origin.String())
 	}
