@@ -8,6 +8,7 @@ import (
 	_ "polc/backends/bwrap"
 	"polc/compiler"
 	"polc/conformance"
+	"polc/internal/netgen"
 	"polc/ir"
 )
 
@@ -55,7 +56,21 @@ func TestLinuxEvaluatorAgreesWithConformance(t *testing.T) {
 			for i, p := range c.Probes {
 				var allowed bool
 				var why string
-				if p.Op == "net" {
+				if p.Op == "http" {
+					// A request through the proxy variables: answered by an
+					// evaluator that models egress; the proxy tests run it
+					// for real under polc exec.
+					eg, ok := ev.(backends.EgressEvaluator)
+					if !ok {
+						continue
+					}
+					host, port, method, ok := netgen.HTTPProbe(p.Path)
+					if !ok {
+						t.Fatalf("http probe %q", p.Path)
+					}
+					v := eg.Egress(host, port, method)
+					allowed, why = v.Allowed, v.Reason
+				} else if p.Op == "net" {
 					v := ev.Network("127.0.0.1", 80)
 					allowed, why = v.Allowed, v.Reason
 				} else {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,20 +112,21 @@ func freePorts(t *testing.T, n int) []int {
 	return out
 }
 
-func startLoopback(t *testing.T, px ir.Proxy, table map[string][]netip.Addr) (*Loopback, *[]Refusal) {
+func startLoopback(t *testing.T, px ir.Proxy, table map[string][]netip.Addr) (*Loopback, func() []Refusal) {
 	t.Helper()
 	d, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: &px})
 	if err != nil {
 		t.Fatal(err)
 	}
+	var mu sync.Mutex
 	var refused []Refusal
 	lb, err := StartLoopback(Config{Decider: d, Resolver: &fakeResolver{table: table}, DialTimeout: 2 * time.Second,
-		OnRefusal: func(r Refusal) { refused = append(refused, r) }})
+		OnRefusal: func(r Refusal) { mu.Lock(); refused = append(refused, r); mu.Unlock() }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { lb.Close() })
-	return lb, &refused
+	return lb, func() []Refusal { mu.Lock(); defer mu.Unlock(); return append([]Refusal(nil), refused...) }
 }
 
 func hasIPv6Loopback() bool {
@@ -182,8 +184,8 @@ func TestLoopbackServesTheCommandsEnv(t *testing.T) {
 	if code, _ := get("bad.example.test"); code != http.StatusForbidden {
 		t.Errorf("denied host: %d", code)
 	}
-	if len(*refused) != 1 || (*refused)[0].Decision.Reason != ir.ReasonDenied {
-		t.Errorf("refusals: %v", *refused)
+	if refs := refused(); len(refs) != 1 || refs[0].Decision.Reason != ir.ReasonDenied {
+		t.Errorf("refusals: %v", refs)
 	}
 
 	// ALL_PROXY is the SOCKS5 listener, which decides too.

@@ -1,8 +1,8 @@
 package shim
 
 import (
+	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"sync"
@@ -23,21 +23,35 @@ type egress struct {
 	lb *netproxy.Loopback
 }
 
-// startEgress starts the proxy px describes on its loopback ports, for
-// the life of the command. Each refused request is one line on stderr
-// (the launch's, or polc's own). A proxy that cannot start is a *Failure
+// startEgress starts the proxy px describes (the artifact's proxy
+// network) on its loopback ports, for the life of the command. When the
+// launch also names the policy's network (Launch.Network), the two must
+// decide alike, or nothing runs. Each refused request is one line on the
+// launch's stderr (polc's own when nil) and, when the launch has a
+// NetLog, one JSON line there. A proxy that cannot start is a *Failure
 // naming code: the command must not run without it.
-func startEgress(px *ir.Proxy, stderr io.Writer, code diag.Code) (*egress, error) {
-	fail := func(err error) error {
-		return &Failure{Msg: fmt.Sprintf("cannot start the egress proxy: %v [%s]; fix: stop the program that holds the port, or give the proxy other ports in the config", err, code)}
+func startEgress(l *Launch, px *ir.Proxy, code diag.Code) (*egress, error) {
+	fail := func(fix string, err error) error {
+		return &Failure{Msg: fmt.Sprintf("cannot start the egress proxy: %v [%s]; fix: %s", err, code, fix)}
 	}
+	const rebuild = "rebuild the artifact with this polc"
 	if px == nil {
-		return nil, fail(fmt.Errorf("the artifact carries no proxy network"))
+		return nil, fail(rebuild, fmt.Errorf("the artifact carries no proxy network"))
+	}
+	if n := l.Network; n != nil {
+		var pol ir.Proxy
+		if n.Proxy != nil {
+			pol = *n.Proxy
+		}
+		if n.Mode != ir.NetworkProxy || !sameProxy(pol, *px) {
+			return nil, fail(rebuild, fmt.Errorf("the artifact's proxy network is not the policy's"))
+		}
 	}
 	d, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: px})
 	if err != nil {
-		return nil, fail(err)
+		return nil, fail(rebuild, err)
 	}
+	stderr := l.Stderr
 	if stderr == nil {
 		stderr = os.Stderr
 	}
@@ -46,11 +60,42 @@ func startEgress(px *ir.Proxy, stderr io.Writer, code diag.Code) (*egress, error
 		mu.Lock()
 		defer mu.Unlock()
 		fmt.Fprintln(stderr, r.String())
+		if l.NetLog != nil {
+			if b, err := json.Marshal(r); err == nil {
+				l.NetLog.Write(append(b, '\n'))
+			}
+		}
 	}})
 	if err != nil {
-		return nil, fail(err)
+		return nil, fail("stop the program that holds the port, or give the proxy other ports in the config", err)
 	}
 	return &egress{lb: lb}, nil
+}
+
+// sameProxy reports whether two proxy networks decide alike: the same
+// domain rules (pattern, action, managed) in the same order, methods,
+// local addresses, SOCKS5 and ports. Origins may differ in how a file
+// is named.
+func sameProxy(a, b ir.Proxy) bool {
+	methods := func(p ir.Proxy) ir.MethodMode {
+		if p.Methods == "" {
+			return ir.MethodsFull
+		}
+		return p.Methods
+	}
+	ah, as := a.Ports()
+	bh, bs := b.Ports()
+	if len(a.Domains) != len(b.Domains) || methods(a) != methods(b) || a.AllowLocal != b.AllowLocal ||
+		a.SOCKS5 != b.SOCKS5 || ah != bh || as != bs {
+		return false
+	}
+	for i := range a.Domains {
+		x, y := a.Domains[i], b.Domains[i]
+		if x.Pattern != y.Pattern || x.Action != y.Action || x.Managed != y.Managed {
+			return false
+		}
+	}
+	return true
 }
 
 // env returns environ with the proxy's variables set over it; gitSSH

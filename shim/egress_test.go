@@ -2,8 +2,10 @@ package shim
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,6 +16,7 @@ import (
 
 	"polc/diag"
 	"polc/ir"
+	"polc/netproxy"
 )
 
 // syncBuffer is a bytes.Buffer safe for the proxy's goroutines.
@@ -61,8 +64,9 @@ func TestEgressLaunch(t *testing.T) {
 	httpPort, socksPort := freePort(t), freePort(t)
 	px := &ir.Proxy{HTTPPort: httpPort, SOCKSPort: socksPort, SOCKS5: true,
 		Domains: []ir.DomainRule{{Pattern: "denied.example", Action: ir.DomainDeny, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "domains"}}}}
-	var stderr syncBuffer
-	eg, err := startEgress(px, &stderr, diag.MacProxyStart)
+	var stderr, netLog syncBuffer
+	n := &ir.Network{Mode: ir.NetworkProxy, Proxy: px}
+	eg, err := startEgress(&Launch{Network: n, Stderr: &stderr, NetLog: &netLog}, px, diag.MacProxyStart)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +104,11 @@ func TestEgressLaunch(t *testing.T) {
 	if strings.Count(line, "\n") != 1 || !strings.Contains(line, "denied.example") || !strings.Contains(line, ir.ReasonDenied) {
 		t.Errorf("stderr %q: want one line naming the host and the reason", line)
 	}
+	var logged netproxy.Refusal
+	if js := netLog.String(); strings.Count(js, "\n") != 1 || json.Unmarshal([]byte(js), &logged) != nil ||
+		logged.Decision.Host != "denied.example" || logged.Decision.Reason != ir.ReasonDenied {
+		t.Errorf("--net-log %q: want one JSON line for the refusal", js)
+	}
 
 	eg.stop()
 	if c, err := net.DialTimeout("tcp4", u.Host, time.Second); err == nil {
@@ -117,7 +126,7 @@ func TestEgressFailsClosed(t *testing.T) {
 	}
 	defer busy.Close()
 	port := busy.Addr().(*net.TCPAddr).Port
-	_, err = startEgress(&ir.Proxy{HTTPPort: port}, nil, diag.WindowsProxyStart)
+	_, err = startEgress(&Launch{Stderr: io.Discard}, &ir.Proxy{HTTPPort: port}, diag.WindowsProxyStart)
 	var f *Failure
 	if !errors.As(err, &f) {
 		t.Fatalf("busy port: %v, want a *Failure", err)
@@ -125,7 +134,33 @@ func TestEgressFailsClosed(t *testing.T) {
 	if strings.Contains(f.Msg, "\n") || !strings.Contains(f.Msg, fmt.Sprintf("127.0.0.1:%d", port)) || !strings.Contains(f.Msg, string(diag.WindowsProxyStart)) {
 		t.Errorf("failure %q", f.Msg)
 	}
-	if _, err := startEgress(nil, nil, diag.MacProxyStart); !errors.As(err, &f) {
+	if _, err := startEgress(&Launch{}, nil, diag.MacProxyStart); !errors.As(err, &f) {
 		t.Errorf("no proxy network: %v", err)
 	}
+	// The artifact's proxy network must be the policy's.
+	free := freePort(t)
+	art := &ir.Proxy{HTTPPort: free, Domains: []ir.DomainRule{{Pattern: "a.example", Action: ir.DomainAllow}}}
+	for name, n := range map[string]*ir.Network{
+		"no network": {Mode: ir.NetworkNone},
+		"other rule": {Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: free, Domains: []ir.DomainRule{{Pattern: "b.example", Action: ir.DomainAllow}}}},
+		"other port": {Mode: ir.NetworkProxy, Proxy: &ir.Proxy{Domains: art.Domains}},
+		"limited":    {Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: free, Domains: art.Domains, Methods: ir.MethodsLimited}},
+		"no rules":   {Mode: ir.NetworkProxy},
+		"local":      {Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: free, Domains: art.Domains, AllowLocal: true}},
+	} {
+		if eg, err := startEgress(&Launch{Network: n}, art, diag.MacProxyStart); !errors.As(err, &f) || !strings.Contains(f.Msg, "not the policy's") {
+			t.Errorf("%s: %v", name, err)
+			if eg != nil {
+				eg.stop()
+			}
+		}
+	}
+	// Origins may differ; "" methods are full.
+	same := &ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: free, Methods: ir.MethodsFull,
+		Domains: []ir.DomainRule{{Pattern: "a.example", Action: ir.DomainAllow, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "x"}}}}}
+	eg, err := startEgress(&Launch{Network: same}, art, diag.MacProxyStart)
+	if err != nil {
+		t.Fatalf("the same proxy network: %v", err)
+	}
+	eg.stop()
 }

@@ -39,21 +39,21 @@ func Run(l *Launch) (int, error) {
 	if err != nil {
 		return 0, &Failure{Msg: err.Error()}
 	}
-	profile, cleanup, err := writeProfile(pl, b, l.Env)
-	if err != nil {
-		return 0, &Failure{Msg: fmt.Sprintf("%v [%s]", err, diag.MacSandboxExec)}
-	}
-	defer cleanup()
-	if pl.Network == ir.NetworkProxy && pl.Proxy != nil {
+	if pl.Network == ir.NetworkProxy {
 		// The profile lets the command reach the proxy's ports only:
 		// start the proxy there for the command's life, or do not run.
-		eg, err := startEgress(pl.Proxy, l.Stderr, diag.MacProxyStart)
+		eg, err := startEgress(l, pl.Proxy, diag.MacProxyStart)
 		if err != nil {
 			return 0, err
 		}
 		defer eg.stop()
 		environ = eg.env(environ, pl.Proxy, true)
 	}
+	profile, cleanup, err := writeProfile(pl, b, l.Env)
+	if err != nil {
+		return 0, &Failure{Msg: fmt.Sprintf("%v [%s]", err, diag.MacSandboxExec)}
+	}
+	defer cleanup()
 	argv := seatbelt.Command(profile, b, l.Argv)
 	return runMac(l, argv[0], argv[1:], dir, environ)
 }

@@ -76,6 +76,17 @@ func Run(l *Launch) (int, error) {
 			}
 		}
 	}
+	// The firewall leaves the proxy's loopback ports open to the sandbox
+	// account and nothing else: start the proxy there, before anything
+	// on the host changes, for the command's life (the job ends every
+	// process of the command before the proxy stops), or do not run.
+	var eg *egress
+	if plan.Network.Mode == string(ir.NetworkProxy) {
+		if eg, err = startEgress(l, plan.Network.Proxy, diag.WindowsProxyStart); err != nil {
+			return 0, err
+		}
+		defer eg.stop()
+	}
 	if mode == winplan.Elevated {
 		// A drive root that lets every user read what it holds would let
 		// the sandbox account read folders the policy leaves unreadable:
@@ -112,17 +123,8 @@ func Run(l *Launch) (int, error) {
 		return 0, &Failure{Msg: err.Error()}
 	}
 	environ := commandEnv(l.Environ, md)
-	if px := plan.Network.Proxy; px != nil && plan.Network.Mode == string(ir.NetworkProxy) {
-		// The firewall leaves the proxy's loopback ports open to the
-		// sandbox account and nothing else: start the proxy there for
-		// the command's life (the job ends every process of the
-		// command before it stops), or do not run.
-		eg, err := startEgress(px, l.Stderr, diag.WindowsProxyStart)
-		if err != nil {
-			return 0, err
-		}
-		defer eg.stop()
-		environ = eg.env(environ, px, false)
+	if eg != nil {
+		environ = eg.env(environ, plan.Network.Proxy, false)
 	}
 	if mode == winplan.Unelevated {
 		code, err := runRestricted(l.Argv, l.Dir, environ, l, restricting)
@@ -189,10 +191,7 @@ type runnerSpec struct {
 // from the DPAPI store), suspended, puts it in a kill-on-close job and
 // lets it run the command as the runner.
 func runAsSandboxUser(l *Launch, md *winplan.Mode, environ []string, restricting []*windows.SID) (int, error) {
-	user := winplan.OfflineUserName
-	if md.Identity == winplan.SIDOnline {
-		user = winplan.OnlineUserName
-	}
+	user := winplan.AccountName(md.Identity)
 	pw, err := loadSecret(user)
 	if err != nil {
 		return 0, err

@@ -226,9 +226,10 @@ func loadSecret(name string) (string, error) {
 // account with PowerShell's NetSecurity module: x/sys/windows has no
 // firewall COM bindings.
 func ensureFirewallRule(s winplan.Step) error {
-	sid, _, _, err := windows.LookupSID("", winplan.OfflineUserName)
+	account := winplan.AccountName(s.SID)
+	sid, _, _, err := windows.LookupSID("", account)
 	if err != nil {
-		return fmt.Errorf("looking up %s: %w", winplan.OfflineUserName, err)
+		return fmt.Errorf("looking up %s: %w", account, err)
 	}
 	dir := "Outbound"
 	if s.Direction == "in" {

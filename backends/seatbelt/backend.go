@@ -31,13 +31,21 @@ func Decode(payload []byte) (*Payload, error) {
 	if err := json.Unmarshal(payload, &pl); err != nil {
 		return nil, fmt.Errorf("macOS artifact: %v [%s]", err, diag.MacBadArtifact)
 	}
-	if pl.Format != FormatTag {
-		return nil, fmt.Errorf("macOS artifact: format %q, want %q [%s]", pl.Format, FormatTag, diag.MacBadArtifact)
+	if want := formatFor(&pl); pl.Format != want {
+		return nil, fmt.Errorf("macOS artifact: format %q, want %q [%s]", pl.Format, want, diag.MacBadArtifact)
 	}
 	if err := pl.check(); err != nil {
 		return nil, fmt.Errorf("macOS artifact: %v [%s]", err, diag.MacBadArtifact)
 	}
 	return &pl, nil
+}
+
+// formatFor is the format tag a payload's layout calls for.
+func formatFor(pl *Payload) string {
+	if pl.Proxy != nil {
+		return FormatTagProxy
+	}
+	return FormatTag
 }
 
 // check validates the payload's internal references, so that a damaged
@@ -65,9 +73,12 @@ func (pl *Payload) check() error {
 		if _, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: px}); err != nil {
 			return fmt.Errorf("proxy: %v", err)
 		}
-		if px.PortsCollide() || fmt.Sprint(px.Listeners()) != fmt.Sprint(pl.ProxyPorts) {
-			return fmt.Errorf("proxy ports %v are not the proxy's listeners %v", pl.ProxyPorts, px.Listeners())
+		want := px.Listeners()
+		if px.PortsCollide() || fmt.Sprint(want) != fmt.Sprint(pl.ProxyPorts) {
+			return fmt.Errorf("proxy ports %v are not the proxy's listeners %v", pl.ProxyPorts, want)
 		}
+	} else if pl.Network == ir.NetworkProxy {
+		return fmt.Errorf("a proxy network without its proxy")
 	}
 	for _, pr := range pl.Params {
 		n := len(pl.Places)

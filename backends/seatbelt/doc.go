@@ -50,10 +50,9 @@
 // leaves through the proxy. The payload carries the proxy network
 // (ir.Proxy) the darwin runtime starts the proxy for; the evaluator's
 // Egress combines the profile's network-outbound verdicts with
-// ir.NetDecider on that network, and tests hold it to ir.DecideNet. A
-// proxy mode without polc's proxy (the ports of one the user runs) is
-// outbound to those ports; without any port it allows nothing (fail
-// closed).
+// ir.NetDecider on that network, and tests hold it to ir.DecideNet. Such
+// a payload is tagged FormatTagProxy, so that a polc predating the proxy
+// refuses it.
 //
 // Deliberate differences from Codex: no /tmp scratch writes under :minimal
 // (Codex issue #32395); deny globs are carved out of the allows instead of

@@ -86,6 +86,7 @@ func Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
 	if l.diags.HasErrors() {
 		return nil, l.diags
 	}
+	pl.Format = formatFor(pl)
 	body, err := canonjson.Marshal(pl)
 	if err != nil {
 		l.diags.Addf(diag.MacBadArtifact, diag.Pos{}, "report this as a polc bug", "encoding the macOS payload: %v", err)

@@ -7,6 +7,12 @@ import (
 // FormatTag names the payload layout; it changes when the layout does.
 const FormatTag = "polc.seatbelt/1"
 
+// FormatTagProxy names the layout of a payload that carries polc's
+// proxy network (Payload.Proxy). It differs from FormatTag so that a
+// polc that predates the proxy refuses the payload instead of running
+// the command with its proxy ports open and no proxy behind them.
+const FormatTagProxy = "polc.seatbelt/2"
+
 // Unbound is the value a conditional parameter takes when its condition
 // does not hold at launch. It names no vnode (/dev/null is not a
 // directory), so the clause using it matches nothing.

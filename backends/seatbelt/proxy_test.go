@@ -107,11 +107,17 @@ func TestProxyPayloadChecked(t *testing.T) {
 		"mode":    func(p *Payload) { p.Network = ir.NetworkNone },
 		"rules":   func(p *Payload) { p.Proxy.Domains = []ir.DomainRule{{Pattern: "*", Action: ir.DomainDeny}} },
 		"methods": func(p *Payload) { p.Proxy.Methods = "post-only" },
+		// A reader of the proxy-less layout must never see a proxy payload.
+		"format":   func(p *Payload) { p.Format = FormatTag },
+		"no proxy": func(p *Payload) { p.Proxy = nil },
 	} {
 		c := *pl
 		px := *pl.Proxy
 		c.Proxy = &px
 		mod(&c)
+		if name == "no proxy" && c.Format != FormatTagProxy {
+			t.Fatalf("proxy payload format %q", c.Format)
+		}
 		if _, err := Decode(mustJSON(t, &c)); err == nil || !strings.Contains(err.Error(), string(diag.MacBadArtifact)) {
 			t.Errorf("%s: Decode = %v", name, err)
 		}

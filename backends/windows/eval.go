@@ -81,7 +81,7 @@ func (e *Evaluator) Network(host string, port int) backends.Verdict {
 		if !addrIn(ip, s.RemoteAddrs) || !portIn(port, s.RemotePorts) {
 			continue
 		}
-		return backends.Verdict{Reason: fmt.Sprintf("windows %s mode: denied: firewall rule %s blocks %s tcp %s:%d", e.B.Mode, s.Name, accountName(m.Identity), host, port)}
+		return backends.Verdict{Reason: fmt.Sprintf("windows %s mode: denied: firewall rule %s blocks %s tcp %s:%d", e.B.Mode, s.Name, AccountName(m.Identity), host, port)}
 	}
 	why := "no firewall rule blocks it"
 	if m.Identity == SIDRealUser && e.B.Plan.Network.Mode != string(ir.NetworkFull) {

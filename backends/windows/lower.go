@@ -50,7 +50,11 @@ func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
 	if l.plan.Network.Mode == "" {
 		l.plan.Network.Mode = string(ir.NetworkNone)
 	}
-	if px := p.Network.Proxy; px != nil && p.Network.Mode == ir.NetworkProxy && !p.Unrestricted {
+	if p.Network.Mode == ir.NetworkProxy && !p.Unrestricted {
+		px := &ir.Proxy{}
+		if p.Network.Proxy != nil {
+			px = p.Network.Proxy
+		}
 		if px.PortsCollide() {
 			pos := px.SOCKS5Origin.Pos
 			if pos.IsZero() {
@@ -66,7 +70,6 @@ func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
 		cp := *px
 		cp.Domains = append([]ir.DomainRule(nil), px.Domains...)
 		l.plan.Network.Proxy = &cp
-		l.plan.Network.ProxyPorts = px.Listeners()
 	}
 	if p.Unrestricted {
 		for _, m := range []string{Elevated, Unelevated} {
@@ -279,19 +282,22 @@ func (l *lowered) tokenStep(identity string) Step {
 
 func (l *lowered) elevated() *Mode {
 	identity := SIDOffline
-	if l.plan.Network.Mode == string(ir.NetworkFull) {
+	switch l.plan.Network.Mode {
+	case string(ir.NetworkFull):
 		identity = SIDOnline
+	case string(ir.NetworkProxy):
+		identity = SIDProxyUser
 	}
 	m := &Mode{Identity: identity}
 	m.Steps = append(m.Steps,
 		Step{Op: OpGroupEnsure, SID: SIDSandboxGroup, Name: GroupName, Why: "reads are granted to this group only"},
-		Step{Op: OpUserEnsure, SID: identity, Name: accountName(identity), Members: []string{SIDSandboxGroup, SIDUsers},
+		Step{Op: OpUserEnsure, SID: identity, Name: AccountName(identity), Members: []string{SIDSandboxGroup, SIDUsers},
 			Why: "the command runs as this account"})
 	m.Steps = append(m.Steps, l.capSteps()...)
 	m.Steps = append(m.Steps, l.aclSteps(SIDSandboxGroup, SIDSandboxGroup)...)
 	m.Steps = append(m.Steps, l.globSteps(SIDSandboxGroup)...)
-	if identity == SIDOffline {
-		m.Steps = append(m.Steps, firewallSteps(l.plan.Network.ProxyPorts)...)
+	if identity != SIDOnline {
+		m.Steps = append(m.Steps, firewallSteps(identity, l.plan.Network.ProxyPorts)...)
 	}
 	m.Steps = append(m.Steps, l.tokenStep(identity),
 		Step{Op: OpJob, Limits: []string{"KILL_ON_JOB_CLOSE"}},
@@ -300,9 +306,13 @@ func (l *lowered) elevated() *Mode {
 	return m
 }
 
-func accountName(ref string) string {
-	if ref == SIDOnline {
+// AccountName is the local account a sandbox identity ref names.
+func AccountName(ref string) string {
+	switch ref {
+	case SIDOnline:
 		return OnlineUserName
+	case SIDProxyUser:
+		return ProxyUserName
 	}
 	return OfflineUserName
 }
@@ -340,17 +350,19 @@ const (
 	loopbackAddrs    = "127.0.0.0/8,::1"
 )
 
-// firewallSteps block the offline account's network: everything but
-// loopback, loopback UDP, and loopback TCP except the proxy ports.
-func firewallSteps(ports []int) []Step {
-	user := SIDOffline
-	tcpPorts := PortComplement(ports)
+// firewallSteps block an account's network: everything but loopback,
+// loopback UDP, and loopback TCP except the proxy's ports (none for the
+// offline account, the proxy's listeners for the proxy account). Each
+// account has its own named rules, machine-wide.
+func firewallSteps(user string, ports []int) []Step {
+	prefix := "polc_sandbox_" + strings.TrimPrefix(user, "user:") + "_block_"
+	tcp := Step{Op: OpFirewallRule, Name: prefix + "loopback_tcp", Direction: "out", Protocol: "tcp", RemoteAddrs: loopbackAddrs,
+		RemotePorts: PortComplement(ports), Action: "block", SID: user, Why: "proxy ports stay reachable"}
 	return []Step{
-		{Op: OpFirewallRule, Name: "polc_sandbox_offline_block_outbound", Direction: "out", Protocol: "any", RemoteAddrs: nonLoopbackAddrs, RemotePorts: "*", Action: "block", SID: user},
-		{Op: OpFirewallRule, Name: "polc_sandbox_offline_block_inbound", Direction: "in", Protocol: "any", RemoteAddrs: nonLoopbackAddrs, RemotePorts: "*", Action: "block", SID: user},
-		{Op: OpFirewallRule, Name: "polc_sandbox_offline_block_loopback_udp", Direction: "out", Protocol: "udp", RemoteAddrs: loopbackAddrs, RemotePorts: "*", Action: "block", SID: user},
-		{Op: OpFirewallRule, Name: "polc_sandbox_offline_block_loopback_tcp", Direction: "out", Protocol: "tcp", RemoteAddrs: loopbackAddrs, RemotePorts: tcpPorts, Action: "block", SID: user,
-			Why: "proxy ports stay reachable"},
+		{Op: OpFirewallRule, Name: prefix + "outbound", Direction: "out", Protocol: "any", RemoteAddrs: nonLoopbackAddrs, RemotePorts: "*", Action: "block", SID: user},
+		{Op: OpFirewallRule, Name: prefix + "inbound", Direction: "in", Protocol: "any", RemoteAddrs: nonLoopbackAddrs, RemotePorts: "*", Action: "block", SID: user},
+		{Op: OpFirewallRule, Name: prefix + "loopback_udp", Direction: "out", Protocol: "udp", RemoteAddrs: loopbackAddrs, RemotePorts: "*", Action: "block", SID: user},
+		tcp,
 	}
 }
 
@@ -438,13 +450,6 @@ func (l *lowered) elevatedGaps(m *Mode) {
 			}
 		}
 	}
-	if l.plan.Network.Mode == string(ir.NetworkProxy) && len(l.plan.Network.ProxyPorts) == 0 {
-		// Proxy mode with no port: every loopback port is blocked, which
-		// is what "proxy only" means when there is no proxy. Fail closed.
-		m.Gaps = append(m.Gaps, Gap{Code: string(diag.WindowsUnenforceable), Refuses: false, Op: "net",
-			Message: "proxy-only network with no proxy port: every connection is blocked",
-			Fix:     "set the proxy ports, or turn the network off"})
-	}
 }
 
 func (l *lowered) systemRootGaps(m *Mode, checkReads bool) {
@@ -522,6 +527,9 @@ func (l *lowered) principals() {
 		{Ref: SIDOnline, Kind: "user", Name: OnlineUserName},
 		{Ref: SIDRealUser, Kind: "user", Name: "the signed-in user"},
 		{Ref: SIDUsers, Kind: "well_known", Name: `BUILTIN\Users`, SID: "S-1-5-32-545"},
+	}
+	if l.plan.Network.Mode == string(ir.NetworkProxy) {
+		ps = append(ps, Principal{Ref: SIDProxyUser, Kind: "user", Name: ProxyUserName})
 	}
 	for _, c := range l.caps {
 		p := Principal{Ref: c, Kind: "capability"}

@@ -80,6 +80,7 @@ const (
 	SIDSandboxGroup = "grp:sandbox"
 	SIDOffline      = "user:offline"
 	SIDOnline       = "user:online"
+	SIDProxyUser    = "user:proxy"
 	SIDRealUser     = "user:real"
 	SIDUsers        = "wk:users"
 	SIDEveryone     = "wk:everyone"
@@ -93,6 +94,11 @@ const (
 	GroupName       = "PolcSandboxUsers"
 	OfflineUserName = "PolcSandboxOffline"
 	OnlineUserName  = "PolcSandboxOnline"
+	// ProxyUserName runs the commands of a proxy network: its firewall
+	// rules leave loopback TCP to the proxy's ports open, which the
+	// offline account's never do, so a command without the network
+	// cannot reach another launch's proxy.
+	ProxyUserName = "PolcSandboxProxy"
 )
 
 // CapRef is the capability SID ref of a writable root.
@@ -308,9 +314,12 @@ func Decode(payload []byte) (*Plan, error) {
 		if _, err := ir.NewNetDecider(ir.Network{Mode: ir.NetworkProxy, Proxy: px}); err != nil {
 			return nil, fmt.Errorf("windows plan: proxy: %v", err)
 		}
-		if px.PortsCollide() || fmt.Sprint(px.Listeners()) != fmt.Sprint(p.Network.ProxyPorts) {
-			return nil, fmt.Errorf("windows plan: proxy ports %v are not the proxy's listeners %v", p.Network.ProxyPorts, px.Listeners())
+		want := px.Listeners()
+		if px.PortsCollide() || fmt.Sprint(want) != fmt.Sprint(p.Network.ProxyPorts) {
+			return nil, fmt.Errorf("windows plan: proxy ports %v are not the proxy's listeners %v", p.Network.ProxyPorts, want)
 		}
+	} else if p.Network.Mode == string(ir.NetworkProxy) && !p.Unrestricted {
+		return nil, fmt.Errorf("windows plan: a proxy network without its proxy")
 	}
 	if _, ok := p.Modes[p.PreferredMode]; !ok && !p.Unrestricted {
 		return nil, fmt.Errorf("windows plan: preferred mode %q not in the plan", p.PreferredMode)

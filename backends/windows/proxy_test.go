@@ -76,8 +76,8 @@ func TestProxyLowering(t *testing.T) {
 			t.Errorf("%+v: network %+v", c.px, plan.Network)
 		}
 		el := plan.Modes[Elevated]
-		if el.Identity != SIDOffline {
-			t.Errorf("%+v: runs as %s, not the offline account", c.px, el.Identity)
+		if el.Identity != SIDProxyUser {
+			t.Errorf("%+v: runs as %s, not the proxy account", c.px, el.Identity)
 		}
 		if r := loopbackTCPRule(t, el); r.RemotePorts != c.block {
 			t.Errorf("%+v: loopback TCP blocked on %s, want %s", c.px, r.RemotePorts, c.block)
@@ -96,9 +96,42 @@ func TestProxyLowering(t *testing.T) {
 		}
 	}
 
+	// The offline account (no network) never has a loopback port open,
+	// and the two accounts' firewall rules are distinct, machine-wide: a
+	// command without the network cannot reach any launch's proxy, and
+	// switching between the two kinds of policy changes no rule.
+	off := &ir.Policy{Profile: "off", Minimal: &ir.Origin{}, Rules: []ir.Rule{{Path: "/", Access: ir.Read}}, Network: ir.Network{Mode: ir.NetworkNone}}
+	offPlan, diags := Lower(off, LowerOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	offMode := offPlan.Modes[Elevated]
+	if offMode.Identity != SIDOffline || loopbackTCPRule(t, offMode).RemotePorts != "*" {
+		t.Errorf("no network: %s, loopback TCP blocked on %s", offMode.Identity, loopbackTCPRule(t, offMode).RemotePorts)
+	}
+	proxyPlan, _ := proxyEval(t, proxyPolicy(ir.Proxy{}), "")
+	names := map[string]string{}
+	for _, m := range []*Mode{offMode, proxyPlan.Modes[Elevated]} {
+		for _, st := range m.Steps {
+			if st.Op != OpFirewallRule {
+				continue
+			}
+			if st.SID != m.Identity {
+				t.Errorf("rule %s is scoped to %s, not %s", st.Name, st.SID, m.Identity)
+			}
+			if other, ok := names[st.Name]; ok && other != m.Identity {
+				t.Errorf("rule %s is both %s's and %s's", st.Name, other, m.Identity)
+			}
+			names[st.Name] = m.Identity
+		}
+	}
+	if len(names) != 8 {
+		t.Errorf("firewall rules: %v", names)
+	}
+
 	pol := proxyPolicy(ir.Proxy{HTTPPort: 4000, SOCKSPort: 4000, SOCKS5: true,
 		SOCKS5Origin: ir.Origin{Kind: ir.OriginConfig, Key: "enable_socks5", Pos: diag.Pos{File: "c.toml", Line: 7, Col: 1}}})
-	_, diags := Lower(pol, LowerOptions{})
+	_, diags = Lower(pol, LowerOptions{})
 	if !diags.HasErrors() || diags.Errors()[0].Code != diag.WindowsProxyPorts || diags.Errors()[0].Pos.Line != 7 {
 		t.Errorf("colliding ports: %v", diags)
 	}

@@ -110,10 +110,9 @@ func CheckEgress(t testing.TB, ev backends.EgressEvaluator, pol *ir.Policy, host
 		t.Fatal(err)
 	}
 	got := ev.Egress(host, port, method)
-	// polc runs the proxy when the network carries one; a bare proxy mode
-	// (a proxy the user runs) has nothing to agree with but refusals.
-	proxy := pol.Network.Mode == ir.NetworkProxy && pol.Network.Proxy != nil && !pol.Unrestricted
-	if proxy && method == ir.MethodSOCKS5 && !pol.Network.Proxy.SOCKS5 {
+	// In proxy mode polc runs the proxy (a nil Proxy is one with no rules).
+	proxy := pol.Network.Mode == ir.NetworkProxy && !pol.Unrestricted
+	if proxy && method == ir.MethodSOCKS5 && (pol.Network.Proxy == nil || !pol.Network.Proxy.SOCKS5) {
 		if got.Allowed {
 			t.Fatalf("SOCKS5 %s:%d allowed without SOCKS5: %s", host, port, got.Reason)
 		}
