@@ -71,23 +71,19 @@ func cacheFile(dir string, key [32]byte) string {
 }
 
 // expandCached runs the walk against the cache in Options.CacheDir and
-// saves the new tree when anything was listed.
-func (w *walker) expandCached() {
+// saves the new tree when anything was listed; it returns the trees.
+func (w *walker) expandCached() []*node {
 	c, st := w.c, &w.res.Stats
 	key := cacheKey(c.pats, c.roots, w.opts)
 	dir, err := cacheDirReal(w.opts.CacheDir)
 	if err != nil {
 		// Nowhere trustworthy to keep it: walk without a cache.
 		st.Cache, st.CacheNote = CacheCorrupt, fmt.Sprintf("cache directory %s not used: %v", w.opts.CacheDir, err)
-		for i := range c.roots {
-			w.walkRoot(i, nil)
-		}
-		return
+		return w.walkTrees(nil)
 	}
 	file := cacheFile(dir, key)
 	mac := w.opts.CacheKey
 	w.caching = true
-	w.scanStart = now()
 	hook, wait := w.startPrefetch()
 	old, err := loadCache(file, key, mac, c.roots, hook)
 	wait(old)
@@ -98,17 +94,14 @@ func (w *walker) expandCached() {
 	default:
 		st.Cache, st.CacheNote = CacheCorrupt, err.Error()
 	}
-	trees := make([]*node, len(c.roots))
-	for i := range c.roots {
-		var o *node
-		if old != nil {
-			o = old[i]
+	if old != nil {
+		for i := range c.roots {
+			if old[i] == nil {
+				w.changed = true
+			}
 		}
-		if o == nil && old != nil {
-			w.changed = true
-		}
-		trees[i] = w.walkRoot(i, o)
 	}
+	trees := w.walkTrees(old)
 	if old != nil {
 		st.Cache = CacheHit
 		if w.changed {
@@ -120,6 +113,7 @@ func (w *walker) expandCached() {
 			st.CacheNote = "cache not saved: " + err.Error()
 		}
 	}
+	return trees
 }
 
 // loadCache reads, checks and decodes a cache file; hook, when not nil,

@@ -160,22 +160,21 @@ func Expand(patterns []Pattern, opts Options) (*Result, error) {
 	}
 	res := &Result{Stats: Stats{Cache: CacheOff, Roots: len(c.roots)}}
 	w := newWalker(c, opts, res)
-	if opts.Snapshot {
-		w.snaps = &snapshot{w: w}
-		res.snap = w.snaps
-		w.scanStart = now()
-	}
 	if opts.CacheDir != "" && len(opts.CacheKey) != cacheKeySize {
 		res.Stats.CacheNote = "no cache key: the cache is neither read nor written"
 		opts.CacheDir = ""
 		w.opts.CacheDir = ""
 	}
+	w.tree = opts.Snapshot || opts.CacheDir != ""
+	w.scanStart = now()
+	var trees []*node
 	if opts.CacheDir != "" {
-		w.expandCached()
+		trees = w.expandCached()
 	} else {
-		for i := range c.roots {
-			w.walkRoot(i, nil)
-		}
+		trees = w.walkTrees(nil)
+	}
+	if opts.Snapshot {
+		res.snap = &snapshot{c: c, opts: opts, trees: trees}
 	}
 	w.finish()
 	res.Stats.Elapsed = time.Since(start)

@@ -109,8 +109,15 @@ type walker struct {
 	entZone zone
 	entIn   bool
 
-	// snaps is what the walk saw, with Options.Snapshot (snapshot.go).
-	snaps *snapshot
+	// tree is set when the walk keeps a node per directory: for the
+	// cache (caching) or the snapshot Result.Verify checks.
+	tree bool
+	// pool is the walk's task stack while the walker works on it, and
+	// tasks its scratch list of children to push (pool.go).
+	pool  *pool
+	tasks []task
+	// sys holds the NUL-terminated names of system calls (Linux).
+	sys sysBuf
 
 	// cache state
 	caching   bool
@@ -470,12 +477,7 @@ func (w *walker) record(dir, name string, depth int, typ entType, n *node, l *li
 	for _, p := range w.done {
 		cp := &w.c.pats[p]
 		rel := depth - cp.baseDepth
-		beyond := cp.maxDepth > 0 && rel > cp.maxDepth
-		if beyond {
-			// Where the sandbox can write, a match is a match at any depth.
-			_, in := w.entryZone(func() string { return joinPath(dir, name) })
-			beyond = !in
-		}
+		beyond := w.beyond(p, depth, dir, name)
 		if beyond && !w.opts.ReportBeyondCap {
 			continue
 		}
@@ -491,6 +493,25 @@ func (w *walker) record(dir, name string, depth int, typ entType, n *node, l *li
 	}
 }
 
+// beyond reports whether pattern p's match at the entry stepEntry is at
+// (dir/name, at depth) lies beyond the pattern's cap outside every
+// uncapped region: where the sandbox can write, a match is a match at
+// any depth.
+func (w *walker) beyond(p int32, depth int, dir, name string) bool {
+	cp := &w.c.pats[p]
+	if cp.maxDepth == 0 || depth-cp.baseDepth <= cp.maxDepth {
+		return false
+	}
+	_, in := w.entryZone(func() string { return joinPath(dir, name) })
+	return !in
+}
+
+// dropped reports whether record leaves pattern p's match at the entry
+// out of the result.
+func (w *walker) dropped(p int32, depth int, dir, name string) bool {
+	return !w.opts.ReportBeyondCap && w.beyond(p, depth, dir, name)
+}
+
 func joinPath(dir, name string) string {
 	if strings.HasSuffix(dir, "/") {
 		return dir + name
@@ -498,32 +519,19 @@ func joinPath(dir, name string) string {
 	return dir + "/" + name
 }
 
-// walkRoot expands root r, reusing old (a cached tree) where it is still
-// valid. It returns the new tree when caching.
-func (w *walker) walkRoot(r int, old *node) *node {
-	path := w.c.roots[r]
-	z, _ := w.zoneOf(path)
-	set := w.intern(w.c.initial[r], z)
-	if set == emptySet {
-		return nil
-	}
-	if old != nil {
-		return w.revalidate(noHandle, path, set, 0, old, true)
-	}
-	return w.visit(noHandle, path, set, 0, nil, true)
-}
-
-// visit lists one directory and walks the children that can still match.
-// parent is the open parent directory (noHandle: open by path); root
-// directories follow a symlink, every other directory is opened without
-// following one, so a swapped-in link is not entered.
+// visit lists one directory and pushes a task for each child that can
+// still match. parent is the open parent directory (noHandle: open by
+// path); root directories follow a symlink, every other directory is
+// opened without following one, so a swapped-in link is not entered.
+// old is the directory's cached node, whose children are revalidated
+// rather than listed.
 func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, old *node, isRoot bool) *node {
 	var n *node
-	if w.caching {
+	if w.tree {
 		n = &node{name: baseName(path)}
 		w.changed = true
 	}
-	h, err := openDir(parent, baseName(path), path, isRoot)
+	h, err := w.openDir(parent, baseName(path), path, isRoot)
 	if err != nil {
 		if isRoot && isNotExist(err) {
 			if n != nil {
@@ -534,20 +542,16 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 		w.scanError(path, err, n)
 		return n
 	}
-	var st dirStat
-	if n != nil || w.snaps != nil {
-		st, err = statHandle(h, path)
+	if n != nil {
+		// Stat-ed before the listing: a change during it moves the stamps.
+		n.st, err = w.statHandle(h, path)
 		if err != nil {
 			closeDir(h)
 			w.scanError(path, err, n)
 			return n
 		}
-		if n != nil {
-			n.st = st
-			n.racy = w.isRacy(st)
-		}
+		n.racy = w.isRacy(n.st)
 	}
-	var names []string // the entries that matter, for the snapshot
 	w.res.Stats.DirsRead++
 	start := len(w.pending)
 	l := listing{h: h, path: path}
@@ -565,43 +569,46 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 		}
 		name = strings.Clone(name) // name points into the read buffer
 		w.record(path, name, depth+1, typ, n, &l, ino)
-		if w.snaps != nil && w.matters(child, typ) {
-			names = append(names, name)
-		}
 		if typ == typDir && child != emptySet {
 			w.pending = append(w.pending, pendingChild{name: name, set: child})
 		}
 	})
 	if err != nil {
+		w.pending = w.pending[:start]
+		closeDir(h)
 		w.scanError(path, err, n)
-	} else if w.snaps != nil {
-		w.snap(path, isRoot, st, w.isRacy(st), setID, depth, names)
+		return n
 	}
-	end := len(w.pending)
-	// Keep the parent open while its children are walked (openat is
+	kids := w.pending[start:]
+	w.pending = w.pending[:start]
+	if len(kids) == 0 {
+		closeDir(h)
+		return n
+	}
+	if n != nil {
+		n.children = make([]*node, len(kids))
+	}
+	// Keep the directory open while its children are opened (openat is
 	// cheaper than a path lookup and cannot be redirected by a renamed
 	// ancestor), unless the walk is deep enough to run short of fds.
-	if depth >= maxOpenDepth {
-		closeDir(h)
-		h = noHandle
-	}
-	for i := start; i < end; i++ {
-		ch := w.pending[i]
-		cpath := joinPath(path, ch.name)
-		var cn *node
-		if oc := old.child(ch.name); oc != nil {
-			cn = w.revalidate(h, cpath, ch.set, depth+1, oc, false)
-		} else {
-			cn = w.visit(h, cpath, ch.set, depth+1, nil, false)
-		}
-		if n != nil && cn != nil {
-			n.children = append(n.children, cn)
-		}
-	}
-	w.pending = w.pending[:start]
-	if h != noHandle {
+	var ref *dirRef
+	if depth < maxOpenDepth {
+		ref = &dirRef{h: h}
+		ref.refs.Store(int32(len(kids)))
+	} else {
 		closeDir(h)
 	}
+	ts := w.tasks[:0]
+	for i, ch := range kids {
+		t := task{parent: ref, path: joinPath(path, ch.name), set: w.sets[ch.set], depth: depth + 1, old: old.child(ch.name)}
+		if n != nil {
+			t.slot = &n.children[i]
+		}
+		ts = append(ts, t)
+	}
+	w.pool.push(ts)
+	clear(ts)
+	w.tasks = ts[:0]
 	return n
 }
 
@@ -680,18 +687,6 @@ func (w *walker) revalidateAt(parent dirHandle, buf []byte, setID int32, depth i
 		return n
 	}
 	w.res.Stats.DirsReused++
-	if w.snaps != nil {
-		// A matched directory may be a child too: snap sorts and drops
-		// the repeat.
-		names := make([]string, 0, len(old.matches)+len(old.children))
-		for _, m := range old.matches {
-			names = append(names, m.name)
-		}
-		for _, c := range old.children {
-			names = append(names, c.name)
-		}
-		w.snap(string(buf), isRoot, old.st, false, setID, depth, names)
-	}
 	n := len(buf)
 	for _, m := range old.matches {
 		buf = appendName(buf[:n], m.name)
