@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"polc/internal/statekey"
@@ -84,7 +85,13 @@ func (w *walker) expandCached() []*node {
 	file := cacheFile(dir, key)
 	mac := w.opts.CacheKey
 	w.caching = true
-	hook, wait := w.startPrefetch()
+	var hook decodeHook
+	wait := func([]*node) {}
+	if w.opts.DeferRevalidation && w.opts.Snapshot && firstExpansion(file) {
+		hook, st.Deferred = trustCached{}, true
+	} else {
+		hook, wait = w.startPrefetch()
+	}
 	old, err := loadCache(file, key, mac, c.roots, hook)
 	wait(old)
 	switch {
@@ -104,17 +111,42 @@ func (w *walker) expandCached() []*node {
 	trees := w.walkTrees(old)
 	if old != nil {
 		st.Cache = CacheHit
-		if w.changed {
+		if w.changed || st.DirsRead > 0 {
 			st.Cache = CacheStale
 		}
 	}
-	if old == nil || w.changed {
+	if old == nil || w.changed || w.drift > maxDrift {
 		if err := saveCache(dir, file, key, mac, c.roots, trees); err != nil {
 			st.CacheNote = "cache not saved: " + err.Error()
 		}
 	}
 	return trees
 }
+
+// expanded holds the cache files expanded in this process so far: only
+// the first expansion of one defers its revalidation to Verify.
+var expanded sync.Map
+
+func firstExpansion(file string) bool {
+	_, again := expanded.LoadOrStore(file, true)
+	return !again
+}
+
+// trustCached is the decode hook of a deferred revalidation: every
+// cached directory below a root is taken as unchanged (the roots are
+// stat-ed by revalidate as usual). Result.Verify stats them all.
+type trustCached struct{}
+
+func (trustCached) root(string) any { return nil }
+
+func (trustCached) enter(n *node, depth, nkids int, parent any) any {
+	if depth > 0 {
+		n.pre = preSame
+	}
+	return nil
+}
+
+func (trustCached) leave(*node, int, any, any, bool) {}
 
 // loadCache reads, checks and decodes a cache file; hook, when not nil,
 // sees each node as it is decoded (see decodeHook). The file is opened

@@ -203,4 +203,5 @@ func (w *walker) merge(h *walker) {
 	r.Stats.DirsReused += hr.Stats.DirsReused
 	r.Stats.Entries += hr.Stats.Entries
 	w.changed = w.changed || h.changed
+	w.drift += h.drift
 }

@@ -93,6 +93,13 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 	statTrees(s.c.roots, s.trees)
 	var err error
 	for i, t := range s.trees {
+		if t != nil && t.missing {
+			// A root that was missing must still be.
+			t.pre = preNone
+			if _, e := statPath(s.c.roots[i], true); !isNotExist(e) && err == nil {
+				err = &ChangeError{s.c.roots[i], "appeared since the walk"}
+			}
+		}
 		if t != nil && !t.missing {
 			buf := append(make([]byte, 0, len(s.c.roots[i])+128), s.c.roots[i]...)
 			if e := s.check(i, t, buf, true, ignore); e != nil && err == nil {

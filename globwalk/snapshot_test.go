@@ -82,3 +82,73 @@ func TestVerifyNeedsSnapshot(t *testing.T) {
 		t.Fatal("Verify without Snapshot passed")
 	}
 }
+
+// TestVerifyDeferred: a deferred warm walk takes the cache on trust, so
+// a change made since the cache was written is Verify's to find; the
+// retry (the next expansion of the same cache in the process)
+// revalidates first and sees the tree as it is. A change that matters
+// to no glob passes, and so does an unchanged tree.
+func TestVerifyDeferred(t *testing.T) {
+	cases := []struct {
+		name    string
+		change  func(t *testing.T, root string)
+		changed bool
+	}{
+		{"untouched", func(*testing.T, string) {}, false},
+		{"unrelated file", func(t *testing.T, root string) { mkTree(t, root, "p/a/b/notes.txt") }, false},
+		{"new match", func(t *testing.T, root string) { mkTree(t, root, "p/a/new.env") }, true},
+		{"new directory", func(t *testing.T, root string) { mkTree(t, root, "p/a/newdir/") }, true},
+		{"match removed", func(t *testing.T, root string) { must(t, os.Remove(filepath.Join(root, "p/a/b/c/d/e.env"))) }, true},
+		{"directory replaced", func(t *testing.T, root string) {
+			must(t, os.Rename(filepath.Join(root, "p/x/y"), filepath.Join(root, "p/x/old")))
+			mkTree(t, root, "p/x/y/")
+		}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			root, cache, pats := cacheWorld(t)
+			opts := Options{Snapshot: true, CacheDir: cache, CacheKey: testKey, DeferRevalidation: true}
+			// Fill the cache without deferring (another file name each
+			// time: deferral is per cache file and process).
+			first := opts
+			first.DeferRevalidation = false
+			expandT(t, pats, first)
+			tc.change(t, root)
+			res := expandT(t, pats, opts)
+			if !res.Stats.Deferred || res.Stats.DirsRead != 0 {
+				t.Fatalf("deferred %v, %d listed; want a deferred walk that lists nothing", res.Stats.Deferred, res.Stats.DirsRead)
+			}
+			err := res.Verify(nil)
+			var ce *ChangeError
+			if err != nil && !errors.As(err, &ce) {
+				t.Fatalf("Verify: %v", err)
+			}
+			if (err != nil) != tc.changed {
+				t.Fatalf("Verify: %v, want a change: %v", err, tc.changed)
+			}
+			retry := expandT(t, pats, opts)
+			if retry.Stats.Deferred {
+				t.Fatalf("the retry deferred again")
+			}
+			if err := retry.Verify(nil); err != nil {
+				t.Fatalf("retry: Verify: %v", err)
+			}
+			checkAgainstOracle(t, pats, false, retry)
+		})
+	}
+}
+
+// TestVerifyMissingRoot: a walk root that did not exist must still not
+// exist when the walk is verified.
+func TestVerifyMissingRoot(t *testing.T) {
+	root := t.TempDir()
+	pats := []Pattern{pat(root, "gone/**/*.env", 0)}
+	res := expandT(t, pats, Options{Snapshot: true})
+	if err := res.Verify(nil); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	mkTree(t, root, "gone/x.env")
+	if err := res.Verify(nil); err == nil {
+		t.Fatalf("a root that appeared since the walk was not seen")
+	}
+}

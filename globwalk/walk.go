@@ -3,6 +3,7 @@ package globwalk
 import (
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -95,6 +96,7 @@ type walker struct {
 	pending []pendingChild
 	buf     []byte
 	keyBuf  []byte // intern's lookup key (buf holds directory entries)
+	segBuf  []byte // seg.match's scratch
 
 	// regions are Options.Regions in slash form; fold is set where paths
 	// compare case-insensitively (Windows).
@@ -122,7 +124,11 @@ type walker struct {
 	// cache state
 	caching   bool
 	scanStart time.Time
-	changed   bool
+	// changed is set when the walk's tree differs from the cache's for
+	// the globs; drift counts directories listed again to the same
+	// effect (sameListing).
+	changed bool
+	drift   int
 }
 
 type pendingChild struct {
@@ -320,7 +326,7 @@ func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() 
 		testers = nil
 	}
 	for i, s := range testers {
-		if st.testSeg[i].match(name) {
+		if st.testSeg[i].match(name, &w.segBuf) {
 			if !hit {
 				hit = true
 				w.gen++
@@ -529,7 +535,6 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 	var n *node
 	if w.tree {
 		n = &node{name: baseName(path)}
-		w.changed = true
 	}
 	h, err := w.openDir(parent, baseName(path), path, isRoot)
 	if err != nil {
@@ -537,9 +542,10 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 			if n != nil {
 				n.missing = true
 			}
+			w.changed = true
 			return n
 		}
-		w.scanError(path, err, n)
+		w.scanError(path, err, n, old)
 		return n
 	}
 	if n != nil {
@@ -547,7 +553,7 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 		n.st, err = w.statHandle(h, path)
 		if err != nil {
 			closeDir(h)
-			w.scanError(path, err, n)
+			w.scanError(path, err, n, old)
 			return n
 		}
 		n.racy = w.isRacy(n.st)
@@ -576,11 +582,20 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 	if err != nil {
 		w.pending = w.pending[:start]
 		closeDir(h)
-		w.scanError(path, err, n)
+		w.scanError(path, err, n, old)
 		return n
 	}
 	kids := w.pending[start:]
 	w.pending = w.pending[:start]
+	if w.caching {
+		// A directory cached racy that is settled now is worth saving:
+		// it is then reused, not listed again at every launch.
+		if old != nil && old.err == "" && (!old.racy || n.racy) && sameListing(old, n, kids) {
+			w.drift++
+		} else {
+			w.changed = true
+		}
+	}
 	if len(kids) == 0 {
 		closeDir(h)
 		return n
@@ -615,13 +630,54 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 // maxOpenDepth bounds how many directory fds one walk keeps open.
 const maxOpenDepth = 128
 
-func (w *walker) scanError(path string, err error, n *node) {
+func (w *walker) scanError(path string, err error, n, old *node) {
 	msg := errText(err)
 	w.res.Errors = append(w.res.Errors, ScanError{Path: path, Err: msg})
 	if n != nil {
 		n.err = msg
 	}
+	if n == nil || old == nil || old.err != n.err || old.st != n.st {
+		w.changed = true
+	}
 }
+
+// sameListing reports whether a directory listed again (n, whose
+// children are kids) holds what its cached node old held: the same
+// matches, entry for entry, and the same subdirectories walked into.
+// Only its stamps moved (a file no glob cares about came or went), so
+// the cache need not be rewritten for it: it is merely listed again
+// next time (see maxDrift).
+func sameListing(old, n *node, kids []pendingChild) bool {
+	if len(old.matches) != len(n.matches) || len(old.children) != len(kids) {
+		return false
+	}
+	for _, m := range n.matches {
+		if !slices.Contains(old.matches, m) {
+			return false
+		}
+	}
+	if len(kids) == 0 {
+		return true
+	}
+	names := make(map[string]bool, len(kids))
+	for _, k := range kids {
+		names[k.name] = true
+	}
+	for _, c := range old.children {
+		if c == nil || !names[c.name] {
+			return false
+		}
+	}
+	return true
+}
+
+// maxDrift is how many directories a cached walk may list again with
+// nothing changed for the globs (sameListing) before the cache is
+// rewritten with their new stamps: listing a few again costs less than
+// encoding and writing a large cache on every launch (which is what the
+// mount points a launch makes in the project root would otherwise
+// cause).
+const maxDrift = 32
 
 // child finds a cached child by name (children are in listing order, so
 // a map would cost more than it saves for typical fan-outs).
@@ -680,11 +736,7 @@ func (w *walker) revalidateAt(parent dirHandle, buf []byte, setID int32, depth i
 		return w.visit(parent, string(buf), setID, depth, nil, isRoot)
 	}
 	if pre != preSame || old.racy || old.err != "" {
-		n := w.visit(parent, string(buf), setID, depth, old, isRoot)
-		if old.err == "" || n == nil || n.err != old.err || n.st != old.st {
-			w.changed = true
-		}
-		return n
+		return w.visit(parent, string(buf), setID, depth, old, isRoot)
 	}
 	w.res.Stats.DirsReused++
 	n := len(buf)
