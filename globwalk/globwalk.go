@@ -132,7 +132,7 @@ type Stats struct {
 	// Deferred is set when the cached directories were taken as
 	// unchanged, for Verify to check (Options.DeferRevalidation).
 	Deferred bool
-	Elapsed   time.Duration
+	Elapsed  time.Duration
 }
 
 // Result is the outcome of an expansion.
