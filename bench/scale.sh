@@ -2,9 +2,9 @@
 # Monorepo scale: polc against `codex sandbox` on a generated tree, side by
 # side in one loop (this box is noisy: only ratios of medians taken in
 # the same run mean anything). The tree is internal/benchtree's 200,000-file
-# one (SIZE=200k, the default) or its 1,000,000-file one (SIZE=1m, or
-# POLC_BENCH_1M=1 from make bench: it takes a few minutes to generate and
-# to run), written under this script's own temporary directory and
+# one (SIZE=200k, the default) or its 1,000,000-file one (SIZE=1m, which
+# make bench runs with POLC_BENCH_1M=1: it takes a few minutes to generate
+# and to run), written under this script's own temporary directory and
 # removed at the end; TREE=DIR measures an existing tree instead.
 #
 # The profile: the project writable, **/*.env denied, glob_scan_max_depth
@@ -26,7 +26,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-5}
 SIZE=${SIZE:-200k}
-[ "${POLC_BENCH_1M:-}" = 1 ] && SIZE=1m
 command -v bwrap >/dev/null || { echo "bwrap not installed: skipped"; exit 0; }
 if ! command -v codex >/dev/null; then
 	echo "codex not installed: no side-by-side run"
