@@ -79,8 +79,8 @@
 //
 // Everything here is bound by system calls, one or a few per directory
 // (on the 2-core machine it was measured on a system call costs 1 to 5
-// µs; the
-// automaton's work per entry is a byte lookup or two). Per directory:
+// µs; the automaton's work per entry is a byte lookup or two). Per
+// directory:
 //
 //   - cold walk: openat, statx of the open directory (the snapshot's and
 //     cache's stamps, taken before the listing), getdents64 until it
