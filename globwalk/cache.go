@@ -87,8 +87,10 @@ func (w *walker) expandCached() []*node {
 	w.caching = true
 	var hook decodeHook
 	wait := func([]*node) {}
-	if w.opts.DeferRevalidation && w.opts.Snapshot && firstExpansion(file) {
+	flag := file + ".revalidate"
+	if _, err := os.Lstat(flag); err != nil && w.opts.DeferRevalidation && w.opts.Snapshot && firstExpansion(file) {
 		hook, st.Deferred = trustCached{}, true
+		w.revalidateFlag = flag
 	} else {
 		hook, wait = w.startPrefetch()
 	}
@@ -118,10 +120,20 @@ func (w *walker) expandCached() []*node {
 	if old == nil || w.changed || w.drift > maxDrift {
 		if err := saveCache(dir, file, key, mac, c.roots, trees); err != nil {
 			st.CacheNote = "cache not saved: " + err.Error()
+		} else if !st.Deferred {
+			os.Remove(flag)
 		}
 	}
 	return trees
 }
+
+// A deferred walk cannot refresh the cache: Verify lists the
+// directories whose stamps moved, and when more than maxDrift did (the
+// project's files were edited since the cache was written), it leaves a
+// flag file beside the cache, FILE.revalidate, so that the next launch
+// revalidates first and rewrites the cache (then removes the flag)
+// instead of every launch listing them again. The flag only turns
+// deferral off; a forged or missing one costs time, never a mask.
 
 // expanded holds the cache files expanded in this process so far: only
 // the first expansion of one defers its revalidation to Verify.

@@ -2,6 +2,7 @@ package globwalk
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 )
@@ -30,6 +31,10 @@ type snapshot struct {
 	opts  Options
 	trees []*node
 	w     *walker // lists again; made on the first relisting
+	// flag is the revalidation flag of a deferred walk's cache (see
+	// cache.go), drift the directories Verify listed again to no effect.
+	flag  string
+	drift int
 }
 
 // names returns the names that mattered in n (its matches and the
@@ -107,6 +112,13 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 			}
 		}
 	}
+	if err == nil && s.flag != "" && s.drift > maxDrift {
+		// Best effort: without the flag the cache merely stays drifted.
+		if f, e := os.OpenFile(s.flag, os.O_CREATE|os.O_WRONLY|syscallNoFollow, 0o600); e == nil {
+			f.Close()
+		}
+	}
+	s.drift = 0
 	return err
 }
 
@@ -153,6 +165,7 @@ func (s *snapshot) checkDir(root int, n *node, path string, isRoot bool, ignore 
 	if name, ok := sameNames(path, n.names(), names, ignore); !ok {
 		return &ChangeError{joinPath(path, name), "appeared or went while the deny globs were expanded"}
 	}
+	s.drift++
 	return nil
 }
 

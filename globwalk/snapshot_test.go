@@ -2,9 +2,11 @@ package globwalk
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestVerifySeesChangesThatMatter: after a walk with Snapshot, Verify
@@ -150,5 +152,44 @@ func TestVerifyMissingRoot(t *testing.T) {
 	mkTree(t, root, "gone/x.env")
 	if err := res.Verify(nil); err == nil {
 		t.Fatalf("a root that appeared since the walk was not seen")
+	}
+}
+
+// TestDeferredDriftFlag: when a deferred walk's Verify lists many
+// directories again to no effect (files edited since the cache was
+// written), the next launch revalidates first and rewrites the cache,
+// and the launch after that defers again, listing nothing.
+func TestDeferredDriftFlag(t *testing.T) {
+	root := t.TempDir()
+	cache := filepath.Join(t.TempDir(), "cache")
+	var dirs []string
+	for i := range maxDrift + 5 {
+		dirs = append(dirs, fmt.Sprintf("p/d%02d/", i))
+	}
+	mkTree(t, root, dirs...)
+	time.Sleep(60 * time.Millisecond)
+	pats := []Pattern{pat(root, "p/**/*.env", 0)}
+	opts := Options{Snapshot: true, CacheDir: cache, CacheKey: testKey, DeferRevalidation: true}
+	expandT(t, pats, Options{CacheDir: cache, CacheKey: testKey})
+	for _, d := range dirs {
+		mkTree(t, root, d+"notes.txt")
+	}
+	time.Sleep(60 * time.Millisecond)
+	launch := func() *Result {
+		expanded.Clear() // a new process
+		res := expandT(t, pats, opts)
+		if err := res.Verify(nil); err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		return res
+	}
+	if res := launch(); !res.Stats.Deferred {
+		t.Fatalf("first launch did not defer")
+	}
+	if res := launch(); res.Stats.Deferred || res.Stats.Cache != CacheStale {
+		t.Fatalf("after drift: deferred %v, cache %q; want a revalidation that rewrites the cache", res.Stats.Deferred, res.Stats.Cache)
+	}
+	if res := launch(); !res.Stats.Deferred || res.Stats.DirsRead != 0 {
+		t.Fatalf("after the rewrite: deferred %v, %d listed; want a deferred walk again", res.Stats.Deferred, res.Stats.DirsRead)
 	}
 }

@@ -129,6 +129,9 @@ type walker struct {
 	// effect (sameListing).
 	changed bool
 	drift   int
+	// revalidateFlag is the flag file Verify leaves when a deferred
+	// walk's cache has drifted (cache.go).
+	revalidateFlag string
 }
 
 type pendingChild struct {
