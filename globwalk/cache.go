@@ -484,9 +484,17 @@ func appendNode(b []byte, n *node) []byte {
 		b = binary.AppendUvarint(b, m.dev)
 		b = binary.AppendUvarint(b, m.ino)
 	}
-	b = binary.AppendUvarint(b, uint64(len(n.children)))
+	kids := 0
 	for _, c := range n.children {
-		b = appendNode(b, c)
+		if c != nil {
+			kids++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(kids))
+	for _, c := range n.children {
+		if c != nil {
+			b = appendNode(b, c)
+		}
 	}
 	return b
 }

@@ -617,8 +617,24 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 		closeDir(h)
 	}
 	ts := w.tasks[:0]
+	var byName map[string]*node
+	if old != nil && len(old.children) > 16 {
+		// A wide directory listed again: one map, not a scan per child.
+		byName = make(map[string]*node, len(old.children))
+		for _, c := range old.children {
+			if c != nil {
+				byName[c.name] = c
+			}
+		}
+	}
 	for i, ch := range kids {
-		t := task{parent: ref, path: joinPath(path, ch.name), set: w.sets[ch.set], depth: depth + 1, old: old.child(ch.name)}
+		var oc *node
+		if byName != nil {
+			oc = byName[ch.name]
+		} else if old != nil {
+			oc = old.child(ch.name)
+		}
+		t := task{parent: ref, path: joinPath(path, ch.name), set: w.sets[ch.set], depth: depth + 1, old: oc}
 		if n != nil {
 			t.slot = &n.children[i]
 		}
@@ -689,7 +705,7 @@ func (n *node) child(name string) *node {
 		return nil
 	}
 	for _, c := range n.children {
-		if c.name == name {
+		if c != nil && c.name == name {
 			return c
 		}
 	}
