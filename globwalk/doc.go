@@ -101,7 +101,13 @@
 //
 // So a cold launch costs about six system calls per directory and a warm
 // one about one, plus the decoding; the floor under a warm launch is one
-// stat per cached directory, which bench/scale.sh measures beside it.
+// stat per cached directory, which bench/scale.sh measures beside it (on
+// 1,000,000 files in 101,112 directories a warm launch took 1.3x one
+// single-threaded pass of statx over them). Outside this package a launch
+// adds the process's start, the plan (an lstat per mask) and a mount per
+// mask (bwrap's, or polc's mask stage above bwrap.MaxDirectMasks): with
+// many matches that is what weighs most (200,000 files with 1,200 .env
+// matches: the walk's part of a warm launch is about a sixth).
 // The memory is one node per directory (about 120 bytes), shared by the
 // cache and the snapshot, and the cache file's bytes, which the decoded
 // names point into.
