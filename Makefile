@@ -44,6 +44,12 @@ test: build vet cross
 demo: build
 	./examples/demo.sh
 
+# bench: the Go benchmarks, then bench/run.sh's side-by-side runs against
+# bare bwrap and codex sandbox (bench/scale.sh: cold, warm, check and build
+# on a generated 200,000-file tree, beside a one-statx-per-directory
+# floor). POLC_BENCH_1M=1 adds the 1,000,000-file tree (minutes);
+# POLC_BENCH_LARGE_TREE=DIR (go run ./bench/mktree -large DIR) runs the
+# Go benchmarks' large variants on it.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 	./bench/run.sh

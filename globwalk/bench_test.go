@@ -1,8 +1,11 @@
 package globwalk
 
 import (
-	"polc/internal/benchtree"
+	"os"
 	"testing"
+	"time"
+
+	"polc/internal/benchtree"
 )
 
 // The benchmarks run on the synthetic 200,000-file tree of
@@ -106,4 +109,75 @@ func benchWarm(b *testing.B, n int) {
 		b.Fatalf("cache %q (%s), want hit", res.Stats.Cache, res.Stats.CacheNote)
 	}
 	b.ReportMetric(float64(res.Stats.DirsReused), "dirs-revalidated")
+}
+
+// BenchmarkExpandCold1Serial is BenchmarkExpandCold1 on one worker: the
+// ratio of the two is what the pool (pool.go) buys on this machine.
+func BenchmarkExpandCold1Serial(b *testing.B) {
+	saved := walkers
+	walkers = func() int { return 1 }
+	defer func() { walkers = saved }()
+	BenchmarkExpandCold1(b)
+}
+
+// BenchmarkLaunchWalk is what a launch does with the deny globs on a
+// warm cache: the deferred expansion (the cache decoded, nothing
+// stat-ed) and, once the mounts would be made, Verify (one stat of
+// every cached directory, on every core). BenchmarkLaunchWalkCold is
+// the same without a cache (a full walk, then Verify).
+func BenchmarkLaunchWalk(b *testing.B)     { benchLaunch(b, benchTree(b), 1200, true) }
+func BenchmarkLaunchWalkCold(b *testing.B) { benchLaunch(b, benchTree(b), 1200, false) }
+
+// The same on the 1,000,000-file tree of benchtree.BuildLarge, when
+// POLC_BENCH_LARGE_TREE names one (go run ./bench/mktree -large DIR;
+// bench/scale.sh with POLC_BENCH_1M=1 runs the launches themselves).
+func BenchmarkLaunchWalkLarge(b *testing.B) { benchLaunch(b, largeTree(b), benchtree.LargeEnv, true) }
+func BenchmarkLaunchWalkLargeCold(b *testing.B) {
+	benchLaunch(b, largeTree(b), benchtree.LargeEnv, false)
+}
+
+func largeTree(b *testing.B) string {
+	dir := os.Getenv("POLC_BENCH_LARGE_TREE")
+	if dir == "" {
+		b.Skip("POLC_BENCH_LARGE_TREE is not set")
+	}
+	return dir
+}
+
+func benchLaunch(b *testing.B, root string, want int, warm bool) {
+	pats := []Pattern{{Pattern: root + "/**/*.env", MaxDepth: 8}}
+	opts := Options{Snapshot: true, Regions: []Region{{Path: root, Uncapped: true}}}
+	if warm {
+		opts.CacheDir, opts.CacheKey, opts.DeferRevalidation = b.TempDir(), testKey, true
+		if _, err := Expand(pats, opts); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	var res *Result
+	var verify time.Duration
+	cpu0 := cpuTime()
+	for b.Loop() {
+		expanded.Clear() // each iteration is a launch's first expansion
+		var err error
+		if res, err = Expand(pats, opts); err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		if err := res.Verify(nil); err != nil {
+			b.Fatal(err)
+		}
+		verify += time.Since(t0)
+	}
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	}
+	b.ReportMetric(float64(verify.Microseconds())/1000/float64(b.N), "verify-ms/op")
+	b.ReportMetric(float64(res.Stats.DirsRead+res.Stats.DirsReused), "dirs")
+	if warm && (!res.Stats.Deferred || res.Stats.DirsRead != 0) {
+		b.Fatalf("deferred %v, %d listed: want a deferred hit", res.Stats.Deferred, res.Stats.DirsRead)
+	}
+	if len(res.Matches) != want {
+		b.Fatalf("%d matches, want %d", len(res.Matches), want)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"polc/internal/statekey"
@@ -71,24 +72,28 @@ func cacheFile(dir string, key [32]byte) string {
 }
 
 // expandCached runs the walk against the cache in Options.CacheDir and
-// saves the new tree when anything was listed.
-func (w *walker) expandCached() {
+// saves the new tree when anything was listed; it returns the trees.
+func (w *walker) expandCached() []*node {
 	c, st := w.c, &w.res.Stats
 	key := cacheKey(c.pats, c.roots, w.opts)
 	dir, err := cacheDirReal(w.opts.CacheDir)
 	if err != nil {
 		// Nowhere trustworthy to keep it: walk without a cache.
 		st.Cache, st.CacheNote = CacheCorrupt, fmt.Sprintf("cache directory %s not used: %v", w.opts.CacheDir, err)
-		for i := range c.roots {
-			w.walkRoot(i, nil)
-		}
-		return
+		return w.walkTrees(nil)
 	}
 	file := cacheFile(dir, key)
 	mac := w.opts.CacheKey
 	w.caching = true
-	w.scanStart = now()
-	hook, wait := w.startPrefetch()
+	var hook decodeHook
+	wait := func([]*node) {}
+	flag := file + ".revalidate"
+	if _, err := os.Lstat(flag); err != nil && w.opts.DeferRevalidation && w.opts.Snapshot && firstExpansion(file) {
+		hook, st.Deferred = trustCached{}, true
+		w.revalidateFlag = flag
+	} else {
+		hook, wait = w.startPrefetch()
+	}
 	old, err := loadCache(file, key, mac, c.roots, hook)
 	wait(old)
 	switch {
@@ -98,29 +103,62 @@ func (w *walker) expandCached() {
 	default:
 		st.Cache, st.CacheNote = CacheCorrupt, err.Error()
 	}
-	trees := make([]*node, len(c.roots))
-	for i := range c.roots {
-		var o *node
-		if old != nil {
-			o = old[i]
+	if old != nil {
+		for i := range c.roots {
+			if old[i] == nil {
+				w.changed = true
+			}
 		}
-		if o == nil && old != nil {
-			w.changed = true
-		}
-		trees[i] = w.walkRoot(i, o)
 	}
+	trees := w.walkTrees(old)
 	if old != nil {
 		st.Cache = CacheHit
-		if w.changed {
+		if w.changed || st.DirsRead > 0 {
 			st.Cache = CacheStale
 		}
 	}
-	if old == nil || w.changed {
+	if old == nil || w.changed || w.drift > maxDrift {
 		if err := saveCache(dir, file, key, mac, c.roots, trees); err != nil {
 			st.CacheNote = "cache not saved: " + err.Error()
+		} else if !st.Deferred {
+			os.Remove(flag)
 		}
 	}
+	return trees
 }
+
+// A deferred walk cannot refresh the cache: Verify lists the
+// directories whose stamps moved, and when more than maxDrift did (the
+// project's files were edited since the cache was written), it leaves a
+// flag file beside the cache, FILE.revalidate, so that the next launch
+// revalidates first and rewrites the cache (then removes the flag)
+// instead of every launch listing them again. The flag only turns
+// deferral off; a forged or missing one costs time, never a mask.
+
+// expanded holds the cache files expanded in this process so far: only
+// the first expansion of one defers its revalidation to Verify.
+var expanded sync.Map
+
+func firstExpansion(file string) bool {
+	_, again := expanded.LoadOrStore(file, true)
+	return !again
+}
+
+// trustCached is the decode hook of a deferred revalidation: every
+// cached directory below a root is taken as unchanged (the roots are
+// stat-ed by revalidate as usual). Result.Verify stats them all.
+type trustCached struct{}
+
+func (trustCached) root(string) any { return nil }
+
+func (trustCached) enter(n *node, depth, nkids int, parent any) any {
+	if depth > 0 {
+		n.pre = preSame
+	}
+	return nil
+}
+
+func (trustCached) leave(*node, int, any, any, bool) {}
 
 // loadCache reads, checks and decodes a cache file; hook, when not nil,
 // sees each node as it is decoded (see decodeHook). The file is opened
@@ -446,9 +484,17 @@ func appendNode(b []byte, n *node) []byte {
 		b = binary.AppendUvarint(b, m.dev)
 		b = binary.AppendUvarint(b, m.ino)
 	}
-	b = binary.AppendUvarint(b, uint64(len(n.children)))
+	kids := 0
 	for _, c := range n.children {
-		b = appendNode(b, c)
+		if c != nil {
+			kids++
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(kids))
+	for _, c := range n.children {
+		if c != nil {
+			b = appendNode(b, c)
+		}
 	}
 	return b
 }

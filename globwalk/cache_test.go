@@ -2,6 +2,7 @@ package globwalk
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -283,4 +284,27 @@ func TestCacheNeedsKey(t *testing.T) {
 	if files, _ := filepath.Glob(filepath.Join(cache, "*")); len(files) != 0 {
 		t.Errorf("no key, yet wrote %q", files)
 	}
+}
+
+// TestCacheWideDirectoryListedAgain: a changed directory with many
+// cached subdirectories is listed again alone; its unchanged
+// subdirectories are reused, not listed.
+func TestCacheWideDirectoryListedAgain(t *testing.T) {
+	root := t.TempDir()
+	cache := filepath.Join(t.TempDir(), "cache")
+	var paths []string
+	for i := range 40 {
+		paths = append(paths, fmt.Sprintf("p/w/d%02d/f.txt", i))
+	}
+	mkTree(t, root, append(paths, "p/w/d07/s.env")...)
+	time.Sleep(60 * time.Millisecond)
+	pats := []Pattern{pat(root, "p/**/*.env", 0)}
+	opts := Options{CacheDir: cache, CacheKey: testKey}
+	expandT(t, pats, opts)
+	mkTree(t, root, "p/w/new.txt")
+	res := expandT(t, pats, opts)
+	if res.Stats.DirsRead != 1 || res.Stats.DirsReused < 40 {
+		t.Errorf("%d listed, %d reused; want the changed directory listed alone", res.Stats.DirsRead, res.Stats.DirsReused)
+	}
+	checkAgainstOracle(t, pats, false, res)
 }

@@ -43,3 +43,7 @@ func openedPath(f *os.File) (string, error) {
 	}
 	return p, nil
 }
+
+// syscallNoFollow keeps an open from following a symlink in the last
+// component.
+const syscallNoFollow = unix.O_NOFOLLOW

@@ -27,3 +27,6 @@ func openNoFollow(file string) (*os.File, error) {
 func openedPath(f *os.File) (string, error) {
 	return "", errors.New("no path for open files on this platform")
 }
+
+// syscallNoFollow: the cache directory's own checks stand in for it.
+const syscallNoFollow = 0

@@ -31,7 +31,6 @@ const (
 type seg struct {
 	kind segKind
 	s    string
-	buf  []byte // scratch for segGeneral (a walk is single-threaded)
 	// parts are the literals between the stars of a segStars segment.
 	parts []string
 }
@@ -55,7 +54,9 @@ func matchStars(parts []string, name string) bool {
 	return true
 }
 
-func (g *seg) match(name string) bool {
+// match tests one name; buf is the caller's scratch for segGeneral (a
+// walk's workers share the compiled segments).
+func (g *seg) match(name string, buf *[]byte) bool {
 	switch g.kind {
 	case segLiteral:
 		return name == g.s
@@ -73,10 +74,9 @@ func (g *seg) match(name string) bool {
 		// not match "a" (the trailing "***" is not a zero-length form),
 		// but within "/r/*a***/b" it matches "/r/a/b". Acceptance at
 		// the end is confirmed on the whole path anyway.
-		buf := append(g.buf[:0], name...)
-		buf = append(buf, sentinel...)
-		g.buf = buf
-		ok, _ := doublestar.Match(g.s, unsafe.String(unsafe.SliceData(buf), len(buf)))
+		b := append(append((*buf)[:0], name...), sentinel...)
+		*buf = b
+		ok, _ := doublestar.Match(g.s, unsafe.String(unsafe.SliceData(b), len(b)))
 		return ok
 	}
 	return false
@@ -231,7 +231,7 @@ func compilePattern(i int, p Pattern) (cpat, error) {
 	} else {
 		for k, comp := range baseComps {
 			g := classify(patSegs[k])
-			if g.kind == segGlobstar || g.kind == segGeneral && !doublestar.ValidatePattern(patSegs[k]) || !g.match(comp) {
+			if g.kind == segGlobstar || g.kind == segGeneral && !doublestar.ValidatePattern(patSegs[k]) || !g.match(comp, new([]byte)) {
 				cp.dead = true
 				break
 			}

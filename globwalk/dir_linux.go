@@ -3,6 +3,7 @@ package globwalk
 import (
 	"errors"
 	"io/fs"
+	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -17,23 +18,41 @@ type dirHandle = int
 
 const noHandle dirHandle = -1
 
-func openDir(parent dirHandle, name, path string, follow bool) (dirHandle, error) {
+// openDir opens a directory to list it, by name relative to its open
+// parent (by path without one).
+func (w *walker) openDir(parent dirHandle, name, path string, follow bool) (dirHandle, error) {
 	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 	if !follow {
 		flags |= unix.O_NOFOLLOW
 	}
+	dirfd := parent
+	if parent == noHandle {
+		dirfd, name = unix.AT_FDCWD, path
+	}
 	for {
-		var fd int
-		var err error
-		if parent != noHandle {
-			fd, err = unix.Openat(parent, name, flags, 0)
-		} else {
-			fd, err = unix.Open(path, flags, 0)
-		}
+		fd, err := w.sys.syscall(unix.SYS_OPENAT, dirfd, name, flags, 0, nil)
 		if err != unix.EINTR {
 			return fd, err
 		}
 	}
+}
+
+// sysBuf holds one thread's NUL-terminated name for *at system calls:
+// x/sys/unix would allocate a C string per call, and a walk makes a few
+// per directory.
+type sysBuf struct{ buf []byte }
+
+// syscall runs a *at system call on (dirfd, name) with name copied into
+// the buffer. Pointers are converted to uintptr only in the Syscall6
+// call itself, as unsafe.Pointer's rules require (a stack-allocated
+// Statx_t may move).
+func (b *sysBuf) syscall(trap uintptr, dirfd int, name string, a3, a4 int, a5 unsafe.Pointer) (int, error) {
+	b.buf = append(append(b.buf[:0], name...), 0)
+	r, _, e := syscall.Syscall6(trap, uintptr(dirfd), uintptr(unsafe.Pointer(&b.buf[0])), uintptr(a3), uintptr(a4), uintptr(a5), 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
 }
 
 func closeDir(h dirHandle) { unix.Close(h) }
@@ -53,9 +72,9 @@ func fromStatx(sx *unix.Statx_t) dirStat {
 	}
 }
 
-func statHandle(h dirHandle, path string) (dirStat, error) {
+func (w *walker) statHandle(h dirHandle, path string) (dirStat, error) {
 	var sx unix.Statx_t
-	if err := unix.Statx(h, "", unix.AT_EMPTY_PATH, statxMask, &sx); err != nil {
+	if _, err := w.sys.syscall(unix.SYS_STATX, h, "", unix.AT_EMPTY_PATH, statxMask, unsafe.Pointer(&sx)); err != nil {
 		return dirStat{}, err
 	}
 	return fromStatx(&sx), nil

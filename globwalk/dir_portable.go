@@ -16,7 +16,7 @@ type dirHandle = *os.File
 
 var noHandle dirHandle
 
-func openDir(parent dirHandle, name, path string, follow bool) (dirHandle, error) {
+func (w *walker) openDir(parent dirHandle, name, path string, follow bool) (dirHandle, error) {
 	if !follow {
 		fi, err := os.Lstat(path)
 		if err != nil {
@@ -31,7 +31,10 @@ func openDir(parent dirHandle, name, path string, follow bool) (dirHandle, error
 
 func closeDir(h dirHandle) { h.Close() }
 
-func statHandle(h dirHandle, path string) (dirStat, error) { return statFile(h) }
+func (w *walker) statHandle(h dirHandle, path string) (dirStat, error) { return statFile(h) }
+
+// sysBuf is Linux's name buffer for system calls; nothing here.
+type sysBuf struct{}
 
 func statDir(parent dirHandle, path string, follow bool) (dirStat, error) {
 	return statPath(path, follow)

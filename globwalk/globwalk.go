@@ -44,6 +44,17 @@ type Options struct {
 	// Regions lift the caps where the sandbox can write (see Region).
 	// None: every cap applies everywhere.
 	Regions []Region
+	// DeferRevalidation, with Snapshot and CacheDir, takes every cached
+	// directory as unchanged without stat-ing it (the walk roots are
+	// still stat-ed, and directories cached racy or unreadable listed):
+	// a warm expansion is then the cache's decoding, and Result.Verify,
+	// which stats every directory anyway, is its revalidation. It is for
+	// a caller that always runs Verify before trusting the matches and
+	// walks again when Verify fails: the first expansion of a cache in
+	// the process defers; a later one of the same cache (the retry)
+	// revalidates first and rewrites the cache, so the retry plans on
+	// the tree as it is. Stats.Deferred says whether it deferred.
+	DeferRevalidation bool
 }
 
 // Region marks a directory, and everything below it down to a deeper
@@ -118,7 +129,10 @@ type Stats struct {
 	// not used or could not be saved.
 	Cache     string
 	CacheNote string
-	Elapsed   time.Duration
+	// Deferred is set when the cached directories were taken as
+	// unchanged, for Verify to check (Options.DeferRevalidation).
+	Deferred bool
+	Elapsed  time.Duration
 }
 
 // Result is the outcome of an expansion.
@@ -160,22 +174,21 @@ func Expand(patterns []Pattern, opts Options) (*Result, error) {
 	}
 	res := &Result{Stats: Stats{Cache: CacheOff, Roots: len(c.roots)}}
 	w := newWalker(c, opts, res)
-	if opts.Snapshot {
-		w.snaps = &snapshot{w: w}
-		res.snap = w.snaps
-		w.scanStart = now()
-	}
 	if opts.CacheDir != "" && len(opts.CacheKey) != cacheKeySize {
 		res.Stats.CacheNote = "no cache key: the cache is neither read nor written"
 		opts.CacheDir = ""
 		w.opts.CacheDir = ""
 	}
+	w.tree = opts.Snapshot || opts.CacheDir != ""
+	w.scanStart = now()
+	var trees []*node
 	if opts.CacheDir != "" {
-		w.expandCached()
+		trees = w.expandCached()
 	} else {
-		for i := range c.roots {
-			w.walkRoot(i, nil)
-		}
+		trees = w.walkTrees(nil)
+	}
+	if opts.Snapshot {
+		res.snap = &snapshot{c: c, opts: opts, trees: trees, flag: w.revalidateFlag}
 	}
 	w.finish()
 	res.Stats.Elapsed = time.Since(start)

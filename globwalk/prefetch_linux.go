@@ -4,7 +4,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -63,20 +62,20 @@ type streamPrefetch struct {
 }
 
 type prefetchTask struct {
-	parent *dirRef
+	parent *openRef
 	n      *node
 	depth  int
 }
 
-// dirRef is an open directory shared by the tasks below it; fan is the
+// openRef is an open directory shared by the tasks below it; fan is the
 // fan-out at its children (see splitFan).
-type dirRef struct {
+type openRef struct {
 	fd   int
 	fan  int
 	refs atomic.Int32
 }
 
-func (r *dirRef) release() {
+func (r *openRef) release() {
 	if r.refs.Add(-1) == 0 {
 		unix.Close(r.fd)
 	}
@@ -88,12 +87,12 @@ func (s *streamPrefetch) root(path string) any { return rootPath(path) }
 
 // opensItself reports whether the decoding goroutine opens n (below
 // parent) instead of handing it out as a task.
-func opensItself(parent *dirRef, depth, nkids int) bool {
+func opensItself(parent *openRef, depth, nkids int) bool {
 	return parent != nil && parent.fan < splitFan && nkids > 0 && depth < maxOpenDepth
 }
 
 func (s *streamPrefetch) enter(n *node, depth, nkids int, parent any) any {
-	pr, _ := parent.(*dirRef)
+	pr, _ := parent.(*openRef)
 	var fd int
 	switch {
 	case depth == 0:
@@ -110,16 +109,16 @@ func (s *streamPrefetch) enter(n *node, depth, nkids int, parent any) any {
 	if pr != nil {
 		fan = min(pr.fan*nkids, splitFan)
 	}
-	r := &dirRef{fd: fd, fan: fan}
+	r := &openRef{fd: fd, fan: fan}
 	r.refs.Store(1) // the decoder's, until the node's children are decoded
 	return r
 }
 
 func (s *streamPrefetch) leave(n *node, depth int, parent, ctx any, ok bool) {
-	if r, _ := ctx.(*dirRef); r != nil {
+	if r, _ := ctx.(*openRef); r != nil {
 		r.release()
 	}
-	pr, _ := parent.(*dirRef)
+	pr, _ := parent.(*openRef)
 	if !ok || pr == nil || opensItself(pr, depth, len(n.children)) {
 		return
 	}
@@ -128,7 +127,7 @@ func (s *streamPrefetch) leave(n *node, depth int, parent, ctx any, ok bool) {
 }
 
 // prefetcher holds one thread's NUL-terminated name buffer.
-type prefetcher struct{ buf []byte }
+type prefetcher struct{ sysBuf }
 
 // tree prefetches n, looked up in parent, and its cached subtree.
 func (p *prefetcher) tree(parent int, n *node, depth int) {
@@ -196,15 +195,25 @@ func checkDir(sx *unix.Statx_t) (dirStat, error) {
 	return fromStatx(sx), nil
 }
 
-// syscall runs a *at system call on (dirfd, name) with name copied into
-// the reused buffer; x/sys/unix would allocate a C string per call.
-// Pointers are converted to uintptr only in the Syscall6 call itself, as
-// unsafe.Pointer's rules require (a stack-allocated Statx_t may move).
-func (p *prefetcher) syscall(trap uintptr, dirfd int, name string, a3, a4 int, a5 unsafe.Pointer) (int, error) {
-	p.buf = append(append(p.buf[:0], name...), 0)
-	r, _, e := syscall.Syscall6(trap, uintptr(dirfd), uintptr(unsafe.Pointer(&p.buf[0])), uintptr(a3), uintptr(a4), uintptr(a5), 0)
-	if e != 0 {
-		return -1, e
+// statTrees stats every directory of trees (below roots) as a warm run's
+// prefetch does, on several threads, relative to open parents, and
+// leaves each outcome in the node (node.pre).
+func statTrees(roots []string, trees []*node) {
+	s, wait := (&walker{}).startPrefetch()
+	var replay func(n *node, depth int, parent any)
+	replay = func(n *node, depth int, parent any) {
+		ctx := s.enter(n, depth, len(n.children), parent)
+		for _, c := range n.children {
+			if c != nil {
+				replay(c, depth+1, ctx)
+			}
+		}
+		s.leave(n, depth, parent, ctx, true)
 	}
-	return int(r), nil
+	for i, t := range trees {
+		if t != nil {
+			replay(t, 0, s.root(roots[i]))
+		}
+	}
+	wait(nil)
 }

@@ -60,3 +60,9 @@ func (w *walker) prefetch(trees []*node) {
 	}
 	wg.Wait()
 }
+
+// statTrees stats every directory of trees (below roots) on several
+// threads and leaves each outcome in the node (node.pre).
+func statTrees(roots []string, trees []*node) {
+	(&walker{c: &compiled{roots: roots}}).prefetch(trees)
+}

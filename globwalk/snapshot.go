@@ -1,62 +1,74 @@
 package globwalk
 
 import (
-	"runtime"
-
 	"fmt"
+	"os"
 	"slices"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
 )
 
 // A walk is not atomic: a directory renamed while it is listed can be
 // missed by getdents (POSIX lets a listing skip an entry that moves), and
 // one moved into a directory already listed is never seen. The matches
 // of such a walk are a consistent picture of nothing. With
-// Options.Snapshot the walk keeps, for every directory it listed or
-// reused from the cache, its identity and timestamps as stat-ed before
-// the listing, and the names of the entries that mattered (those that
-// matched a pattern or were walked into). Result.Verify, run once the
-// caller has acted on the matches, stats each directory again and lists
-// the ones that changed (or whose stamps were too recent to prove
-// anything): if a name that matters appeared or went, the walk's picture
-// was not the tree's, and the caller walks again. A change that matters
-// to no pattern (a temporary file in a busy directory) passes.
+// Options.Snapshot the walk keeps its tree: for every directory it
+// listed or reused from the cache, a node with its identity and
+// timestamps as stat-ed before the listing (or revalidated), the
+// matches it holds and the subdirectories the walk went into: the names
+// that matter. Result.Verify, run once the caller has acted on the
+// matches, stats each directory again and lists the ones that changed
+// (or whose stamps were too recent to prove anything): if a name that
+// matters appeared or went, the walk's picture was not the tree's, and
+// the caller walks again. A change that matters to no pattern (a
+// temporary file in a busy directory) passes. The tree is the cache's
+// own (a warm walk keeps the decoded nodes it reused), so a snapshot
+// costs no copy of the paths.
 
-// dirSnap is what the walk saw of one directory.
-type dirSnap struct {
-	path  string
-	root  bool // a walk root: stat-ed following a symlink, as it was opened
-	st    dirStat
-	racy  bool
-	set   int32 // the automaton's state set at the directory
-	depth int
-	// names are the entries that mattered, sorted.
-	names []string
-}
-
-// snapshot is a walk's dirSnaps, with the walker whose automaton they
-// refer to.
+// snapshot is a walk's trees, with what it needs to list a directory
+// again as the walk did.
 type snapshot struct {
-	w     *walker
-	dirs  []dirSnap
-	names []string // scratch: the current listing's names that matter
+	c     *compiled
+	opts  Options
+	trees []*node
+	w     *walker // lists again; made on the first relisting
+	// flag is the revalidation flag of a deferred walk's cache (see
+	// cache.go), drift the directories Verify listed again to no effect.
+	flag  string
+	drift int
 }
 
-// snap records the directory visit or revalidate is at; names may
-// repeat (a matched directory walked into).
-func (w *walker) snap(path string, root bool, st dirStat, racy bool, set int32, depth int, names []string) {
+// names returns the names that mattered in n (its matches and the
+// subdirectories walked into), sorted and without repeats (a matched
+// directory may be walked into too).
+func (n *node) names() []string {
+	names := make([]string, 0, len(n.matches)+len(n.children))
+	for _, m := range n.matches {
+		names = append(names, m.name)
+	}
+	for _, c := range n.children {
+		if c != nil {
+			names = append(names, c.name)
+		}
+	}
 	slices.Sort(names)
-	names = slices.Compact(names)
-	w.snaps.dirs = append(w.snaps.dirs, dirSnap{path: path, root: root, st: st, racy: racy, set: set, depth: depth, names: names})
+	return slices.Compact(names)
 }
 
 // matters reports whether an entry the automaton just stepped over (w.done
-// and child set by stepEntry) matters to the walk: it matched, or the
-// walk goes into it.
-func (w *walker) matters(child int32, typ entType) bool {
-	return len(w.done) > 0 || typ == typDir && child != emptySet
+// and child set by stepEntry) matters to the walk: it is a match that
+// record keeps, or the walk goes into it.
+func (w *walker) matters(dir, name string, depth int, child int32, typ entType) bool {
+	if typ == typDir && child != emptySet {
+		// The walk never enters /proc or /sys (pseudoFS): neither does
+		// the check.
+		return !(dir == "/" && pseudoFS[name])
+	}
+	for _, p := range w.done {
+		if !w.dropped(p, depth, dir, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // ChangeError says where the tree changed in a way that matters to the
@@ -74,82 +86,132 @@ func (e *ChangeError) Error() string { return e.Path + ": " + e.Why }
 // paths whose appearance or disappearance does not count (mount points
 // the caller made itself). It needs Options.Snapshot; the error is a
 // *ChangeError.
+//
+// The stats run on every core, as a warm walk's do (statTrees: each
+// directory looked up relative to its open parent); the rare directory
+// whose stamps moved is stat-ed again by path, to tell a replacement
+// from a change, and listed again here, as the automaton is not safe for
+// concurrent use.
 func (r *Result) Verify(ignore func(path string) bool) error {
 	s := r.snap
 	if s == nil {
 		return fmt.Errorf("globwalk: Verify needs Options.Snapshot")
 	}
-	// The stats run on every core (a large tree has tens of thousands of
-	// directories: one statx each); listing again, rare, runs here, as
-	// the automaton is not safe for concurrent use.
-	relist := make([]bool, len(s.dirs))
-	var g errgroup.Group
-	g.SetLimit(verifyWorkers)
-	for lo := 0; lo < len(s.dirs); lo += verifyChunk {
-		hi := min(lo+verifyChunk, len(s.dirs))
-		g.Go(func() error {
-			for i := lo; i < hi; i++ {
-				d := &s.dirs[i]
-				st, err := statPath(d.path, d.root)
-				if err != nil {
-					return &ChangeError{d.path, "gone since the walk (" + errText(err) + ")"}
-				}
-				if st.dev != d.st.dev || st.ino != d.st.ino {
-					return &ChangeError{d.path, "replaced since the walk"}
-				}
-				relist[i] = st != d.st || d.racy
+	statTrees(s.c.roots, s.trees)
+	var err error
+	for i, t := range s.trees {
+		if t != nil && t.missing {
+			// A root that was missing must still be.
+			t.pre = preNone
+			if _, e := statPath(s.c.roots[i], true); !isNotExist(e) && err == nil {
+				err = &ChangeError{s.c.roots[i], "appeared since the walk"}
 			}
-			return nil
-		})
+		}
+		if t != nil && !t.missing {
+			buf := append(make([]byte, 0, len(s.c.roots[i])+128), s.c.roots[i]...)
+			if e := s.check(i, t, buf, true, ignore); e != nil && err == nil {
+				err = e
+			}
+		}
 	}
-	if err := g.Wait(); err != nil {
-		return err
+	if err == nil && s.flag != "" && s.drift > maxDrift {
+		// Best effort: without the flag the cache merely stays drifted.
+		if f, e := os.OpenFile(s.flag, os.O_CREATE|os.O_WRONLY|syscallNoFollow, 0o600); e == nil {
+			f.Close()
+		}
 	}
-	for i := range s.dirs {
-		if !relist[i] {
+	s.drift = 0
+	return err
+}
+
+// check verifies n, at the path in buf, and its subtree; it clears every
+// node's prefetched outcome on the way (a later walk or Verify stats
+// again).
+func (s *snapshot) check(root int, n *node, buf []byte, isRoot bool, ignore func(string) bool) error {
+	pre := n.pre
+	n.pre = preNone
+	var err error
+	if n.err == "" && (pre != preSame || n.racy) {
+		err = s.checkDir(root, n, string(buf), isRoot, ignore)
+	}
+	l := len(buf)
+	for _, c := range n.children {
+		if c == nil {
 			continue
 		}
-		d := &s.dirs[i]
-		names, err := s.list(d)
-		if err != nil {
-			return &ChangeError{d.path, "cannot be listed again (" + errText(err) + ")"}
-		}
-		if name, ok := sameNames(d.path, d.names, names, ignore); !ok {
-			return &ChangeError{joinPath(d.path, name), "appeared or went while the deny globs were expanded"}
+		buf = appendName(buf[:l], c.name)
+		if e := s.check(root, c, buf, false, ignore); e != nil && err == nil {
+			err = e
 		}
 	}
+	return err
+}
+
+// checkDir tells what happened to a directory whose stat differed (or
+// was not taken, or was too recent to prove anything).
+func (s *snapshot) checkDir(root int, n *node, path string, isRoot bool, ignore func(string) bool) error {
+	st, err := statPath(path, isRoot)
+	if err != nil {
+		return &ChangeError{path, "gone since the walk (" + errText(err) + ")"}
+	}
+	if st.dev != n.st.dev || st.ino != n.st.ino {
+		return &ChangeError{path, "replaced since the walk"}
+	}
+	if st == n.st && !n.racy {
+		return nil
+	}
+	names, err := s.list(root, path, isRoot)
+	if err != nil {
+		return &ChangeError{path, "cannot be listed again (" + errText(err) + ")"}
+	}
+	if name, ok := sameNames(path, n.names(), names, ignore); !ok {
+		return &ChangeError{joinPath(path, name), "appeared or went while the deny globs were expanded"}
+	}
+	s.drift++
 	return nil
 }
 
-// Verify's stats run in chunks of verifyChunk directories on at most
-// verifyWorkers goroutines.
-const verifyChunk = 512
-
-var verifyWorkers = max(2, runtime.NumCPU())
-
-// list lists d again and returns the names that matter now, sorted.
-func (s *snapshot) list(d *dirSnap) ([]string, error) {
+// list lists the directory at path (below root number root) again and
+// returns the names that matter now, sorted. The automaton's state set
+// there is found by stepping it from the root down the path, as the
+// walk did.
+func (s *snapshot) list(root int, path string, isRoot bool) ([]string, error) {
+	if s.w == nil {
+		s.w = newWalker(s.c, s.opts, &Result{})
+	}
 	w := s.w
-	h, err := openDir(noHandle, baseName(d.path), d.path, d.root)
+	rp := s.c.roots[root]
+	z, _ := w.zoneOf(rp)
+	set := w.intern(s.c.initial[root], z)
+	depth := 0
+	if rel := strings.TrimPrefix(strings.TrimPrefix(path, rp), "/"); rel != "" && len(path) > len(rp) {
+		cur := rp
+		for _, comp := range strings.Split(rel, "/") {
+			depth++
+			set = w.stepEntry(set, depth, comp, func() string { return joinPath(cur, comp) })
+			cur = joinPath(cur, comp)
+		}
+	}
+	h, err := w.openDir(noHandle, baseName(path), path, isRoot)
 	if err != nil {
 		return nil, err
 	}
 	defer closeDir(h)
-	s.names = s.names[:0]
-	err = w.readDir(h, d.path, func(name string, typ entType, ino uint64) {
-		child := w.stepEntry(d.set, d.depth+1, name, func() string { return joinPath(d.path, name) })
+	var names []string
+	err = w.readDir(h, path, func(name string, typ entType, ino uint64) {
+		child := w.stepEntry(set, depth+1, name, func() string { return joinPath(path, name) })
 		if len(w.done) == 0 && (child == emptySet || typ != typDir && typ != typUnknown) {
 			return
 		}
 		if typ == typUnknown {
-			typ = lstatType(h, d.path, name)
+			typ = lstatType(h, path, name)
 		}
-		if w.matters(child, typ) {
-			s.names = append(s.names, strings.Clone(name))
+		if w.matters(path, name, depth+1, child, typ) {
+			names = append(names, strings.Clone(name))
 		}
 	})
-	slices.Sort(s.names)
-	return s.names, err
+	slices.Sort(names)
+	return names, err
 }
 
 // sameNames compares two sorted name lists of directory dir, leaving out

@@ -3,6 +3,7 @@ package globwalk
 import (
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 	"unsafe"
@@ -95,6 +96,7 @@ type walker struct {
 	pending []pendingChild
 	buf     []byte
 	keyBuf  []byte // intern's lookup key (buf holds directory entries)
+	segBuf  []byte // seg.match's scratch
 
 	// regions are Options.Regions in slash form; fold is set where paths
 	// compare case-insensitively (Windows).
@@ -109,13 +111,27 @@ type walker struct {
 	entZone zone
 	entIn   bool
 
-	// snaps is what the walk saw, with Options.Snapshot (snapshot.go).
-	snaps *snapshot
+	// tree is set when the walk keeps a node per directory: for the
+	// cache (caching) or the snapshot Result.Verify checks.
+	tree bool
+	// pool is the walk's task stack while the walker works on it, and
+	// tasks its scratch list of children to push (pool.go).
+	pool  *pool
+	tasks []task
+	// sys holds the NUL-terminated names of system calls (Linux).
+	sys sysBuf
 
 	// cache state
 	caching   bool
 	scanStart time.Time
-	changed   bool
+	// changed is set when the walk's tree differs from the cache's for
+	// the globs; drift counts directories listed again to the same
+	// effect (sameListing).
+	changed bool
+	drift   int
+	// revalidateFlag is the flag file Verify leaves when a deferred
+	// walk's cache has drifted (cache.go).
+	revalidateFlag string
 }
 
 type pendingChild struct {
@@ -313,7 +329,7 @@ func (w *walker) stepEntry(setID int32, depth int, name string, fullPath func() 
 		testers = nil
 	}
 	for i, s := range testers {
-		if st.testSeg[i].match(name) {
+		if st.testSeg[i].match(name, &w.segBuf) {
 			if !hit {
 				hit = true
 				w.gen++
@@ -470,12 +486,7 @@ func (w *walker) record(dir, name string, depth int, typ entType, n *node, l *li
 	for _, p := range w.done {
 		cp := &w.c.pats[p]
 		rel := depth - cp.baseDepth
-		beyond := cp.maxDepth > 0 && rel > cp.maxDepth
-		if beyond {
-			// Where the sandbox can write, a match is a match at any depth.
-			_, in := w.entryZone(func() string { return joinPath(dir, name) })
-			beyond = !in
-		}
+		beyond := w.beyond(p, depth, dir, name)
 		if beyond && !w.opts.ReportBeyondCap {
 			continue
 		}
@@ -491,6 +502,25 @@ func (w *walker) record(dir, name string, depth int, typ entType, n *node, l *li
 	}
 }
 
+// beyond reports whether pattern p's match at the entry stepEntry is at
+// (dir/name, at depth) lies beyond the pattern's cap outside every
+// uncapped region: where the sandbox can write, a match is a match at
+// any depth.
+func (w *walker) beyond(p int32, depth int, dir, name string) bool {
+	cp := &w.c.pats[p]
+	if cp.maxDepth == 0 || depth-cp.baseDepth <= cp.maxDepth {
+		return false
+	}
+	_, in := w.entryZone(func() string { return joinPath(dir, name) })
+	return !in
+}
+
+// dropped reports whether record leaves pattern p's match at the entry
+// out of the result.
+func (w *walker) dropped(p int32, depth int, dir, name string) bool {
+	return !w.opts.ReportBeyondCap && w.beyond(p, depth, dir, name)
+}
+
 func joinPath(dir, name string) string {
 	if strings.HasSuffix(dir, "/") {
 		return dir + name
@@ -498,56 +528,39 @@ func joinPath(dir, name string) string {
 	return dir + "/" + name
 }
 
-// walkRoot expands root r, reusing old (a cached tree) where it is still
-// valid. It returns the new tree when caching.
-func (w *walker) walkRoot(r int, old *node) *node {
-	path := w.c.roots[r]
-	z, _ := w.zoneOf(path)
-	set := w.intern(w.c.initial[r], z)
-	if set == emptySet {
-		return nil
-	}
-	if old != nil {
-		return w.revalidate(noHandle, path, set, 0, old, true)
-	}
-	return w.visit(noHandle, path, set, 0, nil, true)
-}
-
-// visit lists one directory and walks the children that can still match.
-// parent is the open parent directory (noHandle: open by path); root
-// directories follow a symlink, every other directory is opened without
-// following one, so a swapped-in link is not entered.
+// visit lists one directory and pushes a task for each child that can
+// still match. parent is the open parent directory (noHandle: open by
+// path); root directories follow a symlink, every other directory is
+// opened without following one, so a swapped-in link is not entered.
+// old is the directory's cached node, whose children are revalidated
+// rather than listed.
 func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, old *node, isRoot bool) *node {
 	var n *node
-	if w.caching {
+	if w.tree {
 		n = &node{name: baseName(path)}
-		w.changed = true
 	}
-	h, err := openDir(parent, baseName(path), path, isRoot)
+	h, err := w.openDir(parent, baseName(path), path, isRoot)
 	if err != nil {
 		if isRoot && isNotExist(err) {
 			if n != nil {
 				n.missing = true
 			}
+			w.changed = true
 			return n
 		}
-		w.scanError(path, err, n)
+		w.scanError(path, err, n, old)
 		return n
 	}
-	var st dirStat
-	if n != nil || w.snaps != nil {
-		st, err = statHandle(h, path)
+	if n != nil {
+		// Stat-ed before the listing: a change during it moves the stamps.
+		n.st, err = w.statHandle(h, path)
 		if err != nil {
 			closeDir(h)
-			w.scanError(path, err, n)
+			w.scanError(path, err, n, old)
 			return n
 		}
-		if n != nil {
-			n.st = st
-			n.racy = w.isRacy(st)
-		}
+		n.racy = w.isRacy(n.st)
 	}
-	var names []string // the entries that matter, for the snapshot
 	w.res.Stats.DirsRead++
 	start := len(w.pending)
 	l := listing{h: h, path: path}
@@ -565,43 +578,71 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 		}
 		name = strings.Clone(name) // name points into the read buffer
 		w.record(path, name, depth+1, typ, n, &l, ino)
-		if w.snaps != nil && w.matters(child, typ) {
-			names = append(names, name)
-		}
 		if typ == typDir && child != emptySet && !(path == "/" && pseudoFS[name]) {
 			w.pending = append(w.pending, pendingChild{name: name, set: child})
 		}
 	})
 	if err != nil {
-		w.scanError(path, err, n)
-	} else if w.snaps != nil {
-		w.snap(path, isRoot, st, w.isRacy(st), setID, depth, names)
+		w.pending = w.pending[:start]
+		closeDir(h)
+		w.scanError(path, err, n, old)
+		return n
 	}
-	end := len(w.pending)
-	// Keep the parent open while its children are walked (openat is
+	kids := w.pending[start:]
+	w.pending = w.pending[:start]
+	if w.caching {
+		// A directory cached racy that is settled now is worth saving:
+		// it is then reused, not listed again at every launch.
+		if old != nil && old.err == "" && (!old.racy || n.racy) && sameListing(old, n, kids) {
+			w.drift++
+		} else {
+			w.changed = true
+		}
+	}
+	if len(kids) == 0 {
+		closeDir(h)
+		return n
+	}
+	if n != nil {
+		n.children = make([]*node, len(kids))
+	}
+	// Keep the directory open while its children are opened (openat is
 	// cheaper than a path lookup and cannot be redirected by a renamed
 	// ancestor), unless the walk is deep enough to run short of fds.
-	if depth >= maxOpenDepth {
-		closeDir(h)
-		h = noHandle
-	}
-	for i := start; i < end; i++ {
-		ch := w.pending[i]
-		cpath := joinPath(path, ch.name)
-		var cn *node
-		if oc := old.child(ch.name); oc != nil {
-			cn = w.revalidate(h, cpath, ch.set, depth+1, oc, false)
-		} else {
-			cn = w.visit(h, cpath, ch.set, depth+1, nil, false)
-		}
-		if n != nil && cn != nil {
-			n.children = append(n.children, cn)
-		}
-	}
-	w.pending = w.pending[:start]
-	if h != noHandle {
+	var ref *dirRef
+	if depth < maxOpenDepth {
+		ref = &dirRef{h: h}
+		ref.refs.Store(int32(len(kids)))
+	} else {
 		closeDir(h)
 	}
+	ts := w.tasks[:0]
+	var byName map[string]*node
+	if old != nil && len(old.children) > 16 {
+		// A wide directory listed again: one map, not a scan per child.
+		byName = make(map[string]*node, len(old.children))
+		for _, c := range old.children {
+			if c != nil {
+				byName[c.name] = c
+			}
+		}
+	}
+	for i, ch := range kids {
+		var oc *node
+		if byName != nil {
+			oc = byName[ch.name]
+		} else if old != nil {
+			oc = old.child(ch.name)
+		}
+		t := task{parent: ref, path: joinPath(path, ch.name), set: w.sets[ch.set], depth: depth + 1, old: oc}
+		if n != nil {
+			t.slot = &n.children[i]
+		}
+		ts = append(ts, t)
+	}
+	w.pool.push(ts)
+	clear(ts)
+	w.tasks = ts[:0]
 	return n
 }
 
@@ -615,13 +656,54 @@ var pseudoFS = map[string]bool{"proc": true, "sys": true}
 // maxOpenDepth bounds how many directory fds one walk keeps open.
 const maxOpenDepth = 128
 
-func (w *walker) scanError(path string, err error, n *node) {
+func (w *walker) scanError(path string, err error, n, old *node) {
 	msg := errText(err)
 	w.res.Errors = append(w.res.Errors, ScanError{Path: path, Err: msg})
 	if n != nil {
 		n.err = msg
 	}
+	if n == nil || old == nil || old.err != n.err || old.st != n.st {
+		w.changed = true
+	}
 }
+
+// sameListing reports whether a directory listed again (n, whose
+// children are kids) holds what its cached node old held: the same
+// matches, entry for entry, and the same subdirectories walked into.
+// Only its stamps moved (a file no glob cares about came or went), so
+// the cache need not be rewritten for it: it is merely listed again
+// next time (see maxDrift).
+func sameListing(old, n *node, kids []pendingChild) bool {
+	if len(old.matches) != len(n.matches) || len(old.children) != len(kids) {
+		return false
+	}
+	for _, m := range n.matches {
+		if !slices.Contains(old.matches, m) {
+			return false
+		}
+	}
+	if len(kids) == 0 {
+		return true
+	}
+	names := make(map[string]bool, len(kids))
+	for _, k := range kids {
+		names[k.name] = true
+	}
+	for _, c := range old.children {
+		if c == nil || !names[c.name] {
+			return false
+		}
+	}
+	return true
+}
+
+// maxDrift is how many directories a cached walk may list again with
+// nothing changed for the globs (sameListing) before the cache is
+// rewritten with their new stamps: listing a few again costs less than
+// encoding and writing a large cache on every launch (which is what the
+// mount points a launch makes in the project root would otherwise
+// cause).
+const maxDrift = 32
 
 // child finds a cached child by name (children are in listing order, so
 // a map would cost more than it saves for typical fan-outs).
@@ -630,7 +712,7 @@ func (n *node) child(name string) *node {
 		return nil
 	}
 	for _, c := range n.children {
-		if c.name == name {
+		if c != nil && c.name == name {
 			return c
 		}
 	}
@@ -680,25 +762,9 @@ func (w *walker) revalidateAt(parent dirHandle, buf []byte, setID int32, depth i
 		return w.visit(parent, string(buf), setID, depth, nil, isRoot)
 	}
 	if pre != preSame || old.racy || old.err != "" {
-		n := w.visit(parent, string(buf), setID, depth, old, isRoot)
-		if old.err == "" || n == nil || n.err != old.err || n.st != old.st {
-			w.changed = true
-		}
-		return n
+		return w.visit(parent, string(buf), setID, depth, old, isRoot)
 	}
 	w.res.Stats.DirsReused++
-	if w.snaps != nil {
-		// A matched directory may be a child too: snap sorts and drops
-		// the repeat.
-		names := make([]string, 0, len(old.matches)+len(old.children))
-		for _, m := range old.matches {
-			names = append(names, m.name)
-		}
-		for _, c := range old.children {
-			names = append(names, c.name)
-		}
-		w.snap(string(buf), isRoot, old.st, false, setID, depth, names)
-	}
 	n := len(buf)
 	for _, m := range old.matches {
 		buf = appendName(buf[:n], m.name)

@@ -28,8 +28,10 @@ import (
 // launches again, a few times, then refuses (docs/security.md).
 
 // maxLaunchAttempts bounds the plans a launch makes when the tree keeps
-// changing under it.
-const maxLaunchAttempts = 3
+// changing under it: three on the tree as it is, and one more because a
+// warm launch's first plan trusts the glob cache and is refused when the
+// cache is out of date (globwalk.Options.DeferRevalidation).
+const maxLaunchAttempts = 4
 
 // raceError is a check that failed because the tree changed: the launch
 // is retried. Its message names the path and what happened to it.

@@ -163,6 +163,10 @@ type PlanOptions struct {
 	// NoGlobs skips glob expansion (explain of exact mounts only).
 	NoGlobs bool
 	// CheckWalk keeps what the glob walk saw, for HostPlan.CheckWalk.
+	// The caller must then run CheckWalk before the command starts and
+	// plan again when it fails: the walk may take a warm cache's
+	// directories as unchanged and leave their stats to CheckWalk
+	// (globwalk.Options.DeferRevalidation).
 	CheckWalk bool
 }
 
@@ -685,7 +689,11 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 		// read-only; its MAC covers a directory swapped by rename).
 		cache = ""
 	}
-	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey, Regions: b.regions(), Snapshot: opts.CheckWalk})
+	// With CheckWalk the launch verifies the walk once the mounts are
+	// made, and plans again if it fails: a warm walk may then leave the
+	// cached directories' stats to that check (one stat each, not two).
+	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey, Regions: b.regions(),
+		Snapshot: opts.CheckWalk, DeferRevalidation: opts.CheckWalk})
 	if err != nil {
 		return &PlanError{diag.LinuxGlobScan, err.Error()}
 	}
