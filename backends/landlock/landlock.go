@@ -34,6 +34,7 @@ package landlock
 import (
 	"encoding/json"
 	"fmt"
+	"path"
 	"sort"
 	"strings"
 
@@ -219,7 +220,7 @@ func Lower(p *ir.Policy, env ir.Env) (*Payload, []Conflict) {
 		var by *boundRule
 		for i := range grants {
 			g := &grants[i]
-			if ir.HasPathPrefix(path, g.path) && g.access > acc {
+			if ir.HasPathPrefix(path, g.path) && (g.access > acc || g.access == acc && len(g.path) > len(by.path)) {
 				acc, by = g.access, g
 			}
 		}
@@ -333,6 +334,10 @@ func allows(a ir.Access, op ir.Op) bool {
 	return a == ir.Write || (a == ir.Read && op == ir.OpRead)
 }
 
+// protectedNames are the metadata names held read-only under writable
+// roots (the compiler's protected rules, and the built-in :workspace's).
+var protectedNames = map[string]bool{".git": true, ".agents": true, ".aws": true, ".codex": true, ".polc": true}
+
 // conflictAt explains a rule path where Landlock's union (granted by
 // by) allows op and Decide does not.
 func conflictAt(r boundRule, rules []boundRule, by *boundRule, d ir.Decision, op ir.Op, minimal *ir.Origin) Conflict {
@@ -353,7 +358,7 @@ func conflictAt(r boundRule, rules []boundRule, by *boundRule, d ir.Decision, op
 		c.Code = diag.LandlockMandatoryDeny
 		c.Msg = fmt.Sprintf("%s denies %s, which the %s grants to Landlock (a grant covers its whole tree and cannot be taken back)", decider.why(minimal), r.path, grant)
 		c.Fix = "run under bubblewrap (the requirement's deny is mandatory), or narrow the grant so it does not cover " + r.path
-	case decider.rule != nil && decider.rule.Origin.Kind == ir.OriginProtected:
+	case decider.rule != nil && d.Access == ir.Read && by.access == ir.Write && (decider.rule.Origin.Kind == ir.OriginProtected || protectedNames[path.Base(r.path)]):
 		c.Code = diag.LandlockProtectedMetadata
 		c.Msg = fmt.Sprintf("%s keeps %s read-only (protected metadata), but the %s lets the command write it", decider.why(minimal), r.path, grant)
 		c.Fix = fmt.Sprintf("name %s with an explicit write rule if the command may change it, or run under bubblewrap", r.path)

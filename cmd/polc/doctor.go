@@ -25,7 +25,7 @@ func init() {
 			"tiny sandbox with the profile's namespaces and seccomp filter, installs a filter in a child, and\n" +
 			"reads the platform (native, WSL1, WSL2) and container markers. One row per capability, each failure\n" +
 			"with a stable code and its fix. Exits 0 when the selected profile can be enforced here, 1 otherwise.",
-		Flags: append(compileFlags(),
+		Flags: append(compileFlags(), landlockFlag,
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
 		),
 		Action: doctorAction,
