@@ -151,10 +151,11 @@ func Inspect(p Probe, s Sandbox) *Report {
 		r.add("seccomp", OK, "a filter was installed in a child (tried)", nil)
 	}
 
-	if abi := p.LandlockABI(); abi > 0 {
-		r.add("landlock", Info, fmt.Sprintf("ABI %d (polc exec does not use it: bwrap and seccomp enforce)", abi), nil)
+	llStatus, llDetail, llFinding := landlockRow(p.LandlockABI(), s)
+	if llFinding != nil && s.Landlock != nil && s.Landlock.Asked {
+		r.add("landlock", Fail, llDetail, llFinding)
 	} else {
-		r.add("landlock", Info, "not available (polc exec does not need it)", nil)
+		r.add("landlock", llStatus, llDetail, nil)
 	}
 
 	if kind == WSL2 {
@@ -170,6 +171,8 @@ func Inspect(p Probe, s Sandbox) *Report {
 	switch {
 	case s.Unrestricted:
 		r.add("profile", OK, s.Profile+" asks for no sandbox (full access): nothing to enforce", nil)
+	case r.Finding == nil && s.Landlock != nil && s.Landlock.Asked:
+		r.add("profile", OK, s.Profile+" can be enforced here under Landlock and seccomp (asked for), without bubblewrap", nil)
 	case r.Finding == nil:
 		what := "bwrap made its sandbox"
 		if s.Filter != nil {
@@ -177,7 +180,15 @@ func Inspect(p Probe, s Sandbox) *Report {
 		}
 		r.add("profile", OK, s.Profile+" can be enforced here: "+what+" (tried)", nil)
 	default:
-		r.add("profile", Fail, s.Profile+" cannot be enforced here", r.Finding)
+		f := r.Finding
+		if llStatus == OK && (s.Landlock == nil || !s.Landlock.Asked) {
+			// Where bubblewrap cannot run, Landlock can be offered when
+			// it enforces the profile exactly.
+			g := *f
+			g.Fix += "; or run with polc exec --landlock: Landlock enforces " + s.Profile + " exactly here"
+			f = &g
+		}
+		r.add("profile", Fail, s.Profile+" cannot be enforced here", f)
 	}
 	return r
 }

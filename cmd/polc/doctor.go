@@ -6,14 +6,17 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"polc/backends"
 	"polc/backends/bwrap"
+	"polc/backends/landlock"
 	"polc/compiler"
 	"polc/diag"
 	"polc/hostprobe"
+	"polc/ir"
 )
 
 func init() {
@@ -104,6 +107,7 @@ func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
 	}
 	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
 	sb.Skip = []string{dir} // as polc exec, never a bwrap the project holds
+	sb.Landlock = landlockFit(res)
 	return sb, err
 }
 
@@ -123,4 +127,36 @@ func sandboxOf(profile string, payload []byte) (hostprobe.Sandbox, error) {
 		return hostprobe.Sandbox{}, failErr("%v [%s]", err, diag.LinuxUnsupportedArch)
 	}
 	return sb, nil
+}
+
+// landlockFit says what Landlock mode needs for the compiled profile, or
+// why it cannot enforce it exactly.
+func landlockFit(res *compiler.Result) *hostprobe.LandlockFit {
+	fit := &hostprobe.LandlockFit{Asked: res.Landlock != nil}
+	p, conflicts := landlock.Lower(res.Policy, res.Env)
+	if len(conflicts) > 0 {
+		c := conflicts[0]
+		fit.Refusal, fit.RefusalCode = symbolizeWords(c.Msg, res.Env.Bindings), c.Code
+		if s := c.Pos.String(); s != "" {
+			fit.Refusal += " (" + s + ")"
+		}
+		return fit
+	}
+	fit.MinABI, fit.Need = p.MinABI, p.Need
+	return fit
+}
+
+// symbolizeWords writes the host paths of a message (words starting with
+// /) in their symbolic form (${WORKSPACE_ROOT}/.git), as reports that do
+// not depend on where the project lies show them.
+func symbolizeWords(msg string, b ir.Bindings) string {
+	words := strings.Split(msg, " ")
+	for i, w := range words {
+		if !strings.HasPrefix(w, "/") {
+			continue
+		}
+		core := strings.TrimRight(w, ",:;)")
+		words[i] = b.Symbolize(core) + w[len(core):]
+	}
+	return strings.Join(words, " ")
 }

@@ -147,13 +147,20 @@ func (*fakeExit) Error() string { return "exit status 1" }
 // an empty project with no user config.
 func workspaceSandbox(t *testing.T) hostprobe.Sandbox {
 	t.Helper()
+	return compiledSandbox(t, ":workspace", false)
+}
+
+// compiledSandbox is what a profile asks of the host, compiled in an
+// empty project with no user config; landlock is --landlock.
+func compiledSandbox(t *testing.T, profile string, landlock bool) hostprobe.Sandbox {
+	t.Helper()
 	needLinux(t)
 	dir := t.TempDir()
 	t.Setenv("HOME", filepath.Join(dir, "home"))
 	t.Setenv("CODEX_HOME", filepath.Join(dir, "home", ".codex"))
 	os.MkdirAll(filepath.Join(dir, "home", ".codex"), 0o755) // polc refuses a CODEX_HOME that names nothing
 	os.MkdirAll(filepath.Join(dir, "proj"), 0o755)
-	res := compiler.Compile(compiler.Options{Dir: filepath.Join(dir, "proj"), Profile: ":workspace", ForExec: true, NoExpand: true})
+	res := compiler.Compile(compiler.Options{Dir: filepath.Join(dir, "proj"), Profile: profile, ForExec: true, NoExpand: true, Landlock: landlock})
 	if res.Diags.HasErrors() {
 		t.Fatalf("compile: %v", res.Diags.Errors())
 	}
@@ -166,6 +173,7 @@ func workspaceSandbox(t *testing.T) hostprobe.Sandbox {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Landlock = landlockFit(res)
 	return sb
 }
 
@@ -204,6 +212,53 @@ func TestDoctorGolden(t *testing.T) {
 			}
 			if name == "wsl1" && len(host.Tried) > 0 {
 				t.Errorf("WSL1: bwrap was tried (%v); polc refuses before trying", host.Tried)
+			}
+		})
+	}
+}
+
+// TestDoctorLandlock: where bubblewrap is missing, :read-only (which
+// Landlock enforces exactly) is offered --landlock; asked for, Landlock
+// decides the verdict, and a kernel whose ABI lacks what the profile
+// needs is refused with POL241. The reports are goldens.
+func TestDoctorLandlock(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		asked     bool
+		abi       int
+		enforce   bool
+		code, fix string
+	}{
+		{"landlock-offered", false, 4, false, "POL070", "polc exec --landlock"},
+		{"landlock-asked", true, 4, true, "", ""},
+		{"landlock-abi-too-old", true, 2, false, "POL241", "newer kernel"},
+		{"landlock-missing", true, 0, false, "POL241", "lsm="},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sb := compiledSandbox(t, ":read-only", c.asked)
+			host := doctorHosts()["no-bwrap"]
+			host.Landlock = c.abi
+			r := hostprobe.Inspect(host, sb)
+			if r.Enforceable != c.enforce {
+				t.Fatalf("enforceable %v, want %v: %+v", r.Enforceable, c.enforce, r.Finding)
+			}
+			if f := hostprobe.Diagnose(doctorHosts()["no-bwrap"], sb); c.asked && c.abi == 4 && f != nil {
+				t.Errorf("exec's diagnosis refuses: %v", f)
+			}
+			if c.code != "" {
+				last := r.Rows[len(r.Rows)-1]
+				if string(last.Code) != c.code || !strings.Contains(last.Fix, c.fix) {
+					t.Errorf("profile row %+v, want code %s and a fix naming %q", last, c.code, c.fix)
+				}
+			}
+			var text bytes.Buffer
+			writeDoctor(&text, r, "text")
+			file := filepath.Join("testdata", "doctor", c.name+".txt")
+			if *updateDoctor {
+				os.WriteFile(file, text.Bytes(), 0o644)
+			}
+			if want, err := os.ReadFile(file); err != nil || string(want) != text.String() {
+				t.Errorf("%s differs (run with -update-doctor after an intended change): %v\n--- got\n%s\n--- want\n%s", file, err, text.String(), want)
 			}
 		})
 	}
