@@ -34,6 +34,7 @@ package landlock
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -183,10 +184,24 @@ func Lower(p *ir.Policy, env ir.Env) (*Payload, []Conflict) {
 	}
 	var conflicts []Conflict
 
-	// Missing protected names count as present: the command could create
-	// them where it can write, and Decide would then hold them read-only.
+	// Missing protected names count as present where they could appear:
+	// the command could create them below a writable directory, and
+	// Decide would then hold them read-only. Below a file nothing can.
 	present := env
-	present.Exists = func(string) bool { return true }
+	present.Exists = func(p string) bool {
+		for a := p; ; a = path.Dir(a) {
+			if env.Exists(a) {
+				if a == p {
+					return true
+				}
+				fi, err := os.Stat(a)
+				return err == nil && fi.IsDir()
+			}
+			if a == "/" {
+				return false
+			}
+		}
+	}
 	dec, err := ir.NewDecider(p, present)
 	if err != nil {
 		return nil, []Conflict{{Code: diag.LandlockSetup, Msg: err.Error(), Fix: "fix the rule"}}

@@ -114,7 +114,10 @@ func TestEvaluatorAgreesWithDecide(t *testing.T) {
 					continue
 				}
 				present := env
-				present.Exists = func(string) bool { return true }
+				present.Exists = func(p string) bool {
+					fi, err := os.Stat(filepath.Dir(p))
+					return ir.Exists(p) || err == nil && fi.IsDir()
+				}
 				d, _ := ir.Decide(pol, present, c.Witness, c.Op)
 				if d.Allowed || !ev.Decide(c.Witness, c.Op).Allowed {
 					t.Errorf("seed %d: conflict %s at %s (%s) is no disagreement: Decide %v, grants %v", seed, c.Code, c.Witness, c.Op, d.Allowed, ev.Decide(c.Witness, c.Op).Allowed)
