@@ -38,8 +38,8 @@ func landlockWorld(t *testing.T, u conformance.User, config string) (root, proj,
 	root, proj, env = hostWorld(t, u)
 	home = filepath.Join(root, "home")
 	for name, body := range map[string]string{
-		filepath.Join(proj, "a.txt"):                  "project file\n",
-		filepath.Join(home, "secret"):                 "home secret\n",
+		filepath.Join(proj, "a.txt"):                 "project file\n",
+		filepath.Join(home, "secret"):                "home secret\n",
 		filepath.Join(home, ".codex", "config.toml"): config,
 	} {
 		if err := os.WriteFile(name, []byte(body), 0o644); err != nil {
