@@ -26,6 +26,9 @@ type Sandbox struct {
 	// Landlock is what Landlock mode needs for the profile (nil: not
 	// known).
 	Landlock *LandlockFit
+	// Needs is what the profile asks of files and network, to judge a
+	// container by (nil: not known).
+	Needs *Needs
 }
 
 // TrialArgs are the bwrap arguments of the tiny sandbox that stands for

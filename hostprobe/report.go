@@ -74,8 +74,16 @@ func Inspect(p Probe, s Sandbox) *Report {
 		r.add("container", Info, "none seen (no /.dockerenv, /run/.containerenv, Kubernetes, devcontainer or cgroup marker)", nil)
 	case s.Unrestricted:
 		r.add("container", Info, fmt.Sprintf("%s (%s): the profile asks for no sandbox, so the container is the only boundary", rt, marker), nil)
-	default:
+	case s.Needs == nil:
 		r.add("container", Info, fmt.Sprintf("%s (%s): a boundary to the host, not between the command and the container's own files and network; the profile still needs bwrap", rt, marker), nil)
+	default:
+		if why := containerIsolation(p, s.Needs); len(why) > 0 {
+			r.add("container", Info, fmt.Sprintf("%s (%s) does not give the isolation %s asks for on its own: %s; the profile still needs its sandbox", rt, marker, s.Profile, strings.Join(why, "; ")), nil)
+		} else {
+			r.add("container", Info, "", &Finding{Code: diag.ContainerIsBoundary,
+				Cause: fmt.Sprintf("%s (%s) already gives the isolation %s asks for on its own: no network beyond loopback where the profile has none, nothing the profile hides, nothing writable that it keeps read-only", rt, marker, s.Profile),
+				Fix:   "if the container is your boundary, polc exec -P :danger-full-access inside it gives up only the sandbox's namespaces and seccomp filter (kernel keyrings, ptrace, TIOCSTI stay reachable)"})
+		}
 	}
 
 	bw, bwErr := t.findBwrap()
@@ -203,7 +211,7 @@ func (r *Report) Text() string {
 			fmt.Fprintf(&b, " [%s]", row.Code)
 		}
 		b.WriteByte('\n')
-		if row.Fix != "" && row.Status == Fail && !said[row.Fix] {
+		if row.Fix != "" && (row.Status == Fail || row.Code == diag.ContainerIsBoundary) && !said[row.Fix] {
 			said[row.Fix] = true
 			fmt.Fprintf(&b, "%-18s fix: %s\n", "", row.Fix)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -108,6 +109,7 @@ func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
 	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
 	sb.Skip = []string{dir} // as polc exec, never a bwrap the project holds
 	sb.Landlock = landlockFit(res)
+	sb.Needs = needsOf(res)
 	return sb, err
 }
 
@@ -159,4 +161,64 @@ func symbolizeWords(msg string, b ir.Bindings) string {
 		words[i] = b.Symbolize(core) + w[len(core):]
 	}
 	return strings.Join(words, " ")
+}
+
+// needsOf says what the compiled profile asks of files and network, for
+// doctor to judge the container polc runs in by.
+func needsOf(res *compiler.Result) *hostprobe.Needs {
+	p := res.Policy
+	n := &hostprobe.Needs{Network: string(p.Network.Mode)}
+	if p.Unrestricted {
+		n.WritableTree = func(string) bool { return true }
+		return n
+	}
+	env := res.Env
+	env.Platform = "linux"
+	dec, err := ir.NewDecider(p, env)
+	if err != nil {
+		n.ReadLimit = "could not be evaluated: " + err.Error()
+		return n
+	}
+	switch {
+	case !dec.Decide("/", ir.OpRead).Allowed:
+		n.ReadLimit = "reads only what its rules grant"
+	case len(p.Globs) > 0:
+		n.ReadLimit = fmt.Sprintf("denies what the glob %q matches (%s)", p.Globs[0].Pattern, p.Globs[0].Origin)
+	default:
+		for _, r := range p.Rules {
+			if r.Access == ir.Deny {
+				n.ReadLimit = fmt.Sprintf("denies %s (%s)", env.Bindings.Bind(r.Path), r.Origin)
+				break
+			}
+		}
+	}
+	var rules, bases []string
+	for _, r := range p.Rules {
+		if h, ok := env.Bindings.BindOK(r.Path); ok {
+			rules = append(rules, ir.ResolvePath(h))
+		}
+	}
+	for _, g := range p.Globs {
+		if h, ok := env.Bindings.BindOK(g.Base); ok {
+			bases = append(bases, ir.ResolvePath(h))
+		}
+	}
+	n.WritableTree = func(m string) bool {
+		m = ir.ResolvePath(m)
+		if !dec.Decide(m, ir.OpWrite).Allowed {
+			return false
+		}
+		for _, r := range rules {
+			if r != m && ir.HasPathPrefix(r, m) && !dec.Decide(r, ir.OpWrite).Allowed {
+				return false
+			}
+		}
+		for _, b := range bases {
+			if ir.HasPathPrefix(b, m) || ir.HasPathPrefix(m, b) {
+				return false
+			}
+		}
+		return true
+	}
+	return n
 }
