@@ -69,6 +69,10 @@ func (s *state) checkLegacyLandlock() {
 			by += " at " + p
 		}
 		s.landlock = &LandlockRequest{By: by, Pos: v.Pos, pinned: pinned}
+	case s.opts.Landlock && v != nil && pinned:
+		// Requirements pin features, the flag included.
+		s.diags.Addf(diag.LandlockUnsupported, v.Pos, "drop --landlock (the command runs under bubblewrap), or ask the administrator to unpin use_legacy_landlock",
+			"--landlock asks for Landlock mode, but the requirements pin features.use_legacy_landlock = false")
 	case s.opts.Landlock:
 		s.landlock = &LandlockRequest{By: "--landlock"}
 	}

@@ -139,3 +139,18 @@ func TestCLILegacyLandlock(t *testing.T) {
 		t.Errorf("exec refused, yet the command ran")
 	}
 }
+
+// Requirements that pin features.use_legacy_landlock = false refuse
+// --landlock (POL243 at the pin); the profile still checks and runs
+// under bubblewrap without the flag.
+func TestCLILandlockPinnedOff(t *testing.T) {
+	cw := newCLIWorld(t, &conformance.Case{Config: "default_permissions = \":read-only\"\n",
+		Requirements: "[features]\nuse_legacy_landlock = false\n", HasReq: true})
+	out, errOut, code := cw.polc(append([]string{"check", "-C", cw.w.Proj, "--landlock"}, cw.reqArgs()...)...)
+	if code != 1 || !strings.Contains(out, cw.w.RequirementsFile+":2:23: error: --landlock asks for Landlock mode, but the requirements pin features.use_legacy_landlock = false [POL243]") {
+		t.Fatalf("check --landlock: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := cw.polc(append([]string{"check", "-C", cw.w.Proj}, cw.reqArgs()...)...); code != 0 {
+		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
+	}
+}
