@@ -267,3 +267,31 @@ func TestLandlockDoctor(t *testing.T) {
 		})
 	}
 }
+
+// TestLandlockOfferedWhereBwrapCannotRun: inside bwrap --disable-userns
+// polc exec -P :read-only fails for the host reason (exit 125, nothing
+// runs) and its line offers --landlock, which Landlock enforces exactly;
+// :workspace is not offered it.
+func TestLandlockOfferedWhereBwrapCannotRun(t *testing.T) {
+	needLandlock(t)
+	for _, u := range conformance.Users(t) {
+		t.Run(u.Name, func(t *testing.T) {
+			root, proj, _, env := landlockWorld(t, u, "")
+			outer := noUserNS(root)
+			if outer == nil {
+				t.Skip("bubblewrap cannot run here")
+			}
+			offer := fmt.Sprintf("; or run polc exec --landlock: Landlock (ABI %d) enforces :read-only exactly here", shim.LandlockABI())
+			stdout, stderr, code := runAs(t, u, env, append(outer, polcBin, "exec", "-P", ":read-only", "-C", proj, "--",
+				"sh", "-c", "echo RAN; touch "+filepath.Join(proj, "ran"))...)
+			lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+			if code != 125 || !strings.HasSuffix(lines[len(lines)-1], offer) || !strings.Contains(lines[len(lines)-1], "[POL132]") || strings.Contains(stdout, "RAN") {
+				t.Errorf(":read-only: exit %d, want 125 and a last line with POL132 ending %q\n%s%s", code, offer, stdout, stderr)
+			}
+			_, stderr, code = runAs(t, u, env, append(outer, polcBin, "exec", "-P", ":workspace", "-C", proj, "--", "true")...)
+			if code != 125 || strings.Contains(stderr, "--landlock") {
+				t.Errorf(":workspace: exit %d, and Landlock, which cannot enforce it, must not be offered:\n%s", code, stderr)
+			}
+		})
+	}
+}

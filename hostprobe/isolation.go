@@ -103,7 +103,7 @@ func writableMounts(p Probe) []string {
 			continue
 		}
 		point, opts, fstype := unescapeMount(f[4]), f[5], f[sep+1]
-		if virtualFS[fstype] || under(point, []string{"/proc", "/sys", "/dev"}) {
+		if virtualFS[fstype] || belowAny(point, "/proc", "/sys", "/dev") {
 			continue
 		}
 		if strings.Split(opts, ",")[0] == "rw" {
@@ -132,4 +132,15 @@ func unescapeMount(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// belowAny reports whether p is one of dirs or lies below one (paths as
+// the mount table writes them).
+func belowAny(p string, dirs ...string) bool {
+	for _, d := range dirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }

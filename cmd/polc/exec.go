@@ -47,6 +47,9 @@ type prepared struct {
 	// Landlock, when set, is the Landlock payload the command runs under
 	// instead of bubblewrap (exec_landlock.go).
 	Landlock []byte
+	// landlockOffer, when set, says whether Landlock mode would enforce
+	// the profile exactly here, for a launch bubblewrap cannot make.
+	landlockOffer func() string
 }
 
 func execAction(c *cli.Context) error {
@@ -155,7 +158,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &prepared{Out: out, Env: env, Dir: dir, Network: &network, Warning: warning, Landlock: ll}, nil
+	return &prepared{Out: out, Env: env, Dir: dir, Network: &network, Warning: warning, Landlock: ll, landlockOffer: landlockOffer(res, env)}, nil
 }
 
 // checkCommandReadable refuses, in one line, a command no rule lets the
@@ -255,7 +258,7 @@ func launch(p *prepared, argv []string, netLog string) error {
 	if err != nil {
 		var f *shim.Failure
 		if errors.As(err, &f) {
-			return execFailure("%s", f.Msg)
+			return execFailure("%s", offerLandlock(p, f.Msg))
 		}
 		return execFailure("%v", err)
 	}
