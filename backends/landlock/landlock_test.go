@@ -145,6 +145,7 @@ func TestEvaluatorAgreesWithDecide(t *testing.T) {
 			}
 		}
 	}
+	t.Logf("accepted %d, refused %d of 300 random policies", accepted, refused)
 	if accepted < 30 || refused < 30 {
 		t.Fatalf("accepted %d, refused %d of 300: the generator no longer exercises both", accepted, refused)
 	}
