@@ -63,6 +63,11 @@ type Options struct {
 	// shares one memoizing resolver across thousands of compiles on the
 	// same host. It must answer as ir.ResolvePath does.
 	Resolve func(string) string
+	// Landlock is --landlock: the command is to run under Landlock and
+	// seccomp instead of bubblewrap, as with features.use_legacy_landlock
+	// = true; the compile refuses a profile Landlock cannot enforce
+	// exactly (backends/landlock).
+	Landlock bool
 }
 
 // Result is the outcome of a compile. Policy is nil when Diags has errors.
@@ -76,6 +81,19 @@ type Result struct {
 	Expansion *Expansion
 	// Timings are the passes in order with their wall time.
 	Timings []Timing
+	// Landlock, when set, says the command runs under Landlock, and who
+	// asked (--landlock, or features.use_legacy_landlock = true).
+	Landlock *LandlockRequest
+}
+
+// LandlockRequest is what asked for Landlock mode.
+type LandlockRequest struct {
+	// By is "--landlock" or "features.use_legacy_landlock = true at
+	// FILE:LINE:COL" (with "(pinned by requirements)" when pinned).
+	By string
+	// Pos is where the feature was set (zero for the flag).
+	Pos    diag.Pos
+	pinned bool
 }
 
 // Expansion reports which existing paths each deny glob matches now.

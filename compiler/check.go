@@ -15,6 +15,7 @@ import (
 // protected metadata or hide below a denied directory, write roots that
 // do not exist, and symlinks that would let the sandbox undo a deny.
 func (s *state) check() {
+	s.checkLandlock()
 	pol := s.policy
 	if pol == nil || pol.Unrestricted {
 		return

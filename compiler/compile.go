@@ -65,6 +65,9 @@ type state struct {
 	// Output (bind roots onwards).
 	policy    *ir.Policy
 	expansion *Expansion
+	// landlock is set when the command is to run under Landlock
+	// (applyRequirements; checked by checkLandlock).
+	landlock *LandlockRequest
 	// stop is set when a pass cannot produce what later passes need.
 	stop bool
 }
@@ -85,6 +88,7 @@ func Compile(opts Options) *Result {
 	res.Diags.Sort()
 	res.Env = ir.Env{Bindings: s.bindings}
 	res.Expansion = s.expansion
+	res.Landlock = s.landlock
 	if !res.Diags.HasErrors() && s.policy != nil {
 		s.symbolizeInputs()
 		// Canonical order, so that the same inputs give byte-identical

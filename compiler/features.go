@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 
+	"polc/backends/landlock"
 	"polc/compiler/syntax"
 	"polc/diag"
 	"polc/ir"
@@ -50,26 +51,70 @@ func (s *state) legacyLandlock() (*syntax.Value, bool) {
 	return user, false
 }
 
-// checkLegacyLandlock refuses features.use_legacy_landlock for a profile
-// that restricts the filesystem: Codex 0.169.0 has no Landlock path for
-// one and panics when it runs a command ("requires bubblewrap"); polc
-// says so when it compiles. A profile that writes everywhere (and an
-// unrestricted one) runs as Codex runs it: the filesystem is not
-// restricted, and the network rules are enforced as usual.
+// checkLegacyLandlock records features.use_legacy_landlock = true (the
+// user's or pinned by requirements), or --landlock: the command is to
+// run under Landlock and seccomp. checkLandlock later refuses a profile
+// Landlock cannot enforce exactly. (Codex 0.169.0 has no Landlock path
+// for a filesystem-restricted profile and panics when it runs one; polc
+// runs it when Landlock enforces it exactly, and otherwise says why.)
 func (s *state) checkLegacyLandlock() {
 	v, pinned := s.legacyLandlock()
-	if v == nil || !v.Bool || s.prof == nil || s.prof.unrestricted || fullDiskWrite(s.prof) {
+	switch {
+	case v != nil && v.Bool:
+		by := "features.use_legacy_landlock = true"
+		if pinned {
+			by += " (pinned by requirements)"
+		}
+		if p := v.Pos.String(); p != "" {
+			by += " at " + p
+		}
+		s.landlock = &LandlockRequest{By: by, Pos: v.Pos, pinned: pinned}
+	case s.opts.Landlock && v != nil && pinned:
+		// Requirements pin features, the flag included.
+		s.diags.Addf(diag.LandlockUnsupported, v.Pos, "drop --landlock (the command runs under bubblewrap), or ask the administrator to unpin use_legacy_landlock",
+			"--landlock asks for Landlock mode, but the requirements pin features.use_legacy_landlock = false")
+	case s.opts.Landlock:
+		s.landlock = &LandlockRequest{By: "--landlock"}
+	}
+}
+
+// checkLandlock refuses, with every reason and where it was written, a
+// policy Landlock cannot enforce exactly when Landlock was asked for.
+// With the feature, POL165 at the setting heads the reasons.
+func (s *state) checkLandlock() {
+	req := s.landlock
+	if req == nil || s.policy == nil {
 		return
 	}
-	by := ""
-	fix := "remove features.use_legacy_landlock = true: polc and Codex run this profile under bubblewrap"
-	if pinned {
-		by = " (pinned by requirements)"
-		fix = "ask the administrator to drop use_legacy_landlock from the requirements' features, or select a profile that writes everywhere"
+	_, conflicts := landlock.Lower(s.policy, ir.Env{Bindings: s.bindings})
+	if len(conflicts) == 0 {
+		return
 	}
-	s.diags = append(s.diags, diag.Diagnostic{Code: diag.LegacyLandlock, Severity: diag.LegacyLandlock.Severity(), Pos: v.Pos,
-		Message: fmt.Sprintf("features.use_legacy_landlock = true%s cannot enforce profile `%s`: it restricts the filesystem, which requires bubblewrap (Codex 0.169.0 panics when it runs a command)", by, s.prof.id),
-		Fix:     fix, Related: []diag.Pos{s.prof.pos}})
+	if req.Pos != (diag.Pos{}) {
+		c := conflicts[0]
+		where := ""
+		if p := c.Pos.String(); p != "" {
+			where = " (" + p + ")"
+		}
+		more := ""
+		if n := len(conflicts) - 1; n > 0 {
+			more = fmt.Sprintf(" (and %d more reason(s))", n)
+		}
+		fix := "remove features.use_legacy_landlock = true to run under bubblewrap, or change the profile as the reasons below say"
+		if req.pinned {
+			fix = "ask the administrator to drop use_legacy_landlock from the requirements' features, or change the profile as the reasons below say"
+		}
+		s.diags = append(s.diags, diag.Diagnostic{Code: diag.LegacyLandlock, Severity: diag.LegacyLandlock.Severity(), Pos: req.Pos,
+			Message: fmt.Sprintf("features.use_legacy_landlock = true cannot enforce profile `%s` exactly: %s%s%s", s.policy.Profile, c.Msg, where, more),
+			Fix:     fix, Related: []diag.Pos{c.Pos}})
+	}
+	for _, c := range conflicts {
+		d := c.Diagnostic(req.By)
+		if d.Pos == (diag.Pos{}) {
+			d.Pos = req.Pos
+		}
+		s.diags = append(s.diags, d)
+	}
 }
 
 // fullDiskWrite reports whether a profile writes everywhere: ":root" is

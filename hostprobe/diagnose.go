@@ -23,6 +23,12 @@ type Sandbox struct {
 	Filter []byte
 	// Skip are directories whose bwrap is never run (the project).
 	Skip []string
+	// Landlock is what Landlock mode needs for the profile (nil: not
+	// known).
+	Landlock *LandlockFit
+	// Needs is what the profile asks of files and network, to judge a
+	// container by (nil: not known).
+	Needs *Needs
 }
 
 // TrialArgs are the bwrap arguments of the tiny sandbox that stands for
@@ -145,6 +151,9 @@ func Diagnose(p Probe, s Sandbox) *Finding {
 func (t *trials) verdict() *Finding {
 	if t.s.Unrestricted {
 		return nil
+	}
+	if t.s.Landlock != nil && t.s.Landlock.Asked {
+		return t.landlockVerdict()
 	}
 	if kind, release := Platform(t.p); kind == WSL1 {
 		return wsl1Finding(release)

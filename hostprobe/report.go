@@ -74,8 +74,16 @@ func Inspect(p Probe, s Sandbox) *Report {
 		r.add("container", Info, "none seen (no /.dockerenv, /run/.containerenv, Kubernetes, devcontainer or cgroup marker)", nil)
 	case s.Unrestricted:
 		r.add("container", Info, fmt.Sprintf("%s (%s): the profile asks for no sandbox, so the container is the only boundary", rt, marker), nil)
-	default:
+	case s.Needs == nil:
 		r.add("container", Info, fmt.Sprintf("%s (%s): a boundary to the host, not between the command and the container's own files and network; the profile still needs bwrap", rt, marker), nil)
+	default:
+		if why := containerIsolation(p, s.Needs); len(why) > 0 {
+			r.add("container", Info, fmt.Sprintf("%s (%s) does not give the isolation %s asks for on its own: %s; the profile still needs its sandbox", rt, marker, s.Profile, strings.Join(why, "; ")), nil)
+		} else {
+			r.add("container", Info, "", &Finding{Code: diag.ContainerIsBoundary,
+				Cause: fmt.Sprintf("%s (%s) already gives the isolation %s asks for on its own: no network beyond loopback where the profile has none, nothing the profile hides, nothing writable that it keeps read-only", rt, marker, s.Profile),
+				Fix:   "if the container is your boundary, polc exec -P :danger-full-access inside it gives up only the sandbox's namespaces and seccomp filter (kernel keyrings, ptrace, TIOCSTI stay reachable)"})
+		}
 	}
 
 	bw, bwErr := t.findBwrap()
@@ -151,10 +159,11 @@ func Inspect(p Probe, s Sandbox) *Report {
 		r.add("seccomp", OK, "a filter was installed in a child (tried)", nil)
 	}
 
-	if abi := p.LandlockABI(); abi > 0 {
-		r.add("landlock", Info, fmt.Sprintf("ABI %d (polc exec does not use it: bwrap and seccomp enforce)", abi), nil)
+	llStatus, llDetail, llFinding := landlockRow(p.LandlockABI(), s)
+	if llFinding != nil && s.Landlock != nil && s.Landlock.Asked {
+		r.add("landlock", Fail, llDetail, llFinding)
 	} else {
-		r.add("landlock", Info, "not available (polc exec does not need it)", nil)
+		r.add("landlock", llStatus, llDetail, nil)
 	}
 
 	if kind == WSL2 {
@@ -170,6 +179,8 @@ func Inspect(p Probe, s Sandbox) *Report {
 	switch {
 	case s.Unrestricted:
 		r.add("profile", OK, s.Profile+" asks for no sandbox (full access): nothing to enforce", nil)
+	case r.Finding == nil && s.Landlock != nil && s.Landlock.Asked:
+		r.add("profile", OK, s.Profile+" can be enforced here under Landlock and seccomp (asked for), without bubblewrap", nil)
 	case r.Finding == nil:
 		what := "bwrap made its sandbox"
 		if s.Filter != nil {
@@ -177,7 +188,15 @@ func Inspect(p Probe, s Sandbox) *Report {
 		}
 		r.add("profile", OK, s.Profile+" can be enforced here: "+what+" (tried)", nil)
 	default:
-		r.add("profile", Fail, s.Profile+" cannot be enforced here", r.Finding)
+		f := r.Finding
+		if llStatus == OK && (s.Landlock == nil || !s.Landlock.Asked) {
+			// Where bubblewrap cannot run, Landlock can be offered when
+			// it enforces the profile exactly.
+			g := *f
+			g.Fix += "; or run with polc exec --landlock: Landlock enforces " + s.Profile + " exactly here"
+			f = &g
+		}
+		r.add("profile", Fail, s.Profile+" cannot be enforced here", f)
 	}
 	return r
 }
@@ -192,7 +211,7 @@ func (r *Report) Text() string {
 			fmt.Fprintf(&b, " [%s]", row.Code)
 		}
 		b.WriteByte('\n')
-		if row.Fix != "" && row.Status == Fail && !said[row.Fix] {
+		if row.Fix != "" && (row.Status == Fail || row.Code == diag.ContainerIsBoundary) && !said[row.Fix] {
 			said[row.Fix] = true
 			fmt.Fprintf(&b, "%-18s fix: %s\n", "", row.Fix)
 		}

@@ -25,7 +25,7 @@ func init() {
 		ArgsUsage: "[FILE|DIR]...",
 		Description: "Compiles the selected profile (config discovery as Codex does it) and reports every\n" +
 			"error and warning with file:line:col, a stable code and a fix. Exits 1 when there is an error.",
-		Flags: append(compileFlags(),
+		Flags: append(compileFlags(), landlockFlag,
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or sarif"},
 			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
 			&cli.BoolFlag{Name: "verbose", Usage: "name every path a grouped diagnostic counts, those outside the project and the home included"},

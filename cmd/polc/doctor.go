@@ -2,18 +2,22 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"polc/backends"
 	"polc/backends/bwrap"
+	"polc/backends/landlock"
 	"polc/compiler"
 	"polc/diag"
 	"polc/hostprobe"
+	"polc/ir"
 )
 
 func init() {
@@ -25,7 +29,7 @@ func init() {
 			"tiny sandbox with the profile's namespaces and seccomp filter, installs a filter in a child, and\n" +
 			"reads the platform (native, WSL1, WSL2) and container markers. One row per capability, each failure\n" +
 			"with a stable code and its fix. Exits 0 when the selected profile can be enforced here, 1 otherwise.",
-		Flags: append(compileFlags(),
+		Flags: append(compileFlags(), landlockFlag,
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text or json"},
 		),
 		Action: doctorAction,
@@ -104,6 +108,8 @@ func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
 	}
 	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
 	sb.Skip = []string{dir} // as polc exec, never a bwrap the project holds
+	sb.Landlock = landlockFit(res)
+	sb.Needs = needsOf(res)
 	return sb, err
 }
 
@@ -123,4 +129,96 @@ func sandboxOf(profile string, payload []byte) (hostprobe.Sandbox, error) {
 		return hostprobe.Sandbox{}, failErr("%v [%s]", err, diag.LinuxUnsupportedArch)
 	}
 	return sb, nil
+}
+
+// landlockFit says what Landlock mode needs for the compiled profile, or
+// why it cannot enforce it exactly.
+func landlockFit(res *compiler.Result) *hostprobe.LandlockFit {
+	fit := &hostprobe.LandlockFit{Asked: res.Landlock != nil}
+	p, conflicts := landlock.Lower(res.Policy, res.Env)
+	if len(conflicts) > 0 {
+		c := conflicts[0]
+		fit.Refusal, fit.RefusalCode = symbolizeWords(c.Msg, res.Env.Bindings), c.Code
+		if s := c.Pos.String(); s != "" {
+			fit.Refusal += " (" + s + ")"
+		}
+		return fit
+	}
+	fit.MinABI, fit.Need = p.MinABI, p.Need
+	return fit
+}
+
+// symbolizeWords writes the host paths of a message (words starting with
+// /) in their symbolic form (${WORKSPACE_ROOT}/.git), as reports that do
+// not depend on where the project lies show them.
+func symbolizeWords(msg string, b ir.Bindings) string {
+	words := strings.Split(msg, " ")
+	for i, w := range words {
+		if !strings.HasPrefix(w, "/") {
+			continue
+		}
+		core := strings.TrimRight(w, ",:;)")
+		words[i] = b.Symbolize(core) + w[len(core):]
+	}
+	return strings.Join(words, " ")
+}
+
+// needsOf says what the compiled profile asks of files and network, for
+// doctor to judge the container polc runs in by.
+func needsOf(res *compiler.Result) *hostprobe.Needs {
+	p := res.Policy
+	n := &hostprobe.Needs{Network: string(p.Network.Mode)}
+	if p.Unrestricted {
+		n.WritableTree = func(string) bool { return true }
+		return n
+	}
+	env := res.Env
+	env.Platform = "linux"
+	dec, err := ir.NewDecider(p, env)
+	if err != nil {
+		n.ReadLimit = "could not be evaluated: " + err.Error()
+		return n
+	}
+	switch {
+	case !dec.Decide("/", ir.OpRead).Allowed:
+		n.ReadLimit = "reads only what its rules grant"
+	case len(p.Globs) > 0:
+		n.ReadLimit = fmt.Sprintf("denies what the glob %q matches (%s)", p.Globs[0].Pattern, p.Globs[0].Origin)
+	default:
+		for _, r := range p.Rules {
+			if r.Access == ir.Deny {
+				n.ReadLimit = fmt.Sprintf("denies %s (%s)", env.Bindings.Bind(r.Path), r.Origin)
+				break
+			}
+		}
+	}
+	var rules, bases []string
+	for _, r := range p.Rules {
+		if h, ok := env.Bindings.BindOK(r.Path); ok {
+			rules = append(rules, ir.ResolvePath(h))
+		}
+	}
+	for _, g := range p.Globs {
+		if h, ok := env.Bindings.BindOK(g.Base); ok {
+			bases = append(bases, ir.ResolvePath(h))
+		}
+	}
+	n.WritableTree = func(m string) bool {
+		m = ir.ResolvePath(m)
+		if !dec.Decide(m, ir.OpWrite).Allowed {
+			return false
+		}
+		for _, r := range rules {
+			if r != m && ir.HasPathPrefix(r, m) && !dec.Decide(r, ir.OpWrite).Allowed {
+				return false
+			}
+		}
+		for _, b := range bases {
+			if ir.HasPathPrefix(b, m) || ir.HasPathPrefix(m, b) {
+				return false
+			}
+		}
+		return true
+	}
+	return n
 }

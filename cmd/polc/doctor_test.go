@@ -64,6 +64,7 @@ func doctorHosts() map[string]*hostprobe.Fake {
 	// answer EPERM to a process without CAP_SYS_ADMIN.
 	h = native()
 	h.Files["/.dockerenv"] = ""
+	inContainer(h)
 	h.Files["/proc/self/status"] = filtered
 	h.UserNSErr, h.SandboxErr, h.SandboxStderr = syscall.EPERM, errExit1, noPermsBwrap
 	hosts["docker-default-seccomp"] = h
@@ -72,17 +73,20 @@ func doctorHosts() map[string]*hostprobe.Fake {
 	// namespaces, but with the default masked /proc paths.
 	h = native()
 	h.Files["/.dockerenv"] = ""
+	inContainer(h)
 	h.SandboxErr, h.SandboxStderr = errExit1, "bwrap: Can't mount proc on /newroot/proc: Operation not permitted\n"
 	hosts["docker-masked-proc"] = h
 
 	h = native()
 	h.Files["/run/.containerenv"] = ""
+	inContainer(h)
 	h.Files["/proc/self/status"] = filtered
 	h.UserNSErr, h.SandboxErr, h.SandboxStderr = syscall.EPERM, errExit1, noPermsBwrap
 	hosts["podman-default-seccomp"] = h
 
 	h = native()
 	h.Env["KUBERNETES_SERVICE_HOST"] = "10.96.0.1"
+	inContainer(h)
 	h.Files["/proc/self/status"] = filtered
 	h.UserNSErr, h.SandboxErr, h.SandboxStderr = syscall.EPERM, errExit1, noPermsBwrap
 	hosts["kubernetes"] = h
@@ -91,6 +95,7 @@ func doctorHosts() map[string]*hostprobe.Fake {
 	// devcontainer's bubblewrap seccomp profile does).
 	h = native()
 	h.Files["/.dockerenv"] = ""
+	inContainer(h)
 	h.Env["REMOTE_CONTAINERS"] = "true"
 	hosts["devcontainer"] = h
 
@@ -136,6 +141,72 @@ func doctorHosts() map[string]*hostprobe.Fake {
 	return hosts
 }
 
+// A container's network (loopback and eth0) and mounts as Docker makes
+// them: a writable overlay root, the project bind-mounted, /proc, /dev
+// and /sys, and the writable resolv.conf, hostname and hosts files.
+const (
+	containerNetDev = `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:       0       0    0    0    0     0          0         0        0       0    0    0    0     0       0          0
+  eth0:    5046      41    0    0    0     0          0         0      806       9    0    0    0     0       0          0
+`
+	containerMounts = `600 500 0:50 / / rw,relatime master:1 - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/A
+601 600 0:53 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw
+602 600 0:54 / /dev rw,nosuid - tmpfs tmpfs rw,size=65536k,mode=755
+603 602 0:55 / /dev/pts rw,nosuid,noexec,relatime - devpts devpts rw,gid=5,mode=620,ptmxmode=666
+604 600 0:56 / /sys ro,nosuid,nodev,noexec,relatime - sysfs sysfs ro
+605 602 0:52 / /dev/shm rw,nosuid,nodev,noexec,relatime - tmpfs shm rw,size=65536k
+606 600 8:1 /home/me/src/app /workspaces/app rw,relatime - ext4 /dev/sda1 rw
+607 600 8:1 /var/lib/docker/containers/c/resolv.conf /etc/resolv.conf rw,relatime - ext4 /dev/sda1 rw
+608 600 8:1 /var/lib/docker/containers/c/hostname /etc/hostname rw,relatime - ext4 /dev/sda1 rw
+609 600 8:1 /var/lib/docker/containers/c/hosts /etc/hosts rw,relatime - ext4 /dev/sda1 rw
+`
+)
+
+func inContainer(h *hostprobe.Fake) {
+	h.Files["/proc/net/dev"] = containerNetDev
+	h.Files["/proc/self/mountinfo"] = containerMounts
+}
+
+// TestDoctorContainerIsolation: a container run without a network and
+// with a read-only root (no volumes, no runtime socket) already gives
+// what :read-only asks (POL244, with what -P :danger-full-access gives
+// up); one with a network, a writable root or the Docker socket does
+// not, and the row says why.
+func TestDoctorContainerIsolation(t *testing.T) {
+	sb := compiledSandbox(t, ":read-only", false)
+	offline := strings.Join(strings.Split(containerNetDev, "\n")[:3], "\n") + "\n"
+	readOnly := "600 500 0:50 / / ro,relatime master:1 - overlay overlay rw,lowerdir=/var/lib/docker/overlay2/l/A\n" +
+		"601 600 0:53 / /proc rw,nosuid,nodev,noexec,relatime - proc proc rw\n" +
+		"605 602 0:52 / /dev/shm rw,nosuid,nodev,noexec,relatime - tmpfs shm rw,size=65536k\n"
+	for _, c := range []struct {
+		name, netdev, mounts string
+		sock                 bool
+		want                 string
+	}{
+		{"gives", offline, readOnly, false, "podman (/run/.containerenv) already gives the isolation :read-only asks for on its own: no network beyond loopback where the profile has none, nothing the profile hides, nothing writable that it keeps read-only [POL244]\n"},
+		{"network", containerNetDev, readOnly, false, "does not give the isolation :read-only asks for on its own: it has a network (eth0) and the profile's is off; the profile still needs its sandbox\n"},
+		{"writable", offline, containerMounts, false, "does not give the isolation :read-only asks for on its own: it lets the command write /, /etc/hostname, /etc/hosts, /etc/resolv.conf, /workspaces/app, which the profile keeps (in part) read-only; the profile still needs its sandbox\n"},
+		{"docker.sock", offline, readOnly, true, "does not give the isolation :read-only asks for on its own: /var/run/docker.sock is reachable, which the profile's network keeps out of reach; the profile still needs its sandbox\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := doctorHosts()["podman-default-seccomp"]
+			h.Files["/proc/net/dev"], h.Files["/proc/self/mountinfo"] = c.netdev, c.mounts
+			if c.sock {
+				h.Files["/var/run/docker.sock"] = ""
+			}
+			r := hostprobe.Inspect(h, sb)
+			text := r.Text()
+			if !strings.Contains(text, c.want) {
+				t.Errorf("report lacks %q:\n%s", c.want, text)
+			}
+			if c.name == "gives" && !strings.Contains(text, "fix: if the container is your boundary, polc exec -P :danger-full-access") {
+				t.Errorf("no fix for the container that is the boundary:\n%s", text)
+			}
+		})
+	}
+}
+
 // errExit1 stands for bwrap's exit status 1.
 var errExit1 = &fakeExit{}
 
@@ -147,13 +218,20 @@ func (*fakeExit) Error() string { return "exit status 1" }
 // an empty project with no user config.
 func workspaceSandbox(t *testing.T) hostprobe.Sandbox {
 	t.Helper()
+	return compiledSandbox(t, ":workspace", false)
+}
+
+// compiledSandbox is what a profile asks of the host, compiled in an
+// empty project with no user config; landlock is --landlock.
+func compiledSandbox(t *testing.T, profile string, landlock bool) hostprobe.Sandbox {
+	t.Helper()
 	needLinux(t)
 	dir := t.TempDir()
 	t.Setenv("HOME", filepath.Join(dir, "home"))
 	t.Setenv("CODEX_HOME", filepath.Join(dir, "home", ".codex"))
 	os.MkdirAll(filepath.Join(dir, "home", ".codex"), 0o755) // polc refuses a CODEX_HOME that names nothing
 	os.MkdirAll(filepath.Join(dir, "proj"), 0o755)
-	res := compiler.Compile(compiler.Options{Dir: filepath.Join(dir, "proj"), Profile: ":workspace", ForExec: true, NoExpand: true})
+	res := compiler.Compile(compiler.Options{Dir: filepath.Join(dir, "proj"), Profile: profile, ForExec: true, NoExpand: true, Landlock: landlock})
 	if res.Diags.HasErrors() {
 		t.Fatalf("compile: %v", res.Diags.Errors())
 	}
@@ -166,6 +244,8 @@ func workspaceSandbox(t *testing.T) hostprobe.Sandbox {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sb.Landlock = landlockFit(res)
+	sb.Needs = needsOf(res)
 	return sb
 }
 
@@ -204,6 +284,53 @@ func TestDoctorGolden(t *testing.T) {
 			}
 			if name == "wsl1" && len(host.Tried) > 0 {
 				t.Errorf("WSL1: bwrap was tried (%v); polc refuses before trying", host.Tried)
+			}
+		})
+	}
+}
+
+// TestDoctorLandlock: where bubblewrap is missing, :read-only (which
+// Landlock enforces exactly) is offered --landlock; asked for, Landlock
+// decides the verdict, and a kernel whose ABI lacks what the profile
+// needs is refused with POL241. The reports are goldens.
+func TestDoctorLandlock(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		asked     bool
+		abi       int
+		enforce   bool
+		code, fix string
+	}{
+		{"landlock-offered", false, 4, false, "POL070", "polc exec --landlock"},
+		{"landlock-asked", true, 4, true, "", ""},
+		{"landlock-abi-too-old", true, 2, false, "POL241", "newer kernel"},
+		{"landlock-missing", true, 0, false, "POL241", "lsm="},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			sb := compiledSandbox(t, ":read-only", c.asked)
+			host := doctorHosts()["no-bwrap"]
+			host.Landlock = c.abi
+			r := hostprobe.Inspect(host, sb)
+			if r.Enforceable != c.enforce {
+				t.Fatalf("enforceable %v, want %v: %+v", r.Enforceable, c.enforce, r.Finding)
+			}
+			if f := hostprobe.Diagnose(doctorHosts()["no-bwrap"], sb); c.asked && c.abi == 4 && f != nil {
+				t.Errorf("exec's diagnosis refuses: %v", f)
+			}
+			if c.code != "" {
+				last := r.Rows[len(r.Rows)-1]
+				if string(last.Code) != c.code || !strings.Contains(last.Fix, c.fix) {
+					t.Errorf("profile row %+v, want code %s and a fix naming %q", last, c.code, c.fix)
+				}
+			}
+			var text bytes.Buffer
+			writeDoctor(&text, r, "text")
+			file := filepath.Join("testdata", "doctor", c.name+".txt")
+			if *updateDoctor {
+				os.WriteFile(file, text.Bytes(), 0o644)
+			}
+			if want, err := os.ReadFile(file); err != nil || string(want) != text.String() {
+				t.Errorf("%s differs (run with -update-doctor after an intended change): %v\n--- got\n%s\n--- want\n%s", file, err, text.String(), want)
 			}
 		})
 	}

@@ -23,7 +23,7 @@ func init() {
 		Name:      "exec",
 		Usage:     "run a command under a permission profile (as `codex sandbox` does)",
 		ArgsUsage: "-- CMD [ARG...]",
-		Flags: append(append(compileFlags(), artifactFlags()...),
+		Flags: append(append(compileFlags(), artifactFlags()...), landlockFlag,
 			&cli.StringFlag{Name: "net-log", Usage: "append each request the network proxy refuses to `FILE` as a JSON line"}),
 		Action: execAction,
 	})
@@ -44,6 +44,12 @@ type prepared struct {
 	// Warning is printed (one line) once the launch is about to start;
 	// a launch polc refuses prints its refusal alone.
 	Warning string
+	// Landlock, when set, is the Landlock payload the command runs under
+	// instead of bubblewrap (exec_landlock.go).
+	Landlock []byte
+	// landlockOffer, when set, says whether Landlock mode would enforce
+	// the profile exactly here, for a launch bubblewrap cannot make.
+	landlockOffer func() string
 }
 
 func execAction(c *cli.Context) error {
@@ -58,6 +64,9 @@ func execAction(c *cli.Context) error {
 	}
 	prepare := prepareFromConfig
 	if c.IsSet("artifact") || c.IsSet("trust") {
+		if c.Bool(landlockFlag.Name) {
+			return landlockWithArtifact()
+		}
 		prepare = prepareFromArtifact // exec_artifact.go
 	}
 	p, err := prepare(c)
@@ -145,7 +154,11 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		warning += line
 	}
 	network := res.Policy.Network
-	return &prepared{Out: out, Env: env, Dir: dir, Network: &network, Warning: warning}, nil
+	ll, err := landlockPayload(res, env)
+	if err != nil {
+		return nil, err
+	}
+	return &prepared{Out: out, Env: env, Dir: dir, Network: &network, Warning: warning, Landlock: ll, landlockOffer: landlockOffer(res, env)}, nil
 }
 
 // checkCommandReadable refuses, in one line, a command no rule lets the
@@ -224,7 +237,11 @@ func launch(p *prepared, argv []string, netLog string) error {
 		defer f.Close()
 		logw = f
 	}
-	code, err := shim.Run(&shim.Launch{
+	run := shim.Run
+	if p.Landlock != nil {
+		run = func(l *shim.Launch) (int, error) { return shim.RunLandlock(l, p.Landlock) }
+	}
+	code, err := run(&shim.Launch{
 		Network: p.Network,
 		NetLog:  logw,
 		Ready:   warn,
@@ -241,7 +258,7 @@ func launch(p *prepared, argv []string, netLog string) error {
 	if err != nil {
 		var f *shim.Failure
 		if errors.As(err, &f) {
-			return execFailure("%s", f.Msg)
+			return execFailure("%s", offerLandlock(p, f.Msg))
 		}
 		return execFailure("%v", err)
 	}

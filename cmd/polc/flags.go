@@ -17,6 +17,7 @@ var (
 	hostnameFlag     = &cli.StringFlag{Name: "hostname", Usage: "match remote_sandbox_config for host `NAME` instead of this machine"}
 	// allowUnenforceableFlag is the user's explicit opt-in to a weaker
 	// sandbox: without it, a rule a platform cannot enforce is an error.
+	landlockFlag           = &cli.BoolFlag{Name: "landlock", Usage: "run under Landlock and seccomp instead of bubblewrap (as features.use_legacy_landlock = true); refused, with the reason, when Landlock cannot enforce the profile exactly"}
 	allowUnenforceableFlag = &cli.BoolFlag{Name: "allow-unenforceable", Usage: "lower rules a platform cannot enforce with a warning instead of refusing (a weaker sandbox)"}
 )
 
@@ -34,6 +35,7 @@ func compileOptions(c *cli.Context) compiler.Options {
 		Overrides:        c.StringSlice("c"),
 		RequirementFiles: c.StringSlice("requirements"),
 		Hostname:         c.String(hostnameFlag.Name),
+		Landlock:         c.Bool(landlockFlag.Name),
 	}
 }
 

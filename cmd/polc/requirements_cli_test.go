@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -113,19 +114,43 @@ func TestCLIRequirementGlobNotCapped(t *testing.T) {
 	}
 }
 
-// -c features.use_legacy_landlock=true is refused for a restricted
-// profile at compile time (exit 1, located at the override), and exec
-// refuses to run the command rather than running it without bubblewrap.
+// -c features.use_legacy_landlock=true runs a profile Landlock enforces
+// exactly (:read-only) and refuses one it cannot (:workspace keeps .git
+// read-only under a writable root) at compile time (exit 1, located at
+// the override, each reason with its code) and at exec (125, nothing run).
 func TestCLILegacyLandlock(t *testing.T) {
 	cw := newCLIWorld(t, &conformance.Case{Config: "default_permissions = \":read-only\"\n"})
-	out, errOut, code := cw.polc("check", "-C", cw.w.Proj, "-c", "features.use_legacy_landlock=true")
-	if code != 1 || !strings.Contains(out, "[POL165]") || !strings.Contains(out, "-c") {
-		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
+	if out, errOut, code := cw.polc("check", "-C", cw.w.Proj, "-c", "features.use_legacy_landlock=true"); code != 0 {
+		t.Fatalf("check :read-only with the feature: exit %d\n%s%s", code, out, errOut)
 	}
-	if out, errOut, code := cw.polc("check", "-C", cw.w.Proj, "-c", "features.use_legacy_landlock=false"); code != 0 {
+	out, errOut, code := cw.polc("check", "-C", cw.w.Proj, "-P", ":workspace", "-c", "features.use_legacy_landlock=true")
+	if code != 1 || !strings.Contains(out, "-c:1:30: error: features.use_legacy_landlock = true cannot enforce profile `:workspace` exactly") ||
+		!strings.Contains(out, "[POL165]") || !strings.Contains(out, "[POL237]") {
+		t.Fatalf("check :workspace: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := cw.polc("check", "-C", cw.w.Proj, "-P", ":workspace", "-c", "features.use_legacy_landlock=false"); code != 0 {
 		t.Fatalf("check with the feature off: exit %d\n%s%s", code, out, errOut)
 	}
-	if _, errOut, code := cw.polc("exec", "-C", cw.w.Proj, "-c", "features.use_legacy_landlock=true", "--", "true"); code != 125 || !strings.Contains(errOut, "POL165") {
+	marker := filepath.Join(cw.w.Proj, "ran")
+	if _, errOut, code := cw.polc("exec", "-C", cw.w.Proj, "-P", ":workspace", "-c", "features.use_legacy_landlock=true", "--", "touch", marker); code != 125 || !strings.Contains(errOut, "POL165") {
 		t.Errorf("exec: exit %d, want 125 naming POL165\n%s", code, errOut)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Errorf("exec refused, yet the command ran")
+	}
+}
+
+// Requirements that pin features.use_legacy_landlock = false refuse
+// --landlock (POL243 at the pin); the profile still checks and runs
+// under bubblewrap without the flag.
+func TestCLILandlockPinnedOff(t *testing.T) {
+	cw := newCLIWorld(t, &conformance.Case{Config: "default_permissions = \":read-only\"\n",
+		Requirements: "[features]\nuse_legacy_landlock = false\n", HasReq: true})
+	out, errOut, code := cw.polc(append([]string{"check", "-C", cw.w.Proj, "--landlock"}, cw.reqArgs()...)...)
+	if code != 1 || !strings.Contains(out, cw.w.RequirementsFile+":2:23: error: --landlock asks for Landlock mode, but the requirements pin features.use_legacy_landlock = false [POL243]") {
+		t.Fatalf("check --landlock: exit %d\n%s%s", code, out, errOut)
+	}
+	if out, errOut, code := cw.polc(append([]string{"check", "-C", cw.w.Proj}, cw.reqArgs()...)...); code != 0 {
+		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
 	}
 }

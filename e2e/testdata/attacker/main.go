@@ -7,6 +7,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -59,6 +60,10 @@ func main() {
 			report("add "+a, err)
 			_, err = unix.KeyctlJoinSessionKeyring("")
 			report("join-session", err)
+		}
+	case "tcp": // tcp IP:PORT: connect an IPv4 TCP socket
+		for _, a := range args {
+			report("tcp "+a, tcpConnect(a))
 		}
 	case "pairs": // socketpairs, send/recv and fd passing: must work
 		report("pairs", pairs())
@@ -225,4 +230,24 @@ func inherited(fd int) error {
 		return fmt.Errorf("reply %q", buf[:n])
 	}
 	return nil
+}
+
+func tcpConnect(a string) error {
+	host, port, _ := strings.Cut(a, ":")
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host).To4()
+	if ip == nil {
+		return fmt.Errorf("not an IPv4 address: %s", host)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	sa := &unix.SockaddrInet4{Port: p}
+	copy(sa.Addr[:], ip)
+	return unix.Connect(fd, sa)
 }
