@@ -127,8 +127,6 @@ func ProfileNames(opts Options) []string {
 		return names
 	}
 	s.mergeLayers()
-	for _, n := range s.profileTables().names {
-		names = append(names, n)
-	}
+	names = append(names, s.profileTables().names...)
 	return names
 }

@@ -116,19 +116,3 @@ func (s *state) checkLandlock() {
 		s.diags = append(s.diags, d)
 	}
 }
-
-// fullDiskWrite reports whether a profile writes everywhere: ":root" is
-// writable and no entry reads-only or denies anything
-// (has_full_disk_write_access).
-func fullDiskWrite(p *profile) bool {
-	root := false
-	for _, e := range p.entries {
-		if e.access != ir.Write {
-			return false
-		}
-		if e.base == ":root" && e.sub == "" && !e.glob {
-			root = true
-		}
-	}
-	return root
-}

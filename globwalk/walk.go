@@ -137,7 +137,6 @@ type walker struct {
 type pendingChild struct {
 	name string
 	set  int32
-	old  *node
 }
 
 // node is one listed directory in the cache tree.

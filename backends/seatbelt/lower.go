@@ -539,11 +539,9 @@ func (l *lowering) profile(pl *Payload) string {
 	// so an allowed socket stays unreachable (narrower: fail closed),
 	// and the user is told.
 	if pl.Network != ir.NetworkFull && l.p.Network.HostUnixSockets() {
-		pos := l.p.Network.Origin.Pos
+		pos := l.p.Network.UnixSockets[0].Origin.Pos
 		if a := l.p.Network.AllUnixSockets; a != nil {
 			pos = a.Pos
-		} else {
-			pos = l.p.Network.UnixSockets[0].Origin.Pos
 		}
 		l.diags.Addf(diag.MacUnixSockets, pos, "enable the network, or run the command outside the sandbox to reach the socket",
 			"the macOS profile does not grant host Unix sockets without the network: connecting to an allowed socket is refused on macOS")

@@ -647,9 +647,7 @@ func closeInline(t *Tab) {
 
 func parseInt(s string) (int64, error) {
 	s = strings.ReplaceAll(s, "_", "")
-	if strings.HasPrefix(s, "+") {
-		s = s[1:]
-	}
+	s = strings.TrimPrefix(s, "+")
 	// strconv base 0 understands 0x, 0o and 0b, but also a leading 0 as
 	// octal; TOML forbids leading zeros and the parser has rejected them.
 	return strconv.ParseInt(s, 0, 64)
