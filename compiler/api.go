@@ -59,6 +59,10 @@ type Options struct {
 	// shares one memoizing resolver across thousands of compiles on the
 	// same host. It must answer as ir.ResolvePath does.
 	Resolve func(string) string
+	// Host, when set, answers the passes' host lookups (stat, symlinks,
+	// the shell's loader) from a cache shared across compiles; see
+	// HostCache for when that is sound. Nil: every compile asks the host.
+	Host *HostCache
 }
 
 // Result is the outcome of a compile. Policy is nil when Diags has errors.

@@ -49,7 +49,7 @@ func (s *state) parse() {
 	if s.stop {
 		return
 	}
-	if f := filepath.Join(s.systemDir, "config.toml"); exists(f) {
+	if f := filepath.Join(s.systemDir, "config.toml"); s.exists(f) {
 		s.readLayer(layerSystem, f, true)
 	}
 	s.readLayer(layerUser, filepath.Join(s.codexHome, "config.toml"), true)
@@ -88,7 +88,7 @@ func (s *state) parse() {
 	defer s.stopOnUnreadable()
 	reqFiles := s.opts.RequirementFiles
 	if len(reqFiles) == 0 {
-		if f := filepath.Join(s.systemDir, "requirements.toml"); exists(f) {
+		if f := filepath.Join(s.systemDir, "requirements.toml"); s.exists(f) {
 			reqFiles = []string{f}
 		}
 	}
@@ -115,11 +115,11 @@ func (s *state) hostValues() {
 	}
 	abs, err := filepath.Abs(dir)
 	if err == nil {
-		abs, err = filepath.EvalSymlinks(abs)
+		abs, err = s.evalSymlinks(abs)
 	}
 	if err == nil {
 		var st os.FileInfo
-		if st, err = os.Stat(abs); err == nil && !st.IsDir() {
+		if st, err = s.stat(abs); err == nil && !st.IsDir() {
 			err = fmt.Errorf("not a directory")
 		}
 	}
@@ -171,7 +171,7 @@ func (s *state) hostValues() {
 // does (find_codex_home): falling back to ~/.codex, or to no user layer at
 // all, would silently select another profile (Codex's default :read-only).
 func (s *state) checkCodexHome() bool {
-	st, err := os.Stat(s.codexHome)
+	st, err := s.stat(s.codexHome)
 	msg := ""
 	switch {
 	case err != nil && errors.Is(err, fs.ErrNotExist):
@@ -208,16 +208,11 @@ func cleanAbs(p string) string {
 	return filepath.Clean(p)
 }
 
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
 // repoRoot is the nearest ancestor of dir (or dir) holding .git, the
 // project root marker Codex uses; "" when there is none.
-func repoRoot(dir string) string {
+func (s *state) repoRoot(dir string) string {
 	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+		if _, err := s.lstat(filepath.Join(d, ".git")); err == nil {
 			return d
 		}
 		if filepath.Dir(d) == d {
@@ -230,7 +225,7 @@ func repoRoot(dir string) string {
 // the project directory. A .codex directory that is CODEX_HOME itself is
 // the user layer, not a project layer.
 func (s *state) projectConfigFiles() []string {
-	root := repoRoot(s.dir)
+	root := s.repoRoot(s.dir)
 	if root == "" {
 		root = s.dir
 	}
@@ -244,22 +239,22 @@ func (s *state) projectConfigFiles() []string {
 	var out []string
 	for i := len(dirs) - 1; i >= 0; i-- {
 		codexDir := filepath.Join(dirs[i], ".codex")
-		if s.codexHome != "" && samePath(codexDir, s.codexHome) {
+		if s.codexHome != "" && s.samePath(codexDir, s.codexHome) {
 			continue
 		}
-		if f := filepath.Join(codexDir, "config.toml"); exists(f) {
+		if f := filepath.Join(codexDir, "config.toml"); s.exists(f) {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-func samePath(a, b string) bool {
+func (s *state) samePath(a, b string) bool {
 	if a == b {
 		return true
 	}
-	ra, err1 := filepath.EvalSymlinks(a)
-	rb, err2 := filepath.EvalSymlinks(b)
+	ra, err1 := s.evalSymlinks(a)
+	rb, err2 := s.evalSymlinks(b)
 	return err1 == nil && err2 == nil && ra == rb
 }
 

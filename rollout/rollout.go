@@ -301,10 +301,11 @@ type runner struct {
 	// config another user has byte for byte (the team's template, the
 	// defaults) is checked once.
 	seen map[[sha256.Size]byte]*memo
-	// resolved memoizes ir.ResolvePath for the compiles of the run: they
-	// judge the same host paths (the neutral host's, the system's) again
-	// and again, and the host does not change under a report.
-	resolved sync.Map
+	// host answers the compiles' host lookups (stat, symlinks, path
+	// resolution) once per path for the run: they judge the same host
+	// paths (the neutral host's, the system's) again and again, and the
+	// host does not change under a report.
+	host *compiler.HostCache
 	// lowered caches, per policy (origins' positions left out) and
 	// platform, whether the backend refuses it.
 	lowered map[[sha256.Size]byte]map[string]bool
@@ -321,7 +322,8 @@ func newRunner(opts Options) (*runner, error) {
 		root = real
 	}
 	r := &runner{opts: opts, neutral: root, reqFiles: map[string]bool{}, baseFiles: map[string]bool{},
-		lowered: map[[sha256.Size]byte]map[string]bool{}, seen: map[[sha256.Size]byte]*memo{}}
+		lowered: map[[sha256.Size]byte]map[string]bool{}, seen: map[[sha256.Size]byte]*memo{},
+		host: compiler.NewHostCache()}
 	for _, d := range []*string{&r.home, &r.project, &r.codexHome, &r.tmp, &r.system} {
 		*d, err = os.MkdirTemp(root, "")
 		if err != nil {
@@ -339,16 +341,6 @@ func newRunner(opts Options) (*runner, error) {
 }
 
 func (r *runner) close() { os.RemoveAll(r.neutral) }
-
-// resolve is ir.ResolvePath, once per path for the run.
-func (r *runner) resolve(p string) string {
-	if v, ok := r.resolved.Load(p); ok {
-		return v.(string)
-	}
-	v := ir.ResolvePath(p)
-	r.resolved.Store(p, v)
-	return v
-}
 
 // clean names the neutral host's directories in a diagnostic by the
 // variables they stand for: they are made for the run, and mean nothing
@@ -372,7 +364,7 @@ func (r *runner) options(e *entry, profile string, reqs []string) compiler.Optio
 	o := compiler.Options{
 		Dir: r.project, CodexHome: r.codexHome, Home: r.home, Tmpdir: r.tmp, SystemDir: r.system,
 		Profile: profile, RequirementFiles: reqs, Hostname: r.opts.Hostname, NoExpand: !r.opts.Expand,
-		Resolve: r.resolve,
+		Host: r.host,
 	}
 	if e.configFile != "" {
 		o.ConfigFiles = []string{e.configFile}
