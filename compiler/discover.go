@@ -45,6 +45,16 @@ const defaultSystemDir = "/etc/codex"
 
 // parse finds the host values and reads every input (Codex's discovery).
 func (s *state) parse() {
+	s.parseConfig()
+	if s.stop {
+		return
+	}
+	s.parseRequirements()
+}
+
+// parseConfig finds the host values and reads the config layers: the
+// part of parse that does not depend on the requirements (or on -P).
+func (s *state) parseConfig() {
 	s.hostValues()
 	if s.stop {
 		return
@@ -84,7 +94,12 @@ func (s *state) parse() {
 		s.readLayer(layerProject, f, true)
 	}
 	s.layers = append(s.layers, above...)
+}
 
+// parseRequirements reads the requirement files (--requirements, else
+// the system's requirements.toml), and stops the compile when any input
+// could not be read or parsed.
+func (s *state) parseRequirements() {
 	defer s.stopOnUnreadable()
 	reqFiles := s.opts.RequirementFiles
 	if len(reqFiles) == 0 {

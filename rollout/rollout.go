@@ -199,6 +199,12 @@ func (r *Report) Worst() Status {
 // parsed (every config would be refused for that alone); a bad corpus
 // entry is part of the report.
 func Run(paths []string, opts Options) (*Report, diag.List, error) {
+	return run(paths, opts, false)
+}
+
+// run is Run; plain checks every entry the slow, obvious way (see
+// runner.plain), which the tests hold the fast path to.
+func run(paths []string, opts Options, plain bool) (*Report, diag.List, error) {
 	if len(opts.Platforms) == 0 {
 		opts.Platforms = backends.Platforms()
 	}
@@ -206,6 +212,7 @@ func Run(paths []string, opts Options) (*Report, diag.List, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	r.plain = plain
 	defer r.close()
 	if d := r.requirementErrors(); d.HasErrors() {
 		return nil, d, nil
@@ -224,7 +231,11 @@ func Run(paths []string, opts Options) (*Report, diag.List, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				rep.Configs[i] = r.configOnce(entries[i])
+				if r.plain {
+					rep.Configs[i] = r.config(entries[i])
+				} else {
+					rep.Configs[i] = r.configOnce(entries[i])
+				}
 			}
 		}()
 	}
@@ -288,7 +299,12 @@ func summarize(rep *Report) Summary {
 // runner holds what every check of one run shares: the neutral host and
 // the backends' verdicts on policies already lowered.
 type runner struct {
-	opts    Options
+	opts Options
+	// plain turns off every shortcut that must not change the report:
+	// each compile reads its inputs itself (no compiler.Prepared) and
+	// asks the host itself (no HostCache), backends are lowered (not
+	// Checked) and nothing is memoized across entries or policies.
+	plain   bool
 	neutral string
 	// home, project, codexHome, tmp and system are empty directories:
 	// the neutral host a lone config is compiled on.
@@ -364,7 +380,9 @@ func (r *runner) options(e *entry, profile string, reqs []string) compiler.Optio
 	o := compiler.Options{
 		Dir: r.project, CodexHome: r.codexHome, Home: r.home, Tmpdir: r.tmp, SystemDir: r.system,
 		Profile: profile, RequirementFiles: reqs, Hostname: r.opts.Hostname, NoExpand: !r.opts.Expand,
-		Host: r.host,
+	}
+	if !r.plain {
+		o.Host = r.host
 	}
 	if e.configFile != "" {
 		o.ConfigFiles = []string{e.configFile}
@@ -410,18 +428,19 @@ func (r *runner) config(e *entry) Config {
 	}
 	// The config's own profiles: what the compiler lists without any
 	// requirements (the built-ins come first).
-	names := compiler.ProfileNames(r.options(e, "", nil))
+	in := r.inputs(e)
+	names := in.profileNames()
 	defined := names
 	if len(defined) >= 3 {
 		defined = defined[3:]
 	}
-	def := r.profile(e, "", true)
+	def := r.profile(in, "", true)
 	c.Profiles = append(c.Profiles, def)
 	for _, n := range defined {
 		if def.Name == n {
 			continue // the default row is this profile
 		}
-		c.Profiles = append(c.Profiles, r.profile(e, n, false))
+		c.Profiles = append(c.Profiles, r.profile(in, n, false))
 	}
 	c.Status = Unchanged
 	for _, p := range c.Profiles {
@@ -456,10 +475,11 @@ func (r *runner) errKey(d diag.Diagnostic) string {
 }
 
 // profile checks one profile ("" is the default selection).
-func (r *runner) profile(e *entry, name string, isDefault bool) Profile {
+func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
+	e := in.e
 	p := Profile{Name: name, Default: isDefault}
-	nw := compiler.Compile(r.options(e, name, r.opts.Requirements))
-	old := compiler.Compile(r.options(e, name, r.opts.Baseline))
+	nw := in.compile(name, r.opts.Requirements)
+	old := in.compile(name, r.opts.Baseline)
 	if isDefault {
 		// The row is named by what the config selects, not by what a
 		// requirement made of it (a fallback to :read-only).
@@ -583,6 +603,7 @@ func (r *runner) lower(p *ir.Policy, platform string) diag.List {
 		return diag.List{{Code: diag.RolloutBadInput, Severity: diag.Error, Message: err.Error()}}
 	}
 	key, ok := policyKey(p)
+	ok = ok && !r.plain
 	if ok {
 		r.mu.Lock()
 		refused, seen := r.lowered[key][platform]
@@ -592,7 +613,7 @@ func (r *runner) lower(p *ir.Policy, platform string) diag.List {
 		}
 	}
 	var diags diag.List
-	if c, ok := b.(checker); ok {
+	if c, ok := b.(checker); ok && !r.plain {
 		diags = c.Check(p, r.opts.Lower)
 	} else {
 		_, diags = b.Lower(p, r.opts.Lower)
@@ -703,4 +724,37 @@ func fixSelection(l diag.List, e *entry, name string) {
 		}
 		l[i].Pos = where
 	}
+}
+
+// inputs compiles one entry's profiles: the config read once for all of
+// them (compiler.Prepared), or, plain, each compile reading it anew.
+type inputs struct {
+	r    *runner
+	e    *entry
+	prep *compiler.Prepared
+}
+
+func (r *runner) inputs(e *entry) *inputs {
+	in := &inputs{r: r, e: e}
+	if !r.plain {
+		in.prep = compiler.Prepare(r.options(e, "", nil))
+	}
+	return in
+}
+
+// compile compiles the entry with profile selected under reqs.
+func (in *inputs) compile(profile string, reqs []string) *compiler.Result {
+	if in.prep != nil {
+		return in.prep.Compile(profile, reqs)
+	}
+	return compiler.Compile(in.r.options(in.e, profile, reqs))
+}
+
+// profileNames lists the profiles the config could select, without
+// requirements.
+func (in *inputs) profileNames() []string {
+	if in.prep != nil {
+		return in.prep.ProfileNames()
+	}
+	return compiler.ProfileNames(in.r.options(in.e, "", nil))
 }
