@@ -543,21 +543,22 @@ func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
 	// A policy the change leaves as it was (positions aside) lowers as it
 	// did: whatever a backend says of it, the change did not cause it.
 	same := false
+	nwKey, oldKey := &keyed{p: nw.Policy}, &keyed{p: old.Policy}
 	if !baselineRefused {
-		ko, ok1 := policyKey(old.Policy)
-		kn, ok2 := policyKey(nw.Policy)
+		ko, ok1 := oldKey.key()
+		kn, ok2 := nwKey.key()
 		same = ok1 && ok2 && ko == kn
 	}
 	p.Status = Unchanged
 	for _, pl := range r.opts.Platforms {
 		res := Platform{Platform: pl, Changes: perPlatform[pl]}
 		if !same {
-			for _, d := range r.cleanAll(r.lower(nw.Policy, pl)) {
+			for _, d := range r.cleanAll(r.lower(nwKey, pl)) {
 				res.Refusals = append(res.Refusals, r.refusal(d, e))
 			}
 		}
 		if len(res.Refusals) > 0 && !baselineRefused {
-			res.BaselineRefused = len(r.lower(old.Policy, pl)) > 0
+			res.BaselineRefused = len(r.lower(oldKey, pl)) > 0
 		}
 		switch {
 		case len(res.Refusals) > 0:
@@ -597,12 +598,13 @@ func classify(cs []Change) Status {
 // and returns its errors. Verdicts are cached per policy without its
 // positions: most users' profiles lower alike, and only a refusal needs
 // the messages of this very policy.
-func (r *runner) lower(p *ir.Policy, platform string) diag.List {
+func (r *runner) lower(k *keyed, platform string) diag.List {
 	b, err := backends.Get(platform)
 	if err != nil {
 		return diag.List{{Code: diag.RolloutBadInput, Severity: diag.Error, Message: err.Error()}}
 	}
-	key, ok := policyKey(p)
+	p := k.p
+	key, ok := k.key()
 	ok = ok && !r.plain
 	if ok {
 		r.mu.Lock()
@@ -634,6 +636,23 @@ func (r *runner) lower(p *ir.Policy, platform string) diag.List {
 // its payload (the Linux and Windows backends); the others are lowered.
 type checker interface {
 	Check(p *ir.Policy, opts backends.Options) diag.List
+}
+
+// keyed is a policy and its policyKey, computed once: a profile's
+// policies are keyed for the comparison and for each platform's verdict.
+type keyed struct {
+	p    *ir.Policy
+	done bool
+	sum  [sha256.Size]byte
+	ok   bool
+}
+
+func (k *keyed) key() ([sha256.Size]byte, bool) {
+	if !k.done {
+		k.sum, k.ok = policyKey(k.p)
+		k.done = true
+	}
+	return k.sum, k.ok
 }
 
 // policyKey hashes a policy with every origin's position blanked, and
