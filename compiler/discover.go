@@ -108,15 +108,24 @@ func (s *state) parseRequirements() {
 		}
 	}
 	for _, f := range reqFiles {
-		data, ok := s.readFile(f, false)
-		if !ok {
+		if s.opts.Host != nil {
+			s.opts.Host.readRequirementLayer(s, f)
 			continue
 		}
-		tab, d := syntax.Parse(f, data)
-		s.diags = append(s.diags, d...)
-		if tab != nil {
-			s.reqLayers = append(s.reqLayers, &reqLayer{file: f, data: data, tab: tab})
-		}
+		s.readRequirementLayer(f)
+	}
+}
+
+// readRequirementLayer reads and parses one requirements file.
+func (s *state) readRequirementLayer(f string) {
+	data, ok := s.readFile(f, false)
+	if !ok {
+		return
+	}
+	tab, d := syntax.Parse(f, data)
+	s.diags = append(s.diags, d...)
+	if tab != nil {
+		s.reqLayers = append(s.reqLayers, &reqLayer{file: f, data: data, tab: tab})
 	}
 }
 

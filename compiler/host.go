@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -17,6 +18,10 @@ import (
 // cached answer is never revalidated. Safe for concurrent use.
 type HostCache struct {
 	lstat, stat, eval, resolve, needs sync.Map
+	// reqs holds each requirements file as read and parsed once: what
+	// it added to the diagnostics and its layer (nil when unreadable).
+	// Passes only read a parsed table (merging and profiles clone it).
+	reqs sync.Map
 }
 
 // NewHostCache returns an empty cache.
@@ -111,6 +116,31 @@ func (h *HostCache) CommandNeeds(p string) []string {
 	out := CommandNeeds(p)
 	h.needs.Store(p, append([]string(nil), out...))
 	return out
+}
+
+type reqAnswer struct {
+	diags diag.List
+	layer *reqLayer
+}
+
+// readRequirementLayer is s.readRequirementLayer, once per file: the
+// requirement files are the same for every compile of a rollout.
+func (h *HostCache) readRequirementLayer(s *state, f string) {
+	if v, ok := h.reqs.Load(f); ok {
+		a := v.(*reqAnswer)
+		s.diags = append(s.diags, a.diags...)
+		if a.layer != nil {
+			s.reqLayers = append(s.reqLayers, a.layer)
+		}
+		return
+	}
+	n, m := len(s.diags), len(s.reqLayers)
+	s.readRequirementLayer(f)
+	a := &reqAnswer{diags: append(diag.List(nil), s.diags[n:]...)}
+	if len(s.reqLayers) > m {
+		a.layer = s.reqLayers[m]
+	}
+	h.reqs.Store(f, a)
 }
 
 // The passes' host lookups: through Options.Host when it is set.

@@ -50,6 +50,11 @@ func TestPreparedCompilesAsCompile(t *testing.T) {
 			sets := [][]string{opts.RequirementFiles, nil, {missing}}
 			profiles := append([]string{"", opts.Profile}, compiler.ProfileNames(opts)...)
 			prep := compiler.Prepare(opts)
+			// The same config through a shared host cache (requirement
+			// files read once for every compile).
+			cachedOpts := opts
+			cachedOpts.Host = compiler.NewHostCache()
+			cached := compiler.Prepare(cachedOpts)
 			plainNames := opts
 			plainNames.RequirementFiles = nil
 			if got, want := prep.ProfileNames(), compiler.ProfileNames(plainNames); !reflect.DeepEqual(got, want) {
@@ -60,7 +65,10 @@ func TestPreparedCompilesAsCompile(t *testing.T) {
 					for _, name := range profiles {
 						o := opts
 						o.Profile, o.RequirementFiles = name, reqs
-						sameResult(t, "-P "+name+" --requirements "+strings.Join(reqs, ","), prep.Compile(name, reqs), compiler.Compile(o))
+						what := "-P " + name + " --requirements " + strings.Join(reqs, ",")
+						want := compiler.Compile(o)
+						sameResult(t, what, prep.Compile(name, reqs), want)
+						sameResult(t, what+" (host cache)", cached.Compile(name, reqs), want)
 						compared++
 					}
 				}
