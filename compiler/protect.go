@@ -90,6 +90,9 @@ func (s *state) protectMetadata() {
 		if !ok {
 			continue
 		}
+		if _, err := s.lstat(host); err != nil {
+			continue // no .git here: nothing points elsewhere
+		}
 		target := gitdirTarget(host)
 		if target == "" {
 			continue
