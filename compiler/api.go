@@ -68,6 +68,10 @@ type Options struct {
 	// = true; the compile refuses a profile Landlock cannot enforce
 	// exactly (backends/landlock).
 	Landlock bool
+	// Host, when set, answers the passes' host lookups (stat, symlinks,
+	// the shell's loader) from a cache shared across compiles; see
+	// HostCache for when that is sound. Nil: every compile asks the host.
+	Host *HostCache
 }
 
 // Result is the outcome of a compile. Policy is nil when Diags has errors.

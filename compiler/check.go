@@ -20,7 +20,7 @@ func (s *state) check() {
 	if pol == nil || pol.Unrestricted {
 		return
 	}
-	dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings, Resolve: s.opts.Resolve})
+	dec, err := ir.NewDecider(pol, s.hostEnv())
 	if err != nil {
 		s.diags.Addf(diag.BadGlob, diag.Pos{}, "fix the rule", "cannot evaluate the policy: %v", err)
 		return
@@ -140,7 +140,7 @@ func (s *state) related(code diag.Code, pos, rel diag.Pos, msg, fix string) {
 // checkWriteRoot warns about a write grant on a path that does not
 // exist: it grants nothing until it is created (a bind mount needs it).
 func (s *state) checkWriteRoot(r *ir.Rule, host string) {
-	if _, err := os.Stat(host); err == nil {
+	if _, err := s.stat(host); err == nil {
 		return
 	}
 	s.diags.Addf(diag.MissingWriteRoot, r.Origin.Pos, "create the directory before running, or remove the rule",
@@ -188,7 +188,7 @@ func (s *state) checkSymlinks(dec *ir.Decider) {
 				parent = "/"
 			}
 			cur += "/" + part
-			st, err := os.Lstat(cur)
+			st, err := s.lstat(cur)
 			if err != nil {
 				break
 			}
@@ -198,7 +198,7 @@ func (s *state) checkSymlinks(dec *ir.Decider) {
 			if !dec.Decide(parent, ir.OpWrite).Allowed {
 				continue
 			}
-			target, _ := filepath.EvalSymlinks(cur)
+			target, _ := s.evalSymlinks(cur)
 			kind := "denied"
 			if r.Access == ir.Read {
 				kind = "read-only"

@@ -75,12 +75,21 @@ type state struct {
 // Compile runs every pass over the inputs opts selects. The result's
 // Policy is nil when any diagnostic is an error.
 func Compile(opts Options) *Result {
-	s := &state{opts: opts}
+	return (&state{opts: opts}).compile((*state).parse)
+}
+
+// compile runs the passes over s, with parse in place of the first
+// (Prepared.Compile has read the config layers already).
+func (s *state) compile(parse func(*state)) *Result {
 	res := &Result{}
-	for _, p := range passes {
+	for i, p := range passes {
 		start := time.Now()
+		run := p.run
+		if i == 0 {
+			run = parse
+		}
 		if !s.stop {
-			p.run(s)
+			run(s)
 		}
 		res.Timings = append(res.Timings, Timing{Pass: p.name, Duration: time.Since(start)})
 	}
@@ -122,6 +131,11 @@ func dedupe(l diag.List) diag.List {
 func ProfileNames(opts Options) []string {
 	s := &state{opts: opts}
 	s.parse()
+	return s.profileNames()
+}
+
+// profileNames is ProfileNames after parse.
+func (s *state) profileNames() []string {
 	names := []string{builtinReadOnly, builtinWorkspace, builtinFull}
 	if s.stop {
 		return names

@@ -61,12 +61,12 @@ func (s *state) findTrust(t *syntax.Tab) trustState {
 		return trustState{}
 	}
 	candidates := []string{s.dir}
-	if r := repoRoot(s.dir); r != "" && r != s.dir {
+	if r := s.repoRoot(s.dir); r != "" && r != s.dir {
 		candidates = append(candidates, r)
 	}
 	for _, c := range candidates {
 		for _, k := range projects.Tab.Keys() {
-			if !samePath(filepath.Clean(k), c) {
+			if !s.samePath(filepath.Clean(k), c) {
 				continue
 			}
 			v := projects.Tab.Get(k)

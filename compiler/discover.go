@@ -45,11 +45,21 @@ const defaultSystemDir = "/etc/codex"
 
 // parse finds the host values and reads every input (Codex's discovery).
 func (s *state) parse() {
+	s.parseConfig()
+	if s.stop {
+		return
+	}
+	s.parseRequirements()
+}
+
+// parseConfig finds the host values and reads the config layers: the
+// part of parse that does not depend on the requirements (or on -P).
+func (s *state) parseConfig() {
 	s.hostValues()
 	if s.stop {
 		return
 	}
-	if f := filepath.Join(s.systemDir, "config.toml"); exists(f) {
+	if f := filepath.Join(s.systemDir, "config.toml"); s.exists(f) {
 		s.readLayer(layerSystem, f, true)
 	}
 	s.readLayer(layerUser, filepath.Join(s.codexHome, "config.toml"), true)
@@ -84,24 +94,38 @@ func (s *state) parse() {
 		s.readLayer(layerProject, f, true)
 	}
 	s.layers = append(s.layers, above...)
+}
 
+// parseRequirements reads the requirement files (--requirements, else
+// the system's requirements.toml), and stops the compile when any input
+// could not be read or parsed.
+func (s *state) parseRequirements() {
 	defer s.stopOnUnreadable()
 	reqFiles := s.opts.RequirementFiles
 	if len(reqFiles) == 0 {
-		if f := filepath.Join(s.systemDir, "requirements.toml"); exists(f) {
+		if f := filepath.Join(s.systemDir, "requirements.toml"); s.exists(f) {
 			reqFiles = []string{f}
 		}
 	}
 	for _, f := range reqFiles {
-		data, ok := s.readFile(f, false)
-		if !ok {
+		if s.opts.Host != nil {
+			s.opts.Host.readRequirementLayer(s, f)
 			continue
 		}
-		tab, d := syntax.Parse(f, data)
-		s.diags = append(s.diags, d...)
-		if tab != nil {
-			s.reqLayers = append(s.reqLayers, &reqLayer{file: f, data: data, tab: tab})
-		}
+		s.readRequirementLayer(f)
+	}
+}
+
+// readRequirementLayer reads and parses one requirements file.
+func (s *state) readRequirementLayer(f string) {
+	data, ok := s.readFile(f, false)
+	if !ok {
+		return
+	}
+	tab, d := syntax.Parse(f, data)
+	s.diags = append(s.diags, d...)
+	if tab != nil {
+		s.reqLayers = append(s.reqLayers, &reqLayer{file: f, data: data, tab: tab})
 	}
 }
 
@@ -115,11 +139,11 @@ func (s *state) hostValues() {
 	}
 	abs, err := filepath.Abs(dir)
 	if err == nil {
-		abs, err = filepath.EvalSymlinks(abs)
+		abs, err = s.evalSymlinks(abs)
 	}
 	if err == nil {
 		var st os.FileInfo
-		if st, err = os.Stat(abs); err == nil && !st.IsDir() {
+		if st, err = s.stat(abs); err == nil && !st.IsDir() {
 			err = fmt.Errorf("not a directory")
 		}
 	}
@@ -171,7 +195,7 @@ func (s *state) hostValues() {
 // does (find_codex_home): falling back to ~/.codex, or to no user layer at
 // all, would silently select another profile (Codex's default :read-only).
 func (s *state) checkCodexHome() bool {
-	st, err := os.Stat(s.codexHome)
+	st, err := s.stat(s.codexHome)
 	msg := ""
 	switch {
 	case err != nil && errors.Is(err, fs.ErrNotExist):
@@ -208,16 +232,11 @@ func cleanAbs(p string) string {
 	return filepath.Clean(p)
 }
 
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
 // repoRoot is the nearest ancestor of dir (or dir) holding .git, the
 // project root marker Codex uses; "" when there is none.
-func repoRoot(dir string) string {
+func (s *state) repoRoot(dir string) string {
 	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+		if _, err := s.lstat(filepath.Join(d, ".git")); err == nil {
 			return d
 		}
 		if filepath.Dir(d) == d {
@@ -230,7 +249,7 @@ func repoRoot(dir string) string {
 // the project directory. A .codex directory that is CODEX_HOME itself is
 // the user layer, not a project layer.
 func (s *state) projectConfigFiles() []string {
-	root := repoRoot(s.dir)
+	root := s.repoRoot(s.dir)
 	if root == "" {
 		root = s.dir
 	}
@@ -244,22 +263,22 @@ func (s *state) projectConfigFiles() []string {
 	var out []string
 	for i := len(dirs) - 1; i >= 0; i-- {
 		codexDir := filepath.Join(dirs[i], ".codex")
-		if s.codexHome != "" && samePath(codexDir, s.codexHome) {
+		if s.codexHome != "" && s.samePath(codexDir, s.codexHome) {
 			continue
 		}
-		if f := filepath.Join(codexDir, "config.toml"); exists(f) {
+		if f := filepath.Join(codexDir, "config.toml"); s.exists(f) {
 			out = append(out, f)
 		}
 	}
 	return out
 }
 
-func samePath(a, b string) bool {
+func (s *state) samePath(a, b string) bool {
 	if a == b {
 		return true
 	}
-	ra, err1 := filepath.EvalSymlinks(a)
-	rb, err2 := filepath.EvalSymlinks(b)
+	ra, err1 := s.evalSymlinks(a)
+	rb, err2 := s.evalSymlinks(b)
 	return err1 == nil && err2 == nil && ra == rb
 }
 

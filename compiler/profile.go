@@ -2,7 +2,6 @@ package compiler
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"polc/compiler/syntax"
@@ -398,7 +397,7 @@ func (s *state) compileWorkspaceRoots(p *profile, t *syntax.Tab, what string) {
 			continue
 		}
 		if host, ok := s.bindings.BindOK(root); ok {
-			if fi, err := os.Stat(host); err == nil && !fi.IsDir() {
+			if fi, err := s.stat(host); err == nil && !fi.IsDir() {
 				s.diags.Addf(diag.BadWorkspaceRoot, v.KeyPos, "name the directory that holds it, or remove the entry",
 					"workspace root `%s` is a file, not a directory", k)
 				continue

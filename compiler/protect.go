@@ -60,7 +60,7 @@ func (s *state) protectMetadata() {
 		host, ok := s.bindings.BindOK(root.Path)
 		rootIsDir := false
 		if ok {
-			st, err := os.Stat(host)
+			st, err := s.stat(host)
 			rootIsDir = err == nil && st.IsDir()
 		}
 		for _, name := range protectedNames {
@@ -80,7 +80,7 @@ func (s *state) protectMetadata() {
 
 	// A .git file pointing at its gitdir (worktrees, submodules) protects
 	// the gitdir too, when the policy would otherwise let it be written.
-	dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings, Resolve: s.opts.Resolve})
+	dec, err := ir.NewDecider(pol, s.hostEnv())
 	if err != nil {
 		return
 	}
@@ -89,6 +89,9 @@ func (s *state) protectMetadata() {
 		host, ok := s.bindings.BindOK(gitPath)
 		if !ok {
 			continue
+		}
+		if _, err := s.lstat(host); err != nil {
+			continue // no .git here: nothing points elsewhere
 		}
 		target := gitdirTarget(host)
 		if target == "" {

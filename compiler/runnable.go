@@ -37,7 +37,7 @@ func (s *state) checkRunnable(dec *ir.Decider) {
 		s.diags.Addf(diag.ProjectUnreadable, pos, fix,
 			"the sandbox cannot read the project directory %s, where every command starts: nothing can run (%s)", s.dir, d.Reason())
 	}
-	for i, need := range CommandNeeds("/bin/sh") {
+	for i, need := range s.commandNeeds("/bin/sh") {
 		// Named as on every host: where /bin/sh leads differs between them.
 		what := "/bin/sh"
 		if i > 0 {

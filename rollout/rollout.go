@@ -199,6 +199,12 @@ func (r *Report) Worst() Status {
 // parsed (every config would be refused for that alone); a bad corpus
 // entry is part of the report.
 func Run(paths []string, opts Options) (*Report, diag.List, error) {
+	return run(paths, opts, false)
+}
+
+// run is Run; plain checks every entry the slow, obvious way (see
+// runner.plain), which the tests hold the fast path to.
+func run(paths []string, opts Options, plain bool) (*Report, diag.List, error) {
 	if len(opts.Platforms) == 0 {
 		opts.Platforms = backends.Platforms()
 	}
@@ -206,6 +212,7 @@ func Run(paths []string, opts Options) (*Report, diag.List, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	r.plain = plain
 	defer r.close()
 	if d := r.requirementErrors(); d.HasErrors() {
 		return nil, d, nil
@@ -224,7 +231,11 @@ func Run(paths []string, opts Options) (*Report, diag.List, error) {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				rep.Configs[i] = r.configOnce(entries[i])
+				if r.plain {
+					rep.Configs[i] = r.config(entries[i])
+				} else {
+					rep.Configs[i] = r.configOnce(entries[i])
+				}
 			}
 		}()
 	}
@@ -288,7 +299,12 @@ func summarize(rep *Report) Summary {
 // runner holds what every check of one run shares: the neutral host and
 // the backends' verdicts on policies already lowered.
 type runner struct {
-	opts    Options
+	opts Options
+	// plain turns off every shortcut that must not change the report:
+	// each compile reads its inputs itself (no compiler.Prepared) and
+	// asks the host itself (no HostCache), backends are lowered (not
+	// Checked) and nothing is memoized across entries or policies.
+	plain   bool
 	neutral string
 	// home, project, codexHome, tmp and system are empty directories:
 	// the neutral host a lone config is compiled on.
@@ -301,10 +317,11 @@ type runner struct {
 	// config another user has byte for byte (the team's template, the
 	// defaults) is checked once.
 	seen map[[sha256.Size]byte]*memo
-	// resolved memoizes ir.ResolvePath for the compiles of the run: they
-	// judge the same host paths (the neutral host's, the system's) again
-	// and again, and the host does not change under a report.
-	resolved sync.Map
+	// host answers the compiles' host lookups (stat, symlinks, path
+	// resolution) once per path for the run: they judge the same host
+	// paths (the neutral host's, the system's) again and again, and the
+	// host does not change under a report.
+	host *compiler.HostCache
 	// lowered caches, per policy (origins' positions left out) and
 	// platform, whether the backend refuses it.
 	lowered map[[sha256.Size]byte]map[string]bool
@@ -321,7 +338,8 @@ func newRunner(opts Options) (*runner, error) {
 		root = real
 	}
 	r := &runner{opts: opts, neutral: root, reqFiles: map[string]bool{}, baseFiles: map[string]bool{},
-		lowered: map[[sha256.Size]byte]map[string]bool{}, seen: map[[sha256.Size]byte]*memo{}}
+		lowered: map[[sha256.Size]byte]map[string]bool{}, seen: map[[sha256.Size]byte]*memo{},
+		host: compiler.NewHostCache()}
 	for _, d := range []*string{&r.home, &r.project, &r.codexHome, &r.tmp, &r.system} {
 		*d, err = os.MkdirTemp(root, "")
 		if err != nil {
@@ -339,16 +357,6 @@ func newRunner(opts Options) (*runner, error) {
 }
 
 func (r *runner) close() { os.RemoveAll(r.neutral) }
-
-// resolve is ir.ResolvePath, once per path for the run.
-func (r *runner) resolve(p string) string {
-	if v, ok := r.resolved.Load(p); ok {
-		return v.(string)
-	}
-	v := ir.ResolvePath(p)
-	r.resolved.Store(p, v)
-	return v
-}
 
 // clean names the neutral host's directories in a diagnostic by the
 // variables they stand for: they are made for the run, and mean nothing
@@ -372,7 +380,9 @@ func (r *runner) options(e *entry, profile string, reqs []string) compiler.Optio
 	o := compiler.Options{
 		Dir: r.project, CodexHome: r.codexHome, Home: r.home, Tmpdir: r.tmp, SystemDir: r.system,
 		Profile: profile, RequirementFiles: reqs, Hostname: r.opts.Hostname, NoExpand: !r.opts.Expand,
-		Resolve: r.resolve,
+	}
+	if !r.plain {
+		o.Host = r.host
 	}
 	if e.configFile != "" {
 		o.ConfigFiles = []string{e.configFile}
@@ -418,18 +428,19 @@ func (r *runner) config(e *entry) Config {
 	}
 	// The config's own profiles: what the compiler lists without any
 	// requirements (the built-ins come first).
-	names := compiler.ProfileNames(r.options(e, "", nil))
+	in := r.inputs(e)
+	names := in.profileNames()
 	defined := names
 	if len(defined) >= 3 {
 		defined = defined[3:]
 	}
-	def := r.profile(e, "", true)
+	def := r.profile(in, "", true)
 	c.Profiles = append(c.Profiles, def)
 	for _, n := range defined {
 		if def.Name == n {
 			continue // the default row is this profile
 		}
-		c.Profiles = append(c.Profiles, r.profile(e, n, false))
+		c.Profiles = append(c.Profiles, r.profile(in, n, false))
 	}
 	c.Status = Unchanged
 	for _, p := range c.Profiles {
@@ -464,10 +475,11 @@ func (r *runner) errKey(d diag.Diagnostic) string {
 }
 
 // profile checks one profile ("" is the default selection).
-func (r *runner) profile(e *entry, name string, isDefault bool) Profile {
+func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
+	e := in.e
 	p := Profile{Name: name, Default: isDefault}
-	nw := compiler.Compile(r.options(e, name, r.opts.Requirements))
-	old := compiler.Compile(r.options(e, name, r.opts.Baseline))
+	nw := in.compile(name, r.opts.Requirements)
+	old := in.compile(name, r.opts.Baseline)
 	if isDefault {
 		// The row is named by what the config selects, not by what a
 		// requirement made of it (a fallback to :read-only).
@@ -531,21 +543,22 @@ func (r *runner) profile(e *entry, name string, isDefault bool) Profile {
 	// A policy the change leaves as it was (positions aside) lowers as it
 	// did: whatever a backend says of it, the change did not cause it.
 	same := false
+	nwKey, oldKey := &keyed{p: nw.Policy}, &keyed{p: old.Policy}
 	if !baselineRefused {
-		ko, ok1 := policyKey(old.Policy)
-		kn, ok2 := policyKey(nw.Policy)
+		ko, ok1 := oldKey.key()
+		kn, ok2 := nwKey.key()
 		same = ok1 && ok2 && ko == kn
 	}
 	p.Status = Unchanged
 	for _, pl := range r.opts.Platforms {
 		res := Platform{Platform: pl, Changes: perPlatform[pl]}
 		if !same {
-			for _, d := range r.cleanAll(r.lower(nw.Policy, pl)) {
+			for _, d := range r.cleanAll(r.lower(nwKey, pl)) {
 				res.Refusals = append(res.Refusals, r.refusal(d, e))
 			}
 		}
 		if len(res.Refusals) > 0 && !baselineRefused {
-			res.BaselineRefused = len(r.lower(old.Policy, pl)) > 0
+			res.BaselineRefused = len(r.lower(oldKey, pl)) > 0
 		}
 		switch {
 		case len(res.Refusals) > 0:
@@ -585,12 +598,14 @@ func classify(cs []Change) Status {
 // and returns its errors. Verdicts are cached per policy without its
 // positions: most users' profiles lower alike, and only a refusal needs
 // the messages of this very policy.
-func (r *runner) lower(p *ir.Policy, platform string) diag.List {
+func (r *runner) lower(k *keyed, platform string) diag.List {
 	b, err := backends.Get(platform)
 	if err != nil {
 		return diag.List{{Code: diag.RolloutBadInput, Severity: diag.Error, Message: err.Error()}}
 	}
-	key, ok := policyKey(p)
+	p := k.p
+	key, ok := k.key()
+	ok = ok && !r.plain
 	if ok {
 		r.mu.Lock()
 		refused, seen := r.lowered[key][platform]
@@ -600,7 +615,7 @@ func (r *runner) lower(p *ir.Policy, platform string) diag.List {
 		}
 	}
 	var diags diag.List
-	if c, ok := b.(checker); ok {
+	if c, ok := b.(checker); ok && !r.plain {
 		diags = c.Check(p, r.opts.Lower)
 	} else {
 		_, diags = b.Lower(p, r.opts.Lower)
@@ -621,6 +636,23 @@ func (r *runner) lower(p *ir.Policy, platform string) diag.List {
 // its payload (the Linux and Windows backends); the others are lowered.
 type checker interface {
 	Check(p *ir.Policy, opts backends.Options) diag.List
+}
+
+// keyed is a policy and its policyKey, computed once: a profile's
+// policies are keyed for the comparison and for each platform's verdict.
+type keyed struct {
+	p    *ir.Policy
+	done bool
+	sum  [sha256.Size]byte
+	ok   bool
+}
+
+func (k *keyed) key() ([sha256.Size]byte, bool) {
+	if !k.done {
+		k.sum, k.ok = policyKey(k.p)
+		k.done = true
+	}
+	return k.sum, k.ok
 }
 
 // policyKey hashes a policy with every origin's position blanked, and
@@ -711,4 +743,37 @@ func fixSelection(l diag.List, e *entry, name string) {
 		}
 		l[i].Pos = where
 	}
+}
+
+// inputs compiles one entry's profiles: the config read once for all of
+// them (compiler.Prepared), or, plain, each compile reading it anew.
+type inputs struct {
+	r    *runner
+	e    *entry
+	prep *compiler.Prepared
+}
+
+func (r *runner) inputs(e *entry) *inputs {
+	in := &inputs{r: r, e: e}
+	if !r.plain {
+		in.prep = compiler.Prepare(r.options(e, "", nil))
+	}
+	return in
+}
+
+// compile compiles the entry with profile selected under reqs.
+func (in *inputs) compile(profile string, reqs []string) *compiler.Result {
+	if in.prep != nil {
+		return in.prep.Compile(profile, reqs)
+	}
+	return compiler.Compile(in.r.options(in.e, profile, reqs))
+}
+
+// profileNames lists the profiles the config could select, without
+// requirements.
+func (in *inputs) profileNames() []string {
+	if in.prep != nil {
+		return in.prep.ProfileNames()
+	}
+	return compiler.ProfileNames(in.r.options(in.e, "", nil))
 }

@@ -207,12 +207,13 @@ func pathChanges(old, new *ir.Policy, platform string) []Change {
 	var out []Change
 	for _, sym := range sortedSet(probes) {
 		host := synthetic.Bind(sym)
-		fromAcc, fromWhy := effective(do, host, platform)
-		toAcc, toWhy := effective(dn, host, platform)
+		fromAcc, fromDec := effective(do, host, platform)
+		toAcc, toDec := effective(dn, host, platform)
 		if fromAcc == toAcc {
 			continue
 		}
-		out = append(out, Change{Kind: "path", Subject: sym, From: fromAcc, To: toAcc, Was: fromWhy, Now: toWhy})
+		// Words only for a change: most probes decide alike.
+		out = append(out, Change{Kind: "path", Subject: sym, From: fromAcc, To: toAcc, Was: why(fromDec), Now: why(toDec)})
 	}
 	return out
 }
@@ -225,8 +226,8 @@ func errText(err error) string {
 }
 
 // effective is the access a platform enforces on a path (deny, read,
-// write) and what decided it.
-func effective(d *ir.Decider, host, platform string) (string, string) {
+// write) and the decision that gave it (why says it in words).
+func effective(d *ir.Decider, host, platform string) (string, ir.Decision) {
 	allowed := func(dec ir.Decision) bool {
 		if platform == "macos" {
 			return dec.Allowed
@@ -242,7 +243,7 @@ func effective(d *ir.Decider, host, platform string) (string, string) {
 	case allowed(r):
 		acc = "read"
 	}
-	return acc, why(dec)
+	return acc, dec
 }
 
 // why names what decided, in the words of the config: the rule, its

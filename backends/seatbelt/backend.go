@@ -21,6 +21,10 @@ func (macosBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Output
 	return Lower(p, opts)
 }
 
+func (macosBackend) Check(p *ir.Policy, opts backends.Options) diag.List {
+	return Check(p, opts)
+}
+
 func (macosBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, error) {
 	return NewEvaluator(payload, env)
 }

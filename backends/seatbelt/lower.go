@@ -538,14 +538,7 @@ func (l *lowering) profile(pl *Payload) string {
 	// network-outbound, which Seatbelt applies to AF_UNIX connects too,
 	// so an allowed socket stays unreachable (narrower: fail closed),
 	// and the user is told.
-	if pl.Network != ir.NetworkFull && l.p.Network.HostUnixSockets() {
-		pos := l.p.Network.UnixSockets[0].Origin.Pos
-		if a := l.p.Network.AllUnixSockets; a != nil {
-			pos = a.Pos
-		}
-		l.diags.Addf(diag.MacUnixSockets, pos, "enable the network, or run the command outside the sandbox to reach the socket",
-			"the macOS profile does not grant host Unix sockets without the network: connecting to an allowed socket is refused on macOS")
-	}
+	l.checkUnixSockets(pl.Network)
 	if l.p.Minimal != nil {
 		b.WriteString("\n")
 		b.WriteString(minimalSBPL)
@@ -562,14 +555,7 @@ func (l *lowering) proxyNetwork(b *strings.Builder, pl *Payload) {
 	if n.Proxy != nil {
 		px = n.Proxy
 	}
-	if px.PortsCollide() {
-		pos := px.SOCKS5Origin.Pos
-		if pos.IsZero() {
-			pos = n.Origin.Pos
-		}
-		httpPort, _ := px.Ports()
-		l.diags.Addf(diag.MacProxyPorts, pos, "give the HTTP and SOCKS5 listeners different ports",
-			"the proxy's HTTP and SOCKS5 listeners are both on port %d; one loopback port cannot serve both", httpPort)
+	if !l.checkProxyPorts(px) {
 		return
 	}
 	cp := *px
@@ -586,4 +572,66 @@ func (l *lowering) proxyNetwork(b *strings.Builder, pl *Payload) {
 		fmt.Fprintf(b, "(allow network-outbound (remote ip \"localhost:%d\"))\n", p)
 	}
 	b.WriteString(networkSBPL)
+}
+
+// checkProxyPorts reports (and returns false) when the proxy's listeners
+// share a port: one loopback port cannot serve both.
+func (l *lowering) checkProxyPorts(px *ir.Proxy) bool {
+	if !px.PortsCollide() {
+		return true
+	}
+	pos := px.SOCKS5Origin.Pos
+	if pos.IsZero() {
+		pos = l.p.Network.Origin.Pos
+	}
+	httpPort, _ := px.Ports()
+	l.diags.Addf(diag.MacProxyPorts, pos, "give the HTTP and SOCKS5 listeners different ports",
+		"the proxy's HTTP and SOCKS5 listeners are both on port %d; one loopback port cannot serve both", httpPort)
+	return false
+}
+
+// checkUnixSockets reports host Unix sockets the profile cannot grant:
+// without the full network the profile allows no network-outbound,
+// which Seatbelt applies to AF_UNIX connects too, so an allowed socket
+// stays unreachable (narrower: fail closed), and the user is told.
+func (l *lowering) checkUnixSockets(network ir.NetworkMode) {
+	if network == ir.NetworkFull || !l.p.Network.HostUnixSockets() {
+		return
+	}
+	var pos diag.Pos
+	if a := l.p.Network.AllUnixSockets; a != nil {
+		pos = a.Pos
+	} else {
+		pos = l.p.Network.UnixSockets[0].Origin.Pos
+	}
+	l.diags.Addf(diag.MacUnixSockets, pos, "enable the network, or run the command outside the sandbox to reach the socket",
+		"the macOS profile does not grant host Unix sockets without the network: connecting to an allowed socket is refused on macOS")
+}
+
+// Check reports what Lower would about the policy (what macOS cannot
+// enforce) without writing the profile or encoding the payload: polc
+// rollout asks it of thousands of policies and needs only the verdict.
+// It runs the same checks as Lower, in the same order.
+func Check(p *ir.Policy, opts backends.Options) diag.List {
+	if p.Unrestricted {
+		return nil
+	}
+	l := &lowering{p: p, opts: opts, byPath: map[string]*place{}, pidx: map[string]bool{}}
+	l.collect()
+	if l.diags.HasErrors() {
+		return l.diags
+	}
+	network := p.Network.Mode
+	if network == "" {
+		network = ir.NetworkNone
+	}
+	if network == ir.NetworkProxy {
+		px := &ir.Proxy{}
+		if p.Network.Proxy != nil {
+			px = p.Network.Proxy
+		}
+		l.checkProxyPorts(px)
+	}
+	l.checkUnixSockets(network)
+	return l.diags
 }

@@ -27,6 +27,9 @@ type lowered struct {
 	rules []crule // collapsed, sorted by key
 	caps  []string
 	sys   []string // system read roots (symbolic = host, absolute)
+	// gapsOnly: Check's lowering, which finds every mode's gaps (all the
+	// diagnostics come from them) without writing the modes' steps.
+	gapsOnly bool
 }
 
 // crule is the winning rule for one symbolic path.
@@ -37,7 +40,13 @@ type crule struct {
 
 // Lower builds the plan for p.
 func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
-	l := &lowered{p: p, sys: append([]string(nil), ir.MinimalRoots["windows"]...)}
+	return lower(p, opts, false)
+}
+
+// lower is Lower; with gapsOnly the plan's modes have their gaps (and so
+// the diagnostics are Lower's) but no steps, and it has no principals.
+func lower(p *ir.Policy, opts LowerOptions, gapsOnly bool) (*Plan, diag.List) {
+	l := &lowered{p: p, sys: append([]string(nil), ir.MinimalRoots["windows"]...), gapsOnly: gapsOnly}
 	l.plan = &Plan{
 		Format:          Format,
 		Profile:         p.Profile,
@@ -85,7 +94,9 @@ func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
 	l.capabilities()
 	l.plan.Modes[Elevated] = l.elevated()
 	l.plan.Modes[Unelevated] = l.unelevated()
-	l.principals()
+	if !gapsOnly {
+		l.principals()
+	}
 	l.finish(opts)
 	return l.plan, l.diags
 }
@@ -289,6 +300,10 @@ func (l *lowered) elevated() *Mode {
 		identity = SIDProxyUser
 	}
 	m := &Mode{Identity: identity}
+	if l.gapsOnly {
+		l.elevatedGaps(m)
+		return m
+	}
 	m.Steps = append(m.Steps,
 		Step{Op: OpGroupEnsure, SID: SIDSandboxGroup, Name: GroupName, Why: "reads are granted to this group only"},
 		Step{Op: OpUserEnsure, SID: identity, Name: AccountName(identity), Members: []string{SIDSandboxGroup, SIDUsers},
@@ -319,6 +334,10 @@ func AccountName(ref string) string {
 
 func (l *lowered) unelevated() *Mode {
 	m := &Mode{Identity: SIDRealUser}
+	if l.gapsOnly {
+		l.unelevatedGaps(m)
+		return m
+	}
 	m.Steps = append(m.Steps, l.capSteps()...)
 	m.Steps = append(m.Steps, l.aclSteps("", "")...)
 	m.Steps = append(m.Steps, l.globSteps("")...)

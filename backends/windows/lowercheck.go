@@ -7,9 +7,11 @@ import (
 )
 
 // Check reports what Lower would about the policy (what Windows cannot
-// enforce) without encoding the plan: polc rollout asks it of thousands
-// of policies and needs only the verdict.
+// enforce) without writing the plan's steps or encoding it: polc rollout
+// asks it of thousands of policies and needs only the verdict. Every
+// diagnostic comes from the modes' gaps, which do not depend on the
+// steps.
 func (windowsBackend) Check(p *ir.Policy, opts backends.Options) diag.List {
-	_, diags := Lower(p, LowerOptions{AllowUnenforceable: opts.AllowUnenforceable})
+	_, diags := lower(p, LowerOptions{AllowUnenforceable: opts.AllowUnenforceable}, true)
 	return diags
 }
