@@ -351,18 +351,41 @@ func TestInsideNetns(t *testing.T) {
 		}
 	})
 	t.Run("rebinding answer dropped", func(t *testing.T) {
-		strict := testSpec(false, "127.0.0.2:53")
-		f2, err := NewForwarder(strict, []netip.AddrPort{netip.MustParseAddrPort(upstreamIP + ":53")}, sets)
+		// A second forwarder with local addresses not allowed, asked in
+		// process (the ruleset lets DNS reach only the first one's
+		// address); it queries the upstream through the firewall with
+		// its marked sockets and writes to the same sets.
+		strict, err := NewForwarder(testSpec(false, "127.0.0.1:53"), []netip.AddrPort{netip.MustParseAddrPort(upstreamIP + ":53")}, sets)
 		if err != nil {
 			t.Fatal(err)
 		}
-		up2 := make(chan struct{})
-		go func() { _ = f2.Serve(ctx, func() { close(up2) }) }()
-		<-up2
-		mustRefuse(t, "127.0.0.2:53", "rebind.example.com.", dns.TypeA)
+		if m := ask(strict, "rebind.example.com.", dns.TypeA); m.Rcode != dns.RcodeRefused || len(m.Answer) != 0 {
+			t.Fatalf("rebinding answer passed: %v", m)
+		}
 		// Documentation addresses are not public either: with local
 		// addresses not allowed, polc exec's proxy refuses them too.
-		mustRefuse(t, "127.0.0.2:53", "short.example.com.", dns.TypeA)
+		if m := ask(strict, "short.example.com.", dns.TypeA); m.Rcode != dns.RcodeRefused {
+			t.Fatalf("a documentation address passed as public: %v", m)
+		}
+	})
+	t.Run("a resolver on loopback other than the forwarder is blocked", func(t *testing.T) {
+		// Like Docker's 127.0.0.11: it would answer any name.
+		pc, err := net.ListenPacket("udp", "127.0.0.2:53")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) {
+			m := new(dns.Msg)
+			_ = w.WriteMsg(m.SetReply(r))
+		})}
+		go func() { _ = srv.ActivateAndServe() }()
+		defer srv.Shutdown()
+		if _, err := query("127.0.0.2:53", "anything.example.org.", dns.TypeA); err == nil {
+			t.Fatal("DNS to a loopback resolver other than the forwarder was answered")
+		}
+		if _, err := query(local, "api.example.com.", dns.TypeA); err != nil {
+			t.Fatalf("the forwarder itself: %v", err)
+		}
 		st, err := Status()
 		if err != nil {
 			t.Fatal(err)

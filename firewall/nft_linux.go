@@ -24,6 +24,8 @@ const (
 	Set4  = "allow4"
 	Set6  = "allow6"
 	Chain = "output"
+	// DNSChain runs before NAT and decides DNS alone.
+	DNSChain = "dns"
 )
 
 // rule is one rule of the ruleset with the comment status prints (and
@@ -69,7 +71,11 @@ func DenyAll() error {
 		return err
 	}
 	t := replaceTable(c)
-	ch := addChain(c, t, nftables.ChainPolicyDrop)
+	dc := addChain(c, t, DNSChain, dnsPriority, nftables.ChainPolicyAccept)
+	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
+		c.AddRule(&nftables.Rule{Table: t, Chain: dc, Exprs: append(dport(proto, 53), &expr.Verdict{Kind: expr.VerdictDrop}), UserData: comment("DNS (port 53/" + protoName(proto) + ") dropped")})
+	}
+	ch := addChain(c, t, Chain, nftables.ChainPriorityFilter, nftables.ChainPolicyDrop)
 	c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: loopback(), UserData: comment("loopback")})
 	return c.Flush()
 }
@@ -83,10 +89,13 @@ func replaceTable(c *nftables.Conn) *nftables.Table {
 	return c.AddTable(t)
 }
 
-func addChain(c *nftables.Conn, t *nftables.Table, p nftables.ChainPolicy) *nftables.Chain {
+// dnsPriority runs chain "dns" before destination NAT (-100).
+var dnsPriority = nftables.ChainPriorityRef(-200)
+
+func addChain(c *nftables.Conn, t *nftables.Table, name string, prio *nftables.ChainPriority, p nftables.ChainPolicy) *nftables.Chain {
 	return c.AddChain(&nftables.Chain{
-		Name: Chain, Table: t, Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityFilter, Policy: &p,
+		Name: name, Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookOutput, Priority: prio, Policy: &p,
 	})
 }
 
@@ -107,44 +116,65 @@ func install(s *Spec, upstreams []netip.AddrPort) error {
 	if s.Network.Mode == ir.NetworkFull {
 		policy = nftables.ChainPolicyAccept
 	}
-	ch := addChain(c, t, policy)
-	for _, r := range rules(s, upstreams, set4, set6) {
+	dnsRules, outRules := rules(s, upstreams, set4, set6)
+	dc := addChain(c, t, DNSChain, dnsPriority, nftables.ChainPolicyAccept)
+	for _, r := range dnsRules {
+		c.AddRule(&nftables.Rule{Table: t, Chain: dc, Exprs: r.exprs, UserData: comment(r.comment)})
+	}
+	ch := addChain(c, t, Chain, nftables.ChainPriorityFilter, policy)
+	for _, r := range outRules {
 		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: r.exprs, UserData: comment(r.comment)})
 	}
 	return c.Flush()
 }
 
-// rules is the output chain, in order.
-func rules(s *Spec, upstreams []netip.AddrPort, set4, set6 *nftables.Set) []rule {
-	out := []rule{
-		{"loopback", loopback()},
-		{"established and related traffic", established()},
-		{"IPv6 neighbour discovery (ICMPv6 types 133-136)", neighbourDiscovery()},
-	}
+// rules returns the two chains' rules, in order. Chain "dns" runs
+// before NAT (priority -200), so it sees port 53 even where a NAT rule
+// moves it (Docker sends 127.0.0.11:53 to another port): it lets DNS
+// reach only polc's forwarder, and the forwarder's own marked sockets
+// reach only the upstream servers; any other DNS is dropped, loopback
+// included (a resolver on the container's loopback, such as Docker's or
+// a systemd-resolved stub, forwards any name, so reaching it directly
+// would bypass the forwarder). Chain "output" (priority 0, policy drop)
+// then decides everything that is left.
+func rules(s *Spec, upstreams []netip.AddrPort, set4, set6 *nftables.Set) (dnsRules, outRules []rule) {
+	outRules = []rule{{"established and related traffic", established()}}
 	if s.Network.Mode == ir.NetworkFull {
-		return out
+		return nil, append(outRules, rule{"loopback", loopback()})
+	}
+	listen := netip.MustParseAddrPort(s.Listen)
+	protos := []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP}
+	for _, proto := range protos {
+		dnsRules = append(dnsRules, rule{fmt.Sprintf("DNS to polc's forwarder at %s/%s", listen, protoName(proto)),
+			append(append(daddr(listen.Addr()), dport(proto, listen.Port())...), accept())})
 	}
 	if s.Network.Mode == ir.NetworkProxy {
 		for _, u := range upstreams {
-			for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
-				out = append(out, rule{fmt.Sprintf("DNS from polc's forwarder (mark %#x) to %s/%s", s.Mark, u, protoName(proto)), upstream(s.Mark, u, proto)})
+			for _, proto := range protos {
+				r := rule{fmt.Sprintf("DNS from polc's forwarder (mark %#x) to %s/%s", s.Mark, u, protoName(proto)), upstream(s.Mark, u, proto)}
+				dnsRules = append(dnsRules, r)
+				if !u.Addr().IsLoopback() {
+					outRules = append(outRules, r)
+				}
 			}
 		}
 	}
-	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
-		out = append(out, rule{"any other DNS (port 53/" + protoName(proto) + ") dropped", append(dport(proto, 53), &expr.Verdict{Kind: expr.VerdictDrop})})
+	for _, proto := range protos {
+		dnsRules = append(dnsRules, rule{"any other DNS (port 53/" + protoName(proto) + ") dropped", append(dport(proto, 53), &expr.Verdict{Kind: expr.VerdictDrop})})
 	}
+	outRules = append(outRules,
+		rule{"loopback", loopback()},
+		rule{"IPv6 neighbour discovery (ICMPv6 types 133-136)", neighbourDiscovery()})
 	if s.Network.Mode == ir.NetworkProxy {
-		out = append(out,
+		outRules = append(outRules,
 			rule{"IPv4 addresses the forwarder resolved for allowed names (@" + Set4 + ")", lookup(unix.NFPROTO_IPV4, set4)},
 			rule{"IPv6 addresses the forwarder resolved for allowed names (@" + Set6 + ")", lookup(unix.NFPROTO_IPV6, set6)},
 		)
 	}
-	out = append(out, rule{"everything else rejected", []expr.Any{
+	return dnsRules, append(outRules, rule{"everything else rejected", []expr.Any{
 		&expr.Counter{},
 		&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_ADMIN_PROHIBITED},
 	}})
-	return out
 }
 
 func protoName(p byte) string {
@@ -372,16 +402,18 @@ func Status() (*State, error) {
 	if ch.Policy != nil && *ch.Policy == nftables.ChainPolicyAccept {
 		st.Policy = "accept"
 	}
-	rs, err := c.GetRules(t, ch)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range rs {
-		cm, ok := userdata.GetString(r.UserData, userdata.TypeComment)
-		if !ok {
-			cm = fmt.Sprintf("rule %d (not written by polc)", r.Handle)
+	for _, name := range []string{DNSChain, Chain} {
+		rs, err := c.GetRules(t, &nftables.Chain{Name: name, Table: t})
+		if err != nil {
+			return nil, err
 		}
-		st.Rules = append(st.Rules, cm)
+		for _, r := range rs {
+			cm, ok := userdata.GetString(r.UserData, userdata.TypeComment)
+			if !ok {
+				cm = fmt.Sprintf("rule %d (not written by polc)", r.Handle)
+			}
+			st.Rules = append(st.Rules, name+": "+cm)
+		}
 	}
 	for _, name := range []string{Set4, Set6} {
 		set, err := c.GetSetByName(t, name)
