@@ -17,8 +17,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-
-	"polc/ir"
 )
 
 // The network tests run in two network namespaces they create: "inside"
@@ -33,17 +31,6 @@ const (
 	upstreamIP = "198.51.100.53"
 	otherDNSIP = "198.51.100.54"
 )
-
-// zone is the outside DNS server's data: name → records.
-var zone = map[string][]string{
-	"api.example.com.":         {"api.example.com. 300 IN A 192.0.2.10"},
-	"short.example.com.":       {"short.example.com. 2 IN A 192.0.2.11"},
-	"secret.corp.example.net.": {"secret.corp.example.net. 300 IN A 192.0.2.12"},
-	"build.corp.example.net.":  {"build.corp.example.net. 300 IN A 192.0.2.10"},
-	"unlisted.example.org.":    {"unlisted.example.org. 300 IN A 192.0.2.12"},
-	"rebind.example.com.":      {"rebind.example.com. 300 IN A 127.0.0.1"},
-	"v6.example.com.":          {"v6.example.com. 300 IN AAAA 2001:db8::10"},
-}
 
 var hosts = []string{"192.0.2.10", "192.0.2.11", "192.0.2.12", "2001:db8::10"}
 
@@ -60,22 +47,6 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
-}
-
-func testNetwork(allowLocal bool) ir.Network {
-	rules := []ir.DomainRule{
-		{Pattern: "api.example.com", Action: ir.DomainAllow},
-		{Pattern: "short.example.com", Action: ir.DomainAllow},
-		{Pattern: "rebind.example.com", Action: ir.DomainAllow},
-		{Pattern: "v6.example.com", Action: ir.DomainAllow},
-		{Pattern: "*.corp.example.net", Action: ir.DomainAllow},
-		{Pattern: "secret.corp.example.net", Action: ir.DomainDeny},
-	}
-	return ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{Domains: rules, AllowLocal: allowLocal}}
-}
-
-func testSpec(allowLocal bool, listen string) *Spec {
-	return &Spec{Network: testNetwork(allowLocal), Listen: listen, Mark: DefaultMark, MaxTTL: DefaultMaxTTL}
 }
 
 // runApply is the "apply" child: it installs the ruleset and exits, so

@@ -47,16 +47,18 @@ func Apply(s *Spec, upstreams []netip.AddrPort) error {
 	}
 	if s.Network.Mode == ir.NetworkProxy && len(upstreams) == 0 {
 		err := fmt.Errorf("no upstream DNS server: the forwarder would have nowhere to send allowed questions [%s]; fix: pass --upstream IP", diag.FirewallDNSFailed)
-		return failClosed(err)
+		return FailClosed(err)
 	}
 	if err := install(s, upstreams); err != nil {
-		return failClosed(fmt.Errorf("installing the ruleset: %v [%s]", err, diag.FirewallApplyFailed))
+		return FailClosed(fmt.Errorf("installing the ruleset: %v [%s]", err, diag.FirewallApplyFailed))
 	}
 	return nil
 }
 
-// failClosed installs the deny-all table after a failure.
-func failClosed(cause error) error {
+// FailClosed installs the deny-all table after a failure (of Apply, or
+// of anything its caller did before it, such as reading the artifact)
+// and returns the failure, saying whether egress is now denied.
+func FailClosed(cause error) error {
 	if err := DenyAll(); err != nil {
 		return fmt.Errorf("%v; and the deny-all fallback failed too: %v [%s]: egress may be open", cause, err, diag.FirewallFallbackFailed)
 	}

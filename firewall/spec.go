@@ -119,10 +119,22 @@ func Build(p *ir.Policy, bindings ir.Bindings, version string, key ed25519.Priva
 	if err != nil {
 		return nil, err
 	}
+	polJSON, err := canonjson.Marshal(pol)
+	if err != nil {
+		return nil, err
+	}
+	// The variables the stored policy names (the firewall itself binds
+	// none: it reads only the network).
+	vars := []string{}
+	for _, v := range artifact.Variables {
+		if bytes.Contains(polJSON, []byte(v)) {
+			vars = append(vars, v)
+		}
+	}
 	e := &artifact.Envelope{
 		Format: Format,
 		Scope:  artifact.Scope{Profile: pol.Profile, Platform: Platform, PolcVersion: version, RequirementsDigest: pol.RequirementsDigest},
-		Payload: artifact.Payload{Bindings: []string{}, Policy: pol,
+		Payload: artifact.Payload{Bindings: vars, Policy: pol,
 			Backend: json.RawMessage(bytes.TrimRight(spec, "\n"))},
 	}
 	body, err := canonjson.Marshal(e.Payload)
