@@ -140,3 +140,18 @@ func checkDevcontainer(w io.Writer, dir string, files map[string][]byte, ignoreS
 	fmt.Fprintf(w, "ok: %d devcontainer files in %s are up to date\n", len(files), dir)
 	return nil
 }
+
+// firewallDiffSide reads a firewall artifact for polc diff, or returns
+// nil when file is not one. Its policy is compared as a Linux policy:
+// the container runs Linux.
+func firewallDiffSide(file string) *diffSide {
+	b, err := artifact.ReadCommitted(file)
+	if err != nil {
+		return nil
+	}
+	a, err := firewall.Decode(b)
+	if err != nil {
+		return nil
+	}
+	return &diffSide{name: file, policy: a.Envelope.Payload.Policy, platform: "linux", art: &artifact.Artifact{Envelope: *a.Envelope}}
+}

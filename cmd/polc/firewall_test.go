@@ -144,3 +144,21 @@ func TestFirewallApplyInNetns(t *testing.T) {
 		t.Errorf("limited apply with the exec proxy:\n%s", out)
 	}
 }
+
+func TestDiffFirewallArtifacts(t *testing.T) {
+	w := newArtWorld(t, firewallConfig)
+	if out, errs, code := w.polc("proj", "build", "--target", "devcontainer"); code != 0 {
+		t.Fatalf("build: %s%s", out, errs)
+	}
+	old := w.path("old.json")
+	b, _ := os.ReadFile(w.path("proj/.devcontainer/polc-firewall.json"))
+	os.WriteFile(old, b, 0o644)
+	w.write("proj/.codex/config.toml", strings.Replace(firewallConfig, `"api.example.com" = "allow"`, `"api.example.com" = "allow"`+"\n"+`"upload.example.com" = "allow"`, 1))
+	if out, errs, code := w.polc("proj", "build", "--target", "devcontainer"); code != 0 {
+		t.Fatalf("build: %s%s", out, errs)
+	}
+	out, errs, code := w.polc("proj", "diff", old, w.path("proj/.devcontainer/polc-firewall.json"))
+	if code != 1 || !strings.Contains(out, "upload.example.com") {
+		t.Fatalf("diff of two firewall artifacts: %d\n%s%s", code, out, errs)
+	}
+}
