@@ -113,7 +113,10 @@ func (f *Forwarder) Answer(r *dns.Msg) *dns.Msg {
 	}
 	key := cacheKey{strings.ToLower(q.Name), q.Qtype, q.Qclass}
 	if m := f.cached(key); m != nil {
+		// The client's own ID and question, letter case included (a
+		// client using 0x20 randomisation checks it).
 		m.Id = r.Id
+		m.Question = []dns.Question{q}
 		return m
 	}
 	up, err := f.exchange(r)

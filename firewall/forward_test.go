@@ -94,7 +94,9 @@ func TestForwarderDecisions(t *testing.T) {
 		t.Fatal("a refused name's address reached the set")
 	}
 	before := *count
-	ask(f, "api.example.com.", dns.TypeA)
+	if m := ask(f, "aPi.ExAmple.com.", dns.TypeA); m.Question[0].Name != "aPi.ExAmple.com." || len(m.Answer) != 1 {
+		t.Fatalf("cached answer: %v", m)
+	}
 	if *count != before {
 		t.Fatal("a fresh answer was not served from the cache")
 	}
