@@ -61,7 +61,7 @@ func init() {
 
 // loadFirewall reads and checks a firewall artifact: integrity always,
 // the signature when a trust key is configured.
-func loadFirewall(file string, trust []string) (*firewall.Artifact, string, error) {
+func loadFirewall(file string, trust []string, verify bool) (*firewall.Artifact, string, error) {
 	b, err := artifact.ReadCommitted(file)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %v [%s]", file, err, diag.FirewallArtifactBad)
@@ -69,6 +69,9 @@ func loadFirewall(file string, trust []string) (*firewall.Artifact, string, erro
 	a, err := firewall.Decode(b)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %v", file, err)
+	}
+	if !verify {
+		return a, "", nil
 	}
 	keys, err := artifact.LoadTrust(trust, systemTrustDir)
 	if err != nil {
@@ -91,7 +94,7 @@ func runFirewallApply(c *cli.Context) error {
 	}
 	// Every failure from here on leaves egress denied.
 	fail := func(err error) error { return failErr("firewall: %v", firewall.FailClosed(err)) }
-	a, warning, err := loadFirewall(c.String("artifact"), c.StringSlice("trust"))
+	a, warning, err := loadFirewall(c.String("artifact"), c.StringSlice("trust"), true)
 	if err != nil {
 		return fail(err)
 	}
@@ -128,7 +131,7 @@ func runFirewallApply(c *cli.Context) error {
 	err = fwd.Serve(ctx, func() {
 		fmt.Fprintf(os.Stdout, "firewall: DNS forwarder on %s (upstream %v)\n", a.Spec.Listen, ups)
 		if c.Bool("set-resolver") {
-			if err := setResolver("/etc/resolv.conf", a.Spec.Listen); err != nil {
+			if err := setResolver("/etc/resolv.conf", a.Spec.Listen, ups); err != nil {
 				fmt.Fprintf(os.Stderr, "firewall: %v; names will not resolve until /etc/resolv.conf names %s [%s]\n", err, a.Spec.Listen, diag.FirewallDNSFailed)
 			}
 		}
@@ -172,8 +175,12 @@ func upstreams(flags []string, resolvConf, listen string) ([]netip.AddrPort, err
 		defer f.Close()
 		sc := bufio.NewScanner(f)
 		for n := 1; sc.Scan(); n++ {
-			fields := strings.Fields(sc.Text())
-			if len(fields) >= 2 && fields[0] == "nameserver" {
+			line := strings.TrimPrefix(sc.Text(), upstreamComment+" ")
+			fields := strings.Fields(line)
+			if len(fields) >= 2 && fields[0] == "nameserver" || len(fields) == 1 && line != sc.Text() {
+				if len(fields) == 1 {
+					fields = []string{"nameserver", fields[0]}
+				}
 				if err := add(fields[1], fmt.Sprintf("%s:%d", resolvConf, n)); err != nil {
 					return nil, err
 				}
@@ -189,13 +196,24 @@ func upstreams(flags []string, resolvConf, listen string) ([]netip.AddrPort, err
 // setResolver points resolv.conf at the forwarder. The file is written
 // in place: in a container it is often a bind mount, which a rename
 // would not replace.
-func setResolver(file, listen string) error {
+// The upstreams are kept in the file as comments, so that the next apply
+// (after a container restart) still knows them.
+func setResolver(file, listen string, ups []netip.AddrPort) error {
 	ap := netip.MustParseAddrPort(listen)
 	if ap.Port() != 53 {
 		return fmt.Errorf("the forwarder listens on port %d; resolv.conf can only name port 53", ap.Port())
 	}
-	return os.WriteFile(file, []byte("# written by polc firewall apply: every lookup goes through polc's DNS forwarder\nnameserver "+ap.Addr().String()+"\n"), 0o644)
+	var b strings.Builder
+	b.WriteString("# written by polc firewall apply: every lookup goes through polc's DNS forwarder\n")
+	for _, u := range ups {
+		b.WriteString(upstreamComment + " " + u.String() + "\n")
+	}
+	b.WriteString("nameserver " + ap.Addr().String() + "\n")
+	return os.WriteFile(file, []byte(b.String()), 0o644)
 }
+
+// upstreamComment marks an upstream server setResolver kept.
+const upstreamComment = "# polc-upstream"
 
 func runFirewallStatus(c *cli.Context) error {
 	if c.NArg() > 0 {
@@ -222,7 +240,8 @@ func runFirewallExplain(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErr("firewall explain takes one HOST (a name or an IP address)")
 	}
-	a, warning, err := loadFirewall(c.String("artifact"), nil)
+	// An explanation checks the artifact's integrity, not who signed it.
+	a, warning, err := loadFirewall(c.String("artifact"), nil, false)
 	if err != nil {
 		return failErr("firewall: %v", err)
 	}

@@ -162,3 +162,31 @@ func TestDiffFirewallArtifacts(t *testing.T) {
 		t.Fatalf("diff of two firewall artifacts: %d\n%s%s", code, out, errs)
 	}
 }
+
+func TestUpstreamsKeptByResolver(t *testing.T) {
+	dir := t.TempDir()
+	rc := filepath.Join(dir, "resolv.conf")
+	os.WriteFile(rc, []byte("search example.com\nnameserver 192.0.2.53\nnameserver 2001:db8::53\nnameserver 127.0.0.1\n"), 0o644)
+	ups, err := upstreams(nil, rc, "127.0.0.1:53")
+	if err != nil || len(ups) != 2 || ups[0].String() != "192.0.2.53:53" || ups[1].String() != "[2001:db8::53]:53" {
+		t.Fatalf("upstreams = %v, %v", ups, err)
+	}
+	if err := setResolver(rc, "127.0.0.1:53", ups); err != nil {
+		t.Fatal(err)
+	}
+	again, err := upstreams(nil, rc, "127.0.0.1:53")
+	if err != nil || len(again) != 2 || again[0] != ups[0] || again[1] != ups[1] {
+		t.Fatalf("after setResolver: %v, %v", again, err)
+	}
+	b, _ := os.ReadFile(rc)
+	if !strings.HasSuffix(string(b), "\nnameserver 127.0.0.1\n") {
+		t.Fatalf("resolv.conf:\n%s", b)
+	}
+	os.WriteFile(rc, []byte("nameserver 127.0.0.1\n"), 0o644)
+	if _, err := upstreams(nil, rc, "127.0.0.1:53"); err == nil || !strings.Contains(err.Error(), "POL249") {
+		t.Fatalf("only the forwarder itself: %v", err)
+	}
+	if _, err := upstreams([]string{"not-an-ip"}, rc, "127.0.0.1:53"); err == nil || !strings.Contains(err.Error(), "--upstream") {
+		t.Fatalf("bad --upstream: %v", err)
+	}
+}
