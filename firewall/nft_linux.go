@@ -43,7 +43,7 @@ type rule struct {
 // never left open by a failure.
 func Apply(s *Spec, upstreams []netip.AddrPort) error {
 	if err := s.Validate(); err != nil {
-		return fmt.Errorf("%v [%s]", err, diag.FirewallArtifactBad)
+		return FailClosed(fmt.Errorf("%v [%s]", err, diag.FirewallArtifactBad))
 	}
 	if s.Network.Mode == ir.NetworkProxy && len(upstreams) == 0 {
 		err := fmt.Errorf("no upstream DNS server: the forwarder would have nowhere to send allowed questions [%s]; fix: pass --upstream IP", diag.FirewallDNSFailed)
