@@ -11,13 +11,14 @@
 //     artifacts, under its own format tag so that polc exec never
 //     mistakes one for a sandbox artifact.
 //   - Apply (Linux) installs the ruleset in one netlink transaction:
-//     table "inet polc", an output chain with policy drop, loopback and
-//     established traffic accepted, DNS accepted only from the
-//     forwarder's own sockets (marked with Spec.Mark) to its upstream
-//     servers, and other traffic accepted only to the addresses in the
-//     sets "allow4" and "allow6", whose elements carry timeouts. When the
-//     transaction fails, Apply installs a deny-all table instead and
-//     reports the failure: egress is never left open.
+//     table "inet polc" with chain "dns" (before NAT: DNS only to the
+//     forwarder, and from the forwarder's own sockets, marked with
+//     Spec.Mark, to its upstream servers; any other port 53 dropped,
+//     loopback included) and chain "output" (policy drop: established
+//     traffic, loopback, IPv6 neighbour discovery, and the addresses in
+//     the sets "allow4" and "allow6", whose elements carry timeouts).
+//     When anything fails, FailClosed installs a deny-all table instead
+//     and reports the failure: egress is never left open.
 //   - Forwarder is the DNS forwarder. It decides each question with
 //     ir's NetDecider (deny rules win, the reference's wildcards), drops
 //     answers that put a local address behind a name when local

@@ -180,7 +180,7 @@ func Decode(data []byte) (*Artifact, error) {
 		return nil, bad("not a firewall artifact: %v", err)
 	}
 	if raw.Format != Format {
-		return nil, bad("format %q is not %q; build it with polc build --target devcontainer or polc firewall compile", raw.Format, Format)
+		return nil, bad("format %q is not %q; build it with polc build --target devcontainer", raw.Format, Format)
 	}
 	if raw.Scope.Platform != Platform {
 		return nil, bad("scope.platform %q is not %q", raw.Scope.Platform, Platform)
