@@ -190,3 +190,62 @@ func TestUpstreamsKeptByResolver(t *testing.T) {
 		t.Fatalf("bad --upstream: %v", err)
 	}
 }
+
+// TestDevcontainerSignature: a signed firewall artifact verifies with the
+// key, is kept by an unsigned rebuild that changes nothing, and is not
+// silently unsigned by one that changes it; a wrong key is refused.
+func TestDevcontainerSignature(t *testing.T) {
+	w := newArtWorld(t, firewallConfig)
+	if out, errs, code := w.polc("", "keygen", "-o", "k"); code != 0 {
+		t.Fatalf("keygen: %s%s", out, errs)
+	}
+	if out, errs, code := w.polc("", "keygen", "-o", "other"); code != 0 {
+		t.Fatalf("keygen: %s%s", out, errs)
+	}
+	if out, errs, code := w.polc("proj", "build", "--target", "devcontainer", "--sign-key", w.path("k")); code != 0 {
+		t.Fatalf("signed build: %s%s", out, errs)
+	}
+	art := w.path("proj/.devcontainer/polc-firewall.json")
+	signed, _ := os.ReadFile(art)
+	if !strings.Contains(string(signed), `"signature"`) {
+		t.Fatal("no signature")
+	}
+	if out, errs, code := w.polc("proj", "build", "--target", "devcontainer"); code != 0 || !strings.Contains(out, "up to date") {
+		t.Fatalf("unsigned rebuild of an unchanged profile: %d %s%s", code, out, errs)
+	}
+	if b, _ := os.ReadFile(art); string(b) != string(signed) {
+		t.Fatal("the unsigned rebuild dropped the signature")
+	}
+	if out, _, code := w.polc("proj", "build", "--target", "devcontainer", "--check"); code != 0 {
+		t.Fatalf("check of a signed artifact without the key: %d %s", code, out)
+	}
+	w.write("proj/.codex/config.toml", strings.Replace(firewallConfig, `"api.example.com" = "allow"`, `"api.example.com" = "deny"`, 1))
+	if _, errs, code := w.polc("proj", "build", "--target", "devcontainer"); code != 1 || !strings.Contains(errs, "POL145") {
+		t.Fatalf("unsigned rebuild of a changed profile: %d %s", code, errs)
+	}
+	if b, _ := os.ReadFile(art); string(b) != string(signed) {
+		t.Fatal("a refused build wrote the artifact")
+	}
+	if !isRoot() {
+		return
+	}
+	// Apply with the wrong key: refused, egress denied (in a namespace).
+	cmd := exec.Command("unshare", "-n", os.Args[0], "firewall", "apply", "--artifact", art, "--trust", w.path("other.pub"), "--no-dns", "--upstream", "192.0.2.53")
+	cmd.Env = append(os.Environ(), artMainEnv+"=1", "POLC_ARTTEST_TRUST_DIR="+w.trustDir)
+	b, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "POL252") || !strings.Contains(string(b), "egress is denied") {
+		t.Fatalf("apply with another key: %v\n%s", err, b)
+	}
+	cmd = exec.Command("unshare", "-n", os.Args[0], "firewall", "apply", "--artifact", art, "--trust", w.path("k.pub"), "--no-dns", "--upstream", "192.0.2.53")
+	cmd.Env = append(os.Environ(), artMainEnv+"=1", "POLC_ARTTEST_TRUST_DIR="+w.trustDir)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("apply with the signing key: %v\n%s", err, b)
+	}
+}
+
+func isRoot() bool {
+	if os.Geteuid() != 0 {
+		return false
+	}
+	return exec.Command("unshare", "-n", "true").Run() == nil
+}
