@@ -125,6 +125,10 @@ func (f *Forwarder) Answer(r *dns.Msg) *dns.Msg {
 		return reply.SetRcode(r, dns.RcodeServerFailure)
 	}
 	up.Id = r.Id
+	if name, d := f.deniedInChain(up); name != "" {
+		f.logf("dropped the answer for %s: it leads through %s, which a deny rule names (%s)", q.Name, name, d.Explain())
+		return reply.SetRcode(r, dns.RcodeRefused)
+	}
 	addrs, minTTL := f.addrs(up)
 	if len(addrs) > 0 {
 		if d := dec.WithAddrs(addrs); !d.Allowed {
@@ -140,6 +144,29 @@ func (f *Forwarder) Answer(r *dns.Msg) *dns.Msg {
 		f.store(key, up, minTTL)
 	}
 	return up
+}
+
+// deniedInChain returns a name in the answer section (an alias target or
+// a record's owner) that a deny rule matches: an allowed name that is an
+// alias of a denied one must not open the denied one's addresses. Names
+// no rule allows are fine here (a CDN alias is the usual case); only
+// deny rules win over the question's allow.
+func (f *Forwarder) deniedInChain(m *dns.Msg) (string, ir.NetDecision) {
+	for _, rr := range m.Answer {
+		names := []string{rr.Header().Name}
+		switch v := rr.(type) {
+		case *dns.CNAME:
+			names = append(names, v.Target)
+		case *dns.DNAME:
+			names = append(names, v.Target)
+		}
+		for _, n := range names {
+			if d := f.Decide(n); !d.Allowed && d.Reason == ir.ReasonDenied {
+				return n, d
+			}
+		}
+	}
+	return "", ir.NetDecision{}
 }
 
 // addrs lists the A and AAAA records of the answer section, capping

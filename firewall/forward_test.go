@@ -46,7 +46,7 @@ func fakeUpstream(t testing.TB) (netip.AddrPort, *int64) {
 		m.SetReply(r)
 		q := r.Question[0]
 		for _, s := range zone[strings.ToLower(q.Name)] {
-			if rr, err := dns.NewRR(s); err == nil && rr.Header().Rrtype == q.Qtype {
+			if rr, err := dns.NewRR(s); err == nil && (rr.Header().Rrtype == q.Qtype || rr.Header().Rrtype == dns.TypeCNAME) {
 				m.Answer = append(m.Answer, rr)
 			}
 		}
@@ -89,6 +89,17 @@ func TestForwarderDecisions(t *testing.T) {
 		if m := ask(f, name, dns.TypeA); m.Rcode != dns.RcodeRefused || len(m.Answer) != 0 {
 			t.Fatalf("%s: %v", name, m)
 		}
+	}
+	// An allowed alias of a denied name is refused; an alias of a name
+	// no rule mentions (a CDN) is not.
+	if m := ask(f, "alias.corp.example.net.", dns.TypeA); m.Rcode != dns.RcodeRefused || len(m.Answer) != 0 {
+		t.Fatalf("alias of a denied name: %v", m)
+	}
+	if m := ask(f, "cdn.corp.example.net.", dns.TypeA); m.Rcode != dns.RcodeSuccess || len(m.Answer) != 2 {
+		t.Fatalf("alias of an unlisted name: %v", m)
+	}
+	if _, ok := rec.got[netip.MustParseAddr("192.0.2.13")]; !ok {
+		t.Fatal("the CDN alias's address was not opened")
 	}
 	if _, ok := rec.got[netip.MustParseAddr("192.0.2.12")]; ok {
 		t.Fatal("a refused name's address reached the set")

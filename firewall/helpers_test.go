@@ -11,6 +11,8 @@ var zone = map[string][]string{
 	"unlisted.example.org.":    {"unlisted.example.org. 300 IN A 192.0.2.12"},
 	"rebind.example.com.":      {"rebind.example.com. 300 IN A 127.0.0.1"},
 	"v6.example.com.":          {"v6.example.com. 300 IN AAAA 2001:db8::10"},
+	"alias.corp.example.net.":  {"alias.corp.example.net. 300 IN CNAME secret.corp.example.net.", "secret.corp.example.net. 300 IN A 192.0.2.12"},
+	"cdn.corp.example.net.":    {"cdn.corp.example.net. 300 IN CNAME edge.example.org.", "edge.example.org. 300 IN A 192.0.2.13"},
 }
 
 func testNetwork(allowLocal bool) ir.Network {

@@ -85,7 +85,7 @@ func runOutside() {
 		}
 		for _, s := range recs {
 			rr, err := dns.NewRR(s)
-			if err == nil && rr.Header().Rrtype == q.Qtype {
+			if err == nil && (rr.Header().Rrtype == q.Qtype || rr.Header().Rrtype == dns.TypeCNAME) {
 				m.Answer = append(m.Answer, rr)
 			}
 		}
@@ -297,6 +297,7 @@ func TestInsideNetns(t *testing.T) {
 	})
 	t.Run("denied domain wins over a wildcard allow", func(t *testing.T) {
 		mustRefuse(t, local, "secret.corp.example.net.", dns.TypeA)
+		mustRefuse(t, local, "alias.corp.example.net.", dns.TypeA) // an alias of the denied name
 		mustAnswer(t, local, "build.corp.example.net.", dns.TypeA, "192.0.2.10")
 		if dial("192.0.2.12") == nil {
 			t.Fatal("192.0.2.12 reachable")
