@@ -32,7 +32,7 @@ func init() {
 			"Artifacts hold symbolic paths and no timestamps: two builds are byte-identical.\n" +
 			"--check writes nothing and exits 1 with a diff when the committed artifacts are stale.",
 		Flags: append(compileFlags(),
-			&cli.StringFlag{Name: "target", Value: strings.Join(artifact.Platforms, ","), Usage: "comma-separated `PLATFORMS` to build"},
+			&cli.StringFlag{Name: "target", Value: strings.Join(artifact.Platforms, ","), Usage: "comma-separated `PLATFORMS` to build (also devcontainer: .devcontainer/ files and the firewall artifact)"},
 			&cli.StringFlag{Name: "o", Usage: "output `DIR` (default: .polc under -C DIR)"},
 			&cli.StringFlag{Name: "sign-key", Usage: "sign the artifacts with the ed25519 private key in `FILE` (see polc keygen)"},
 			&cli.BoolFlag{Name: "check", Usage: "compare with the artifacts in the output dir instead of writing; exit 1 when stale"},
@@ -47,7 +47,7 @@ func init() {
 	})
 }
 
-func runBuild(c *cli.Context) error {
+func runBuild(c *cli.Context) (err error) {
 	if c.NArg() > 0 {
 		return usageErr("build takes no arguments (got %q); use -C DIR for the project", c.Args().First())
 	}
@@ -90,6 +90,13 @@ func runBuild(c *cli.Context) error {
 		return nil
 	}
 
+	targets, dev := splitDevcontainer(targets)
+	var devFiles map[string][]byte
+	if dev {
+		if devFiles, err = devcontainerFiles(res, key); err != nil {
+			return err
+		}
+	}
 	arts, diags := artifact.Build(res.Policy, res.Env.Bindings, artifact.BuildOptions{
 		Targets: targets, Version: version, SignKey: key, Lower: lowerOptions(c),
 	})
@@ -112,7 +119,32 @@ func runBuild(c *cli.Context) error {
 		review = map[string][]byte{reviewName(arts[0].Scope.Profile): []byte(reviewText(arts[0].Payload.Policy))}
 	}
 	if c.Bool("check") {
-		return checkBuild(os.Stdout, outDir, arts, review, key == nil, c.Bool("diff"))
+		var devErr error
+		if dev {
+			devErr = checkDevcontainer(os.Stdout, devcontainerDir(c), devFiles, key == nil, c.Bool("diff"))
+			if len(targets) == 0 {
+				return devErr
+			}
+		}
+		if err := checkBuild(os.Stdout, outDir, arts, review, key == nil, c.Bool("diff")); err != nil {
+			return err
+		}
+		return devErr
+	}
+	if dev {
+		if key == nil {
+			if err := keepFirewallSignature(devcontainerDir(c), devFiles, c.Bool("unsigned")); err != nil {
+				return err
+			}
+		}
+		if len(targets) == 0 {
+			return writeDevcontainer(devcontainerDir(c), devFiles)
+		}
+		defer func() {
+			if err == nil {
+				err = writeDevcontainer(devcontainerDir(c), devFiles)
+			}
+		}()
 	}
 	files := map[string][]byte{}
 	for n, b := range review {
@@ -173,12 +205,12 @@ func parseTargets(s string) ([]string, error) {
 		if t == "" {
 			continue
 		}
-		known := false
+		known := t == devcontainerTarget
 		for _, p := range artifact.Platforms {
 			known = known || p == t
 		}
 		if !known {
-			return nil, usageErr("unknown target %q: use one or more of %s", t, strings.Join(artifact.Platforms, ","))
+			return nil, usageErr("unknown target %q: use one or more of %s,%s", t, strings.Join(artifact.Platforms, ","), devcontainerTarget)
 		}
 		out = append(out, t)
 	}

@@ -169,6 +169,9 @@ func loadDiffSide(c *cli.Context, arg string) (*diffSide, error) {
 	if !fi.IsDir() && strings.HasSuffix(arg, ".json") {
 		a, err := artifact.Load(arg)
 		if err != nil {
+			if side := firewallDiffSide(arg); side != nil {
+				return side, nil
+			}
 			return nil, failErr("%v", err)
 		}
 		return &diffSide{name: arg, policy: a.Payload.Policy, platform: a.Scope.Platform, art: a}, nil

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+
+	"polc/artifact"
+	"polc/compiler"
+	"polc/devcontainer"
+	"polc/diag"
+	"polc/firewall"
+)
+
+// devcontainerTarget is the build target that writes .devcontainer/
+// (not a platform: it is never in the default --target list).
+const devcontainerTarget = "devcontainer"
+
+// splitDevcontainer removes the devcontainer target from targets.
+func splitDevcontainer(targets []string) (rest []string, dev bool) {
+	for _, t := range targets {
+		if t == devcontainerTarget {
+			dev = true
+		} else {
+			rest = append(rest, t)
+		}
+	}
+	return rest, dev
+}
+
+// devcontainerDir is where the files go: .devcontainer under -C DIR, or
+// under -o DIR when it is given.
+func devcontainerDir(c *cli.Context) string {
+	if o := c.String("o"); o != "" {
+		return filepath.Join(o, devcontainer.Dir)
+	}
+	return filepath.Join(c.String("C"), devcontainer.Dir)
+}
+
+func devcontainerFiles(res *compiler.Result, key ed25519.PrivateKey) (map[string][]byte, error) {
+	files, err := devcontainer.Files(res.Policy, res.Env.Bindings, version, key)
+	if err != nil {
+		return nil, failErr("build failed: devcontainer: %v; nothing written", err)
+	}
+	return files, nil
+}
+
+// sameFirewallUnsigned reports whether two firewall artifacts differ at
+// most by their signature.
+func sameFirewallUnsigned(committed, fresh []byte) (signed bool, same bool) {
+	old, err1 := firewall.Decode(committed)
+	nw, err2 := firewall.Decode(fresh)
+	if err1 != nil || err2 != nil {
+		return false, false
+	}
+	return old.Envelope.Signature != nil, old.Envelope.PayloadDigest == nw.Envelope.PayloadDigest && old.Envelope.Scope == nw.Envelope.Scope
+}
+
+// keepFirewallSignature mirrors keepSignatures for the firewall artifact:
+// an unchanged, signed committed artifact is kept as it is; a changed one
+// is refused without --unsigned.
+func keepFirewallSignature(dir string, files map[string][]byte, unsigned bool) error {
+	name := filepath.Join(dir, devcontainer.FirewallFile)
+	committed, err := artifact.ReadCommitted(name)
+	if err != nil {
+		return nil
+	}
+	signed, same := sameFirewallUnsigned(committed, files[devcontainer.FirewallFile])
+	switch {
+	case !signed:
+	case same:
+		files[devcontainer.FirewallFile] = committed
+	case unsigned:
+		fmt.Fprintf(os.Stderr, "warning: %s: the signature is dropped: the artifact changed and no --sign-key was given [%s]\n", name, diag.SignatureDropped)
+	default:
+		return failErr("build would drop the signature of %s, which this build changes [%s]; nothing written; fix: pass --sign-key FILE, or --unsigned", name, diag.SignatureDropped)
+	}
+	return nil
+}
+
+func writeDevcontainer(dir string, files map[string][]byte) error {
+	written, err := artifact.WriteFiles(dir, files)
+	if err != nil {
+		return failErr("%v", err)
+	}
+	for _, w := range written {
+		fmt.Fprintln(os.Stdout, "wrote", w)
+	}
+	if len(written) == 0 {
+		fmt.Fprintf(os.Stdout, "%s is up to date (%d files)\n", dir, len(files))
+	}
+	return nil
+}
+
+// checkDevcontainer compares the files with those in dir; a signed
+// committed firewall artifact that differs only by its signature is up
+// to date when the build is unsigned.
+func checkDevcontainer(w io.Writer, dir string, files map[string][]byte, ignoreSignature, textDiff bool) error {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	stale := 0
+	for _, n := range names {
+		path := filepath.Join(dir, n)
+		got, err := artifact.ReadCommitted(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			fmt.Fprintf(w, "stale: %s (missing)\n", path)
+			stale++
+		case err != nil:
+			fmt.Fprintf(w, "stale: %s (unreadable: %v)\n", path, err)
+			stale++
+		case bytes.Equal(got, files[n]):
+		default:
+			if n == devcontainer.FirewallFile && ignoreSignature {
+				if _, same := sameFirewallUnsigned(got, files[n]); same {
+					continue
+				}
+			}
+			fmt.Fprintf(w, "stale: %s (differs)\n", path)
+			if textDiff || n != devcontainer.FirewallFile {
+				indent(w, artifact.LineDiff(path+" (committed)", path+" (fresh build)", got, files[n], 80))
+			}
+			stale++
+		}
+	}
+	if stale > 0 {
+		return &exitError{code: 1, msg: fmt.Sprintf("%d file(s) in %s are stale; run polc build --target devcontainer and commit the result", stale, dir)}
+	}
+	fmt.Fprintf(w, "ok: %d devcontainer files in %s are up to date\n", len(files), dir)
+	return nil
+}
+
+// firewallDiffSide reads a firewall artifact for polc diff, or returns
+// nil when file is not one. Its policy is compared as a Linux policy:
+// the container runs Linux.
+func firewallDiffSide(file string) *diffSide {
+	b, err := artifact.ReadCommitted(file)
+	if err != nil {
+		return nil
+	}
+	a, err := firewall.Decode(b)
+	if err != nil {
+		return nil
+	}
+	return &diffSide{name: file, policy: a.Envelope.Payload.Policy, platform: "linux", art: &artifact.Artifact{Envelope: *a.Envelope}}
+}
