@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"sync"
 
 	"polc/compiler/syntax"
 )
@@ -38,10 +39,11 @@ type keyDescription struct {
 	Requirements map[string]*keyTable `json:"requirements"`
 }
 
-// codexKeys is the parsed description; the file is part of the binary,
-// so a malformed one is a build defect and panics at start-up (a test
-// loads it).
-var codexKeys = func() *keyDescription {
+// codexKeys is the parsed description, decoded when a check first needs
+// it (not at start-up: polc's mask stage, which runs the same binary,
+// never does); the file is part of the binary, so a malformed one is a
+// build defect and panics (a test loads it).
+var codexKeys = sync.OnceValue(func() *keyDescription {
 	var d keyDescription
 	if err := json.Unmarshal(codexKeysJSON, &d); err != nil {
 		panic(fmt.Sprintf("compiler: codexkeys.json: %v", err))
@@ -55,11 +57,11 @@ var codexKeys = func() *keyDescription {
 		}
 	}
 	return &d
-}()
+})
 
 // ReferenceVersion names the reference release the key description was
 // taken from (POL004's fix names it).
-func ReferenceVersion() string { return codexKeys.Reference }
+func ReferenceVersion() string { return codexKeys().Reference }
 
 // inputKind says which file a table belongs to.
 type inputKind int
@@ -74,9 +76,9 @@ const (
 // description does not list it.
 func keysOf(kind inputKind, path string) *keyTable {
 	if kind == requirementsFile {
-		return codexKeys.Requirements[path]
+		return codexKeys().Requirements[path]
 	}
-	return codexKeys.Config[path]
+	return codexKeys().Config[path]
 }
 
 // knownKeys lists the fields of the table at path (nil when the table is

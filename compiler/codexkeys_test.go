@@ -56,7 +56,7 @@ func TestParsersReadOnlyDescribedKeys(t *testing.T) {
 	}
 	fset := token.NewFileSet()
 	anyKey := map[string]bool{}
-	for _, tabs := range []map[string]*keyTable{codexKeys.Config, codexKeys.Requirements} {
+	for _, tabs := range []map[string]*keyTable{codexKeys().Config, codexKeys().Requirements} {
 		for path, tab := range tabs {
 			for _, k := range append(append(append([]string(nil), tab.Keys...), tab.Ignored...), tab.Reserved...) {
 				anyKey[k] = true
