@@ -33,7 +33,6 @@ import (
 	llsys "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
 
-	"polc/backends/bwrap"
 	"polc/backends/landlock"
 	"polc/diag"
 	"polc/ir"
@@ -85,18 +84,10 @@ func RunLandlock(l *Launch, payload []byte) (int, error) {
 	if err != nil {
 		return 0, failf(diag.LandlockSetup, "%v", err)
 	}
-	art, err := bwrap.Decode(l.Payload)
+	_, dir, environ, err := l.start()
 	if err != nil {
-		return 0, failf(diag.LinuxBadArtifact, "%v", err)
+		return 0, err
 	}
-	if len(l.Argv) == 0 {
-		return 0, &Failure{Msg: "no command to run"}
-	}
-	dir := l.Dir
-	if dir == "" {
-		dir, _ = os.Getwd()
-	}
-	environ := commandEnv(l.Environ, art, dir)
 	if p.Unrestricted {
 		l.ready()
 		return runDirect(l, dir, environ)

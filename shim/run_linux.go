@@ -24,18 +24,10 @@ import (
 // not run the command (the CLI exits 125).
 func Run(l *Launch) (int, error) {
 	PrepareSignals()
-	art, err := bwrap.Decode(l.Payload)
+	art, dir, environ, err := l.start()
 	if err != nil {
-		return 0, failf(diag.LinuxBadArtifact, "%v", err)
+		return 0, err
 	}
-	if len(l.Argv) == 0 {
-		return 0, &Failure{Msg: "no command to run"}
-	}
-	dir := l.Dir
-	if dir == "" {
-		dir, _ = os.Getwd()
-	}
-	environ := commandEnv(l.Environ, art, dir)
 	t0 := time.Now()
 	if art.Unrestricted {
 		l.ready()
@@ -75,6 +67,23 @@ func Run(l *Launch) (int, error) {
 		}
 		t0 = time.Now()
 	}
+}
+
+// start decodes the Linux artifact and settles what every Linux launch
+// needs first: the command's working directory and environment.
+func (l *Launch) start() (art *bwrap.Artifact, dir string, environ []string, err error) {
+	art, err = bwrap.Decode(l.Payload)
+	if err != nil {
+		return nil, "", nil, failf(diag.LinuxBadArtifact, "%v", err)
+	}
+	if len(l.Argv) == 0 {
+		return nil, "", nil, &Failure{Msg: "no command to run"}
+	}
+	dir = l.Dir
+	if dir == "" {
+		dir, _ = os.Getwd()
+	}
+	return art, dir, commandEnv(l.Environ, art, dir), nil
 }
 
 // launchPlanned plans the launch on the host as it is now and runs it; a
