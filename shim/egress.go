@@ -3,6 +3,7 @@ package shim
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -55,21 +56,30 @@ func startEgress(l *Launch, px *ir.Proxy, code diag.Code) (*egress, error) {
 	if stderr == nil {
 		stderr = os.Stderr
 	}
-	var mu sync.Mutex
-	lb, err := netproxy.StartLoopback(netproxy.Config{Decider: d, OnRefusal: func(r netproxy.Refusal) {
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintln(stderr, r.String())
-		if l.NetLog != nil {
-			if b, err := json.Marshal(r); err == nil {
-				l.NetLog.Write(append(b, '\n'))
-			}
-		}
-	}})
+	lb, err := netproxy.StartLoopback(netproxy.Config{Decider: d, OnRefusal: reportRefusals(stderr, l.NetLog)})
 	if err != nil {
 		return nil, fail("stop the program that holds the port, or give the proxy other ports in the config", err)
 	}
 	return &egress{lb: lb}, nil
+}
+
+// reportRefusals is every launch's netproxy.Config.OnRefusal: one line
+// on stderr per refused request and, when log is set, one JSON line
+// there. The proxy calls it from many goroutines.
+func reportRefusals(stderr, log io.Writer) func(netproxy.Refusal) {
+	var mu sync.Mutex
+	return func(r netproxy.Refusal) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stderr != nil {
+			fmt.Fprintln(stderr, r.String())
+		}
+		if log != nil {
+			if b, err := json.Marshal(r); err == nil {
+				log.Write(append(b, '\n'))
+			}
+		}
+	}
 }
 
 // sameProxy reports whether two proxy networks decide alike: the same

@@ -1,7 +1,6 @@
 package shim
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -72,22 +71,11 @@ func startNetRoute(art *bwrap.Artifact, n *ir.Network, stderr, log io.Writer) (*
 	if err != nil {
 		return nil, failf(diag.LinuxNetworkRoute, "the network policy: %v", err)
 	}
-	if want := dec.Policy().SOCKS5; want != (art.Proxy.SOCKSPort != 0) {
-		return nil, failf(diag.LinuxNetworkRoute, "the artifact's SOCKS5 listener (port %d) disagrees with the policy (socks5 %v)", art.Proxy.SOCKSPort, want)
+	if want := bwrap.Route(dec.Policy()); want != *art.Proxy {
+		return nil, failf(diag.LinuxNetworkRoute, "the artifact's bridge ports (HTTP %d, SOCKS5 %d) are not the policy's (HTTP %d, SOCKS5 %d)",
+			art.Proxy.HTTPPort, art.Proxy.SOCKSPort, want.HTTPPort, want.SOCKSPort)
 	}
-	var mu sync.Mutex
-	px, err := netproxy.New(netproxy.Config{Decider: dec, OnRefusal: func(r netproxy.Refusal) {
-		mu.Lock()
-		defer mu.Unlock()
-		if stderr != nil {
-			fmt.Fprintln(stderr, r.String())
-		}
-		if log != nil {
-			if b, err := json.Marshal(r); err == nil {
-				log.Write(append(b, '\n'))
-			}
-		}
-	}})
+	px, err := netproxy.New(netproxy.Config{Decider: dec, OnRefusal: reportRefusals(stderr, log)})
 	if err != nil {
 		return nil, failf(diag.LinuxNetworkRoute, "starting the egress proxy: %v", err)
 	}

@@ -62,6 +62,7 @@ func TestNetRouteFailsClosed(t *testing.T) {
 		"no policy":        nil,
 		"full network":     {Mode: ir.NetworkFull},
 		"socks disagrees":  {Mode: ir.NetworkProxy, Proxy: &ir.Proxy{}},
+		"http disagrees":   {Mode: ir.NetworkProxy, Proxy: &ir.Proxy{SOCKS5: true, HTTPPort: 3129}},
 		"invalid decision": {Mode: ir.NetworkProxy, Proxy: &ir.Proxy{SOCKS5: true, Methods: "some"}},
 	} {
 		_, err := startNetRoute(art, n, nil, nil)

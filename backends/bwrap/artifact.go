@@ -191,16 +191,13 @@ func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 		if p.Network.Proxy != nil {
 			pr = *p.Network.Proxy
 		}
-		art.Proxy = &ProxyRoute{}
-		art.Proxy.HTTPPort, art.Proxy.SOCKSPort = pr.Ports()
-		if !pr.SOCKS5 {
-			art.Proxy.SOCKSPort = 0
-		}
-		if art.Proxy.HTTPPort == art.Proxy.SOCKSPort {
+		route := Route(pr)
+		art.Proxy = &route
+		if pr.PortsCollide() {
 			diags.Addf(diag.LinuxBadArtifact, pr.SOCKS5Origin.Pos, "give the HTTP and SOCKS5 proxies different ports",
-				"the HTTP proxy and the SOCKS5 proxy both ask for port %d", art.Proxy.HTTPPort)
+				"the HTTP proxy and the SOCKS5 proxy both ask for port %d", route.HTTPPort)
 		}
-		art.Env = proxyEnv(pr, *art.Proxy)
+		art.Env = proxyEnv(pr)
 	default:
 		art.Network = netNone
 		art.Namespaces = append(art.Namespaces, nsNet)
