@@ -238,7 +238,7 @@ func Decode(data []byte) (*Envelope, error) {
 		Payload       json.RawMessage `json:"payload"`
 		Signature     *Signature      `json:"signature,omitempty"`
 	}
-	if err := strictUnmarshal(data, &raw); err != nil {
+	if err := StrictUnmarshal(data, &raw); err != nil {
 		return nil, errf(diag.ArtifactMalformed, "", "not a polc artifact: %v", err)
 	}
 	if raw.Format != Format {
@@ -262,7 +262,7 @@ func Decode(data []byte) (*Envelope, error) {
 		return nil, errf(diag.ArtifactDigestMismatch, "", "payload digest mismatch: the artifact was modified after it was built (has %s, content is %s)", short(raw.PayloadDigest), short(got))
 	}
 	e := &Envelope{Format: raw.Format, Scope: raw.Scope, PayloadDigest: raw.PayloadDigest, Signature: raw.Signature}
-	if err := strictUnmarshal(canon, &e.Payload); err != nil {
+	if err := StrictUnmarshal(canon, &e.Payload); err != nil {
 		return nil, errf(diag.ArtifactMalformed, "", "payload: %v", err)
 	}
 	if err := validate(e); err != nil {
@@ -271,8 +271,9 @@ func Decode(data []byte) (*Envelope, error) {
 	return e, nil
 }
 
-// strictUnmarshal decodes exactly one JSON value with no unknown fields.
-func strictUnmarshal(data []byte, v any) error {
+// StrictUnmarshal decodes exactly one JSON value with no unknown fields:
+// how every artifact file polc reads is decoded.
+func StrictUnmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

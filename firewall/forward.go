@@ -182,20 +182,27 @@ func (f *Forwarder) addrs(m *dns.Msg) ([]netip.Addr, uint32) {
 		if h.Ttl < minTTL {
 			minTTL = h.Ttl
 		}
-		var ip net.IP
-		switch v := rr.(type) {
-		case *dns.A:
-			ip = v.A
-		case *dns.AAAA:
-			ip = v.AAAA
-		default:
-			continue
-		}
-		if a, ok := netip.AddrFromSlice(ip); ok {
-			out = append(out, a.Unmap())
+		if a, ok := rrAddr(rr); ok {
+			out = append(out, a)
 		}
 	}
 	return out, minTTL
+}
+
+// rrAddr is the address an A or AAAA record gives; ok is false for
+// every other record.
+func rrAddr(rr dns.RR) (a netip.Addr, ok bool) {
+	var ip net.IP
+	switch v := rr.(type) {
+	case *dns.A:
+		ip = v.A
+	case *dns.AAAA:
+		ip = v.AAAA
+	default:
+		return netip.Addr{}, false
+	}
+	a, ok = netip.AddrFromSlice(ip)
+	return a.Unmap(), ok
 }
 
 // open passes each address to the sink with its own record's TTL (at
@@ -203,18 +210,9 @@ func (f *Forwarder) addrs(m *dns.Msg) ([]netip.Addr, uint32) {
 func (f *Forwarder) open(m *dns.Msg) error {
 	byTTL := map[uint32][]netip.Addr{}
 	for _, rr := range m.Answer {
-		var ip net.IP
-		switch v := rr.(type) {
-		case *dns.A:
-			ip = v.A
-		case *dns.AAAA:
-			ip = v.AAAA
-		default:
-			continue
-		}
-		if a, ok := netip.AddrFromSlice(ip); ok {
+		if a, ok := rrAddr(rr); ok {
 			ttl := max(rr.Header().Ttl, 1)
-			byTTL[ttl] = append(byTTL[ttl], a.Unmap())
+			byTTL[ttl] = append(byTTL[ttl], a)
 		}
 	}
 	for ttl, as := range byTTL {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 
 	"polc/artifact"
@@ -176,7 +175,7 @@ func Decode(data []byte) (*Artifact, error) {
 		Payload       json.RawMessage     `json:"payload"`
 		Signature     *artifact.Signature `json:"signature,omitempty"`
 	}
-	if err := strict(data, &raw); err != nil {
+	if err := artifact.StrictUnmarshal(data, &raw); err != nil {
 		return nil, bad("not a firewall artifact: %v", err)
 	}
 	if raw.Format != Format {
@@ -196,14 +195,14 @@ func Decode(data []byte) (*Artifact, error) {
 		return nil, bad("payload digest mismatch: the artifact was modified after it was built")
 	}
 	e := &artifact.Envelope{Format: raw.Format, Scope: raw.Scope, PayloadDigest: raw.PayloadDigest, Signature: raw.Signature}
-	if err := strict(canon, &e.Payload); err != nil {
+	if err := artifact.StrictUnmarshal(canon, &e.Payload); err != nil {
 		return nil, bad("payload: %v", err)
 	}
 	if e.Payload.Policy == nil {
 		return nil, bad("payload has no policy")
 	}
 	var s Spec
-	if err := strict(e.Payload.Backend, &s); err != nil {
+	if err := artifact.StrictUnmarshal(e.Payload.Backend, &s); err != nil {
 		return nil, bad("spec: %v", err)
 	}
 	if err := s.Validate(); err != nil {
@@ -217,18 +216,6 @@ func Decode(data []byte) (*Artifact, error) {
 func (a *Artifact) Verify(trust []artifact.PublicKey) error {
 	if _, err := a.Envelope.Verify(trust); err != nil {
 		return fmt.Errorf("%s [%s]", artifact.Message(err), diag.FirewallUntrusted)
-	}
-	return nil
-}
-
-func strict(data []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("trailing data after the JSON value")
 	}
 	return nil
 }
