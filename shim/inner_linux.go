@@ -123,7 +123,7 @@ func InnerMain() {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fail("mask stage: making pid 1 undumpable: %v", err)
 	}
-	var bridge [][2]int
+	var bridge []bridgeListener
 	if spec.Bridge != nil {
 		if bridge, err = bridgeListen(spec.Bridge); err != nil {
 			fail("%v", err)

@@ -213,11 +213,18 @@ func (a bridgeAddr) String() string  { return "sandbox-bridge-" + string(a) }
 
 // The stage's half: listen in the sandbox and pass what it accepts.
 
+// bridgeListener is a listening socket of the bridge and the tag its
+// connections are sent with.
+type bridgeListener struct {
+	fd  int
+	tag byte
+}
+
 // bridgeListen binds the bridge's listeners on the sandbox's loopback. It
 // runs before the stage drops its capabilities (a port below 1024 needs
 // one); bridgeServe then accepts on them.
-func bridgeListen(b *bridgeSpec) ([][2]int, error) {
-	var out [][2]int
+func bridgeListen(b *bridgeSpec) ([]bridgeListener, error) {
+	var out []bridgeListener
 	for _, l := range []struct {
 		port int
 		tag  byte
@@ -236,7 +243,7 @@ func bridgeListen(b *bridgeSpec) ([][2]int, error) {
 		if err := unix.Listen(fd, 128); err != nil {
 			return nil, fmt.Errorf("proxy bridge: listening on 127.0.0.1:%d in the sandbox: %v", l.port, err)
 		}
-		out = append(out, [2]int{fd, int(l.tag)})
+		out = append(out, bridgeListener{fd, l.tag})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("proxy bridge: no port to listen on")
@@ -247,7 +254,7 @@ func bridgeListen(b *bridgeSpec) ([][2]int, error) {
 // bridgeServe accepts on each listener and sends every connection to
 // polc outside; it returns at once (the accepting goroutines live as
 // long as the stage).
-func bridgeServe(listeners [][2]int, ctrl int) {
+func bridgeServe(listeners []bridgeListener, ctrl int) {
 	for _, l := range listeners {
 		go func(fd int, tag byte) {
 			for {
@@ -273,6 +280,6 @@ func bridgeServe(listeners [][2]int, ctrl int) {
 					return // polc is gone: the command has no network left
 				}
 			}
-		}(l[0], byte(l[1]))
+		}(l.fd, l.tag)
 	}
 }
