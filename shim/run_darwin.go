@@ -118,7 +118,7 @@ func writeProfile(pl *seatbelt.Payload, b *seatbelt.Binding, env ir.Env) (string
 		}
 		name := f.Name()
 		if err := f.Chmod(0o600); err == nil {
-			_, err = io.WriteString(f, pl.Profile)
+			_, err = io.WriteString(f, string(pl.Profile))
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}

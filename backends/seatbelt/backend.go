@@ -121,7 +121,7 @@ func NewEvaluator(payload []byte, env ir.Env) (*Evaluator, error) {
 	if err != nil {
 		return nil, err
 	}
-	prof, err := sbpl.Parse("profile.sb", pl.Profile)
+	prof, err := sbpl.Parse("profile.sb", string(pl.Profile))
 	if err != nil {
 		return nil, fmt.Errorf("macOS artifact profile: %v [%s]", err, diag.MacBadArtifact)
 	}

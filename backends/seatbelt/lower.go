@@ -82,7 +82,7 @@ func Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
 		}
 		pl.Params = l.params
 	}
-	pl.Profile = text
+	pl.Profile = Text(text)
 	if l.diags.HasErrors() {
 		return nil, l.diags
 	}

@@ -1,17 +1,47 @@
 package seatbelt
 
 import (
+	"encoding/json"
+	"strings"
+
 	"polc/ir"
 )
 
 // FormatTag names the payload layout; it changes when the layout does.
-const FormatTag = "polc.seatbelt/1"
+// Layout 3 stores the profile as an array of lines (layouts 1 and 2 held
+// it as one string, which made every review diff a single huge line).
+const FormatTag = "polc.seatbelt/3"
 
 // FormatTagProxy names the layout of a payload that carries polc's
 // proxy network (Payload.Proxy). It differs from FormatTag so that a
 // polc that predates the proxy refuses the payload instead of running
 // the command with its proxy ports open and no proxy behind them.
-const FormatTagProxy = "polc.seatbelt/2"
+const FormatTagProxy = "polc.seatbelt/4"
+
+// Text is SBPL source. In JSON it is an array of its lines (split at
+// every newline, so joining them back gives the text byte for byte):
+// the artifact then diffs one SBPL line per changed line, as the .sb file
+// beside it does.
+type Text string
+
+// MarshalJSON writes the text as its lines.
+func (t Text) MarshalJSON() ([]byte, error) {
+	if t == "" {
+		return []byte("[]"), nil
+	}
+	return json.Marshal(strings.Split(string(t), "\n"))
+}
+
+// UnmarshalJSON reads the lines back. A plain string (the layout before
+// 3) is refused: such a payload carries an older format tag anyway.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var lines []string
+	if err := json.Unmarshal(b, &lines); err != nil {
+		return err
+	}
+	*t = Text(strings.Join(lines, "\n"))
+	return nil
+}
 
 // Unbound is the value a conditional parameter takes when its condition
 // does not hold at launch. It names no vnode (/dev/null is not a
@@ -19,12 +49,12 @@ const FormatTagProxy = "polc.seatbelt/2"
 const Unbound = "/dev/null/polc-unbound"
 
 // Payload is the macOS artifact body (canonical JSON). Profile is the SBPL
-// text exactly as sandbox-exec reads it; Params say how the shim binds
+// text exactly as sandbox-exec reads it (stored as its lines); Params say how the shim binds
 // each (param "NAME") on the host, from the symbolic paths in Places and
 // Globs. Nothing in it depends on the machine that built it.
 type Payload struct {
 	Format       string         `json:"format"`
-	Profile      string         `json:"profile"`
+	Profile      Text           `json:"profile"`
 	Unrestricted bool           `json:"unrestricted,omitempty"`
 	Network      ir.NetworkMode `json:"network"`
 	// ProxyPorts are the loopback ports the profile lets the command

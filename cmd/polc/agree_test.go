@@ -344,7 +344,9 @@ func TestRequirementsPathNotRecorded(t *testing.T) {
 
 // TestReviewFile: polc build writes PROFILE.review.txt beside the
 // artifacts, one line per rule and deny glob with its origin and no host
-// path; a config change shows in build --check as a few lines of it.
+// path; a rule added at the top of the config shows in build --check as
+// one added line of it (origins name the file, not the line, so the rules
+// below do not change).
 func TestReviewFile(t *testing.T) {
 	needLinux(t)
 	cfg := "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":minimal\" = \"read\"\n\":workspace_roots\" = \"write\"\n"
@@ -356,8 +358,8 @@ func TestReviewFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"# polc build: the policy of profile dev", `write       ${WORKSPACE_ROOT}  <- config ":workspace_roots" (profile dev) at ${CODEX_HOME}/config.toml:4:1`,
-		`read        :minimal  <- config ":minimal" (profile dev) at ${CODEX_HOME}/config.toml:3:1`} {
+	for _, want := range []string{"# polc build: the policy of profile dev", `write       ${WORKSPACE_ROOT}  <- config ":workspace_roots" (profile dev) in ${CODEX_HOME}/config.toml`,
+		`read        :minimal  <- config ":minimal" (profile dev) in ${CODEX_HOME}/config.toml`} {
 		if !strings.Contains(string(review), want) {
 			t.Errorf("review file lacks %q:\n%s", want, review)
 		}
@@ -365,9 +367,23 @@ func TestReviewFile(t *testing.T) {
 	if strings.Contains(string(review), w.root) {
 		t.Errorf("review file holds a host path:\n%s", review)
 	}
-	w.write("home/.codex/config.toml", cfg+"\"~/.ssh\" = \"deny\"\n")
+	w.write("home/.codex/config.toml", strings.Replace(cfg, "filesystem]\n", "filesystem]\n\"~/.ssh\" = \"deny\"\n", 1))
 	out, _, code := w.polc("proj", "build", "--target=linux", "--check")
 	if code != 1 || !strings.Contains(out, "stale: .polc/dev.review.txt (differs)") || !strings.Contains(out, `+deny        ${HOME}/.ssh  <- config "~/.ssh"`) {
 		t.Errorf("build --check: exit %d, want the review file's one-line diff:\n%s", code, out)
+	}
+	var added, removed int
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		switch {
+		case strings.HasPrefix(l, "+++") || strings.HasPrefix(l, "---"):
+		case strings.HasPrefix(l, "+"):
+			added++
+		case strings.HasPrefix(l, "-"):
+			removed++
+		}
+	}
+	if added != 1 || removed != 0 {
+		t.Errorf("build --check: the review diff has %d added and %d removed lines, want 1 and 0:\n%s", added, removed, out)
 	}
 }

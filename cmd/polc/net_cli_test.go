@@ -119,12 +119,12 @@ func TestReviewTextProxy(t *testing.T) {
 	}
 	got := reviewText(res.Policy)
 	for _, want := range []string{
-		"network     proxy  <- requirement \"experimental_network.enabled\" at ",
-		"allow host  *.example.com  <- requirement \"experimental_network.allowed_domains\" at ",
-		"deny host   bad.example.com  <- config \"network.domains\" (profile net) at ",
-		"methods     limited (GET, HEAD, OPTIONS; no tunnels)  <- config \"network.mode\" (profile net) at ",
+		"network     proxy  <- requirement \"experimental_network.enabled\" in ",
+		"allow host  *.example.com  <- requirement \"experimental_network.allowed_domains\" in ",
+		"deny host   bad.example.com  <- config \"network.domains\" (profile net) in ",
+		"methods     limited (GET, HEAD, OPTIONS; no tunnels)  <- config \"network.mode\" (profile net) in ",
 		"local addr  refused  <- default \"allow_local_binding\" (profile net)",
-		"dropped     registry.pkg.example  <- config \"network.domains\" (profile net) at ",
+		"dropped     registry.pkg.example  <- config \"network.domains\" (profile net) in ",
 		"; managed_allowed_domains_only: only managed allow rules apply",
 	} {
 		if !strings.Contains(got, want) {

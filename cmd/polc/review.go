@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"polc/artifact"
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -17,8 +18,19 @@ func reviewName(profile string) string { return artifact.Stem(profile, "review")
 // network's domain rules and settings, and the user's allow rules the
 // requirements dropped). It is the same
 // for every platform and holds no host path, so a pull request's diff of
-// it shows the policy change at a glance.
+// it shows the policy change at a glance. Origins name the file and key
+// but not the line: a rule added at the top of a config would otherwise
+// change every line below it.
 func reviewText(p *ir.Policy) string {
+	// The full positions stay in the artifacts; here only the file.
+	at := func(o ir.Origin) string {
+		file := o.Pos.File
+		o.Pos = diag.Pos{}
+		if file == "" {
+			return o.String()
+		}
+		return o.String() + " in " + file
+	}
 	var b strings.Builder
 	head := p.Profile
 	if len(p.Extends) > 0 {
@@ -37,7 +49,7 @@ func reviewText(p *ir.Policy) string {
 		if r.Mandatory {
 			flag = " (required)"
 		}
-		line(r.Access.String(), r.Path, r.Origin.String()+flag)
+		line(r.Access.String(), r.Path, at(r.Origin)+flag)
 	}
 	for _, g := range p.Globs {
 		depth := "any depth"
@@ -48,40 +60,40 @@ func reviewText(p *ir.Policy) string {
 		if g.Mandatory {
 			flag = " (required)"
 		}
-		line("deny glob", g.Pattern, g.Origin.String()+"; "+depth+flag)
+		line("deny glob", g.Pattern, at(g.Origin)+"; "+depth+flag)
 	}
 	if p.Minimal != nil {
-		line("read", ":minimal", p.Minimal.String())
+		line("read", ":minimal", at(*p.Minimal))
 	}
-	line("network", fmt.Sprint(p.Network.Mode), p.Network.Origin.String())
+	line("network", fmt.Sprint(p.Network.Mode), at(p.Network.Origin))
 	if px := p.Network.Proxy; px != nil && p.Network.Mode == ir.NetworkProxy {
 		for _, r := range px.Domains {
-			line(string(r.Action)+" host", r.Pattern, r.Origin.String())
+			line(string(r.Action)+" host", r.Pattern, at(r.Origin))
 		}
 		methods := "full (every method, tunnels)"
 		if px.Methods == ir.MethodsLimited {
 			methods = "limited (GET, HEAD, OPTIONS; no tunnels)"
 		}
-		line("methods", methods, px.MethodOrigin.String())
+		line("methods", methods, at(px.MethodOrigin))
 		local := "refused"
 		if px.AllowLocal {
 			local = "allowed"
 		}
-		line("local addr", local, px.LocalOrigin.String())
+		line("local addr", local, at(px.LocalOrigin))
 		socks := "off"
 		if px.SOCKS5 {
 			socks = "on"
 		}
-		line("socks5", socks, px.SOCKS5Origin.String())
+		line("socks5", socks, at(px.SOCKS5Origin))
 		for _, d := range px.Dropped {
-			line("dropped", d.Rule.Pattern, d.Rule.Origin.String()+"; "+d.Why())
+			line("dropped", d.Rule.Pattern, at(d.Rule.Origin)+"; "+d.Why())
 		}
 	}
 	for _, u := range p.Network.UnixSockets {
-		line("unix socket", u.Path, u.Origin.String())
+		line("unix socket", u.Path, at(u.Origin))
 	}
 	if p.Network.AllUnixSockets != nil {
-		line("unix socket", "all", p.Network.AllUnixSockets.String())
+		line("unix socket", "all", at(*p.Network.AllUnixSockets))
 	}
 	return b.String()
 }
