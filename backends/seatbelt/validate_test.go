@@ -371,7 +371,7 @@ func TestCommand(t *testing.T) {
 func FuzzEvaluator(f *testing.F) {
 	out, _ := Lower(seedPolicy(), backends.Options{})
 	f.Add(out.Payload)
-	f.Add([]byte(`{"format":"polc.seatbelt/1","profile":"(version 1)(deny default)","places":[{"path":"/a","root":"/","access":"read","parent":0}]}`))
+	f.Add([]byte(`{"format":"polc.seatbelt/3","profile":["(version 1)(deny default)"],"places":[{"path":"/a","root":"/","access":"read","parent":0}]}`))
 	env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: "/w", ir.VarHome: "/h"},
 		Resolve: func(s string) string { return s }, Exists: func(string) bool { return false }}
 	f.Fuzz(func(t *testing.T, payload []byte) {
@@ -388,11 +388,15 @@ func FuzzEvaluator(f *testing.F) {
 func TestDecodeRefusesDamagedPayloads(t *testing.T) {
 	for _, p := range []string{
 		`{"format":"other"}`,
-		`{"format":"polc.seatbelt/1","places":[{"path":"/a","root":"/","access":"read","parent":0}]}`,
-		`{"format":"polc.seatbelt/1","places":[{"path":"a","root":"/","access":"read","parent":-1}]}`,
-		`{"format":"polc.seatbelt/1","params":[{"name":"X","place":3}]}`,
-		`{"format":"polc.seatbelt/1","places":[{"path":"/a","root":"/","access":"read","parent":-1}],"params":[{"name":"X=1","place":0}]}`,
+		`{"format":"polc.seatbelt/3","places":[{"path":"/a","root":"/","access":"read","parent":0}]}`,
+		`{"format":"polc.seatbelt/3","places":[{"path":"a","root":"/","access":"read","parent":-1}]}`,
+		`{"format":"polc.seatbelt/3","params":[{"name":"X","place":3}]}`,
+		`{"format":"polc.seatbelt/3","places":[{"path":"/a","root":"/","access":"read","parent":-1}],"params":[{"name":"X=1","place":0}]}`,
 		`not json`,
+		// Layout 1 (the profile as one string) and a string profile under
+		// layout 3 are refused, never read as something else.
+		`{"format":"polc.seatbelt/1","profile":"(version 1)(deny default)"}`,
+		`{"format":"polc.seatbelt/3","profile":"(version 1)(deny default)"}`,
 	} {
 		if _, err := Decode([]byte(p)); err == nil || !strings.Contains(err.Error(), "POL086") {
 			t.Errorf("Decode(%s) = %v, want a POL086 refusal", p, err)
