@@ -25,6 +25,11 @@ const (
 	Dockerfile   = "Dockerfile"
 	SeccompFile  = "seccomp.json"
 	FirewallFile = "polc-firewall.json"
+	GitIgnore    = ".gitignore"
+	// Binary is the polc binary the Dockerfile copies into the image.
+	// polc build places it (a copy of itself on Linux); it is not
+	// committed and not part of Files.
+	Binary = "polc"
 )
 
 // Files returns the .devcontainer/ files by name.
@@ -38,7 +43,8 @@ func Files(p *ir.Policy, bindings ir.Bindings, version string, key ed25519.Priva
 		return nil, err
 	}
 	inner := !p.Unrestricted
-	out := map[string][]byte{FirewallFile: fw, Dockerfile: []byte(dockerfile(p.Profile, s))}
+	out := map[string][]byte{FirewallFile: fw, Dockerfile: []byte(dockerfile(p.Profile, s)),
+		GitIgnore: []byte("# polc build --target devcontainer copies its own binary here for the image.\n/" + Binary + "\n")}
 	cfg, err := config(p.Profile, s, inner)
 	if err != nil {
 		return nil, err
@@ -107,9 +113,9 @@ func dockerfile(profile string, s *firewall.Spec) string {
 		"RUN apt-get update \\",
 		" && apt-get install -y --no-install-recommends bubblewrap ca-certificates sudo \\",
 		" && rm -rf /var/lib/apt/lists/*",
-		"# A Linux build of polc, copied into .devcontainer/ before the image is built",
-		"# (make build && cp bin/polc .devcontainer/polc).",
-		"COPY --chmod=0755 polc /usr/local/bin/polc",
+		"# polc build --target devcontainer (a Linux build) copies itself to",
+		"# .devcontainer/polc, which .gitignore keeps out of commits.",
+		"COPY --chmod=0755 " + Binary + " /usr/local/bin/polc",
 		"# The firewall artifact is part of the image, owned by root: the agent can",
 		"# rewrite the workspace's copy, not this one. Rebuild the image when it changes.",
 		"COPY --chmod=0644 " + FirewallFile + " " + ImageArtifact,

@@ -1,36 +1,61 @@
 package devcontainer
 
-import "polc/canonjson"
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
 
-// Docker's default seccomp profile refuses unshare, mount, pivot_root and
-// clone with namespace flags to a container without CAP_SYS_ADMIN, which
-// is exactly what bubblewrap needs to build polc's inner sandbox (in a
-// user namespace, where those calls give no power over the host). This
-// profile allows every system call but the ones that reach the host
-// kernel's global state or other processes' memory and are never needed
-// to build or run a sandboxed command: a denylist, kept short and
-// explicit so that a reviewer can read it. The container's capabilities
-// (Docker drops CAP_SYS_ADMIN, CAP_SYS_MODULE, CAP_SYS_TIME and the like)
-// still refuse most of them; the profile is the second lock.
-var deniedSyscalls = []string{
-	"acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module",
-	"delete_module", "finit_module", "get_kernel_syms", "get_mempolicy", "init_module",
-	"ioperm", "iopl", "kcmp", "kexec_file_load", "kexec_load", "keyctl",
-	"lookup_dcookie", "mbind", "move_pages", "name_to_handle_at", "nfsservctl",
-	"open_by_handle_at", "perf_event_open", "process_vm_readv", "process_vm_writev",
-	"query_module", "quotactl", "reboot", "request_key", "set_mempolicy",
-	"settimeofday", "stime", "swapoff", "swapon", "sysfs", "syslog", "uselib",
-	"userfaultfd", "ustat", "vm86", "vm86old",
-}
+	"github.com/moby/profiles/seccomp"
 
+	"polc/canonjson"
+)
+
+//go:generate go run gen_default.go
+
+// dockerDefault is Docker's default seccomp profile (see gen_default.go).
+//
+//go:embed docker-default.json
+var dockerDefault []byte
+
+// bubblewrapSyscalls are the calls Docker's default profile refuses to a
+// container without CAP_SYS_ADMIN (clone with namespace flags, clone3,
+// unshare, mount and the like) and that bubblewrap needs to build polc's
+// inner sandbox. Inside a user namespace of its own these calls give no
+// power over the host: the container keeps its capability set (no
+// CAP_SYS_ADMIN), and every other call stays as Docker's default has it.
+// The new mount API (fsopen, fsmount, move_mount, ...) and setns are left
+// out: bubblewrap does not use them.
+var bubblewrapSyscalls = []string{"clone", "clone3", "mount", "pivot_root", "sethostname", "umount2", "unshare"}
+
+// seccompProfile is Docker's default profile with bubblewrapSyscalls
+// allowed unconditionally. Docker's conditional rules for those calls
+// (clone allowed only without namespace flags, clone3 refused with
+// ENOSYS, the CAP_SYS_ADMIN-only group) lose those names, so that no two
+// rules with different actions name one call.
 func seccompProfile() ([]byte, error) {
-	return canonjson.Marshal(map[string]any{
-		"defaultAction": "SCMP_ACT_ALLOW",
-		"architectures": []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"},
-		"syscalls": []map[string]any{{
-			"names":    deniedSyscalls,
-			"action":   "SCMP_ACT_ERRNO",
-			"errnoRet": 1,
-		}},
-	})
+	var p seccomp.Seccomp
+	if err := json.Unmarshal(dockerDefault, &p); err != nil {
+		return nil, fmt.Errorf("docker-default.json: %v", err)
+	}
+	kept := p.Syscalls[:0]
+	for _, s := range p.Syscalls {
+		s.Names = slices.DeleteFunc(s.Names, func(n string) bool { return slices.Contains(bubblewrapSyscalls, n) })
+		if len(s.Names) > 0 {
+			kept = append(kept, s)
+		}
+	}
+	allow := &seccomp.Syscall{Comment: "polc: bubblewrap builds the inner sandbox in a user namespace of its own"}
+	allow.Names = bubblewrapSyscalls
+	allow.Action = "SCMP_ACT_ALLOW"
+	p.Syscalls = append(kept, allow)
+	b, err := json.Marshal(&p)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return canonjson.Marshal(v)
 }

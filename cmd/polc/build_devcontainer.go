@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 
 	"github.com/urfave/cli/v2"
@@ -97,7 +98,74 @@ func writeDevcontainer(dir string, files map[string][]byte) error {
 	if len(written) == 0 {
 		fmt.Fprintf(os.Stdout, "%s is up to date (%d files)\n", dir, len(files))
 	}
+	return placeBinary(dir)
+}
+
+// placeBinary copies the running polc into dir as devcontainer.Binary,
+// for the Dockerfile's COPY: the image runs the same polc that wrote its
+// firewall artifact. It is a local file (the generated .gitignore keeps
+// it out of commits), so it is neither compared by --check nor part of
+// the byte-identical output. A polc that is not a Linux build cannot be
+// copied; the build then says what to put there.
+func placeBinary(dir string) error {
+	dst := filepath.Join(dir, devcontainer.Binary)
+	if goruntime.GOOS != "linux" {
+		fmt.Fprintf(os.Stderr, "note: %s: this polc is a %s build; put a Linux build of polc (GOOS=linux make build) there before building the image\n", dst, goruntime.GOOS)
+		return nil
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return failErr("build: cannot find this polc's binary to copy into %s: %v; fix: copy a Linux build of polc there", dir, err)
+	}
+	src, err := os.Open(self)
+	if err != nil {
+		return failErr("build: cannot read this polc's binary: %v; fix: copy a Linux build of polc to %s", err, dst)
+	}
+	defer src.Close()
+	if same, _ := sameFile(src, dst); same {
+		return nil
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return failErr("build: %v", err)
+	}
+	tmp, err := os.CreateTemp(dir, "."+devcontainer.Binary+".tmp-*")
+	if err != nil {
+		return failErr("build: cannot write %s: %v", dst, err)
+	}
+	_, err = io.Copy(tmp, src)
+	if err == nil {
+		err = tmp.Chmod(0o755)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return failErr("build: cannot write %s: %v", dst, err)
+	}
+	fmt.Fprintln(os.Stdout, "wrote", dst, "(this polc's binary, for the image; not committed)")
 	return nil
+}
+
+// sameFile reports whether the file at path has exactly src's content.
+func sameFile(src *os.File, path string) (bool, error) {
+	st, err := src.Stat()
+	if err != nil {
+		return false, err
+	}
+	dt, err := os.Stat(path)
+	if err != nil || dt.Size() != st.Size() {
+		return false, err
+	}
+	a, err := io.ReadAll(src)
+	if err != nil {
+		return false, err
+	}
+	b, err := os.ReadFile(path)
+	return err == nil && bytes.Equal(a, b), err
 }
 
 // checkDevcontainer compares the files with those in dir; a signed

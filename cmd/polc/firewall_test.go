@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"testing"
 )
@@ -29,7 +30,7 @@ func TestBuildDevcontainer(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("build: %d\n%s%s", code, out, errs)
 	}
-	for _, f := range []string{"devcontainer.json", "Dockerfile", "seccomp.json", "polc-firewall.json"} {
+	for _, f := range []string{"devcontainer.json", "Dockerfile", "seccomp.json", "polc-firewall.json", ".gitignore"} {
 		if !strings.Contains(out, filepath.Join(".devcontainer", f)) {
 			t.Errorf("%s not written:\n%s", f, out)
 		}
@@ -37,11 +38,22 @@ func TestBuildDevcontainer(t *testing.T) {
 	if _, err := os.Stat(w.path("proj/.polc")); err == nil {
 		t.Error("--target devcontainer alone also wrote .polc/")
 	}
+	// On Linux the image's polc is this polc, copied beside the files,
+	// executable, and kept out of commits.
+	if goruntime.GOOS == "linux" {
+		bin, err := os.Stat(w.path("proj/.devcontainer/polc"))
+		if err != nil || bin.Mode().Perm()&0o111 == 0 || bin.Size() < 1<<20 {
+			t.Errorf(".devcontainer/polc: %v %v", bin, err)
+		}
+		if gi, _ := os.ReadFile(w.path("proj/.devcontainer/.gitignore")); !strings.Contains(string(gi), "\n/polc\n") {
+			t.Errorf(".gitignore does not keep the binary out: %q", gi)
+		}
+	}
 	out, _, code = w.polc("proj", "build", "--target", "devcontainer")
-	if code != 0 || !strings.Contains(out, "is up to date (4 files)") {
+	if code != 0 || !strings.Contains(out, "is up to date (5 files)") || strings.Contains(out, "wrote") {
 		t.Fatalf("second build is not byte-identical: %d\n%s", code, out)
 	}
-	if out, _, code = w.polc("proj", "build", "--target", "devcontainer", "--check"); code != 0 || !strings.Contains(out, "ok: 4 devcontainer files") {
+	if out, _, code = w.polc("proj", "build", "--target", "devcontainer", "--check"); code != 0 || !strings.Contains(out, "ok: 5 devcontainer files") {
 		t.Fatalf("check of a fresh build: %d\n%s", code, out)
 	}
 	// A hand edit is stale, and says where.
