@@ -80,12 +80,20 @@ func applyCommand(s *firewall.Spec) string {
 // config is devcontainer.json. The firewall needs NET_ADMIN (nftables
 // through netlink, and the socket mark on the forwarder's upstream
 // queries); NET_RAW is added as the reference's setup does, and is in
-// Docker's default set anyway. The seccomp profile, when polc's inner
-// sandbox is kept, lets bubblewrap create its namespaces.
+// Docker's default set anyway. The seccomp profile and unmasked /proc,
+// when polc's inner sandbox is kept, let bubblewrap create its
+// namespaces and mount the sandbox's /proc.
 func config(profile string, s *firewall.Spec, inner bool) ([]byte, error) {
 	runArgs := []string{"--cap-add=NET_ADMIN", "--cap-add=NET_RAW"}
 	if inner {
-		runArgs = append(runArgs, "--security-opt=seccomp=${localWorkspaceFolder}/"+Dir+"/"+SeccompFile)
+		// bubblewrap mounts a fresh /proc for the sandbox, which the
+		// kernel refuses while Docker's masked paths cover parts of the
+		// container's /proc (polc exec: POL133). Unmasking gives nothing
+		// to the agent, which is not root in the container (sudo lets it
+		// run only the firewall's apply), and polc's sandbox keeps
+		// /proc/sys and the like read-only for the command.
+		runArgs = append(runArgs, "--security-opt=seccomp=${localWorkspaceFolder}/"+Dir+"/"+SeccompFile,
+			"--security-opt=systempaths=unconfined")
 	}
 	cfg := map[string]any{
 		"name":       "polc " + profile,
