@@ -157,6 +157,10 @@ func TestDevcontainerInDocker(t *testing.T) {
 	if out, err := probeIn("dial", otherIP+":80"); err != nil {
 		t.Fatalf("before the firewall the container cannot reach the test host: %v %s", err, out)
 	}
+	// Docker's own resolver answers DNS over TCP too.
+	if out, err := probeIn("dial", "127.0.0.11:53"); err != nil {
+		t.Fatalf("before the firewall Docker's resolver does not take TCP: %v %s", err, out)
+	}
 	d.run("exec", "-d", agent, "/bin/sh", "-c", apply+" >/tmp/polc-firewall.log 2>&1")
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -182,6 +186,11 @@ func TestDevcontainerInDocker(t *testing.T) {
 	}
 	if out, err := probeIn("dial", otherIP+":80"); err == nil {
 		t.Errorf("an address no allowed name gave is reachable: %s", out)
+	}
+	// DNS over TCP straight to a resolver other than polc's forwarder
+	// (here Docker's, behind its NAT rule) is dropped.
+	if out, err := probeIn("dial", "127.0.0.11:53"); err == nil {
+		t.Errorf("direct DNS over TCP to Docker's resolver got through: %s", out)
 	}
 	if out := d.run("exec", agent, "/usr/local/bin/polc", "firewall", "status"); !strings.Contains(out, "open ") {
 		t.Errorf("firewall status lists no open address after an allowed lookup:\n%s", out)
