@@ -1,9 +1,13 @@
 package ir
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
 // Bindings give symbolic variables their host values, e.g.
@@ -115,4 +119,59 @@ func ResolvePath(p string) string {
 func Exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
+}
+
+// ErrUnbound is the error of a binding whose variable has no value on
+// this host.
+var ErrUnbound = errors.New("variable not bound")
+
+// ErrMalformedGlob is the error of a deny glob whose bound pattern does
+// not parse.
+var ErrMalformedGlob = errors.New("malformed pattern")
+
+// HostGlob is a deny glob bound to one host (Glob.Bind).
+type HostGlob struct {
+	// Pattern is the host pattern: Base followed by the part of the
+	// glob's pattern after its symbolic base, as written.
+	Pattern string
+	// Base is the glob's base on the host, resolved: where a scan
+	// starts and what a match's depth counts from.
+	Base string
+	// Lexical is the base bound but not resolved: the directory the
+	// config names, before its symlinks are followed.
+	Lexical  string
+	MaxDepth int
+}
+
+// Bind binds a deny glob to the host env describes: its base's variable
+// gets its host value, the base is resolved by env.Resolve (nil:
+// ResolvePath), and the pattern keeps, after that resolved base, what it
+// says below its base. This is the one binding of a glob that Decide,
+// the compiler's expansion and every backend's launch use; what differs
+// between platforms is a parameter, not a copy: env.Resolve is how the
+// platform resolves a path (macOS's adds the firmlinks of its system
+// volume), and a platform that must refuse a base reached through a
+// symlink (Seatbelt) compares Base with Lexical. An error wraps
+// ErrUnbound or ErrMalformedGlob and names the glob.
+func (g Glob) Bind(env Env) (HostGlob, error) {
+	base, ok := env.Bindings.BindOK(g.Base)
+	if !ok {
+		return HostGlob{}, fmt.Errorf("glob %s: %w", g.Pattern, ErrUnbound)
+	}
+	pat, _ := env.Bindings.BindOK(g.Pattern)
+	resolve := env.Resolve
+	if resolve == nil {
+		resolve = ResolvePath
+	}
+	rb := resolve(base)
+	suffix := strings.TrimPrefix(pat, base)
+	bound := rb + suffix
+	if rb == "/" {
+		bound = "/" + strings.TrimPrefix(suffix, "/")
+	}
+	// Windows host paths use \; the pattern syntax is judged on /.
+	if !doublestar.ValidatePattern(filepath.ToSlash(bound)) {
+		return HostGlob{}, fmt.Errorf("glob %s: %w", g.Pattern, ErrMalformedGlob)
+	}
+	return HostGlob{Pattern: bound, Base: rb, Lexical: base, MaxDepth: g.MaxDepth}, nil
 }

@@ -95,8 +95,8 @@ type boundRule struct {
 
 type boundGlob struct {
 	glob    *Glob
-	pattern string // bound, resolved base + glob suffix
-	base    string
+	pattern string // Glob.Bind's host pattern
+	base    string // and resolved base
 }
 
 // Decider answers Decide for one policy on one host; build it once with
@@ -138,21 +138,11 @@ func NewDecider(p *Policy, env Env) (*Decider, error) {
 	}
 	for i := range p.Globs {
 		g := &p.Globs[i]
-		base, ok := env.Bindings.BindOK(g.Base)
-		if !ok {
-			return nil, fmt.Errorf("glob %s: variable not bound", g.Pattern)
+		hg, err := g.Bind(env)
+		if err != nil {
+			return nil, err
 		}
-		pat, _ := env.Bindings.BindOK(g.Pattern)
-		rb := env.Resolve(base)
-		suffix := strings.TrimPrefix(pat, base)
-		bound := rb + suffix
-		if rb == "/" {
-			bound = "/" + strings.TrimPrefix(suffix, "/")
-		}
-		if !doublestar.ValidatePattern(bound) {
-			return nil, fmt.Errorf("glob %s: malformed pattern", g.Pattern)
-		}
-		d.globs = append(d.globs, boundGlob{glob: g, pattern: bound, base: rb})
+		d.globs = append(d.globs, boundGlob{glob: g, pattern: hg.Pattern, base: hg.Base})
 	}
 	return d, nil
 }

@@ -199,8 +199,8 @@ func needsOf(res *compiler.Result) *hostprobe.Needs {
 		}
 	}
 	for _, g := range p.Globs {
-		if h, ok := env.Bindings.BindOK(g.Base); ok {
-			bases = append(bases, ir.ResolvePath(h))
+		if hg, err := g.Bind(ir.Env{Bindings: env.Bindings}); err == nil {
+			bases = append(bases, hg.Base)
 		}
 	}
 	n.WritableTree = func(m string) bool {
