@@ -102,16 +102,13 @@ var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 var suffixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,15}$`)
 
 // New wraps a backend's output for a policy into an unsigned artifact.
-// bindings are the host values the policy was compiled with; they are used
-// only to symbolize origin file names, so that no host path is stored.
-func New(p *ir.Policy, bindings ir.Bindings, platform, version string, backend []byte, files map[string][]byte) (*Artifact, error) {
+// The policy is stored as the compiler made it: machine-independent, its
+// origins naming files symbolically.
+func New(p *ir.Policy, platform, version string, backend []byte, files map[string][]byte) (*Artifact, error) {
 	if p == nil {
 		return nil, errf(diag.ArtifactMalformed, "", "no policy to package")
 	}
-	pol, err := PortablePolicy(p, bindings)
-	if err != nil {
-		return nil, err
-	}
+	pol := p
 	if !json.Valid(backend) {
 		return nil, errf(diag.LowerFailed, "", "the %s backend returned a payload that is not JSON", platform)
 	}
@@ -152,27 +149,6 @@ func (a *Artifact) seal() error {
 	}
 	a.PayloadDigest = Digest(b)
 	return nil
-}
-
-// PortablePolicy returns a sorted deep copy of p whose origin file names
-// are symbolic where they lie under a binding: the policy as an artifact
-// stores it (and as `polc build --emit ir` prints it).
-func PortablePolicy(p *ir.Policy, b ir.Bindings) (*ir.Policy, error) {
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return nil, errf(diag.ArtifactMalformed, "", "encoding policy: %v", err)
-	}
-	var c ir.Policy
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, errf(diag.ArtifactMalformed, "", "copying policy: %v", err)
-	}
-	c.RuleOrigins(func(o *ir.Origin) {
-		if strings.HasPrefix(o.Pos.File, "/") {
-			o.Pos.File = b.Symbolize(path.Clean(o.Pos.File))
-		}
-	})
-	c.Sort()
-	return &c, nil
 }
 
 // usedVariables lists the known variables the policy, the backend payload

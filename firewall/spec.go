@@ -104,16 +104,14 @@ func (s *Spec) CheckMode(withExecProxy bool) error {
 
 // Build packages a spec and its policy into a firewall artifact, signed
 // when key is set. The envelope is artifact.Envelope under Format; the
-// payload's backend field is the spec.
-func Build(p *ir.Policy, bindings ir.Bindings, version string, key ed25519.PrivateKey) ([]byte, error) {
+// payload's backend field is the spec, and its policy p as the compiler
+// made it (machine-independent: symbolic paths and origin files).
+func Build(p *ir.Policy, version string, key ed25519.PrivateKey) ([]byte, error) {
 	s, err := Compile(p)
 	if err != nil {
 		return nil, err
 	}
-	pol, err := artifact.PortablePolicy(p, bindings)
-	if err != nil {
-		return nil, err
-	}
+	pol := p
 	spec, err := canonjson.Marshal(s)
 	if err != nil {
 		return nil, err

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"polc/diag"
 )
 
 // Bindings give symbolic variables their host values, e.g.
@@ -174,4 +177,95 @@ func (g Glob) Bind(env Env) (HostGlob, error) {
 		return HostGlob{}, fmt.Errorf("glob %s: %w", g.Pattern, ErrMalformedGlob)
 	}
 	return HostGlob{Pattern: bound, Base: rb, Lexical: base, MaxDepth: g.MaxDepth}, nil
+}
+
+// HostFile is the host path of a file an origin names. The compiler
+// records origin files symbolically, so that a policy is the same on
+// every machine: a file below a variable as ${VAR}/..., an input file
+// under none by the name Inputs gives it. HostFile undoes that for
+// display; any other name (an absolute path, "-c") is returned as is.
+func (e Env) HostFile(f string) string {
+	if h, ok := e.Inputs[f]; ok {
+		return h
+	}
+	if h, ok := e.Bindings.BindOK(f); ok {
+		return h
+	}
+	return f
+}
+
+// HostPos is p with its file named on the host (HostFile).
+func (e Env) HostPos(p diag.Pos) diag.Pos {
+	if p.File != "" {
+		p.File = e.HostFile(p.File)
+	}
+	return p
+}
+
+// HostOrigin is o with its file named on the host (HostFile).
+func (e Env) HostOrigin(o Origin) Origin {
+	o.Pos = e.HostPos(o.Pos)
+	return o
+}
+
+// HostDiags names the files of l's positions on the host (HostFile): a
+// backend locates its diagnostics at the policy's symbolic origins, and
+// the user is shown the files on this machine.
+func (e Env) HostDiags(l diag.List) diag.List {
+	out := make(diag.List, len(l))
+	for i, d := range l {
+		d.Pos = e.HostPos(d.Pos)
+		if len(d.Related) > 0 {
+			rel := make([]diag.Pos, len(d.Related))
+			for j, p := range d.Related {
+				rel[j] = e.HostPos(p)
+			}
+			d.Related = rel
+		}
+		out[i] = d
+	}
+	return out
+}
+
+// HostOrigins is a copy of p whose origins name their files on the host
+// (HostFile), for display code that hands a whole policy to a printer
+// (polc diff, polc rollout's report); p is left as it is.
+func (e Env) HostOrigins(p *Policy) *Policy {
+	if p == nil {
+		return nil
+	}
+	c := p.cloneOrigins()
+	c.Origins(func(o *Origin) { o.Pos = e.HostPos(o.Pos) })
+	return c
+}
+
+// cloneOrigins copies p deep enough that writing the copy's origins
+// leaves p's alone.
+func (p *Policy) cloneOrigins() *Policy {
+	c := *p
+	c.Rules = slices.Clone(p.Rules)
+	c.Globs = slices.Clone(p.Globs)
+	c.Minimal = clonePtr(p.Minimal)
+	c.Network.UnixSockets = slices.Clone(p.Network.UnixSockets)
+	c.Network.AllUnixSockets = clonePtr(p.Network.AllUnixSockets)
+	if p.Network.Proxy != nil {
+		px := *p.Network.Proxy
+		px.Domains = slices.Clone(px.Domains)
+		px.Dropped = slices.Clone(px.Dropped)
+		for i := range px.Dropped {
+			px.Dropped[i].By = clonePtr(px.Dropped[i].By)
+			px.Dropped[i].Setting = clonePtr(px.Dropped[i].Setting)
+		}
+		c.Network.Proxy = &px
+	}
+	c.Approvals.AutoReviewPolicyOrigin = clonePtr(p.Approvals.AutoReviewPolicyOrigin)
+	return &c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }
