@@ -108,7 +108,6 @@ func New(p *ir.Policy, platform, version string, backend []byte, files map[strin
 	if p == nil {
 		return nil, errf(diag.ArtifactMalformed, "", "no policy to package")
 	}
-	pol := p
 	if !json.Valid(backend) {
 		return nil, errf(diag.LowerFailed, "", "the %s backend returned a payload that is not JSON", platform)
 	}
@@ -118,9 +117,9 @@ func New(p *ir.Policy, platform, version string, backend []byte, files map[strin
 	}
 	a := &Artifact{Envelope: Envelope{
 		Format: Format,
-		Scope: Scope{Profile: pol.Profile, Platform: platform, PolcVersion: version,
-			RequirementsDigest: pol.RequirementsDigest},
-		Payload: Payload{Policy: pol, Backend: json.RawMessage(bytes.TrimRight(canonBackend, "\n"))},
+		Scope: Scope{Profile: p.Profile, Platform: platform, PolcVersion: version,
+			RequirementsDigest: p.RequirementsDigest},
+		Payload: Payload{Policy: p, Backend: json.RawMessage(bytes.TrimRight(canonBackend, "\n"))},
 	}}
 	if len(files) > 0 {
 		a.Files = map[string][]byte{}
@@ -130,7 +129,7 @@ func New(p *ir.Policy, platform, version string, backend []byte, files map[strin
 			a.Payload.Files[suffix] = FileRef{Digest: Digest(body), Size: int64(len(body))}
 		}
 	}
-	a.Payload.Bindings = usedVariables(pol, canonBackend, files)
+	a.Payload.Bindings = usedVariables(p, canonBackend, files)
 	if err := a.seal(); err != nil {
 		return nil, err
 	}

@@ -111,12 +111,11 @@ func Build(p *ir.Policy, version string, key ed25519.PrivateKey) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	pol := p
 	spec, err := canonjson.Marshal(s)
 	if err != nil {
 		return nil, err
 	}
-	polJSON, err := canonjson.Marshal(pol)
+	polJSON, err := canonjson.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +129,8 @@ func Build(p *ir.Policy, version string, key ed25519.PrivateKey) ([]byte, error)
 	}
 	e := &artifact.Envelope{
 		Format: Format,
-		Scope:  artifact.Scope{Profile: pol.Profile, Platform: Platform, PolcVersion: version, RequirementsDigest: pol.RequirementsDigest},
-		Payload: artifact.Payload{Bindings: vars, Policy: pol,
+		Scope:  artifact.Scope{Profile: p.Profile, Platform: Platform, PolcVersion: version, RequirementsDigest: p.RequirementsDigest},
+		Payload: artifact.Payload{Bindings: vars, Policy: p,
 			Backend: json.RawMessage(bytes.TrimRight(spec, "\n"))},
 	}
 	body, err := canonjson.Marshal(e.Payload)

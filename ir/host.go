@@ -101,8 +101,7 @@ func HostBindings(in HostInput) (Host, diag.List) {
 			ch = a
 		}
 		h.CodexHome = filepath.Clean(ch)
-		if d, ok := checkCodexHome(h.CodexHome, stat); !ok {
-			diags = append(diags, d)
+		if !checkCodexHome(h.CodexHome, stat, &diags) {
 			return h, diags
 		}
 	} else if h.Home != "" {
@@ -129,7 +128,7 @@ func HostBindings(in HostInput) (Host, diag.List) {
 // does (find_codex_home): falling back to ~/.codex, or to no user layer
 // at all, would silently select another profile (Codex's default
 // :read-only).
-func checkCodexHome(p string, stat func(string) (fs.FileInfo, error)) (diag.Diagnostic, bool) {
+func checkCodexHome(p string, stat func(string) (fs.FileInfo, error), diags *diag.List) bool {
 	st, err := stat(p)
 	msg := ""
 	switch {
@@ -140,12 +139,11 @@ func checkCodexHome(p string, stat func(string) (fs.FileInfo, error)) (diag.Diag
 	case !st.IsDir():
 		msg = fmt.Sprintf("CODEX_HOME points to %q, but that path is not a directory", p)
 	default:
-		return diag.Diagnostic{}, true
+		return true
 	}
-	var l diag.List
-	l.Add(diag.CodexHomeMissing, diag.Pos{File: "$CODEX_HOME"}, msg,
+	diags.Add(diag.CodexHomeMissing, diag.Pos{File: "$CODEX_HOME"}, msg,
 		fmt.Sprintf("create it (mkdir -p %s) or point CODEX_HOME at your Codex directory; unset it to use ~/.codex", p))
-	return l[0], false
+	return false
 }
 
 func firstSet(vals ...string) string {
