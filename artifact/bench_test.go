@@ -8,11 +8,11 @@ import (
 // (the fake backends cost little, so this is the artifact layer's own
 // share of polc build's 20 ms budget).
 func BenchmarkBuildThreePlatforms(b *testing.B) {
-	p, bind := testPolicy("/p"), testBindings("/p")
+	p := testPolicy()
 	key := testKey(b, 1)
 	b.ReportAllocs()
 	for b.Loop() {
-		arts, d := Build(p, bind, BuildOptions{Targets: Platforms, Version: "bench", SignKey: key})
+		arts, d := Build(p, BuildOptions{Targets: Platforms, Version: "bench", SignKey: key})
 		if d.HasErrors() || len(arts) != 3 {
 			b.Fatal(d.Err())
 		}
@@ -27,7 +27,7 @@ func BenchmarkBuildThreePlatforms(b *testing.B) {
 // BenchmarkDecodeVerify is what polc exec --artifact pays before launch:
 // strict decode, digest and signature check.
 func BenchmarkDecodeVerify(b *testing.B) {
-	a := mustBuild(b, testPolicy("/p"), testBindings("/p"), "linux")[0]
+	a := mustBuild(b, testPolicy(), "linux")[0]
 	key := testKey(b, 1)
 	a.Sign(key)
 	body, _ := a.Encode()

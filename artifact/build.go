@@ -22,20 +22,15 @@ type BuildOptions struct {
 	Lower backends.Options
 }
 
-// Build lowers the policy for every target and packages each output. It
+// Build lowers the policy for every target and packages each output.
+// The policy is the compiler's, whose origins name files symbolically
+// (ir.Env.HostFile), so the backends copy no host path into a payload. It
 // returns artifacts only when every target succeeded: a build never
 // produces some platforms and silently skips others. The diagnostics
 // include the backends' own.
-func Build(p *ir.Policy, bindings ir.Bindings, opts BuildOptions) ([]*Artifact, diag.List) {
+func Build(p *ir.Policy, opts BuildOptions) ([]*Artifact, diag.List) {
 	var diags diag.List
 	var arts []*Artifact
-	// Backends lower the portable policy, so that origins they copy into
-	// their payloads name files symbolically too.
-	p, err := PortablePolicy(p, bindings)
-	if err != nil {
-		diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "%s", Message(err))
-		return nil, diags
-	}
 	seen := map[string]bool{}
 	for _, target := range opts.Targets {
 		if seen[target] {
@@ -62,7 +57,7 @@ func Build(p *ir.Policy, bindings ir.Bindings, opts BuildOptions) ([]*Artifact, 
 			diags.Addf(diag.LowerFailed, diag.Pos{}, "", "target %s: the backend produced a %q artifact", target, out.Platform)
 			continue
 		}
-		a, err := New(p, bindings, target, opts.Version, out.Payload, out.Files)
+		a, err := New(p, target, opts.Version, out.Payload, out.Files)
 		if err != nil {
 			diags.Addf(CodeOrDefault(err, diag.LowerFailed), diag.Pos{}, "", "target %s: %s", target, Message(err))
 			continue

@@ -27,10 +27,11 @@
 // itself. The policy is there so that the shim can judge where the
 // artifact may be stored (never anywhere the sandbox could write), and so
 // that `polc diff` of two artifacts is semantic and names each rule's
-// file:line (Origin). Origins' file names are symbolized like rule paths
-// (${WORKSPACE_ROOT}/.codex/config.toml), so that an artifact holds no
-// host path and two builds on two machines are byte-identical. Nothing in
-// it is a timestamp.
+// file:line (Origin). The compiler names origin files symbolically, like
+// rule paths (${WORKSPACE_ROOT}/.codex/config.toml, --requirements:NAME),
+// so the policy is stored as it is: an artifact holds no host path and
+// two builds on two machines are byte-identical. Nothing in it is a
+// timestamp.
 //
 // The signature covers the payload digest and the scope together (see
 // SignedMessage), so a signed Linux artifact cannot be replayed as another

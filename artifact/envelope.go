@@ -102,15 +102,11 @@ var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 var suffixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,15}$`)
 
 // New wraps a backend's output for a policy into an unsigned artifact.
-// bindings are the host values the policy was compiled with; they are used
-// only to symbolize origin file names, so that no host path is stored.
-func New(p *ir.Policy, bindings ir.Bindings, platform, version string, backend []byte, files map[string][]byte) (*Artifact, error) {
+// The policy is stored as the compiler made it: machine-independent, its
+// origins naming files symbolically.
+func New(p *ir.Policy, platform, version string, backend []byte, files map[string][]byte) (*Artifact, error) {
 	if p == nil {
 		return nil, errf(diag.ArtifactMalformed, "", "no policy to package")
-	}
-	pol, err := PortablePolicy(p, bindings)
-	if err != nil {
-		return nil, err
 	}
 	if !json.Valid(backend) {
 		return nil, errf(diag.LowerFailed, "", "the %s backend returned a payload that is not JSON", platform)
@@ -121,9 +117,9 @@ func New(p *ir.Policy, bindings ir.Bindings, platform, version string, backend [
 	}
 	a := &Artifact{Envelope: Envelope{
 		Format: Format,
-		Scope: Scope{Profile: pol.Profile, Platform: platform, PolcVersion: version,
-			RequirementsDigest: pol.RequirementsDigest},
-		Payload: Payload{Policy: pol, Backend: json.RawMessage(bytes.TrimRight(canonBackend, "\n"))},
+		Scope: Scope{Profile: p.Profile, Platform: platform, PolcVersion: version,
+			RequirementsDigest: p.RequirementsDigest},
+		Payload: Payload{Policy: p, Backend: json.RawMessage(bytes.TrimRight(canonBackend, "\n"))},
 	}}
 	if len(files) > 0 {
 		a.Files = map[string][]byte{}
@@ -133,7 +129,7 @@ func New(p *ir.Policy, bindings ir.Bindings, platform, version string, backend [
 			a.Payload.Files[suffix] = FileRef{Digest: Digest(body), Size: int64(len(body))}
 		}
 	}
-	a.Payload.Bindings = usedVariables(pol, canonBackend, files)
+	a.Payload.Bindings = usedVariables(p, canonBackend, files)
 	if err := a.seal(); err != nil {
 		return nil, err
 	}
@@ -152,27 +148,6 @@ func (a *Artifact) seal() error {
 	}
 	a.PayloadDigest = Digest(b)
 	return nil
-}
-
-// PortablePolicy returns a sorted deep copy of p whose origin file names
-// are symbolic where they lie under a binding: the policy as an artifact
-// stores it (and as `polc build --emit ir` prints it).
-func PortablePolicy(p *ir.Policy, b ir.Bindings) (*ir.Policy, error) {
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return nil, errf(diag.ArtifactMalformed, "", "encoding policy: %v", err)
-	}
-	var c ir.Policy
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return nil, errf(diag.ArtifactMalformed, "", "copying policy: %v", err)
-	}
-	c.RuleOrigins(func(o *ir.Origin) {
-		if strings.HasPrefix(o.Pos.File, "/") {
-			o.Pos.File = b.Symbolize(path.Clean(o.Pos.File))
-		}
-	})
-	c.Sort()
-	return &c, nil
 }
 
 // usedVariables lists the known variables the policy, the backend payload

@@ -10,7 +10,7 @@ import (
 )
 
 func TestBindRefusesUnboundRestrictiveVariable(t *testing.T) {
-	a := mustBuild(t, testPolicy("/p"), testBindings("/p"), "linux")[0]
+	a := mustBuild(t, testPolicy(), "linux")[0]
 	// $TMPDIR unset: only a write grant uses it, so it is left unbound.
 	env, err := a.Bind(map[string]string{ir.VarWorkspaceRoot: "/w", ir.VarHome: "/h"})
 	if err != nil {
@@ -30,9 +30,9 @@ func TestBindRefusesUnboundRestrictiveVariable(t *testing.T) {
 
 	// A read rule standing alone under an unbound variable narrows a
 	// broader grant and must not be dropped.
-	p := testPolicy("/p")
+	p := testPolicy()
 	p.Rules = append(p.Rules, ir.Rule{Path: ir.VarCodexHome + "/config.toml", Access: ir.Read, Origin: ir.Origin{Kind: ir.OriginConfig}})
-	b := mustBuild(t, p, testBindings("/p"), "linux")[0]
+	b := mustBuild(t, p, "linux")[0]
 	_, err = b.Bind(map[string]string{ir.VarWorkspaceRoot: "/w", ir.VarHome: "/h"})
 	wantCode(t, err, diag.ArtifactUnbound)
 }
@@ -45,7 +45,7 @@ func TestCheckStorage(t *testing.T) {
 	for _, d := range []string{filepath.Join(proj, ".polc"), outside, tmp} {
 		os.MkdirAll(d, 0o755)
 	}
-	a := mustBuild(t, testPolicy(proj), testBindings(proj), "linux")[0]
+	a := mustBuild(t, testPolicy(), "linux")[0]
 	files, _ := a.Render()
 	env, err := a.Bind(map[string]string{ir.VarWorkspaceRoot: proj, ir.VarHome: filepath.Join(root, "home"), ir.VarTmpdir: tmp})
 	if err != nil {
@@ -87,8 +87,8 @@ func TestCheckStorage(t *testing.T) {
 	}
 
 	// Under :danger-full-access everything is writable.
-	p := testPolicy(proj)
+	p := testPolicy()
 	p.Unrestricted = true
-	u := mustBuild(t, p, testBindings(proj), "linux")[0]
+	u := mustBuild(t, p, "linux")[0]
 	wantCode(t, CheckStorage(u, filepath.Join(outside, "dev.linux.json"), env), diag.ArtifactWritable)
 }

@@ -68,10 +68,11 @@ func init() {
 }
 
 // testPolicy is the seed-like workspace profile, with origins pointing at
-// a config file under the project (a host path, which New symbolizes).
-func testPolicy(root string) *ir.Policy {
+// a config file under the project, named symbolically as the compiler
+// names it.
+func testPolicy() *ir.Policy {
 	ws := ir.VarWorkspaceRoot
-	cfg := root + "/.codex/config.toml"
+	cfg := ws + "/.codex/config.toml"
 	pos := func(line int) diag.Pos { return diag.Pos{File: cfg, Line: line, Col: 1} }
 	return &ir.Policy{
 		Profile:        "dev",
@@ -114,9 +115,9 @@ func trustOf(keys ...ed25519.PrivateKey) []PublicKey {
 	return out
 }
 
-func mustBuild(t testing.TB, p *ir.Policy, b ir.Bindings, targets ...string) []*Artifact {
+func mustBuild(t testing.TB, p *ir.Policy, targets ...string) []*Artifact {
 	t.Helper()
-	arts, d := Build(p, b, BuildOptions{Targets: targets, Version: "test"})
+	arts, d := Build(p, BuildOptions{Targets: targets, Version: "test"})
 	if d.HasErrors() {
 		t.Fatalf("build: %v", d.Err())
 	}

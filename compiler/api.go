@@ -50,11 +50,6 @@ type Options struct {
 	// cached walk by directory timestamps (globwalk.Options.CacheDir); it
 	// must be a directory the sandbox cannot write. Empty: a fresh walk.
 	ExpandCacheDir string
-	// SymbolicInputs names --requirements and --config files in the
-	// policy's origins without their host paths (see symbolizeInputs):
-	// polc build sets it, so that artifacts do not depend on where the
-	// inputs lie. Diagnostics keep the real paths either way.
-	SymbolicInputs bool
 	// ExpandCacheKey authenticates that cache (globwalk.Options.CacheKey):
 	// without it there is no cache.
 	ExpandCacheKey []byte
@@ -77,7 +72,8 @@ type Options struct {
 // Result is the outcome of a compile. Policy is nil when Diags has errors.
 type Result struct {
 	Policy *ir.Policy
-	// Env binds the policy's variables on this host.
+	// Env binds the policy's variables on this host, and names the
+	// policy's symbolic origin files on it (ir.Env.HostFile).
 	Env   ir.Env
 	Diags diag.List
 	// Expansion is the compile-time expansion of the deny globs, with the

@@ -99,7 +99,7 @@ func (s *state) compile(parse func(*state)) *Result {
 	res.Expansion = s.expansion
 	res.Landlock = s.landlock
 	if !res.Diags.HasErrors() && s.policy != nil {
-		s.symbolizeInputs()
+		res.Env.Inputs = s.symbolizeOrigins()
 		// Canonical order, so that the same inputs give byte-identical
 		// artifacts whatever order the passes appended in.
 		s.policy.Sort()

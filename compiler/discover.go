@@ -129,88 +129,20 @@ func (s *state) readRequirementLayer(f string) {
 	}
 }
 
-// hostValues fills the directories and the root bindings. Values are
+// hostValues fills the directories and the root bindings, found by
+// ir.HostBindings (as polc exec --artifact finds them): values are
 // cleaned and absolute; the workspace root is the real path of -C, since
 // that is what the sandbox will see.
 func (s *state) hostValues() {
-	dir := s.opts.Dir
-	if dir == "" {
-		dir = "."
-	}
-	abs, err := filepath.Abs(dir)
-	if err == nil {
-		abs, err = s.evalSymlinks(abs)
-	}
-	if err == nil {
-		var st os.FileInfo
-		if st, err = s.stat(abs); err == nil && !st.IsDir() {
-			err = fmt.Errorf("not a directory")
-		}
-	}
-	if err != nil {
-		s.diags.Addf(diag.FileUnreadable, diag.Pos{File: dir}, "pass an existing project directory with -C",
-			"project directory %s: %v", dir, unwrapPathErr(err))
+	h, diags := ir.HostBindings(ir.HostInput{Dir: s.opts.Dir, Home: s.opts.Home, CodexHome: s.opts.CodexHome, Tmpdir: s.opts.Tmpdir,
+		Stat: s.stat, EvalSymlinks: s.evalSymlinks})
+	s.diags = append(s.diags, diags...)
+	if diags.HasErrors() {
 		s.stop = true
 		return
 	}
-	s.dir = abs
-
-	s.home = firstNonEmpty(s.opts.Home, os.Getenv("HOME"))
-	if s.home == "" {
-		if h, err := os.UserHomeDir(); err == nil {
-			s.home = h
-		}
-	}
-	s.home = cleanAbs(s.home)
-	s.codexHome = cleanAbs(firstNonEmpty(s.opts.CodexHome, os.Getenv("CODEX_HOME")))
-	if s.codexHome != "" && !s.checkCodexHome() {
-		return
-	}
-	if s.codexHome == "" && s.home != "" {
-		s.codexHome = filepath.Join(s.home, ".codex")
-	}
-	// :tmpdir is $TMPDIR only when it is set, non-empty and absolute.
-	tmp := s.opts.Tmpdir
-	if tmp == "" {
-		tmp = os.Getenv("TMPDIR")
-	}
-	if filepath.IsAbs(tmp) {
-		s.tmpdir = filepath.Clean(tmp)
-	}
+	s.dir, s.home, s.codexHome, s.tmpdir, s.bindings = h.Dir, h.Home, h.CodexHome, h.Tmpdir, h.Bindings
 	s.systemDir = firstNonEmpty(s.opts.SystemDir, defaultSystemDir)
-
-	s.bindings = ir.Bindings{ir.VarWorkspaceRoot: s.dir}
-	if s.home != "" {
-		s.bindings[ir.VarHome] = s.home
-	}
-	if s.tmpdir != "" {
-		s.bindings[ir.VarTmpdir] = s.tmpdir
-	}
-	if s.codexHome != "" {
-		s.bindings[ir.VarCodexHome] = s.codexHome
-	}
-}
-
-// checkCodexHome refuses a CODEX_HOME that names no directory, as Codex
-// does (find_codex_home): falling back to ~/.codex, or to no user layer at
-// all, would silently select another profile (Codex's default :read-only).
-func (s *state) checkCodexHome() bool {
-	st, err := s.stat(s.codexHome)
-	msg := ""
-	switch {
-	case err != nil && errors.Is(err, fs.ErrNotExist):
-		msg = fmt.Sprintf("CODEX_HOME points to %q, but that path does not exist", s.codexHome)
-	case err != nil:
-		msg = fmt.Sprintf("CODEX_HOME points to %q, which cannot be read: %v", s.codexHome, unwrapPathErr(err))
-	case !st.IsDir():
-		msg = fmt.Sprintf("CODEX_HOME points to %q, but that path is not a directory", s.codexHome)
-	default:
-		return true
-	}
-	s.diags.Add(diag.CodexHomeMissing, diag.Pos{File: "$CODEX_HOME"}, msg,
-		fmt.Sprintf("create it (mkdir -p %s) or point CODEX_HOME at your Codex directory; unset it to use ~/.codex", s.codexHome))
-	s.stop = true
-	return false
 }
 
 func firstNonEmpty(vals ...string) string {
@@ -220,16 +152,6 @@ func firstNonEmpty(vals ...string) string {
 		}
 	}
 	return ""
-}
-
-func cleanAbs(p string) string {
-	if p == "" {
-		return ""
-	}
-	if a, err := filepath.Abs(p); err == nil {
-		return a
-	}
-	return filepath.Clean(p)
 }
 
 // repoRoot is the nearest ancestor of dir (or dir) holding .git, the

@@ -37,18 +37,11 @@ func (s *state) expandGlobs() {
 	}
 	var hg []hostGlob
 	for _, g := range pol.Globs {
-		base, ok := s.bindings.BindOK(g.Base)
-		if !ok {
+		b, err := g.Bind(ir.Env{Bindings: s.bindings})
+		if err != nil {
 			continue
 		}
-		pat, _ := s.bindings.BindOK(g.Pattern)
-		rb := ir.ResolvePath(base)
-		suffix := strings.TrimPrefix(pat, base)
-		bound := rb + suffix
-		if rb == "/" {
-			bound = "/" + strings.TrimPrefix(suffix, "/")
-		}
-		hg = append(hg, hostGlob{sym: g.Pattern, pattern: bound, base: rb, maxDepth: g.MaxDepth, pos: g.Origin.Pos})
+		hg = append(hg, hostGlob{sym: g.Pattern, pattern: b.Pattern, base: b.Base, maxDepth: b.MaxDepth, pos: g.Origin.Pos})
 	}
 	var regions []globwalk.Region
 	if dec, err := ir.NewDecider(pol, ir.Env{Bindings: s.bindings}); err == nil {

@@ -8,12 +8,15 @@ import (
 
 	"polc/compiler"
 	"polc/conformance"
+	"polc/ir"
 )
 
-// TestSymbolicInputs: with SymbolicInputs, requirement origins name the
-// file by flag and name (numbered when two share a name), or by variable
-// when it lies below one; diagnostics keep the real path.
-func TestSymbolicInputs(t *testing.T) {
+// TestSymbolicOrigins: the policy's origins name files symbolically: a
+// requirements file by flag and name (numbered when two share a name),
+// or by variable when it lies below one, and the user's config as
+// ${CODEX_HOME}/config.toml. Result.Env names them on the host again;
+// diagnostics keep the real path.
+func TestSymbolicOrigins(t *testing.T) {
 	root := conformance.TempRoot(t)
 	home := filepath.Join(root, "home")
 	proj := filepath.Join(root, "proj")
@@ -28,26 +31,26 @@ func TestSymbolicInputs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write(filepath.Join(codexHome, "config.toml"), "default_permissions = \":workspace\"\n")
+	write(filepath.Join(codexHome, "config.toml"), "default_permissions = \":workspace\"\n[auto_review]\npolicy = \"be careful\"\n")
 	write(filepath.Join(root, "a", "req.toml"), "[permissions.filesystem]\ndeny_read = [\"~/.ssh\"]\n")
 	write(filepath.Join(root, "b", "req.toml"), "[permissions.filesystem]\ndeny_read = [\"~/.aws\"]\n")
 	write(filepath.Join(home, "req.toml"), "[permissions.filesystem]\ndeny_read = [\"~/.netrc\"]\n")
+	reqA := filepath.Join(root, "a", "req.toml")
 	opts := compiler.Options{Dir: proj, CodexHome: codexHome, Home: home, SystemDir: filepath.Join(root, "etc"),
-		RequirementFiles: []string{filepath.Join(root, "a", "req.toml"), filepath.Join(root, "b", "req.toml"), filepath.Join(home, "req.toml")},
-		SymbolicInputs:   true}
+		RequirementFiles: []string{reqA, filepath.Join(root, "b", "req.toml"), filepath.Join(home, "req.toml")}}
 	res := compiler.Compile(opts)
 	if res.Policy == nil {
 		t.Fatalf("compile failed: %v", res.Diags)
 	}
 	files := map[string]bool{}
-	for _, r := range res.Policy.Rules {
-		if r.Mandatory {
-			files[r.Origin.Pos.File] = true
+	res.Policy.Origins(func(o *ir.Origin) {
+		if o.Pos.File != "" {
+			files[o.Pos.File] = true
 		}
-	}
-	for _, want := range []string{"--requirements[1]:req.toml", "--requirements[2]:req.toml", "${HOME}/req.toml"} {
+	})
+	for _, want := range []string{"--requirements[1]:req.toml", "--requirements[2]:req.toml", "${HOME}/req.toml", "${CODEX_HOME}/config.toml"} {
 		if !files[want] {
-			t.Errorf("no requirement origin named %s; got %v", want, files)
+			t.Errorf("no origin named %s; got %v", want, files)
 		}
 	}
 	for f := range files {
@@ -55,11 +58,13 @@ func TestSymbolicInputs(t *testing.T) {
 			t.Errorf("origin records the host path %s", f)
 		}
 	}
-	opts.SymbolicInputs = false
-	res = compiler.Compile(opts)
-	for _, r := range res.Policy.Rules {
-		if r.Mandatory && !strings.HasPrefix(r.Origin.Pos.File, root) {
-			t.Errorf("without SymbolicInputs the origin should be the real file, got %s", r.Origin.Pos.File)
+	if o := res.Policy.Approvals.AutoReviewPolicyOrigin; o == nil || o.Pos.File != "${CODEX_HOME}/config.toml" {
+		t.Errorf("auto-review policy origin %+v, want ${CODEX_HOME}/config.toml", o)
+	}
+	for sym, host := range map[string]string{"--requirements[1]:req.toml": reqA, "${CODEX_HOME}/config.toml": filepath.Join(codexHome, "config.toml"),
+		"${HOME}/req.toml": filepath.Join(home, "req.toml")} {
+		if got := res.Env.HostFile(sym); got != host {
+			t.Errorf("HostFile(%s) = %s, want %s", sym, got, host)
 		}
 	}
 }

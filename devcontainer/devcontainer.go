@@ -33,8 +33,8 @@ const (
 )
 
 // Files returns the .devcontainer/ files by name.
-func Files(p *ir.Policy, bindings ir.Bindings, version string, key ed25519.PrivateKey) (map[string][]byte, error) {
-	fw, err := firewall.Build(p, bindings, version, key)
+func Files(p *ir.Policy, version string, key ed25519.PrivateKey) (map[string][]byte, error) {
+	fw, err := firewall.Build(p, version, key)
 	if err != nil {
 		return nil, fmt.Errorf("firewall artifact: %v", err)
 	}

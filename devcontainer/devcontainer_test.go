@@ -42,8 +42,7 @@ func compileSeed(t *testing.T, extra string) *compiler.Result {
 		f.Close()
 	}
 	res := compiler.Compile(compiler.Options{Dir: filepath.Join(root, "proj"), CodexHome: filepath.Join(root, "codexhome"),
-		Home: filepath.Join(root, "home"), Tmpdir: filepath.Join(root, "tmp"), SystemDir: filepath.Join(root, "etc"),
-		SymbolicInputs: true})
+		Home: filepath.Join(root, "home"), Tmpdir: filepath.Join(root, "tmp"), SystemDir: filepath.Join(root, "etc")})
 	if res.Policy == nil || res.Diags.HasErrors() {
 		t.Fatalf("seed does not compile: %v", res.Diags.Err())
 	}
@@ -54,12 +53,12 @@ func compileSeed(t *testing.T, extra string) *compiler.Result {
 // byte (go test ./devcontainer -update rewrites them).
 func TestSeedGolden(t *testing.T) {
 	res := compileSeed(t, "")
-	files, err := devcontainer.Files(res.Policy, res.Env.Bindings, "golden", nil)
+	files, err := devcontainer.Files(res.Policy, "golden", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res2 := compileSeed(t, "")
-	again, err := devcontainer.Files(res2.Policy, res2.Env.Bindings, "golden", nil)
+	again, err := devcontainer.Files(res2.Policy, "golden", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +112,7 @@ mode = "limited"
 "api.example.com" = "allow"
 `)
 	_, key, _ := ed25519.GenerateKey(nil)
-	files, err := devcontainer.Files(res.Policy, res.Env.Bindings, "test", key)
+	files, err := devcontainer.Files(res.Policy, "test", key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,13 +104,10 @@ func (s *Spec) CheckMode(withExecProxy bool) error {
 
 // Build packages a spec and its policy into a firewall artifact, signed
 // when key is set. The envelope is artifact.Envelope under Format; the
-// payload's backend field is the spec.
-func Build(p *ir.Policy, bindings ir.Bindings, version string, key ed25519.PrivateKey) ([]byte, error) {
+// payload's backend field is the spec, and its policy p as the compiler
+// made it (machine-independent: symbolic paths and origin files).
+func Build(p *ir.Policy, version string, key ed25519.PrivateKey) ([]byte, error) {
 	s, err := Compile(p)
-	if err != nil {
-		return nil, err
-	}
-	pol, err := artifact.PortablePolicy(p, bindings)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +115,7 @@ func Build(p *ir.Policy, bindings ir.Bindings, version string, key ed25519.Priva
 	if err != nil {
 		return nil, err
 	}
-	polJSON, err := canonjson.Marshal(pol)
+	polJSON, err := canonjson.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
@@ -132,8 +129,8 @@ func Build(p *ir.Policy, bindings ir.Bindings, version string, key ed25519.Priva
 	}
 	e := &artifact.Envelope{
 		Format: Format,
-		Scope:  artifact.Scope{Profile: pol.Profile, Platform: Platform, PolcVersion: version, RequirementsDigest: pol.RequirementsDigest},
-		Payload: artifact.Payload{Bindings: vars, Policy: pol,
+		Scope:  artifact.Scope{Profile: p.Profile, Platform: Platform, PolcVersion: version, RequirementsDigest: p.RequirementsDigest},
+		Payload: artifact.Payload{Bindings: vars, Policy: p,
 			Backend: json.RawMessage(bytes.TrimRight(spec, "\n"))},
 	}
 	body, err := canonjson.Marshal(e.Payload)

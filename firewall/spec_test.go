@@ -22,11 +22,11 @@ func TestBuildDecodeVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := testPolicy(testNetwork(false))
-	b, err := Build(p, ir.Bindings{}, "test", key)
+	b, err := Build(p, "test", key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := Build(p, ir.Bindings{}, "test", key)
+	again, err := Build(p, "test", key)
 	if err != nil || !bytes.Equal(b, again) {
 		t.Fatalf("two builds differ (err %v)", err)
 	}

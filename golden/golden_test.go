@@ -167,7 +167,7 @@ func produce(t *testing.T, in map[string]string) []txtar.File {
 	}
 	for _, platform := range backends.Platforms() {
 		b, _ := backends.Get(platform)
-		o, ld := lower(t, b, res.Policy)
+		o, ld := lower(t, b, res.Policy, res.Env)
 		var lb strings.Builder
 		for _, d := range ld {
 			lb.WriteString(d)
@@ -227,8 +227,9 @@ func explainNet(t *testing.T, p *ir.Policy, probes string) string {
 	return b.String()
 }
 
-// lower runs a backend, turning a panic into a test failure.
-func lower(t *testing.T, b backends.Backend, p *ir.Policy) (o *backends.Output, diags []string) {
+// lower runs a backend, turning a panic into a test failure. Its
+// diagnostics name their files on the host, as polc check shows them.
+func lower(t *testing.T, b backends.Backend, p *ir.Policy, env ir.Env) (o *backends.Output, diags []string) {
 	defer func() {
 		if r := recover(); r != nil {
 			t.Errorf("backend %s panicked: %v", b.Platform(), r)
@@ -236,7 +237,7 @@ func lower(t *testing.T, b backends.Backend, p *ir.Policy) (o *backends.Output, 
 		}
 	}()
 	out, ds := b.Lower(p, backends.Options{})
-	for _, d := range ds {
+	for _, d := range env.HostDiags(ds) {
 		diags = append(diags, d.String())
 	}
 	return out, diags

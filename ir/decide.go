@@ -22,6 +22,10 @@ type Env struct {
 	// Exists reports whether a host path exists, for SkipIfMissing rules.
 	// Nil means Exists on the real filesystem.
 	Exists func(string) bool
+	// Inputs maps the names the compiler gives input files that lie
+	// under no variable ("--requirements:NAME", "--config:NAME") to the
+	// files as the user named them, for display (HostFile).
+	Inputs map[string]string
 }
 
 // HostPlatform is the platform name of the running binary.
@@ -60,23 +64,32 @@ type Decision struct {
 	// BeyondCap is set when only glob matches beyond the scan depth, in
 	// places the sandbox cannot write, deny the path.
 	BeyondCap bool `json:"beyond_cap,omitempty"`
+	// env names origin files on the host in Reason (nil: as recorded).
+	env *Env
 }
 
-// Reason is a one-line explanation of the decision.
+// Reason is a one-line explanation of the decision. It names the files
+// of origins on the host the Decider was built for (Env.HostOrigin).
 func (d Decision) Reason() string {
 	verdict := "denied"
 	if d.Allowed {
 		verdict = "allowed"
 	}
+	origin := func(o Origin) Origin {
+		if d.env == nil {
+			return o
+		}
+		return d.env.HostOrigin(o)
+	}
 	switch {
 	case d.Glob != nil:
-		s := fmt.Sprintf("%s: deny glob %q matches %s (%s)", verdict, d.Glob.Pattern, d.GlobMatch, d.Glob.Origin)
+		s := fmt.Sprintf("%s: deny glob %q matches %s (%s)", verdict, d.Glob.Pattern, d.GlobMatch, origin(d.Glob.Origin))
 		if d.BeyondCap {
 			s += fmt.Sprintf("; beyond glob_scan_max_depth %d where the sandbox cannot write, so Linux and Windows leave it %s", d.Glob.MaxDepth, map[bool]string{true: "allowed", false: "denied"}[d.AllowedWithinCap])
 		}
 		return s
 	case d.Rule != nil:
-		return fmt.Sprintf("%s: %s rule %q (%s)", verdict, d.Rule.Access, d.Rule.Path, d.Rule.Origin)
+		return fmt.Sprintf("%s: %s rule %q (%s)", verdict, d.Rule.Access, d.Rule.Path, origin(d.Rule.Origin))
 	case d.Minimal:
 		return fmt.Sprintf("%s: :minimal system root (read)", verdict)
 	case d.Access == Write:
@@ -95,8 +108,8 @@ type boundRule struct {
 
 type boundGlob struct {
 	glob    *Glob
-	pattern string // bound, resolved base + glob suffix
-	base    string
+	pattern string // Glob.Bind's host pattern
+	base    string // and resolved base
 }
 
 // Decider answers Decide for one policy on one host; build it once with
@@ -138,21 +151,11 @@ func NewDecider(p *Policy, env Env) (*Decider, error) {
 	}
 	for i := range p.Globs {
 		g := &p.Globs[i]
-		base, ok := env.Bindings.BindOK(g.Base)
-		if !ok {
-			return nil, fmt.Errorf("glob %s: variable not bound", g.Pattern)
+		hg, err := g.Bind(env)
+		if err != nil {
+			return nil, err
 		}
-		pat, _ := env.Bindings.BindOK(g.Pattern)
-		rb := env.Resolve(base)
-		suffix := strings.TrimPrefix(pat, base)
-		bound := rb + suffix
-		if rb == "/" {
-			bound = "/" + strings.TrimPrefix(suffix, "/")
-		}
-		if !doublestar.ValidatePattern(bound) {
-			return nil, fmt.Errorf("glob %s: malformed pattern", g.Pattern)
-		}
-		d.globs = append(d.globs, boundGlob{glob: g, pattern: bound, base: rb})
+		d.globs = append(d.globs, boundGlob{glob: g, pattern: hg.Pattern, base: hg.Base})
 	}
 	return d, nil
 }
@@ -166,7 +169,7 @@ func NewDecider(p *Policy, env Env) (*Decider, error) {
 // write the matched path (it could have moved it below the cap there).
 func (d *Decider) Decide(hostPath string, op Op) Decision {
 	p := d.env.Resolve(hostPath)
-	dec := Decision{Path: p, Op: op}
+	dec := Decision{Path: p, Op: op, env: &d.env}
 	if d.policy.Unrestricted {
 		dec.Access = Write
 		dec.Allowed, dec.AllowedWithinCap = true, true

@@ -4,9 +4,12 @@
 // Decide.
 //
 // Paths in a Policy are symbolic: they start with a variable such as
-// ${WORKSPACE_ROOT} or ${HOME}, or are absolute host paths. Bindings give
-// the variables their host values; a Policy with the same inputs is
-// byte-identical on every machine, and the runtime binds it at launch.
+// ${WORKSPACE_ROOT} or ${HOME}, or are absolute host paths. So are the
+// files its origins name (${CODEX_HOME}/config.toml,
+// --requirements:NAME). Bindings give the variables their host values; a
+// Policy with the same inputs is byte-identical on every machine, the
+// runtime binds it at launch (Glob.Bind, HostBindings), and display code
+// names origin files on the host when it prints them (Env.HostFile).
 package ir
 
 import (
@@ -262,10 +265,19 @@ type Policy struct {
 	RequirementsDigest string `json:"requirements_digest,omitempty"`
 }
 
+// Origins calls f with every origin the policy records: RuleOrigins',
+// and the approvals' auto-review policy origin.
+func (p *Policy) Origins(f func(*Origin)) {
+	p.RuleOrigins(f)
+	if o := p.Approvals.AutoReviewPolicyOrigin; o != nil {
+		f(o)
+	}
+}
+
 // RuleOrigins calls f with the origin of every filesystem rule, deny
 // glob, the :minimal roots, the network setting, its Unix sockets and
 // the proxy's domain rules and settings: the origins that name the file
-// a rule was read from. (Approvals carry theirs apart.)
+// a rule was read from. (Approvals carry theirs apart: see Origins.)
 func (p *Policy) RuleOrigins(f func(*Origin)) {
 	for i := range p.Rules {
 		f(&p.Rules[i].Origin)

@@ -24,7 +24,8 @@ func (r *runner) changes(old, nw *compiler.Result) map[string][]Change {
 		approvals = semdiff.Wider
 	}
 	out := map[string][]Change{}
-	for _, sec := range semdiff.Compare(old.Policy, nw.Policy, r.opts.Platforms) {
+	// The report names the files the rules came from as given.
+	for _, sec := range semdiff.Compare(old.Env.HostOrigins(old.Policy), nw.Env.HostOrigins(nw.Policy), r.opts.Platforms) {
 		for _, c := range sec.Changes {
 			if c.Kind == "requirements" {
 				continue

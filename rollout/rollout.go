@@ -543,7 +543,7 @@ func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
 	// A policy the change leaves as it was (positions aside) lowers as it
 	// did: whatever a backend says of it, the change did not cause it.
 	same := false
-	nwKey, oldKey := &keyed{p: nw.Policy}, &keyed{p: old.Policy}
+	nwKey, oldKey := &keyed{p: nw.Policy, env: nw.Env}, &keyed{p: old.Policy, env: old.Env}
 	if !baselineRefused {
 		ko, ok1 := oldKey.key()
 		kn, ok2 := nwKey.key()
@@ -620,7 +620,9 @@ func (r *runner) lower(k *keyed, platform string) diag.List {
 	} else {
 		_, diags = b.Lower(p, r.opts.Lower)
 	}
-	errs := diags.Errors()
+	// The backends locate their diagnostics at the policy's symbolic
+	// origins; the report names the files as given.
+	errs := k.env.HostDiags(diags.Errors())
 	if ok {
 		r.mu.Lock()
 		if r.lowered[key] == nil {
@@ -641,7 +643,9 @@ type checker interface {
 // keyed is a policy and its policyKey, computed once: a profile's
 // policies are keyed for the comparison and for each platform's verdict.
 type keyed struct {
-	p    *ir.Policy
+	p *ir.Policy
+	// env names the policy's symbolic origin files on the host.
+	env  ir.Env
 	done bool
 	sum  [sha256.Size]byte
 	ok   bool

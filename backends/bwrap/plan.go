@@ -1,6 +1,7 @@
 package bwrap
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -669,18 +670,14 @@ func (b *builder) symlinks(rules []boundRule) {
 func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	var pats []globwalk.Pattern
 	for _, g := range art.Globs {
-		base, ok := env.Bindings.BindOK(g.Base)
-		if !ok {
+		hg, err := ir.Glob{Pattern: g.Pattern, Base: g.Base, MaxDepth: g.MaxDepth}.Bind(env)
+		if errors.Is(err, ir.ErrUnbound) {
 			return &PlanError{diag.LinuxUnboundVariable, fmt.Sprintf("glob %s: its variable is not bound on this host", g.Pattern)}
 		}
-		pat, _ := env.Bindings.BindOK(g.Pattern)
-		rb := env.Resolve(filepath.Clean(base))
-		suffix := strings.TrimPrefix(pat, base)
-		bound := rb + suffix
-		if rb == "/" {
-			bound = "/" + strings.TrimPrefix(suffix, "/")
+		if err != nil {
+			return &PlanError{diag.LinuxBadArtifact, err.Error()}
 		}
-		pats = append(pats, globwalk.Pattern{Pattern: bound, Base: rb, MaxDepth: g.MaxDepth})
+		pats = append(pats, globwalk.Pattern{Pattern: hg.Pattern, Base: hg.Base, MaxDepth: hg.MaxDepth})
 	}
 	cache := opts.GlobCacheDir
 	if cache != "" && b.nearest(env.Resolve(cache)).access() == ir.Write {

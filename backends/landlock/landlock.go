@@ -269,11 +269,11 @@ func Lower(p *ir.Policy, env ir.Env) (*Payload, []Conflict) {
 	// Deny globs: one that could match under a grant.
 	for i := range p.Globs {
 		g := &p.Globs[i]
-		base, ok := env.Bindings.BindOK(g.Base)
-		if !ok {
+		hg, err := g.Bind(env)
+		if err != nil {
 			continue
 		}
-		base = env.Resolve(base)
+		base := hg.Base
 		if acc, by := union(base); acc != 0 {
 			conflicts = append(conflicts, globConflict(g, base, by, p.Minimal, "lies under"))
 			continue

@@ -1,6 +1,7 @@
 package seatbelt
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -150,11 +151,16 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 	}
 	globHosts := make([]string, len(pl.Globs))
 	for i, g := range pl.Globs {
-		v, ok := env.Bindings.BindOK(g.Base)
-		if !ok {
+		hg, err := ir.Glob{Pattern: g.Pattern, Base: g.Base}.Bind(env)
+		if errors.Is(err, ir.ErrUnbound) {
 			return nil, fmt.Errorf("deny glob %s: variable not set on this host [%s]", g.Pattern, diag.MacBadPath)
 		}
-		h := canon(v)
+		if err != nil {
+			return nil, fmt.Errorf("deny glob %s: %v [%s]", g.Pattern, err, diag.MacBadArtifact)
+		}
+		// Seatbelt matches resolved paths, so a base reached through a
+		// symlink below its root is refused rather than followed.
+		h := hg.Base
 		lex, err := lexical(g.Base, g.Root)
 		if err != nil {
 			return nil, err

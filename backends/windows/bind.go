@@ -2,11 +2,7 @@ package windows
 
 import (
 	"fmt"
-	"path/filepath"
 	"sort"
-	"strings"
-
-	"github.com/bmatcuk/doublestar/v4"
 
 	"polc/diag"
 	"polc/globwalk"
@@ -381,24 +377,13 @@ func accessRank(s string) int {
 	return int(a)
 }
 
-// bindGlob binds a glob as ir.NewDecider does: the base is resolved and
-// the pattern keeps its suffix.
+// bindGlob binds a glob step with ir.Glob.Bind, as ir.NewDecider does.
 func bindGlob(s Step, env ir.Env) (BoundGlob, error) {
-	base, ok := env.Bindings.BindOK(s.Base)
-	if !ok {
-		return BoundGlob{}, fmt.Errorf("windows plan: glob %s: variable not bound", s.Pattern)
+	hg, err := ir.Glob{Pattern: s.Pattern, Base: s.Base, MaxDepth: s.MaxDepth}.Bind(env)
+	if err != nil {
+		return BoundGlob{}, fmt.Errorf("windows plan: %w", err)
 	}
-	pat, _ := env.Bindings.BindOK(s.Pattern)
-	rb := env.Resolve(base)
-	suffix := strings.TrimPrefix(pat, base)
-	bound := rb + suffix
-	if rb == "/" {
-		bound = "/" + strings.TrimPrefix(suffix, "/")
-	}
-	if !doublestar.ValidatePattern(filepath.ToSlash(bound)) {
-		return BoundGlob{}, fmt.Errorf("windows plan: glob %s: malformed pattern", s.Pattern)
-	}
-	return BoundGlob{Pattern: bound, Base: rb, MaxDepth: s.MaxDepth}, nil
+	return BoundGlob{Pattern: hg.Pattern, Base: hg.Base, MaxDepth: hg.MaxDepth}, nil
 }
 
 func (b *Bound) node(k, host string) *Node {

@@ -36,6 +36,8 @@ type artWorld struct {
 	t                     *testing.T
 	root, proj, home, tmp string
 	trustDir              string
+	// env is appended to the child's environment (a later value wins).
+	env []string
 }
 
 func newArtWorld(t *testing.T, config string) *artWorld {
@@ -74,6 +76,7 @@ func (w *artWorld) polc(dir string, args ...string) (string, string, int) {
 	cmd.Dir = filepath.Join(w.root, dir)
 	cmd.Env = append(os.Environ(), artMainEnv+"=1", "POLC_ARTTEST_TRUST_DIR="+w.trustDir,
 		"HOME="+w.home, "CODEX_HOME="+filepath.Join(w.home, ".codex"), "TMPDIR="+w.tmp)
+	cmd.Env = append(cmd.Env, w.env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -68,7 +68,6 @@ func runBuild(c *cli.Context) (err error) {
 	opts := compileOptions(c)
 	opts.Strict = c.Bool("strict")
 	opts.Verbose = c.Bool("verbose")
-	opts.SymbolicInputs = true
 	res := compiler.Compile(opts)
 	if c.Bool("timings") {
 		writeTimings(os.Stdout, res.Timings)
@@ -78,11 +77,7 @@ func runBuild(c *cli.Context) (err error) {
 		return failErr("build failed: the profile has errors; nothing written")
 	}
 	if c.String("emit") == "ir" {
-		p, err := artifact.PortablePolicy(res.Policy, res.Env.Bindings)
-		if err != nil {
-			return failErr("%v", err)
-		}
-		b, err := canonjson.Marshal(p)
+		b, err := canonjson.Marshal(res.Policy)
 		if err != nil {
 			return failErr("encoding the policy: %v", err)
 		}
@@ -97,15 +92,10 @@ func runBuild(c *cli.Context) (err error) {
 			return err
 		}
 	}
-	arts, diags := artifact.Build(res.Policy, res.Env.Bindings, artifact.BuildOptions{
+	arts, diags := artifact.Build(res.Policy, artifact.BuildOptions{
 		Targets: targets, Version: version, SignKey: key, Lower: lowerOptions(c),
 	})
-	// The backends lowered the portable policy, whose origins name files
-	// symbolically; point the user at the real files.
-	for i := range diags {
-		diags[i].Pos.File = res.Env.Bindings.Bind(diags[i].Pos.File)
-	}
-	printDiags(os.Stderr, diags)
+	printDiags(os.Stderr, res.Env.HostDiags(diags))
 	if diags.HasErrors() {
 		return failErr("build failed: not every target could be built; nothing written")
 	}

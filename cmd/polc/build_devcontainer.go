@@ -47,7 +47,7 @@ func devcontainerDir(c *cli.Context) string {
 }
 
 func devcontainerFiles(res *compiler.Result, key ed25519.PrivateKey) (map[string][]byte, error) {
-	files, err := devcontainer.Files(res.Policy, res.Env.Bindings, version, key)
+	files, err := devcontainer.Files(res.Policy, version, key)
 	if err != nil {
 		return nil, failErr("build failed: devcontainer: %v; nothing written", err)
 	}

@@ -165,6 +165,7 @@ func lowerCheck(targets string, res *compiler.Result, opts backends.Options) err
 			continue
 		}
 		_, diags := b.Lower(res.Policy, opts)
+		diags = res.Env.HostDiags(diags)
 		// Another platform's notes (how Windows would run this profile)
 		// are noise on a check nobody asked about it; they are shown when
 		// its target is named, or when that platform fails.

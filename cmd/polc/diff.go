@@ -118,8 +118,8 @@ func writeDiff(w io.Writer, old, nw *diffSide) bool {
 }
 
 // samePolicy compares two policies as canonical JSON, with every origin
-// blanked when ignoreOrigins is set. Both sides are sorted already
-// (artifact.PortablePolicy), so rule order does not count.
+// blanked when ignoreOrigins is set. Both sides are sorted already (the
+// compiler's canonical order), so rule order does not count.
 func samePolicy(a, b *ir.Policy, ignoreOrigins bool) bool {
 	enc := func(p *ir.Policy) []byte {
 		c := *p
@@ -196,11 +196,9 @@ func loadDiffSide(c *cli.Context, arg string) (*diffSide, error) {
 		printDiags(os.Stderr, res.Diags.Errors())
 		return nil, failErr("%s: the config has errors; cannot diff it", arg)
 	}
-	p, err := artifact.PortablePolicy(res.Policy, res.Env.Bindings)
-	if err != nil {
-		return nil, failErr("%v", err)
-	}
-	return &diffSide{name: arg, policy: p}, nil
+	// A lone config's origins name it --config:NAME; the diff names it
+	// as given (files below a variable stay symbolic, as in an artifact).
+	return &diffSide{name: arg, policy: ir.Env{Inputs: res.Env.Inputs}.HostOrigins(res.Policy)}, nil
 }
 
 func statReason(err error) error {

@@ -139,7 +139,7 @@ func landlockFit(res *compiler.Result) *hostprobe.LandlockFit {
 	if len(conflicts) > 0 {
 		c := conflicts[0]
 		fit.Refusal, fit.RefusalCode = symbolizeWords(c.Msg, res.Env.Bindings), c.Code
-		if s := c.Pos.String(); s != "" {
+		if s := res.Env.HostPos(c.Pos).String(); s != "" {
 			fit.Refusal += " (" + s + ")"
 		}
 		return fit
@@ -183,11 +183,11 @@ func needsOf(res *compiler.Result) *hostprobe.Needs {
 	case !dec.Decide("/", ir.OpRead).Allowed:
 		n.ReadLimit = "reads only what its rules grant"
 	case len(p.Globs) > 0:
-		n.ReadLimit = fmt.Sprintf("denies what the glob %q matches (%s)", p.Globs[0].Pattern, p.Globs[0].Origin)
+		n.ReadLimit = fmt.Sprintf("denies what the glob %q matches (%s)", p.Globs[0].Pattern, env.HostOrigin(p.Globs[0].Origin))
 	default:
 		for _, r := range p.Rules {
 			if r.Access == ir.Deny {
-				n.ReadLimit = fmt.Sprintf("denies %s (%s)", env.Bindings.Bind(r.Path), r.Origin)
+				n.ReadLimit = fmt.Sprintf("denies %s (%s)", env.Bindings.Bind(r.Path), env.HostOrigin(r.Origin))
 				break
 			}
 		}
@@ -199,8 +199,8 @@ func needsOf(res *compiler.Result) *hostprobe.Needs {
 		}
 	}
 	for _, g := range p.Globs {
-		if h, ok := env.Bindings.BindOK(g.Base); ok {
-			bases = append(bases, ir.ResolvePath(h))
+		if hg, err := g.Bind(ir.Env{Bindings: env.Bindings}); err == nil {
+			bases = append(bases, hg.Base)
 		}
 	}
 	n.WritableTree = func(m string) bool {

@@ -119,6 +119,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		return nil, execFailure("%v", err)
 	}
 	out, diags := b.Lower(res.Policy, lowerOptions(c))
+	diags = res.Env.HostDiags(diags)
 	if diags.HasErrors() || out == nil {
 		d := diags.Errors()[0]
 		return nil, execFailure("refusing to run: %s [%s]", d.Message, d.Code)
@@ -153,7 +154,9 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		}
 		warning += line
 	}
-	network := res.Policy.Network
+	// The proxy names the rule behind a refusal: the file it was read
+	// from, on this host.
+	network := res.Env.HostOrigins(res.Policy).Network
 	ll, err := landlockPayload(res, env)
 	if err != nil {
 		return nil, err

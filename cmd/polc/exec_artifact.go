@@ -85,7 +85,12 @@ func loadExecArtifact(file string, trust []string, dir string) (*prepared, error
 			return refuse(err)
 		}
 	}
-	env, err := a.Bind(hostValues(dir))
+	// The host values, found as the compiler finds them.
+	host, diags := ir.HostBindings(ir.HostInput{Dir: dir})
+	if errs := diags.Errors(); len(errs) > 0 {
+		return nil, execFailure("refusing to run the artifact: %s", oneLine(errs[0]))
+	}
+	env, err := a.Bind(host.Bindings)
 	if err != nil {
 		return refuse(err)
 	}
@@ -111,32 +116,4 @@ func loadExecArtifact(file string, trust []string, dir string) (*prepared, error
 	// enforces (Decode checked that the policy is there).
 	network := a.Payload.Policy.Network
 	return &prepared{Out: out, Env: env, Network: &network, Warning: warning}, nil
-}
-
-// hostValues are this host's values for the artifact variables, found as
-// the compiler finds them: the workspace root is the real path of -C;
-// CODEX_HOME defaults to ~/.codex; TMPDIR counts only when absolute.
-func hostValues(dir string) map[string]string {
-	vals := map[string]string{}
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		vals[ir.VarWorkspaceRoot] = real
-	}
-	home := os.Getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	if filepath.IsAbs(home) {
-		vals[ir.VarHome] = filepath.Clean(home)
-	}
-	codexHome := os.Getenv("CODEX_HOME")
-	if codexHome == "" && vals[ir.VarHome] != "" {
-		codexHome = filepath.Join(vals[ir.VarHome], ".codex")
-	}
-	if filepath.IsAbs(codexHome) {
-		vals[ir.VarCodexHome] = filepath.Clean(codexHome)
-	}
-	if tmp := os.Getenv("TMPDIR"); filepath.IsAbs(tmp) {
-		vals[ir.VarTmpdir] = filepath.Clean(tmp)
-	}
-	return vals
 }

@@ -120,7 +120,7 @@ func runExplain(c *cli.Context) error {
 		return failErr("%v", err)
 	}
 	answer := func(path string, op ir.Op) explanation {
-		return fromDecision(dec.Decide(path, op), op)
+		return fromDecision(dec.Decide(path, op), op, res.Env)
 	}
 	connectAnswer := func(path string) (explanation, bool) {
 		return irConnect(res.Policy, dec, res.Env, path), true
@@ -128,7 +128,7 @@ func runExplain(c *cli.Context) error {
 	if backend != nil {
 		out, diags := backend.Lower(res.Policy, lowerOptions(c))
 		if out == nil || diags.HasErrors() {
-			for _, d := range diags {
+			for _, d := range res.Env.HostDiags(diags) {
 				fmt.Fprintln(os.Stderr, d.String())
 			}
 			return failErr("the %s backend cannot lower this policy", target)
@@ -139,7 +139,7 @@ func runExplain(c *cli.Context) error {
 		}
 		answer = func(path string, op ir.Op) explanation {
 			v := ev.Decide(path, op)
-			ref := fromDecision(dec.Decide(path, op), op)
+			ref := fromDecision(dec.Decide(path, op), op, res.Env)
 			return explanation{Path: path, Op: op.String(), Allowed: v.Allowed, Rule: v.Reason, Reason: v.Reason,
 				Source: ref.Source, Origin: ref.Origin, IRAllowed: &ref.Allowed}
 		}
@@ -210,16 +210,16 @@ func runExplain(c *cli.Context) error {
 }
 
 // fromDecision explains an ir decision: the deciding glob or rule and
-// where it was written.
-func fromDecision(d ir.Decision, op ir.Op) explanation {
+// where it was written, named on this host (env).
+func fromDecision(d ir.Decision, op ir.Op, env ir.Env) explanation {
 	e := explanation{Path: d.Path, Op: op.String(), Allowed: d.Allowed, Reason: d.Reason()}
 	within := d.AllowedWithinCap
 	e.AllowedWithinCap = &within
 	switch {
 	case d.Glob != nil:
-		e.Rule, e.Source, e.Origin = d.Glob.Pattern, d.Glob.Origin.Pos.String(), d.Glob.Origin.Kind
+		e.Rule, e.Source, e.Origin = d.Glob.Pattern, env.HostPos(d.Glob.Origin.Pos).String(), d.Glob.Origin.Kind
 	case d.Rule != nil:
-		e.Rule, e.Source, e.Origin = d.Rule.Path, d.Rule.Origin.Pos.String(), d.Rule.Origin.Kind
+		e.Rule, e.Source, e.Origin = d.Rule.Path, env.HostPos(d.Rule.Origin.Pos).String(), d.Rule.Origin.Kind
 	case d.Minimal:
 		e.Rule, e.Origin = ":minimal", ir.OriginConfig
 	default:
@@ -256,12 +256,12 @@ func irConnect(p *ir.Policy, dec *ir.Decider, env ir.Env, path string) explanati
 		return e
 	}
 	if see := dec.Decide(path, ir.OpRead); !see.Allowed {
-		r := fromDecision(see, ir.OpRead)
+		r := fromDecision(see, ir.OpRead, env)
 		r.Op, r.Allowed, r.Reason = opConnect, false, "the socket is not visible to the command: "+r.Reason
 		return r
 	}
 	set := func(allowed bool, reason string, o ir.Origin) explanation {
-		e.Allowed, e.Reason, e.Origin, e.Rule, e.Source = allowed, reason, o.Kind, o.Key, o.Pos.String()
+		e.Allowed, e.Reason, e.Origin, e.Rule, e.Source = allowed, reason, o.Kind, o.Key, env.HostPos(o.Pos).String()
 		if e.Source != "" {
 			e.Reason += " (" + e.Source + ")"
 		}

@@ -46,7 +46,7 @@ func runExplainApprovals(c *cli.Context) error {
 	e := approvalsExplanation{Policy: a.Policy, Granular: a.Granular, Reviewer: a.Reviewer, AutoReviewPolicy: a.AutoReviewPolicy}
 	if o := a.AutoReviewPolicyOrigin; o != nil {
 		e.AutoReviewPolicySource = map[string]string{ir.OriginRequirement: "requirements", ir.OriginConfig: "config"}[o.Kind]
-		e.AutoReviewPolicyPos = o.Pos.String()
+		e.AutoReviewPolicyPos = res.Env.HostPos(o.Pos).String()
 	}
 	if format == "json" {
 		enc := json.NewEncoder(os.Stdout)

@@ -161,15 +161,26 @@ func runExplainNet(c *cli.Context) error {
 	for _, r := range reqs {
 		d := dec.DecideNet(r.host, r.port, r.method)
 		e := netExplanation{Request: r.arg, Method: d.Method, Host: d.Host, Port: d.Port, Allowed: d.Allowed, Reason: d.Reason,
-			Detail: d.Detail, CheckAddrs: d.CheckAddrs, Network: mode, NetworkOrigin: n.Origin.String()}
+			Detail: d.Detail, CheckAddrs: d.CheckAddrs, Network: mode, NetworkOrigin: res.Env.HostOrigin(n.Origin).String()}
 		switch {
 		case d.Rule != nil:
-			e.Rule, e.RuleAction, e.Managed, e.Source = d.Rule.Pattern, string(d.Rule.Action), d.Rule.Managed, d.Rule.Origin.Pos.String()
+			e.Rule, e.RuleAction, e.Managed, e.Source = d.Rule.Pattern, string(d.Rule.Action), d.Rule.Managed, res.Env.HostPos(d.Rule.Origin.Pos).String()
 		case d.Setting != nil && d.Setting.Kind != "":
-			e.Setting, e.Source = d.Setting.String(), d.Setting.Pos.String()
+			setting := res.Env.HostOrigin(*d.Setting)
+			e.Setting, e.Source = setting.String(), setting.Pos.String()
 		}
 		if !d.Allowed && d.Reason == ir.ReasonNotAllowed {
 			for _, dr := range proxy.DroppedFor(d.Host) {
+				dr.Rule.Origin = res.Env.HostOrigin(dr.Rule.Origin)
+				if dr.By != nil {
+					by := *dr.By
+					by.Origin = res.Env.HostOrigin(by.Origin)
+					dr.By = &by
+				}
+				if dr.Setting != nil {
+					setting := res.Env.HostOrigin(*dr.Setting)
+					dr.Setting = &setting
+				}
 				e.Dropped = append(e.Dropped, fmt.Sprintf("%s: %s", dr.Rule, dr.Why()))
 			}
 		}

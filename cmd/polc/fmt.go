@@ -9,6 +9,7 @@ import (
 
 	"polc/artifact"
 	"polc/compiler"
+	"polc/ir"
 )
 
 func init() {
@@ -29,15 +30,15 @@ func init() {
 func runFmt(c *cli.Context) error {
 	files := c.Args().Slice()
 	if len(files) == 0 {
-		home := os.Getenv("CODEX_HOME")
-		if home == "" {
-			h, err := os.UserHomeDir()
-			if err != nil {
-				return usageErr("no FILE given and no home directory: %v", err)
-			}
-			home = filepath.Join(h, ".codex")
+		// The user's config, where the compiler finds it.
+		host, diags := ir.HostBindings(ir.HostInput{})
+		if errs := diags.Errors(); len(errs) > 0 {
+			return failErr("%s", oneLine(errs[0]))
 		}
-		files = []string{filepath.Join(home, "config.toml")}
+		if host.CodexHome == "" {
+			return usageErr("no FILE given and no home directory to find $CODEX_HOME/config.toml in")
+		}
+		files = []string{filepath.Join(host.CodexHome, "config.toml")}
 	}
 	failed, wouldChange := false, false
 	for _, f := range files {
