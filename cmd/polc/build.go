@@ -73,7 +73,7 @@ func runBuild(c *cli.Context) (err error) {
 	if c.Bool("timings") {
 		writeTimings(os.Stdout, res.Timings)
 	}
-	printDiags(os.Stderr, res.Diags)
+	printDiags(c, res.Diags)
 	if res.Diags.HasErrors() || res.Policy == nil {
 		return failErr("build failed: the profile has errors; nothing written")
 	}
@@ -105,7 +105,7 @@ func runBuild(c *cli.Context) (err error) {
 	for i := range diags {
 		diags[i].Pos.File = res.Env.Bindings.Bind(diags[i].Pos.File)
 	}
-	printDiags(os.Stderr, diags)
+	printDiags(c, diags)
 	if diags.HasErrors() {
 		return failErr("build failed: not every target could be built; nothing written")
 	}
@@ -218,13 +218,6 @@ func parseTargets(s string) ([]string, error) {
 		return nil, usageErr("--target names no platform")
 	}
 	return out, nil
-}
-
-func printDiags(w io.Writer, l diag.List) {
-	l.Sort()
-	for _, d := range l {
-		fmt.Fprintln(w, relative(d).String())
-	}
 }
 
 func writeTimings(w io.Writer, ts []compiler.Timing) {

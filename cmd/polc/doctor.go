@@ -103,8 +103,11 @@ func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
 	}
 	out, diags := b.Lower(res.Policy, lowerOptions(c))
 	if diags.HasErrors() || out == nil {
-		d := diags.Errors()[0]
-		return hostprobe.Sandbox{}, failErr("doctor: %s cannot be lowered for Linux: %s [%s]", res.Policy.Profile, d.Message, d.Code)
+		why := "the backend made no artifact"
+		if errs := diags.Errors(); len(errs) > 0 {
+			why = errs[0].Message + " [" + string(errs[0].Code) + "]"
+		}
+		return hostprobe.Sandbox{}, failErr("doctor: %s cannot be lowered for Linux: %s", res.Policy.Profile, why)
 	}
 	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
 	sb.Skip = []string{dir} // as polc exec, never a bwrap the project holds

@@ -105,7 +105,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		if len(errs) == 0 {
 			return nil, execFailure("compiling the profile failed")
 		}
-		line := oneLine(errs[0])
+		line := oneLine(dir, errs[0])
 		if n := len(errs) - 1; n > 0 {
 			line += fmt.Sprintf(" (and %d more error(s): run polc check)", n)
 		}
@@ -120,8 +120,10 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	}
 	out, diags := b.Lower(res.Policy, lowerOptions(c))
 	if diags.HasErrors() || out == nil {
-		d := diags.Errors()[0]
-		return nil, execFailure("refusing to run: %s [%s]", d.Message, d.Code)
+		if errs := diags.Errors(); len(errs) > 0 {
+			return nil, execFailure("refusing to run: %s [%s]", errs[0].Message, errs[0].Code)
+		}
+		return nil, execFailure("refusing to run: the %s backend made no artifact", b.Platform())
 	}
 	env := res.Env
 	env.Platform = ir.HostPlatform()
@@ -143,7 +145,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		}
 	}
 	if len(skipped) > 0 {
-		line := "polc: " + oneLine(skipped[0])
+		line := "polc: " + oneLine(dir, skipped[0])
 		if len(skipped) > 1 {
 			line = fmt.Sprintf("polc: warning: %d project configs are not loaded (the nearest: %s): the project is not trusted [%s]; fix: %s",
 				len(skipped), skipped[len(skipped)-1].Pos.File, diag.UntrustedProject, skipped[0].Fix)
@@ -204,18 +206,11 @@ func checkCommandReadable(res *compiler.Result, name, dir string) error {
 	return nil
 }
 
-// oneLine renders a diagnostic on one line: file:line:col: severity:
-// message [CODE]; fix: fix.
-func oneLine(d diag.Diagnostic) string {
-	d = relative(d)
-	line := d.Severity.String() + ": " + d.Message + " [" + string(d.Code) + "]"
-	if s := d.Pos.String(); s != "" {
-		line = s + ": " + line
-	}
-	if d.Fix != "" {
-		line += "; fix: " + d.Fix
-	}
-	return line
+// oneLine renders a diagnostic on one line, its files named relative to
+// the project directory dir as check names them: file:line:col:
+// severity: message [CODE]; fix: fix.
+func oneLine(dir string, d diag.Diagnostic) string {
+	return diag.Printer{Format: diag.Text, Base: dir}.Relative(d).Line()
 }
 
 // launch runs argv under a prepared artifact and exits with its status.

@@ -21,7 +21,7 @@ func landlockPayload(res *compiler.Result, env ir.Env) ([]byte, error) {
 	}
 	p, conflicts := landlock.Lower(res.Policy, env)
 	if len(conflicts) > 0 {
-		return nil, execFailure("refusing to run: %s", oneLine(conflicts[0].Diagnostic(res.Landlock.By)))
+		return nil, execFailure("refusing to run: %s", oneLine(env.Bindings[ir.VarWorkspaceRoot], conflicts[0].Diagnostic(res.Landlock.By)))
 	}
 	b, err := p.Encode()
 	if err != nil {

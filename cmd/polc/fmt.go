@@ -49,9 +49,7 @@ func runFmt(c *cli.Context) error {
 		}
 		out, changes, diags := compiler.Format(f, data)
 		if diags.HasErrors() {
-			for _, d := range diags.Errors() {
-				fmt.Fprintln(os.Stderr, d.String())
-			}
+			printDiags(c, diags.Errors())
 			failed = true
 			continue
 		}
