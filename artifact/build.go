@@ -33,7 +33,7 @@ func Build(p *ir.Policy, bindings ir.Bindings, opts BuildOptions) ([]*Artifact, 
 	// their payloads name files symbolically too.
 	p, err := PortablePolicy(p, bindings)
 	if err != nil {
-		diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "%s", Message(err))
+		diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "%s", diag.MessageOf(err))
 		return nil, diags
 	}
 	seen := map[string]bool{}
@@ -64,12 +64,12 @@ func Build(p *ir.Policy, bindings ir.Bindings, opts BuildOptions) ([]*Artifact, 
 		}
 		a, err := New(p, bindings, target, opts.Version, out.Payload, out.Files)
 		if err != nil {
-			diags.Addf(CodeOrDefault(err, diag.LowerFailed), diag.Pos{}, "", "target %s: %s", target, Message(err))
+			diags.Addf(CodeOrDefault(err, diag.LowerFailed), diag.Pos{}, "", "target %s: %s", target, diag.MessageOf(err))
 			continue
 		}
 		if opts.SignKey != nil {
 			if err := a.Sign(opts.SignKey); err != nil {
-				diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "target %s: %s", target, Message(err))
+				diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "target %s: %s", target, diag.MessageOf(err))
 				continue
 			}
 		}
@@ -79,12 +79,4 @@ func Build(p *ir.Policy, bindings ir.Bindings, opts BuildOptions) ([]*Artifact, 
 		return nil, diags
 	}
 	return arts, diags
-}
-
-// CodeOrDefault returns the artifact error's code, or def for other errors.
-func CodeOrDefault(err error, def diag.Code) diag.Code {
-	if c := CodeOf(err); c != "" {
-		return c
-	}
-	return def
 }

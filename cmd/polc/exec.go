@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -251,11 +250,7 @@ func launch(p *prepared, argv []string, netLog string) error {
 		Stderr:  os.Stderr,
 	})
 	if err != nil {
-		var f *shim.Failure
-		if errors.As(err, &f) {
-			return execFailure("%s", offerLandlock(p, f.Msg))
-		}
-		return execFailure("%v", err)
+		return execFailure("%s", offerLandlock(p, err))
 	}
 	warn() // a runtime that does not call Ready: late, but said
 	if code == 0 {

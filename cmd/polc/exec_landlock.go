@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"polc/backends/landlock"
 	"polc/compiler"
@@ -62,12 +61,14 @@ func landlockOffer(res *compiler.Result, env ir.Env) func() string {
 // offerLandlock adds Landlock mode to the remedies of a launch that
 // failed for a host reason Landlock does not share, when Landlock
 // enforces the profile exactly here. polc never switches on its own.
-func offerLandlock(p *prepared, msg string) string {
+func offerLandlock(p *prepared, err error) string {
+	msg := err.Error()
 	if p.landlockOffer == nil {
 		return msg
 	}
+	code := diag.CodeOf(err)
 	for _, c := range landlockHelps {
-		if strings.Contains(msg, "["+string(c)+"]") {
+		if code == c {
 			if offer := p.landlockOffer(); offer != "" {
 				return msg + "; or run polc exec --landlock: " + offer
 			}
