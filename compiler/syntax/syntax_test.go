@@ -172,3 +172,23 @@ func BenchmarkParseLarge(b *testing.B) {
 		}
 	}
 }
+
+// TestDuplicateKeySpanAndFirst: a duplicate key spans the key it
+// repeats (End, for editors and SARIF) and points at the first
+// definition; its fix keeps every deny.
+func TestDuplicateKeySpanAndFirst(t *testing.T) {
+	_, diags := Parse("c.toml", []byte("[p]\n\"/etc\" = \"deny\"\n\"/etc\" = \"read\"\n"))
+	if len(diags) != 1 {
+		t.Fatalf("diags: %v", diags)
+	}
+	d := diags[0]
+	if d.Code != diag.DuplicateKey || d.Pos.String() != "c.toml:3:1" || d.End == nil || d.End.Line != 3 || d.End.Col != 7 {
+		t.Errorf("position %v, end %v", d.Pos, d.End)
+	}
+	if len(d.Related) != 1 || d.Related[0].Pos.String() != "c.toml:2:1" || d.Related[0].Message != "the first definition" {
+		t.Errorf("related %v", d.Related)
+	}
+	if !strings.Contains(d.Fix, "no protection is lost") {
+		t.Errorf("fix %q", d.Fix)
+	}
+}
