@@ -131,7 +131,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	warning := ""
 	for _, d := range diags {
 		if d.Code == diag.LinuxUnixSocketWidened {
-			warning = fmt.Sprintf("polc: warning: %s: %s [%s]", d.Pos, d.Message, d.Code)
+			warning = "polc: " + oneLine(dir, d)
 			break
 		}
 	}

@@ -532,6 +532,7 @@ func (b *builder) duplicate(part keyPart, pos diag.Pos, prev *Value, msg, fix st
 	d := diag.New(diag.DuplicateKey, pos, msg, fix)
 	if part.raw.Len > 0 {
 		end := b.posOff(part.raw.Off + part.raw.Len)
+		end.File = "" // End is a line and column in Pos's file
 		d.End = &end
 	}
 	if !prev.KeyPos.IsZero() {

@@ -1,6 +1,7 @@
 package syntax
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -190,5 +191,33 @@ func TestDuplicateKeySpanAndFirst(t *testing.T) {
 	}
 	if !strings.Contains(d.Fix, "no protection is lost") {
 		t.Errorf("fix %q", d.Fix)
+	}
+}
+
+// TestTokenEnd: the end of the key or value a position points at.
+func TestTokenEnd(t *testing.T) {
+	src := []byte("[permissions.dev.filesystem]\n\":root\" = \"réad\"\n'~/x' = { \"a]\" = \"deny\" }\ndepth = 12 # c\ns = \"\"\"\nx\"\"\"\n")
+	for _, c := range []struct {
+		line, col int
+		want      string
+	}{
+		{1, 1, "1:29"},  // the table header
+		{1, 2, "1:28"},  // its key
+		{2, 1, "2:8"},   // a quoted key
+		{2, 11, "2:17"}, // a string with a non-ASCII letter: columns count characters
+		{3, 1, "3:6"},   // a literal key
+		{3, 9, "3:26"},  // an inline table with a bracket in a key
+		{4, 9, "4:11"},  // a number
+		{5, 5, ""},      // a multi-line string does not end on its line
+		{9, 1, ""},      // past the end
+	} {
+		got, ok := TokenEnd(src, diag.Pos{File: "c.toml", Line: c.line, Col: c.col})
+		s := ""
+		if ok {
+			s = fmt.Sprintf("%d:%d", got.Line, got.Col)
+		}
+		if s != c.want {
+			t.Errorf("%d:%d: end %q, want %q", c.line, c.col, s, c.want)
+		}
 	}
 }
