@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"polc/diag"
 	"strings"
 	"testing"
 )
@@ -93,5 +95,29 @@ func TestCheckJSONPlatformAndProfile(t *testing.T) {
 	}
 	if !profiles[":workspace"] {
 		t.Errorf("check --all: no diagnostic of the refused :workspace:\n%s", out)
+	}
+}
+
+// TestCommandErrorsCarryTheDiagnostic: the error a command returns keeps
+// the diagnostic behind its one-line message, so errors.As recovers its
+// code, position and fix (exec refusing a broken config; exec's
+// --landlock with an artifact, a usage error with a code).
+func TestCommandErrorsCarryTheDiagnostic(t *testing.T) {
+	w := newUserWorld(t, "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"reed\"\n")
+	t.Setenv("HOME", w.home)
+	t.Setenv("CODEX_HOME", w.path("home/.codex"))
+	t.Setenv("TMPDIR", w.tmp)
+	err := newApp().Run([]string{"polc", "exec", "-C", w.proj, "--", "true"})
+	var d *diag.Diagnostic
+	if !errors.As(err, &d) || d.Code != diag.BadAccess || d.Pos.Line != 3 || d.Fix == "" {
+		t.Errorf("exec on a broken config: %v; recovered %+v", err, d)
+	}
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != 125 || !strings.HasPrefix(ee.msg, "refusing to run: ") {
+		t.Errorf("exec: %v, want exit 125 and its one line", err)
+	}
+	err = newApp().Run([]string{"polc", "exec", "--landlock", "--artifact", w.path("store/none.json"), "--", "true"})
+	if diag.CodeOf(err) != diag.LandlockUnsupported || !errors.As(err, &ee) || ee.code != 2 {
+		t.Errorf("exec --landlock --artifact: %v (code %q)", err, diag.CodeOf(err))
 	}
 }

@@ -48,7 +48,7 @@ func doctorAction(c *cli.Context) error {
 		return usageErr("unknown --format %q: use text or json", format)
 	}
 	if runtime.GOOS != "linux" {
-		return failErr("doctor probes Linux hosts; on %s it is not implemented yet [%s]", runtime.GOOS, diag.HostNoDoctor)
+		return failErr("%v", diag.Errorf(diag.HostNoDoctor, "doctor probes Linux hosts; on %s it is not implemented yet", runtime.GOOS))
 	}
 	sb, err := doctorSandbox(c)
 	if err != nil {
@@ -129,7 +129,7 @@ func sandboxOf(profile string, payload []byte) (hostprobe.Sandbox, error) {
 	sb.Args = bwrap.DirectNamespaceArgs(art)
 	sb.Proc, sb.Dev = art.Proc, art.Dev
 	if sb.Filter, err = art.Seccomp.Bytes(runtime.GOARCH); err != nil {
-		return hostprobe.Sandbox{}, failErr("%v [%s]", err, diag.LinuxUnsupportedArch)
+		return hostprobe.Sandbox{}, failErr("%v", diag.Errorf(diag.LinuxUnsupportedArch, "%w", err))
 	}
 	return sb, nil
 }

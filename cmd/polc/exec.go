@@ -77,9 +77,9 @@ func execAction(c *cli.Context) error {
 
 // execFailure is polc's own failure to run the command: exit 125, one line.
 func execFailure(format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
-	return &exitError{code: 125, msg: msg}
+	e := exitf(125, format, args...)
+	e.msg = strings.ReplaceAll(strings.TrimSpace(e.msg), "\n", " ")
+	return e
 }
 
 // prepareFromConfig compiles the profile from the config layers (as the
@@ -108,7 +108,9 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		if n := len(errs) - 1; n > 0 {
 			line += fmt.Sprintf(" (and %d more error(s): run polc check)", n)
 		}
-		return nil, execFailure("refusing to run: %s", line)
+		e := exitf(125, "refusing to run: %s", line)
+		e.cause = errs.Err()
+		return nil, e
 	}
 	if err := checkCommandReadable(res, c.Args().First(), dir); err != nil {
 		return nil, err
@@ -120,7 +122,11 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	out, diags := b.Lower(res.Policy, lowerOptions(c))
 	if diags.HasErrors() || out == nil {
 		if errs := diags.Errors(); len(errs) > 0 {
-			return nil, execFailure("refusing to run: %s [%s]", errs[0].Message, errs[0].Code)
+			d := errs[0]
+			d.Platform = b.Platform()
+			e := exitf(125, "refusing to run: %s [%s]", d.Message, d.Code)
+			e.cause = &d
+			return nil, e
 		}
 		return nil, execFailure("refusing to run: the %s backend made no artifact", b.Platform())
 	}
@@ -199,8 +205,8 @@ func checkCommandReadable(res *compiler.Result, name, dir string) error {
 				key = `":minimal" = "read"`
 			}
 		}
-		return execFailure("refusing to run: the sandbox cannot read %s (%s) [%s]; fix: add %s to %s",
-			what, d.Reason(), diag.CommandUnreadable, key, compiler.FilesystemTable(res.Policy.Profile))
+		return execFailure("refusing to run: %v", diag.Errorf(diag.CommandUnreadable, "the sandbox cannot read %s (%s)", what, d.Reason()).
+			WithFix(fmt.Sprintf("add %s to %s", key, compiler.FilesystemTable(res.Policy.Profile))))
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ func landlockPayload(res *compiler.Result, env ir.Env) ([]byte, error) {
 	}
 	b, err := p.Encode()
 	if err != nil {
-		return nil, execFailure("%v [%s]", err, diag.LandlockSetup)
+		return nil, execFailure("%v", diag.Errorf(diag.LandlockSetup, "%w", err))
 	}
 	return b, nil
 }
@@ -32,7 +32,7 @@ func landlockPayload(res *compiler.Result, env ir.Env) ([]byte, error) {
 // landlockWithArtifact refuses --landlock with a signed artifact: the
 // artifact is bubblewrap's, and Landlock is decided from the policy.
 func landlockWithArtifact() error {
-	return usageErr("exec: --landlock runs a compiled profile; it does not take --artifact or --trust [%s]", diag.LandlockUnsupported)
+	return usageErr("%v", diag.Errorf(diag.LandlockUnsupported, "exec: --landlock runs a compiled profile; it does not take --artifact or --trust"))
 }
 
 // landlockHelps are the host reasons bubblewrap cannot make its sandbox
