@@ -1,6 +1,8 @@
 // Package diag holds polc's diagnostics: a stable code, a severity, the
 // position in the TOML that caused it, a message and a one-line fix.
-// Every stage reports through it, so text, JSON and SARIF output agree.
+// Every stage reports through it, a *Diagnostic is the error every
+// refusal returns, and one Printer writes them as text, JSON or SARIF, so
+// that every command's output agrees.
 package diag
 
 import (
@@ -83,7 +85,7 @@ type Diagnostic struct {
 	Pos      Pos      `json:"pos"`
 	// End is where the text Pos points at ends (the column after its last
 	// character, as SARIF's endColumn and go/analysis's End); nil when
-	// only the start is known. Its File is that of Pos.
+	// only the start is known. Its File is left empty: it is in Pos's.
 	End     *Pos   `json:"end,omitempty"`
 	Message string `json:"message"`
 	// Fix is one line of prose saying what to change, "" when nothing
