@@ -59,12 +59,12 @@ func Build(p *ir.Policy, opts BuildOptions) ([]*Artifact, diag.List) {
 		}
 		a, err := New(p, target, opts.Version, out.Payload, out.Files)
 		if err != nil {
-			diags.Addf(CodeOrDefault(err, diag.LowerFailed), diag.Pos{}, "", "target %s: %s", target, Message(err))
+			diags.Addf(CodeOrDefault(err, diag.LowerFailed), diag.Pos{}, "", "target %s: %s", target, diag.MessageOf(err))
 			continue
 		}
 		if opts.SignKey != nil {
 			if err := a.Sign(opts.SignKey); err != nil {
-				diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "target %s: %s", target, Message(err))
+				diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "target %s: %s", target, diag.MessageOf(err))
 				continue
 			}
 		}
@@ -74,12 +74,4 @@ func Build(p *ir.Policy, opts BuildOptions) ([]*Artifact, diag.List) {
 		return nil, diags
 	}
 	return arts, diags
-}
-
-// CodeOrDefault returns the artifact error's code, or def for other errors.
-func CodeOrDefault(err error, def diag.Code) diag.Code {
-	if c := CodeOf(err); c != "" {
-		return c
-	}
-	return def
 }

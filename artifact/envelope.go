@@ -379,7 +379,7 @@ func validatePolicy(p *ir.Policy, bindings []string) error {
 		return bad("glob_scan_max_depth is negative")
 	}
 	if err := p.Network.Validate(); err != nil {
-		return bad("network: %s", clip(err.Error()))
+		return bad("network: %s", clip(diag.MessageOf(err)))
 	}
 	for _, u := range p.Network.UnixSockets {
 		if !path.IsAbs(u.Path) || path.Clean(u.Path) != u.Path || strings.IndexByte(u.Path, 0) >= 0 {

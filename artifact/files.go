@@ -73,7 +73,7 @@ func Load(file string) (*Artifact, error) {
 	}
 	e, err := Decode(data)
 	if err != nil {
-		return nil, WithFile(err, file)
+		return nil, diag.InFile(err, file)
 	}
 	a := &Artifact{Envelope: *e}
 	if len(e.Payload.Files) > 0 {

@@ -2,6 +2,7 @@ package artifact
 
 import (
 	"bytes"
+	"polc/diag"
 	"testing"
 )
 
@@ -23,7 +24,7 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := Decode(data)
 		if err != nil {
-			if CodeOf(err) == "" {
+			if diag.CodeOf(err) == "" {
 				t.Fatalf("refusal without a code: %v", err)
 			}
 			return

@@ -129,7 +129,7 @@ func wantCode(t *testing.T, err error, code diag.Code) {
 	if err == nil {
 		t.Fatalf("got no error, want %s", code)
 	}
-	if got := CodeOf(err); got != code {
+	if got := diag.CodeOf(err); got != code {
 		t.Fatalf("got %v (code %q), want code %s", err, got, code)
 	}
 }

@@ -238,7 +238,7 @@ func (s *state) applyApprovals() {
 			if top.approvalPolicy != nil {
 				s.diags = append(s.diags, diag.Diagnostic{Code: diag.ApprovalNarrowed, Severity: diag.ApprovalNarrowed.Severity(), Pos: top.approvalPolicy.Pos,
 					Message: fmt.Sprintf("approval_policy %s is not allowed by requirements %s; falling back to %s", quoteWord(cur), r.approvalPoliciesPos, quoteWord(first)),
-					Fix:     "set approval_policy to one of the allowed values", Related: []diag.Pos{r.approvalPoliciesPos}})
+					Fix:     "set approval_policy to one of the allowed values", Related: []diag.Related{diag.Rel(r.approvalPoliciesPos, "the allowed approval policies")}})
 			}
 			cur = first
 		}
@@ -260,7 +260,7 @@ func (s *state) applyApprovals() {
 			if top.reviewer != nil {
 				s.diags = append(s.diags, diag.Diagnostic{Code: diag.ApprovalNarrowed, Severity: diag.ApprovalNarrowed.Severity(), Pos: revPos,
 					Message: fmt.Sprintf("approvals_reviewer %q is not allowed by requirements %s; falling back to %q", a.Reviewer, r.reviewers.Pos, first),
-					Fix:     "set approvals_reviewer to one of the allowed values", Related: []diag.Pos{r.reviewers.Pos}})
+					Fix:     "set approvals_reviewer to one of the allowed values", Related: []diag.Related{diag.Rel(r.reviewers.Pos, "the allowed reviewers")}})
 			}
 			a.Reviewer, revPos = first, r.reviewers.Arr[0].Pos
 		}
@@ -276,7 +276,7 @@ func (s *state) applyApprovals() {
 		if u := top.autoReviewPolicy; u != nil && u.Str != r.guardianPolicy.Str {
 			s.diags = append(s.diags, diag.Diagnostic{Code: diag.AutoReviewPolicyOverridden, Severity: diag.AutoReviewPolicyOverridden.Severity(), Pos: u.Pos,
 				Message: fmt.Sprintf("[auto_review].policy is ignored: managed guardian_policy_config (%s) sets the auto-review policy", r.guardianPolicy.Pos),
-				Fix:     "remove [auto_review].policy, or ask the administrator to change guardian_policy_config", Related: []diag.Pos{r.guardianPolicy.Pos}})
+				Fix:     "remove [auto_review].policy, or ask the administrator to change guardian_policy_config", Related: []diag.Related{diag.Rel(r.guardianPolicy.Pos, "the managed auto-review policy")}})
 		}
 	case top.autoReviewPolicy != nil:
 		a.AutoReviewPolicy = top.autoReviewPolicy.Str
@@ -287,11 +287,11 @@ func (s *state) applyApprovals() {
 	// are none.
 	if a.Reviewer == "auto_review" && a.Policy == "never" {
 		pos := revPos
-		var related []diag.Pos
+		var related []diag.Related
 		if v := top.approvalPolicy; v != nil {
-			related = append(related, v.Pos)
+			related = append(related, diag.Rel(v.Pos, `approval_policy "never"`))
 		} else if r != nil && r.approvalPoliciesPos.File != "" {
-			related = append(related, r.approvalPoliciesPos)
+			related = append(related, diag.Rel(r.approvalPoliciesPos, "the allowed approval policies"))
 		}
 		s.diags = append(s.diags, diag.Diagnostic{Code: diag.ReviewerNeverRuns, Severity: diag.ReviewerNeverRuns.Severity(), Pos: pos,
 			Message: `approvals_reviewer "auto_review" never runs: approval_policy is "never", so no request ever reaches the reviewer`,

@@ -44,19 +44,24 @@ func (s *state) check() {
 		// grant, whose removal changes nothing; a built-in's (the
 		// profile's .git carve-out) has no line to edit, so it is located
 		// at the requirement and needs no fix.
-		grantFix := func(req diag.Pos) (diag.Pos, diag.Pos, string) {
+		//
+		// Either way the fix keeps the requirement's deny: the grant is
+		// what has no effect.
+		grantAt := func(req diag.Pos, what string) (diag.Pos, diag.Related, string) {
 			if user && !r.Origin.Pos.IsZero() {
-				return r.Origin.Pos, req, "remove the grant if you like: it has no effect, since managed requirements deny this path whatever the profile says"
+				return r.Origin.Pos, diag.Rel(req, "the requirement's "+what),
+					fmt.Sprintf("remove this grant, which has no effect: the requirement keeps %s denied whatever the profile says", r.Path)
 			}
-			return req, r.Origin.Pos, fmt.Sprintf("none needed: the requirement wins over %s's built-in grant", r.Origin.Profile)
+			return req, diag.Rel(r.Origin.Pos, r.Origin.Profile+"'s built-in grant"),
+				fmt.Sprintf("none needed: the requirement wins over %s's built-in grant", r.Origin.Profile)
 		}
 		switch {
 		case r.Access != ir.Deny && d.Rule != nil && d.Rule.Mandatory:
-			pos, rel, fix := grantFix(d.Rule.Origin.Pos)
+			pos, rel, fix := grantAt(d.Rule.Origin.Pos, "deny "+d.Rule.Path)
 			s.related(diag.RequirementDenyConflict, pos, rel,
 				fmt.Sprintf("%s grant on %s is overridden by the requirement deny %s (%s)", r.Access, r.Path, d.Rule.Path, d.Rule.Origin.Pos), fix)
 		case r.Access != ir.Deny && d.Glob != nil && d.Glob.Mandatory && !d.BeyondCap:
-			pos, rel, fix := grantFix(d.Glob.Origin.Pos)
+			pos, rel, fix := grantAt(d.Glob.Origin.Pos, "deny glob "+d.Glob.Pattern)
 			s.related(diag.RequirementDenyConflict, pos, rel,
 				fmt.Sprintf("%s grant on %s is overridden by the requirement deny glob %s (%s)", r.Access, r.Path, d.Glob.Pattern, d.Glob.Origin.Pos), fix)
 		case !user:
@@ -65,14 +70,21 @@ func (s *state) check() {
 			// worth a note and nothing to fix (removing the requirement's
 			// entry would drop the deny for every other profile).
 			s.repeatsRequirement(r.Origin.Pos, d.Rule.Origin.Pos, "deny rule "+r.Path)
+		// POL031: a rule that decides nothing. The fix only ever removes
+		// the rule that has no effect, and never a deny: a deny that
+		// another deny covers keeps the path denied should that one be
+		// narrowed.
 		case r.Access != ir.Deny && d.Glob != nil && !d.BeyondCap:
-			s.related(diag.DeadRule, r.Origin.Pos, d.Glob.Origin.Pos,
+			s.related(diag.DeadRule, r.Origin.Pos, diag.Rel(d.Glob.Origin.Pos, "the deny glob "+d.Glob.Origin.Key),
 				fmt.Sprintf("%s rule %s has no effect: the deny glob %s matches %s, which contains it", r.Access, r.Path, d.Glob.Origin.Key, d.GlobMatch),
-				"remove the rule, or narrow the deny glob")
+				fmt.Sprintf("remove this %s rule: the deny glob %s keeps %s denied", r.Access, d.Glob.Origin.Key, d.GlobMatch))
 		case d.Rule != nil && d.Rule != r:
-			s.related(diag.DeadRule, r.Origin.Pos, d.Rule.Origin.Pos,
-				fmt.Sprintf("%s rule %s has no effect: %s rule %s (%s) names the same path and wins", r.Access, r.Path, d.Rule.Access, d.Rule.Path, d.Rule.Origin),
-				fmt.Sprintf("remove this rule (the %s rule that wins stays)", d.Rule.Access))
+			fix := fmt.Sprintf("remove this %s rule: the %s rule at %s decides %s", r.Access, d.Rule.Access, d.Rule.Origin.Pos, r.Path)
+			if r.Access == ir.Deny {
+				fix = fmt.Sprintf("none needed: %s is denied either way (by the deny at %s too)", r.Path, d.Rule.Origin.Pos)
+			}
+			s.related(diag.DeadRule, r.Origin.Pos, diag.Rel(d.Rule.Origin.Pos, "the "+d.Rule.Access.String()+" rule that wins"),
+				fmt.Sprintf("%s rule %s has no effect: %s rule %s (%s) names the same path and wins", r.Access, r.Path, d.Rule.Access, d.Rule.Path, d.Rule.Origin), fix)
 		default:
 			// A rule on a protected name is never redundant: it replaces the protection.
 			if parent := filepath.Dir(host); parent != host && !contains(protectedNames, filepath.Base(host)) {
@@ -80,9 +92,12 @@ func (s *state) check() {
 				// Only within one profile: a child's key that repeats the
 				// grandparent's access may still override its parent's key.
 				if pd.Rule != nil && pd.Rule.Access == r.Access && pd.Glob == nil && pd.Rule.Origin.Kind == r.Origin.Kind && pd.Rule.Origin.Profile == r.Origin.Profile {
-					s.related(diag.DeadRule, r.Origin.Pos, pd.Rule.Origin.Pos,
-						fmt.Sprintf("%s rule %s has no effect: %s already gets %s from %s", r.Access, r.Path, r.Path, r.Access, pd.Rule.Path),
-						"remove the redundant rule")
+					fix := fmt.Sprintf("remove this %s rule: %s grants it already", r.Access, pd.Rule.Path)
+					if r.Access == ir.Deny {
+						fix = fmt.Sprintf("none needed: the deny on %s covers it, and this one keeps %s denied if that deny is ever narrowed", pd.Rule.Path, r.Path)
+					}
+					s.related(diag.DeadRule, r.Origin.Pos, diag.Rel(pd.Rule.Origin.Pos, "the "+pd.Rule.Access.String()+" rule on "+pd.Rule.Path),
+						fmt.Sprintf("%s rule %s has no effect: %s already gets %s from %s", r.Access, r.Path, r.Path, r.Access, pd.Rule.Path), fix)
 				} else if pd.Rule != nil && pd.Rule.Access == ir.Deny && r.Access != ir.Deny && pd.Rule.Origin.Kind == ir.OriginConfig && pd.Rule.Path != "/" {
 					// Under a denied / the grants are simply what the
 					// profile reads, and Codex keeps them too. Below a
@@ -92,7 +107,7 @@ func (s *state) check() {
 					if r.Access == ir.Read {
 						codex = "Codex 0.169.0 on Linux denies it"
 					}
-					s.related(diag.ReadWriteUnderDeny, r.Origin.Pos, pd.Rule.Origin.Pos,
+					s.related(diag.ReadWriteUnderDeny, r.Origin.Pos, diag.Rel(pd.Rule.Origin.Pos, "the deny on "+pd.Rule.Path),
 						fmt.Sprintf("%s grant on %s lies inside the denied %s; polc keeps it reachable (%s)", r.Access, r.Path, pd.Rule.Path, codex),
 						"nothing to do if this is intended; the parent stays unlistable")
 				}
@@ -124,15 +139,17 @@ func (s *state) check() {
 // repeatsRequirement notes a profile deny that a requirement makes too
 // (POL172): defence in depth, not a conflict to resolve.
 func (s *state) repeatsRequirement(pos, req diag.Pos, what string) {
-	s.related(diag.DenyRepeatsRequirement, pos, req,
+	s.related(diag.DenyRepeatsRequirement, pos, diag.Rel(req, "the requirement's deny"),
 		fmt.Sprintf("%s repeats the requirement deny at %s: defence in depth, and it keeps the path denied if the requirement is lifted", what, req),
 		"none needed: keep both (the requirement's entry also protects every other profile)")
 }
 
-func (s *state) related(code diag.Code, pos, rel diag.Pos, msg, fix string) {
+// related adds a diagnostic with one related place (dropped when it has
+// no position).
+func (s *state) related(code diag.Code, pos diag.Pos, rel diag.Related, msg, fix string) {
 	d := diag.Diagnostic{Code: code, Severity: code.Severity(), Pos: pos, Message: msg, Fix: fix}
 	if !rel.IsZero() {
-		d.Related = []diag.Pos{rel}
+		d.Related = []diag.Related{rel}
 	}
 	s.diags = append(s.diags, d)
 }
@@ -155,7 +172,7 @@ func (s *state) checkPiercesProtected(r *ir.Rule) {
 		if p.Origin.Kind != ir.OriginProtected || !strings.HasPrefix(r.Path, p.Path+"/") {
 			continue
 		}
-		s.related(diag.ProtectedWrite, r.Origin.Pos, p.Origin.Pos,
+		s.related(diag.ProtectedWrite, r.Origin.Pos, diag.Rel(p.Origin.Pos, "the protected "+p.Path),
 			fmt.Sprintf("write grant on %s opens part of protected metadata %s, which otherwise stays read-only", r.Path, p.Path),
 			fmt.Sprintf("if intended, add an explicit rule for %s to make the exception visible", p.Path))
 		return

@@ -95,6 +95,7 @@ func (s *state) compile(parse func(*state)) *Result {
 	}
 	res.Diags = dedupe(s.diags)
 	res.Diags.Sort()
+	s.spanEnds(res.Diags)
 	res.Env = ir.Env{Bindings: s.bindings}
 	res.Expansion = s.expansion
 	res.Landlock = s.landlock
@@ -143,4 +144,33 @@ func (s *state) profileNames() []string {
 	s.mergeLayers()
 	names = append(names, s.profileTables().names...)
 	return names
+}
+
+// spanEnds gives each diagnostic located at a key or value of an input
+// file the end of that token (Diagnostic.End), for editors and SARIF.
+func (s *state) spanEnds(l diag.List) {
+	text := func(file string) []byte {
+		for _, ly := range s.layers {
+			if ly.file == file {
+				return ly.data
+			}
+		}
+		for _, r := range s.reqLayers {
+			if r.file == file {
+				return r.data
+			}
+		}
+		return nil
+	}
+	for i := range l {
+		d := &l[i]
+		if d.End != nil || d.Pos.Line == 0 {
+			continue
+		}
+		if data := text(d.Pos.File); data != nil {
+			if end, ok := syntax.TokenEnd(data, d.Pos); ok {
+				d.End = &end
+			}
+		}
+	}
 }

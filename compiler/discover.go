@@ -31,6 +31,7 @@ type layer struct {
 	kind string
 	file string
 	tab  *syntax.Tab
+	data []byte // the text, for the spans of diagnostics (spanEnds)
 }
 
 // reqLayer is one requirements.toml.
@@ -244,7 +245,7 @@ func (s *state) readLayer(kind, file string, optional bool) {
 	tab, d := syntax.Parse(file, data)
 	s.diags = append(s.diags, d...)
 	if tab != nil {
-		s.layers = append(s.layers, &layer{kind: kind, file: file, tab: tab})
+		s.layers = append(s.layers, &layer{kind: kind, file: file, tab: tab, data: data})
 	}
 }
 

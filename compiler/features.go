@@ -106,7 +106,7 @@ func (s *state) checkLandlock() {
 		}
 		s.diags = append(s.diags, diag.Diagnostic{Code: diag.LegacyLandlock, Severity: diag.LegacyLandlock.Severity(), Pos: req.Pos,
 			Message: fmt.Sprintf("features.use_legacy_landlock = true cannot enforce profile `%s` exactly: %s%s%s", s.policy.Profile, c.Msg, where, more),
-			Fix:     fix, Related: []diag.Pos{c.Pos}})
+			Fix:     fix, Related: []diag.Related{diag.Rel(c.Pos, "the rule Landlock cannot enforce")}})
 	}
 	for _, c := range conflicts {
 		d := c.Diagnostic(req.By)

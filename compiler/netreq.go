@@ -65,7 +65,7 @@ func (s *state) readNetworkRequirements(r *requirements, v *syntax.Value) {
 				s.diags = append(s.diags, diag.Diagnostic{Code: diag.NetReqConflict, Severity: diag.NetReqConflict.Severity(), Pos: av.KeyPos,
 					Message: fmt.Sprintf("`%s.%s` cannot be combined with the legacy `%s` (at %s): they are two spellings of the same managed rules (the reference refuses to start)", what, a, o, ov.KeyPos),
 					Fix:     fmt.Sprintf("move every entry of %s into %s = { HOST_OR_PATH = \"allow\" | \"deny\" } and remove %s", o, a, o),
-					Related: []diag.Pos{ov.KeyPos}})
+					Related: []diag.Related{diag.Rel(ov.KeyPos, "the legacy spelling")}})
 				return true
 			}
 		}
@@ -286,7 +286,7 @@ func (s *state) resolveNetwork() {
 		if nr != nil && nr.enabled != nil && nr.enabled.Bool {
 			s.diags = append(s.diags, diag.Diagnostic{Code: diag.NetUnrestrictedBypass, Severity: diag.NetUnrestrictedBypass.Severity(), Pos: p.pos,
 				Message: fmt.Sprintf("profile `%s` runs without a sandbox, so its commands reach the network directly: the managed proxy (%s) filters nothing", p.id, nr.enabled.Pos),
-				Fix:     "select a sandboxed profile such as :workspace", Related: []diag.Pos{nr.enabled.Pos}})
+				Fix:     "select a sandboxed profile such as :workspace", Related: []diag.Related{diag.Rel(nr.enabled.Pos, "the managed proxy")}})
 		}
 		return
 	}
@@ -310,7 +310,7 @@ func (s *state) resolveNetwork() {
 			}
 			s.diags = append(s.diags, diag.Diagnostic{Code: diag.NetProxyDisabled, Severity: diag.NetProxyDisabled.Severity(), Pos: p.network.Origin.Pos,
 				Message: fmt.Sprintf("profile `%s` turns the network on, but the managed [experimental_network] (%s) %s: the command gets no network (the reference points it at a proxy that never starts)", p.id, at, why),
-				Fix:     "ask the administrator to set experimental_network.enabled = true, or turn the network off in the profile", Related: []diag.Pos{at}})
+				Fix:     "ask the administrator to set experimental_network.enabled = true, or turn the network off in the profile", Related: []diag.Related{diag.Rel(at, "the managed network requirements")}})
 			p.network.Mode, p.network.Origin = ir.NetworkNone, ir.Origin{Kind: ir.OriginRequirement, Key: "experimental_network", Pos: at}
 		}
 		s.applyManagedSockets(nr, false)
@@ -346,9 +346,9 @@ func (s *state) resolveNetwork() {
 		narrowed, dropped := ir.NarrowProxy(*px, req)
 		px = &narrowed
 		for _, d := range dropped {
-			related := []diag.Pos{req.ManagedOnlyOrigin.Pos}
+			related := []diag.Related{diag.Rel(req.ManagedOnlyOrigin.Pos, "managed_allowed_domains_only")}
 			if d.By != nil {
-				related = []diag.Pos{d.By.Origin.Pos}
+				related = []diag.Related{diag.Rel(d.By.Origin.Pos, "the managed deny rule "+d.By.Pattern)}
 			}
 			s.diags = append(s.diags, diag.Diagnostic{Code: diag.NetUserAllowDropped, Severity: diag.NetUserAllowDropped.Severity(), Pos: d.Rule.Origin.Pos,
 				Message: fmt.Sprintf("domain allow rule %q never applies: %s", d.Rule.Pattern, d.Why()),

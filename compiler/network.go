@@ -218,13 +218,13 @@ func (s *state) domainRule(pattern string, action ir.DomainAction, o ir.Origin, 
 	r := ir.DomainRule{Pattern: ir.NormalizeDomainPattern(pattern), Action: action, Origin: o}
 	if err := ir.ValidateDomainRule(r); err != nil {
 		code, fix := diag.NetBadPattern, "write a host (example.com), an IP address, or a wildcard such as *.example.com or **.example.com"
-		if e, ok := err.(*ir.DomainRuleError); ok {
-			code = e.Code
+		if c := diag.CodeOf(err); c != "" {
+			code = c
 			if code == diag.NetGlobalDeny {
 				fix = "deny exact hosts or scoped wildcards such as *.example.com; hosts no rule allows are refused anyway"
 			}
 		}
-		s.diags.Addf(code, pos, fix, "%v", err)
+		s.diags.Add(code, pos, diag.MessageOf(err), fix)
 		return r, false
 	}
 	return r, true

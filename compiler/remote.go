@@ -124,7 +124,7 @@ func (s *state) applyRemoteSandboxConfig(entries []remoteSandboxConfig, key *syn
 				s.diags = append(s.diags, diag.Diagnostic{Code: diag.RemoteSandboxConfig, Severity: diag.RemoteSandboxConfig.Severity(), Pos: p.Pos,
 					Message: fmt.Sprintf("remote_sandbox_config applies to host %s (%s, pattern %s): allowed_sandbox_modes is %s from %s", host, how, p.Describe(), modeList(rc.modes), rc.modes.Pos),
 					Fix:     "none needed; pass --hostname NAME to check another host",
-					Related: []diag.Pos{rc.modes.Pos}})
+					Related: []diag.Related{diag.Rel(rc.modes.Pos, "the sandbox modes this host gets")}})
 				return rc.modes
 			}
 		}

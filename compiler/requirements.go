@@ -64,9 +64,9 @@ func (s *state) readRequirements() {
 // requirement and, when there is one, the user's selection it affects.
 func (s *state) checkManagedDefaults(r *requirements) {
 	mention, userPos := s.userSelection()
-	var related []diag.Pos
+	var related []diag.Related
 	if userPos.File != "" && userPos.File != "-P" {
-		related = append(related, userPos)
+		related = append(related, diag.Rel(userPos, "the profile selection it affects"))
 	}
 	// Every allowlist entry, allowed or not, must name a profile that
 	// exists: a built-in, or one the config or the requirements define.
@@ -374,7 +374,7 @@ func (s *state) applyRequirements() {
 		d := diag.Diagnostic{Code: diag.ProfileNotAllowed, Severity: diag.ProfileNotAllowed.Severity(), Pos: p.pos,
 			Message: fmt.Sprintf("profile `%s` is not allowed by requirements %s (allowed: %s)", p.id, r.profilesPos, allowedList(r.allowedProfiles)),
 			Fix:     fmt.Sprintf("select one of %s with -P or default_permissions, or ask the administrator to allow %q", allowedList(r.allowedProfiles), p.id),
-			Related: []diag.Pos{r.profilesPos}}
+			Related: []diag.Related{diag.Rel(r.profilesPos, "allowed_permission_profiles")}}
 		s.diags = append(s.diags, d)
 		s.stop = true
 		return
@@ -399,7 +399,7 @@ func (s *state) applyRequirements() {
 		}
 		s.diags = append(s.diags, diag.Diagnostic{Code: diag.SandboxModeNarrowed, Severity: diag.SandboxModeNarrowed.Severity(), Pos: p.pos,
 			Message: fmt.Sprintf("profile `%s` needs sandbox mode %s, which requirements %s do not allow; falling back to :read-only", p.id, mode, why),
-			Fix:     "select a read-only profile, or ask the administrator to allow " + mode, Related: []diag.Pos{why}})
+			Fix:     "select a read-only profile, or ask the administrator to allow " + mode, Related: []diag.Related{diag.Rel(why, "the requirement that refuses the mode")}})
 		ro := s.builtinProfile(builtinReadOnly)
 		ro.pos, ro.implicit = p.pos, true
 		ro.network.Origin.Pos = why

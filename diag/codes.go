@@ -60,6 +60,7 @@ func Codes() []CodeInfo {
 //   POL150–POL159 network: domain rules and the egress proxy (codes_net.go)
 //   POL160–POL169 requirements and approvals, continued (this file)
 //   POL170–POL179 polc check on real configs (codes_check.go)
+//   POL260–POL264 launch failures no other range names (codes_diag.go)
 
 // Front end: reading and decoding the TOML.
 var (

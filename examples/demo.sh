@@ -25,7 +25,7 @@ cd "$world/proj"
 step() { printf '\n\033[1m$'; printf ' %q' "$@"; printf '\033[0m\n'; }
 
 step polc check
-"$polc" check || true
+"$polc" check 2>&1 || true
 
 step polc build --timings -o .polc
 "$polc" build --timings -o .polc

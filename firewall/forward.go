@@ -66,7 +66,7 @@ func NewForwarder(s *Spec, upstreams []netip.AddrPort, sink AddrSink) (*Forwarde
 		return nil, err
 	}
 	if len(upstreams) == 0 && s.Network.Mode != ir.NetworkNone {
-		return nil, fmt.Errorf("no upstream DNS server [%s]", diag.FirewallDNSFailed)
+		return nil, diag.Errorf(diag.FirewallDNSFailed, "no upstream DNS server")
 	}
 	f := &Forwarder{spec: s, decider: d, sink: sink, cache: map[cacheKey]cacheEntry{}, now: time.Now}
 	for _, u := range upstreams {
@@ -276,12 +276,12 @@ func (f *Forwarder) store(k cacheKey, m *dns.Msg, ttl uint32) {
 func (f *Forwarder) Serve(ctx context.Context, ready func()) error {
 	pc, err := net.ListenPacket("udp", f.spec.Listen)
 	if err != nil {
-		return fmt.Errorf("DNS forwarder: %v [%s]", err, diag.FirewallDNSFailed)
+		return diag.Errorf(diag.FirewallDNSFailed, "DNS forwarder: %v", err)
 	}
 	ln, err := net.Listen("tcp", f.spec.Listen)
 	if err != nil {
 		pc.Close()
-		return fmt.Errorf("DNS forwarder: %v [%s]", err, diag.FirewallDNSFailed)
+		return diag.Errorf(diag.FirewallDNSFailed, "DNS forwarder: %v", err)
 	}
 	servers := []*dns.Server{{PacketConn: pc, Handler: f}, {Listener: ln, Handler: f}}
 	errc := make(chan error, 2)
@@ -305,7 +305,7 @@ func (f *Forwarder) Serve(ctx context.Context, ready func()) error {
 		_ = s.Shutdown()
 	}
 	if err != nil {
-		return fmt.Errorf("DNS forwarder: %v [%s]", err, diag.FirewallDNSFailed)
+		return diag.Errorf(diag.FirewallDNSFailed, "DNS forwarder: %v", err)
 	}
 	return nil
 }

@@ -43,14 +43,17 @@ type rule struct {
 // never left open by a failure.
 func Apply(s *Spec, upstreams []netip.AddrPort) error {
 	if err := s.Validate(); err != nil {
-		return FailClosed(fmt.Errorf("%v [%s]", err, diag.FirewallArtifactBad))
+		if _, ok := diag.AsDiagnostic(err); !ok {
+			err = diag.Errorf(diag.FirewallArtifactBad, "%w", err)
+		}
+		return FailClosed(err)
 	}
 	if s.Network.Mode == ir.NetworkProxy && len(upstreams) == 0 {
-		err := fmt.Errorf("no upstream DNS server: the forwarder would have nowhere to send allowed questions [%s]; fix: pass --upstream IP", diag.FirewallDNSFailed)
+		err := diag.Errorf(diag.FirewallDNSFailed, "no upstream DNS server: the forwarder would have nowhere to send allowed questions").WithFix("pass --upstream IP")
 		return FailClosed(err)
 	}
 	if err := install(s, upstreams); err != nil {
-		return FailClosed(fmt.Errorf("installing the ruleset: %v [%s]", err, diag.FirewallApplyFailed))
+		return FailClosed(diag.Errorf(diag.FirewallApplyFailed, "installing the ruleset: %v", err))
 	}
 	return nil
 }
@@ -60,9 +63,9 @@ func Apply(s *Spec, upstreams []netip.AddrPort) error {
 // and returns the failure, saying whether egress is now denied.
 func FailClosed(cause error) error {
 	if err := DenyAll(); err != nil {
-		return fmt.Errorf("%v; and the deny-all fallback failed too: %v [%s]: egress may be open", cause, err, diag.FirewallFallbackFailed)
+		return diag.Errorf(diag.FirewallFallbackFailed, "%v; and the deny-all fallback failed too: %v: egress may be open", cause, err)
 	}
-	return fmt.Errorf("%v; egress is denied (deny-all ruleset installed)", cause)
+	return fmt.Errorf("%w; egress is denied (deny-all ruleset installed)", cause)
 }
 
 // DenyAll replaces the polc table with one that drops every outgoing
@@ -295,11 +298,11 @@ func OpenSets() (*Sets, error) {
 	t := &nftables.Table{Family: nftables.TableFamilyINet, Name: Table}
 	s4, err := c.GetSetByName(t, Set4)
 	if err != nil {
-		return nil, fmt.Errorf("no polc firewall set %s: %v (run polc firewall apply first) [%s]", Set4, err, diag.FirewallNotInstalled)
+		return nil, diag.Errorf(diag.FirewallNotInstalled, "no polc firewall set %s: %v (run polc firewall apply first)", Set4, err)
 	}
 	s6, err := c.GetSetByName(t, Set6)
 	if err != nil {
-		return nil, fmt.Errorf("no polc firewall set %s: %v [%s]", Set6, err, diag.FirewallNotInstalled)
+		return nil, diag.Errorf(diag.FirewallNotInstalled, "no polc firewall set %s: %v", Set6, err)
 	}
 	return &Sets{conn: c, set4: s4, set6: s6, expiry: map[netip.Addr]time.Time{}, now: time.Now}, nil
 }
@@ -398,7 +401,7 @@ func Status() (*State, error) {
 	t := &nftables.Table{Family: nftables.TableFamilyINet, Name: Table}
 	ch, err := c.ListChain(t, Chain)
 	if err != nil {
-		return nil, fmt.Errorf("no polc firewall is installed in this network namespace: %v [%s]", err, diag.FirewallNotInstalled)
+		return nil, diag.Errorf(diag.FirewallNotInstalled, "no polc firewall is installed in this network namespace: %v", err)
 	}
 	st := &State{Policy: "drop"}
 	if ch.Policy != nil && *ch.Policy == nftables.ChainPolicyAccept {

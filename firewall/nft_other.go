@@ -3,7 +3,6 @@
 package firewall
 
 import (
-	"fmt"
 	"net/netip"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 )
 
 func unavailable() error {
-	return fmt.Errorf("the polc firewall needs Linux (nftables) [%s]", diag.FirewallUnavailable)
+	return diag.Errorf(diag.FirewallUnavailable, "the polc firewall needs Linux (nftables)")
 }
 
 // Apply fails: the firewall is Linux-only.

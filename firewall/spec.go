@@ -67,7 +67,7 @@ func Compile(p *ir.Policy) (*Spec, error) {
 // Validate reports why a spec cannot be enforced as written.
 func (s *Spec) Validate() error {
 	if err := s.Network.Validate(); err != nil {
-		return fmt.Errorf("network: %v", err)
+		return fmt.Errorf("network: %s", diag.MessageOf(err))
 	}
 	switch s.Network.Mode {
 	case ir.NetworkNone, ir.NetworkFull, ir.NetworkProxy:
@@ -97,7 +97,7 @@ func (s *Spec) Limited() bool {
 // methods, so the firewall alone would let a POST through.
 func (s *Spec) CheckMode(withExecProxy bool) error {
 	if s.Limited() && !withExecProxy {
-		return fmt.Errorf("the network is in limited mode (GET, HEAD and OPTIONS only), and methods cannot be enforced by a firewall, which sees addresses, not requests [%s]; fix: run the command under polc exec, whose proxy enforces methods, and pass --with-exec-proxy", diag.FirewallLimitedMode)
+		return diag.Errorf(diag.FirewallLimitedMode, "the network is in limited mode (GET, HEAD and OPTIONS only), and methods cannot be enforced by a firewall, which sees addresses, not requests").WithFix("run the command under polc exec, whose proxy enforces methods, and pass --with-exec-proxy")
 	}
 	return nil
 }
@@ -160,7 +160,7 @@ const MaxSize = 4 << 20
 // signature (Verify does).
 func Decode(data []byte) (*Artifact, error) {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%s [%s]", fmt.Sprintf(format, args...), diag.FirewallArtifactBad)
+		return diag.Errorf(diag.FirewallArtifactBad, "%s", fmt.Sprintf(format, args...))
 	}
 	if len(data) > MaxSize {
 		return nil, bad("firewall artifact is %d bytes, more than %d", len(data), MaxSize)
@@ -212,7 +212,7 @@ func Decode(data []byte) (*Artifact, error) {
 // keys, the artifact must be unsigned-allowed by the caller.
 func (a *Artifact) Verify(trust []artifact.PublicKey) error {
 	if _, err := a.Envelope.Verify(trust); err != nil {
-		return fmt.Errorf("%s [%s]", artifact.Message(err), diag.FirewallUntrusted)
+		return diag.Errorf(diag.FirewallUntrusted, "%s", diag.MessageOf(err))
 	}
 	return nil
 }

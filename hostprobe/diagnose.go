@@ -65,8 +65,11 @@ type Finding struct {
 }
 
 // String is polc exec's line: the cause, the code, the fix.
-func (f *Finding) String() string {
-	return f.Cause + " [" + string(f.Code) + "]; fix: " + f.Fix
+func (f *Finding) String() string { return f.Diagnostic().Error() }
+
+// Diagnostic is the finding as the error a launch returns.
+func (f *Finding) Diagnostic() *diag.Diagnostic {
+	return diag.New(f.Code, diag.Pos{}, f.Cause, f.Fix)
 }
 
 // trials runs each trial at most once.

@@ -215,10 +215,14 @@ func (e Env) HostDiags(l diag.List) diag.List {
 	out := make(diag.List, len(l))
 	for i, d := range l {
 		d.Pos = e.HostPos(d.Pos)
+		if d.End != nil {
+			end := e.HostPos(*d.End)
+			d.End = &end
+		}
 		if len(d.Related) > 0 {
-			rel := make([]diag.Pos, len(d.Related))
-			for j, p := range d.Related {
-				rel[j] = e.HostPos(p)
+			rel := make([]diag.Related, len(d.Related))
+			for j, r := range d.Related {
+				rel[j] = diag.Related{Pos: e.HostPos(r.Pos), Message: r.Message}
 			}
 			d.Related = rel
 		}

@@ -623,11 +623,11 @@ func validHost(h string) bool {
 // malformed pattern, a pattern syntax polc does not support (character
 // classes, alternation, "**" other than as a "**." prefix), a global
 // wildcard in a deny rule (the reference refuses it too), or an action
-// other than allow or deny. Each error carries a diag code for the front
-// end to locate.
+// other than allow or deny. Each error is a *diag.Diagnostic with no
+// position, for the front end to locate.
 func ValidateDomainRule(r DomainRule) error {
 	bad := func(code diag.Code, format string, args ...any) error {
-		return &DomainRuleError{Rule: r, Code: code, Msg: fmt.Sprintf(format, args...)}
+		return diag.Errorf(code, format, args...)
 	}
 	switch r.Action {
 	case DomainAllow, DomainDeny:
@@ -663,15 +663,6 @@ func ValidateDomainRule(r DomainRule) error {
 	}
 	return nil
 }
-
-// DomainRuleError is a rule ValidateDomainRule refuses.
-type DomainRuleError struct {
-	Rule DomainRule
-	Code diag.Code
-	Msg  string
-}
-
-func (e *DomainRuleError) Error() string { return e.Msg }
 
 // isLocalLiteral reports whether a normalized host names this machine or
 // a non-public network without DNS: localhost or a non-public IP literal.

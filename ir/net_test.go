@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand"
 	"net/netip"
+	"polc/diag"
 	"strings"
 	"testing"
 )
@@ -273,8 +274,8 @@ func TestValidateDomainRule(t *testing.T) {
 	} {
 		if err := ValidateDomainRule(r); err == nil {
 			t.Errorf("%+v: accepted", r)
-		} else if _, ok := err.(*DomainRuleError); !ok {
-			t.Errorf("%+v: %T", r, err)
+		} else if diag.CodeOf(err) == "" {
+			t.Errorf("%+v: %T carries no diagnostic code", r, err)
 		}
 	}
 	for _, r := range []DomainRule{

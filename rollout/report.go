@@ -292,7 +292,7 @@ func (rep *Report) Diagnostics() diag.List {
 				d := diag.Diagnostic{Code: code, Severity: code.Severity(), Pos: firstFile(c),
 					Message: fmt.Sprintf("%s, profile %s, %s: %s: %s", c.Path, label, where, g.res.Status, strings.Join(parts, "; "))}
 				for _, n := range p.Notes {
-					d.Related = append(d.Related, n.Pos)
+					d.Related = append(d.Related, diag.Rel(n.Pos, n.Message))
 					d.Related = append(d.Related, n.Related...)
 				}
 				out = append(out, d)
@@ -317,7 +317,7 @@ func refusalDiag(path, label, where string, f Refusal) diag.Diagnostic {
 		d.Pos = diag.Pos{File: path}
 	}
 	if !f.Requirement.IsZero() {
-		d.Related = []diag.Pos{f.Requirement}
+		d.Related = []diag.Related{diag.Rel(f.Requirement, "the requirement")}
 	}
 	return d
 }

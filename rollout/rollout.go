@@ -702,7 +702,11 @@ func policyKey(p *ir.Policy) ([sha256.Size]byte, bool) {
 // requirement's.
 func (r *runner) refusal(d diag.Diagnostic, e *entry) Refusal {
 	f := Refusal{Code: d.Code, Message: d.Message, Fix: d.Fix}
-	for _, p := range append([]diag.Pos{d.Pos}, d.Related...) {
+	places := []diag.Pos{d.Pos}
+	for _, r := range d.Related {
+		places = append(places, r.Pos)
+	}
+	for _, p := range places {
 		switch {
 		case p.IsZero():
 		case r.reqFiles[p.File]:

@@ -130,7 +130,7 @@ func TestClassify(t *testing.T) {
 func TestRefusalSides(t *testing.T) {
 	r := &runner{reqFiles: map[string]bool{"new.toml": true}}
 	d := diag.Diagnostic{Code: "POL163", Pos: diag.Pos{File: "new.toml", Line: 2, Col: 1},
-		Related: []diag.Pos{{File: "u/config.toml", Line: 1, Col: 23}}, Message: "m"}
+		Related: []diag.Related{diag.Rel(diag.Pos{File: "u/config.toml", Line: 1, Col: 23}, "")}, Message: "m"}
 	f := r.refusal(d, &entry{configFile: "u/config.toml"})
 	if f.Requirement.String() != "new.toml:2:1" || f.Config.String() != "u/config.toml:1:23" {
 		t.Errorf("%+v", f)

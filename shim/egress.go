@@ -29,11 +29,11 @@ type egress struct {
 // launch also names the policy's network (Launch.Network), the two must
 // decide alike, or nothing runs. Each refused request is one line on the
 // launch's stderr (polc's own when nil) and, when the launch has a
-// NetLog, one JSON line there. A proxy that cannot start is a *Failure
-// naming code: the command must not run without it.
+// NetLog, one JSON line there. A proxy that cannot start is a failure
+// of code: the command must not run without it.
 func startEgress(l *Launch, px *ir.Proxy, code diag.Code) (*egress, error) {
 	fail := func(fix string, err error) error {
-		return &Failure{Msg: fmt.Sprintf("cannot start the egress proxy: %v [%s]; fix: %s", err, code, fix)}
+		return failf(code, "cannot start the egress proxy: %w", err).WithFix(fix)
 	}
 	const rebuild = "rebuild the artifact with this polc"
 	if px == nil {

@@ -127,12 +127,12 @@ func TestEgressFailsClosed(t *testing.T) {
 	defer busy.Close()
 	port := busy.Addr().(*net.TCPAddr).Port
 	_, err = startEgress(&Launch{Stderr: io.Discard}, &ir.Proxy{HTTPPort: port}, diag.WindowsProxyStart)
-	var f *Failure
+	var f *diag.Diagnostic
 	if !errors.As(err, &f) {
-		t.Fatalf("busy port: %v, want a *Failure", err)
+		t.Fatalf("busy port: %v, want a *diag.Diagnostic", err)
 	}
-	if strings.Contains(f.Msg, "\n") || !strings.Contains(f.Msg, fmt.Sprintf("127.0.0.1:%d", port)) || !strings.Contains(f.Msg, string(diag.WindowsProxyStart)) {
-		t.Errorf("failure %q", f.Msg)
+	if strings.Contains(f.Error(), "\n") || !strings.Contains(f.Message, fmt.Sprintf("127.0.0.1:%d", port)) || f.Code != diag.WindowsProxyStart || f.Fix == "" {
+		t.Errorf("failure %q", f.Error())
 	}
 	if _, err := startEgress(&Launch{}, nil, diag.MacProxyStart); !errors.As(err, &f) {
 		t.Errorf("no proxy network: %v", err)
@@ -148,7 +148,7 @@ func TestEgressFailsClosed(t *testing.T) {
 		"no rules":   {Mode: ir.NetworkProxy},
 		"local":      {Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: free, Domains: art.Domains, AllowLocal: true}},
 	} {
-		if eg, err := startEgress(&Launch{Network: n}, art, diag.MacProxyStart); !errors.As(err, &f) || !strings.Contains(f.Msg, "not the policy's") {
+		if eg, err := startEgress(&Launch{Network: n}, art, diag.MacProxyStart); !errors.As(err, &f) || !strings.Contains(f.Message, "not the policy's") {
 			t.Errorf("%s: %v", name, err)
 			if eg != nil {
 				eg.stop()

@@ -19,7 +19,7 @@ var hostProbe = hostprobe.System
 // sandbox cannot exist (WSL1). Unrestricted profiles run there.
 func refuseHost(p hostprobe.Probe) error {
 	if f := hostprobe.Refusal(p); f != nil {
-		return &Failure{Msg: f.String()}
+		return f.Diagnostic()
 	}
 	return nil
 }
@@ -47,7 +47,7 @@ func directSetupFailure(art *bwrap.Artifact, bin string, code int) error {
 		sb.Filter = f
 	}
 	if f := hostprobe.Diagnose(launched{hostProbe(), bin}, sb); f != nil {
-		return &Failure{Msg: f.String()}
+		return f.Diagnostic()
 	}
 	return failf(diag.LinuxSandboxSetup, "sandbox setup failed: bwrap exited %d before the command started (its message is above)", code)
 }

@@ -11,6 +11,7 @@ import (
 
 	"polc/backends"
 	_ "polc/backends/bwrap"
+	"polc/diag"
 	"polc/hostprobe"
 	"polc/ir"
 )
@@ -57,7 +58,7 @@ func TestWSL1RefusedBeforeAnything(t *testing.T) {
 	want := "this is WSL1 (kernel 4.4.0-19041-Microsoft), which emulates Linux without namespaces or seccomp, so bubblewrap cannot run; " +
 		"Codex dropped WSL1 when its Linux sandbox moved to bubblewrap [POL130]; " +
 		"fix: convert the distribution to WSL2 (in Windows: wsl --set-version DISTRO 2) and run polc there"
-	if f, ok := err.(*Failure); !ok || f.Msg != want {
+	if f, ok := err.(*diag.Diagnostic); !ok || f.Error() != want || f.Code != diag.HostWSL1 {
 		t.Fatalf("err = %v\nwant %s", err, want)
 	}
 	if _, err := os.Stat(marker); err == nil {

@@ -77,7 +77,7 @@ func CheckLandlockABI(p *landlock.Payload, abi int) error {
 
 // RunLandlock runs l.Argv under the Landlock payload (backends/landlock)
 // and returns the command's status; l.Payload is the Linux artifact,
-// which gives the command's environment. A *Failure is polc's own.
+// which gives the command's environment. An error is polc's own failure.
 func RunLandlock(l *Launch, payload []byte) (int, error) {
 	PrepareSignals()
 	p, err := landlock.Decode(payload)
@@ -152,7 +152,13 @@ func RunLandlock(l *Launch, payload []byte) (int, error) {
 	msg, _ := io.ReadAll(io.LimitReader(statusR, 4<<10))
 	err = cmd.Wait()
 	if len(msg) > 0 {
-		return 0, &Failure{Msg: strings.TrimSpace(string(msg))}
+		// The child's refusal, a diagnostic in JSON (its text when it is
+		// not one).
+		var d diag.Diagnostic
+		if json.Unmarshal(msg, &d) != nil || d.Code == "" {
+			return 0, failf(diag.LandlockSetup, "%s", strings.TrimSpace(string(msg)))
+		}
+		return 0, &d
 	}
 	if code, _, ok := exitCode(err); ok {
 		return code, nil
@@ -167,7 +173,8 @@ func LandlockMain() {
 	status := os.NewFile(4, "status")
 	unix.CloseOnExec(4)
 	fail := func(format string, args ...any) {
-		fmt.Fprintf(status, "%s [%s]", fmt.Sprintf(format, args...), diag.LandlockSetup)
+		b, _ := json.Marshal(failf(diag.LandlockSetup, format, args...))
+		status.Write(b)
 		os.Exit(125)
 	}
 	var spec landlockSpec

@@ -12,7 +12,7 @@ func LandlockABI() int { return 0 }
 
 // RunLandlock refuses: Landlock mode exists on Linux only.
 func RunLandlock(l *Launch, payload []byte) (int, error) {
-	return 0, &Failure{Msg: "Landlock mode (--landlock, features.use_legacy_landlock) runs on Linux only [" + string(diag.LandlockUnsupported) + "]"}
+	return 0, failf(diag.LandlockUnsupported, "Landlock mode (--landlock, features.use_legacy_landlock) runs on Linux only")
 }
 
 // LandlockMain is never reached off Linux.

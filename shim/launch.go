@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -51,11 +52,23 @@ func (l *Launch) ready() {
 	}
 }
 
-// Failure is polc's own failure to run the command (exit 125 in the CLI),
-// as opposed to the command's exit status.
-type Failure struct{ Msg string }
+// An error a launch returns is polc's own failure to run the command
+// (exit 125 in the CLI), as opposed to the command's exit status, and
+// always a *diag.Diagnostic: diag.CodeOf names why.
 
-func (f *Failure) Error() string { return f.Msg }
+// failure is err as a launch returns it: err itself when it carries a
+// diagnostic already, else a diagnostic of code wrapping it.
+func failure(code diag.Code, err error) error {
+	if _, ok := diag.AsDiagnostic(err); ok {
+		return err
+	}
+	return diag.Errorf(code, "%w", err)
+}
+
+// failf is polc's own failure with its code.
+func failf(code diag.Code, format string, args ...any) *diag.Diagnostic {
+	return diag.Errorf(code, format, args...)
+}
 
 // command builds the process that runs under the sandbox: the launch's
 // standard streams, or polc's own where the launch leaves them nil.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"polc/backends/bwrap"
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -66,8 +67,8 @@ func TestNetRouteFailsClosed(t *testing.T) {
 		"invalid decision": {Mode: ir.NetworkProxy, Proxy: &ir.Proxy{SOCKS5: true, Methods: "some"}},
 	} {
 		_, err := startNetRoute(art, n, nil, nil)
-		var f *Failure
-		if !errors.As(err, &f) || !strings.Contains(f.Msg, "POL220") {
+		var f *diag.Diagnostic
+		if !errors.As(err, &f) || f.Code != diag.LinuxNetworkRoute {
 			t.Errorf("%s: want a POL220 failure, got %v", name, err)
 		}
 	}

@@ -17,15 +17,15 @@ import (
 )
 
 // Run runs l.Argv under the macOS artifact l.Payload with sandbox-exec and
-// returns the command's exit status. A *Failure means polc itself could
+// returns the command's exit status. An error means polc itself could
 // not run the command (the CLI exits 125).
 func Run(l *Launch) (int, error) {
 	pl, err := seatbelt.Decode(l.Payload)
 	if err != nil {
-		return 0, &Failure{Msg: err.Error()}
+		return 0, failure(diag.MacBadArtifact, err)
 	}
 	if len(l.Argv) == 0 {
-		return 0, &Failure{Msg: "no command to run"}
+		return 0, failf(diag.MacSandboxExec, "no command to run")
 	}
 	dir := l.Dir
 	if dir == "" {
@@ -37,7 +37,7 @@ func Run(l *Launch) (int, error) {
 	}
 	b, err := seatbelt.Bind(pl, l.Env)
 	if err != nil {
-		return 0, &Failure{Msg: err.Error()}
+		return 0, failure(diag.MacBadPath, err)
 	}
 	if pl.Network == ir.NetworkProxy {
 		// The profile lets the command reach the proxy's ports only:
@@ -51,7 +51,7 @@ func Run(l *Launch) (int, error) {
 	}
 	profile, cleanup, err := writeProfile(pl, b, l.Env)
 	if err != nil {
-		return 0, &Failure{Msg: fmt.Sprintf("%v [%s]", err, diag.MacSandboxExec)}
+		return 0, failf(diag.MacSandboxExec, "%w", err)
 	}
 	defer cleanup()
 	argv := seatbelt.Command(profile, b, l.Argv)
@@ -166,7 +166,7 @@ func runMac(l *Launch, bin string, args []string, dir string, environ []string) 
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
 		if bin == seatbelt.SandboxExec {
-			return 0, &Failure{Msg: fmt.Sprintf("cannot start %s: %v [%s]", bin, err, diag.MacSandboxExec)}
+			return 0, failf(diag.MacSandboxExec, "cannot start %s: %w", bin, err)
 		}
 		if errors.Is(err, exec.ErrNotFound) || os.IsNotExist(err) {
 			fmt.Fprintf(cmd.Stderr, "polc: %s: %v\n", bin, err)
@@ -198,5 +198,5 @@ func runMac(l *Launch, bin string, args []string, dir string, environ []string) 
 		}
 		return ws.ExitStatus(), nil
 	}
-	return 0, &Failure{Msg: fmt.Sprintf("%v [%s]", err, diag.MacSandboxExec)}
+	return 0, failf(diag.MacSandboxExec, "%w", err)
 }

@@ -75,8 +75,8 @@ func TestProxyStartFailsClosed(t *testing.T) {
 	marker := filepath.Join(t.TempDir(), "ran")
 	code, err := Run(&Launch{Payload: out.Payload, Env: ir.Env{Bindings: ir.Bindings{ir.VarHome: t.TempDir()}},
 		Argv: []string{"/usr/bin/touch", marker}, Stdout: io.Discard, Stderr: io.Discard})
-	var f *Failure
-	if !errors.As(err, &f) || !strings.Contains(f.Msg, string(diag.MacProxyStart)) || code != 0 {
+	var f *diag.Diagnostic
+	if !errors.As(err, &f) || f.Code != diag.MacProxyStart || code != 0 {
 		t.Fatalf("Run = %d, %v; want a POL211 failure", code, err)
 	}
 	if _, err := os.Stat(marker); err == nil {

@@ -20,7 +20,7 @@ import (
 )
 
 // Run runs l.Argv under the Linux artifact l.Payload with bubblewrap and
-// returns the command's exit status. A *Failure means polc itself could
+// returns the command's exit status. An error means polc itself could
 // not run the command (the CLI exits 125).
 func Run(l *Launch) (int, error) {
 	PrepareSignals()
@@ -41,14 +41,10 @@ func Run(l *Launch) (int, error) {
 	planHost := func() (*bwrap.HostPlan, error) {
 		plan, err := bwrap.PlanHost(art, l.Env, state.planOptions())
 		if err != nil {
-			var pe *bwrap.PlanError
-			if errors.As(err, &pe) && pe.Code == diag.LinuxTreeChanged {
-				return nil, &raceError{pe.Msg}
+			if d, ok := diag.AsDiagnostic(err); ok && d.Code == diag.LinuxTreeChanged {
+				return nil, &raceError{d.Message}
 			}
-			if errors.As(err, &pe) {
-				return nil, failf(pe.Code, "%s", pe.Msg)
-			}
-			return nil, failf(diag.LinuxSandboxSetup, "%v", err)
+			return nil, failure(diag.LinuxSandboxSetup, err)
 		}
 		maskInterop(host, plan)
 		return plan, nil
@@ -77,7 +73,7 @@ func (l *Launch) start() (art *bwrap.Artifact, dir string, environ []string, err
 		return nil, "", nil, failf(diag.LinuxBadArtifact, "%v", err)
 	}
 	if len(l.Argv) == 0 {
-		return nil, "", nil, &Failure{Msg: "no command to run"}
+		return nil, "", nil, failf(diag.LinuxSandboxSetup, "no command to run")
 	}
 	dir = l.Dir
 	if dir == "" {
@@ -121,10 +117,6 @@ func launchPlanned(l *Launch, state *hostState, planHost func() (*bwrap.HostPlan
 		dirs = append(dirs, real)
 	}
 	return launch(l, bin, plan, true, "", dirs, environ)
-}
-
-func failf(code diag.Code, format string, args ...any) *Failure {
-	return &Failure{Msg: fmt.Sprintf(format, args...) + " [" + string(code) + "]"}
 }
 
 // commandEnv is the environment the reference gives a sandboxed command:
@@ -199,7 +191,7 @@ func FindBwrap(project string, plan *bwrap.HostPlan) (string, error) {
 	}
 	f := hostprobe.NoBwrap(hostProbe())
 	f.Cause = "bubblewrap (bwrap) was not found on PATH outside the project nor at /usr/bin/bwrap"
-	return "", &Failure{Msg: f.String()}
+	return "", f.Diagnostic()
 }
 
 func writableIn(plan *bwrap.HostPlan, p string) bool {

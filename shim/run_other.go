@@ -2,9 +2,13 @@
 
 package shim
 
-import "runtime"
+import (
+	"runtime"
+
+	"polc/diag"
+)
 
 // Run refuses: polc has no sandbox for this operating system.
 func Run(l *Launch) (int, error) {
-	return 0, &Failure{Msg: "polc exec: no sandbox is available on " + runtime.GOOS + " (Linux, macOS and Windows are supported)"}
+	return 0, failf(diag.NoSandboxForOS, "polc exec: no sandbox is available on %s (Linux, macOS and Windows are supported)", runtime.GOOS)
 }

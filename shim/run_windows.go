@@ -38,11 +38,11 @@ func init() {
 // kill-on-close job, and afterwards remove the directories it created.
 func Run(l *Launch) (int, error) {
 	if len(l.Argv) == 0 {
-		return 0, &Failure{Msg: "no command to run"}
+		return 0, failf(diag.WindowsSandboxSetup, "no command to run")
 	}
 	plan, err := winplan.Decode(l.Payload)
 	if err != nil {
-		return 0, &Failure{Msg: err.Error()}
+		return 0, failure(diag.WindowsBadPlan, err)
 	}
 	if plan.Unrestricted {
 		return runPlain(l)
@@ -53,7 +53,7 @@ func Run(l *Launch) (int, error) {
 	}
 	md, ok := plan.Modes[mode]
 	if !ok {
-		return 0, &Failure{Msg: fmt.Sprintf("%s=%q: the plan has no such mode (elevated, unelevated)", ModeEnv, mode)}
+		return 0, failf(diag.WindowsBadPlan, "%s=%q: the plan has no such mode (elevated, unelevated)", ModeEnv, mode)
 	}
 	if md.Refused && !md.AllowUnenforceable {
 		var why []string
@@ -62,12 +62,12 @@ func Run(l *Launch) (int, error) {
 				why = append(why, fmt.Sprintf("%s [%s]", g.Message, g.Code))
 			}
 		}
-		return 0, &Failure{Msg: fmt.Sprintf("windows %s mode refuses this policy: %s", mode, strings.Join(why, "; "))}
+		return 0, failf(diag.WindowsUnenforceable, "windows %s mode refuses this policy: %s", mode, strings.Join(why, "; "))
 	}
 	env := l.Env
 	b, err := plan.Bind(mode, env, winplan.GlobExpand)
 	if err != nil {
-		return 0, &Failure{Msg: err.Error()}
+		return 0, failure(diag.WindowsSandboxSetup, err)
 	}
 	if l.Stderr != nil {
 		for _, g := range b.Gaps {
@@ -96,31 +96,32 @@ func Run(l *Launch) (int, error) {
 		auditDriveRoots(func(msg string) { broad = append(broad, msg) })
 		if len(broad) > 0 && !grantsReadEverywhere(md) {
 			if !md.AllowUnenforceable {
-				return 0, &Failure{Msg: fmt.Sprintf("windows elevated mode cannot confine reads on this host: %s; deny those folders in the profile, or rebuild with --allow-unenforceable [%s]", strings.Join(broad, "; "), diag.WindowsUnenforceable)}
+				return 0, failf(diag.WindowsUnenforceable, "windows elevated mode cannot confine reads on this host: %s", strings.Join(broad, "; ")).
+					WithFix("deny those folders in the profile, or rebuild with --allow-unenforceable")
 			}
 			for _, msg := range broad {
 				fmt.Fprintf(l.Stderr, "polc: warning: %s\n", msg)
 			}
 		}
 		if err := ensureSetup(md); err != nil {
-			return 0, &Failure{Msg: err.Error()}
+			return 0, failure(diag.WindowsSandboxSetup, err)
 		}
 	}
 	sids, err := resolveSIDs(plan, env)
 	if err != nil {
-		return 0, &Failure{Msg: err.Error()}
+		return 0, failure(diag.WindowsSandboxSetup, err)
 	}
 	restricting, err := sidList(sids, b.Restricting)
 	if err != nil {
-		return 0, &Failure{Msg: err.Error()}
+		return 0, failure(diag.WindowsSandboxSetup, err)
 	}
 	created, err := applyACLs(b, sids, scopeKey(env, mode))
 	defer removeCreated(created)
 	if err != nil {
-		return 0, &Failure{Msg: err.Error()}
+		return 0, failure(diag.WindowsSandboxSetup, err)
 	}
 	if err := grantNulDevice(restricting); err != nil {
-		return 0, &Failure{Msg: err.Error()}
+		return 0, failure(diag.WindowsSandboxSetup, err)
 	}
 	environ := commandEnv(l.Environ, md)
 	if eg != nil {
@@ -129,13 +130,13 @@ func Run(l *Launch) (int, error) {
 	if mode == winplan.Unelevated {
 		code, err := runRestricted(l.Argv, l.Dir, environ, l, restricting)
 		if err != nil {
-			return 0, &Failure{Msg: err.Error()}
+			return 0, failure(diag.WindowsSandboxSetup, err)
 		}
 		return code, nil
 	}
 	code, err := runAsSandboxUser(l, md, environ, restricting)
 	if err != nil {
-		return 0, &Failure{Msg: err.Error()}
+		return 0, failure(diag.WindowsSandboxSetup, err)
 	}
 	return code, nil
 }
@@ -174,7 +175,7 @@ func commandEnv(environ []string, md *winplan.Mode) []string {
 func runPlain(l *Launch) (int, error) {
 	code, err := runCmd(l.Argv, l.Dir, l.Environ, l, nil)
 	if err != nil {
-		return 0, &Failure{Msg: err.Error()}
+		return 0, failure(diag.WindowsSandboxSetup, err)
 	}
 	return code, nil
 }

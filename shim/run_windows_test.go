@@ -97,8 +97,8 @@ func TestProxyStartFailsClosed(t *testing.T) {
 	marker := filepath.Join(ws, "ran.txt")
 	code, err := Run(&Launch{Payload: art.Payload, Env: ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: ws}},
 		Argv: []string{"cmd.exe", "/c", "echo x> " + marker}, Dir: ws, Environ: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr})
-	var f *Failure
-	if !errors.As(err, &f) || !strings.Contains(f.Msg, string(diag.WindowsProxyStart)) || code != 0 {
+	var f *diag.Diagnostic
+	if !errors.As(err, &f) || f.Code != diag.WindowsProxyStart || code != 0 {
 		t.Fatalf("Run = %d, %v; want a POL216 failure", code, err)
 	}
 	if _, err := os.Stat(marker); err == nil {

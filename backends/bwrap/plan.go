@@ -137,14 +137,6 @@ func (hp *HostPlan) guard(p string, fi os.FileInfo) {
 	hp.Guards = append(hp.Guards, Guard{Path: p, Dev: dev, Ino: ino})
 }
 
-// PlanError is a launch-time refusal with its diagnostic code.
-type PlanError struct {
-	Code diag.Code
-	Msg  string
-}
-
-func (e *PlanError) Error() string { return e.Msg + " [" + string(e.Code) + "]" }
-
 // PlanOptions tune PlanHost.
 type PlanOptions struct {
 	// GlobCacheDir is globwalk's revalidation cache ("" = none); it must
@@ -182,7 +174,8 @@ type boundRule struct {
 	why           string
 }
 
-// PlanHost binds an artifact on this host. Every refusal is a *PlanError.
+// PlanHost binds an artifact on this host. Every refusal is a
+// *diag.Diagnostic with its code.
 func PlanHost(art *Artifact, env ir.Env, opts PlanOptions) (*HostPlan, error) {
 	if env.Resolve == nil {
 		env.Resolve = newResolver().Resolve
@@ -264,10 +257,10 @@ func bindRules(art *Artifact, env ir.Env) ([]boundRule, error) {
 	for _, m := range art.Mounts {
 		host, ok := env.Bindings.BindOK(m.Path)
 		if !ok {
-			return nil, &PlanError{diag.LinuxUnboundVariable, fmt.Sprintf("rule %s: its variable is not bound on this host", m.Path)}
+			return nil, diag.Errorf(diag.LinuxUnboundVariable, "rule %s: its variable is not bound on this host", m.Path)
 		}
 		if !filepath.IsAbs(host) {
-			return nil, &PlanError{diag.LinuxBadArtifact, fmt.Sprintf("rule %s binds to a relative path %q", m.Path, host)}
+			return nil, diag.Errorf(diag.LinuxBadArtifact, "rule %s binds to a relative path %q", m.Path, host)
 		}
 		logical := filepath.Clean(host)
 		r := boundRule{logical: logical, real: env.Resolve(logical), access: parseAccess(m.Access),
@@ -369,8 +362,8 @@ func checkSymlinks(rules []boundRule, root Kind) error {
 					if r.access != ir.Deny {
 						kind = "read-only"
 					}
-					return &PlanError{diag.LinuxSymlinkMask, fmt.Sprintf(
-						"cannot enforce %s path %s (%s): it crosses symlink %s inside a writable mount; remove the link or name its target in the rule", kind, r.logical, r.why, cur)}
+					return diag.Errorf(diag.LinuxSymlinkMask,
+						"cannot enforce %s path %s (%s): it crosses symlink %s inside a writable mount; remove the link or name its target in the rule", kind, r.logical, r.why, cur)
 				}
 			}
 		}
@@ -672,10 +665,10 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	for _, g := range art.Globs {
 		hg, err := ir.Glob{Pattern: g.Pattern, Base: g.Base, MaxDepth: g.MaxDepth}.Bind(env)
 		if errors.Is(err, ir.ErrUnbound) {
-			return &PlanError{diag.LinuxUnboundVariable, fmt.Sprintf("glob %s: its variable is not bound on this host", g.Pattern)}
+			return diag.Errorf(diag.LinuxUnboundVariable, "glob %s: its variable is not bound on this host", g.Pattern)
 		}
 		if err != nil {
-			return &PlanError{diag.LinuxBadArtifact, err.Error()}
+			return diag.Errorf(diag.LinuxBadArtifact, "%v", err)
 		}
 		pats = append(pats, globwalk.Pattern{Pattern: hg.Pattern, Base: hg.Base, MaxDepth: hg.MaxDepth})
 	}
@@ -692,14 +685,14 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey, Regions: b.regions(),
 		Snapshot: opts.CheckWalk, DeferRevalidation: opts.CheckWalk})
 	if err != nil {
-		return &PlanError{diag.LinuxGlobScan, err.Error()}
+		return diag.Errorf(diag.LinuxGlobScan, "%w", err)
 	}
 	if opts.CheckWalk {
 		b.hp.walk = res
 	}
 	if len(res.Errors) > 0 {
 		e := res.Errors[0]
-		return &PlanError{diag.LinuxGlobScan, fmt.Sprintf("cannot expand deny globs: %s: %s (%d unreadable directories); a directory polc cannot list might hide a match, so it refuses to run", e.Path, e.Err, len(res.Errors))}
+		return diag.Errorf(diag.LinuxGlobScan, "cannot expand deny globs: %s: %s (%d unreadable directories); a directory polc cannot list might hide a match, so it refuses to run", e.Path, e.Err, len(res.Errors))
 	}
 	type target struct {
 		path     string
@@ -743,10 +736,10 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 			// The walk saw a file here: it must still be the same one, or
 			// the tree is changing under the launch (see Guards).
 			if err != nil {
-				return &PlanError{diag.LinuxTreeChanged, fmt.Sprintf("%s: gone since the deny globs were expanded (%v)", t.path, err)}
+				return diag.Errorf(diag.LinuxTreeChanged, "%s: gone since the deny globs were expanded (%v)", t.path, err)
 			}
 			if dev, ino := fileID(fi); dev != t.dev || ino != t.ino {
-				return &PlanError{diag.LinuxTreeChanged, fmt.Sprintf("%s: replaced since the deny globs were expanded", t.path)}
+				return diag.Errorf(diag.LinuxTreeChanged, "%s: replaced since the deny globs were expanded", t.path)
 			}
 		}
 		if err != nil || fi.Mode()&os.ModeSymlink != 0 {

@@ -145,8 +145,8 @@ func TestSymlinkCrossingWritableFailsClosed(t *testing.T) {
 	}}
 	art, _ := Lower(p, backends.Options{})
 	_, err := PlanHost(art, ir.Env{Bindings: ir.Bindings{ws: proj}}, PlanOptions{})
-	var pe *PlanError
-	if !errors.As(err, &pe) || pe.Code != diag.LinuxSymlinkMask || !strings.Contains(pe.Msg, proj+"/.agents") {
+	var pe *diag.Diagnostic
+	if !errors.As(err, &pe) || pe.Code != diag.LinuxSymlinkMask || !strings.Contains(pe.Message, proj+"/.agents") {
 		t.Fatalf("want a %s refusal naming the link, got %v", diag.LinuxSymlinkMask, err)
 	}
 }
@@ -232,7 +232,7 @@ func TestLowerNetworkAndDecode(t *testing.T) {
 func TestUnboundVariableIsRefused(t *testing.T) {
 	art, _ := Lower(seedPolicy(), backends.Options{})
 	_, err := PlanHost(art, ir.Env{}, PlanOptions{})
-	var pe *PlanError
+	var pe *diag.Diagnostic
 	if !errors.As(err, &pe) || pe.Code != diag.LinuxUnboundVariable {
 		t.Fatalf("want %s, got %v", diag.LinuxUnboundVariable, err)
 	}

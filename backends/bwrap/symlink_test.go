@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"polc/backends"
+	"polc/diag"
 	"polc/globwalk"
 	"polc/ir"
 )
@@ -149,8 +150,8 @@ func TestEvaluatorAgreesWithDecideThroughSymlinks(t *testing.T) {
 			t.Fatalf("seed %d: lower: %v", seed, diags)
 		}
 		ev, err := b.Evaluator(out.Payload, env)
-		var pe *PlanError
-		if errors.As(err, &pe) {
+		var pe *diag.Diagnostic
+		if errors.As(err, &pe) && pe.Code == diag.LinuxSymlinkMask {
 			refused++ // a deny crossing a link in a writable mount: refused, fail closed
 			continue
 		} else if err != nil {

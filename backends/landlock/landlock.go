@@ -116,7 +116,7 @@ type Conflict struct {
 	Code diag.Code
 	Pos  diag.Pos
 	// Related are the other places involved (the grant a rule lies under).
-	Related []diag.Pos
+	Related []diag.Related
 	Msg     string
 	Fix     string
 	// Witness is a path where Landlock would allow more than Decide, and
@@ -356,7 +356,7 @@ var protectedNames = map[string]bool{".git": true, ".agents": true, ".aws": true
 // conflictAt explains a rule path where Landlock's union (granted by
 // by) allows op and Decide does not.
 func conflictAt(r boundRule, rules []boundRule, by *boundRule, d ir.Decision, op ir.Op, minimal *ir.Origin) Conflict {
-	c := Conflict{Witness: r.path, Op: op, Related: []diag.Pos{by.pos(minimal)}}
+	c := Conflict{Witness: r.path, Op: op, Related: []diag.Related{diag.Rel(by.pos(minimal), "the grant, which Landlock applies to its whole tree")}}
 	// The rule that decides: Decide's, else the one on this path.
 	decider := r
 	if d.Rule != nil {
@@ -384,13 +384,13 @@ func conflictAt(r boundRule, rules []boundRule, by *boundRule, d ir.Decision, op
 			what = "makes read-only"
 		}
 		c.Msg = fmt.Sprintf("%s %s %s, which lies under the %s: Landlock grants whole trees and cannot carve %s out", decider.why(minimal), what, r.path, grant, r.path)
-		c.Fix = "drop the narrower rule or the grant above it (grant the siblings you need instead), or run under bubblewrap"
+		c.Fix = "run under bubblewrap, or replace the grant above it by grants on the siblings the command needs (keep the narrower rule)"
 	}
 	return c
 }
 
 func globConflict(g *ir.Glob, base string, by *boundRule, minimal *ir.Origin, rel string) Conflict {
-	return Conflict{Code: diag.LandlockGlobUnderGrant, Pos: g.Origin.Pos, Related: []diag.Pos{by.pos(minimal)},
+	return Conflict{Code: diag.LandlockGlobUnderGrant, Pos: g.Origin.Pos, Related: []diag.Related{diag.Rel(by.pos(minimal), "the grant, which Landlock applies to its whole tree")},
 		Msg: fmt.Sprintf("deny glob %q (%s) starts at %s, which %s the %s: the glob could match a path Landlock grants", g.Pattern, g.Origin, base, rel, by.why(minimal)),
-		Fix: "remove the deny glob, or run under bubblewrap, which hides each match"}
+		Fix: "run under bubblewrap, which hides each match (keep the deny glob)"}
 }

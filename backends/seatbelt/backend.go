@@ -33,13 +33,13 @@ func (macosBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, e
 func Decode(payload []byte) (*Payload, error) {
 	var pl Payload
 	if err := json.Unmarshal(payload, &pl); err != nil {
-		return nil, fmt.Errorf("macOS artifact: %v [%s]", err, diag.MacBadArtifact)
+		return nil, diag.Errorf(diag.MacBadArtifact, "macOS artifact: %v", err)
 	}
 	if want := formatFor(&pl); pl.Format != want {
-		return nil, fmt.Errorf("macOS artifact: format %q, want %q [%s]", pl.Format, want, diag.MacBadArtifact)
+		return nil, diag.Errorf(diag.MacBadArtifact, "macOS artifact: format %q, want %q", pl.Format, want)
 	}
 	if err := pl.check(); err != nil {
-		return nil, fmt.Errorf("macOS artifact: %v [%s]", err, diag.MacBadArtifact)
+		return nil, diag.Errorf(diag.MacBadArtifact, "macOS artifact: %v", err)
 	}
 	return &pl, nil
 }
@@ -123,15 +123,15 @@ func NewEvaluator(payload []byte, env ir.Env) (*Evaluator, error) {
 	}
 	prof, err := sbpl.Parse("profile.sb", string(pl.Profile))
 	if err != nil {
-		return nil, fmt.Errorf("macOS artifact profile: %v [%s]", err, diag.MacBadArtifact)
+		return nil, diag.Errorf(diag.MacBadArtifact, "macOS artifact profile: %v", err)
 	}
 	prog, err := sbpl.Compile(prof, sbpl.Env{Params: b.Values, VnodeType: vnodeType})
 	if err != nil {
-		return nil, fmt.Errorf("macOS artifact profile: %v [%s]", err, diag.MacBadArtifact)
+		return nil, diag.Errorf(diag.MacBadArtifact, "macOS artifact profile: %v", err)
 	}
 	e := &Evaluator{Payload: pl, Binding: b, prog: prog, canon: MacEnv(env).Resolve}
 	if e.egress, err = backends.NewEgressModel(e.Network, pl.Proxy); err != nil {
-		return nil, fmt.Errorf("macOS artifact: %v [%s]", err, diag.MacBadArtifact)
+		return nil, diag.Errorf(diag.MacBadArtifact, "macOS artifact: %v", err)
 	}
 	return e, nil
 }

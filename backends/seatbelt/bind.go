@@ -99,7 +99,7 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 		}
 		v, ok := env.Bindings.BindOK(root)
 		if !ok {
-			return "", fmt.Errorf("%s is not set on this host [%s]", root, diag.MacBadPath)
+			return "", diag.Errorf(diag.MacBadPath, "%s is not set on this host", root)
 		}
 		h := canon(v)
 		rootHost[root] = h
@@ -131,7 +131,7 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 		}
 		v, ok := env.Bindings.BindOK(pc.Path)
 		if !ok {
-			return nil, fmt.Errorf("rule path %s: variable not set on this host [%s]", pc.Path, diag.MacBadPath)
+			return nil, diag.Errorf(diag.MacBadPath, "rule path %s: variable not set on this host", pc.Path)
 		}
 		h := canon(v)
 		lex, err := lexical(pc.Path, pc.Root)
@@ -139,8 +139,7 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 			return nil, err
 		}
 		if h != lex {
-			return nil, fmt.Errorf("rule path %s resolves to %s through a symlink below %s; Seatbelt judges resolved paths, so name %s in the config [%s]",
-				pc.Path, h, pc.Root, h, diag.MacSymlinkedRule)
+			return nil, diag.Errorf(diag.MacSymlinkedRule, "rule path %s resolves to %s through a symlink below %s; Seatbelt judges resolved paths, so name %s in the config", pc.Path, h, pc.Root, h)
 		}
 		hosts[i] = h
 		if env.Exists(h) {
@@ -153,10 +152,10 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 	for i, g := range pl.Globs {
 		hg, err := ir.Glob{Pattern: g.Pattern, Base: g.Base}.Bind(env)
 		if errors.Is(err, ir.ErrUnbound) {
-			return nil, fmt.Errorf("deny glob %s: variable not set on this host [%s]", g.Pattern, diag.MacBadPath)
+			return nil, diag.Errorf(diag.MacBadPath, "deny glob %s: variable not set on this host", g.Pattern)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("deny glob %s: %v [%s]", g.Pattern, err, diag.MacBadArtifact)
+			return nil, diag.Errorf(diag.MacBadArtifact, "deny glob %s: %v", g.Pattern, err)
 		}
 		// Seatbelt matches resolved paths, so a base reached through a
 		// symlink below its root is refused rather than followed.
@@ -166,8 +165,7 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 			return nil, err
 		}
 		if h != lex {
-			return nil, fmt.Errorf("deny glob %s: its base resolves to %s through a symlink below %s; write the glob under %s [%s]",
-				g.Pattern, h, g.Root, h, diag.MacSymlinkedRule)
+			return nil, diag.Errorf(diag.MacSymlinkedRule, "deny glob %s: its base resolves to %s through a symlink below %s; write the glob under %s", g.Pattern, h, g.Root, h)
 		}
 		globHosts[i] = h
 	}
@@ -180,8 +178,7 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 		}
 		for j, m := range pl.Places {
 			if m.Minimal && (ir.HasPathPrefix(hosts[j], hosts[i]) || ir.HasPathPrefix(hosts[i], hosts[j])) {
-				return nil, fmt.Errorf("%s is %s, which overlaps the system directory %s; the macOS artifact cannot carve one out of the other [%s]",
-					pc.Path, hosts[i], m.Path, diag.MacLayoutMismatch)
+				return nil, diag.Errorf(diag.MacLayoutMismatch, "%s is %s, which overlaps the system directory %s; the macOS artifact cannot carve one out of the other", pc.Path, hosts[i], m.Path)
 			}
 		}
 	}
@@ -192,7 +189,7 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 		switch {
 		case pr.Glob:
 			if pr.Place < 0 || pr.Place >= len(globHosts) {
-				return nil, fmt.Errorf("parameter %s names glob %d of %d [%s]", pr.Name, pr.Place, len(globHosts), diag.MacBadArtifact)
+				return nil, diag.Errorf(diag.MacBadArtifact, "parameter %s names glob %d of %d", pr.Name, pr.Place, len(globHosts))
 			}
 			v = strings.TrimSuffix(globHosts[pr.Place], "/") + "/"
 		case pr.Place >= 0 && pr.Place < n:
@@ -211,13 +208,13 @@ func Bind(pl *Payload, env ir.Env) (*Binding, error) {
 				}
 				v = pick(in, h)
 			default:
-				return nil, fmt.Errorf("parameter %s: unknown condition %q [%s]", pr.Name, pr.When, diag.MacBadArtifact)
+				return nil, diag.Errorf(diag.MacBadArtifact, "parameter %s: unknown condition %q", pr.Name, pr.When)
 			}
 		default:
-			return nil, fmt.Errorf("parameter %s names place %d [%s]", pr.Name, pr.Place, diag.MacBadArtifact)
+			return nil, diag.Errorf(diag.MacBadArtifact, "parameter %s names place %d", pr.Name, pr.Place)
 		}
 		if _, dup := b.Values[pr.Name]; dup {
-			return nil, fmt.Errorf("parameter %s defined twice [%s]", pr.Name, diag.MacBadArtifact)
+			return nil, diag.Errorf(diag.MacBadArtifact, "parameter %s defined twice", pr.Name)
 		}
 		b.Values[pr.Name] = v
 		b.Args = append(b.Args, "-D"+pr.Name+"="+v)
@@ -278,8 +275,7 @@ func decidesIn(pl *Payload, t int, root string, hosts []string, eff []ir.Access)
 			continue
 		}
 		if hosts[n] != hosts[t] && ir.HasPathPrefix(hosts[n], hosts[t]) || hosts[n] == hosts[t] && eff[t] <= eff[n] {
-			return false, fmt.Errorf("%s (%s) lies inside a %s rule and %s (%s) lies inside it in turn: the macOS artifact cannot express this nesting; name %s under one root in the config [%s]",
-				pl.Places[t].Path, hosts[t], root, p.Path, hosts[n], hosts[n], diag.MacLayoutMismatch)
+			return false, diag.Errorf(diag.MacLayoutMismatch, "%s (%s) lies inside a %s rule and %s (%s) lies inside it in turn: the macOS artifact cannot express this nesting; name %s under one root in the config", pl.Places[t].Path, hosts[t], root, p.Path, hosts[n], hosts[n])
 		}
 	}
 	return true, nil
@@ -305,8 +301,7 @@ func checkCrossRoots(pl *Payload, hosts []string, eff []ir.Access, vals map[stri
 				}
 			}
 			if !covered {
-				return fmt.Errorf("%s (%s) lies inside %s (%s) but below a rule of its own root that does not: the macOS artifact cannot express this nesting; name the path under %s in the config [%s]",
-					q.Path, hosts[qi], n.Path, hosts[ni], n.Root, diag.MacLayoutMismatch)
+				return diag.Errorf(diag.MacLayoutMismatch, "%s (%s) lies inside %s (%s) but below a rule of its own root that does not: the macOS artifact cannot express this nesting; name the path under %s in the config", q.Path, hosts[qi], n.Path, hosts[ni], n.Root)
 			}
 		}
 	}

@@ -37,7 +37,7 @@ func TestTypoTableRefused(t *testing.T) {
 [permissions.dev.filesytem]
 ":workspace_roots" = { ".env" = "deny" }
 `)
-	out, _, code := w.polc("proj", "check", "--strict", "--target=none")
+	_, out, code := w.polc("proj", "check", "--strict", "--target=none")
 	if code != 1 || !strings.Contains(out, "error: unknown key permissions.dev.filesytem; did you mean filesystem? [POL140]") {
 		t.Errorf("check: exit %d, want 1 and a did-you-mean error:\n%s", code, out)
 	}
@@ -68,7 +68,7 @@ func TestMissingCodexHomeRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `CODEX_HOME points to "` + w.path("home/.codex") + `", but that path does not exist [POL141]`
-	out, _, code := w.polc("proj", "check", "--target=none")
+	_, out, code := w.polc("proj", "check", "--target=none")
 	if code != 1 || !strings.Contains(out, "$CODEX_HOME: error: "+want) {
 		t.Errorf("check: exit %d, want 1 and %q:\n%s", code, want, out)
 	}
@@ -105,7 +105,7 @@ func TestUntrustedProjectSaidInOneLine(t *testing.T) {
 		!strings.Contains(errs, trust) || !strings.Contains(errs, "[POL142]") {
 		t.Errorf("explain: stderr %q, want one line saying exec will not load the layer and how to trust it", errs)
 	}
-	out, _, code = w.polc("proj", "check", "--target=none")
+	_, out, code = w.polc("proj", "check", "--target=none")
 	// Run in the project, the project's file reads relative, as go vet prints it.
 	if code != 0 || !strings.HasPrefix(out, ".codex/config.toml: warning: polc exec will not load this project config") {
 		t.Errorf("check: exit %d:\n%s", code, out)
@@ -158,7 +158,7 @@ func TestProfileThatCannotRun(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			w := newUserWorld(t, c.config)
-			out, _, code := w.polc("proj", "check", "--target=none")
+			_, out, code := w.polc("proj", "check", "--target=none")
 			if code != 1 || !strings.Contains(out, c.where) || !strings.Contains(out, "["+c.code+"]") || !strings.Contains(out, c.fix) {
 				t.Errorf("check: exit %d, want 1 with %q, %s and %q:\n%s", code, c.where, c.code, c.fix, out)
 			}
@@ -285,7 +285,7 @@ func TestCLIConventions(t *testing.T) {
 	// polc check FILE: the file is checked (as a --config layer).
 	w := newUserWorld(t, `default_permissions = ":workspace"`+"\n")
 	w.write("store/team.toml", "default_permissions = \"team\"\n[permissions.team]\nfilesytem = {}\n")
-	out, _, code = w.polc("proj", "check", "--target=none", w.path("store/team.toml"))
+	_, out, code = w.polc("proj", "check", "--target=none", w.path("store/team.toml"))
 	if code != 1 || !strings.Contains(out, w.path("store/team.toml")+":3:1: error: unknown key permissions.team.filesytem") {
 		t.Errorf("polc check FILE: exit %d\n%s", code, out)
 	}
@@ -296,16 +296,16 @@ func TestCLIConventions(t *testing.T) {
 // check --all does not label a profile's diagnostics "-P".
 func TestCheckMessages(t *testing.T) {
 	w := newUserWorld(t, "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = { \".\" = \"write\", \"*.env\" = \"deny\" }\n\"~/.ssh\" = \"deny\"\n")
-	out, _, code := w.polc("proj", "check")
+	_, out, code := w.polc("proj", "check")
 	if code != 0 || strings.Contains(out, "POL091") || strings.Contains(out, "POL096") || !strings.Contains(out, "1 deny glob; 0 errors, 0 warnings, 0 notes") {
 		t.Errorf("check: exit %d; want no Windows notes and plain counts:\n%s", code, out)
 	}
-	out, _, _ = w.polc("proj", "check", "--target=windows")
+	_, out, _ = w.polc("proj", "check", "--target=windows")
 	if !strings.Contains(out, "info: windows:") || !strings.Contains(out, "1 note") || strings.Contains(out, "1 notes") {
 		t.Errorf("check --target=windows: want its note, counted as 1 note:\n%s", out)
 	}
 	w.write("store/req.toml", "allowed_permission_profiles = [\"dev\"]\n")
-	out, _, _ = w.polc("proj", "check", "--all", "--target=none", "--requirements", w.path("store/req.toml"))
+	_, out, _ = w.polc("proj", "check", "--all", "--target=none", "--requirements", w.path("store/req.toml"))
 	if strings.Contains(out, "-P:") || !strings.Contains(out, "1 error,") {
 		t.Errorf("check --all: want no -P: label and \"1 error,\":\n%s", out)
 	}

@@ -72,7 +72,7 @@ func runBuild(c *cli.Context) (err error) {
 	if c.Bool("timings") {
 		writeTimings(os.Stdout, res.Timings)
 	}
-	printDiags(os.Stderr, res.Diags)
+	printDiags(c, res.Diags)
 	if res.Diags.HasErrors() || res.Policy == nil {
 		return failErr("build failed: the profile has errors; nothing written")
 	}
@@ -95,7 +95,7 @@ func runBuild(c *cli.Context) (err error) {
 	arts, diags := artifact.Build(res.Policy, artifact.BuildOptions{
 		Targets: targets, Version: version, SignKey: key, Lower: lowerOptions(c),
 	})
-	printDiags(os.Stderr, res.Env.HostDiags(diags))
+	printDiags(c, res.Env.HostDiags(diags))
 	if diags.HasErrors() {
 		return failErr("build failed: not every target could be built; nothing written")
 	}
@@ -210,13 +210,6 @@ func parseTargets(s string) ([]string, error) {
 	return out, nil
 }
 
-func printDiags(w io.Writer, l diag.List) {
-	l.Sort()
-	for _, d := range l {
-		fmt.Fprintln(w, relative(d).String())
-	}
-}
-
 func writeTimings(w io.Writer, ts []compiler.Timing) {
 	var total float64
 	for _, t := range ts {
@@ -293,17 +286,25 @@ func keepSignatures(outDir string, arts []*artifact.Artifact, files map[string][
 			continue
 		}
 		if unsigned {
-			fmt.Fprintf(os.Stderr, "warning: %s: the signature by key %s is dropped: the artifact changed and no --sign-key was given [%s]\n",
-				filepath.Join(outDir, name), old.Signature.KeyID, diag.SignatureDropped)
+			signatureDropped(filepath.Join(outDir, name), "the signature by key "+old.Signature.KeyID+" is dropped")
 			continue
 		}
 		refused = append(refused, fmt.Sprintf("%s (key %s)", filepath.Join(outDir, name), old.Signature.KeyID))
 	}
 	if len(refused) > 0 {
-		return failErr("build would drop the signature of %s, which this build changes [%s]; nothing written; fix: pass --sign-key FILE to sign the new build, or --unsigned to write it unsigned",
-			strings.Join(refused, ", "), diag.SignatureDropped)
+		return failErr("%v", diag.Errorf(diag.SignatureDropped, "build would drop the signature of %s, which this build changes; nothing written", strings.Join(refused, ", ")).
+			WithFix("pass --sign-key FILE to sign the new build, or --unsigned to write it unsigned"))
 	}
 	return nil
+}
+
+// signatureDropped warns, through the diagnostics printer, that build
+// --unsigned writes file without the signature it had (POL145, a
+// warning here: the user asked for it).
+func signatureDropped(file, what string) {
+	d := diag.New(diag.SignatureDropped, diag.Pos{File: file}, what+": the artifact changed and no --sign-key was given", "")
+	d.Severity = diag.Warning
+	printDiags(nil, diag.List{*d})
 }
 
 // checkBuild prints what is stale in outDir and fails when anything is:

@@ -80,9 +80,10 @@ func keepFirewallSignature(dir string, files map[string][]byte, unsigned bool) e
 	case same:
 		files[devcontainer.FirewallFile] = committed
 	case unsigned:
-		fmt.Fprintf(os.Stderr, "warning: %s: the signature is dropped: the artifact changed and no --sign-key was given [%s]\n", name, diag.SignatureDropped)
+		signatureDropped(name, "the signature is dropped")
 	default:
-		return failErr("build would drop the signature of %s, which this build changes [%s]; nothing written; fix: pass --sign-key FILE, or --unsigned", name, diag.SignatureDropped)
+		return failErr("%v", diag.Errorf(diag.SignatureDropped, "build would drop the signature of %s, which this build changes; nothing written", name).
+			WithFix("pass --sign-key FILE, or --unsigned"))
 	}
 	return nil
 }

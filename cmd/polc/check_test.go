@@ -94,7 +94,7 @@ func TestCheckConformanceConfigs(t *testing.T) {
 	for _, c := range conformanceCases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			cw := newCLIWorld(t, c)
-			out, errOut, code := cw.polc(append([]string{"check", "-C", cw.w.Proj, "-P", c.Profile()}, cw.reqArgs()...)...)
+			errOut, out, code := cw.polc(append([]string{"check", "-C", cw.w.Proj, "-P", c.Profile()}, cw.reqArgs()...)...)
 			if c.Refused {
 				// The refusal is located: file:line:col, the case's code.
 				// (POL050 for a profile forced with -P is at -P and names the
@@ -222,7 +222,7 @@ func TestCheckBadInputs(t *testing.T) {
 					args = append(args, f[i])
 				}
 			}
-			out, errOut, code := cw.polc(args...)
+			errOut, out, code := cw.polc(args...)
 			if code != 1 {
 				t.Fatalf("exit %d, want 1:\n%s%s", code, out, errOut)
 			}
@@ -231,7 +231,7 @@ func TestCheckBadInputs(t *testing.T) {
 					t.Errorf("error without config.toml/requirements.toml:LINE: %s", l)
 				}
 			}
-			if strings.Contains(errOut, "panic") || strings.Contains(errOut, "goroutine") {
+			if strings.Contains(out, "panic") || strings.Contains(out, "goroutine") {
 				t.Fatalf("stack trace on stderr:\n%s", errOut)
 			}
 		})

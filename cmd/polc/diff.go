@@ -193,7 +193,7 @@ func loadDiffSide(c *cli.Context, arg string) (*diffSide, error) {
 	opts.NoExpand = true
 	res := compiler.Compile(opts)
 	if res.Diags.HasErrors() || res.Policy == nil {
-		printDiags(os.Stderr, res.Diags.Errors())
+		printDiags(c, res.Diags.Errors())
 		return nil, failErr("%s: the config has errors; cannot diff it", arg)
 	}
 	// A lone config's origins name it --config:NAME; the diff names it

@@ -48,7 +48,7 @@ func doctorAction(c *cli.Context) error {
 		return usageErr("unknown --format %q: use text or json", format)
 	}
 	if runtime.GOOS != "linux" {
-		return failErr("doctor probes Linux hosts; on %s it is not implemented yet [%s]", runtime.GOOS, diag.HostNoDoctor)
+		return failErr("%v", diag.Errorf(diag.HostNoDoctor, "doctor probes Linux hosts; on %s it is not implemented yet", runtime.GOOS))
 	}
 	sb, err := doctorSandbox(c)
 	if err != nil {
@@ -103,8 +103,11 @@ func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
 	}
 	out, diags := b.Lower(res.Policy, lowerOptions(c))
 	if diags.HasErrors() || out == nil {
-		d := diags.Errors()[0]
-		return hostprobe.Sandbox{}, failErr("doctor: %s cannot be lowered for Linux: %s [%s]", res.Policy.Profile, d.Message, d.Code)
+		why := "the backend made no artifact"
+		if errs := diags.Errors(); len(errs) > 0 {
+			why = errs[0].Message + " [" + string(errs[0].Code) + "]"
+		}
+		return hostprobe.Sandbox{}, failErr("doctor: %s cannot be lowered for Linux: %s", res.Policy.Profile, why)
 	}
 	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
 	sb.Skip = []string{dir} // as polc exec, never a bwrap the project holds
@@ -126,7 +129,7 @@ func sandboxOf(profile string, payload []byte) (hostprobe.Sandbox, error) {
 	sb.Args = bwrap.DirectNamespaceArgs(art)
 	sb.Proc, sb.Dev = art.Proc, art.Dev
 	if sb.Filter, err = art.Seccomp.Bytes(runtime.GOARCH); err != nil {
-		return hostprobe.Sandbox{}, failErr("%v [%s]", err, diag.LinuxUnsupportedArch)
+		return hostprobe.Sandbox{}, failErr("%v", diag.Errorf(diag.LinuxUnsupportedArch, "%w", err))
 	}
 	return sb, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -78,9 +77,9 @@ func execAction(c *cli.Context) error {
 
 // execFailure is polc's own failure to run the command: exit 125, one line.
 func execFailure(format string, args ...any) error {
-	msg := fmt.Sprintf(format, args...)
-	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
-	return &exitError{code: 125, msg: msg}
+	e := exitf(125, format, args...)
+	e.msg = strings.ReplaceAll(strings.TrimSpace(e.msg), "\n", " ")
+	return e
 }
 
 // prepareFromConfig compiles the profile from the config layers (as the
@@ -105,11 +104,13 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		if len(errs) == 0 {
 			return nil, execFailure("compiling the profile failed")
 		}
-		line := oneLine(errs[0])
+		line := oneLine(dir, errs[0])
 		if n := len(errs) - 1; n > 0 {
 			line += fmt.Sprintf(" (and %d more error(s): run polc check)", n)
 		}
-		return nil, execFailure("refusing to run: %s", line)
+		e := exitf(125, "refusing to run: %s", line)
+		e.cause = errs.Err()
+		return nil, e
 	}
 	if err := checkCommandReadable(res, c.Args().First(), dir); err != nil {
 		return nil, err
@@ -121,8 +122,14 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	out, diags := b.Lower(res.Policy, lowerOptions(c))
 	diags = res.Env.HostDiags(diags)
 	if diags.HasErrors() || out == nil {
-		d := diags.Errors()[0]
-		return nil, execFailure("refusing to run: %s [%s]", d.Message, d.Code)
+		if errs := diags.Errors(); len(errs) > 0 {
+			d := errs[0]
+			d.Platform = b.Platform()
+			e := exitf(125, "refusing to run: %s [%s]", d.Message, d.Code)
+			e.cause = &d
+			return nil, e
+		}
+		return nil, execFailure("refusing to run: the %s backend made no artifact", b.Platform())
 	}
 	env := res.Env
 	env.Platform = ir.HostPlatform()
@@ -131,7 +138,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	warning := ""
 	for _, d := range diags {
 		if d.Code == diag.LinuxUnixSocketWidened {
-			warning = fmt.Sprintf("polc: warning: %s: %s [%s]", d.Pos, d.Message, d.Code)
+			warning = "polc: " + oneLine(dir, d)
 			break
 		}
 	}
@@ -144,7 +151,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		}
 	}
 	if len(skipped) > 0 {
-		line := "polc: " + oneLine(skipped[0])
+		line := "polc: " + oneLine(dir, skipped[0])
 		if len(skipped) > 1 {
 			line = fmt.Sprintf("polc: warning: %d project configs are not loaded (the nearest: %s): the project is not trusted [%s]; fix: %s",
 				len(skipped), skipped[len(skipped)-1].Pos.File, diag.UntrustedProject, skipped[0].Fix)
@@ -201,24 +208,17 @@ func checkCommandReadable(res *compiler.Result, name, dir string) error {
 				key = `":minimal" = "read"`
 			}
 		}
-		return execFailure("refusing to run: the sandbox cannot read %s (%s) [%s]; fix: add %s to %s",
-			what, d.Reason(), diag.CommandUnreadable, key, compiler.FilesystemTable(res.Policy.Profile))
+		return execFailure("refusing to run: %v", diag.Errorf(diag.CommandUnreadable, "the sandbox cannot read %s (%s)", what, d.Reason()).
+			WithFix(fmt.Sprintf("add %s to %s", key, compiler.FilesystemTable(res.Policy.Profile))))
 	}
 	return nil
 }
 
-// oneLine renders a diagnostic on one line: file:line:col: severity:
-// message [CODE]; fix: fix.
-func oneLine(d diag.Diagnostic) string {
-	d = relative(d)
-	line := d.Severity.String() + ": " + d.Message + " [" + string(d.Code) + "]"
-	if s := d.Pos.String(); s != "" {
-		line = s + ": " + line
-	}
-	if d.Fix != "" {
-		line += "; fix: " + d.Fix
-	}
-	return line
+// oneLine renders a diagnostic on one line, its files named relative to
+// the project directory dir as check names them: file:line:col:
+// severity: message [CODE]; fix: fix.
+func oneLine(dir string, d diag.Diagnostic) string {
+	return diag.Printer{Format: diag.Text, Base: dir}.Relative(d).Line()
 }
 
 // launch runs argv under a prepared artifact and exits with its status.
@@ -259,11 +259,7 @@ func launch(p *prepared, argv []string, netLog string) error {
 		Stderr:  os.Stderr,
 	})
 	if err != nil {
-		var f *shim.Failure
-		if errors.As(err, &f) {
-			return execFailure("%s", offerLandlock(p, f.Msg))
-		}
-		return execFailure("%v", err)
+		return execFailure("%s", offerLandlock(p, err))
 	}
 	warn() // a runtime that does not call Ready: late, but said
 	if code == 0 {

@@ -62,7 +62,7 @@ func prepareFromArtifact(c *cli.Context) (*prepared, error) {
 // once the launch is about to start, so that a refusal stays one line).
 func loadExecArtifact(file string, trust []string, dir string) (*prepared, error) {
 	refuse := func(err error) (*prepared, error) {
-		return nil, execFailure("refusing to run the artifact: %v", artifact.WithFile(err, file))
+		return nil, execFailure("refusing to run the artifact: %v", diag.InFile(err, file))
 	}
 	abs, err := filepath.Abs(file)
 	if err != nil {
@@ -77,8 +77,8 @@ func loadExecArtifact(file string, trust []string, dir string) (*prepared, error
 		return refuse(err)
 	}
 	if host := ir.HostPlatform(); a.Scope.Platform != host {
-		return refuse(&artifact.Error{Code: diag.ArtifactWrongPlatform, Msg: fmt.Sprintf(
-			"artifact is for %s, this host runs %s; build it with polc build --target %s", a.Scope.Platform, host, host)})
+		return refuse(diag.Errorf(diag.ArtifactWrongPlatform,
+			"artifact is for %s, this host runs %s; build it with polc build --target %s", a.Scope.Platform, host, host))
 	}
 	if len(keys) > 0 {
 		if _, err := a.Verify(keys); err != nil {
@@ -88,7 +88,7 @@ func loadExecArtifact(file string, trust []string, dir string) (*prepared, error
 	// The host values, found as the compiler finds them.
 	host, diags := ir.HostBindings(ir.HostInput{Dir: dir})
 	if errs := diags.Errors(); len(errs) > 0 {
-		return nil, execFailure("refusing to run the artifact: %s", oneLine(errs[0]))
+		return nil, execFailure("refusing to run the artifact: %s", oneLine(dir, errs[0]))
 	}
 	env, err := a.Bind(host.Bindings)
 	if err != nil {

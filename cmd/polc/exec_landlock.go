@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"polc/backends/landlock"
 	"polc/compiler"
@@ -21,11 +20,11 @@ func landlockPayload(res *compiler.Result, env ir.Env) ([]byte, error) {
 	}
 	p, conflicts := landlock.Lower(res.Policy, env)
 	if len(conflicts) > 0 {
-		return nil, execFailure("refusing to run: %s", oneLine(res.Env.HostDiags(diag.List{conflicts[0].Diagnostic(res.Landlock.By)})[0]))
+		return nil, execFailure("refusing to run: %s", oneLine(env.Bindings[ir.VarWorkspaceRoot], res.Env.HostDiags(diag.List{conflicts[0].Diagnostic(res.Landlock.By)})[0]))
 	}
 	b, err := p.Encode()
 	if err != nil {
-		return nil, execFailure("%v [%s]", err, diag.LandlockSetup)
+		return nil, execFailure("%v", diag.Errorf(diag.LandlockSetup, "%w", err))
 	}
 	return b, nil
 }
@@ -33,7 +32,7 @@ func landlockPayload(res *compiler.Result, env ir.Env) ([]byte, error) {
 // landlockWithArtifact refuses --landlock with a signed artifact: the
 // artifact is bubblewrap's, and Landlock is decided from the policy.
 func landlockWithArtifact() error {
-	return usageErr("exec: --landlock runs a compiled profile; it does not take --artifact or --trust [%s]", diag.LandlockUnsupported)
+	return usageErr("%v", diag.Errorf(diag.LandlockUnsupported, "exec: --landlock runs a compiled profile; it does not take --artifact or --trust"))
 }
 
 // landlockHelps are the host reasons bubblewrap cannot make its sandbox
@@ -62,12 +61,14 @@ func landlockOffer(res *compiler.Result, env ir.Env) func() string {
 // offerLandlock adds Landlock mode to the remedies of a launch that
 // failed for a host reason Landlock does not share, when Landlock
 // enforces the profile exactly here. polc never switches on its own.
-func offerLandlock(p *prepared, msg string) string {
+func offerLandlock(p *prepared, err error) string {
+	msg := err.Error()
 	if p.landlockOffer == nil {
 		return msg
 	}
+	code := diag.CodeOf(err)
 	for _, c := range landlockHelps {
-		if strings.Contains(msg, "["+string(c)+"]") {
+		if code == c {
 			if offer := p.landlockOffer(); offer != "" {
 				return msg + "; or run polc exec --landlock: " + offer
 			}

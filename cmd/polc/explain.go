@@ -99,14 +99,14 @@ func runExplain(c *cli.Context) error {
 
 	res := compiler.Compile(compileOptions(c))
 	if res.Policy == nil {
-		_ = writeDiags(os.Stderr, res, "text")
+		_ = writeDiags(c, res, diag.Text)
 		return silentExit(1)
 	}
 	// The answers below include the project's .codex layers; when exec
 	// would not load them, say so before anything else.
 	for _, d := range res.Diags {
 		if d.Code == diag.ExecSkipsProjectLayer {
-			fmt.Fprintln(os.Stderr, "polc: "+oneLine(d))
+			fmt.Fprintln(os.Stderr, "polc: "+oneLine(diagPrinter(c, diag.Text).Base, d))
 		}
 	}
 	// The reference decision is judged for the target platform, so that
@@ -128,9 +128,7 @@ func runExplain(c *cli.Context) error {
 	if backend != nil {
 		out, diags := backend.Lower(res.Policy, lowerOptions(c))
 		if out == nil || diags.HasErrors() {
-			for _, d := range res.Env.HostDiags(diags) {
-				fmt.Fprintln(os.Stderr, d.String())
-			}
+			printDiags(c, res.Env.HostDiags(diags))
 			return failErr("the %s backend cannot lower this policy", target)
 		}
 		ev, err := backend.Evaluator(out.Payload, res.Env)

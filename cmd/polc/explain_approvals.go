@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"polc/compiler"
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -39,7 +40,7 @@ func runExplainApprovals(c *cli.Context) error {
 	}
 	res := compiler.Compile(compileOptions(c))
 	if res.Policy == nil {
-		_ = writeDiags(os.Stderr, res, "text")
+		_ = writeDiags(c, res, diag.Text)
 		return silentExit(1)
 	}
 	a := res.Policy.Approvals

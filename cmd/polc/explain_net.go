@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"polc/compiler"
+	"polc/diag"
 	"polc/ir"
 )
 
@@ -138,7 +139,7 @@ func runExplainNet(c *cli.Context) error {
 
 	res := compiler.Compile(compileOptions(c))
 	if res.Policy == nil {
-		_ = writeDiags(os.Stderr, res, "text")
+		_ = writeDiags(c, res, diag.Text)
 		return silentExit(1)
 	}
 	n := res.Policy.Network

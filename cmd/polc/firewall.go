@@ -64,7 +64,7 @@ func init() {
 func loadFirewall(file string, trust []string, verify bool) (*firewall.Artifact, string, error) {
 	b, err := artifact.ReadCommitted(file)
 	if err != nil {
-		return nil, "", fmt.Errorf("%s: %v [%s]", file, err, diag.FirewallArtifactBad)
+		return nil, "", diag.Errorf(diag.FirewallArtifactBad, "%s: %v", file, err)
 	}
 	a, err := firewall.Decode(b)
 	if err != nil {
@@ -75,7 +75,7 @@ func loadFirewall(file string, trust []string, verify bool) (*firewall.Artifact,
 	}
 	keys, err := artifact.LoadTrust(trust, systemTrustDir)
 	if err != nil {
-		return nil, "", fmt.Errorf("%v [%s]", artifact.Message(err), diag.FirewallUntrusted)
+		return nil, "", diag.Errorf(diag.FirewallUntrusted, "%v", diag.MessageOf(err))
 	}
 	warning := ""
 	if len(keys) > 0 {
@@ -152,7 +152,7 @@ func upstreams(flags []string, resolvConf, listen string) ([]netip.AddrPort, err
 		if err != nil {
 			a, err2 := netip.ParseAddr(s)
 			if err2 != nil {
-				return fmt.Errorf("%s: %q is not an IP or IP:PORT [%s]; fix: --upstream 192.0.2.53", where, s, diag.FirewallDNSFailed)
+				return diag.Errorf(diag.FirewallDNSFailed, "%s: %q is not an IP or IP:PORT", where, s).WithFix("--upstream 192.0.2.53")
 			}
 			ap = netip.AddrPortFrom(a, 53)
 		}
@@ -170,7 +170,7 @@ func upstreams(flags []string, resolvConf, listen string) ([]netip.AddrPort, err
 	if len(flags) == 0 {
 		f, err := os.Open(resolvConf)
 		if err != nil {
-			return nil, fmt.Errorf("no --upstream and %v [%s]", err, diag.FirewallDNSFailed)
+			return nil, diag.Errorf(diag.FirewallDNSFailed, "no --upstream and %v", err)
 		}
 		defer f.Close()
 		sc := bufio.NewScanner(f)
@@ -188,7 +188,7 @@ func upstreams(flags []string, resolvConf, listen string) ([]netip.AddrPort, err
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no upstream DNS server (none given with --upstream, none but the forwarder in %s) [%s]", resolvConf, diag.FirewallDNSFailed)
+		return nil, diag.Errorf(diag.FirewallDNSFailed, "no upstream DNS server (none given with --upstream, none but the forwarder in %s)", resolvConf)
 	}
 	return out, nil
 }

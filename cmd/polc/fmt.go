@@ -33,7 +33,7 @@ func runFmt(c *cli.Context) error {
 		// The user's config, where the compiler finds it.
 		host, diags := ir.HostBindings(ir.HostInput{})
 		if errs := diags.Errors(); len(errs) > 0 {
-			return failErr("%s", oneLine(errs[0]))
+			return failErr("%s", oneLine("", errs[0]))
 		}
 		if host.CodexHome == "" {
 			return usageErr("no FILE given and no home directory to find $CODEX_HOME/config.toml in")
@@ -50,9 +50,7 @@ func runFmt(c *cli.Context) error {
 		}
 		out, changes, diags := compiler.Format(f, data)
 		if diags.HasErrors() {
-			for _, d := range diags.Errors() {
-				fmt.Fprintln(os.Stderr, d.String())
-			}
+			printDiags(c, diags.Errors())
 			failed = true
 			continue
 		}

@@ -23,23 +23,37 @@ var version = "0.1.0"
 // commands is filled by each command file's init.
 var commands []*cli.Command
 
-// exitError carries an exit status and a one-line message.
+// exitError carries an exit status and a one-line message, and the
+// first error among the message's arguments (a *diag.Diagnostic, for
+// errors.As), if any.
 type exitError struct {
-	code int
-	msg  string
+	code  int
+	msg   string
+	cause error
 }
 
 func (e *exitError) Error() string { return e.msg }
 
-// usageErr is a bad command line: exit 2.
-func usageErr(format string, args ...any) error {
-	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
+// Unwrap is the error the message was made from.
+func (e *exitError) Unwrap() error { return e.cause }
+
+// exitf builds an exitError from a format and its arguments.
+func exitf(code int, format string, args ...any) *exitError {
+	e := &exitError{code: code, msg: fmt.Sprintf(format, args...)}
+	for _, a := range args {
+		if err, ok := a.(error); ok {
+			e.cause = err
+			break
+		}
+	}
+	return e
 }
 
+// usageErr is a bad command line: exit 2.
+func usageErr(format string, args ...any) error { return exitf(2, format, args...) }
+
 // failErr is a failed check or build: exit 1.
-func failErr(format string, args ...any) error {
-	return &exitError{code: 1, msg: fmt.Sprintf(format, args...)}
-}
+func failErr(format string, args ...any) error { return exitf(1, format, args...) }
 
 // silentExit exits with code after the command printed its own output.
 func silentExit(code int) error { return &exitError{code: code} }

@@ -33,9 +33,7 @@ func runMigrate(c *cli.Context) error {
 		return usageErr("--name %q: profile names must be non-empty and must not start with ':' (reserved for built-ins)", name)
 	}
 	m := compiler.Migrate(compileOptions(c), name)
-	for _, d := range m.Diags {
-		fmt.Fprintln(os.Stderr, d.String())
-	}
+	printDiags(c, m.Diags)
 	if m.Diags.HasErrors() {
 		return silentExit(1)
 	}

@@ -80,7 +80,7 @@ func TestCLIExplainNet(t *testing.T) {
 // at the rule, and still exits 0: the policy is valid, only narrower.
 func TestCLICheckWarnsDroppedAllow(t *testing.T) {
 	cw := newCLIWorld(t, netCase())
-	out, errOut, code := cw.polc(append([]string{"check", "-C", cw.w.Proj}, cw.reqArgs()...)...)
+	errOut, out, code := cw.polc(append([]string{"check", "-C", cw.w.Proj}, cw.reqArgs()...)...)
 	if code != 0 {
 		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
 	}

@@ -14,7 +14,7 @@ import (
 // position; polc fmt -w rewrites it, and the rewritten config checks clean.
 func TestCLIUntrustedApprovalMigrates(t *testing.T) {
 	cw := newCLIWorld(t, &conformance.Case{Config: "default_permissions = \":read-only\"\napproval_policy = \"untrusted\"\n"})
-	out, errOut, code := cw.polc("check", "-C", cw.w.Proj)
+	errOut, out, code := cw.polc("check", "-C", cw.w.Proj)
 	if code != 1 || !strings.Contains(out, "config.toml:2:19: error: approval_policy = \"untrusted\" is no longer supported; remove this setting [POL160]") ||
 		!strings.Contains(out, "fix: run polc fmt -w") {
 		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
@@ -26,7 +26,7 @@ func TestCLIUntrustedApprovalMigrates(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), `approval_policy = "on-request"`) {
 		t.Fatalf("fmt did not migrate: %q %v", data, err)
 	}
-	if out, errOut, code := cw.polc("check", "-C", cw.w.Proj); code != 0 || strings.Contains(out, "POL160") {
+	if errOut, out, code := cw.polc("check", "-C", cw.w.Proj); code != 0 || strings.Contains(out, "POL160") {
 		t.Fatalf("check after fmt: exit %d\n%s%s", code, out, errOut)
 	}
 }
@@ -67,13 +67,13 @@ func TestCLIRemoteSandboxConfigHostname(t *testing.T) {
 	}
 	cw := newCLIWorld(t, c)
 	args := append([]string{"check", "-C", cw.w.Proj, "--hostname", "runner-1.ci.example.com"}, cw.reqArgs()...)
-	out, errOut, code := cw.polc(args...)
+	errOut, out, code := cw.polc(args...)
 	if code != 0 || !strings.Contains(out, "requirements.toml:2:22: info: remote_sandbox_config applies to host runner-1.ci.example.com (--hostname, pattern \"*.ci.example.com\")") ||
 		!strings.Contains(out, "falling back to :read-only [POL051]") {
 		t.Fatalf("check --hostname (matching): exit %d\n%s%s", code, out, errOut)
 	}
 	args = append([]string{"check", "-C", cw.w.Proj, "--hostname", "laptop.example.com"}, cw.reqArgs()...)
-	out, errOut, code = cw.polc(args...)
+	errOut, out, code = cw.polc(args...)
 	if code != 0 || !strings.Contains(out, "no remote_sandbox_config entry matches host laptop.example.com") || strings.Contains(out, "POL051") {
 		t.Fatalf("check --hostname (not matching): exit %d\n%s%s", code, out, errOut)
 	}
@@ -120,15 +120,15 @@ func TestCLIRequirementGlobNotCapped(t *testing.T) {
 // the override, each reason with its code) and at exec (125, nothing run).
 func TestCLILegacyLandlock(t *testing.T) {
 	cw := newCLIWorld(t, &conformance.Case{Config: "default_permissions = \":read-only\"\n"})
-	if out, errOut, code := cw.polc("check", "-C", cw.w.Proj, "-c", "features.use_legacy_landlock=true"); code != 0 {
+	if errOut, out, code := cw.polc("check", "-C", cw.w.Proj, "-c", "features.use_legacy_landlock=true"); code != 0 {
 		t.Fatalf("check :read-only with the feature: exit %d\n%s%s", code, out, errOut)
 	}
-	out, errOut, code := cw.polc("check", "-C", cw.w.Proj, "-P", ":workspace", "-c", "features.use_legacy_landlock=true")
+	errOut, out, code := cw.polc("check", "-C", cw.w.Proj, "-P", ":workspace", "-c", "features.use_legacy_landlock=true")
 	if code != 1 || !strings.Contains(out, "-c:1:30: error: features.use_legacy_landlock = true cannot enforce profile `:workspace` exactly") ||
 		!strings.Contains(out, "[POL165]") || !strings.Contains(out, "[POL237]") {
 		t.Fatalf("check :workspace: exit %d\n%s%s", code, out, errOut)
 	}
-	if out, errOut, code := cw.polc("check", "-C", cw.w.Proj, "-P", ":workspace", "-c", "features.use_legacy_landlock=false"); code != 0 {
+	if errOut, out, code := cw.polc("check", "-C", cw.w.Proj, "-P", ":workspace", "-c", "features.use_legacy_landlock=false"); code != 0 {
 		t.Fatalf("check with the feature off: exit %d\n%s%s", code, out, errOut)
 	}
 	marker := filepath.Join(cw.w.Proj, "ran")
@@ -146,11 +146,11 @@ func TestCLILegacyLandlock(t *testing.T) {
 func TestCLILandlockPinnedOff(t *testing.T) {
 	cw := newCLIWorld(t, &conformance.Case{Config: "default_permissions = \":read-only\"\n",
 		Requirements: "[features]\nuse_legacy_landlock = false\n", HasReq: true})
-	out, errOut, code := cw.polc(append([]string{"check", "-C", cw.w.Proj, "--landlock"}, cw.reqArgs()...)...)
+	errOut, out, code := cw.polc(append([]string{"check", "-C", cw.w.Proj, "--landlock"}, cw.reqArgs()...)...)
 	if code != 1 || !strings.Contains(out, cw.w.RequirementsFile+":2:23: error: --landlock asks for Landlock mode, but the requirements pin features.use_legacy_landlock = false [POL243]") {
 		t.Fatalf("check --landlock: exit %d\n%s%s", code, out, errOut)
 	}
-	if out, errOut, code := cw.polc(append([]string{"check", "-C", cw.w.Proj}, cw.reqArgs()...)...); code != 0 {
+	if errOut, out, code := cw.polc(append([]string{"check", "-C", cw.w.Proj}, cw.reqArgs()...)...); code != 0 {
 		t.Fatalf("check: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -3,12 +3,12 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"polc/backends"
+	"polc/diag"
 	"polc/rollout"
 )
 
@@ -93,7 +93,7 @@ func runRollout(c *cli.Context) error {
 	}
 	if rep == nil {
 		// The requirements themselves cannot be read: nothing to roll out.
-		printDiags(os.Stderr, reqDiags)
+		printDiags(c, reqDiags)
 		return failErr("the requirements have errors; fix them before checking a rollout")
 	}
 	enc := json.NewEncoder(os.Stdout)
@@ -102,7 +102,7 @@ func runRollout(c *cli.Context) error {
 	case "json":
 		err = enc.Encode(rep)
 	case "sarif":
-		err = enc.Encode(sarifLog(rep.Diagnostics(), ""))
+		err = diag.Printer{Format: diag.SARIF, Version: version}.Write(os.Stdout, rep.Diagnostics())
 	default:
 		rollout.WriteText(os.Stdout, rep, relPath)
 	}
@@ -122,11 +122,8 @@ func runRollout(c *cli.Context) error {
 // check's text output does.
 func relPath(p string) string {
 	wd, err := os.Getwd()
-	if err != nil || !filepath.IsAbs(p) {
+	if err != nil {
 		return p
 	}
-	if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") && r != "." {
-		return r
-	}
-	return p
+	return diag.Printer{Base: wd}.Path(p)
 }

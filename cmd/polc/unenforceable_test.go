@@ -16,7 +16,7 @@ func TestAllowUnenforceableIsAnOptIn(t *testing.T) {
 	c := &conformance.Case{Config: "default_permissions = \"p\"\n[permissions.p.filesystem]\n\"/usr\" = \"read\"\n\"/bin\" = \"read\"\n\"/lib\" = \"read\"\n\"/lib64\" = \"read\"\n\":workspace_roots\" = \"write\"\n"}
 	cw := newCLIWorld(t, c)
 
-	out, _, code := cw.polc("check", "--target", "windows")
+	_, out, code := cw.polc("check", "--target", "windows")
 	if code != 1 || !strings.Contains(out, "error: windows:") || !strings.Contains(out, "[POL092]") {
 		t.Fatalf("check without opt-in: exit %d, want 1 with a POL092 error:\n%s", code, out)
 	}
@@ -24,7 +24,7 @@ func TestAllowUnenforceableIsAnOptIn(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("build without opt-in wrote an artifact that weakens the policy:\n%s", stderr)
 	}
-	out, _, code = cw.polc("check", "--target", "windows", "--allow-unenforceable")
+	_, out, code = cw.polc("check", "--target", "windows", "--allow-unenforceable")
 	if code != 0 || !strings.Contains(out, "warning: windows:") {
 		t.Fatalf("check with opt-in: exit %d, want 0 with a warning:\n%s", code, out)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"polc/artifact"
+	"polc/diag"
 )
 
 // systemTrustDir holds the public keys every polc on this machine trusts
@@ -50,7 +51,7 @@ func runVerify(c *cli.Context) error {
 				fmt.Printf("ok: %s (profile %s, %s, polc %s) signed by %s (%s)\n", file, a.Scope.Profile, a.Scope.Platform, a.Scope.PolcVersion, k.ID, k.File)
 				continue
 			}
-			err = artifact.WithFile(err, file)
+			err = diag.InFile(err, file)
 		}
 		failed++
 		fmt.Fprintln(os.Stderr, "polc: "+err.Error())

@@ -490,19 +490,19 @@ func (b *builder) header(parts []keyPart, array bool) *Tab {
 				return elem
 			}
 			if last {
-				b.redefined(parts, part.pos, v)
+				b.redefined(parts, part, v)
 				return nil
 			}
 			t = v.Arr[len(v.Arr)-1].Tab
 		case v.Kind == Table:
 			tab := v.Tab
 			if tab.state == inline {
-				b.redefined(parts, part.pos, v)
+				b.redefined(parts, part, v)
 				return nil
 			}
 			if last {
 				if array || tab.state != implicit {
-					b.redefined(parts, part.pos, v)
+					b.redefined(parts, part, v)
 					return nil
 				}
 				tab.state = explicit
@@ -510,7 +510,7 @@ func (b *builder) header(parts []keyPart, array bool) *Tab {
 			}
 			t = tab
 		default:
-			b.redefined(parts, part.pos, v)
+			b.redefined(parts, part, v)
 			return nil
 		}
 	}
@@ -519,10 +519,26 @@ func (b *builder) header(parts []keyPart, array bool) *Tab {
 
 func (t *Tab) isStatic(k string) bool { return t.staticArray != nil && t.staticArray[k] }
 
-func (b *builder) redefined(parts []keyPart, pos diag.Pos, prev *Value) {
-	b.diags.Add(diag.DuplicateKey, pos,
+func (b *builder) redefined(parts []keyPart, part keyPart, prev *Value) {
+	b.duplicate(part, part.pos, prev,
 		fmt.Sprintf("%s is already defined at line %d", dottedName(parts), prev.KeyPos.Line),
-		"merge the two definitions into one table, or delete one of them")
+		"merge the two tables into one that keeps every entry of both")
+}
+
+// duplicate reports a key defined twice (POL002) at the second
+// definition, spanning its key, with the first as the related place.
+// The fix never drops an entry: either definition may be the deny.
+func (b *builder) duplicate(part keyPart, pos diag.Pos, prev *Value, msg, fix string) {
+	d := diag.New(diag.DuplicateKey, pos, msg, fix)
+	if part.raw.Len > 0 {
+		end := b.posOff(part.raw.Off + part.raw.Len)
+		end.File = "" // End is a line and column in Pos's file
+		d.End = &end
+	}
+	if !prev.KeyPos.IsZero() {
+		d.Related = []diag.Related{diag.Rel(prev.KeyPos, "the first definition")}
+	}
+	b.diags = append(b.diags, *d)
 }
 
 // keyValue adds key = value to t, creating tables for a dotted key.
@@ -546,9 +562,9 @@ func (b *builder) keyValue(t *Tab, n *unstable.Node) {
 	}
 	last := parts[len(parts)-1]
 	if prev := t.m[last.name]; prev != nil {
-		b.diags.Add(diag.DuplicateKey, last.pos,
+		b.duplicate(last, last.pos, prev,
 			fmt.Sprintf("duplicate key %s (first defined at line %d)", dottedName(parts), prev.KeyPos.Line),
-			"delete one of the two definitions")
+			"keep one definition; where the two differ, keep the stricter one (a deny over a grant), so that no protection is lost")
 		return
 	}
 	v := b.value(n.Value())

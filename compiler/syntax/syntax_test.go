@@ -1,6 +1,7 @@
 package syntax
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -169,6 +170,54 @@ func BenchmarkParseLarge(b *testing.B) {
 	for b.Loop() {
 		if _, d := Parse("big.toml", data); d.HasErrors() {
 			b.Fatal(d.Err())
+		}
+	}
+}
+
+// TestDuplicateKeySpanAndFirst: a duplicate key spans the key it
+// repeats (End, for editors and SARIF) and points at the first
+// definition; its fix keeps every deny.
+func TestDuplicateKeySpanAndFirst(t *testing.T) {
+	_, diags := Parse("c.toml", []byte("[p]\n\"/etc\" = \"deny\"\n\"/etc\" = \"read\"\n"))
+	if len(diags) != 1 {
+		t.Fatalf("diags: %v", diags)
+	}
+	d := diags[0]
+	if d.Code != diag.DuplicateKey || d.Pos.String() != "c.toml:3:1" || d.End == nil || d.End.Line != 3 || d.End.Col != 7 {
+		t.Errorf("position %v, end %v", d.Pos, d.End)
+	}
+	if len(d.Related) != 1 || d.Related[0].Pos.String() != "c.toml:2:1" || d.Related[0].Message != "the first definition" {
+		t.Errorf("related %v", d.Related)
+	}
+	if !strings.Contains(d.Fix, "no protection is lost") {
+		t.Errorf("fix %q", d.Fix)
+	}
+}
+
+// TestTokenEnd: the end of the key or value a position points at.
+func TestTokenEnd(t *testing.T) {
+	src := []byte("[permissions.dev.filesystem]\n\":root\" = \"réad\"\n'~/x' = { \"a]\" = \"deny\" }\ndepth = 12 # c\ns = \"\"\"\nx\"\"\"\n")
+	for _, c := range []struct {
+		line, col int
+		want      string
+	}{
+		{1, 1, "1:29"},  // the table header
+		{1, 2, "1:28"},  // its key
+		{2, 1, "2:8"},   // a quoted key
+		{2, 11, "2:17"}, // a string with a non-ASCII letter: columns count characters
+		{3, 1, "3:6"},   // a literal key
+		{3, 9, "3:26"},  // an inline table with a bracket in a key
+		{4, 9, "4:11"},  // a number
+		{5, 5, ""},      // a multi-line string does not end on its line
+		{9, 1, ""},      // past the end
+	} {
+		got, ok := TokenEnd(src, diag.Pos{File: "c.toml", Line: c.line, Col: c.col})
+		s := ""
+		if ok {
+			s = fmt.Sprintf("%d:%d", got.Line, got.Col)
+		}
+		if s != c.want {
+			t.Errorf("%d:%d: end %q, want %q", c.line, c.col, s, c.want)
 		}
 	}
 }

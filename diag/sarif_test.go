@@ -1,12 +1,10 @@
-package main
+package diag
 
 import (
 	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
-
-	"polc/diag"
 )
 
 // TestSARIFIsValid21: the SARIF log holds to the 2.1.0 schema where
@@ -17,14 +15,14 @@ import (
 // required artifactChanges, and ruleIndex points at the result's rule.
 func TestSARIFIsValid21(t *testing.T) {
 	root := "/srv/my proj/ünï"
-	list := diag.List{
-		{Code: "POL020", Severity: diag.Error, Pos: diag.Pos{File: root + "/.codex/config.toml", Line: 2, Col: 10},
+	list := List{
+		{Code: "POL020", Severity: Error, Pos: Pos{File: root + "/.codex/config.toml", Line: 2, Col: 10},
 			Message: `unknown access value "reed"`, Fix: `use "read"`,
-			Related: []diag.Pos{{File: "/etc/codex/requirements.toml", Line: 1}}},
-		{Code: "POL062", Severity: diag.Info, Pos: diag.Pos{File: "${WORKSPACE_ROOT}/sub dir/.codex/config.toml", Line: 1, Col: 1}, Message: "m"},
-		{Code: "POL062", Severity: diag.Info, Pos: diag.Pos{File: "/home/a b/.codex/config.toml", Line: 4}, Message: "m"},
+			Related: []Related{Rel(Pos{File: "/etc/codex/requirements.toml", Line: 1}, "the requirement")}},
+		{Code: "POL062", Severity: Info, Pos: Pos{File: "${WORKSPACE_ROOT}/sub dir/.codex/config.toml", Line: 1, Col: 1}, Message: "m"},
+		{Code: "POL062", Severity: Info, Pos: Pos{File: "/home/a b/.codex/config.toml", Line: 4}, Message: "m"},
 	}
-	raw, err := json.Marshal(sarifLog(list, root))
+	raw, err := json.Marshal(sarifLog(list, root, "test"))
 	if err != nil {
 		t.Fatal(err)
 	}
