@@ -22,9 +22,9 @@ func TestRelativeHomeRefusedAlike(t *testing.T) {
 	}
 	w.env = []string{"HOME=../home"}
 	want := `$HOME: error: HOME is "../home", a relative path: polc will not guess which directory ~ stands for [POL265]`
-	out, _, code := w.polc("proj", "check", "--target=none")
-	if code != 1 || !strings.Contains(out, want) {
-		t.Errorf("check: exit %d, want 1 and %q:\n%s", code, want, out)
+	_, errs, code := w.polc("proj", "check", "--target=none")
+	if code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("check: exit %d, want 1 and %q on stderr:\n%s", code, want, errs)
 	}
 	needLinux(t)
 	for _, args := range [][]string{
