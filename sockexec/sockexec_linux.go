@@ -3,6 +3,7 @@ package sockexec
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 
@@ -60,6 +61,11 @@ func Send(ctrl, n int) error {
 	}
 }
 
+// ErrEnded is Receive's error when the sandbox closed its end of the
+// socketpair without a word (or polc closed its own): nothing in the
+// sandbox got as far as making the sockets.
+var ErrEnded = errors.New("the sandbox ended before it made the proxy's sockets")
+
 // Receive reads the sandbox's one message from c: n sockets (as files,
 // close-on-exec), or why the sandbox could not make them. Any other
 // message, or a number of descriptors other than n, is an error and
@@ -68,6 +74,9 @@ func Receive(c *net.UnixConn, n int) ([]*os.File, error) {
 	buf := make([]byte, 4)
 	oob := make([]byte, unix.CmsgSpace(4*(MaxSockets+1)))
 	nb, noob, flags, _, err := c.ReadMsgUnix(buf, oob)
+	if errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || err == nil && nb == 0 && noob == 0 {
+		return nil, ErrEnded
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the sandbox's sockets: %v", err)
 	}
@@ -88,8 +97,6 @@ func Receive(c *net.UnixConn, n int) ([]*os.File, error) {
 		return nil, fmt.Errorf(format, args...)
 	}
 	switch {
-	case nb == 0:
-		return fail("the sandbox ended before it made the proxy's sockets")
 	case buf[0] == TagFailed && nb == 2:
 		return fail("the sandbox could not make the proxy's sockets: %v", unix.Errno(buf[1]))
 	case buf[0] != TagSockets || nb != 1 || flags&(unix.MSG_CTRUNC|unix.MSG_TRUNC) != 0:
