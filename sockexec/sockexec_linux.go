@@ -177,7 +177,9 @@ func notOwnNetns(fd int) error {
 	}
 	defer unix.Close(ns)
 	var theirs, ours unix.Stat_t
-	if unix.Fstat(ns, &theirs) != nil || unix.Stat("/proc/self/ns/net", &ours) != nil {
+	// This thread's namespace: the process's (/proc/self) is its first
+	// thread's, which a caller may have moved (tests do).
+	if unix.Fstat(ns, &theirs) != nil || unix.Stat("/proc/thread-self/ns/net", &ours) != nil {
 		return errors.New("cannot tell the sandbox's network namespace from polc's")
 	}
 	if theirs.Dev == ours.Dev && theirs.Ino == ours.Ino {
