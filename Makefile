@@ -8,7 +8,8 @@ FUZZTIME ?= 20s
 
 # polc exec starts on every sandboxed command: a static binary (no cgo
 # runtime to load) without urfave/cli's unused docs generator (whose
-# markdown tables are built at init) starts about 2 ms sooner.
+# markdown tables are built at init) starts about 2 ms sooner. The e2e
+# tests and bench/*.sh build polc with this target too: one set of flags.
 BUILDFLAGS ?= -tags urfave_cli_no_docs
 # polc version prints the commit it was built from.
 COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)

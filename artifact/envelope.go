@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -95,11 +94,43 @@ func Digest(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+// isDigest reports whether s is a digest as Digest writes it:
+// "sha256:" and 64 lowercase hex digits.
+func isDigest(s string) bool {
+	hexPart, ok := strings.CutPrefix(s, "sha256:")
+	return ok && isLowerHex(hexPart, 64)
+}
 
-// suffixRE limits side-file suffixes to plain names, so a payload cannot
-// point the shim at ../ or at the artifact itself.
-var suffixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,15}$`)
+// isLowerHex reports whether s is n lowercase hex digits.
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// isSuffix limits side-file suffixes to plain names (a lowercase letter
+// or digit, then up to 15 of those, '_' or '-'), so a payload cannot
+// point the shim at ../ or at the artifact itself. Plain code, not a
+// regexp: every polc start would compile one.
+func isSuffix(s string) bool {
+	if len(s) < 1 || len(s) > 16 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || i > 0 && (c == '_' || c == '-') {
+			continue
+		}
+		return false
+	}
+	return true
+}
 
 // New wraps a backend's output for a policy into an unsigned artifact.
 // The policy is stored as the compiler made it: machine-independent, its
@@ -225,7 +256,7 @@ func Decode(data []byte) (*Envelope, error) {
 	if len(raw.Payload) == 0 || string(raw.Payload) == "null" {
 		return nil, errf(diag.ArtifactMalformed, "", "artifact has no payload")
 	}
-	if !digestRE.MatchString(raw.PayloadDigest) {
+	if !isDigest(raw.PayloadDigest) {
 		return nil, errf(diag.ArtifactMalformed, "", "payload_digest %q is not sha256:<64 hex>", clip(raw.PayloadDigest))
 	}
 	// Verify over the canonical form, then decode from those very bytes.
@@ -282,7 +313,7 @@ func validate(e *Envelope) error {
 		if sig.Algorithm != Algorithm {
 			return bad("signature algorithm %q is not supported (only %s)", clip(sig.Algorithm), Algorithm)
 		}
-		if !keyIDRE.MatchString(sig.KeyID) {
+		if !isKeyID(sig.KeyID) {
 			return bad("signature key_id %q is not 16 hex digits", clip(sig.KeyID))
 		}
 		if _, err := decodeSig(sig.Value); err != nil {
@@ -317,10 +348,10 @@ func validate(e *Envelope) error {
 		return err
 	}
 	for suffix, ref := range pl.Files {
-		if !suffixRE.MatchString(suffix) || suffix == "json" {
+		if !isSuffix(suffix) || suffix == "json" {
 			return bad("payload.files has an invalid suffix %q", clip(suffix))
 		}
-		if !digestRE.MatchString(ref.Digest) || ref.Size < 0 || ref.Size > MaxSize {
+		if !isDigest(ref.Digest) || ref.Size < 0 || ref.Size > MaxSize {
 			return bad("payload.files[%s] has an invalid digest or size", suffix)
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -27,7 +26,9 @@ const Algorithm = "ed25519"
 // of the same key.
 const signatureDomain = "polc artifact signature v1\n"
 
-var keyIDRE = regexp.MustCompile(`^[0-9a-f]{16}$`)
+// isKeyID reports whether s is a key id as KeyID writes it: 16
+// lowercase hex digits.
+func isKeyID(s string) bool { return isLowerHex(s, 16) }
 
 // PublicKey is a trusted ed25519 key with its id and the file it came from.
 type PublicKey struct {

@@ -1,6 +1,9 @@
 package diag
 
-import "sort"
+import (
+	"sort"
+	"sync"
+)
 
 // Code is a stable diagnostic identifier such as "POL012". Codes are never
 // renumbered: tools and users match on them.
@@ -13,33 +16,47 @@ type CodeInfo struct {
 	Title    string
 }
 
-var registry = map[Code]CodeInfo{}
+// declared are the codes in the order the package declares them; the
+// table to look them up in is built the first time one is (a polc that
+// says nothing never pays for it: polc exec starts on every command).
+var declared = make([]CodeInfo, 0, 256)
 
 // register adds a code to the table; each backend or stage that owns a
 // range of codes declares them in its own codes_*.go file in this package.
 func register(c Code, s Severity, title string) Code {
-	if _, dup := registry[c]; dup {
-		panic("diag: duplicate code " + string(c))
-	}
-	registry[c] = CodeInfo{Code: c, Severity: s, Title: title}
+	declared = append(declared, CodeInfo{Code: c, Severity: s, Title: title})
 	return c
 }
 
+// registry is the table of declared codes. A code declared twice is a
+// bug polc must not ship: it panics (TestCodesAreUnique).
+var registry = sync.OnceValue(func() map[Code]CodeInfo {
+	m := make(map[Code]CodeInfo, len(declared))
+	for _, info := range declared {
+		if _, dup := m[info.Code]; dup {
+			panic("diag: duplicate code " + string(info.Code))
+		}
+		m[info.Code] = info
+	}
+	return m
+})
+
 // Severity is the code's default severity.
 func (c Code) Severity() Severity {
-	if info, ok := registry[c]; ok {
+	if info, ok := registry()[c]; ok {
 		return info.Severity
 	}
 	return Error
 }
 
 // Title is the code's short name.
-func (c Code) Title() string { return registry[c].Title }
+func (c Code) Title() string { return registry()[c].Title }
 
 // Codes lists every registered code in order.
 func Codes() []CodeInfo {
-	out := make([]CodeInfo, 0, len(registry))
-	for _, info := range registry {
+	reg := registry()
+	out := make([]CodeInfo, 0, len(reg))
+	for _, info := range reg {
 		out = append(out, info)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })

@@ -40,7 +40,9 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		polcBin = filepath.Join(dir, "polc")
-		out, err := exec.Command("go", "build", "-o", polcBin, "polc/cmd/polc").CombinedOutput()
+		// Built as users get it (make build: static, the same tags and
+		// flags), so that what the tests and benchmarks run is what ships.
+		out, err := exec.Command("make", "-s", "-C", "..", "build", "BIN="+polcBin).CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "building polc: %v\n%s", err, out)
 			return 1

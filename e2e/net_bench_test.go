@@ -14,11 +14,13 @@ import (
 
 // BenchmarkProxiedLaunchOverhead is what a proxy-only network adds to a
 // launch: `polc exec -- /bin/true` under the same :workspace profile
-// with the network off and with polc's proxy (egress proxy started,
-// bridge listening in the mask stage), run alternately in each
-// iteration. It reports both medians and their difference (target:
-// at most 10 ms), measured side by side so the machine's noise hits
-// both alike.
+// with the network off and with polc's proxy (egress proxy started, its
+// sockets made in the sandbox by sockexec's program, which then execs
+// the command), run alternately in each iteration. It reports both
+// medians and their difference (target: at most 10 ms), measured side
+// by side so the machine's noise hits both alike, and, for scale, the
+// launch without network through polc's mask stage (which a proxied
+// launch took before sockexec, and still takes with many masks).
 func BenchmarkProxiedLaunchOverhead(b *testing.B) {
 	conformance.NeedSandbox(b)
 	none := `default_permissions = "net"
@@ -39,8 +41,6 @@ extends = ":workspace"
 	var tNone, tInner, tProxy []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		// The proxy needs the mask stage (it runs the bridge): compare with
-		// the no-network launch through the same stage, too.
 		tNone = append(tNone, launch(wNone, ""))
 		tInner = append(tInner, launch(wNone, "inner"))
 		tProxy = append(tProxy, launch(wProxy, ""))

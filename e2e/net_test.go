@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -199,13 +200,16 @@ func TestProxyLaunchesAreSeparate(t *testing.T) {
 }
 
 // TestProxyDiesWithPolc: polc killed outright takes the proxy (a part of
-// it) and the bridge (the sandbox's pid 1) with it.
+// it) and the sandbox with it. A launch the plan lets bwrap run directly
+// takes no mask stage for the proxy (sockexec's program makes its
+// sockets and becomes the command).
 func TestProxyDiesWithPolc(t *testing.T) {
 	conformance.NeedSandbox(t)
 	for _, u := range conformance.Users(t) {
 		t.Run(u.Name, func(t *testing.T) {
 			w, _ := proxyWorld(t, u, "full")
 			cmd := polcCmd(u, "", w, "exec", "-C", w.Proj, "--", "/bin/sh", "-c", "echo ready; exec sleep 60")
+			cmd.Dir = w.Root
 			out, err := cmd.StdoutPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -218,34 +222,35 @@ func TestProxyDiesWithPolc(t *testing.T) {
 			if line != "ready\n" {
 				t.Fatalf("command did not start: %q %v", line, err)
 			}
-			stages := bridgeStages(w.Proj)
-			if len(stages) != 1 {
-				t.Fatalf("want one bridge (the mask stage) while the command runs, found %v", stages)
+			if procs := inDir(w.Proj, ""); len(procs) == 0 {
+				t.Fatal("no process of the sandbox found in the project")
+			}
+			if stages := inDir(w.Proj, shim.InnerArg); runtime.GOARCH == "amd64" && len(stages) > 0 {
+				t.Errorf("a proxied launch with few masks took the mask stage: pids %v", stages)
 			}
 			cmd.Process.Kill()
 			cmd.Wait()
 			deadline := time.Now().Add(5 * time.Second)
-			for len(bridgeStages(w.Proj)) > 0 && time.Now().Before(deadline) {
+			for len(inDir(w.Proj, "")) > 0 && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}
-			if left := bridgeStages(w.Proj); len(left) > 0 {
-				t.Errorf("the bridge outlived polc: pids %v", left)
+			if left := inDir(w.Proj, ""); len(left) > 0 {
+				t.Errorf("the sandbox outlived polc: pids %v", left)
 			}
 		})
 	}
 }
 
-// bridgeStages are the host pids of polc mask stages whose working
-// directory is dir.
-func bridgeStages(dir string) []string {
+// inDir are the host pids of processes whose working directory is dir
+// and, when arg1 is set, whose argv[1] is arg1 (the mask stage runs as
+// /proc/self/fd/N __polc-sandbox-init).
+func inDir(dir, arg1 string) []string {
 	var pids []string
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		// The stage runs as /proc/self/fd/N __polc-sandbox-init (bwrap,
-		// its parent outside, carries the same words after its own).
 		args := strings.Split(string(cmdline), "\x00")
-		if err != nil || len(args) < 2 || args[1] != shim.InnerArg {
+		if err != nil || arg1 != "" && (len(args) < 2 || args[1] != arg1) {
 			continue
 		}
 		if cwd, err := os.Readlink(filepath.Join("/proc", e.Name(), "cwd")); err == nil && cwd == dir {
@@ -253,6 +258,50 @@ func bridgeStages(dir string) []string {
 		}
 	}
 	return pids
+}
+
+// TestProxyPortsStayPolcs: in either launch the command holds neither
+// the proxy's listening sockets nor polc's socketpair, cannot bind the
+// proxy's ports (with SO_REUSEADDR or SO_REUSEPORT either), and still
+// reaches the proxy afterwards.
+func TestProxyPortsStayPolcs(t *testing.T) {
+	conformance.NeedSandbox(t)
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl not installed")
+	}
+	attacker := buildAttacker(t)
+	for _, u := range conformance.Users(t) {
+		for _, stage := range stages {
+			t.Run(u.Name+"/"+stage, func(t *testing.T) {
+				w := seedWorld(t, strings.Replace(proxyConfig("full"), "mode = ", "enable_socks5 = true\nmode = ", 1))
+				u.Own(t, w.Root)
+				srv := conformance.Serve(t)
+				bin := installAttacker(t, attacker, w)
+				script := strings.Join([]string{
+					"ls /proc/self/fd | sort -n | tr '\\n' ' '; echo",
+					bin + " takeport 3128 8081",
+					curlStatus("after", fmt.Sprintf("http://127.0.0.1:%d/", srv.HTTP)),
+				}, "\n")
+				r := polcExecWith(t, u, stage, w, nil, nil, "/bin/bash", "-c", script)
+				if stage == "direct" && runtime.GOARCH == "amd64" && !r.direct {
+					t.Errorf("the proxied launch took the mask stage: %s", r.staged)
+				}
+				var want []string
+				want = append(want, "0 1 2 3")
+				for _, port := range []string{"3128", "8081"} {
+					for _, ip := range []string{"127.0.0.1", "0.0.0.0"} {
+						for _, opt := range []string{"", " reuseaddr", " reuseport"} {
+							want = append(want, "err EADDRINUSE takeport "+ip+":"+port+opt)
+						}
+					}
+				}
+				want = append(want, "after status=200")
+				if got := trimLines(r.stdout); got != strings.Join(want, "\n") {
+					t.Errorf("exit %d\ngot:\n%s\nwant:\n%s\nstderr: %s", r.code, r.stdout, strings.Join(want, "\n"), r.stderr)
+				}
+			})
+		}
+	}
 }
 
 // TestProxyRefusesPrivateAnswers: a name the rules allow that resolves

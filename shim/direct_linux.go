@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"polc/backends/bwrap"
+	"polc/sockexec"
 )
 
 // Choosing the launch: the direct one (bwrap applies the masks and runs
@@ -17,7 +19,11 @@ import (
 // working directory and the command are there for the sandbox, so that
 // the mask stage's answers for a missing, hidden or non-executable
 // command (127, 126 and its message) and an invisible working directory
-// (125) stay exact; the mask stage (inner_linux.go) otherwise.
+// (125) stay exact; the mask stage (inner_linux.go) otherwise. A
+// proxy-only network launches directly too where sockexec has a program
+// for the architecture and the sandbox has /proc to run it from: the
+// program makes the proxy's sockets and execs the command bwrap would
+// have run (netbridge_linux.go).
 
 // StageEnv forces the inner stage when set to "inner" (tests run the
 // conformance cases through both launches).
@@ -29,8 +35,8 @@ func directLaunch(plan *bwrap.HostPlan, argv []string, dir string, environ []str
 	if os.Getenv(StageEnv) == "inner" {
 		return "", StageEnv + "=inner"
 	}
-	if plan.Artifact.Proxy != nil {
-		return "", "the proxy-only network's bridge runs in the mask stage"
+	if plan.Artifact.Proxy != nil && (!sockexec.Supported(runtime.GOARCH) || !plan.Artifact.Proc) {
+		return "", "the proxy-only network's sockets are made by the mask stage here"
 	}
 	if n := len(plan.Masks); n > bwrap.MaxDirectMasks {
 		return "", fmt.Sprintf("%d masks (more than %d)", n, bwrap.MaxDirectMasks)
@@ -60,6 +66,12 @@ func lookupEnv(environ []string, key string) *string {
 // missing in the sandbox too (the sandbox shows host files or empty
 // directories); any other doubt answers false.
 func commandVisible(plan *bwrap.HostPlan, name, dir string, path *string) bool {
+	_, ok := commandPath(plan, name, dir, path)
+	return ok
+}
+
+// commandPath is the file commandVisible finds: the one execvp would run.
+func commandPath(plan *bwrap.HostPlan, name, dir string, path *string) (string, bool) {
 	var cands []string
 	if strings.Contains(name, "/") {
 		if !filepath.IsAbs(name) {
@@ -68,11 +80,11 @@ func commandVisible(plan *bwrap.HostPlan, name, dir string, path *string) bool {
 		cands = []string{name}
 	} else {
 		if path == nil || name == "" {
-			return false // execvp's default path and Go's refusal differ
+			return "", false // execvp's default path and Go's refusal differ
 		}
 		for _, d := range filepath.SplitList(*path) {
 			if !filepath.IsAbs(d) {
-				return false // "" and relative entries mean the working directory
+				return "", false // "" and relative entries mean the working directory
 			}
 			cands = append(cands, filepath.Join(d, name))
 		}
@@ -83,18 +95,18 @@ func commandVisible(plan *bwrap.HostPlan, name, dir string, path *string) bool {
 			if err == unix.ENOENT || err == unix.ENOTDIR {
 				continue
 			}
-			return false
+			return "", false
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG || !mayExec(&st) {
-			return false
+			return "", false
 		}
 		var fs unix.Statfs_t
 		if err := unix.Statfs(c, &fs); err != nil || fs.Flags&unix.ST_NOEXEC != 0 {
-			return false
+			return "", false
 		}
-		return plan.Readable(plan.Resolve(c))
+		return c, plan.Readable(plan.Resolve(c))
 	}
-	return false
+	return "", false
 }
 
 // mayExec applies the owner, group or other execute bit for this

@@ -16,8 +16,9 @@ import (
 // This file starts polc's egress proxy for the launches whose sandbox
 // shares the host's loopback (macOS, Windows): the artifact lets the
 // command reach only the proxy's loopback ports, and the proxy, running
-// here in polc outside the sandbox, decides every request. Linux runs
-// the proxy behind a bridge instead (launch_linux.go).
+// here in polc outside the sandbox, decides every request. On Linux the
+// proxy listens in the sandbox's own network namespace instead
+// (netbridge_linux.go).
 
 // egress is a running proxy for one launch.
 type egress struct {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"polc/backends/bwrap"
+	"polc/sockexec"
 )
 
 // The mask stage: with more masks than bwrap takes well (see
@@ -64,8 +65,8 @@ type innerSpec struct {
 	// Check makes the stage wait, once it has masked, for polc to check
 	// the plan's guards (guard_linux.go).
 	Check bool `json:"check,omitempty"`
-	// Bridge, for a proxy-only network, is where the stage listens for
-	// the command's proxy connections (netbridge_linux.go); they go to
+	// Bridge, for a proxy-only network, asks the stage for the sockets
+	// of the proxy's listeners (netbridge_linux.go), which it sends to
 	// polc through fdBridge.
 	Bridge *bridgeSpec `json:"bridge,omitempty"`
 }
@@ -123,18 +124,17 @@ func InnerMain() {
 	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
 		fail("mask stage: making pid 1 undumpable: %v", err)
 	}
-	var bridge []bridgeListener
-	if spec.Bridge != nil {
-		if bridge, err = bridgeListen(spec.Bridge); err != nil {
-			fail("%v", err)
-		}
-	}
 	if err := dropCaps(); err != nil {
 		fail("%v", err)
 	}
-	if bridge != nil {
-		// Accepting starts once no thread holds a capability.
-		bridgeServe(bridge, fdBridge)
+	if spec.Bridge != nil {
+		// The proxy's sockets, made in the sandbox's network namespace,
+		// go to polc, which listens on them; the command starts once it
+		// does (netbridge_linux.go).
+		if err := sockexec.Send(fdBridge, spec.Bridge.Sockets); err != nil {
+			fail("proxy: %v", err)
+		}
+		unix.Close(fdBridge)
 	}
 	dir := ""
 	for _, d := range spec.Dirs {

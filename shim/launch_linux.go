@@ -19,6 +19,7 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/diag"
+	"polc/sockexec"
 )
 
 // One launch under bubblewrap, in two steps: prepare builds bwrap's
@@ -204,7 +205,7 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 		b.files = append(b.files, exe)
 		is := innerSpec{Masks: plan.Masks, Dirs: dirs, Argv: l.Argv, Check: check}
 		if art.Proxy != nil {
-			is.Bridge = &bridgeSpec{HTTPPort: art.Proxy.HTTPPort, SOCKSPort: art.Proxy.SOCKSPort}
+			is.Bridge = &bridgeSpec{Sockets: proxySockets(art.Proxy)}
 		}
 		spec, err := json.Marshal(is)
 		if err != nil {
@@ -243,9 +244,6 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 		}
 		argv = []string{fmt.Sprintf("/proc/self/fd/%d", fdExe), InnerArg}
 	} else {
-		if art.Proxy != nil {
-			return b, failf(diag.LinuxNetworkRoute, "a proxy-only network needs the mask stage (it runs the bridge)")
-		}
 		if check {
 			syncR, syncW, err := os.Pipe()
 			if err != nil {
@@ -267,6 +265,12 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 			}
 			b.files = append(b.files, f)
 		}
+		if art.Proxy != nil {
+			// Last: sockexec's program and its end of the socketpair.
+			if argv, err = b.sockexecArgv(l, chdir, environ); err != nil {
+				return b, err
+			}
+		}
 	}
 	b.cmd = l.command(bin, append([]string{"--args", strconv.Itoa(fdArgs), "--"}, argv...), "", environ)
 	b.cmd.Args[0] = "bwrap"
@@ -280,6 +284,44 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 	// polc only, which forwards it to the command; and it dies with polc.
 	b.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	return b, nil
+}
+
+// proxySockets is how many listeners a proxy route has: HTTP, and
+// SOCKS5 when it is on.
+func proxySockets(r *bwrap.ProxyRoute) int {
+	if r.SOCKSPort != 0 {
+		return 2
+	}
+	return 1
+}
+
+// sockexecArgv starts the proxy of a direct launch and returns what bwrap
+// runs: sockexec's program, which makes the proxy's sockets in the
+// sandbox, hands them to polc and execs the command where bwrap itself
+// would (directLaunch checked that the command is plainly there).
+func (b *bwrapLaunch) sockexecArgv(l *Launch, chdir string, environ []string) ([]string, error) {
+	art := b.plan.Artifact
+	path, ok := commandPath(b.plan, l.Argv[0], chdir, lookupEnv(environ, "PATH"))
+	if !ok {
+		return nil, failf(diag.LinuxSandboxSetup, "%s: not plainly executable in the sandbox", l.Argv[0])
+	}
+	self := 3 + len(b.files)
+	prog, err := sockexec.Program(runtime.GOARCH, proxySockets(art.Proxy), self+1, self)
+	if err != nil {
+		return nil, failf(diag.LinuxNetworkRoute, "%v", err)
+	}
+	exe, err := sealedExecutable("polc-sockexec", prog)
+	if err != nil {
+		return nil, failf(diag.LinuxNetworkRoute, "the proxy's first process: %v", err)
+	}
+	b.files = append(b.files, exe)
+	// The proxy starts before the sandbox: if it cannot, nothing runs.
+	if b.route, err = startNetRoute(art, l.Network, l.Stderr, l.NetLog); err != nil {
+		return nil, err
+	}
+	b.files = append(b.files, b.route.child)
+	b.route.child = nil
+	return append([]string{fmt.Sprintf("/proc/self/fd/%d", self), path}, l.Argv...), nil
 }
 
 // dupFile is a second descriptor of f, close-on-exec in polc.
@@ -407,6 +449,16 @@ loop:
 		// bwrap itself was killed (by the OOM killer, say): report it as
 		// a shell would, whatever the command had done.
 		return code, nil
+	}
+	if b.route != nil {
+		// The command starts only once polc listens in the sandbox.
+		rerr, ended := b.route.failure()
+		switch {
+		case rerr != nil && !ended:
+			return 0, failf(diag.LinuxNetworkRoute, "the proxy's listeners in the sandbox: %v", rerr)
+		case rerr != nil && b.innerR == nil && ran && !(fw.delivered && code > 128):
+			return 0, failf(diag.LinuxNetworkRoute, "the sandbox's first process ended (exit %d) before it made the proxy's sockets", code)
+		}
 	}
 	if msg, failed := strings.CutPrefix(strings.TrimSpace(said), "err "); failed {
 		return 0, failf(diag.LinuxSandboxSetup, "%s", msg)

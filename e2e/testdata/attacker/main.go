@@ -65,6 +65,19 @@ func main() {
 		for _, a := range args {
 			report("tcp "+a, tcpConnect(a))
 		}
+	case "takeport": // takeport PORT...: bind and listen at 127.0.0.1 and 0.0.0.0, plain and with SO_REUSEADDR or SO_REUSEPORT
+		for _, a := range args {
+			port, _ := strconv.Atoi(a)
+			for _, ip := range [][4]byte{{127, 0, 0, 1}, {}} {
+				for _, opt := range []struct {
+					name string
+					opt  int
+				}{{"", 0}, {"reuseaddr", unix.SO_REUSEADDR}, {"reuseport", unix.SO_REUSEPORT}} {
+					what := fmt.Sprintf("takeport %d.%d.%d.%d:%d %s", ip[0], ip[1], ip[2], ip[3], port, opt.name)
+					report(strings.TrimSpace(what), takePort(ip, port, opt.opt))
+				}
+			}
+		}
 	case "pairs": // socketpairs, send/recv and fd passing: must work
 		report("pairs", pairs())
 	case "inherited": // inherited FD: ping over an inherited socket
@@ -160,6 +173,25 @@ func listenAt(a string) error {
 	}
 	defer unix.Close(fd)
 	if err := unix.Bind(fd, addr(a)); err != nil {
+		return err
+	}
+	return unix.Listen(fd, 1)
+}
+
+// takePort binds a TCP socket at ip:port (with the socket option opt
+// set, unless 0) and listens on it.
+func takePort(ip [4]byte, port, opt int) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if opt != 0 {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
+			return err
+		}
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: ip}); err != nil {
 		return err
 	}
 	return unix.Listen(fd, 1)
