@@ -16,8 +16,8 @@ import (
 
 func TestBuildIsByteIdenticalAcrossHosts(t *testing.T) {
 	// Two "machines": the project lives at different host paths.
-	a := mustBuild(t, testPolicy("/home/alice/proj"), testBindings("/home/alice/proj"), Platforms...)
-	b := mustBuild(t, testPolicy("/srv/ci/work"), testBindings("/srv/ci/work"), Platforms...)
+	a := mustBuild(t, testPolicy("/home/alice/proj"), testBindings("/home/alice/proj"), ir.Platforms...)
+	b := mustBuild(t, testPolicy("/srv/ci/work"), testBindings("/srv/ci/work"), ir.Platforms...)
 	if len(a) != 3 || len(b) != 3 {
 		t.Fatalf("want 3 artifacts, got %d and %d", len(a), len(b))
 	}
@@ -75,7 +75,7 @@ func TestBindingsListWhatThePolicyUses(t *testing.T) {
 
 func TestRoundTripAndLoad(t *testing.T) {
 	dir := t.TempDir()
-	arts := mustBuild(t, testPolicy(dir), testBindings(dir), Platforms...)
+	arts := mustBuild(t, testPolicy(dir), testBindings(dir), ir.Platforms...)
 	for _, a := range arts {
 		a.Sign(testKey(t, 1))
 		files, err := a.Render()
@@ -337,13 +337,13 @@ func TestCheckIgnoresSignatureWithoutKey(t *testing.T) {
 }
 
 func TestBuildRefusesUnknownTargetAndLowerFailure(t *testing.T) {
-	arts, d := Build(testPolicy("/p"), testBindings("/p"), BuildOptions{Targets: []string{"linux", "plan9"}, Version: "t"})
+	arts, d := Build(testPolicy("/p"), testBindings("/p"), BuildOptions{Targets: []ir.Platform{"linux", "plan9"}, Version: "t"})
 	if arts != nil || !hasCode(d, diag.TargetUnavailable) {
 		t.Errorf("unknown target: arts=%v diags=%v", arts, d)
 	}
 	p := testPolicy("/p")
 	p.Rules = append(p.Rules, ir.Rule{Path: "/unenforceable", Access: ir.Deny, Origin: ir.Origin{Kind: ir.OriginConfig}})
-	arts, d = Build(p, testBindings("/p"), BuildOptions{Targets: Platforms, Version: "t"})
+	arts, d = Build(p, testBindings("/p"), BuildOptions{Targets: ir.Platforms, Version: "t"})
 	if arts != nil || !hasCode(d, diag.LowerFailed) {
 		t.Errorf("lower failure: arts=%v diags=%v", arts, d)
 	}

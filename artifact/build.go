@@ -13,7 +13,7 @@ import (
 type BuildOptions struct {
 	// Targets are platform names; Build refuses an unknown or
 	// unregistered one rather than skipping it.
-	Targets []string
+	Targets []ir.Platform
 	// Version is the polc version stamped into the scope.
 	Version string
 	// SignKey, when set, signs every artifact.
@@ -36,14 +36,14 @@ func Build(p *ir.Policy, bindings ir.Bindings, opts BuildOptions) ([]*Artifact, 
 		diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "%s", Message(err))
 		return nil, diags
 	}
-	seen := map[string]bool{}
+	seen := map[ir.Platform]bool{}
 	for _, target := range opts.Targets {
 		if seen[target] {
 			continue
 		}
 		seen[target] = true
-		if !contains(Platforms, target) {
-			diags.Addf(diag.TargetUnavailable, diag.Pos{}, fmt.Sprintf("use one of %v", Platforms), "unknown target %q", target)
+		if _, err := ir.ParsePlatform(string(target)); err != nil {
+			diags.Addf(diag.TargetUnavailable, diag.Pos{}, fmt.Sprintf("use one of %v", ir.Platforms), "unknown target %q", target)
 			continue
 		}
 		b, err := backends.Get(target)

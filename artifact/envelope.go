@@ -27,9 +27,6 @@ const Format = "polc-artifact/v1"
 // before it is parsed.
 const MaxSize = 16 << 20
 
-// Platforms are the platform names an artifact may target.
-var Platforms = []string{"linux", "macos", "windows"}
-
 // Variables are the symbolic variables an artifact may ask the shim to bind.
 var Variables = []string{ir.VarCodexHome, ir.VarHome, ir.VarTmpdir, ir.VarWorkspaceRoot}
 
@@ -37,7 +34,9 @@ var Variables = []string{ir.VarCodexHome, ir.VarHome, ir.VarTmpdir, ir.VarWorksp
 // signed for one profile, platform, polc version and requirements set
 // cannot be passed off as another.
 type Scope struct {
-	Profile     string `json:"profile"`
+	Profile string `json:"profile"`
+	// Platform is an ir.Platform for a sandbox artifact (the devcontainer
+	// firewall's payload names firewall.Platform).
 	Platform    string `json:"platform"`
 	PolcVersion string `json:"polc_version"`
 	// RequirementsDigest is the policy's RequirementsDigest ("" when no
@@ -104,7 +103,7 @@ var suffixRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,15}$`)
 // New wraps a backend's output for a policy into an unsigned artifact.
 // bindings are the host values the policy was compiled with; they are used
 // only to symbolize origin file names, so that no host path is stored.
-func New(p *ir.Policy, bindings ir.Bindings, platform, version string, backend []byte, files map[string][]byte) (*Artifact, error) {
+func New(p *ir.Policy, bindings ir.Bindings, platform ir.Platform, version string, backend []byte, files map[string][]byte) (*Artifact, error) {
 	if p == nil {
 		return nil, errf(diag.ArtifactMalformed, "", "no policy to package")
 	}
@@ -121,7 +120,7 @@ func New(p *ir.Policy, bindings ir.Bindings, platform, version string, backend [
 	}
 	a := &Artifact{Envelope: Envelope{
 		Format: Format,
-		Scope: Scope{Profile: pol.Profile, Platform: platform, PolcVersion: version,
+		Scope: Scope{Profile: pol.Profile, Platform: string(platform), PolcVersion: version,
 			RequirementsDigest: pol.RequirementsDigest},
 		Payload: Payload{Policy: pol, Backend: json.RawMessage(bytes.TrimRight(canonBackend, "\n"))},
 	}}
@@ -292,8 +291,8 @@ func validate(e *Envelope) error {
 		return errf(diag.ArtifactMalformed, "", format, args...)
 	}
 	s := e.Scope
-	if !contains(Platforms, s.Platform) {
-		return bad("scope.platform %q is not one of %v", clip(s.Platform), Platforms)
+	if _, err := ir.ParsePlatform(s.Platform); err != nil {
+		return bad("scope.platform %q is not one of %v", clip(s.Platform), ir.Platforms)
 	}
 	if s.Profile == "" || s.PolcVersion == "" {
 		return bad("scope needs a profile and a polc_version")

@@ -16,9 +16,9 @@ import (
 // not import: it lowers a policy into a small JSON plan that names its
 // variables symbolically (as the real ones do), adds a side file on
 // macOS.
-type fakeBackend struct{ platform string }
+type fakeBackend struct{ platform ir.Platform }
 
-func (f fakeBackend) Platform() string { return f.platform }
+func (f fakeBackend) Platform() ir.Platform { return f.platform }
 
 func (f fakeBackend) Lower(p *ir.Policy, _ backends.Options) (*backends.Output, diag.List) {
 	var d diag.List
@@ -48,7 +48,7 @@ func (f fakeBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, 
 	if err := json.Unmarshal(payload, &plan); err != nil {
 		return nil, err
 	}
-	if plan["platform"] != f.platform {
+	if plan["platform"] != string(f.platform) {
 		return nil, errors.New("not my payload")
 	}
 	return fakeEval{}, nil
@@ -62,7 +62,7 @@ func (fakeEval) Decide(string, ir.Op) backends.Verdict { return backends.Verdict
 func (fakeEval) Network(string, int) backends.Verdict  { return backends.Verdict{Reason: "fake"} }
 
 func init() {
-	for _, p := range Platforms {
+	for _, p := range ir.Platforms {
 		backends.Register(fakeBackend{platform: p})
 	}
 }
@@ -114,7 +114,7 @@ func trustOf(keys ...ed25519.PrivateKey) []PublicKey {
 	return out
 }
 
-func mustBuild(t testing.TB, p *ir.Policy, b ir.Bindings, targets ...string) []*Artifact {
+func mustBuild(t testing.TB, p *ir.Policy, b ir.Bindings, targets ...ir.Platform) []*Artifact {
 	t.Helper()
 	arts, d := Build(p, b, BuildOptions{Targets: targets, Version: "test"})
 	if d.HasErrors() {

@@ -14,8 +14,8 @@ import (
 
 // Output is what a backend produces for one policy.
 type Output struct {
-	// Platform is linux, macos or windows.
-	Platform string
+	// Platform is the platform the payload is for.
+	Platform ir.Platform
 	// Payload is the canonical JSON artifact body.
 	Payload []byte
 	// Files are extra files written beside the artifact, by name suffix
@@ -46,7 +46,7 @@ type SocketEvaluator interface {
 
 // Backend lowers policies for one platform and evaluates its own artifacts.
 type Backend interface {
-	Platform() string
+	Platform() ir.Platform
 	// Lower compiles the policy. Rules the platform cannot enforce are
 	// reported as error diagnostics (fail closed) unless the caller opted in.
 	Lower(p *ir.Policy, opts Options) (*Output, diag.List)
@@ -61,18 +61,18 @@ type Options struct {
 	AllowUnenforceable bool
 }
 
-var registry = map[string]Backend{}
+var registry = map[ir.Platform]Backend{}
 
 // Register adds a backend; each backend package calls it from init.
 func Register(b Backend) {
 	if _, dup := registry[b.Platform()]; dup {
-		panic("backends: duplicate platform " + b.Platform())
+		panic("backends: duplicate platform " + string(b.Platform()))
 	}
 	registry[b.Platform()] = b
 }
 
 // Get returns the backend for a platform name.
-func Get(platform string) (Backend, error) {
+func Get(platform ir.Platform) (Backend, error) {
 	b, ok := registry[platform]
 	if !ok {
 		return nil, fmt.Errorf("unknown target %q (known: %v)", platform, Platforms())
@@ -81,11 +81,11 @@ func Get(platform string) (Backend, error) {
 }
 
 // Platforms lists the registered platform names, sorted.
-func Platforms() []string {
-	out := make([]string, 0, len(registry))
+func Platforms() []ir.Platform {
+	out := make([]ir.Platform, 0, len(registry))
 	for k := range registry {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
 	return out
 }

@@ -165,8 +165,9 @@ func produce(t *testing.T, in map[string]string) []txtar.File {
 	for _, p := range strings.Fields(in["full"]) {
 		full[p] = true
 	}
-	for _, platform := range backends.Platforms() {
-		b, _ := backends.Get(platform)
+	for _, pl := range backends.Platforms() {
+		b, _ := backends.Get(pl)
+		platform := string(pl)
 		o, ld := lower(t, b, res.Policy)
 		var lb strings.Builder
 		for _, d := range ld {

@@ -3,7 +3,6 @@ package ir
 import (
 	"fmt"
 	"path"
-	"runtime"
 	"sort"
 	"strings"
 
@@ -13,26 +12,15 @@ import (
 // Env is the host a policy is judged on.
 type Env struct {
 	Bindings Bindings
-	// Platform selects MinimalRoots: linux, macos or windows. Empty means
-	// the platform polc runs on.
-	Platform string
+	// Platform selects MinimalRoots. Empty means the platform polc runs
+	// on.
+	Platform Platform
 	// Resolve canonicalizes a host path (symlinks in its existing part).
 	// Nil means ResolvePath on the real filesystem.
 	Resolve func(string) string
 	// Exists reports whether a host path exists, for SkipIfMissing rules.
 	// Nil means Exists on the real filesystem.
 	Exists func(string) bool
-}
-
-// HostPlatform is the platform name of the running binary.
-func HostPlatform() string {
-	switch runtime.GOOS {
-	case "darwin":
-		return "macos"
-	case "windows":
-		return "windows"
-	}
-	return "linux"
 }
 
 // Decision is the answer for one path and operation.

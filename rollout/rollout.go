@@ -56,7 +56,7 @@ type Options struct {
 	// this machine's name.
 	Hostname string
 	// Platforms to report; empty means every registered backend.
-	Platforms []string
+	Platforms []ir.Platform
 	// Expand runs the compiler's deny-glob expansion over project trees
 	// (a filesystem walk); off by default.
 	Expand bool
@@ -98,9 +98,9 @@ func worst(a, b Status) Status {
 
 // Report is the outcome of a run.
 type Report struct {
-	Requirements []string `json:"requirements"`
-	Baseline     []string `json:"baseline,omitempty"`
-	Platforms    []string `json:"platforms"`
+	Requirements []string      `json:"requirements"`
+	Baseline     []string      `json:"baseline,omitempty"`
+	Platforms    []ir.Platform `json:"platforms"`
 	// Host is the host name remote_sandbox_config was matched against,
 	// when one was given.
 	Host    string   `json:"host,omitempty"`
@@ -156,8 +156,8 @@ type Refusal struct {
 
 // Platform is what the change does on one platform.
 type Platform struct {
-	Platform string `json:"platform"`
-	Status   Status `json:"status"`
+	Platform ir.Platform `json:"platform"`
+	Status   Status      `json:"status"`
 	// Refusals are the platform's backend refusing the new policy.
 	Refusals []Refusal `json:"refusals,omitempty"`
 	// BaselineRefused: the platform's backend refused the baseline's
@@ -180,9 +180,9 @@ type Change struct {
 
 // Summary counts statuses: per config, per profile and per platform.
 type Summary struct {
-	Configs     map[Status]int            `json:"configs"`
-	Profiles    map[Status]int            `json:"profiles"`
-	PerPlatform map[string]map[Status]int `json:"platforms"`
+	Configs     map[Status]int                 `json:"configs"`
+	Profiles    map[Status]int                 `json:"profiles"`
+	PerPlatform map[ir.Platform]map[Status]int `json:"platforms"`
 }
 
 // Worst is the worst status of any config in the report.
@@ -280,7 +280,7 @@ func summarize(rep *Report) Summary {
 		}
 		return m
 	}
-	s := Summary{Configs: zero(), Profiles: zero(), PerPlatform: map[string]map[Status]int{}}
+	s := Summary{Configs: zero(), Profiles: zero(), PerPlatform: map[ir.Platform]map[Status]int{}}
 	for _, pl := range rep.Platforms {
 		s.PerPlatform[pl] = zero()
 	}
@@ -324,7 +324,7 @@ type runner struct {
 	host *compiler.HostCache
 	// lowered caches, per policy (origins' positions left out) and
 	// platform, whether the backend refuses it.
-	lowered map[[sha256.Size]byte]map[string]bool
+	lowered map[[sha256.Size]byte]map[ir.Platform]bool
 }
 
 func newRunner(opts Options) (*runner, error) {
@@ -338,7 +338,7 @@ func newRunner(opts Options) (*runner, error) {
 		root = real
 	}
 	r := &runner{opts: opts, neutral: root, reqFiles: map[string]bool{}, baseFiles: map[string]bool{},
-		lowered: map[[sha256.Size]byte]map[string]bool{}, seen: map[[sha256.Size]byte]*memo{},
+		lowered: map[[sha256.Size]byte]map[ir.Platform]bool{}, seen: map[[sha256.Size]byte]*memo{},
 		host: compiler.NewHostCache()}
 	for _, d := range []*string{&r.home, &r.project, &r.codexHome, &r.tmp, &r.system} {
 		*d, err = os.MkdirTemp(root, "")
@@ -534,7 +534,7 @@ func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
 	}
 	// The new policy compiles: compare it with the baseline's on each
 	// platform, and ask each backend whether it can enforce it.
-	var perPlatform map[string][]Change
+	var perPlatform map[ir.Platform][]Change
 	baselineRefused := old.Policy == nil
 	if !baselineRefused {
 		perPlatform = r.changes(old, nw)
@@ -598,7 +598,7 @@ func classify(cs []Change) Status {
 // and returns its errors. Verdicts are cached per policy without its
 // positions: most users' profiles lower alike, and only a refusal needs
 // the messages of this very policy.
-func (r *runner) lower(k *keyed, platform string) diag.List {
+func (r *runner) lower(k *keyed, platform ir.Platform) diag.List {
 	b, err := backends.Get(platform)
 	if err != nil {
 		return diag.List{{Code: diag.RolloutBadInput, Severity: diag.Error, Message: err.Error()}}
@@ -624,7 +624,7 @@ func (r *runner) lower(k *keyed, platform string) diag.List {
 	if ok {
 		r.mu.Lock()
 		if r.lowered[key] == nil {
-			r.lowered[key] = map[string]bool{}
+			r.lowered[key] = map[ir.Platform]bool{}
 		}
 		r.lowered[key][platform] = len(errs) > 0
 		r.mu.Unlock()

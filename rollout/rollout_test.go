@@ -3,6 +3,7 @@ package rollout
 import (
 	"os"
 	"path/filepath"
+	"polc/ir"
 	"strings"
 	"testing"
 
@@ -78,7 +79,7 @@ func TestDuplicateConfigsNameTheirOwnFile(t *testing.T) {
 		"corpus/b.toml":        cfg,
 		"corpus/c/config.toml": cfg,
 	})
-	rep, d, err := Run([]string{filepath.Join(root, "corpus")}, Options{Requirements: []string{filepath.Join(root, "new.toml")}, Platforms: []string{"linux"}})
+	rep, d, err := Run([]string{filepath.Join(root, "corpus")}, Options{Requirements: []string{filepath.Join(root, "new.toml")}, Platforms: []ir.Platform{ir.Linux}})
 	if err != nil || d.HasErrors() {
 		t.Fatal(err, d)
 	}

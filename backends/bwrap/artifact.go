@@ -125,7 +125,7 @@ func init() { backends.Register(linuxBackend{}) }
 
 type linuxBackend struct{}
 
-func (linuxBackend) Platform() string { return "linux" }
+func (linuxBackend) Platform() ir.Platform { return ir.Linux }
 
 // Lower implements backends.Backend.
 func (linuxBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
@@ -138,7 +138,7 @@ func (linuxBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Output
 		diags.Addf(diag.LinuxBadArtifact, diag.Pos{}, "report a bug", "encoding the linux artifact: %v", err)
 		return nil, diags
 	}
-	return &backends.Output{Platform: "linux", Payload: payload}, diags
+	return &backends.Output{Platform: ir.Linux, Payload: payload}, diags
 }
 
 // Evaluator implements backends.Backend.
@@ -221,7 +221,7 @@ func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 		art.Mounts = append(art.Mounts, m)
 	}
 	if p.Minimal != nil {
-		for _, root := range ir.MinimalRoots["linux"] {
+		for _, root := range ir.MinimalRoots[ir.Linux] {
 			art.Mounts = append(art.Mounts, Mount{Path: root, Access: accessRead, Minimal: true, SkipIfMissing: true, Origin: minimalOrigin})
 		}
 	}

@@ -15,7 +15,7 @@ func init() { backends.Register(macosBackend{}) }
 
 type macosBackend struct{}
 
-func (macosBackend) Platform() string { return "macos" }
+func (macosBackend) Platform() ir.Platform { return ir.MacOS }
 
 func (macosBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
 	return Lower(p, opts)
@@ -212,7 +212,7 @@ func (e *Evaluator) minimalNote(path string, allowed bool) string {
 	if e.Payload == nil || !hasMinimal(e.Payload) {
 		return ""
 	}
-	for _, m := range ir.MinimalRoots["macos"] {
+	for _, m := range ir.MinimalRoots[ir.MacOS] {
 		if allowed && ir.HasPathPrefix(path, m) {
 			return fmt.Sprintf(" (:minimal: %s is in Codex's curated macOS platform defaults)", m)
 		}

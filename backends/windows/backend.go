@@ -15,7 +15,7 @@ func init() { backends.Register(windowsBackend{}) }
 // windowsBackend is the backends.Backend for "windows".
 type windowsBackend struct{}
 
-func (windowsBackend) Platform() string { return "windows" }
+func (windowsBackend) Platform() ir.Platform { return ir.Windows }
 
 // Lower builds the plan. Rules the preferred mode cannot enforce are
 // errors unless opts.AllowUnenforceable.
@@ -26,7 +26,7 @@ func (windowsBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Outp
 		diags.Addf(diag.WindowsBadPlan, diag.Pos{}, "report this as a polc bug", "cannot encode the windows plan: %v", err)
 		return nil, diags
 	}
-	return &backends.Output{Platform: "windows", Payload: payload}, diags
+	return &backends.Output{Platform: ir.Windows, Payload: payload}, diags
 }
 
 // ModeEnv selects a mode other than the plan's preferred one, for the

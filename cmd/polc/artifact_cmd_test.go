@@ -12,6 +12,7 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"polc/backends"
+	"polc/ir"
 )
 
 // The tests run polc as a child process (this test binary, re-entered
@@ -101,7 +102,7 @@ glob_scan_max_depth = 3
 
 // registeredTargets are the platforms this polc can build; the tests
 // build only those, and test the refusal of the others.
-func registeredTargets() string { return strings.Join(backends.Platforms(), ",") }
+func registeredTargets() string { return ir.JoinPlatforms(backends.Platforms(), ",") }
 
 func needLinux(t *testing.T) {
 	if _, err := backends.Get("linux"); err != nil {
@@ -177,8 +178,8 @@ func TestBuildRefusesWhatItCannotBuild(t *testing.T) {
 	if _, errs, code := w.polc("proj", "build", "--target=linux,plan9"); code != 2 || !strings.Contains(errs, `unknown target "plan9"`) {
 		t.Errorf("unknown target: exit %d, %s", code, errs)
 	}
-	var missing string
-	for _, p := range []string{"linux", "macos", "windows"} {
+	var missing ir.Platform
+	for _, p := range ir.Platforms {
 		if _, err := backends.Get(p); err != nil {
 			missing = p
 		}
@@ -187,7 +188,7 @@ func TestBuildRefusesWhatItCannotBuild(t *testing.T) {
 		t.Skip("every backend is registered")
 	}
 	_, errs, code := w.polc("proj", "build", "--target=linux,windows,macos")
-	if code != 1 || !strings.Contains(errs, "target "+missing+": no backend") {
+	if code != 1 || !strings.Contains(errs, "target "+string(missing)+": no backend") {
 		t.Errorf("unregistered target %s: exit %d, %s", missing, code, errs)
 	}
 	if _, err := os.Stat(w.path("proj/.polc")); err == nil {

@@ -148,16 +148,20 @@ func checkAll(c *cli.Context, opts compiler.Options, format string) error {
 // the backends report (rules a platform cannot enforce, or enforces
 // differently) to the diagnostics, marked with the platform.
 func lowerCheck(targets string, res *compiler.Result, opts backends.Options) error {
-	platforms := backends.Platforms()
+	platforms := ir.Platforms
 	switch targets {
 	case "":
 	case "none":
 		platforms = nil
 	default:
-		platforms = strings.Split(targets, ",")
+		ps, err := parsePlatforms(targets)
+		if err != nil {
+			return err
+		}
+		platforms = ps
 	}
 	for _, p := range platforms {
-		b, err := backends.Get(strings.TrimSpace(p))
+		b, err := backends.Get(p)
 		if err != nil {
 			return usageErr("--target: %v", err)
 		}
@@ -173,8 +177,8 @@ func lowerCheck(targets string, res *compiler.Result, opts backends.Options) err
 			if quiet && d.Severity == diag.Info {
 				continue
 			}
-			if !strings.HasPrefix(d.Message, b.Platform()+": ") {
-				d.Message = b.Platform() + ": " + d.Message
+			if !strings.HasPrefix(d.Message, string(b.Platform())+": ") {
+				d.Message = string(b.Platform()) + ": " + d.Message
 			}
 			res.Diags = append(res.Diags, d)
 		}

@@ -97,7 +97,7 @@ func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
 		}
 		return hostprobe.Sandbox{}, failErr("doctor: %s; polc check shows every problem", msg)
 	}
-	b, err := backends.Get("linux")
+	b, err := backends.Get(ir.Linux)
 	if err != nil {
 		return hostprobe.Sandbox{}, failErr("%v", err)
 	}
@@ -173,7 +173,7 @@ func needsOf(res *compiler.Result) *hostprobe.Needs {
 		return n
 	}
 	env := res.Env
-	env.Platform = "linux"
+	env.Platform = ir.Linux
 	dec, err := ir.NewDecider(p, env)
 	if err != nil {
 		n.ReadLimit = "could not be evaluated: " + err.Error()

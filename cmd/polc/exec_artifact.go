@@ -76,7 +76,7 @@ func loadExecArtifact(file string, trust []string, dir string) (*prepared, error
 	if err != nil {
 		return refuse(err)
 	}
-	if host := ir.HostPlatform(); a.Scope.Platform != host {
+	if host := ir.HostPlatform(); a.Scope.Platform != string(host) {
 		return refuse(&artifact.Error{Code: diag.ArtifactWrongPlatform, Msg: fmt.Sprintf(
 			"artifact is for %s, this host runs %s; build it with polc build --target %s", a.Scope.Platform, host, host)})
 	}
@@ -106,7 +106,7 @@ func loadExecArtifact(file string, trust []string, dir string) (*prepared, error
 	if len(keys) == 0 {
 		warning = fmt.Sprintf("polc: warning: %s: signature not checked: no trust key configured (--trust PUBKEY, or %s/*.pub)", file, systemTrustDir)
 	}
-	out := &backends.Output{Platform: a.Scope.Platform, Payload: a.Payload.Backend, Files: a.Files}
+	out := &backends.Output{Platform: ir.Platform(a.Scope.Platform), Payload: a.Payload.Backend, Files: a.Files}
 	// The signed policy's network: the domain rules a proxy-only network
 	// enforces (Decode checked that the policy is there).
 	network := a.Payload.Policy.Network

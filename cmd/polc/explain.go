@@ -90,7 +90,11 @@ func runExplain(c *cli.Context) error {
 	target := c.String("target")
 	var backend backends.Backend
 	if target != "ir" {
-		b, err := backends.Get(target)
+		p, err := ir.ParsePlatform(target)
+		if err != nil {
+			return usageErr("unknown target %q (known: %v)", target, ir.Platforms)
+		}
+		b, err := backends.Get(p)
 		if err != nil {
 			return usageErr("%v", err)
 		}
@@ -113,7 +117,7 @@ func runExplain(c *cli.Context) error {
 	// :minimal means that platform's system roots on both sides.
 	refEnv := res.Env
 	if backend != nil {
-		refEnv.Platform = target
+		refEnv.Platform = backend.Platform()
 	}
 	dec, err := ir.NewDecider(res.Policy, refEnv)
 	if err != nil {

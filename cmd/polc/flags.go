@@ -1,10 +1,13 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
 	"polc/backends"
 	"polc/compiler"
+	"polc/ir"
 )
 
 // Flags shared by the commands that compile a profile.
@@ -42,4 +45,17 @@ func compileOptions(c *cli.Context) compiler.Options {
 // lowerOptions reads the flags that tune the backends.
 func lowerOptions(c *cli.Context) backends.Options {
 	return backends.Options{AllowUnenforceable: c.Bool(allowUnenforceableFlag.Name)}
+}
+
+// parsePlatforms reads a comma-separated --target list of platforms.
+func parsePlatforms(s string) ([]ir.Platform, error) {
+	var out []ir.Platform
+	for _, name := range strings.Split(s, ",") {
+		p, err := ir.ParsePlatform(strings.TrimSpace(name))
+		if err != nil {
+			return nil, usageErr("--target: unknown target %q (known: %v)", strings.TrimSpace(name), ir.Platforms)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

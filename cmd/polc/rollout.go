@@ -8,7 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"polc/backends"
 	"polc/rollout"
 )
 
@@ -70,13 +69,11 @@ func runRollout(c *cli.Context) error {
 		Lower:        lowerOptions(c),
 	}
 	if t := c.String("target"); t != "" {
-		for _, p := range strings.Split(t, ",") {
-			p = strings.TrimSpace(p)
-			if _, err := backends.Get(p); err != nil {
-				return usageErr("--target: %v", err)
-			}
-			opts.Platforms = append(opts.Platforms, p)
+		ps, err := parsePlatforms(t)
+		if err != nil {
+			return err
 		}
+		opts.Platforms = ps
 	}
 	for _, f := range append(append([]string(nil), opts.Requirements...), opts.Baseline...) {
 		if fi, err := os.Stat(f); err != nil || fi.IsDir() {
