@@ -13,7 +13,8 @@ func BenchmarkBuildThreePlatforms(b *testing.B) {
 	key := testKey(b, 1)
 	b.ReportAllocs()
 	for b.Loop() {
-		arts, d := Build(p, bind, BuildOptions{Targets: ir.Platforms, Version: "bench", SignKey: key})
+		p, lowered := fakeLowerAll(b, p, bind, ir.Platforms)
+		arts, d := Build(p, bind, lowered, BuildOptions{Version: "bench", SignKey: key})
 		if d.HasErrors() || len(arts) != 3 {
 			b.Fatal(d.Err())
 		}

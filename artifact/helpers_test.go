@@ -43,6 +43,11 @@ func (f fakeBackend) Lower(p *ir.Policy, _ backends.Options) (*backends.Output, 
 	return out, d
 }
 
+func (f fakeBackend) Check(p *ir.Policy, opts backends.Options) diag.List {
+	_, d := f.Lower(p, opts)
+	return d
+}
+
 func (f fakeBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, error) {
 	var plan map[string]any
 	if err := json.Unmarshal(payload, &plan); err != nil {
@@ -61,10 +66,20 @@ type fakeEval struct{}
 func (fakeEval) Decide(string, ir.Op) backends.Verdict { return backends.Verdict{Reason: "fake"} }
 func (fakeEval) Network(string, int) backends.Verdict  { return backends.Verdict{Reason: "fake"} }
 
-func init() {
-	for _, p := range ir.Platforms {
-		backends.Register(fakeBackend{platform: p})
+// fakeLowerAll lowers the portable policy with the fake backends, as
+// polc build lowers it with the real ones (lowering.LowerAll).
+func fakeLowerAll(t testing.TB, p *ir.Policy, b ir.Bindings, targets []ir.Platform) (*ir.Policy, []backends.Result) {
+	t.Helper()
+	p, err := PortablePolicy(p, b)
+	if err != nil {
+		t.Fatal(err)
 	}
+	var rs []backends.Result
+	for _, pl := range targets {
+		out, d := fakeBackend{platform: pl}.Lower(p, backends.Options{})
+		rs = append(rs, backends.Result{Platform: pl, Output: out, Diags: d})
+	}
+	return p, rs
 }
 
 // testPolicy is the seed-like workspace profile, with origins pointing at
@@ -116,7 +131,8 @@ func trustOf(keys ...ed25519.PrivateKey) []PublicKey {
 
 func mustBuild(t testing.TB, p *ir.Policy, b ir.Bindings, targets ...ir.Platform) []*Artifact {
 	t.Helper()
-	arts, d := Build(p, b, BuildOptions{Targets: targets, Version: "test"})
+	p, lowered := fakeLowerAll(t, p, b, targets)
+	arts, d := Build(p, b, lowered, BuildOptions{Version: "test"})
 	if d.HasErrors() {
 		t.Fatalf("build: %v", d.Err())
 	}

@@ -1,13 +1,12 @@
-// Package backends is the registry of platform backends. Each backend
-// lowers an ir.Policy into its artifact payload and can read that payload
-// back through an evaluator, so that what a platform would enforce is
-// checked against ir.Decide (translation validation).
+// Package backends is what every platform backend implements. Each
+// backend lowers an ir.Policy into its artifact payload and can read that
+// payload back through an evaluator, so that what a platform would
+// enforce is checked against ir.Decide (translation validation). The set
+// of backends is closed: package lowering lists them, one per
+// ir.Platform.
 package backends
 
 import (
-	"fmt"
-	"sort"
-
 	"polc/diag"
 	"polc/ir"
 )
@@ -50,6 +49,9 @@ type Backend interface {
 	// Lower compiles the policy. Rules the platform cannot enforce are
 	// reported as error diagnostics (fail closed) unless the caller opted in.
 	Lower(p *ir.Policy, opts Options) (*Output, diag.List)
+	// Check reports what Lower would, without building the payload
+	// (polc rollout asks it of thousands of policies).
+	Check(p *ir.Policy, opts Options) diag.List
 	// Evaluator reads a payload produced by Lower back, bound to env.
 	Evaluator(payload []byte, env ir.Env) (Evaluator, error)
 }
@@ -61,31 +63,25 @@ type Options struct {
 	AllowUnenforceable bool
 }
 
-var registry = map[ir.Platform]Backend{}
-
-// Register adds a backend; each backend package calls it from init.
-func Register(b Backend) {
-	if _, dup := registry[b.Platform()]; dup {
-		panic("backends: duplicate platform " + string(b.Platform()))
-	}
-	registry[b.Platform()] = b
+// Result is one platform's lowering (see package lowering's LowerAll).
+type Result struct {
+	Platform ir.Platform
+	// Output is the artifact payload. A refused platform (Refusal not
+	// nil) may still have one, to show what the backend made of the
+	// policy (the golden corpus does); nothing runs or writes it.
+	Output *Output
+	// Diags are the backend's diagnostics: what the platform cannot
+	// enforce, or enforces differently.
+	Diags diag.List
 }
 
-// Get returns the backend for a platform name.
-func Get(platform ir.Platform) (Backend, error) {
-	b, ok := registry[platform]
-	if !ok {
-		return nil, fmt.Errorf("unknown target %q (known: %v)", platform, Platforms())
+// Refusal is the first error that refused the platform, or nil when the
+// policy was lowered (and Output is set).
+func (r Result) Refusal() *diag.Diagnostic {
+	for i := range r.Diags {
+		if r.Diags[i].Severity == diag.Error {
+			return &r.Diags[i]
+		}
 	}
-	return b, nil
-}
-
-// Platforms lists the registered platform names, sorted.
-func Platforms() []ir.Platform {
-	out := make([]ir.Platform, 0, len(registry))
-	for k := range registry {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+	return nil
 }

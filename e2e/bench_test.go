@@ -10,6 +10,8 @@ import (
 	"polc/backends/bwrap"
 	"polc/compiler"
 	"polc/conformance"
+	"polc/ir"
+	"polc/lowering"
 )
 
 // benchWorld builds a case's world for a benchmark, under /var/tmp (the
@@ -38,10 +40,7 @@ func BenchmarkExecPrepare(b *testing.B) {
 		Tree: []string{"proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/y.env", "proj/.git/HEAD"}}
 	root, w := benchWorld(b, c)
 	cache := filepath.Join(root, "cache")
-	be, err := backends.Get("linux")
-	if err != nil {
-		b.Fatal(err)
-	}
+	be := lowering.Backend(ir.Linux)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res := compiler.Compile(compiler.Options{Dir: w.Proj, Profile: "workspace", ForExec: true, NoExpand: true,
@@ -82,10 +81,7 @@ func BenchmarkPlanLargeTree(b *testing.B) {
 	if res.Policy == nil {
 		b.Fatal(res.Diags)
 	}
-	be, err := backends.Get("linux")
-	if err != nil {
-		b.Fatal(err)
-	}
+	be := lowering.Backend(ir.Linux)
 	out, diags := be.Lower(res.Policy, backends.Options{})
 	if diags.HasErrors() {
 		b.Fatal(diags)

@@ -20,6 +20,7 @@ import (
 	"polc/compiler"
 	"polc/conformance"
 	"polc/ir"
+	"polc/lowering"
 )
 
 var update = flag.Bool("update", false, "rewrite the output sections of the golden cases")
@@ -165,13 +166,11 @@ func produce(t *testing.T, in map[string]string) []txtar.File {
 	for _, p := range strings.Fields(in["full"]) {
 		full[p] = true
 	}
-	for _, pl := range backends.Platforms() {
-		b, _ := backends.Get(pl)
-		platform := string(pl)
-		o, ld := lower(t, b, res.Policy)
+	for _, r := range lowerAll(t, res.Policy) {
+		platform, o := string(r.Platform), r.Output
 		var lb strings.Builder
-		for _, d := range ld {
-			lb.WriteString(d)
+		for _, d := range r.Diags {
+			lb.WriteString(d.String())
 			lb.WriteString("\n")
 		}
 		if lb.Len() > 0 {
@@ -229,18 +228,16 @@ func explainNet(t *testing.T, p *ir.Policy, probes string) string {
 }
 
 // lower runs a backend, turning a panic into a test failure.
-func lower(t *testing.T, b backends.Backend, p *ir.Policy) (o *backends.Output, diags []string) {
+// lowerAll lowers the policy for every platform, as polc build does; a
+// backend's panic fails the case instead of the run.
+func lowerAll(t *testing.T, p *ir.Policy) (rs []backends.Result) {
 	defer func() {
 		if r := recover(); r != nil {
-			t.Errorf("backend %s panicked: %v", b.Platform(), r)
-			o = nil
+			t.Errorf("a backend panicked: %v", r)
+			rs = nil
 		}
 	}()
-	out, ds := b.Lower(p, backends.Options{})
-	for _, d := range ds {
-		diags = append(diags, d.String())
-	}
-	return out, diags
+	return lowering.LowerAll(p, ir.Platforms, backends.Options{})
 }
 
 func sortedKeys(m map[string][]byte) []string {

@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	_ "polc/backends/bwrap"
-	_ "polc/backends/seatbelt"
-	_ "polc/backends/windows"
 )
 
 // benchCorpus writes n users' configs, each defining three profiles (one

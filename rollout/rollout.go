@@ -16,8 +16,8 @@
 //
 // Nothing here models policies anew: each side is compiled by package
 // compiler (exactly as polc check compiles it), compared by
-// artifact/semdiff (exactly as polc diff compares), and lowered by the
-// registered backends for the per-platform refusals. A corpus entry that
+// artifact/semdiff (exactly as polc diff compares), and lowered by each
+// platform's backend (package lowering) for the per-platform refusals. A corpus entry that
 // cannot be evaluated (unreadable, broken TOML, a missing profile) is
 // reported as an error of that entry and the run goes on.
 //
@@ -42,6 +42,7 @@ import (
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
+	"polc/lowering"
 )
 
 // Options select the change and how to check it.
@@ -55,7 +56,7 @@ type Options struct {
 	// Hostname is matched against [[remote_sandbox_config]]; empty means
 	// this machine's name.
 	Hostname string
-	// Platforms to report; empty means every registered backend.
+	// Platforms to report; empty means every platform.
 	Platforms []ir.Platform
 	// Expand runs the compiler's deny-glob expansion over project trees
 	// (a filesystem walk); off by default.
@@ -206,7 +207,7 @@ func Run(paths []string, opts Options) (*Report, diag.List, error) {
 // runner.plain), which the tests hold the fast path to.
 func run(paths []string, opts Options, plain bool) (*Report, diag.List, error) {
 	if len(opts.Platforms) == 0 {
-		opts.Platforms = backends.Platforms()
+		opts.Platforms = ir.Platforms
 	}
 	r, err := newRunner(opts)
 	if err != nil {
@@ -599,10 +600,6 @@ func classify(cs []Change) Status {
 // positions: most users' profiles lower alike, and only a refusal needs
 // the messages of this very policy.
 func (r *runner) lower(k *keyed, platform ir.Platform) diag.List {
-	b, err := backends.Get(platform)
-	if err != nil {
-		return diag.List{{Code: diag.RolloutBadInput, Severity: diag.Error, Message: err.Error()}}
-	}
 	p := k.p
 	key, ok := k.key()
 	ok = ok && !r.plain
@@ -615,10 +612,10 @@ func (r *runner) lower(k *keyed, platform ir.Platform) diag.List {
 		}
 	}
 	var diags diag.List
-	if c, ok := b.(checker); ok && !r.plain {
-		diags = c.Check(p, r.opts.Lower)
+	if r.plain {
+		diags = lowering.LowerAll(p, []ir.Platform{platform}, r.opts.Lower)[0].Diags
 	} else {
-		_, diags = b.Lower(p, r.opts.Lower)
+		diags = lowering.Backend(platform).Check(p, r.opts.Lower)
 	}
 	errs := diags.Errors()
 	if ok {
@@ -630,12 +627,6 @@ func (r *runner) lower(k *keyed, platform ir.Platform) diag.List {
 		r.mu.Unlock()
 	}
 	return errs
-}
-
-// checker is a backend that says what it cannot enforce without building
-// its payload (the Linux and Windows backends); the others are lowered.
-type checker interface {
-	Check(p *ir.Policy, opts backends.Options) diag.List
 }
 
 // keyed is a policy and its policyKey, computed once: a profile's

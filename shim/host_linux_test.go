@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"polc/backends"
-	_ "polc/backends/bwrap"
+	"polc/backends/bwrap"
 	"polc/hostprobe"
 	"polc/ir"
 )
@@ -18,10 +18,7 @@ import (
 // payloadFor lowers rules for Linux as polc exec does.
 func payloadFor(t *testing.T, rules ...ir.Rule) []byte {
 	t.Helper()
-	b, err := backends.Get("linux")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := bwrap.Backend
 	out, diags := b.Lower(&ir.Policy{Profile: "p", Rules: rules}, backends.Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)

@@ -39,10 +39,7 @@ func TestUnelevatedConfinesWrites(t *testing.T) {
 	}
 	pol := &ir.Policy{Profile: "t", Minimal: &ir.Origin{}, Network: ir.Network{Mode: ir.NetworkFull},
 		Rules: []ir.Rule{{Path: "/", Access: ir.Read}, {Path: ir.VarWorkspaceRoot, Access: ir.Write}}}
-	b, err := backends.Get("windows")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := winplan.Backend
 	art, diags := b.Lower(pol, backends.Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -84,10 +81,7 @@ func TestProxyStartFailsClosed(t *testing.T) {
 	pol := &ir.Policy{Profile: "t", Minimal: &ir.Origin{},
 		Network: ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: port}},
 		Rules:   []ir.Rule{{Path: "/", Access: ir.Read}, {Path: ir.VarWorkspaceRoot, Access: ir.Write}}}
-	b, err := backends.Get("windows")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := winplan.Backend
 	// Unelevated mode (accepted as unenforceable) needs no setup.
 	art, diags := b.Lower(pol, backends.Options{AllowUnenforceable: true})
 	if diags.HasErrors() {

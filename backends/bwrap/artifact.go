@@ -121,7 +121,8 @@ type GlobMask struct {
 	Origin    string `json:"origin,omitempty"`
 }
 
-func init() { backends.Register(linuxBackend{}) }
+// Backend is the Linux backend.
+var Backend backends.Backend = linuxBackend{}
 
 type linuxBackend struct{}
 

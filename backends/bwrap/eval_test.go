@@ -91,10 +91,7 @@ func matchesAnyGlob(d *ir.Policy, env ir.Env, path string) bool {
 // root grants nothing) and new files matching a glob (globs are a
 // snapshot). Symlinks: TestEvaluatorAgreesWithDecideThroughSymlinks.
 func TestEvaluatorAgreesWithDecide(t *testing.T) {
-	b, err := backends.Get("linux")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := Backend
 	for seed := uint64(1); seed <= 100; seed++ {
 		r := rand.New(rand.NewPCG(seed, 7))
 		root := t.TempDir()
@@ -164,7 +161,7 @@ func TestEvaluatorAgreesWithDecide(t *testing.T) {
 // TestEvaluatorNeverLooserOnMissingPaths: rules on paths that do not
 // exist may make Linux stricter than ir.Decide, never looser.
 func TestEvaluatorNeverLooserOnMissingPaths(t *testing.T) {
-	b, _ := backends.Get("linux")
+	b := Backend
 	for seed := uint64(1); seed <= 40; seed++ {
 		r := rand.New(rand.NewPCG(seed, 11))
 		root, _ := filepath.EvalSymlinks(t.TempDir())

@@ -95,10 +95,7 @@ func TestGlobDenies(t *testing.T) {
 // absolute or relative), and reading or writing through each link, and
 // at its target, must get ir.Decide's answer as Linux enforces it.
 func TestEvaluatorAgreesWithDecideThroughSymlinks(t *testing.T) {
-	b, err := backends.Get("linux")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := Backend
 	linkNames := []string{"x.env", "named.env", "secrets", "id_rsa", "k.key", "docs", "plain", "alias"}
 	checked, refused := 0, 0
 	for seed := uint64(1); seed <= 80; seed++ {
@@ -270,7 +267,7 @@ func TestDeniedDirOutsideRootsHeldUnreadable(t *testing.T) {
 // rule names are absent from a tmpfs root, as in the reference; so are
 // the subdirectories of a denied directory that keeps carve-outs.)
 func TestDeniedDirsArePresent(t *testing.T) {
-	b, _ := backends.Get("linux")
+	b := Backend
 	held := 0
 	for seed := uint64(1); seed <= 80; seed++ {
 		r := rand.New(rand.NewPCG(seed, 31))

@@ -11,7 +11,8 @@ import (
 	"polc/ir"
 )
 
-func init() { backends.Register(macosBackend{}) }
+// Backend is the macOS backend.
+var Backend backends.Backend = macosBackend{}
 
 type macosBackend struct{}
 

@@ -10,9 +10,10 @@ import (
 	"polc/ir"
 )
 
-func init() { backends.Register(windowsBackend{}) }
+// Backend is the Windows backend.
+var Backend backends.Backend = windowsBackend{}
 
-// windowsBackend is the backends.Backend for "windows".
+// windowsBackend is the backends.Backend for ir.Windows.
 type windowsBackend struct{}
 
 func (windowsBackend) Platform() ir.Platform { return ir.Windows }

@@ -20,6 +20,7 @@ import (
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
+	"polc/lowering"
 )
 
 func init() {
@@ -96,9 +97,14 @@ func runBuild(c *cli.Context) (err error) {
 			return err
 		}
 	}
-	arts, diags := artifact.Build(res.Policy, res.Env.Bindings, artifact.BuildOptions{
-		Targets: targets, Version: version, SignKey: key, Lower: lowerOptions(c),
-	})
+	// The backends lower the portable policy, so that origins they copy
+	// into their payloads name files symbolically too.
+	portable, err := artifact.PortablePolicy(res.Policy, res.Env.Bindings)
+	if err != nil {
+		return failErr("%v", err)
+	}
+	arts, diags := artifact.Build(portable, res.Env.Bindings, lowering.LowerAll(portable, targets, lowerOptions(c)),
+		artifact.BuildOptions{Version: version, SignKey: key})
 	// The backends lowered the portable policy, whose origins name files
 	// symbolically; point the user at the real files.
 	for i := range diags {

@@ -16,6 +16,7 @@ import (
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
+	"polc/lowering"
 )
 
 func init() {
@@ -30,7 +31,7 @@ func init() {
 			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
 			&cli.BoolFlag{Name: "verbose", Usage: "name every path a grouped diagnostic counts, those outside the project and the home included"},
 			&cli.BoolFlag{Name: "all", Usage: "check every profile (the built-ins and each [permissions] profile), not only the selected one"},
-			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` whose backends also check the policy (default: every registered one; none to skip)"},
+			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` whose backends also check the policy (default: every platform; none to skip)"},
 		),
 		Action: runCheck,
 	})
@@ -160,25 +161,20 @@ func lowerCheck(targets string, res *compiler.Result, opts backends.Options) err
 		}
 		platforms = ps
 	}
-	for _, p := range platforms {
-		b, err := backends.Get(p)
-		if err != nil {
-			return usageErr("--target: %v", err)
-		}
-		if res.Policy == nil {
-			continue
-		}
-		_, diags := b.Lower(res.Policy, opts)
+	if res.Policy == nil {
+		platforms = nil
+	}
+	for _, r := range lowering.LowerAll(res.Policy, platforms, opts) {
 		// Another platform's notes (how Windows would run this profile)
 		// are noise on a check nobody asked about it; they are shown when
 		// its target is named, or when that platform fails.
-		quiet := targets == "" && b.Platform() != ir.HostPlatform() && !diags.HasErrors()
-		for _, d := range diags {
+		quiet := targets == "" && r.Platform != ir.HostPlatform() && r.Refusal() == nil
+		for _, d := range r.Diags {
 			if quiet && d.Severity == diag.Info {
 				continue
 			}
-			if !strings.HasPrefix(d.Message, string(b.Platform())+": ") {
-				d.Message = string(b.Platform()) + ": " + d.Message
+			if !strings.HasPrefix(d.Message, string(r.Platform)+": ") {
+				d.Message = string(r.Platform) + ": " + d.Message
 			}
 			res.Diags = append(res.Diags, d)
 		}

@@ -11,13 +11,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"polc/backends"
 	"polc/backends/bwrap"
 	"polc/backends/landlock"
 	"polc/compiler"
 	"polc/diag"
 	"polc/hostprobe"
 	"polc/ir"
+	"polc/lowering"
 )
 
 func init() {
@@ -97,16 +97,11 @@ func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
 		}
 		return hostprobe.Sandbox{}, failErr("doctor: %s; polc check shows every problem", msg)
 	}
-	b, err := backends.Get(ir.Linux)
-	if err != nil {
-		return hostprobe.Sandbox{}, failErr("%v", err)
-	}
-	out, diags := b.Lower(res.Policy, lowerOptions(c))
-	if diags.HasErrors() || out == nil {
-		d := diags.Errors()[0]
+	lowered := lowering.LowerAll(res.Policy, []ir.Platform{ir.Linux}, lowerOptions(c))[0]
+	if d := lowered.Refusal(); d != nil {
 		return hostprobe.Sandbox{}, failErr("doctor: %s cannot be lowered for Linux: %s [%s]", res.Policy.Profile, d.Message, d.Code)
 	}
-	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
+	sb, err := sandboxOf(res.Policy.Profile, lowered.Output.Payload)
 	sb.Skip = []string{dir} // as polc exec, never a bwrap the project holds
 	sb.Landlock = landlockFit(res)
 	sb.Needs = needsOf(res)

@@ -15,6 +15,7 @@ import (
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
+	"polc/lowering"
 	"polc/shim"
 )
 
@@ -114,15 +115,11 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	if err := checkCommandReadable(res, c.Args().First(), dir); err != nil {
 		return nil, err
 	}
-	b, err := backends.Get(ir.HostPlatform())
-	if err != nil {
-		return nil, execFailure("%v", err)
-	}
-	out, diags := b.Lower(res.Policy, lowerOptions(c))
-	if diags.HasErrors() || out == nil {
-		d := diags.Errors()[0]
+	lowered := lowering.LowerAll(res.Policy, []ir.Platform{ir.HostPlatform()}, lowerOptions(c))[0]
+	if d := lowered.Refusal(); d != nil {
 		return nil, execFailure("refusing to run: %s [%s]", d.Message, d.Code)
 	}
+	out, diags := lowered.Output, lowered.Diags
 	env := res.Env
 	env.Platform = ir.HostPlatform()
 	// A rule the user let the platform widen (--allow-unenforceable) is

@@ -29,7 +29,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "baseline", Usage: "the requirements.toml `FILE` in force today (repeatable; default: no requirements)"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or sarif"},
 			&cli.StringFlag{Name: "fail-on", Value: "refused", Usage: "exit 1 when a config is at least `STATUS`: refused, narrowed, any (any change) or none"},
-			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` to report (default: every registered one)"},
+			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` to report (default: every platform)"},
 			&cli.BoolFlag{Name: "expand", Usage: "expand deny globs in project trees (walks them; off by default)"},
 			hostnameFlag,
 			allowUnenforceableFlag,

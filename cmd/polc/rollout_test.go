@@ -384,7 +384,6 @@ func TestRolloutNoChange(t *testing.T) {
 // on macOS and Windows. The Linux refusal was there before the change,
 // and the report says so. --allow-unenforceable lifts it.
 func TestRolloutPerPlatform(t *testing.T) {
-	needLinux(t)
 	w := rolloutWorld(t)
 	w.write("deny.toml", "[permissions.filesystem]\ndeny_read = [\"~/.ssh\"]\n")
 	w.write("sock.toml", "default_permissions = \"s\"\n[permissions.s]\nextends = \":workspace\"\n[permissions.s.network]\nunix_sockets = { \"/run/x.sock\" = \"allow\" }\n")
