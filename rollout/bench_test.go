@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
 )
 
 // benchCorpus writes n users' configs, each defining three profiles (one

@@ -25,7 +25,6 @@ import (
 	"polc/ir"
 )
 
-
 // Change is one difference a reviewer should see.
 type Change struct {
 	// Kind orders and labels changes: sandbox, path, glob, network,
