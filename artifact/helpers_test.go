@@ -48,7 +48,7 @@ func (f fakeBackend) Check(p *ir.Policy, opts backends.Options) diag.List {
 	return d
 }
 
-func (f fakeBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, error) {
+func (f fakeBackend) Evaluator(payload []byte, env ir.Env, _ backends.Options) (backends.Evaluator, error) {
 	var plan map[string]any
 	if err := json.Unmarshal(payload, &plan); err != nil {
 		return nil, err

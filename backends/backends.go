@@ -52,15 +52,20 @@ type Backend interface {
 	// Check reports what Lower would, without building the payload
 	// (polc rollout asks it of thousands of policies).
 	Check(p *ir.Policy, opts Options) diag.List
-	// Evaluator reads a payload produced by Lower back, bound to env.
-	Evaluator(payload []byte, env ir.Env) (Evaluator, error)
+	// Evaluator reads a payload produced by Lower back, bound to env, as
+	// the launcher would run it with opts.
+	Evaluator(payload []byte, env ir.Env, opts Options) (Evaluator, error)
 }
 
-// Options tune lowering.
+// Options tune lowering and evaluation.
 type Options struct {
 	// AllowUnenforceable downgrades "cannot enforce" errors to warnings:
 	// the user opted in to a weaker sandbox.
 	AllowUnenforceable bool
+	// WindowsMode is the mode a Windows plan runs in (elevated or
+	// unelevated); empty means the plan's preferred mode. The Windows
+	// evaluator answers for it, as the launcher runs it.
+	WindowsMode string
 }
 
 // Result is one platform's lowering (see package lowering's LowerAll).

@@ -46,7 +46,7 @@ func TestLinuxEvaluatorAgreesWithConformance(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
-			ev, err := b.Evaluator(out.Payload, res.Env)
+			ev, err := b.Evaluator(out.Payload, res.Env, backends.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -19,16 +19,9 @@ import (
 // command (127, 126 and its message) and an invisible working directory
 // (125) stay exact; the mask stage (inner_linux.go) otherwise.
 
-// StageEnv forces the inner stage when set to "inner" (tests run the
-// conformance cases through both launches).
-const StageEnv = "POLC_EXEC_STAGE"
-
 // directLaunch decides whether a plan can be launched directly, and
 // returns the working directory to give bwrap; why says otherwise.
 func directLaunch(plan *bwrap.HostPlan, argv []string, dir string, environ []string) (chdir string, why string) {
-	if os.Getenv(StageEnv) == "inner" {
-		return "", StageEnv + "=inner"
-	}
 	if plan.Artifact.Proxy != nil {
 		return "", "the proxy-only network's bridge runs in the mask stage"
 	}

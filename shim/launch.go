@@ -36,6 +36,15 @@ type Launch struct {
 	// NetLog, when set, receives one JSON line per request the proxy
 	// refuses (stderr gets one line each anyway).
 	NetLog io.Writer
+	// Debug, when set, receives one line for each step of a Linux launch
+	// (planning, the launch chosen and why, the masks, the checks).
+	Debug io.Writer
+	// MaskStage launches through the mask stage even where the direct
+	// launch would do (tests run the conformance cases through both).
+	MaskStage bool
+	// WindowsMode is the mode a Windows plan runs in (elevated or
+	// unelevated); empty means the plan's preferred mode.
+	WindowsMode string
 	// Ready, when set, is called once polc's own checks and planning for
 	// the launch have passed, just before the sandbox starts: the caller
 	// prints its warnings there, so that a launch polc refuses still

@@ -37,7 +37,7 @@ func Run(l *Launch) (int, error) {
 	if err := refuseHost(host); err != nil {
 		return 0, err
 	}
-	state := loadHostState(l.Env)
+	state := loadHostState(l.Env, l.Debug)
 	planHost := func() (*bwrap.HostPlan, error) {
 		plan, err := bwrap.PlanHost(art, l.Env, state.planOptions())
 		if err != nil {
@@ -62,8 +62,8 @@ func Run(l *Launch) (int, error) {
 		if attempt == maxLaunchAttempts {
 			return 0, failf(diag.LinuxTreeChanged, "%s: the tree kept changing while polc set up the sandbox (%d attempts); run the command again once nothing else moves files in it", race, attempt)
 		}
-		if os.Getenv("POLC_DEBUG_BWRAP") != "" {
-			fmt.Fprintf(os.Stderr, "polc: attempt %d: %v; planning again\n", attempt, race)
+		if l.Debug != nil {
+			fmt.Fprintf(l.Debug, "polc: attempt %d: %v; planning again\n", attempt, race)
 		}
 		t0 = time.Now()
 	}
@@ -93,8 +93,8 @@ func launchPlanned(l *Launch, state *hostState, planHost func() (*bwrap.HostPlan
 	if err != nil {
 		return 0, err
 	}
-	if os.Getenv("POLC_DEBUG_BWRAP") != "" {
-		fmt.Fprintf(os.Stderr, "polc: planned in %v (%d masks)\n", time.Since(t0), len(plan.Masks))
+	if l.Debug != nil {
+		fmt.Fprintf(l.Debug, "polc: planned in %v (%d masks)\n", time.Since(t0), len(plan.Masks))
 	}
 	bin, err := FindBwrap(dir, plan)
 	if err != nil {
@@ -109,12 +109,15 @@ func launchPlanned(l *Launch, state *hostState, planHost func() (*bwrap.HostPlan
 	}
 	defer release()
 	l.ready()
-	chdir, why := directLaunch(plan, l.Argv, dir, environ)
+	chdir, why := "", "the launch asks for the mask stage"
+	if !l.MaskStage {
+		chdir, why = directLaunch(plan, l.Argv, dir, environ)
+	}
 	if why == "" {
 		return launch(l, bin, plan, false, chdir, nil, environ)
 	}
-	if os.Getenv("POLC_DEBUG_BWRAP") != "" {
-		fmt.Fprintf(os.Stderr, "polc: inner stage: %s\n", why)
+	if l.Debug != nil {
+		fmt.Fprintf(l.Debug, "polc: inner stage: %s\n", why)
 	}
 	dirs := []string{dir}
 	if real := ir.ResolvePath(dir); real != dir {

@@ -46,14 +46,13 @@ func TestUnelevatedConfinesWrites(t *testing.T) {
 	}
 	run := func(target string) int {
 		var stderr bytes.Buffer
-		code, err := Run(&Launch{Payload: art.Payload, Env: ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: ws}},
+		code, err := Run(&Launch{Payload: art.Payload, WindowsMode: winplan.Unelevated, Env: ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: ws}},
 			Argv: []string{"cmd.exe", "/c", "echo x> " + target}, Dir: ws, Environ: os.Environ(), Stdout: os.Stdout, Stderr: &stderr})
 		if err != nil {
 			t.Fatalf("run: %v (%s)", err, stderr.String())
 		}
 		return code
 	}
-	t.Setenv(ModeEnv, winplan.Unelevated)
 	if code := run(filepath.Join(ws, "a.txt")); code != 0 {
 		t.Errorf("write inside the writable root failed: exit %d", code)
 	}
@@ -87,9 +86,8 @@ func TestProxyStartFailsClosed(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	t.Setenv(ModeEnv, winplan.Unelevated)
 	marker := filepath.Join(ws, "ran.txt")
-	code, err := Run(&Launch{Payload: art.Payload, Env: ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: ws}},
+	code, err := Run(&Launch{Payload: art.Payload, WindowsMode: winplan.Unelevated, Env: ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: ws}},
 		Argv: []string{"cmd.exe", "/c", "echo x> " + marker}, Dir: ws, Environ: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr})
 	var f *Failure
 	if !errors.As(err, &f) || !strings.Contains(f.Msg, string(diag.WindowsProxyStart)) || code != 0 {

@@ -143,7 +143,7 @@ func (linuxBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Output
 }
 
 // Evaluator implements backends.Backend.
-func (linuxBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, error) {
+func (linuxBackend) Evaluator(payload []byte, env ir.Env, _ backends.Options) (backends.Evaluator, error) {
 	art, err := Decode(payload)
 	if err != nil {
 		return nil, err

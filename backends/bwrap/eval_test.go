@@ -103,7 +103,7 @@ func TestEvaluatorAgreesWithDecide(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatalf("seed %d: lower: %v", seed, diags)
 		}
-		ev, err := b.Evaluator(out.Payload, env)
+		ev, err := b.Evaluator(out.Payload, env, backends.Options{})
 		if err != nil {
 			t.Fatalf("seed %d: evaluator: %v", seed, err)
 		}
@@ -176,7 +176,7 @@ func TestEvaluatorNeverLooserOnMissingPaths(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}
-		ev, err := b.Evaluator(out.Payload, env)
+		ev, err := b.Evaluator(out.Payload, env, backends.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

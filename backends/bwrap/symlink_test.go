@@ -145,7 +145,7 @@ func TestEvaluatorAgreesWithDecideThroughSymlinks(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatalf("seed %d: lower: %v", seed, diags)
 		}
-		ev, err := b.Evaluator(out.Payload, env)
+		ev, err := b.Evaluator(out.Payload, env, backends.Options{})
 		var pe *PlanError
 		if errors.As(err, &pe) {
 			refused++ // a deny crossing a link in a writable mount: refused, fail closed
@@ -277,7 +277,7 @@ func TestDeniedDirsArePresent(t *testing.T) {
 		pol.Globs = nil // glob matches are inner-stage masks over host content
 		env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: root}, Platform: "linux"}
 		out, _ := b.Lower(pol, backends.Options{})
-		ev, err := b.Evaluator(out.Payload, env)
+		ev, err := b.Evaluator(out.Payload, env, backends.Options{})
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}

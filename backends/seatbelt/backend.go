@@ -26,7 +26,7 @@ func (macosBackend) Check(p *ir.Policy, opts backends.Options) diag.List {
 	return Check(p, opts)
 }
 
-func (macosBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, error) {
+func (macosBackend) Evaluator(payload []byte, env ir.Env, _ backends.Options) (backends.Evaluator, error) {
 	return NewEvaluator(payload, env)
 }
 

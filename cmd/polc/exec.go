@@ -238,19 +238,27 @@ func launch(p *prepared, argv []string, netLog string) error {
 	if p.Landlock != nil {
 		run = func(l *shim.Launch) (int, error) { return shim.RunLandlock(l, p.Landlock) }
 	}
+	sw := envSwitches()
+	var debug io.Writer
+	if sw.debug {
+		debug = os.Stderr
+	}
 	code, err := run(&shim.Launch{
-		Network: p.Network,
-		NetLog:  logw,
-		Ready:   warn,
-		Payload: p.Out.Payload,
-		Files:   p.Out.Files,
-		Env:     p.Env,
-		Argv:    argv,
-		Dir:     p.Dir,
-		Environ: os.Environ(),
-		Stdin:   os.Stdin,
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
+		Debug:       debug,
+		MaskStage:   sw.maskStage,
+		WindowsMode: sw.windowsMode,
+		Network:     p.Network,
+		NetLog:      logw,
+		Ready:       warn,
+		Payload:     p.Out.Payload,
+		Files:       p.Out.Files,
+		Env:         p.Env,
+		Argv:        argv,
+		Dir:         p.Dir,
+		Environ:     os.Environ(),
+		Stdin:       os.Stdin,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
 	})
 	if err != nil {
 		var f *shim.Failure

@@ -134,7 +134,7 @@ func runExplain(c *cli.Context) error {
 			}
 			return failErr("the %s backend cannot lower this policy", target)
 		}
-		ev, err := lowering.Backend(platform).Evaluator(r.Output.Payload, res.Env)
+		ev, err := lowering.Backend(platform).Evaluator(r.Output.Payload, res.Env, lowerOptions(c))
 		if err != nil {
 			return failErr("%s evaluator: %v", target, err)
 		}
