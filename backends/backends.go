@@ -15,7 +15,11 @@ import (
 type Output struct {
 	// Platform is the platform the payload is for.
 	Platform ir.Platform
-	// Payload is the canonical JSON artifact body.
+	// Artifact is the backend's own payload value (*bwrap.Artifact,
+	// *seatbelt.Payload, *windows.Plan): what the launcher runs.
+	Artifact any
+	// Payload is Artifact as canonical JSON, the artifact body (empty
+	// for Linux when Options.NoPayload asked not to encode it).
 	Payload []byte
 	// Files are extra files written beside the artifact, by name suffix
 	// (for example "sb" for the macOS profile text).
@@ -62,6 +66,10 @@ type Options struct {
 	// AllowUnenforceable downgrades "cannot enforce" errors to warnings:
 	// the user opted in to a weaker sandbox.
 	AllowUnenforceable bool
+	// NoPayload: the caller runs Output.Artifact in this process and
+	// neither writes nor evaluates the payload (polc exec lowers at
+	// every launch), so the Linux backend does not encode it.
+	NoPayload bool
 	// WindowsMode is the mode a Windows plan runs in (elevated or
 	// unelevated); empty means the plan's preferred mode. The Windows
 	// evaluator answers for it, as the launcher runs it.

@@ -10,12 +10,18 @@ import (
 	"os"
 	"os/exec"
 
+	"polc/backends/bwrap"
 	"polc/ir"
 )
 
 // Launch is one command to run under an artifact.
 type Launch struct {
-	// Payload is the platform artifact's canonical JSON (backends.Output.Payload).
+	// Linux is the Linux artifact, as lowered (backends.Output.Artifact)
+	// or as read from an artifact file (bwrap.Decode): the Linux
+	// launches run it as it is, never encoded and decoded again.
+	Linux *bwrap.Artifact
+	// Payload is the macOS or Windows artifact's canonical JSON
+	// (backends.Output.Payload).
 	Payload []byte
 	// Files are the artifact's side files (backends.Output.Files).
 	Files map[string][]byte

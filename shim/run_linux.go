@@ -19,7 +19,7 @@ import (
 	"polc/ir"
 )
 
-// Run runs l.Argv under the Linux artifact l.Payload with bubblewrap and
+// Run runs l.Argv under the Linux artifact l.Linux with bubblewrap and
 // returns the command's exit status. A *Failure means polc itself could
 // not run the command (the CLI exits 125).
 func Run(l *Launch) (int, error) {
@@ -69,12 +69,12 @@ func Run(l *Launch) (int, error) {
 	}
 }
 
-// start decodes the Linux artifact and settles what every Linux launch
-// needs first: the command's working directory and environment.
+// start settles what every Linux launch needs first: the artifact, the
+// command's working directory and its environment.
 func (l *Launch) start() (art *bwrap.Artifact, dir string, environ []string, err error) {
-	art, err = bwrap.Decode(l.Payload)
-	if err != nil {
-		return nil, "", nil, failf(diag.LinuxBadArtifact, "%v", err)
+	art = l.Linux
+	if art == nil {
+		return nil, "", nil, failf(diag.LinuxBadArtifact, "no Linux artifact to run")
 	}
 	if len(l.Argv) == 0 {
 		return nil, "", nil, &Failure{Msg: "no command to run"}

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"polc/backends"
+	"polc/canonjson"
 	"polc/diag"
 	"polc/ir"
 	"polc/seccomp"
@@ -134,12 +135,17 @@ func (linuxBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Output
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	out := &backends.Output{Platform: ir.Linux, Artifact: art}
+	if opts.NoPayload {
+		return out, diags
+	}
 	payload, err := art.Encode()
 	if err != nil {
 		diags.Addf(diag.LinuxBadArtifact, diag.Pos{}, "report a bug", "encoding the linux artifact: %v", err)
 		return nil, diags
 	}
-	return &backends.Output{Platform: ir.Linux, Payload: payload}, diags
+	out.Payload = payload
+	return out, diags
 }
 
 // Evaluator implements backends.Backend.
@@ -287,9 +293,9 @@ func lowerUnixSockets(art *Artifact, n ir.Network, opts backends.Options) diag.L
 	return diags
 }
 
-// Encode writes the artifact as canonical JSON (canonjson's form, written
-// directly: encode.go).
-func (a *Artifact) Encode() ([]byte, error) { return a.encodeCanonical(), nil }
+// Encode writes the artifact as canonical JSON (what polc build writes
+// and Decode reads back; polc exec runs the artifact without encoding it).
+func (a *Artifact) Encode() ([]byte, error) { return canonjson.Marshal(a) }
 
 // Decode reads a payload written by Encode. It refuses other formats and
 // values it does not know, so a tampered or newer artifact fails closed.

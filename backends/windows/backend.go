@@ -26,7 +26,7 @@ func (windowsBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Outp
 		diags.Addf(diag.WindowsBadPlan, diag.Pos{}, "report this as a polc bug", "cannot encode the windows plan: %v", err)
 		return nil, diags
 	}
-	return &backends.Output{Platform: ir.Windows, Payload: payload}, diags
+	return &backends.Output{Platform: ir.Windows, Artifact: plan, Payload: payload}, diags
 }
 
 // Evaluator binds the plan's mode (preferred, or opts.WindowsMode) to

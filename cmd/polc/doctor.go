@@ -101,19 +101,16 @@ func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
 	if d := lowered.Refusal(); d != nil {
 		return hostprobe.Sandbox{}, failErr("doctor: %s cannot be lowered for Linux: %s [%s]", res.Policy.Profile, d.Message, d.Code)
 	}
-	sb, err := sandboxOf(res.Policy.Profile, lowered.Output.Payload)
+	sb, err := sandboxOf(res.Policy.Profile, lowered.Output.Artifact.(*bwrap.Artifact))
 	sb.Skip = []string{dir} // as polc exec, never a bwrap the project holds
 	sb.Landlock = landlockFit(res)
 	sb.Needs = needsOf(res)
 	return sb, err
 }
 
-// sandboxOf reads what a Linux artifact asks of bubblewrap.
-func sandboxOf(profile string, payload []byte) (hostprobe.Sandbox, error) {
-	art, err := bwrap.Decode(payload)
-	if err != nil {
-		return hostprobe.Sandbox{}, failErr("%v", err)
-	}
+// sandboxOf says what a Linux artifact asks of bubblewrap.
+func sandboxOf(profile string, art *bwrap.Artifact) (hostprobe.Sandbox, error) {
+	var err error
 	sb := hostprobe.Sandbox{Profile: profile, Unrestricted: art.Unrestricted}
 	if art.Unrestricted {
 		return sb, nil

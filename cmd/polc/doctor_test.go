@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"polc/backends"
+	"polc/backends/bwrap"
 	"polc/compiler"
 	"polc/hostprobe"
 	"polc/ir"
@@ -236,12 +237,11 @@ func compiledSandbox(t *testing.T, profile string, landlock bool) hostprobe.Sand
 	if res.Diags.HasErrors() {
 		t.Fatalf("compile: %v", res.Diags.Errors())
 	}
-	b := lowering.Backend(ir.Linux)
-	out, diags := b.Lower(res.Policy, backends.Options{})
-	if diags.HasErrors() {
-		t.Fatalf("lower: %v", diags.Errors())
+	r := lowering.LowerAll(res.Policy, []ir.Platform{ir.Linux}, backends.Options{})[0]
+	if d := r.Refusal(); d != nil {
+		t.Fatalf("lower: %v", d)
 	}
-	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
+	sb, err := sandboxOf(res.Policy.Profile, r.Output.Artifact.(*bwrap.Artifact))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"polc/backends"
+	"polc/backends/bwrap"
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
@@ -115,7 +116,10 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	if err := checkCommandReadable(res, c.Args().First(), dir); err != nil {
 		return nil, err
 	}
-	lowered := lowering.LowerAll(res.Policy, []ir.Platform{ir.HostPlatform()}, lowerOptions(c))[0]
+	// The launch runs the lowered artifact as it is: no payload to encode.
+	lopts := lowerOptions(c)
+	lopts.NoPayload = true
+	lowered := lowering.LowerAll(res.Policy, []ir.Platform{ir.HostPlatform()}, lopts)[0]
 	if d := lowered.Refusal(); d != nil {
 		return nil, execFailure("refusing to run: %s [%s]", d.Message, d.Code)
 	}
@@ -238,6 +242,7 @@ func launch(p *prepared, argv []string, netLog string) error {
 	if p.Landlock != nil {
 		run = func(l *shim.Launch) (int, error) { return shim.RunLandlock(l, p.Landlock) }
 	}
+	linux, _ := p.Out.Artifact.(*bwrap.Artifact) // nil off Linux
 	sw := envSwitches()
 	var debug io.Writer
 	if sw.debug {
@@ -250,6 +255,7 @@ func launch(p *prepared, argv []string, netLog string) error {
 		Network:     p.Network,
 		NetLog:      logw,
 		Ready:       warn,
+		Linux:       linux,
 		Payload:     p.Out.Payload,
 		Files:       p.Out.Files,
 		Env:         p.Env,

@@ -9,6 +9,7 @@ import (
 
 	"polc/artifact"
 	"polc/backends"
+	"polc/backends/bwrap"
 	"polc/diag"
 	"polc/ir"
 )
@@ -107,6 +108,13 @@ func loadExecArtifact(file string, trust []string, dir string) (*prepared, error
 		warning = fmt.Sprintf("polc: warning: %s: signature not checked: no trust key configured (--trust PUBKEY, or %s/*.pub)", file, systemTrustDir)
 	}
 	out := &backends.Output{Platform: ir.Platform(a.Scope.Platform), Payload: a.Payload.Backend, Files: a.Files}
+	if out.Platform == ir.Linux {
+		// The launch runs the typed artifact, as polc exec runs the one it
+		// lowers.
+		if out.Artifact, err = bwrap.Decode(out.Payload); err != nil {
+			return refuse(&artifact.Error{Code: diag.LinuxBadArtifact, Msg: err.Error()})
+		}
+	}
 	// The signed policy's network: the domain rules a proxy-only network
 	// enforces (Decode checked that the policy is there).
 	network := a.Payload.Policy.Network
