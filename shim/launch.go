@@ -7,8 +7,6 @@ package shim
 
 import (
 	"io"
-	"os"
-	"os/exec"
 
 	"polc/backends/bwrap"
 	"polc/ir"
@@ -58,34 +56,8 @@ type Launch struct {
 	Ready func()
 }
 
-// ready calls l.Ready once, if set.
-func (l *Launch) ready() {
-	if l.Ready != nil {
-		l.Ready()
-		l.Ready = nil
-	}
-}
-
 // Failure is polc's own failure to run the command (exit 125 in the CLI),
 // as opposed to the command's exit status.
 type Failure struct{ Msg string }
 
 func (f *Failure) Error() string { return f.Msg }
-
-// command builds the process that runs under the sandbox: the launch's
-// standard streams, or polc's own where the launch leaves them nil.
-func (l *Launch) command(bin string, args []string, dir string, environ []string) *exec.Cmd {
-	cmd := exec.Command(bin, args...)
-	cmd.Dir, cmd.Env = dir, environ
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = l.Stdin, l.Stdout, l.Stderr
-	if cmd.Stdin == nil {
-		cmd.Stdin = os.Stdin
-	}
-	if cmd.Stdout == nil {
-		cmd.Stdout = os.Stdout
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
-	return cmd
-}

@@ -126,6 +126,14 @@ func launchPlanned(l *Launch, state *hostState, planHost func() (*bwrap.HostPlan
 	return launch(l, bin, plan, true, "", dirs, environ)
 }
 
+// ready calls l.Ready once, if set.
+func (l *Launch) ready() {
+	if l.Ready != nil {
+		l.Ready()
+		l.Ready = nil
+	}
+}
+
 func failf(code diag.Code, format string, args ...any) *Failure {
 	return &Failure{Msg: fmt.Sprintf(format, args...) + " [" + string(code) + "]"}
 }
