@@ -2,7 +2,6 @@ package artifact
 
 import (
 	"crypto/ed25519"
-	"fmt"
 
 	"polc/backends"
 	"polc/diag"
@@ -11,60 +10,35 @@ import (
 
 // BuildOptions select what Build produces.
 type BuildOptions struct {
-	// Targets are platform names; Build refuses an unknown or
-	// unregistered one rather than skipping it.
-	Targets []string
 	// Version is the polc version stamped into the scope.
 	Version string
 	// SignKey, when set, signs every artifact.
 	SignKey ed25519.PrivateKey
-	// Lower is passed to each backend.
-	Lower backends.Options
 }
 
-// Build lowers the policy for every target and packages each output.
-// The policy is the compiler's, whose origins name files symbolically
+// Build packages each platform's lowering of p (lowering.LowerAll). The
+// policy is the compiler's, whose origins name files symbolically
 // (ir.Env.HostFile), so the backends copy no host path into a payload. It
-// returns artifacts only when every target succeeded: a build never
+// returns artifacts only when every platform succeeded: a build never
 // produces some platforms and silently skips others. The diagnostics
 // include the backends' own.
-func Build(p *ir.Policy, opts BuildOptions) ([]*Artifact, diag.List) {
+func Build(p *ir.Policy, lowered []backends.Result, opts BuildOptions) ([]*Artifact, diag.List) {
 	var diags diag.List
 	var arts []*Artifact
-	seen := map[string]bool{}
-	for _, target := range opts.Targets {
-		if seen[target] {
+	for _, r := range lowered {
+		diags = append(diags, r.Diags...)
+		if r.Refusal() != nil || r.Output == nil {
+			diags.Addf(diag.LowerFailed, diag.Pos{}, "fix the errors above", "target %s: the backend could not lower the policy; nothing written", r.Platform)
 			continue
 		}
-		seen[target] = true
-		if !contains(Platforms, target) {
-			diags.Addf(diag.TargetUnavailable, diag.Pos{}, fmt.Sprintf("use one of %v", Platforms), "unknown target %q", target)
-			continue
-		}
-		b, err := backends.Get(target)
+		a, err := New(p, r.Platform, opts.Version, r.Output.Payload, r.Output.Files)
 		if err != nil {
-			diags.Addf(diag.TargetUnavailable, diag.Pos{}, "build the other targets with --target, or use a polc that includes this backend",
-				"target %s: no backend is registered in this polc (registered: %v)", target, backends.Platforms())
-			continue
-		}
-		out, bd := b.Lower(p, opts.Lower)
-		diags = append(diags, bd...)
-		if bd.HasErrors() || out == nil {
-			diags.Addf(diag.LowerFailed, diag.Pos{}, "fix the errors above", "target %s: the backend could not lower the policy; nothing written", target)
-			continue
-		}
-		if out.Platform != target {
-			diags.Addf(diag.LowerFailed, diag.Pos{}, "", "target %s: the backend produced a %q artifact", target, out.Platform)
-			continue
-		}
-		a, err := New(p, target, opts.Version, out.Payload, out.Files)
-		if err != nil {
-			diags.Addf(CodeOrDefault(err, diag.LowerFailed), diag.Pos{}, "", "target %s: %s", target, diag.MessageOf(err))
+			diags.Addf(CodeOrDefault(err, diag.LowerFailed), diag.Pos{}, "", "target %s: %s", r.Platform, diag.MessageOf(err))
 			continue
 		}
 		if opts.SignKey != nil {
 			if err := a.Sign(opts.SignKey); err != nil {
-				diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "target %s: %s", target, diag.MessageOf(err))
+				diags.Addf(CodeOrDefault(err, diag.ArtifactMalformed), diag.Pos{}, "", "target %s: %s", r.Platform, diag.MessageOf(err))
 				continue
 			}
 		}

@@ -26,9 +26,6 @@ const Format = "polc-artifact/v1"
 // before it is parsed.
 const MaxSize = 16 << 20
 
-// Platforms are the platform names an artifact may target.
-var Platforms = []string{"linux", "macos", "windows"}
-
 // Variables are the symbolic variables an artifact may ask the shim to bind.
 var Variables = []string{ir.VarCodexHome, ir.VarHome, ir.VarTmpdir, ir.VarWorkspaceRoot}
 
@@ -36,7 +33,9 @@ var Variables = []string{ir.VarCodexHome, ir.VarHome, ir.VarTmpdir, ir.VarWorksp
 // signed for one profile, platform, polc version and requirements set
 // cannot be passed off as another.
 type Scope struct {
-	Profile     string `json:"profile"`
+	Profile string `json:"profile"`
+	// Platform is an ir.Platform for a sandbox artifact (the devcontainer
+	// firewall's payload names firewall.Platform).
 	Platform    string `json:"platform"`
 	PolcVersion string `json:"polc_version"`
 	// RequirementsDigest is the policy's RequirementsDigest ("" when no
@@ -135,7 +134,7 @@ func isSuffix(s string) bool {
 // New wraps a backend's output for a policy into an unsigned artifact.
 // The policy is stored as the compiler made it: machine-independent, its
 // origins naming files symbolically.
-func New(p *ir.Policy, platform, version string, backend []byte, files map[string][]byte) (*Artifact, error) {
+func New(p *ir.Policy, platform ir.Platform, version string, backend []byte, files map[string][]byte) (*Artifact, error) {
 	if p == nil {
 		return nil, errf(diag.ArtifactMalformed, "", "no policy to package")
 	}
@@ -148,7 +147,7 @@ func New(p *ir.Policy, platform, version string, backend []byte, files map[strin
 	}
 	a := &Artifact{Envelope: Envelope{
 		Format: Format,
-		Scope: Scope{Profile: p.Profile, Platform: platform, PolcVersion: version,
+		Scope: Scope{Profile: p.Profile, Platform: string(platform), PolcVersion: version,
 			RequirementsDigest: p.RequirementsDigest},
 		Payload: Payload{Policy: p, Backend: json.RawMessage(bytes.TrimRight(canonBackend, "\n"))},
 	}}
@@ -298,8 +297,8 @@ func validate(e *Envelope) error {
 		return errf(diag.ArtifactMalformed, "", format, args...)
 	}
 	s := e.Scope
-	if !contains(Platforms, s.Platform) {
-		return bad("scope.platform %q is not one of %v", clip(s.Platform), Platforms)
+	if _, err := ir.ParsePlatform(s.Platform); err != nil {
+		return bad("scope.platform %q is not one of %v", clip(s.Platform), ir.Platforms)
 	}
 	if s.Profile == "" || s.PolcVersion == "" {
 		return bad("scope needs a profile and a polc_version")

@@ -3,6 +3,7 @@ package artifact
 import (
 	"bytes"
 	"polc/diag"
+	"polc/ir"
 	"testing"
 )
 
@@ -10,7 +11,7 @@ import (
 // panic, every refusal must carry an artifact code, and whatever it
 // accepts must re-encode to an envelope that decodes to the same bytes.
 func FuzzDecodeEnvelope(f *testing.F) {
-	for _, p := range Platforms {
+	for _, p := range ir.Platforms {
 		a := mustBuild(f, testPolicy(), p)[0]
 		body, _ := a.Encode()
 		f.Add(body)

@@ -22,7 +22,7 @@ import (
 // runtime refuses a rule whose variable is unbound, so the launch still
 // fails closed, with its own message.
 func (e *Envelope) Bind(values map[string]string) (ir.Env, error) {
-	env := ir.Env{Bindings: ir.Bindings{}, Platform: e.Scope.Platform}
+	env := ir.Env{Bindings: ir.Bindings{}, Platform: ir.Platform(e.Scope.Platform)}
 	for _, v := range e.Payload.Bindings {
 		val := values[v]
 		if val == "" {

@@ -16,9 +16,9 @@ import (
 // not import: it lowers a policy into a small JSON plan that names its
 // variables symbolically (as the real ones do), adds a side file on
 // macOS.
-type fakeBackend struct{ platform string }
+type fakeBackend struct{ platform ir.Platform }
 
-func (f fakeBackend) Platform() string { return f.platform }
+func (f fakeBackend) Platform() ir.Platform { return f.platform }
 
 func (f fakeBackend) Lower(p *ir.Policy, _ backends.Options) (*backends.Output, diag.List) {
 	var d diag.List
@@ -43,12 +43,17 @@ func (f fakeBackend) Lower(p *ir.Policy, _ backends.Options) (*backends.Output, 
 	return out, d
 }
 
-func (f fakeBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, error) {
+func (f fakeBackend) Check(p *ir.Policy, opts backends.Options) diag.List {
+	_, d := f.Lower(p, opts)
+	return d
+}
+
+func (f fakeBackend) Evaluator(payload []byte, env ir.Env, _ backends.Options) (backends.Evaluator, error) {
 	var plan map[string]any
 	if err := json.Unmarshal(payload, &plan); err != nil {
 		return nil, err
 	}
-	if plan["platform"] != f.platform {
+	if plan["platform"] != string(f.platform) {
 		return nil, errors.New("not my payload")
 	}
 	return fakeEval{}, nil
@@ -61,10 +66,16 @@ type fakeEval struct{}
 func (fakeEval) Decide(string, ir.Op) backends.Verdict { return backends.Verdict{Reason: "fake"} }
 func (fakeEval) Network(string, int) backends.Verdict  { return backends.Verdict{Reason: "fake"} }
 
-func init() {
-	for _, p := range Platforms {
-		backends.Register(fakeBackend{platform: p})
+// fakeLowerAll lowers the policy with the fake backends, as
+// polc build lowers it with the real ones (lowering.LowerAll).
+func fakeLowerAll(t testing.TB, p *ir.Policy, targets []ir.Platform) []backends.Result {
+	t.Helper()
+	var rs []backends.Result
+	for _, pl := range targets {
+		out, d := fakeBackend{platform: pl}.Lower(p, backends.Options{})
+		rs = append(rs, backends.Result{Platform: pl, Output: out, Diags: d})
 	}
+	return rs
 }
 
 // testPolicy is the seed-like workspace profile, with origins pointing at
@@ -93,10 +104,6 @@ func testPolicy() *ir.Policy {
 	}
 }
 
-func testBindings(root string) ir.Bindings {
-	return ir.Bindings{ir.VarWorkspaceRoot: root, ir.VarHome: root + "-home", ir.VarTmpdir: root + "-tmp"}
-}
-
 func testKey(t testing.TB, seed byte) ed25519.PrivateKey {
 	t.Helper()
 	s := make([]byte, ed25519.SeedSize)
@@ -115,9 +122,9 @@ func trustOf(keys ...ed25519.PrivateKey) []PublicKey {
 	return out
 }
 
-func mustBuild(t testing.TB, p *ir.Policy, targets ...string) []*Artifact {
+func mustBuild(t testing.TB, p *ir.Policy, targets ...ir.Platform) []*Artifact {
 	t.Helper()
-	arts, d := Build(p, BuildOptions{Targets: targets, Version: "test"})
+	arts, d := Build(p, fakeLowerAll(t, p, targets), BuildOptions{Version: "test"})
 	if d.HasErrors() {
 		t.Fatalf("build: %v", d.Err())
 	}

@@ -29,15 +29,6 @@ var passes = []pass{
 	{"expand globs", (*state).expandGlobs},
 }
 
-// PassNames lists the passes in the order they run.
-func PassNames() []string {
-	out := make([]string, len(passes))
-	for i, p := range passes {
-		out[i] = p.name
-	}
-	return out
-}
-
 // state is everything the passes share for one compile.
 type state struct {
 	opts  Options

@@ -1,7 +1,9 @@
 package diag
 
 // Artifacts, signatures and builds (POL100–POL119). Refusals of an
-// artifact at launch carry these codes in their one-line message.
+// artifact at launch carry these codes in their one-line message. POL108
+// (a target without a backend) is retired: every platform has its
+// backend.
 var (
 	ArtifactMalformed      = register("POL100", Error, "artifact is not a valid polc artifact")
 	ArtifactDigestMismatch = register("POL101", Error, "artifact payload does not match its digest")
@@ -11,7 +13,6 @@ var (
 	ArtifactWrongPlatform  = register("POL105", Error, "artifact is for another platform")
 	ArtifactWritable       = register("POL106", Error, "artifact stored where the sandbox can write it")
 	ArtifactStale          = register("POL107", Error, "committed artifact is stale")
-	TargetUnavailable      = register("POL108", Error, "requested target has no backend")
 	ArtifactVersion        = register("POL109", Error, "unsupported artifact format")
 	BadKeyFile             = register("POL110", Error, "key file cannot be used")
 	ArtifactSideFile       = register("POL111", Error, "artifact side file missing or modified")

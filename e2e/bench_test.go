@@ -10,6 +10,8 @@ import (
 	"polc/backends/bwrap"
 	"polc/compiler"
 	"polc/conformance"
+	"polc/ir"
+	"polc/lowering"
 )
 
 // benchWorld builds a case's world for a benchmark, under /var/tmp (the
@@ -31,17 +33,13 @@ func benchWorld(b *testing.B, c *conformance.Case) (root string, w *conformance.
 
 // BenchmarkExecPrepare is what `polc exec` does in its own process
 // before bwrap starts, on the seed profile of bench/exec.sh: compile
-// the config, lower it for Linux, decode the artifact and plan the
-// launch on this host (deny globs expanded through the cache).
+// the config, lower it for Linux (the typed artifact, never encoded) and
+// plan the launch on this host (deny globs expanded through the cache).
 func BenchmarkExecPrepare(b *testing.B) {
 	c := &conformance.Case{Config: seedConfig + "glob_scan_max_depth = 3\n",
 		Tree: []string{"proj/.env", "proj/a.txt", "proj/sub/x.env", "proj/sub/deep/y.env", "proj/.git/HEAD"}}
 	root, w := benchWorld(b, c)
 	cache := filepath.Join(root, "cache")
-	be, err := backends.Get("linux")
-	if err != nil {
-		b.Fatal(err)
-	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res := compiler.Compile(compiler.Options{Dir: w.Proj, Profile: "workspace", ForExec: true, NoExpand: true,
@@ -49,15 +47,11 @@ func BenchmarkExecPrepare(b *testing.B) {
 		if res.Policy == nil {
 			b.Fatal(res.Diags)
 		}
-		out, diags := be.Lower(res.Policy, backends.Options{})
-		if diags.HasErrors() {
-			b.Fatal(diags)
+		r := lowering.LowerAll(res.Policy, []ir.Platform{ir.Linux}, backends.Options{NoPayload: true})[0]
+		if d := r.Refusal(); d != nil {
+			b.Fatal(d)
 		}
-		art, err := bwrap.Decode(out.Payload)
-		if err != nil {
-			b.Fatal(err)
-		}
-		plan, err := bwrap.PlanHost(art, res.Env, bwrap.PlanOptions{GlobCacheDir: cache})
+		plan, err := bwrap.PlanHost(r.Output.Artifact.(*bwrap.Artifact), res.Env, bwrap.PlanOptions{GlobCacheDir: cache})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,18 +76,11 @@ func BenchmarkPlanLargeTree(b *testing.B) {
 	if res.Policy == nil {
 		b.Fatal(res.Diags)
 	}
-	be, err := backends.Get("linux")
-	if err != nil {
-		b.Fatal(err)
+	r := lowering.LowerAll(res.Policy, []ir.Platform{ir.Linux}, backends.Options{NoPayload: true})[0]
+	if d := r.Refusal(); d != nil {
+		b.Fatal(d)
 	}
-	out, diags := be.Lower(res.Policy, backends.Options{})
-	if diags.HasErrors() {
-		b.Fatal(diags)
-	}
-	art, err := bwrap.Decode(out.Payload)
-	if err != nil {
-		b.Fatal(err)
-	}
+	art := r.Output.Artifact.(*bwrap.Artifact)
 	for _, mode := range []string{"cold", "warm"} {
 		b.Run(mode, func(b *testing.B) {
 			opts := bwrap.PlanOptions{}
@@ -104,6 +91,7 @@ func BenchmarkPlanLargeTree(b *testing.B) {
 				}
 			}
 			var plan *bwrap.HostPlan
+			var err error
 			for b.Loop() {
 				plan, err = bwrap.PlanHost(art, res.Env, opts)
 				if err != nil {

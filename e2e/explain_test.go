@@ -5,11 +5,11 @@ import (
 	"testing"
 
 	"polc/backends"
-	_ "polc/backends/bwrap"
 	"polc/compiler"
 	"polc/conformance"
 	"polc/internal/netgen"
 	"polc/ir"
+	"polc/lowering"
 )
 
 // TestLinuxEvaluatorAgreesWithConformance: what `polc explain --target
@@ -20,10 +20,7 @@ func TestLinuxEvaluatorAgreesWithConformance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := backends.Get("linux")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := lowering.Backend(ir.Linux)
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			w, err := c.Build(conformance.TempRoot(t))
@@ -49,7 +46,7 @@ func TestLinuxEvaluatorAgreesWithConformance(t *testing.T) {
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
-			ev, err := b.Evaluator(out.Payload, res.Env)
+			ev, err := b.Evaluator(out.Payload, res.Env, backends.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -3,7 +3,6 @@
 package globwalk
 
 import (
-	"errors"
 	"os"
 	"syscall"
 )
@@ -21,11 +20,6 @@ func openNoFollow(file string) (*os.File, error) {
 		return nil, &os.PathError{Op: "open", Path: file, Err: syscall.ELOOP}
 	}
 	return os.Open(file)
-}
-
-// openedPath is unknown here: the real-path check is skipped.
-func openedPath(f *os.File) (string, error) {
-	return "", errors.New("no path for open files on this platform")
 }
 
 // syscallNoFollow: the cache directory's own checks stand in for it.

@@ -20,7 +20,7 @@ const noHandle dirHandle = -1
 
 // openDir opens a directory to list it, by name relative to its open
 // parent (by path without one).
-func (w *walker) openDir(parent dirHandle, name, path string, follow bool) (dirHandle, error) {
+func (d *dirState) openDir(parent dirHandle, name, path string, follow bool) (dirHandle, error) {
 	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
 	if !follow {
 		flags |= unix.O_NOFOLLOW
@@ -30,11 +30,18 @@ func (w *walker) openDir(parent dirHandle, name, path string, follow bool) (dirH
 		dirfd, name = unix.AT_FDCWD, path
 	}
 	for {
-		fd, err := w.sys.syscall(unix.SYS_OPENAT, dirfd, name, flags, 0, nil)
+		fd, err := d.sys.syscall(unix.SYS_OPENAT, dirfd, name, flags, 0, nil)
 		if err != unix.EINTR {
 			return fd, err
 		}
 	}
+}
+
+// dirState is the walker's directory reading state: buf holds the
+// directory entries getdents reads, sys the names of *at system calls.
+type dirState struct {
+	buf []byte
+	sys sysBuf
 }
 
 // sysBuf holds one thread's NUL-terminated name for *at system calls:
@@ -72,9 +79,9 @@ func fromStatx(sx *unix.Statx_t) dirStat {
 	}
 }
 
-func (w *walker) statHandle(h dirHandle, path string) (dirStat, error) {
+func (d *dirState) statHandle(h dirHandle, path string) (dirStat, error) {
 	var sx unix.Statx_t
-	if _, err := w.sys.syscall(unix.SYS_STATX, h, "", unix.AT_EMPTY_PATH, statxMask, unsafe.Pointer(&sx)); err != nil {
+	if _, err := d.sys.syscall(unix.SYS_STATX, h, "", unix.AT_EMPTY_PATH, statxMask, unsafe.Pointer(&sx)); err != nil {
 		return dirStat{}, err
 	}
 	return fromStatx(&sx), nil
@@ -148,12 +155,12 @@ func entryID(h dirHandle, path, name string, typ entType, dirDev, ino uint64) (u
 	return unix.Mkdev(sx.Dev_major, sx.Dev_minor), sx.Ino
 }
 
-func (w *walker) readDir(h dirHandle, path string, fn func(name string, typ entType, ino uint64)) error {
-	if w.buf == nil {
-		w.buf = make([]byte, 64<<10)
+func (d *dirState) readDir(h dirHandle, path string, fn func(name string, typ entType, ino uint64)) error {
+	if d.buf == nil {
+		d.buf = make([]byte, 64<<10)
 	}
 	for {
-		n, err := unix.Getdents(h, w.buf)
+		n, err := unix.Getdents(h, d.buf)
 		if err == unix.EINTR {
 			continue
 		}
@@ -163,7 +170,7 @@ func (w *walker) readDir(h dirHandle, path string, fn func(name string, typ entT
 		if n <= 0 {
 			return nil
 		}
-		buf := w.buf[:n]
+		buf := d.buf[:n]
 		for len(buf) > 0 {
 			// struct linux_dirent64 { u64 ino; s64 off; u16 reclen; u8 type; char name[]; }
 			if len(buf) < 19 {

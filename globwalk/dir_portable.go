@@ -16,7 +16,7 @@ type dirHandle = *os.File
 
 var noHandle dirHandle
 
-func (w *walker) openDir(parent dirHandle, name, path string, follow bool) (dirHandle, error) {
+func (d *dirState) openDir(parent dirHandle, name, path string, follow bool) (dirHandle, error) {
 	if !follow {
 		fi, err := os.Lstat(path)
 		if err != nil {
@@ -31,10 +31,11 @@ func (w *walker) openDir(parent dirHandle, name, path string, follow bool) (dirH
 
 func closeDir(h dirHandle) { h.Close() }
 
-func (w *walker) statHandle(h dirHandle, path string) (dirStat, error) { return statFile(h) }
+func (d *dirState) statHandle(h dirHandle, path string) (dirStat, error) { return statFile(h) }
 
-// sysBuf is Linux's name buffer for system calls; nothing here.
-type sysBuf struct{}
+// dirState is the walker's directory reading state: none here (Linux
+// keeps buffers, dir_linux.go).
+type dirState struct{}
 
 func statDir(parent dirHandle, path string, follow bool) (dirStat, error) {
 	return statPath(path, follow)
@@ -59,7 +60,7 @@ func typeOf(m fs.FileMode) entType {
 }
 
 // readDir passes no inode: entryID looks it up for the rare match.
-func (w *walker) readDir(h dirHandle, path string, fn func(name string, typ entType, ino uint64)) error {
+func (d *dirState) readDir(h dirHandle, path string, fn func(name string, typ entType, ino uint64)) error {
 	ents, err := h.ReadDir(-1)
 	for _, e := range ents {
 		fn(e.Name(), typeOf(e.Type()), 0)

@@ -13,15 +13,6 @@ func fromUnix(st *unix.Stat_t) dirStat {
 	return dirStat{dev: uint64(st.Dev), ino: uint64(st.Ino), mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
 }
 
-//lint:ignore U1000 the portable walker (dir_portable.go) uses it on the other Unixes
-func statFile(f *os.File) (dirStat, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-		return dirStat{}, err
-	}
-	return fromUnix(&st), nil
-}
-
 func statPath(path string, follow bool) (dirStat, error) {
 	var st unix.Stat_t
 	var err error

@@ -94,8 +94,7 @@ type walker struct {
 	scratch []int32
 	done    []int32
 	pending []pendingChild
-	buf     []byte
-	keyBuf  []byte // intern's lookup key (buf holds directory entries)
+	keyBuf  []byte // intern's lookup key
 	segBuf  []byte // seg.match's scratch
 
 	// regions are Options.Regions in slash form; fold is set where paths
@@ -118,8 +117,9 @@ type walker struct {
 	// tasks its scratch list of children to push (pool.go).
 	pool  *pool
 	tasks []task
-	// sys holds the NUL-terminated names of system calls (Linux).
-	sys sysBuf
+	// dirState is the platform's directory reading state (dir_linux.go,
+	// dir_portable.go).
+	dirState
 
 	// cache state
 	caching   bool

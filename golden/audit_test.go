@@ -13,6 +13,8 @@ import (
 	"polc/compiler"
 	"polc/conformance"
 	"polc/diag"
+	"polc/ir"
+	"polc/lowering"
 )
 
 // unlocated are the codes whose warnings and errors may carry no line:
@@ -67,11 +69,9 @@ func TestDiagnosticsLocatedAndFixesKeepProtections(t *testing.T) {
 		res := compiler.Compile(opts)
 		all := append(diag.List(nil), res.Diags...)
 		if res.Policy != nil {
-			for _, p := range backends.Platforms() {
-				b, _ := backends.Get(p)
-				_, ds := b.Lower(res.Policy, backends.Options{})
-				for _, d := range ds {
-					d.Platform = p
+			for _, r := range lowering.LowerAll(res.Policy, ir.Platforms, backends.Options{}) {
+				for _, d := range r.Diags {
+					d.Platform = string(r.Platform)
 					all = append(all, d)
 				}
 			}

@@ -20,6 +20,7 @@ import (
 	"polc/compiler"
 	"polc/conformance"
 	"polc/ir"
+	"polc/lowering"
 )
 
 var update = flag.Bool("update", false, "rewrite the output sections of the golden cases")
@@ -165,12 +166,12 @@ func produce(t *testing.T, in map[string]string) []txtar.File {
 	for _, p := range strings.Fields(in["full"]) {
 		full[p] = true
 	}
-	for _, platform := range backends.Platforms() {
-		b, _ := backends.Get(platform)
-		o, ld := lower(t, b, res.Policy, res.Env)
+	for _, r := range lowerAll(t, res.Policy) {
+		platform, o := string(r.Platform), r.Output
 		var lb strings.Builder
-		for _, d := range ld {
-			lb.WriteString(d)
+		// Diagnostics name their files on the host, as polc check shows them.
+		for _, d := range res.Env.HostDiags(r.Diags) {
+			lb.WriteString(d.String())
 			lb.WriteString("\n")
 		}
 		if lb.Len() > 0 {
@@ -227,20 +228,16 @@ func explainNet(t *testing.T, p *ir.Policy, probes string) string {
 	return b.String()
 }
 
-// lower runs a backend, turning a panic into a test failure. Its
-// diagnostics name their files on the host, as polc check shows them.
-func lower(t *testing.T, b backends.Backend, p *ir.Policy, env ir.Env) (o *backends.Output, diags []string) {
+// lowerAll lowers the policy for every platform, as polc build does; a
+// backend's panic fails the case instead of the run.
+func lowerAll(t *testing.T, p *ir.Policy) (rs []backends.Result) {
 	defer func() {
 		if r := recover(); r != nil {
-			t.Errorf("backend %s panicked: %v", b.Platform(), r)
-			o = nil
+			t.Errorf("a backend panicked: %v", r)
+			rs = nil
 		}
 	}()
-	out, ds := b.Lower(p, backends.Options{})
-	for _, d := range env.HostDiags(ds) {
-		diags = append(diags, d.String())
-	}
-	return out, diags
+	return lowering.LowerAll(p, ir.Platforms, backends.Options{})
 }
 
 func sortedKeys(m map[string][]byte) []string {

@@ -2,11 +2,13 @@ package hostprobe
 
 import (
 	"strings"
+
+	"polc/ir"
 )
 
-// Platform kinds.
+// Platform kinds: native Linux is reported by its platform's name.
 const (
-	Native = "linux"
+	Native = string(ir.Linux)
 	WSL1   = "wsl1"
 	WSL2   = "wsl2"
 )

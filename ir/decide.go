@@ -3,7 +3,6 @@ package ir
 import (
 	"fmt"
 	"path"
-	"runtime"
 	"sort"
 	"strings"
 
@@ -13,9 +12,9 @@ import (
 // Env is the host a policy is judged on.
 type Env struct {
 	Bindings Bindings
-	// Platform selects MinimalRoots: linux, macos or windows. Empty means
-	// the platform polc runs on.
-	Platform string
+	// Platform selects MinimalRoots. Empty means the platform polc runs
+	// on.
+	Platform Platform
 	// Resolve canonicalizes a host path (symlinks in its existing part).
 	// Nil means ResolvePath on the real filesystem.
 	Resolve func(string) string
@@ -26,17 +25,6 @@ type Env struct {
 	// under no variable ("--requirements:NAME", "--config:NAME") to the
 	// files as the user named them, for display (HostFile).
 	Inputs map[string]string
-}
-
-// HostPlatform is the platform name of the running binary.
-func HostPlatform() string {
-	switch runtime.GOOS {
-	case "darwin":
-		return "macos"
-	case "windows":
-		return "windows"
-	}
-	return "linux"
 }
 
 // Decision is the answer for one path and operation.

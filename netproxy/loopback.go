@@ -141,15 +141,6 @@ func unwrapOp(err error) error {
 // proxy.
 func (lb *Loopback) Env() []string { return Env(lb.policy) }
 
-// Addrs are the addresses the proxy listens on.
-func (lb *Loopback) Addrs() []net.Addr {
-	out := make([]net.Addr, len(lb.ls))
-	for i, l := range lb.ls {
-		out[i] = l.Addr()
-	}
-	return out
-}
-
 // Close stops the proxy: the listeners, open requests and tunnels. It
 // returns the first error a listener failed with while serving, if any.
 func (lb *Loopback) Close() error {

@@ -156,7 +156,7 @@ func TestLoopbackServesTheCommandsEnv(t *testing.T) {
 		want[net.JoinHostPort("::1", strconv.Itoa(ports[1]))] = true
 	}
 	got := map[string]bool{}
-	for _, a := range lb.Addrs() {
+	for _, a := range lb.addrs() {
 		got[a.String()] = true
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -210,7 +210,7 @@ func TestLoopbackServesTheCommandsEnv(t *testing.T) {
 	if err := lb.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
-	for _, a := range lb.Addrs() {
+	for _, a := range lb.addrs() {
 		if c, err := net.DialTimeout("tcp", a.String(), time.Second); err == nil {
 			c.Close()
 			t.Errorf("%s still accepts after Close", a)
@@ -221,7 +221,7 @@ func TestLoopbackServesTheCommandsEnv(t *testing.T) {
 func TestLoopbackWithoutSOCKS(t *testing.T) {
 	ports := freePorts(t, 1)
 	lb, _ := startLoopback(t, ir.Proxy{HTTPPort: ports[0]}, nil)
-	for _, a := range lb.Addrs() {
+	for _, a := range lb.addrs() {
 		if a.(*net.TCPAddr).Port != ports[0] {
 			t.Errorf("listens on %s: only the HTTP port was promised", a)
 		}
@@ -340,4 +340,13 @@ func BenchmarkStartLoopback(b *testing.B) {
 		}
 		lb.Close()
 	}
+}
+
+// addrs are the addresses the proxy listens on.
+func (lb *Loopback) addrs() []net.Addr {
+	out := make([]net.Addr, len(lb.ls))
+	for i, l := range lb.ls {
+		out[i] = l.Addr()
+	}
+	return out
 }

@@ -7,10 +7,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	_ "polc/backends/bwrap"
-	_ "polc/backends/seatbelt"
-	_ "polc/backends/windows"
 )
 
 // benchCorpus writes n users' configs, each defining three profiles (one

@@ -7,6 +7,7 @@ import (
 	"polc/compiler"
 	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/ir"
 )
 
 // changes compares the baseline's policy with the new one per platform
@@ -15,7 +16,7 @@ import (
 // has no direction of its own: it narrows when the new requirements make
 // the user's own setting fall back (POL054), and widens when the
 // baseline did and the new requirements no longer do.
-func (r *runner) changes(old, nw *compiler.Result) map[string][]Change {
+func (r *runner) changes(old, nw *compiler.Result) map[ir.Platform][]Change {
 	approvals := semdiff.Neutral
 	switch {
 	case hasFallback(nw.Diags, r.reqFiles):
@@ -23,7 +24,7 @@ func (r *runner) changes(old, nw *compiler.Result) map[string][]Change {
 	case hasFallback(old.Diags, r.baseFiles):
 		approvals = semdiff.Wider
 	}
-	out := map[string][]Change{}
+	out := map[ir.Platform][]Change{}
 	// The report names the files the rules came from as given.
 	for _, sec := range semdiff.Compare(old.Env.HostOrigins(old.Policy), nw.Env.HostOrigins(nw.Policy), r.opts.Platforms) {
 		for _, c := range sec.Changes {

@@ -3,6 +3,7 @@ package rollout
 import (
 	"encoding/json"
 	"path/filepath"
+	"polc/ir"
 	"testing"
 
 	"polc/backends"
@@ -92,7 +93,7 @@ func TestFastPathReportsAsPlain(t *testing.T) {
 		{"layered", Options{Requirements: []string{reqs["profiles"], reqs["new"]}, Baseline: []string{reqs["old"]}, Lower: backends.Options{AllowUnenforceable: true}}},
 		{"bench", Options{Requirements: []string{benchNew}, Baseline: []string{benchOld}, Expand: true}},
 		{"example", Options{Requirements: []string{filepath.Join(example, "new-requirements.toml")},
-			Baseline: []string{filepath.Join(example, "old-requirements.toml")}, Platforms: []string{"linux", "macos"}}},
+			Baseline: []string{filepath.Join(example, "old-requirements.toml")}, Platforms: []ir.Platform{ir.Linux, ir.MacOS}}},
 		{"broken requirements", Options{Requirements: []string{reqs["broken"]}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

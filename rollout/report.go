@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"polc/diag"
+	"polc/ir"
 )
 
 // WriteText prints the report for a person: one block per config (a
@@ -22,7 +23,7 @@ func WriteText(w io.Writer, rep *Report, rel func(string) string) {
 	if len(rep.Baseline) > 0 {
 		base = relList(rep.Baseline, rel)
 	}
-	fmt.Fprintf(w, "rollout of %s (baseline: %s) on %s", relList(rep.Requirements, rel), base, strings.Join(rep.Platforms, ", "))
+	fmt.Fprintf(w, "rollout of %s (baseline: %s) on %s", relList(rep.Requirements, rel), base, ir.JoinPlatforms(rep.Platforms, ", "))
 	if rep.Host != "" {
 		fmt.Fprintf(w, ", host %s", rep.Host)
 	}
@@ -58,7 +59,7 @@ func profileLabel(p Profile) string {
 	return p.Name
 }
 
-func writeProfile(w io.Writer, p Profile, platforms []string, rel func(string) string, relPos func(diag.Pos) string) {
+func writeProfile(w io.Writer, p Profile, platforms []ir.Platform, rel func(string) string, relPos func(diag.Pos) string) {
 	label := profileLabel(p)
 	switch {
 	case p.Status == Error:
@@ -81,14 +82,14 @@ func writeProfile(w io.Writer, p Profile, platforms []string, rel func(string) s
 		g := groups[0]
 		where := "on every platform"
 		if len(platforms) == 1 {
-			where = "on " + platforms[0]
+			where = "on " + string(platforms[0])
 		}
 		fmt.Fprintf(w, "  %s: %s %s%s\n", label, g.res.Status, where, baselineNote(p, g.res))
 		writePlatform(w, "    ", g.res, rel, relPos)
 	} else {
 		fmt.Fprintf(w, "  %s: %s\n", label, p.Status)
 		for _, g := range groups {
-			fmt.Fprintf(w, "    %s: %s%s\n", strings.Join(g.platforms, ", "), g.res.Status, baselineNote(p, g.res))
+			fmt.Fprintf(w, "    %s: %s%s\n", ir.JoinPlatforms(g.platforms, ", "), g.res.Status, baselineNote(p, g.res))
 			writePlatform(w, "      ", g.res, rel, relPos)
 		}
 	}
@@ -171,7 +172,7 @@ func relText(s string, rel func(string) string) string {
 }
 
 type platformGroup struct {
-	platforms []string
+	platforms []ir.Platform
 	res       Platform
 }
 
@@ -186,7 +187,7 @@ func groupPlatforms(ps []Platform) []platformGroup {
 			continue
 		}
 		idx[k] = len(out)
-		out = append(out, platformGroup{platforms: []string{p.Platform}, res: p})
+		out = append(out, platformGroup{platforms: []ir.Platform{p.Platform}, res: p})
 	}
 	return out
 }
@@ -207,7 +208,9 @@ func platformKey(p Platform) string {
 // and, per platform, profiles.
 func writeSummary(w io.Writer, rep *Report) {
 	head := []string{"status", "configs", "profiles"}
-	head = append(head, rep.Platforms...)
+	for _, pl := range rep.Platforms {
+		head = append(head, string(pl))
+	}
 	rows := [][]string{head}
 	total := make([]int, len(head)-1)
 	for _, s := range Statuses {
@@ -271,7 +274,7 @@ func (rep *Report) Diagnostics() diag.List {
 				continue
 			}
 			for _, g := range groupPlatforms(p.Platforms) {
-				where := strings.Join(g.platforms, ", ")
+				where := ir.JoinPlatforms(g.platforms, ", ")
 				for _, f := range g.res.Refusals {
 					out = append(out, refusalDiag(c.Path, label, where, f))
 				}

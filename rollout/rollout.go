@@ -16,8 +16,8 @@
 //
 // Nothing here models policies anew: each side is compiled by package
 // compiler (exactly as polc check compiles it), compared by
-// artifact/semdiff (exactly as polc diff compares), and lowered by the
-// registered backends for the per-platform refusals. A corpus entry that
+// artifact/semdiff (exactly as polc diff compares), and lowered by each
+// platform's backend (package lowering) for the per-platform refusals. A corpus entry that
 // cannot be evaluated (unreadable, broken TOML, a missing profile) is
 // reported as an error of that entry and the run goes on.
 //
@@ -42,6 +42,7 @@ import (
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
+	"polc/lowering"
 )
 
 // Options select the change and how to check it.
@@ -55,8 +56,8 @@ type Options struct {
 	// Hostname is matched against [[remote_sandbox_config]]; empty means
 	// this machine's name.
 	Hostname string
-	// Platforms to report; empty means every registered backend.
-	Platforms []string
+	// Platforms to report; empty means every platform.
+	Platforms []ir.Platform
 	// Expand runs the compiler's deny-glob expansion over project trees
 	// (a filesystem walk); off by default.
 	Expand bool
@@ -98,9 +99,9 @@ func worst(a, b Status) Status {
 
 // Report is the outcome of a run.
 type Report struct {
-	Requirements []string `json:"requirements"`
-	Baseline     []string `json:"baseline,omitempty"`
-	Platforms    []string `json:"platforms"`
+	Requirements []string      `json:"requirements"`
+	Baseline     []string      `json:"baseline,omitempty"`
+	Platforms    []ir.Platform `json:"platforms"`
 	// Host is the host name remote_sandbox_config was matched against,
 	// when one was given.
 	Host    string   `json:"host,omitempty"`
@@ -156,8 +157,8 @@ type Refusal struct {
 
 // Platform is what the change does on one platform.
 type Platform struct {
-	Platform string `json:"platform"`
-	Status   Status `json:"status"`
+	Platform ir.Platform `json:"platform"`
+	Status   Status      `json:"status"`
 	// Refusals are the platform's backend refusing the new policy.
 	Refusals []Refusal `json:"refusals,omitempty"`
 	// BaselineRefused: the platform's backend refused the baseline's
@@ -180,9 +181,9 @@ type Change struct {
 
 // Summary counts statuses: per config, per profile and per platform.
 type Summary struct {
-	Configs     map[Status]int            `json:"configs"`
-	Profiles    map[Status]int            `json:"profiles"`
-	PerPlatform map[string]map[Status]int `json:"platforms"`
+	Configs     map[Status]int                 `json:"configs"`
+	Profiles    map[Status]int                 `json:"profiles"`
+	PerPlatform map[ir.Platform]map[Status]int `json:"platforms"`
 }
 
 // Worst is the worst status of any config in the report.
@@ -206,7 +207,7 @@ func Run(paths []string, opts Options) (*Report, diag.List, error) {
 // runner.plain), which the tests hold the fast path to.
 func run(paths []string, opts Options, plain bool) (*Report, diag.List, error) {
 	if len(opts.Platforms) == 0 {
-		opts.Platforms = backends.Platforms()
+		opts.Platforms = ir.Platforms
 	}
 	r, err := newRunner(opts)
 	if err != nil {
@@ -280,7 +281,7 @@ func summarize(rep *Report) Summary {
 		}
 		return m
 	}
-	s := Summary{Configs: zero(), Profiles: zero(), PerPlatform: map[string]map[Status]int{}}
+	s := Summary{Configs: zero(), Profiles: zero(), PerPlatform: map[ir.Platform]map[Status]int{}}
 	for _, pl := range rep.Platforms {
 		s.PerPlatform[pl] = zero()
 	}
@@ -324,7 +325,7 @@ type runner struct {
 	host *compiler.HostCache
 	// lowered caches, per policy (origins' positions left out) and
 	// platform, whether the backend refuses it.
-	lowered map[[sha256.Size]byte]map[string]bool
+	lowered map[[sha256.Size]byte]map[ir.Platform]bool
 }
 
 func newRunner(opts Options) (*runner, error) {
@@ -338,7 +339,7 @@ func newRunner(opts Options) (*runner, error) {
 		root = real
 	}
 	r := &runner{opts: opts, neutral: root, reqFiles: map[string]bool{}, baseFiles: map[string]bool{},
-		lowered: map[[sha256.Size]byte]map[string]bool{}, seen: map[[sha256.Size]byte]*memo{},
+		lowered: map[[sha256.Size]byte]map[ir.Platform]bool{}, seen: map[[sha256.Size]byte]*memo{},
 		host: compiler.NewHostCache()}
 	for _, d := range []*string{&r.home, &r.project, &r.codexHome, &r.tmp, &r.system} {
 		*d, err = os.MkdirTemp(root, "")
@@ -534,7 +535,7 @@ func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
 	}
 	// The new policy compiles: compare it with the baseline's on each
 	// platform, and ask each backend whether it can enforce it.
-	var perPlatform map[string][]Change
+	var perPlatform map[ir.Platform][]Change
 	baselineRefused := old.Policy == nil
 	if !baselineRefused {
 		perPlatform = r.changes(old, nw)
@@ -598,11 +599,7 @@ func classify(cs []Change) Status {
 // and returns its errors. Verdicts are cached per policy without its
 // positions: most users' profiles lower alike, and only a refusal needs
 // the messages of this very policy.
-func (r *runner) lower(k *keyed, platform string) diag.List {
-	b, err := backends.Get(platform)
-	if err != nil {
-		return diag.List{{Code: diag.RolloutBadInput, Severity: diag.Error, Message: err.Error()}}
-	}
+func (r *runner) lower(k *keyed, platform ir.Platform) diag.List {
 	p := k.p
 	key, ok := k.key()
 	ok = ok && !r.plain
@@ -615,10 +612,10 @@ func (r *runner) lower(k *keyed, platform string) diag.List {
 		}
 	}
 	var diags diag.List
-	if c, ok := b.(checker); ok && !r.plain {
-		diags = c.Check(p, r.opts.Lower)
+	if r.plain {
+		diags = lowering.LowerAll(p, []ir.Platform{platform}, r.opts.Lower)[0].Diags
 	} else {
-		_, diags = b.Lower(p, r.opts.Lower)
+		diags = lowering.Backend(platform).Check(p, r.opts.Lower)
 	}
 	// The backends locate their diagnostics at the policy's symbolic
 	// origins; the report names the files as given.
@@ -626,18 +623,12 @@ func (r *runner) lower(k *keyed, platform string) diag.List {
 	if ok {
 		r.mu.Lock()
 		if r.lowered[key] == nil {
-			r.lowered[key] = map[string]bool{}
+			r.lowered[key] = map[ir.Platform]bool{}
 		}
 		r.lowered[key][platform] = len(errs) > 0
 		r.mu.Unlock()
 	}
 	return errs
-}
-
-// checker is a backend that says what it cannot enforce without building
-// its payload (the Linux and Windows backends); the others are lowered.
-type checker interface {
-	Check(p *ir.Policy, opts backends.Options) diag.List
 }
 
 // keyed is a policy and its policyKey, computed once: a profile's

@@ -25,16 +25,9 @@ import (
 // program makes the proxy's sockets and execs the command bwrap would
 // have run (netbridge_linux.go).
 
-// StageEnv forces the inner stage when set to "inner" (tests run the
-// conformance cases through both launches).
-const StageEnv = "POLC_EXEC_STAGE"
-
 // directLaunch decides whether a plan can be launched directly, and
 // returns the working directory to give bwrap; why says otherwise.
 func directLaunch(plan *bwrap.HostPlan, argv []string, dir string, environ []string) (chdir string, why string) {
-	if os.Getenv(StageEnv) == "inner" {
-		return "", StageEnv + "=inner"
-	}
 	if plan.Artifact.Proxy != nil && (!sockexec.Supported(runtime.GOARCH) || !plan.Artifact.Proc) {
 		return "", "the proxy-only network's sockets are made by the mask stage here"
 	}

@@ -10,24 +10,20 @@ import (
 	"testing"
 
 	"polc/backends"
-	_ "polc/backends/bwrap"
+	"polc/backends/bwrap"
 	"polc/diag"
 	"polc/hostprobe"
 	"polc/ir"
 )
 
-// payloadFor lowers rules for Linux as polc exec does.
-func payloadFor(t *testing.T, rules ...ir.Rule) []byte {
+// artifactFor lowers rules for Linux as polc exec does.
+func artifactFor(t *testing.T, rules ...ir.Rule) *bwrap.Artifact {
 	t.Helper()
-	b, err := backends.Get("linux")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, diags := b.Lower(&ir.Policy{Profile: "p", Rules: rules}, backends.Options{})
+	out, diags := bwrap.Backend.Lower(&ir.Policy{Profile: "p", Rules: rules}, backends.Options{NoPayload: true})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	return out.Payload
+	return out.Artifact.(*bwrap.Artifact)
 }
 
 // playHost makes the launch see host until the test ends.
@@ -50,10 +46,10 @@ func TestWSL1RefusedBeforeAnything(t *testing.T) {
 	marker := filepath.Join(dir, "ran")
 	cfg := ir.Origin{Kind: ir.OriginConfig}
 	_, err := Run(&Launch{
-		Payload: payloadFor(t, ir.Rule{Path: "/", Access: ir.Read, Origin: cfg}, ir.Rule{Path: dir, Access: ir.Write, Origin: cfg}),
-		Argv:    []string{"sh", "-c", "touch " + marker},
-		Dir:     dir,
-		Stdout:  &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Stdin: strings.NewReader(""),
+		Linux:  artifactFor(t, ir.Rule{Path: "/", Access: ir.Read, Origin: cfg}, ir.Rule{Path: dir, Access: ir.Write, Origin: cfg}),
+		Argv:   []string{"sh", "-c", "touch " + marker},
+		Dir:    dir,
+		Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}, Stdin: strings.NewReader(""),
 	})
 	want := "this is WSL1 (kernel 4.4.0-19041-Microsoft), which emulates Linux without namespaces or seccomp, so bubblewrap cannot run; " +
 		"Codex dropped WSL1 when its Linux sandbox moved to bubblewrap [POL130]; " +
@@ -94,10 +90,10 @@ func TestWSL2InteropMasked(t *testing.T) {
 		playHost(t, host)
 		var out, errb bytes.Buffer
 		code, err := Run(&Launch{
-			Payload: payloadFor(t, rules...),
-			Argv:    []string{"cat", filepath.Join(wsl, "2_interop")},
-			Dir:     root,
-			Stdout:  &out, Stderr: &errb, Stdin: strings.NewReader(""),
+			Linux:  artifactFor(t, rules...),
+			Argv:   []string{"cat", filepath.Join(wsl, "2_interop")},
+			Dir:    root,
+			Stdout: &out, Stderr: &errb, Stdin: strings.NewReader(""),
 		})
 		if err != nil {
 			t.Fatalf("launch: %v", err)

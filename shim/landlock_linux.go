@@ -76,7 +76,7 @@ func CheckLandlockABI(p *landlock.Payload, abi int) error {
 }
 
 // RunLandlock runs l.Argv under the Landlock payload (backends/landlock)
-// and returns the command's status; l.Payload is the Linux artifact,
+// and returns the command's status; l.Linux is the Linux artifact,
 // which gives the command's environment. An error is polc's own failure.
 func RunLandlock(l *Launch, payload []byte) (int, error) {
 	PrepareSignals()

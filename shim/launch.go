@@ -7,16 +7,20 @@ package shim
 
 import (
 	"io"
-	"os"
-	"os/exec"
 
+	"polc/backends/bwrap"
 	"polc/diag"
 	"polc/ir"
 )
 
 // Launch is one command to run under an artifact.
 type Launch struct {
-	// Payload is the platform artifact's canonical JSON (backends.Output.Payload).
+	// Linux is the Linux artifact, as lowered (backends.Output.Artifact)
+	// or as read from an artifact file (bwrap.Decode): the Linux
+	// launches run it as it is, never encoded and decoded again.
+	Linux *bwrap.Artifact
+	// Payload is the macOS or Windows artifact's canonical JSON
+	// (backends.Output.Payload).
 	Payload []byte
 	// Files are the artifact's side files (backends.Output.Files).
 	Files map[string][]byte
@@ -37,19 +41,20 @@ type Launch struct {
 	// NetLog, when set, receives one JSON line per request the proxy
 	// refuses (stderr gets one line each anyway).
 	NetLog io.Writer
+	// Debug, when set, receives one line for each step of a Linux launch
+	// (planning, the launch chosen and why, the masks, the checks).
+	Debug io.Writer
+	// MaskStage launches through the mask stage even where the direct
+	// launch would do (tests run the conformance cases through both).
+	MaskStage bool
+	// WindowsMode is the mode a Windows plan runs in (elevated or
+	// unelevated); empty means the plan's preferred mode.
+	WindowsMode string
 	// Ready, when set, is called once polc's own checks and planning for
 	// the launch have passed, just before the sandbox starts: the caller
 	// prints its warnings there, so that a launch polc refuses still
 	// fails with one line.
 	Ready func()
-}
-
-// ready calls l.Ready once, if set.
-func (l *Launch) ready() {
-	if l.Ready != nil {
-		l.Ready()
-		l.Ready = nil
-	}
 }
 
 // An error a launch returns is polc's own failure to run the command
@@ -68,22 +73,4 @@ func failure(code diag.Code, err error) error {
 // failf is polc's own failure with its code.
 func failf(code diag.Code, format string, args ...any) *diag.Diagnostic {
 	return diag.Errorf(code, format, args...)
-}
-
-// command builds the process that runs under the sandbox: the launch's
-// standard streams, or polc's own where the launch leaves them nil.
-func (l *Launch) command(bin string, args []string, dir string, environ []string) *exec.Cmd {
-	cmd := exec.Command(bin, args...)
-	cmd.Dir, cmd.Env = dir, environ
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = l.Stdin, l.Stdout, l.Stderr
-	if cmd.Stdin == nil {
-		cmd.Stdin = os.Stdin
-	}
-	if cmd.Stdout == nil {
-		cmd.Stdout = os.Stdout
-	}
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
-	return cmd
 }

@@ -87,7 +87,7 @@ type bwrapLaunch struct {
 	route   *netRoute
 	started time.Time // when the launch was prepared
 	stage   bool
-	debug   bool
+	debug   io.Writer
 }
 
 // close releases every descriptor polc still holds.
@@ -121,7 +121,7 @@ func launch(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir strin
 // direct launch) or the mask stage's executable, plan and status.
 func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir string, dirs []string, environ []string) (*bwrapLaunch, error) {
 	art := plan.Artifact
-	b := &bwrapLaunch{debug: os.Getenv("POLC_DEBUG_BWRAP") != "", plan: plan, stage: stage, started: time.Now()}
+	b := &bwrapLaunch{debug: l.Debug, plan: plan, stage: stage, started: time.Now()}
 	check := plan.NeedsCheck()
 	filter, err := art.Seccomp.Bytes(runtime.GOARCH)
 	if err != nil {
@@ -145,14 +145,14 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 	if chdir != "" {
 		args = append(args, "--chdir", chdir)
 	}
-	if b.debug {
+	if b.debug != nil {
 		if stage {
-			fmt.Fprintf(os.Stderr, "polc: mask stage: %s %s (%d masks)\n", bin, strings.Join(args, " "), len(plan.Masks))
+			fmt.Fprintf(b.debug, "polc: mask stage: %s %s (%d masks)\n", bin, strings.Join(args, " "), len(plan.Masks))
 			for _, m := range plan.Masks {
-				fmt.Fprintf(os.Stderr, "polc: mask %s\n", m.Path)
+				fmt.Fprintf(b.debug, "polc: mask %s\n", m.Path)
 			}
 		} else {
-			fmt.Fprintf(os.Stderr, "polc: direct launch: %s %s\n", bin, strings.Join(args, " "))
+			fmt.Fprintf(b.debug, "polc: direct launch: %s %s\n", bin, strings.Join(args, " "))
 		}
 	}
 	var buf bytes.Buffer
@@ -497,8 +497,8 @@ func (b *bwrapLaunch) check(pid int) error {
 	}
 	t0 := time.Now()
 	err := checkPlan(b.plan, root)
-	if b.debug {
-		fmt.Fprintf(os.Stderr, "polc: checked %d guards in %s in %v: %v\n", len(b.plan.Guards), root, time.Since(t0), err)
+	if b.debug != nil {
+		fmt.Fprintf(b.debug, "polc: checked %d guards in %s in %v: %v\n", len(b.plan.Guards), root, time.Since(t0), err)
 	}
 	return err
 }

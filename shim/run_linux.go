@@ -19,7 +19,7 @@ import (
 	"polc/ir"
 )
 
-// Run runs l.Argv under the Linux artifact l.Payload with bubblewrap and
+// Run runs l.Argv under the Linux artifact l.Linux with bubblewrap and
 // returns the command's exit status. An error means polc itself could
 // not run the command (the CLI exits 125).
 func Run(l *Launch) (int, error) {
@@ -37,7 +37,7 @@ func Run(l *Launch) (int, error) {
 	if err := refuseHost(host); err != nil {
 		return 0, err
 	}
-	state := loadHostState(l.Env)
+	state := loadHostState(l.Env, l.Debug)
 	planHost := func() (*bwrap.HostPlan, error) {
 		plan, err := bwrap.PlanHost(art, l.Env, state.planOptions())
 		if err != nil {
@@ -58,19 +58,19 @@ func Run(l *Launch) (int, error) {
 		if attempt == maxLaunchAttempts {
 			return 0, failf(diag.LinuxTreeChanged, "%s: the tree kept changing while polc set up the sandbox (%d attempts); run the command again once nothing else moves files in it", race, attempt)
 		}
-		if os.Getenv("POLC_DEBUG_BWRAP") != "" {
-			fmt.Fprintf(os.Stderr, "polc: attempt %d: %v; planning again\n", attempt, race)
+		if l.Debug != nil {
+			fmt.Fprintf(l.Debug, "polc: attempt %d: %v; planning again\n", attempt, race)
 		}
 		t0 = time.Now()
 	}
 }
 
-// start decodes the Linux artifact and settles what every Linux launch
-// needs first: the command's working directory and environment.
+// start settles what every Linux launch needs first: the artifact, the
+// command's working directory and its environment.
 func (l *Launch) start() (art *bwrap.Artifact, dir string, environ []string, err error) {
-	art, err = bwrap.Decode(l.Payload)
-	if err != nil {
-		return nil, "", nil, failf(diag.LinuxBadArtifact, "%v", err)
+	art = l.Linux
+	if art == nil {
+		return nil, "", nil, failf(diag.LinuxBadArtifact, "no Linux artifact to run")
 	}
 	if len(l.Argv) == 0 {
 		return nil, "", nil, failf(diag.LinuxSandboxSetup, "no command to run")
@@ -89,8 +89,8 @@ func launchPlanned(l *Launch, state *hostState, planHost func() (*bwrap.HostPlan
 	if err != nil {
 		return 0, err
 	}
-	if os.Getenv("POLC_DEBUG_BWRAP") != "" {
-		fmt.Fprintf(os.Stderr, "polc: planned in %v (%d masks)\n", time.Since(t0), len(plan.Masks))
+	if l.Debug != nil {
+		fmt.Fprintf(l.Debug, "polc: planned in %v (%d masks)\n", time.Since(t0), len(plan.Masks))
 	}
 	bin, err := FindBwrap(dir, plan)
 	if err != nil {
@@ -105,18 +105,29 @@ func launchPlanned(l *Launch, state *hostState, planHost func() (*bwrap.HostPlan
 	}
 	defer release()
 	l.ready()
-	chdir, why := directLaunch(plan, l.Argv, dir, environ)
+	chdir, why := "", "the launch asks for the mask stage"
+	if !l.MaskStage {
+		chdir, why = directLaunch(plan, l.Argv, dir, environ)
+	}
 	if why == "" {
 		return launch(l, bin, plan, false, chdir, nil, environ)
 	}
-	if os.Getenv("POLC_DEBUG_BWRAP") != "" {
-		fmt.Fprintf(os.Stderr, "polc: inner stage: %s\n", why)
+	if l.Debug != nil {
+		fmt.Fprintf(l.Debug, "polc: inner stage: %s\n", why)
 	}
 	dirs := []string{dir}
 	if real := ir.ResolvePath(dir); real != dir {
 		dirs = append(dirs, real)
 	}
 	return launch(l, bin, plan, true, "", dirs, environ)
+}
+
+// ready calls l.Ready once, if set.
+func (l *Launch) ready() {
+	if l.Ready != nil {
+		l.Ready()
+		l.Ready = nil
+	}
 }
 
 // commandEnv is the environment the reference gives a sandboxed command:

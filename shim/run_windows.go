@@ -17,9 +17,6 @@ import (
 	"polc/ir"
 )
 
-// ModeEnv overrides the plan's preferred mode (elevated or unelevated).
-const ModeEnv = winplan.ModeEnv
-
 // RunnerArg is argv[1] of the elevated runner: polc.exe started as the
 // sandbox account, which derives the restricted token from its own token
 // and runs the command. It is caught in init, before the CLI is built.
@@ -47,13 +44,13 @@ func Run(l *Launch) (int, error) {
 	if plan.Unrestricted {
 		return runPlain(l)
 	}
-	mode := plan.PreferredMode
-	if m := os.Getenv(ModeEnv); m != "" {
-		mode = m
+	mode := l.WindowsMode
+	if mode == "" {
+		mode = plan.PreferredMode
 	}
-	md, ok := plan.Modes[mode]
-	if !ok {
-		return 0, failf(diag.WindowsBadPlan, "%s=%q: the plan has no such mode (elevated, unelevated)", ModeEnv, mode)
+	md, err := plan.Mode(mode)
+	if err != nil {
+		return 0, failure(diag.WindowsBadPlan, err)
 	}
 	if md.Refused && !md.AllowUnenforceable {
 		var why []string

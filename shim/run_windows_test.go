@@ -39,24 +39,20 @@ func TestUnelevatedConfinesWrites(t *testing.T) {
 	}
 	pol := &ir.Policy{Profile: "t", Minimal: &ir.Origin{}, Network: ir.Network{Mode: ir.NetworkFull},
 		Rules: []ir.Rule{{Path: "/", Access: ir.Read}, {Path: ir.VarWorkspaceRoot, Access: ir.Write}}}
-	b, err := backends.Get("windows")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := winplan.Backend
 	art, diags := b.Lower(pol, backends.Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	run := func(target string) int {
 		var stderr bytes.Buffer
-		code, err := Run(&Launch{Payload: art.Payload, Env: ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: ws}},
+		code, err := Run(&Launch{Payload: art.Payload, WindowsMode: winplan.Unelevated, Env: ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: ws}},
 			Argv: []string{"cmd.exe", "/c", "echo x> " + target}, Dir: ws, Environ: os.Environ(), Stdout: os.Stdout, Stderr: &stderr})
 		if err != nil {
 			t.Fatalf("run: %v (%s)", err, stderr.String())
 		}
 		return code
 	}
-	t.Setenv(ModeEnv, winplan.Unelevated)
 	if code := run(filepath.Join(ws, "a.txt")); code != 0 {
 		t.Errorf("write inside the writable root failed: exit %d", code)
 	}
@@ -84,18 +80,14 @@ func TestProxyStartFailsClosed(t *testing.T) {
 	pol := &ir.Policy{Profile: "t", Minimal: &ir.Origin{},
 		Network: ir.Network{Mode: ir.NetworkProxy, Proxy: &ir.Proxy{HTTPPort: port}},
 		Rules:   []ir.Rule{{Path: "/", Access: ir.Read}, {Path: ir.VarWorkspaceRoot, Access: ir.Write}}}
-	b, err := backends.Get("windows")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := winplan.Backend
 	// Unelevated mode (accepted as unenforceable) needs no setup.
 	art, diags := b.Lower(pol, backends.Options{AllowUnenforceable: true})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	t.Setenv(ModeEnv, winplan.Unelevated)
 	marker := filepath.Join(ws, "ran.txt")
-	code, err := Run(&Launch{Payload: art.Payload, Env: ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: ws}},
+	code, err := Run(&Launch{Payload: art.Payload, WindowsMode: winplan.Unelevated, Env: ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: ws}},
 		Argv: []string{"cmd.exe", "/c", "echo x> " + marker}, Dir: ws, Environ: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr})
 	var f *diag.Diagnostic
 	if !errors.As(err, &f) || f.Code != diag.WindowsProxyStart || code != 0 {

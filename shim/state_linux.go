@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 
@@ -28,7 +29,7 @@ type hostState struct {
 
 // loadHostState finds, and creates, polc's state directories (before
 // planning, so that the plan can bind them read-only), and the key.
-func loadHostState(env ir.Env) *hostState {
+func loadHostState(env ir.Env, debug io.Writer) *hostState {
 	s := &hostState{globs: globCacheDir(env), registry: syntheticStateDir()}
 	for _, d := range []string{s.globs, s.registry} {
 		if d != "" {
@@ -41,8 +42,8 @@ func loadHostState(env ir.Env) *hostState {
 	}
 	if k, err := statekey.Key(lockDir); err == nil {
 		s.key = k
-	} else if os.Getenv("POLC_DEBUG_BWRAP") != "" {
-		os.Stderr.WriteString("polc: no state key (" + err.Error() + "): no glob cache\n")
+	} else if debug != nil {
+		io.WriteString(debug, "polc: no state key ("+err.Error()+"): no glob cache\n")
 	}
 	return s
 }

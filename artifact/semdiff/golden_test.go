@@ -36,7 +36,7 @@ func TestGolden(t *testing.T) {
 			}
 			old, new := decodePolicy(t, sec["old.json"]), decodePolicy(t, sec["new.json"])
 			var got bytes.Buffer
-			Write(&got, Compare(old, new, Platforms), Platforms)
+			Write(&got, Compare(old, new, ir.Platforms), ir.Platforms)
 			if *update {
 				for i := range ar.Files {
 					if ar.Files[i].Name == "want" {

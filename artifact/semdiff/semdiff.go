@@ -25,9 +25,6 @@ import (
 	"polc/ir"
 )
 
-// Platforms compared when a side is not tied to one platform (a config).
-var Platforms = []string{"linux", "macos", "windows"}
-
 // Change is one difference a reviewer should see.
 type Change struct {
 	// Kind orders and labels changes: sandbox, path, glob, network,
@@ -50,21 +47,21 @@ var kindOrder = map[string]int{"sandbox": 0, "path": 1, "glob": 2, "minimal": 3,
 
 // Section is the changes shared by a set of platforms.
 type Section struct {
-	Platforms []string
+	Platforms []ir.Platform
 	Changes   []Change
 }
 
 // Compare diffs two policies on each platform and groups platforms that
 // see the same changes. No sections means no semantic difference.
-func Compare(old, new *ir.Policy, platforms []string) []Section {
-	per := map[string][]Change{}
+func Compare(old, new *ir.Policy, platforms []ir.Platform) []Section {
+	per := map[ir.Platform][]Change{}
 	for _, pl := range platforms {
 		per[pl] = comparePlatform(old, new, pl)
 	}
 	// Group changes by the exact set of platforms that see them.
 	type entry struct {
 		c     Change
-		plats []string
+		plats []ir.Platform
 	}
 	byKey := map[string]*entry{}
 	var order []string
@@ -84,7 +81,7 @@ func Compare(old, new *ir.Policy, platforms []string) []Section {
 	var labels []string
 	for _, k := range order {
 		e := byKey[k]
-		label := strings.Join(e.plats, ",")
+		label := ir.JoinPlatforms(e.plats, ",")
 		s, ok := sections[label]
 		if !ok {
 			s = &Section{Platforms: e.plats}
@@ -128,7 +125,7 @@ var synthetic = ir.Bindings{
 	ir.VarCodexHome:     "/@CODEX_HOME",
 }
 
-func syntheticEnv(platform string) ir.Env {
+func syntheticEnv(platform ir.Platform) ir.Env {
 	return ir.Env{
 		Bindings: synthetic,
 		Platform: platform,
@@ -137,7 +134,7 @@ func syntheticEnv(platform string) ir.Env {
 	}
 }
 
-func comparePlatform(old, new *ir.Policy, platform string) []Change {
+func comparePlatform(old, new *ir.Policy, platform ir.Platform) []Change {
 	var out []Change
 	if old.Unrestricted != new.Unrestricted {
 		out = append(out, Change{Kind: "sandbox", Subject: "sandbox",
@@ -186,7 +183,7 @@ func orNone(s string) string {
 }
 
 // pathChanges probes every rule path and workspace root of both sides.
-func pathChanges(old, new *ir.Policy, platform string) []Change {
+func pathChanges(old, new *ir.Policy, platform ir.Platform) []Change {
 	env := syntheticEnv(platform)
 	do, err1 := ir.NewDecider(old, env)
 	dn, err2 := ir.NewDecider(new, env)
@@ -227,9 +224,9 @@ func errText(err error) string {
 
 // effective is the access a platform enforces on a path (deny, read,
 // write) and the decision that gave it (why says it in words).
-func effective(d *ir.Decider, host, platform string) (string, ir.Decision) {
+func effective(d *ir.Decider, host string, platform ir.Platform) (string, ir.Decision) {
 	allowed := func(dec ir.Decision) bool {
-		if platform == "macos" {
+		if platform == ir.MacOS {
 			return dec.Allowed
 		}
 		return dec.AllowedWithinCap
@@ -265,7 +262,7 @@ func why(d ir.Decision) string {
 }
 
 // globChanges compares deny globs by pattern.
-func globChanges(old, new *ir.Policy, platform string) []Change {
+func globChanges(old, new *ir.Policy, platform ir.Platform) []Change {
 	om, nm := globMap(old), globMap(new)
 	keys := map[string]bool{}
 	for k := range om {
@@ -305,7 +302,7 @@ func globMap(p *ir.Policy) map[string]*ir.Glob {
 	return m
 }
 
-func globWord(g *ir.Glob, platform string) string {
+func globWord(g *ir.Glob, platform ir.Platform) string {
 	if g == nil {
 		return "absent"
 	}
@@ -313,7 +310,7 @@ func globWord(g *ir.Glob, platform string) string {
 	if g.Mandatory {
 		s = "deny (requirement)"
 	}
-	if platform == "macos" || g.MaxDepth == 0 {
+	if platform == ir.MacOS || g.MaxDepth == 0 {
 		return s + ", any depth"
 	}
 	// Linux and Windows lift the cap where the sandbox can write (it could
@@ -552,9 +549,9 @@ func sortedSet(m map[string]bool) []string {
 // Write prints the sections as polc diff shows them: one block per
 // platform set ("all platforms" when it covers every compared one), one
 // line per change, then what decided before (was) and after (now).
-func Write(w io.Writer, sections []Section, compared []string) {
+func Write(w io.Writer, sections []Section, compared []ir.Platform) {
 	for _, s := range sections {
-		label := strings.Join(s.Platforms, ", ")
+		label := ir.JoinPlatforms(s.Platforms, ", ")
 		if len(compared) > 1 && len(s.Platforms) == len(compared) {
 			label = "all platforms"
 		}

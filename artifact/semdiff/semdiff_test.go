@@ -24,7 +24,7 @@ func base() *ir.Policy {
 	}
 }
 
-func text(s []Section, compared []string) string {
+func text(s []Section, compared []ir.Platform) string {
 	var b bytes.Buffer
 	Write(&b, s, compared)
 	return b.String()
@@ -38,11 +38,11 @@ func TestGlobBeyondCapDiffersPerPlatform(t *testing.T) {
 	old, nw := base(), base()
 	ws := ir.VarWorkspaceRoot
 	nw.Globs = []ir.Glob{{Pattern: ws + "/**/*.env", Base: ws, MaxDepth: 2, Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":workspace_roots/**/*.env"}}}
-	secs := Compare(old, nw, Platforms)
-	out := text(secs, Platforms)
+	secs := Compare(old, nw, ir.Platforms)
+	out := text(secs, ir.Platforms)
 	var macos *Section
 	for i := range secs {
-		if strings.Join(secs[i].Platforms, ",") == "macos" {
+		if ir.JoinPlatforms(secs[i].Platforms, ",") == "macos" {
 			macos = &secs[i]
 		}
 	}
@@ -66,11 +66,11 @@ func TestGlobBeyondCapDiffersPerPlatform(t *testing.T) {
 func TestMinimalRootsArePerPlatform(t *testing.T) {
 	old, nw := base(), base()
 	nw.Minimal = &ir.Origin{Kind: ir.OriginConfig, Key: ":minimal"}
-	secs := Compare(old, nw, Platforms)
+	secs := Compare(old, nw, ir.Platforms)
 	if len(secs) != 3 {
-		t.Fatalf("want a section per platform, got:\n%s", text(secs, Platforms))
+		t.Fatalf("want a section per platform, got:\n%s", text(secs, ir.Platforms))
 	}
-	out := text(secs, Platforms)
+	out := text(secs, ir.Platforms)
 	for _, want := range []string{"/usr/lib", "/System/Library", "C:/Windows"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s:\n%s", want, out)
@@ -82,18 +82,18 @@ func TestSandboxDisabledIsOneLine(t *testing.T) {
 	old, nw := base(), base()
 	nw.Unrestricted = true
 	nw.Profile = ":danger-full-access"
-	secs := Compare(old, nw, Platforms)
+	secs := Compare(old, nw, ir.Platforms)
 	if len(secs) != 1 || len(secs[0].Changes) != 1 || secs[0].Changes[0].To != "disabled" {
-		t.Fatalf("got:\n%s", text(secs, Platforms))
+		t.Fatalf("got:\n%s", text(secs, ir.Platforms))
 	}
-	if got := text(secs, Platforms); !strings.HasPrefix(got, "all platforms:\n  sandbox: enabled -> disabled") {
+	if got := text(secs, ir.Platforms); !strings.HasPrefix(got, "all platforms:\n  sandbox: enabled -> disabled") {
 		t.Errorf("got:\n%s", got)
 	}
 }
 
 func TestIdenticalPoliciesNoSections(t *testing.T) {
-	if secs := Compare(base(), base(), Platforms); len(secs) != 0 {
-		t.Errorf("identical policies differ:\n%s", text(secs, Platforms))
+	if secs := Compare(base(), base(), ir.Platforms); len(secs) != 0 {
+		t.Errorf("identical policies differ:\n%s", text(secs, ir.Platforms))
 	}
 }
 
@@ -105,7 +105,7 @@ func TestGlobBeyondCapWritableDeniedEverywhere(t *testing.T) {
 	ws := ir.VarWorkspaceRoot
 	old.Rules[1].Access, nw.Rules[1].Access = ir.Write, ir.Write
 	nw.Globs = []ir.Glob{{Pattern: ws + "/**/*.env", Base: ws, MaxDepth: 2, Origin: ir.Origin{Kind: ir.OriginConfig, Key: ":workspace_roots/**/*.env"}}}
-	out := text(Compare(old, nw, Platforms), Platforms)
+	out := text(Compare(old, nw, ir.Platforms), ir.Platforms)
 	if !strings.Contains(strings.Split(out, "linux")[0], "deep.env: write -> deny") || strings.Contains(strings.SplitN(out, "linux", 2)[1], "deep.env") {
 		t.Errorf("deep.env should go from write to deny on all platforms at once:\n%s", out)
 	}
@@ -120,16 +120,16 @@ func TestAutoReviewPolicySource(t *testing.T) {
 		AutoReviewPolicyOrigin: &ir.Origin{Kind: ir.OriginConfig, Key: "auto_review.policy", Pos: diagPos("config.toml", 5, 10)}}
 	nw.Approvals = old.Approvals
 	nw.Approvals.AutoReviewPolicyOrigin = &ir.Origin{Kind: ir.OriginRequirement, Key: "guardian_policy_config", Pos: diagPos("requirements.toml", 1, 26)}
-	out := text(Compare(old, nw, Platforms), Platforms)
+	out := text(Compare(old, nw, ir.Platforms), ir.Platforms)
 	if !strings.Contains(out, "auto-review policy text: [auto_review].policy at config.toml:5:10 -> requirements guardian_policy_config at requirements.toml:1:26") {
 		t.Errorf("origin change not shown:\n%s", out)
 	}
 	nw.Approvals.AutoReviewPolicy = "be very careful"
-	out = text(Compare(old, nw, Platforms), Platforms)
+	out = text(Compare(old, nw, ir.Platforms), ir.Platforms)
 	if !strings.Contains(out, "requirements guardian_policy_config at requirements.toml:1:26") {
 		t.Errorf("text change not shown with its source:\n%s", out)
 	}
-	if secs := Compare(old, old, Platforms); len(secs) != 0 {
+	if secs := Compare(old, old, ir.Platforms); len(secs) != 0 {
 		t.Errorf("no change reported as %v", secs)
 	}
 }
@@ -152,7 +152,7 @@ func TestProxyChanges(t *testing.T) {
 		{Pattern: "*.example.com", Action: ir.DomainAllow, Managed: true, Origin: req},
 		{Pattern: "bad.example.com", Action: ir.DomainDeny, Managed: true, Origin: req},
 	}}}
-	out := text(Compare(old, nw, []string{"linux"}), []string{"linux"})
+	out := text(Compare(old, nw, []ir.Platform{ir.Linux}), []ir.Platform{ir.Linux})
 	for _, want := range []string{
 		"domain *.example.com: allow -> managed allow",
 		`now: requirement "experimental_network.allowed_domains" at req.toml:3:20`,
@@ -168,13 +168,13 @@ func TestProxyChanges(t *testing.T) {
 		t.Errorf("a rule that only moved is reported:\n%s", out)
 	}
 	// Proxy on from no network: the rules appear with the mode change.
-	out = text(Compare(base(), nw, []string{"linux"}), []string{"linux"})
+	out = text(Compare(base(), nw, []ir.Platform{ir.Linux}), []ir.Platform{ir.Linux})
 	for _, want := range []string{"network: none -> proxy", "domain example.com: none -> allow", "proxy methods: none -> full"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("proxy on: missing %q in:\n%s", want, out)
 		}
 	}
-	if Compare(nw, nw, []string{"linux"}) != nil {
+	if Compare(nw, nw, []ir.Platform{ir.Linux}) != nil {
 		t.Error("a policy differs from itself")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"polc/backends"
+	"polc/canonjson"
 	"polc/diag"
 	"polc/ir"
 	"polc/seccomp"
@@ -121,11 +122,12 @@ type GlobMask struct {
 	Origin    string `json:"origin,omitempty"`
 }
 
-func init() { backends.Register(linuxBackend{}) }
+// Backend is the Linux backend.
+var Backend backends.Backend = linuxBackend{}
 
 type linuxBackend struct{}
 
-func (linuxBackend) Platform() string { return "linux" }
+func (linuxBackend) Platform() ir.Platform { return ir.Linux }
 
 // Lower implements backends.Backend.
 func (linuxBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
@@ -133,16 +135,21 @@ func (linuxBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Output
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	out := &backends.Output{Platform: ir.Linux, Artifact: art}
+	if opts.NoPayload {
+		return out, diags
+	}
 	payload, err := art.Encode()
 	if err != nil {
 		diags.Addf(diag.LinuxBadArtifact, diag.Pos{}, "report a bug", "encoding the linux artifact: %v", err)
 		return nil, diags
 	}
-	return &backends.Output{Platform: "linux", Payload: payload}, diags
+	out.Payload = payload
+	return out, diags
 }
 
 // Evaluator implements backends.Backend.
-func (linuxBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, error) {
+func (linuxBackend) Evaluator(payload []byte, env ir.Env, _ backends.Options) (backends.Evaluator, error) {
 	art, err := Decode(payload)
 	if err != nil {
 		return nil, err
@@ -221,7 +228,7 @@ func Lower(p *ir.Policy, opts backends.Options) (*Artifact, diag.List) {
 		art.Mounts = append(art.Mounts, m)
 	}
 	if p.Minimal != nil {
-		for _, root := range ir.MinimalRoots["linux"] {
+		for _, root := range ir.MinimalRoots[ir.Linux] {
 			art.Mounts = append(art.Mounts, Mount{Path: root, Access: accessRead, Minimal: true, SkipIfMissing: true, Origin: minimalOrigin})
 		}
 	}
@@ -286,9 +293,9 @@ func lowerUnixSockets(art *Artifact, n ir.Network, opts backends.Options) diag.L
 	return diags
 }
 
-// Encode writes the artifact as canonical JSON (canonjson's form, written
-// directly: encode.go).
-func (a *Artifact) Encode() ([]byte, error) { return a.encodeCanonical(), nil }
+// Encode writes the artifact as canonical JSON (what polc build writes
+// and Decode reads back; polc exec runs the artifact without encoding it).
+func (a *Artifact) Encode() ([]byte, error) { return canonjson.Marshal(a) }
 
 // Decode reads a payload written by Encode. It refuses other formats and
 // values it does not know, so a tampered or newer artifact fails closed.

@@ -91,10 +91,7 @@ func matchesAnyGlob(d *ir.Policy, env ir.Env, path string) bool {
 // root grants nothing) and new files matching a glob (globs are a
 // snapshot). Symlinks: TestEvaluatorAgreesWithDecideThroughSymlinks.
 func TestEvaluatorAgreesWithDecide(t *testing.T) {
-	b, err := backends.Get("linux")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := Backend
 	for seed := uint64(1); seed <= 100; seed++ {
 		r := rand.New(rand.NewPCG(seed, 7))
 		root := t.TempDir()
@@ -106,7 +103,7 @@ func TestEvaluatorAgreesWithDecide(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatalf("seed %d: lower: %v", seed, diags)
 		}
-		ev, err := b.Evaluator(out.Payload, env)
+		ev, err := b.Evaluator(out.Payload, env, backends.Options{})
 		if err != nil {
 			t.Fatalf("seed %d: evaluator: %v", seed, err)
 		}
@@ -164,7 +161,7 @@ func TestEvaluatorAgreesWithDecide(t *testing.T) {
 // TestEvaluatorNeverLooserOnMissingPaths: rules on paths that do not
 // exist may make Linux stricter than ir.Decide, never looser.
 func TestEvaluatorNeverLooserOnMissingPaths(t *testing.T) {
-	b, _ := backends.Get("linux")
+	b := Backend
 	for seed := uint64(1); seed <= 40; seed++ {
 		r := rand.New(rand.NewPCG(seed, 11))
 		root, _ := filepath.EvalSymlinks(t.TempDir())
@@ -179,7 +176,7 @@ func TestEvaluatorNeverLooserOnMissingPaths(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}
-		ev, err := b.Evaluator(out.Payload, env)
+		ev, err := b.Evaluator(out.Payload, env, backends.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

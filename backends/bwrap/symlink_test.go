@@ -96,10 +96,7 @@ func TestGlobDenies(t *testing.T) {
 // absolute or relative), and reading or writing through each link, and
 // at its target, must get ir.Decide's answer as Linux enforces it.
 func TestEvaluatorAgreesWithDecideThroughSymlinks(t *testing.T) {
-	b, err := backends.Get("linux")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := Backend
 	linkNames := []string{"x.env", "named.env", "secrets", "id_rsa", "k.key", "docs", "plain", "alias"}
 	checked, refused := 0, 0
 	for seed := uint64(1); seed <= 80; seed++ {
@@ -149,7 +146,7 @@ func TestEvaluatorAgreesWithDecideThroughSymlinks(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatalf("seed %d: lower: %v", seed, diags)
 		}
-		ev, err := b.Evaluator(out.Payload, env)
+		ev, err := b.Evaluator(out.Payload, env, backends.Options{})
 		var pe *diag.Diagnostic
 		if errors.As(err, &pe) && pe.Code == diag.LinuxSymlinkMask {
 			refused++ // a deny crossing a link in a writable mount: refused, fail closed
@@ -271,7 +268,7 @@ func TestDeniedDirOutsideRootsHeldUnreadable(t *testing.T) {
 // rule names are absent from a tmpfs root, as in the reference; so are
 // the subdirectories of a denied directory that keeps carve-outs.)
 func TestDeniedDirsArePresent(t *testing.T) {
-	b, _ := backends.Get("linux")
+	b := Backend
 	held := 0
 	for seed := uint64(1); seed <= 80; seed++ {
 		r := rand.New(rand.NewPCG(seed, 31))
@@ -281,7 +278,7 @@ func TestDeniedDirsArePresent(t *testing.T) {
 		pol.Globs = nil // glob matches are inner-stage masks over host content
 		env := ir.Env{Bindings: ir.Bindings{ir.VarWorkspaceRoot: root}, Platform: "linux"}
 		out, _ := b.Lower(pol, backends.Options{})
-		ev, err := b.Evaluator(out.Payload, env)
+		ev, err := b.Evaluator(out.Payload, env, backends.Options{})
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}

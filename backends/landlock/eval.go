@@ -17,8 +17,6 @@ type Evaluator struct {
 	resolve func(string) string
 }
 
-var _ backends.SocketEvaluator = (*Evaluator)(nil)
-
 // NewEvaluator reads a payload; resolve canonicalizes a host path (nil:
 // ir.ResolvePath), as the kernel judges the file a path names.
 func NewEvaluator(p *Payload, resolve func(string) string) *Evaluator {
@@ -28,7 +26,7 @@ func NewEvaluator(p *Payload, resolve func(string) string) *Evaluator {
 	return &Evaluator{p: p, resolve: resolve}
 }
 
-// Decide implements backends.Evaluator.
+// Decide answers from the payload's grants, as the kernel would.
 func (e *Evaluator) Decide(hostPath string, op ir.Op) backends.Verdict {
 	if e.p.Unrestricted {
 		return backends.Verdict{Allowed: true, Reason: "no sandbox (unrestricted profile)"}
@@ -48,24 +46,4 @@ func (e *Evaluator) Decide(hostPath string, op ir.Op) backends.Verdict {
 		return backends.Verdict{Allowed: false, Reason: "no Landlock rule covers it"}
 	}
 	return backends.Verdict{Allowed: allows(best.Access, op), Reason: fmt.Sprintf("Landlock %s grant on %s (%s)", best.Access, best.Path, best.Why)}
-}
-
-// Network implements backends.Evaluator.
-func (e *Evaluator) Network(host string, port int) backends.Verdict {
-	if e.p.Unrestricted || e.p.Network == ir.NetworkFull {
-		return backends.Verdict{Allowed: true, Reason: "network on: the host's network (no namespace)"}
-	}
-	return backends.Verdict{Allowed: false, Reason: "network off: seccomp creates no socket but AF_UNIX"}
-}
-
-// UnixConnect implements backends.SocketEvaluator: with Landlock no
-// connect to a host Unix socket gets through the filter.
-func (e *Evaluator) UnixConnect(hostPath string) backends.Verdict {
-	if e.p.Unrestricted {
-		return backends.Verdict{Allowed: true, Reason: "no sandbox (unrestricted profile)"}
-	}
-	if e.p.Seccomp.UnixPeersOnly {
-		return backends.Verdict{Allowed: false, Reason: "network off: seccomp refuses connect, bind, listen and accept"}
-	}
-	return backends.Verdict{Allowed: false, Reason: "seccomp creates no AF_UNIX socket but connected pairs"}
 }

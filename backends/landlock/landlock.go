@@ -176,7 +176,7 @@ func Lower(p *ir.Policy, env ir.Env) (*Payload, []Conflict) {
 	if env.Exists == nil {
 		env.Exists = ir.Exists
 	}
-	env.Platform = "linux"
+	env.Platform = ir.Linux
 	out := &Payload{Format: Format, Profile: p.Profile, Network: p.Network.Mode}
 	if p.Unrestricted {
 		out.Unrestricted, out.Network = true, ir.NetworkFull
@@ -217,7 +217,7 @@ func Lower(p *ir.Policy, env ir.Env) (*Payload, []Conflict) {
 		rules = append(rules, boundRule{path: host, access: r.Access, rule: r, exists: env.Exists(host)})
 	}
 	if p.Minimal != nil {
-		for _, root := range ir.MinimalRoots["linux"] {
+		for _, root := range ir.MinimalRoots[ir.Linux] {
 			host := env.Resolve(root)
 			rules = append(rules, boundRule{path: host, access: ir.Read, exists: env.Exists(host)})
 		}

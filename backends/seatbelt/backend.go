@@ -11,11 +11,12 @@ import (
 	"polc/ir"
 )
 
-func init() { backends.Register(macosBackend{}) }
+// Backend is the macOS backend.
+var Backend backends.Backend = macosBackend{}
 
 type macosBackend struct{}
 
-func (macosBackend) Platform() string { return "macos" }
+func (macosBackend) Platform() ir.Platform { return ir.MacOS }
 
 func (macosBackend) Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
 	return Lower(p, opts)
@@ -25,7 +26,7 @@ func (macosBackend) Check(p *ir.Policy, opts backends.Options) diag.List {
 	return Check(p, opts)
 }
 
-func (macosBackend) Evaluator(payload []byte, env ir.Env) (backends.Evaluator, error) {
+func (macosBackend) Evaluator(payload []byte, env ir.Env, _ backends.Options) (backends.Evaluator, error) {
 	return NewEvaluator(payload, env)
 }
 
@@ -212,7 +213,7 @@ func (e *Evaluator) minimalNote(path string, allowed bool) string {
 	if e.Payload == nil || !hasMinimal(e.Payload) {
 		return ""
 	}
-	for _, m := range ir.MinimalRoots["macos"] {
+	for _, m := range ir.MinimalRoots[ir.MacOS] {
 		if allowed && ir.HasPathPrefix(path, m) {
 			return fmt.Sprintf(" (:minimal: %s is in Codex's curated macOS platform defaults)", m)
 		}

@@ -53,7 +53,7 @@ func MacEnv(env ir.Env) ir.Env {
 		exists = ir.Exists
 	}
 	out := env
-	out.Platform = "macos"
+	out.Platform = ir.MacOS
 	out.Resolve = func(p string) string { return Alias(resolve(unaliasIfAbsent(p, exists))) }
 	out.Exists = func(p string) bool { return exists(p) || exists(unalias(p)) }
 	return out

@@ -35,7 +35,7 @@
 // same on every machine and no path is ever quoted into the profile. Rules
 // skipped when missing (protected .git) get _IF_EXISTS parameters; an
 // unbound parameter is Unbound, which names no vnode. :minimal system
-// roots are literals (ir.MinimalRoots["macos"]), read and map-executable.
+// roots are literals (ir.MinimalRoots[ir.MacOS]), read and map-executable.
 //
 // Bind refuses (POL081, POL082) the host layouts this cannot express
 // faithfully: a rule path that resolves through a symlink below its root,

@@ -41,28 +41,11 @@ const starRegex = "[^/]*"
 // express.
 var errGlob = errors.New("malformed glob")
 
-// GlobRegex translates the part of a deny glob below its base directory
-// (rel, without the leading slash) into an SBPL regex body. The body is
-// meant to follow "^" + quote(base + "/"); it ends with "(/.*)?$", so a
-// pattern that matches a directory covers everything below it. never is
-// true when no path can match (an empty character class in every branch).
-func GlobRegex(rel string) (body string, never bool, err error) {
-	branches, err := GlobRegexBranches(rel)
-	if err != nil {
-		return "", false, err
-	}
-	switch len(branches) {
-	case 0:
-		return "", true, nil
-	case 1:
-		return branches[0] + "(/.*)?$", false, nil
-	}
-	return "(" + strings.Join(branches, "|") + ")(/.*)?$", false, nil
-}
-
-// GlobRegexBranches is GlobRegex before its branches are joined: one
-// regex fragment per {a,b} alternative (deduplicated), without the
-// directory suffix. None means the glob matches nothing.
+// GlobRegexBranches translates the part of a deny glob below its base
+// directory (rel, without the leading slash) into SBPL regex bodies: one
+// fragment per {a,b} alternative (deduplicated), without the directory
+// suffix, each meant to follow "^" + quote(base + "/"). None means the
+// glob matches nothing.
 func GlobRegexBranches(rel string) ([]string, error) {
 	alts, err := expandBraces(rel)
 	if err != nil {

@@ -24,9 +24,9 @@ func globMatches(base, rel, p string) bool {
 
 func regexFor(t testing.TB, base, rel string) *regexp.Regexp {
 	t.Helper()
-	body, never, err := GlobRegex(rel)
+	body, never, err := globRegex(rel)
 	if err != nil {
-		t.Fatalf("GlobRegex(%q): %v", rel, err)
+		t.Fatalf("globRegex(%q): %v", rel, err)
 	}
 	if never {
 		return regexp.MustCompile(`^\x00never$`)
@@ -54,7 +54,7 @@ func TestGlobRegexVectors(t *testing.T) {
 		"x[z-a]y":            ``,
 		"dir with space/#~&": `dir with space/\#\~\&(/.*)?$`,
 	} {
-		got, never, err := GlobRegex(rel)
+		got, never, err := globRegex(rel)
 		if err != nil {
 			t.Errorf("%q: %v", rel, err)
 			continue
@@ -63,15 +63,15 @@ func TestGlobRegexVectors(t *testing.T) {
 			got = ""
 		}
 		if got != want {
-			t.Errorf("GlobRegex(%q) = %q, want %q", rel, got, want)
+			t.Errorf("globRegex(%q) = %q, want %q", rel, got, want)
 		}
 	}
 }
 
 func TestGlobRegexRejects(t *testing.T) {
 	for _, rel := range []string{"a[", "a[]", "{a,b", "a}", `a\`, "[é]", "a\nb", "a**b", "**x/y"} {
-		if _, _, err := GlobRegex(rel); err == nil {
-			t.Errorf("GlobRegex(%q) accepted a pattern doublestar or Seatbelt rejects", rel)
+		if _, _, err := globRegex(rel); err == nil {
+			t.Errorf("globRegex(%q) accepted a pattern doublestar or Seatbelt rejects", rel)
 		}
 	}
 }
@@ -94,7 +94,7 @@ func TestGlobRegexAgreesWithDoublestar(t *testing.T) {
 		if rel == "" || !doublestar.ValidatePattern(base+"/"+rel) || strings.Contains(rel, "//") {
 			continue
 		}
-		if _, _, err := GlobRegex(rel); err != nil {
+		if _, _, err := globRegex(rel); err != nil {
 			continue // refused at lowering (a ** inside a name)
 		}
 		re := regexFor(t, base, rel)
@@ -136,7 +136,7 @@ func FuzzGlobRegex(f *testing.F) {
 		if strings.HasPrefix(rel, "/") || strings.Contains(rel, "//") || !doublestar.ValidatePattern(base+"/"+rel) {
 			return
 		}
-		if _, _, err := GlobRegex(rel); err != nil {
+		if _, _, err := globRegex(rel); err != nil {
 			return
 		}
 		p := path.Clean(base + "/" + name)
@@ -178,4 +178,23 @@ func classMayMatchSlash(p string) bool {
 		}
 	}
 	return false
+}
+
+// globRegex translates the part of a deny glob below its base directory
+// (rel, without the leading slash) into an SBPL regex body. The body is
+// meant to follow "^" + quote(base + "/"); it ends with "(/.*)?$", so a
+// pattern that matches a directory covers everything below it. never is
+// true when no path can match (an empty character class in every branch).
+func globRegex(rel string) (body string, never bool, err error) {
+	branches, err := GlobRegexBranches(rel)
+	if err != nil {
+		return "", false, err
+	}
+	switch len(branches) {
+	case 0:
+		return "", true, nil
+	case 1:
+		return branches[0] + "(/.*)?$", false, nil
+	}
+	return "(" + strings.Join(branches, "|") + ")(/.*)?$", false, nil
 }

@@ -92,7 +92,7 @@ func Lower(p *ir.Policy, opts backends.Options) (*backends.Output, diag.List) {
 		l.diags.Addf(diag.MacBadArtifact, diag.Pos{}, "report this as a polc bug", "encoding the macOS payload: %v", err)
 		return nil, l.diags
 	}
-	return &backends.Output{Platform: "macos", Payload: body, Files: map[string][]byte{"sb": []byte(text)}}, l.diags
+	return &backends.Output{Platform: ir.MacOS, Artifact: pl, Payload: body, Files: map[string][]byte{"sb": []byte(text)}}, l.diags
 }
 
 // splitRoot returns the root a policy path starts with ("${VAR}" or "/")
@@ -176,7 +176,7 @@ func (l *lowering) collect() {
 		add(&l.p.Rules[i], false)
 	}
 	if l.p.Minimal != nil {
-		for _, m := range ir.MinimalRoots["macos"] {
+		for _, m := range ir.MinimalRoots[ir.MacOS] {
 			add(&ir.Rule{Path: m, Access: ir.Read}, true)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"polc/backends"
-	_ "polc/backends/windows"
 	"polc/conformance"
 	"polc/diag"
 	"polc/internal/netgen"
@@ -27,10 +26,7 @@ func TestConformanceWindows(t *testing.T) {
 	if len(cases) == 0 {
 		t.Fatal("no conformance cases")
 	}
-	b, err := backends.Get("windows")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := win.Backend
 	for _, c := range cases {
 		t.Run(c.Name, func(t *testing.T) {
 			w, res := c.Compile(t)

@@ -28,10 +28,7 @@ func TestGoldenCasesWindows(t *testing.T) {
 	if len(files) == 0 {
 		t.Skip("no golden cases")
 	}
-	b, err := backends.Get("windows")
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := win.Backend
 	validated := 0
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".txtar")

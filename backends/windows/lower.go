@@ -46,7 +46,7 @@ func Lower(p *ir.Policy, opts LowerOptions) (*Plan, diag.List) {
 // lower is Lower; with gapsOnly the plan's modes have their gaps (and so
 // the diagnostics are Lower's) but no steps, and it has no principals.
 func lower(p *ir.Policy, opts LowerOptions, gapsOnly bool) (*Plan, diag.List) {
-	l := &lowered{p: p, sys: append([]string(nil), ir.MinimalRoots["windows"]...), gapsOnly: gapsOnly}
+	l := &lowered{p: p, sys: append([]string(nil), ir.MinimalRoots[ir.Windows]...), gapsOnly: gapsOnly}
 	l.plan = &Plan{
 		Format:          Format,
 		Profile:         p.Profile,

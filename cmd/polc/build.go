@@ -20,6 +20,7 @@ import (
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
+	"polc/lowering"
 )
 
 func init() {
@@ -32,7 +33,7 @@ func init() {
 			"Artifacts hold symbolic paths and no timestamps: two builds are byte-identical.\n" +
 			"--check writes nothing and exits 1 with a diff when the committed artifacts are stale.",
 		Flags: append(compileFlags(),
-			&cli.StringFlag{Name: "target", Value: strings.Join(artifact.Platforms, ","), Usage: "comma-separated `PLATFORMS` to build (also devcontainer: .devcontainer/ files and the firewall artifact)"},
+			&cli.StringFlag{Name: "target", Value: ir.JoinPlatforms(ir.Platforms, ","), Usage: "comma-separated `PLATFORMS` to build (also devcontainer: .devcontainer/ files and the firewall artifact)"},
 			&cli.StringFlag{Name: "o", Usage: "output `DIR` (default: .polc under -C DIR)"},
 			&cli.StringFlag{Name: "sign-key", Usage: "sign the artifacts with the ed25519 private key in `FILE` (see polc keygen)"},
 			&cli.BoolFlag{Name: "check", Usage: "compare with the artifacts in the output dir instead of writing; exit 1 when stale"},
@@ -54,7 +55,7 @@ func runBuild(c *cli.Context) (err error) {
 	if e := c.String("emit"); e != "" && e != "ir" {
 		return usageErr("unknown --emit %q: use ir", e)
 	}
-	targets, err := parseTargets(c.String("target"))
+	targets, dev, err := parseTargets(c.String("target"))
 	if err != nil {
 		return err
 	}
@@ -85,16 +86,14 @@ func runBuild(c *cli.Context) (err error) {
 		return nil
 	}
 
-	targets, dev := splitDevcontainer(targets)
 	var devFiles map[string][]byte
 	if dev {
 		if devFiles, err = devcontainerFiles(res, key); err != nil {
 			return err
 		}
 	}
-	arts, diags := artifact.Build(res.Policy, artifact.BuildOptions{
-		Targets: targets, Version: version, SignKey: key, Lower: lowerOptions(c),
-	})
+	arts, diags := artifact.Build(res.Policy, lowering.LowerAll(res.Policy, targets, lowerOptions(c)),
+		artifact.BuildOptions{Version: version, SignKey: key})
 	printDiags(c, res.Env.HostDiags(diags))
 	if diags.HasErrors() {
 		return failErr("build failed: not every target could be built; nothing written")
@@ -173,41 +172,43 @@ func runBuild(c *cli.Context) (err error) {
 // could rewrite them (exec will refuse them there).
 func warnWritableStorage(outDir string, arts []*artifact.Artifact, env ir.Env) {
 	for _, a := range arts {
-		if a.Scope.Platform != ir.HostPlatform() {
+		if a.Scope.Platform != string(ir.HostPlatform()) {
 			continue
 		}
 		file, err := filepath.Abs(filepath.Join(outDir, artifact.FileName(a.Scope.Profile, a.Scope.Platform)))
 		if err != nil {
 			continue
 		}
-		env.Platform = a.Scope.Platform
+		env.Platform = ir.Platform(a.Scope.Platform)
 		if err := artifact.CheckStorage(a, file, env); err != nil {
 			fmt.Fprintf(os.Stderr, "warning: %s; polc exec --artifact will refuse it there\n", err)
 		}
 	}
 }
 
-// parseTargets splits --target, refusing unknown names (never skipping them).
-func parseTargets(s string) ([]string, error) {
-	var out []string
+// parseTargets splits --target into platforms and whether the
+// devcontainer target is named, refusing unknown names (never skipping
+// them).
+func parseTargets(s string) (platforms []ir.Platform, dev bool, err error) {
 	for _, t := range strings.Split(s, ",") {
 		t = strings.TrimSpace(t)
 		if t == "" {
 			continue
 		}
-		known := t == devcontainerTarget
-		for _, p := range artifact.Platforms {
-			known = known || p == t
+		if t == devcontainerTarget {
+			dev = true
+			continue
 		}
-		if !known {
-			return nil, usageErr("unknown target %q: use one or more of %s,%s", t, strings.Join(artifact.Platforms, ","), devcontainerTarget)
+		p, err := ir.ParsePlatform(t)
+		if err != nil {
+			return nil, false, usageErr("unknown target %q: use one or more of %s,%s", t, ir.JoinPlatforms(ir.Platforms, ","), devcontainerTarget)
 		}
-		out = append(out, t)
+		platforms = append(platforms, p)
 	}
-	if len(out) == 0 {
-		return nil, usageErr("--target names no platform")
+	if len(platforms) == 0 && !dev {
+		return nil, false, usageErr("--target names no platform")
 	}
-	return out, nil
+	return platforms, dev, nil
 }
 
 func writeTimings(w io.Writer, ts []compiler.Timing) {
@@ -347,7 +348,7 @@ func checkBuild(w io.Writer, outDir string, arts []*artifact.Artifact, review ma
 			nw, err2 := artifact.Decode(s.New)
 			if err1 == nil && err2 == nil {
 				var b bytes.Buffer
-				semdiff.Write(&b, semdiff.Compare(old.Payload.Policy, nw.Payload.Policy, []string{nw.Scope.Platform}), nil)
+				semdiff.Write(&b, semdiff.Compare(old.Payload.Policy, nw.Payload.Policy, []ir.Platform{ir.Platform(nw.Scope.Platform)}), nil)
 				indent(w, b.String())
 			}
 		}

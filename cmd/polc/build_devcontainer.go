@@ -19,23 +19,12 @@ import (
 	"polc/devcontainer"
 	"polc/diag"
 	"polc/firewall"
+	"polc/ir"
 )
 
 // devcontainerTarget is the build target that writes .devcontainer/
 // (not a platform: it is never in the default --target list).
 const devcontainerTarget = "devcontainer"
-
-// splitDevcontainer removes the devcontainer target from targets.
-func splitDevcontainer(targets []string) (rest []string, dev bool) {
-	for _, t := range targets {
-		if t == devcontainerTarget {
-			dev = true
-		} else {
-			rest = append(rest, t)
-		}
-	}
-	return rest, dev
-}
 
 // devcontainerDir is where the files go: .devcontainer under -C DIR, or
 // under -o DIR when it is given.
@@ -222,5 +211,5 @@ func firewallDiffSide(file string) *diffSide {
 	if err != nil {
 		return nil
 	}
-	return &diffSide{name: file, policy: a.Envelope.Payload.Policy, platform: "linux", art: &artifact.Artifact{Envelope: *a.Envelope}}
+	return &diffSide{name: file, policy: a.Envelope.Payload.Policy, platform: ir.Linux, art: &artifact.Artifact{Envelope: *a.Envelope}}
 }

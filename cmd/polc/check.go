@@ -13,6 +13,7 @@ import (
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
+	"polc/lowering"
 )
 
 func init() {
@@ -27,7 +28,7 @@ func init() {
 			&cli.BoolFlag{Name: "strict", Usage: "treat deny-glob matches beyond glob_scan_max_depth as errors"},
 			&cli.BoolFlag{Name: "verbose", Usage: "name every path a grouped diagnostic counts, those outside the project and the home included"},
 			&cli.BoolFlag{Name: "all", Usage: "check every profile (the built-ins and each [permissions] profile), not only the selected one"},
-			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` whose backends also check the policy (default: every registered one; none to skip)"},
+			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` whose backends also check the policy (default: every platform; none to skip)"},
 		),
 		Action: runCheck,
 	})
@@ -147,33 +148,32 @@ func checkAll(c *cli.Context, opts compiler.Options, format diag.Format) error {
 // the backends report (rules a platform cannot enforce, or enforces
 // differently) to the diagnostics, each with its Platform.
 func lowerCheck(targets string, res *compiler.Result, opts backends.Options) error {
-	platforms := backends.Platforms()
+	platforms := ir.Platforms
 	switch targets {
 	case "":
 	case "none":
 		platforms = nil
 	default:
-		platforms = strings.Split(targets, ",")
-	}
-	for _, p := range platforms {
-		b, err := backends.Get(strings.TrimSpace(p))
+		ps, err := parsePlatforms(targets)
 		if err != nil {
-			return usageErr("--target: %v", err)
+			return err
 		}
-		if res.Policy == nil {
-			continue
-		}
-		_, diags := b.Lower(res.Policy, opts)
-		diags = res.Env.HostDiags(diags)
+		platforms = ps
+	}
+	if res.Policy == nil {
+		platforms = nil
+	}
+	for _, r := range lowering.LowerAll(res.Policy, platforms, opts) {
+		r.Diags = res.Env.HostDiags(r.Diags)
 		// Another platform's notes (how Windows would run this profile)
 		// are noise on a check nobody asked about it; they are shown when
 		// its target is named, or when that platform fails.
-		quiet := targets == "" && b.Platform() != ir.HostPlatform() && !diags.HasErrors()
-		for _, d := range diags {
+		quiet := targets == "" && r.Platform != ir.HostPlatform() && r.Refusal() == nil
+		for _, d := range r.Diags {
 			if quiet && d.Severity == diag.Info {
 				continue
 			}
-			d.Platform = b.Platform()
+			d.Platform = string(r.Platform)
 			res.Diags = append(res.Diags, d)
 		}
 	}

@@ -101,7 +101,6 @@ func TestCheckJSONOnRealShapes(t *testing.T) {
 // deny glob anchored at / before anything starts, naming the line (not a
 // /proc path the walk tripped over).
 func TestExecNamesRootAnchoredRequirement(t *testing.T) {
-	needLinux(t)
 	c := &conformance.Case{Config: "default_permissions = \":workspace\"\n", HasReq: true,
 		Requirements: "[permissions.filesystem]\ndeny_read = [\"~/.ssh\", \"/**/*.key\"]\n"}
 	cw := newCLIWorld(t, c)

@@ -38,14 +38,14 @@ func init() {
 type diffSide struct {
 	name     string
 	policy   *ir.Policy
-	platform string // "" when the side is a config (all platforms)
+	platform ir.Platform // "" when the side is a config (all platforms)
 	art      *artifact.Artifact
 }
 
 func (s *diffSide) header() string {
 	parts := []string{"profile " + s.policy.Profile}
 	if s.art != nil {
-		parts = append(parts, s.platform, "polc "+s.art.Scope.PolcVersion)
+		parts = append(parts, string(s.platform), "polc "+s.art.Scope.PolcVersion)
 		if s.art.Signature != nil {
 			parts = append(parts, "signed by "+s.art.Signature.KeyID)
 		}
@@ -76,17 +76,17 @@ func runDiff(c *cli.Context) error {
 
 // writeDiff prints the semantic diff and reports whether anything changed.
 func writeDiff(w io.Writer, old, nw *diffSide) bool {
-	platforms := semdiff.Platforms
+	platforms := ir.Platforms
 	mismatch := old.platform != "" && nw.platform != "" && old.platform != nw.platform
 	switch {
 	case mismatch:
 		fmt.Fprintf(w, "--- %s\n+++ %s\n", old.header(), nw.header())
 		fmt.Fprintf(w, "platform: %s -> %s (artifacts for different platforms; comparing their policies on %s)\n", old.platform, nw.platform, nw.platform)
-		platforms = []string{nw.platform}
+		platforms = []ir.Platform{nw.platform}
 	case old.platform != "":
-		platforms = []string{old.platform}
+		platforms = []ir.Platform{old.platform}
 	case nw.platform != "":
-		platforms = []string{nw.platform}
+		platforms = []ir.Platform{nw.platform}
 	}
 	sections := semdiff.Compare(old.policy, nw.policy, platforms)
 	var extra []string
@@ -174,7 +174,7 @@ func loadDiffSide(c *cli.Context, arg string) (*diffSide, error) {
 			}
 			return nil, failErr("%v", err)
 		}
-		return &diffSide{name: arg, policy: a.Payload.Policy, platform: a.Scope.Platform, art: a}, nil
+		return &diffSide{name: arg, policy: a.Payload.Policy, platform: ir.Platform(a.Scope.Platform), art: a}, nil
 	}
 	opts := compiler.Options{Profile: c.String("P"), RequirementFiles: c.StringSlice("requirements")}
 	if fi.IsDir() {

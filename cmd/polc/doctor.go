@@ -11,13 +11,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"polc/backends"
 	"polc/backends/bwrap"
 	"polc/backends/landlock"
 	"polc/compiler"
 	"polc/diag"
 	"polc/hostprobe"
 	"polc/ir"
+	"polc/lowering"
 )
 
 func init() {
@@ -97,31 +97,20 @@ func doctorSandbox(c *cli.Context) (hostprobe.Sandbox, error) {
 		}
 		return hostprobe.Sandbox{}, failErr("doctor: %s; polc check shows every problem", msg)
 	}
-	b, err := backends.Get("linux")
-	if err != nil {
-		return hostprobe.Sandbox{}, failErr("%v", err)
+	lowered := lowering.LowerAll(res.Policy, []ir.Platform{ir.Linux}, lowerOptions(c))[0]
+	if d := lowered.Refusal(); d != nil {
+		return hostprobe.Sandbox{}, failErr("doctor: %s cannot be lowered for Linux: %s [%s]", res.Policy.Profile, d.Message, d.Code)
 	}
-	out, diags := b.Lower(res.Policy, lowerOptions(c))
-	if diags.HasErrors() || out == nil {
-		why := "the backend made no artifact"
-		if errs := diags.Errors(); len(errs) > 0 {
-			why = errs[0].Message + " [" + string(errs[0].Code) + "]"
-		}
-		return hostprobe.Sandbox{}, failErr("doctor: %s cannot be lowered for Linux: %s", res.Policy.Profile, why)
-	}
-	sb, err := sandboxOf(res.Policy.Profile, out.Payload)
+	sb, err := sandboxOf(res.Policy.Profile, lowered.Output.Artifact.(*bwrap.Artifact))
 	sb.Skip = []string{dir} // as polc exec, never a bwrap the project holds
 	sb.Landlock = landlockFit(res)
 	sb.Needs = needsOf(res)
 	return sb, err
 }
 
-// sandboxOf reads what a Linux artifact asks of bubblewrap.
-func sandboxOf(profile string, payload []byte) (hostprobe.Sandbox, error) {
-	art, err := bwrap.Decode(payload)
-	if err != nil {
-		return hostprobe.Sandbox{}, failErr("%v", err)
-	}
+// sandboxOf says what a Linux artifact asks of bubblewrap.
+func sandboxOf(profile string, art *bwrap.Artifact) (hostprobe.Sandbox, error) {
+	var err error
 	sb := hostprobe.Sandbox{Profile: profile, Unrestricted: art.Unrestricted}
 	if art.Unrestricted {
 		return sb, nil
@@ -176,7 +165,7 @@ func needsOf(res *compiler.Result) *hostprobe.Needs {
 		return n
 	}
 	env := res.Env
-	env.Platform = "linux"
+	env.Platform = ir.Linux
 	dec, err := ir.NewDecider(p, env)
 	if err != nil {
 		n.ReadLimit = "could not be evaluated: " + err.Error()

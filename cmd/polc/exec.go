@@ -11,9 +11,11 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"polc/backends"
+	"polc/backends/bwrap"
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
+	"polc/lowering"
 	"polc/shim"
 )
 
@@ -115,22 +117,21 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 	if err := checkCommandReadable(res, c.Args().First(), dir); err != nil {
 		return nil, err
 	}
-	b, err := backends.Get(ir.HostPlatform())
-	if err != nil {
-		return nil, execFailure("%v", err)
+	// The launch runs the lowered artifact as it is: no payload to encode.
+	lopts := lowerOptions(c)
+	lopts.NoPayload = true
+	lowered := lowering.LowerAll(res.Policy, []ir.Platform{ir.HostPlatform()}, lopts)[0]
+	if d := lowered.Refusal(); d != nil {
+		hd := res.Env.HostDiags(diag.List{*d})[0]
+		hd.Platform = string(lowered.Platform)
+		e := exitf(125, "refusing to run: %s [%s]", hd.Message, hd.Code)
+		e.cause = &hd
+		return nil, e
 	}
-	out, diags := b.Lower(res.Policy, lowerOptions(c))
-	diags = res.Env.HostDiags(diags)
-	if diags.HasErrors() || out == nil {
-		if errs := diags.Errors(); len(errs) > 0 {
-			d := errs[0]
-			d.Platform = b.Platform()
-			e := exitf(125, "refusing to run: %s [%s]", d.Message, d.Code)
-			e.cause = &d
-			return nil, e
-		}
-		return nil, execFailure("refusing to run: the %s backend made no artifact", b.Platform())
+	if lowered.Output == nil {
+		return nil, execFailure("refusing to run: the %s backend made no artifact", lowered.Platform)
 	}
+	out, diags := lowered.Output, res.Env.HostDiags(lowered.Diags)
 	env := res.Env
 	env.Platform = ir.HostPlatform()
 	// A rule the user let the platform widen (--allow-unenforceable) is
@@ -244,19 +245,29 @@ func launch(p *prepared, argv []string, netLog string) error {
 	if p.Landlock != nil {
 		run = func(l *shim.Launch) (int, error) { return shim.RunLandlock(l, p.Landlock) }
 	}
+	linux, _ := p.Out.Artifact.(*bwrap.Artifact) // nil off Linux
+	sw := envSwitches()
+	var debug io.Writer
+	if sw.debug {
+		debug = os.Stderr
+	}
 	code, err := run(&shim.Launch{
-		Network: p.Network,
-		NetLog:  logw,
-		Ready:   warn,
-		Payload: p.Out.Payload,
-		Files:   p.Out.Files,
-		Env:     p.Env,
-		Argv:    argv,
-		Dir:     p.Dir,
-		Environ: os.Environ(),
-		Stdin:   os.Stdin,
-		Stdout:  os.Stdout,
-		Stderr:  os.Stderr,
+		Debug:       debug,
+		MaskStage:   sw.maskStage,
+		WindowsMode: sw.windowsMode,
+		Network:     p.Network,
+		NetLog:      logw,
+		Ready:       warn,
+		Linux:       linux,
+		Payload:     p.Out.Payload,
+		Files:       p.Out.Files,
+		Env:         p.Env,
+		Argv:        argv,
+		Dir:         p.Dir,
+		Environ:     os.Environ(),
+		Stdin:       os.Stdin,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
 	})
 	if err != nil {
 		return execFailure("%s", offerLandlock(p, err))

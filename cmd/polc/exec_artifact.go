@@ -9,6 +9,7 @@ import (
 
 	"polc/artifact"
 	"polc/backends"
+	"polc/backends/bwrap"
 	"polc/diag"
 	"polc/ir"
 )
@@ -76,7 +77,7 @@ func loadExecArtifact(file string, trust []string, dir string) (*prepared, error
 	if err != nil {
 		return refuse(err)
 	}
-	if host := ir.HostPlatform(); a.Scope.Platform != host {
+	if host := ir.HostPlatform(); a.Scope.Platform != string(host) {
 		return refuse(diag.Errorf(diag.ArtifactWrongPlatform,
 			"artifact is for %s, this host runs %s; build it with polc build --target %s", a.Scope.Platform, host, host))
 	}
@@ -111,7 +112,17 @@ func loadExecArtifact(file string, trust []string, dir string) (*prepared, error
 	if len(keys) == 0 {
 		warning = fmt.Sprintf("polc: warning: %s: signature not checked: no trust key configured (--trust PUBKEY, or %s/*.pub)", file, systemTrustDir)
 	}
-	out := &backends.Output{Platform: a.Scope.Platform, Payload: a.Payload.Backend, Files: a.Files}
+	out := &backends.Output{Platform: ir.Platform(a.Scope.Platform), Payload: a.Payload.Backend, Files: a.Files}
+	if out.Platform == ir.Linux {
+		// The launch runs the typed artifact, as polc exec runs the one it
+		// lowers.
+		if out.Artifact, err = bwrap.Decode(out.Payload); err != nil {
+			if _, ok := diag.AsDiagnostic(err); !ok {
+				err = diag.Errorf(diag.LinuxBadArtifact, "%v", err)
+			}
+			return refuse(err)
+		}
+	}
 	// The signed policy's network: the domain rules a proxy-only network
 	// enforces (Decode checked that the policy is there).
 	network := a.Payload.Policy.Network

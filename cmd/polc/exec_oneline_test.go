@@ -13,7 +13,6 @@ import (
 // must see the refusal alone, one line, exit 125: the warning belongs to
 // launches that start.
 func TestExecArtifactLaunchRefusalIsOneLine(t *testing.T) {
-	needLinux(t)
 	w := newArtWorld(t, artSeedConfig)
 	if _, errs, code := w.polc("proj", "build", "--target=linux"); code != 0 {
 		t.Fatalf("build: %s", errs)

@@ -13,6 +13,7 @@ import (
 	"polc/compiler"
 	"polc/diag"
 	"polc/ir"
+	"polc/lowering"
 )
 
 func init() {
@@ -88,13 +89,13 @@ func runExplain(c *cli.Context) error {
 		return usageErr("unknown --op %q: use read, write or connect", c.String("op"))
 	}
 	target := c.String("target")
-	var backend backends.Backend
+	var platform ir.Platform // "" for the ir target
 	if target != "ir" {
-		b, err := backends.Get(target)
+		p, err := ir.ParsePlatform(target)
 		if err != nil {
-			return usageErr("%v", err)
+			return usageErr("unknown target %q (known: %v)", target, ir.Platforms)
 		}
-		backend = b
+		platform = p
 	}
 
 	res := compiler.Compile(compileOptions(c))
@@ -112,8 +113,8 @@ func runExplain(c *cli.Context) error {
 	// The reference decision is judged for the target platform, so that
 	// :minimal means that platform's system roots on both sides.
 	refEnv := res.Env
-	if backend != nil {
-		refEnv.Platform = target
+	if platform != "" {
+		refEnv.Platform = platform
 	}
 	dec, err := ir.NewDecider(res.Policy, refEnv)
 	if err != nil {
@@ -125,13 +126,13 @@ func runExplain(c *cli.Context) error {
 	connectAnswer := func(path string) (explanation, bool) {
 		return irConnect(res.Policy, dec, res.Env, path), true
 	}
-	if backend != nil {
-		out, diags := backend.Lower(res.Policy, lowerOptions(c))
-		if out == nil || diags.HasErrors() {
-			printDiags(c, res.Env.HostDiags(diags))
+	if platform != "" {
+		r := lowering.LowerAll(res.Policy, []ir.Platform{platform}, lowerOptions(c))[0]
+		if r.Refusal() != nil {
+			printDiags(c, res.Env.HostDiags(r.Diags))
 			return failErr("the %s backend cannot lower this policy", target)
 		}
-		ev, err := backend.Evaluator(out.Payload, res.Env)
+		ev, err := lowering.Backend(platform).Evaluator(r.Output.Payload, res.Env, lowerOptions(c))
 		if err != nil {
 			return failErr("%s evaluator: %v", target, err)
 		}

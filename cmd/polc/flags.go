@@ -1,10 +1,15 @@
 package main
 
 import (
+	"os"
+	"strings"
+	"sync"
+
 	"github.com/urfave/cli/v2"
 
 	"polc/backends"
 	"polc/compiler"
+	"polc/ir"
 )
 
 // Flags shared by the commands that compile a profile.
@@ -41,5 +46,40 @@ func compileOptions(c *cli.Context) compiler.Options {
 
 // lowerOptions reads the flags that tune the backends.
 func lowerOptions(c *cli.Context) backends.Options {
-	return backends.Options{AllowUnenforceable: c.Bool(allowUnenforceableFlag.Name)}
+	return backends.Options{AllowUnenforceable: c.Bool(allowUnenforceableFlag.Name), WindowsMode: envSwitches().windowsMode}
+}
+
+// switches are the environment variables that tune polc: read here, once,
+// and passed on as options (the packages polc is built from read none).
+type switches struct {
+	// windowsMode is POLC_WINDOWS_MODE: the Windows mode to run and
+	// explain instead of the plan's preferred one (elevated, unelevated).
+	windowsMode string
+	// debug is POLC_DEBUG_BWRAP (any value): each step of a Linux launch
+	// on stderr.
+	debug bool
+	// maskStage is POLC_EXEC_STAGE=inner: launch through the mask stage
+	// even where the direct launch would do (the tests run both).
+	maskStage bool
+}
+
+var envSwitches = sync.OnceValue(func() switches {
+	return switches{
+		windowsMode: os.Getenv("POLC_WINDOWS_MODE"),
+		debug:       os.Getenv("POLC_DEBUG_BWRAP") != "",
+		maskStage:   os.Getenv("POLC_EXEC_STAGE") == "inner",
+	}
+})
+
+// parsePlatforms reads a comma-separated --target list of platforms.
+func parsePlatforms(s string) ([]ir.Platform, error) {
+	var out []ir.Platform
+	for _, name := range strings.Split(s, ",") {
+		p, err := ir.ParsePlatform(strings.TrimSpace(name))
+		if err != nil {
+			return nil, usageErr("--target: unknown target %q (known: %v)", strings.TrimSpace(name), ir.Platforms)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }

@@ -3,11 +3,9 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"polc/backends"
 	"polc/diag"
 	"polc/rollout"
 )
@@ -30,7 +28,7 @@ func init() {
 			&cli.StringSliceFlag{Name: "baseline", Usage: "the requirements.toml `FILE` in force today (repeatable; default: no requirements)"},
 			&cli.StringFlag{Name: "format", Value: "text", Usage: "output `FORMAT`: text, json or sarif"},
 			&cli.StringFlag{Name: "fail-on", Value: "refused", Usage: "exit 1 when a config is at least `STATUS`: refused, narrowed, any (any change) or none"},
-			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` to report (default: every registered one)"},
+			&cli.StringFlag{Name: "target", Usage: "comma-separated `PLATFORMS` to report (default: every platform)"},
 			&cli.BoolFlag{Name: "expand", Usage: "expand deny globs in project trees (walks them; off by default)"},
 			hostnameFlag,
 			allowUnenforceableFlag,
@@ -70,13 +68,11 @@ func runRollout(c *cli.Context) error {
 		Lower:        lowerOptions(c),
 	}
 	if t := c.String("target"); t != "" {
-		for _, p := range strings.Split(t, ",") {
-			p = strings.TrimSpace(p)
-			if _, err := backends.Get(p); err != nil {
-				return usageErr("--target: %v", err)
-			}
-			opts.Platforms = append(opts.Platforms, p)
+		ps, err := parsePlatforms(t)
+		if err != nil {
+			return err
 		}
+		opts.Platforms = ps
 	}
 	for _, f := range append(append([]string(nil), opts.Requirements...), opts.Baseline...) {
 		if fi, err := os.Stat(f); err != nil || fi.IsDir() {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"polc/ir"
 	"polc/rollout"
 )
 
@@ -383,13 +384,12 @@ func TestRolloutNoChange(t *testing.T) {
 // on macOS and Windows. The Linux refusal was there before the change,
 // and the report says so. --allow-unenforceable lifts it.
 func TestRolloutPerPlatform(t *testing.T) {
-	needLinux(t)
 	w := rolloutWorld(t)
 	w.write("deny.toml", "[permissions.filesystem]\ndeny_read = [\"~/.ssh\"]\n")
 	w.write("sock.toml", "default_permissions = \"s\"\n[permissions.s]\nextends = \":workspace\"\n[permissions.s.network]\nunix_sockets = { \"/run/x.sock\" = \"allow\" }\n")
 	rep, code := rolloutJSON(t, w, "--requirements", "deny.toml", "sock.toml")
 	p := configByPath(t, rep, "sock.toml").Profiles[0]
-	got := map[string]rollout.Platform{}
+	got := map[ir.Platform]rollout.Platform{}
 	for _, pl := range p.Platforms {
 		got[pl.Platform] = pl
 	}
@@ -397,7 +397,7 @@ func TestRolloutPerPlatform(t *testing.T) {
 		len(got["linux"].Refusals) != 1 || got["linux"].Refusals[0].Code != "POL079" || got["linux"].Refusals[0].Config.String() != "sock.toml:5:18" {
 		t.Errorf("exit %d, linux: %+v", code, got["linux"])
 	}
-	for _, pl := range []string{"macos", "windows"} {
+	for _, pl := range []ir.Platform{ir.MacOS, ir.Windows} {
 		if r, ok := got[pl]; ok && (r.Status != rollout.Narrowed || len(r.Changes) != 1 || r.Changes[0].Subject != "${HOME}/.ssh") {
 			t.Errorf("%s: %+v", pl, r)
 		}

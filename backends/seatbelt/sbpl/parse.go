@@ -217,17 +217,6 @@ func QuoteString(s string) string {
 	return b.String()
 }
 
-// Format prints a profile back as SBPL, one top-level form a line. Parse
-// of Format gives the same tree (the fuzz target checks it).
-func Format(p *Profile) string {
-	var b strings.Builder
-	for _, n := range p.Forms {
-		format(&b, n)
-		b.WriteByte('\n')
-	}
-	return b.String()
-}
-
 func format(b *strings.Builder, n *Node) {
 	switch {
 	case n.List != nil:
