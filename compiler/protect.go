@@ -80,10 +80,9 @@ func (s *state) protectMetadata() {
 
 	// A .git file pointing at its gitdir (worktrees, submodules) protects
 	// the gitdir too, when the policy would otherwise let it be written.
-	dec, err := ir.NewDecider(pol, s.hostEnv())
-	if err != nil {
-		return
-	}
+	// The decider is built when the first such pointer is found (most
+	// roots have none): before that, nothing is added to the rules.
+	var dec *ir.Decider
 	for _, root := range roots {
 		gitPath := joinSym(root.Path, ".git")
 		host, ok := s.bindings.BindOK(gitPath)
@@ -107,6 +106,12 @@ func (s *state) protectMetadata() {
 				continue
 			}
 			missing = true
+		}
+		if dec == nil {
+			var err error
+			if dec, err = ir.NewDecider(pol, s.hostEnv()); err != nil {
+				return
+			}
 		}
 		if !dec.Decide(target, ir.OpWrite).Allowed {
 			continue
