@@ -1,10 +1,12 @@
 package compiler
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 
 	"polc/diag"
 	"polc/ir"
@@ -43,7 +45,11 @@ func (h *HostCache) Lstat(p string) (fs.FileInfo, error) {
 		a := v.(statAnswer)
 		return a.fi, a.err
 	}
-	fi, err := os.Lstat(p)
+	var fi fs.FileInfo
+	err := h.belowMissing("lstat", p)
+	if err == nil {
+		fi, err = os.Lstat(p)
+	}
 	h.lstat.Store(p, statAnswer{fi, err})
 	return fi, err
 }
@@ -54,9 +60,40 @@ func (h *HostCache) Stat(p string) (fs.FileInfo, error) {
 		a := v.(statAnswer)
 		return a.fi, a.err
 	}
-	fi, err := os.Stat(p)
+	var fi fs.FileInfo
+	err := h.belowMissing("stat", p)
+	if err == nil {
+		fi, err = os.Stat(p)
+	}
 	h.stat.Store(p, statAnswer{fi, err})
 	return fi, err
+}
+
+// belowMissing is the error op (lstat or stat) gives for p, when the
+// cache knows it without asking the host: p's parent did not resolve
+// (ENOENT or ENOTDIR from lstat or stat), and the kernel resolves p
+// through the same components, so p fails at the same one with the same
+// error. It is nil when the cache does not know. Users' paths below the
+// run's empty home are thousands of such lookups.
+func (h *HostCache) belowMissing(op, p string) error {
+	if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+		return nil
+	}
+	parent := filepath.Dir(p)
+	if parent == p {
+		return nil
+	}
+	for _, m := range []*sync.Map{&h.lstat, &h.stat} {
+		v, ok := m.Load(parent)
+		if !ok {
+			continue
+		}
+		var pe *fs.PathError
+		if errors.As(v.(statAnswer).err, &pe) && (pe.Err == syscall.ENOENT || pe.Err == syscall.ENOTDIR) {
+			return &fs.PathError{Op: op, Path: p, Err: pe.Err}
+		}
+	}
+	return nil
 }
 
 // EvalSymlinks is filepath.EvalSymlinks, once per path.
