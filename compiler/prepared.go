@@ -2,15 +2,19 @@ package compiler
 
 import (
 	"maps"
+	"sync"
 
+	"polc/compiler/syntax"
 	"polc/diag"
 )
 
 // Prepared is one config read once — host values found, config layers
-// read and parsed, trust decided — to be compiled under several
-// selections and requirement sets. polc rollout compiles every profile
-// of a config under the baseline and the new requirements: that is six
-// compiles of the same layers, which Prepared reads once.
+// read and parsed, trust decided, the layers merged — to be compiled
+// under several selections and requirement sets. polc rollout compiles
+// every profile of a config under the baseline and the new
+// requirements: that is six compiles of the same layers, which Prepared
+// reads and merges once, and in which it checks each profile on its own
+// once.
 //
 // (*Prepared).Compile(profile, reqs) gives exactly what Compile gives
 // for the Options passed to Prepare with Profile and RequirementFiles
@@ -19,6 +23,33 @@ import (
 // copy of the prepared state.
 type Prepared struct {
 	base *state
+	// top is the merged config and its top-level keys as read (nil
+	// when the layers could not be read): neither depends on the
+	// selection or the requirements.
+	top *preparedTop
+
+	mu sync.Mutex
+	// checked holds what checking a profile on its own reported
+	// (validateProfile), per profile table: the same table reports the
+	// same under every selection and requirement set.
+	checked map[checkedProfile]diag.List
+}
+
+// preparedTop is mergeLayers' work that depends on the layers alone.
+type preparedTop struct {
+	merged *syntax.Tab
+	top    *topConfig
+	// diags are what reading the top-level keys reported.
+	diags diag.List
+}
+
+// checkedProfile names one profile table checked on its own: the
+// tables are the parsed layers' (or a requirements file's, read once
+// per HostCache), which no pass changes.
+type checkedProfile struct {
+	name string
+	tab  *syntax.Tab
+	pos  diag.Pos
 }
 
 // Prepare reads the config layers opts selects. opts.Profile and
@@ -26,12 +57,25 @@ type Prepared struct {
 func Prepare(opts Options) *Prepared {
 	s := &state{opts: opts}
 	s.parseConfig()
-	return &Prepared{base: s}
+	p := &Prepared{base: s, checked: map[checkedProfile]diag.List{}}
+	if !s.stop {
+		// Merge on a scratch copy, to keep what it reports apart.
+		m := *s
+		m.diags = nil
+		m.merged = syntax.NewTab()
+		for _, l := range m.layers {
+			syntax.Merge(m.merged, l.tab)
+		}
+		m.top = m.readTop(m.merged)
+		p.top = &preparedTop{merged: m.merged, top: m.top, diags: m.diags}
+	}
+	return p
 }
 
 // fork is a copy of the prepared state for one compile: what the later
-// passes append to or write is the copy's own; the parsed layers, which
-// no pass changes (merging clones them), are shared.
+// passes append to or write is the copy's own; the parsed layers and the
+// merged config, which no pass changes (profiles clone what they merge),
+// are shared.
 func (p *Prepared) fork(profile string, requirementFiles []string) *state {
 	s := *p.base
 	s.opts.Profile = profile
@@ -39,6 +83,7 @@ func (p *Prepared) fork(profile string, requirementFiles []string) *state {
 	s.diags = append(diag.List(nil), p.base.diags...)
 	s.layers = append([]*layer(nil), p.base.layers...)
 	s.bindings = maps.Clone(p.base.bindings)
+	s.prep = p
 	return &s
 }
 
@@ -57,4 +102,53 @@ func (p *Prepared) ProfileNames() []string {
 		s.parseRequirements()
 	}
 	return s.profileNames()
+}
+
+// merged gives s the prepared merge of its layers and what reading its
+// top-level keys reported, and reports whether it did (false outside a
+// Prepared: mergeLayers merges itself).
+func (p *Prepared) merged(s *state) bool {
+	if p == nil || p.top == nil {
+		return false
+	}
+	s.merged, s.top = p.top.merged, p.top.top
+	s.diags = append(s.diags, copyDiags(p.top.diags)...)
+	return true
+}
+
+// validateProfile checks one profile table on its own for its
+// diagnostics (compileBody, validateOnly); in a Prepared, once per
+// table for every compile.
+func (s *state) validateProfile(name string, t *syntax.Tab, pos diag.Pos) {
+	p := s.prep
+	if p == nil {
+		s.compileBody(name, t, pos, true)
+		return
+	}
+	k := checkedProfile{name: name, tab: t, pos: pos}
+	p.mu.Lock()
+	d, ok := p.checked[k]
+	p.mu.Unlock()
+	if !ok {
+		n := len(s.diags)
+		s.compileBody(name, t, pos, true)
+		d = copyDiags(s.diags[n:])
+		p.mu.Lock()
+		p.checked[k] = d
+		p.mu.Unlock()
+		return
+	}
+	s.diags = append(s.diags, copyDiags(d)...)
+}
+
+// copyDiags copies diagnostics down to their related positions, so that
+// no two results share what a caller may edit in place.
+func copyDiags(l diag.List) diag.List {
+	out := append(diag.List(nil), l...)
+	for i := range out {
+		if out[i].Related != nil {
+			out[i].Related = append([]diag.Pos(nil), out[i].Related...)
+		}
+	}
+	return out
 }

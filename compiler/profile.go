@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"polc/compiler/syntax"
 	"polc/diag"
@@ -87,7 +88,7 @@ func (s *state) resolveProfile() {
 	// Every user profile is checked on its own, selected or not: Codex
 	// deserializes all of them, and a typo in another profile is still a typo.
 	for _, name := range perms.names {
-		s.compileBody(name, perms.tabs[name], perms.keyPos[name], true)
+		s.validateProfile(name, perms.tabs[name], perms.keyPos[name])
 	}
 
 	sel := s.sel
@@ -303,13 +304,26 @@ func (s *state) namedProfile(sel selection, perms profileSet) *profile {
 	return p
 }
 
+// builtinTab is the body of an extensible built-in, the caller's own
+// copy (parsed once per process).
 func builtinTab(name string) *syntax.Tab {
-	t, _ := syntax.Parse("builtin "+name, []byte(builtinBodies[name]))
-	v := syntax.TableValue(t, diag.Pos{})
-	v.SetPositions(diag.Pos{})
-	v.SetOrigin(name)
-	return t
+	builtinTabsOnce.Do(func() {
+		builtinTabs = map[string]*syntax.Tab{}
+		for n, body := range builtinBodies {
+			t, _ := syntax.Parse("builtin "+n, []byte(body))
+			v := syntax.TableValue(t, diag.Pos{})
+			v.SetPositions(diag.Pos{})
+			v.SetOrigin(n)
+			builtinTabs[n] = t
+		}
+	})
+	return builtinTabs[name].Clone()
 }
+
+var (
+	builtinTabsOnce sync.Once
+	builtinTabs     map[string]*syntax.Tab
+)
 
 func (s *state) builtinProfile(name string) *profile {
 	return s.compileBody(name, builtinTab(name), diag.Pos{}, false)
