@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -45,11 +46,10 @@ func (h *HostCache) Lstat(p string) (fs.FileInfo, error) {
 		a := v.(statAnswer)
 		return a.fi, a.err
 	}
-	var fi fs.FileInfo
-	err := h.belowMissing("lstat", p)
-	if err == nil {
-		fi, err = os.Lstat(p)
+	if _, errno := h.missingAncestor(p); errno != 0 {
+		return nil, &fs.PathError{Op: "lstat", Path: p, Err: errno}
 	}
+	fi, err := os.Lstat(p)
 	h.lstat.Store(p, statAnswer{fi, err})
 	return fi, err
 }
@@ -60,40 +60,44 @@ func (h *HostCache) Stat(p string) (fs.FileInfo, error) {
 		a := v.(statAnswer)
 		return a.fi, a.err
 	}
-	var fi fs.FileInfo
-	err := h.belowMissing("stat", p)
-	if err == nil {
-		fi, err = os.Stat(p)
+	if _, errno := h.missingAncestor(p); errno != 0 {
+		return nil, &fs.PathError{Op: "stat", Path: p, Err: errno}
 	}
+	fi, err := os.Stat(p)
 	h.stat.Store(p, statAnswer{fi, err})
 	return fi, err
 }
 
-// belowMissing is the error op (lstat or stat) gives for p, when the
-// cache knows it without asking the host: p's parent did not resolve
-// (ENOENT or ENOTDIR from lstat or stat), and the kernel resolves p
-// through the same components, so p fails at the same one with the same
-// error. It is nil when the cache does not know. Users' paths below the
-// run's empty home are thousands of such lookups.
-func (h *HostCache) belowMissing(op, p string) error {
+// missingAncestor finds, from the cache alone, an ancestor of p that
+// did not resolve: its lstat or stat failed with ENOENT or ENOTDIR. The
+// kernel resolves p through the same components, so any lookup of p
+// fails at the same one with the same error, which it returns (0 when
+// the nearest ancestor the cache knows resolved, or none is known).
+// Such answers are not stored: users' paths below the run's empty home
+// are thousands, and each costs a few cache reads instead of a lookup
+// and an entry kept for the whole run.
+func (h *HostCache) missingAncestor(p string) (string, syscall.Errno) {
 	if !filepath.IsAbs(p) || filepath.Clean(p) != p {
-		return nil
+		return "", 0
 	}
-	parent := filepath.Dir(p)
-	if parent == p {
-		return nil
-	}
-	for _, m := range []*sync.Map{&h.lstat, &h.stat} {
-		v, ok := m.Load(parent)
-		if !ok {
-			continue
+	for a := filepath.Dir(p); ; a = filepath.Dir(a) {
+		for _, m := range []*sync.Map{&h.lstat, &h.stat} {
+			v, ok := m.Load(a)
+			if !ok {
+				continue
+			}
+			var pe *fs.PathError
+			if errors.As(v.(statAnswer).err, &pe) {
+				if errno, ok := pe.Err.(syscall.Errno); ok && (errno == syscall.ENOENT || errno == syscall.ENOTDIR) {
+					return a, errno
+				}
+			}
+			return "", 0
 		}
-		var pe *fs.PathError
-		if errors.As(v.(statAnswer).err, &pe) && (pe.Err == syscall.ENOENT || pe.Err == syscall.ENOTDIR) {
-			return &fs.PathError{Op: op, Path: p, Err: pe.Err}
+		if a == "/" {
+			return "", 0
 		}
 	}
-	return nil
 }
 
 // EvalSymlinks is filepath.EvalSymlinks, once per path.
@@ -124,6 +128,11 @@ func (h *HostCache) ResolvePath(p string) string {
 	}
 	if v, ok := h.resolve.Load(p); ok {
 		return v.(string)
+	}
+	if a, errno := h.missingAncestor(p); errno != 0 {
+		// Nothing below a that does not resolve exists: p is a's
+		// answer and the rest of its path (not stored, as above).
+		return filepath.Join(h.ResolvePath(a), strings.TrimPrefix(p[len(a):], "/"))
 	}
 	out := ""
 	// filepath.EvalSymlinks fails whenever the last component is

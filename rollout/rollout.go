@@ -324,7 +324,7 @@ type runner struct {
 	host *compiler.HostCache
 	// lowered caches, per policy (origins' positions left out) and
 	// platform, whether the backend refuses it.
-	lowered map[[sha256.Size]byte]map[string]bool
+	lowered map[loweredKey]bool
 }
 
 func newRunner(opts Options) (*runner, error) {
@@ -338,7 +338,7 @@ func newRunner(opts Options) (*runner, error) {
 		root = real
 	}
 	r := &runner{opts: opts, neutral: root, reqFiles: map[string]bool{}, baseFiles: map[string]bool{},
-		lowered: map[[sha256.Size]byte]map[string]bool{}, seen: map[[sha256.Size]byte]*memo{},
+		lowered: map[loweredKey]bool{}, seen: map[[sha256.Size]byte]*memo{},
 		host: compiler.NewHostCache()}
 	for _, d := range []*string{&r.home, &r.project, &r.codexHome, &r.tmp, &r.system} {
 		*d, err = os.MkdirTemp(root, "")
@@ -608,7 +608,7 @@ func (r *runner) lower(k *keyed, platform string) diag.List {
 	ok = ok && !r.plain
 	if ok {
 		r.mu.Lock()
-		refused, seen := r.lowered[key][platform]
+		refused, seen := r.lowered[loweredKey{key, platform}]
 		r.mu.Unlock()
 		if seen && !refused {
 			return nil
@@ -623,13 +623,16 @@ func (r *runner) lower(k *keyed, platform string) diag.List {
 	errs := diags.Errors()
 	if ok {
 		r.mu.Lock()
-		if r.lowered[key] == nil {
-			r.lowered[key] = map[string]bool{}
-		}
-		r.lowered[key][platform] = len(errs) > 0
+		r.lowered[loweredKey{key, platform}] = len(errs) > 0
 		r.mu.Unlock()
 	}
 	return errs
+}
+
+// loweredKey is a policy's key and a platform.
+type loweredKey struct {
+	policy   [sha256.Size]byte
+	platform string
 }
 
 // checker is a backend that says what it cannot enforce without building
@@ -687,11 +690,14 @@ func policyKey(p *ir.Policy) ([sha256.Size]byte, bool) {
 		o.Pos = diag.Pos{}
 		c.Approvals.AutoReviewPolicyOrigin = &o
 	}
-	b, err := json.Marshal(&c)
-	if err != nil {
+	// Encoded straight into the hash: the policy's JSON is never kept.
+	h := sha256.New()
+	if err := json.NewEncoder(h).Encode(&c); err != nil {
 		return [sha256.Size]byte{}, false
 	}
-	return sha256.Sum256(b), true
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum, true
 }
 
 // refusal splits a diagnostic into the config's side and the
