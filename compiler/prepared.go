@@ -104,6 +104,18 @@ func (p *Prepared) ProfileNames() []string {
 	return s.profileNames()
 }
 
+// Layer is the config layer read from file, as parsed: nil when no
+// layer was read from it (missing, unreadable or not a layer of this
+// config). The table is shared: callers must not change it.
+func (p *Prepared) Layer(file string) *syntax.Tab {
+	for _, l := range p.base.layers {
+		if l.file == file {
+			return l.tab
+		}
+	}
+	return nil
+}
+
 // merged gives s the prepared merge of its layers and what reading its
 // top-level keys reported, and reports whether it did (false outside a
 // Prepared: mergeLayers merges itself).

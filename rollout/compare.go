@@ -79,15 +79,22 @@ func profilePos(e *entry, name string) diag.Pos {
 
 // defaultName is the profile the entry's config selects with
 // default_permissions (the highest layer that sets it), or "" when none
-// does and Codex's default applies.
-func defaultName(e *entry) string {
+// does and Codex's default applies. A layer the compile has parsed
+// (prep, when not nil) is not parsed again.
+func defaultName(e *entry, prep *compiler.Prepared) string {
 	name := ""
 	for _, f := range e.files() {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
+		var tab *syntax.Tab
+		if prep != nil {
+			tab = prep.Layer(f)
 		}
-		tab, _ := syntax.Parse(f, data)
+		if tab == nil {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			tab, _ = syntax.Parse(f, data)
+		}
 		if tab == nil {
 			continue
 		}

@@ -483,7 +483,7 @@ func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
 	if isDefault {
 		// The row is named by what the config selects, not by what a
 		// requirement made of it (a fallback to :read-only).
-		sel := defaultName(e)
+		sel := defaultName(e, in.prep)
 		switch {
 		case sel != "":
 			p.Name = sel
@@ -544,7 +544,9 @@ func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
 	// did: whatever a backend says of it, the change did not cause it.
 	same := false
 	nwKey, oldKey := &keyed{p: nw.Policy}, &keyed{p: old.Policy}
-	if !baselineRefused {
+	// Policies with different numbers of rules or globs differ without
+	// hashing them (the key encodes every rule and glob).
+	if !baselineRefused && len(old.Policy.Rules) == len(nw.Policy.Rules) && len(old.Policy.Globs) == len(nw.Policy.Globs) {
 		ko, ok1 := oldKey.key()
 		kn, ok2 := nwKey.key()
 		same = ok1 && ok2 && ko == kn
