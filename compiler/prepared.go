@@ -2,6 +2,7 @@ package compiler
 
 import (
 	"maps"
+	"slices"
 	"sync"
 
 	"polc/compiler/syntax"
@@ -29,6 +30,9 @@ type Prepared struct {
 	top *preparedTop
 
 	mu sync.Mutex
+	// chains holds the merged body of each extends chain resolved:
+	// the same bodies merge alike under every requirement set.
+	chains []mergedChain
 	// checked holds what checking a profile on its own reported
 	// (validateProfile), per profile table: the same table reports the
 	// same under every selection and requirement set.
@@ -50,6 +54,14 @@ type checkedProfile struct {
 	name string
 	tab  *syntax.Tab
 	pos  diag.Pos
+}
+
+// mergedChain is an extends chain (names and bodies, the selected
+// profile first) and its merged body, which no pass changes.
+type mergedChain struct {
+	chain  []string
+	bodies []*syntax.Tab
+	merged *syntax.Tab
 }
 
 // Prepare reads the config layers opts selects. opts.Profile and
@@ -151,6 +163,29 @@ func (s *state) validateProfile(name string, t *syntax.Tab, pos diag.Pos) {
 		return
 	}
 	s.diags = append(s.diags, copyDiags(d)...)
+}
+
+// mergeChain is mergeProfileChain; in a Prepared, once per chain of
+// bodies for every compile. The merged table is shared: compileBody
+// only reads it.
+func (s *state) mergeChain(chain []string, bodies []*syntax.Tab) *syntax.Tab {
+	p := s.prep
+	if p == nil {
+		return mergeProfileChain(chain, bodies)
+	}
+	p.mu.Lock()
+	for _, c := range p.chains {
+		if slices.Equal(c.chain, chain) && slices.Equal(c.bodies, bodies) {
+			p.mu.Unlock()
+			return c.merged
+		}
+	}
+	p.mu.Unlock()
+	merged := mergeProfileChain(chain, bodies)
+	p.mu.Lock()
+	p.chains = append(p.chains, mergedChain{chain: slices.Clone(chain), bodies: slices.Clone(bodies), merged: merged})
+	p.mu.Unlock()
+	return merged
 }
 
 // copyDiags copies diagnostics down to their related positions, so that

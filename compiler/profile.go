@@ -287,6 +287,15 @@ func (s *state) namedProfile(sel selection, perms profileSet) *profile {
 		bodies = append(bodies, pt)
 		cur, curName = pt, parent
 	}
+	p := s.compileBody(name, s.mergeChain(chain, bodies), perms.keyPos[name], false)
+	p.extends = chain[1:]
+	return p
+}
+
+// mergeProfileChain merges the bodies of an extends chain (the
+// selected profile first, its root last) root → child, each value
+// marked with the profile it comes from.
+func mergeProfileChain(chain []string, bodies []*syntax.Tab) *syntax.Tab {
 	merged := syntax.NewTab()
 	for i := len(bodies) - 1; i >= 0; i-- {
 		body := bodies[i].Clone()
@@ -299,13 +308,12 @@ func (s *state) namedProfile(sel selection, perms profileSet) *profile {
 		}
 		syntax.MergeInherit(merged, body)
 	}
-	p := s.compileBody(name, merged, perms.keyPos[name], false)
-	p.extends = chain[1:]
-	return p
+	return merged
 }
 
-// builtinTab is the body of an extensible built-in, the caller's own
-// copy (parsed once per process).
+// builtinTab is the body of an extensible built-in, parsed once per
+// process. The table is shared: callers must not change it (the extends
+// chain clones what it merges).
 func builtinTab(name string) *syntax.Tab {
 	builtinTabsOnce.Do(func() {
 		builtinTabs = map[string]*syntax.Tab{}
@@ -317,7 +325,7 @@ func builtinTab(name string) *syntax.Tab {
 			builtinTabs[n] = t
 		}
 	})
-	return builtinTabs[name].Clone()
+	return builtinTabs[name]
 }
 
 var (
