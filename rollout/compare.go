@@ -15,7 +15,18 @@ import (
 // has no direction of its own: it narrows when the new requirements make
 // the user's own setting fall back (POL054), and widens when the
 // baseline did and the new requirements no longer do.
-func (r *runner) changes(old, nw *compiler.Result) map[string][]Change {
+//
+// same says the two policies are alike but for positions: their rules
+// and globs then decide every path and pattern alike, so the comparison
+// leaves them out (it finds no change there, and probing paths is most
+// of its work); the rest is compared as it is.
+func (r *runner) changes(old, nw *compiler.Result, same bool) map[string][]Change {
+	op, np := old.Policy, nw.Policy
+	if same {
+		o, n := *op, *np
+		o.Rules, o.Globs, n.Rules, n.Globs = nil, nil, nil, nil
+		op, np = &o, &n
+	}
 	approvals := semdiff.Neutral
 	switch {
 	case hasFallback(nw.Diags, r.reqFiles):
@@ -24,7 +35,7 @@ func (r *runner) changes(old, nw *compiler.Result) map[string][]Change {
 		approvals = semdiff.Wider
 	}
 	out := map[string][]Change{}
-	for _, sec := range semdiff.Compare(old.Policy, nw.Policy, r.opts.Platforms) {
+	for _, sec := range semdiff.Compare(op, np, r.opts.Platforms) {
 		for _, c := range sec.Changes {
 			if c.Kind == "requirements" {
 				continue

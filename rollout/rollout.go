@@ -534,11 +534,7 @@ func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
 	}
 	// The new policy compiles: compare it with the baseline's on each
 	// platform, and ask each backend whether it can enforce it.
-	var perPlatform map[string][]Change
 	baselineRefused := old.Policy == nil
-	if !baselineRefused {
-		perPlatform = r.changes(old, nw)
-	}
 	p.BaselineRefused = baselineRefused
 	// A policy the change leaves as it was (positions aside) lowers as it
 	// did: whatever a backend says of it, the change did not cause it.
@@ -550,6 +546,10 @@ func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
 		ko, ok1 := oldKey.key()
 		kn, ok2 := nwKey.key()
 		same = ok1 && ok2 && ko == kn
+	}
+	var perPlatform map[string][]Change
+	if !baselineRefused {
+		perPlatform = r.changes(old, nw, same && !r.plain)
 	}
 	p.Status = Unchanged
 	for _, pl := range r.opts.Platforms {
