@@ -66,9 +66,12 @@ type mergedChain struct {
 
 // Prepare reads the config layers opts selects. opts.Profile and
 // opts.RequirementFiles are ignored: each compile names its own.
-func Prepare(opts Options) *Prepared {
-	s := &state{opts: opts}
+func Prepare(opts Options) *Prepared { return prepare(opts, nil) }
+
+func prepare(opts Options, preread *fileData) *Prepared {
+	s := &state{opts: opts, preread: preread}
 	s.parseConfig()
+	s.preread = nil
 	p := &Prepared{base: s, checked: map[checkedProfile]diag.List{}}
 	if !s.stop {
 		// Merge on a scratch copy, to keep what it reports apart.
@@ -82,6 +85,19 @@ func Prepare(opts Options) *Prepared {
 		p.top = &preparedTop{merged: m.merged, top: m.top, diags: m.diags}
 	}
 	return p
+}
+
+// PrepareRead is Prepare for a caller that has read one of the config
+// files already (os.ReadFile succeeded): the layer from file is data,
+// which is not read again.
+func PrepareRead(opts Options, file string, data []byte) *Prepared {
+	return prepare(opts, &fileData{file: file, data: data})
+}
+
+// fileData is a file's content as read.
+type fileData struct {
+	file string
+	data []byte
 }
 
 // fork is a copy of the prepared state for one compile: what the later

@@ -252,16 +252,22 @@ func run(paths []string, opts Options, plain bool) (*Report, diag.List, error) {
 // corpus: an admin who keeps them beside the configs means them as the
 // change, not as one more user's config.
 func skipRequirements(entries []*entry, reqs []string) []*entry {
-	same := func(a, b string) bool {
-		fa, err1 := os.Stat(a)
-		fb, err2 := os.Stat(b)
-		return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+	// Each file is looked up once: the corpus may hold thousands.
+	var reqInfo []os.FileInfo
+	for _, f := range reqs {
+		if fi, err := os.Stat(f); err == nil {
+			reqInfo = append(reqInfo, fi)
+		}
 	}
 	var out []*entry
 	for _, e := range entries {
 		skip := false
-		for _, f := range reqs {
-			skip = skip || (e.configFile != "" && same(e.configFile, f))
+		if e.configFile != "" && len(reqInfo) > 0 {
+			if fi, err := os.Stat(e.configFile); err == nil {
+				for _, ri := range reqInfo {
+					skip = skip || os.SameFile(fi, ri)
+				}
+			}
 		}
 		if !skip {
 			out = append(out, e)
@@ -763,7 +769,11 @@ type inputs struct {
 
 func (r *runner) inputs(e *entry) *inputs {
 	in := &inputs{r: r, e: e}
-	if !r.plain {
+	switch {
+	case r.plain:
+	case e.data != nil:
+		in.prep = compiler.PrepareRead(r.options(e, "", nil), e.files()[0], e.data)
+	default:
 		in.prep = compiler.Prepare(r.options(e, "", nil))
 	}
 	return in
