@@ -61,6 +61,12 @@ type state struct {
 	landlock *LandlockRequest
 	// stop is set when a pass cannot produce what later passes need.
 	stop bool
+	// prep is the Prepared this compile was forked from (nil for
+	// Compile): what it has worked out once for every compile.
+	prep *Prepared
+	// preread is a config file's content its caller has read already
+	// (PrepareRead), which readFile takes instead of reading it again.
+	preread *fileData
 }
 
 // Compile runs every pass over the inputs opts selects. The result's

@@ -44,11 +44,13 @@ type selection struct {
 // mergeLayers decides trust, drops untrusted project layers for exec,
 // merges the layers in precedence order and reads the top-level keys.
 func (s *state) mergeLayers() {
-	s.merged = syntax.NewTab()
-	for _, l := range s.layers {
-		syntax.Merge(s.merged, l.tab)
+	if !s.prep.merged(s) {
+		s.merged = syntax.NewTab()
+		for _, l := range s.layers {
+			syntax.Merge(s.merged, l.tab)
+		}
+		s.top = s.readTop(s.merged)
 	}
-	s.top = s.readTop(s.merged)
 	s.sel = s.selectSystem()
 	s.readRequirements()
 }

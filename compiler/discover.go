@@ -208,6 +208,10 @@ func (s *state) samePath(a, b string) bool {
 // readFile reads an input with the size cap. A missing file is fine when
 // optional (discovery), an error otherwise.
 func (s *state) readFile(file string, optional bool) ([]byte, bool) {
+	if d := s.preread; d != nil && d.file == file {
+		s.preread = nil
+		return d.data[:min(len(d.data), syntax.MaxFileSize+1)], true
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		if optional && errors.Is(err, fs.ErrNotExist) {

@@ -1,10 +1,13 @@
 package compiler
 
 import (
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 
 	"polc/diag"
 	"polc/ir"
@@ -43,6 +46,9 @@ func (h *HostCache) Lstat(p string) (fs.FileInfo, error) {
 		a := v.(statAnswer)
 		return a.fi, a.err
 	}
+	if _, errno := h.missingAncestor(p); errno != 0 {
+		return nil, &fs.PathError{Op: "lstat", Path: p, Err: errno}
+	}
 	fi, err := os.Lstat(p)
 	h.lstat.Store(p, statAnswer{fi, err})
 	return fi, err
@@ -54,9 +60,44 @@ func (h *HostCache) Stat(p string) (fs.FileInfo, error) {
 		a := v.(statAnswer)
 		return a.fi, a.err
 	}
+	if _, errno := h.missingAncestor(p); errno != 0 {
+		return nil, &fs.PathError{Op: "stat", Path: p, Err: errno}
+	}
 	fi, err := os.Stat(p)
 	h.stat.Store(p, statAnswer{fi, err})
 	return fi, err
+}
+
+// missingAncestor finds, from the cache alone, an ancestor of p that
+// did not resolve: its lstat or stat failed with ENOENT or ENOTDIR. The
+// kernel resolves p through the same components, so any lookup of p
+// fails at the same one with the same error, which it returns (0 when
+// the nearest ancestor the cache knows resolved, or none is known).
+// Such answers are not stored: users' paths below the run's empty home
+// are thousands, and each costs a few cache reads instead of a lookup
+// and an entry kept for the whole run.
+func (h *HostCache) missingAncestor(p string) (string, syscall.Errno) {
+	if !filepath.IsAbs(p) || filepath.Clean(p) != p {
+		return "", 0
+	}
+	for a := filepath.Dir(p); ; a = filepath.Dir(a) {
+		for _, m := range []*sync.Map{&h.lstat, &h.stat} {
+			v, ok := m.Load(a)
+			if !ok {
+				continue
+			}
+			var pe *fs.PathError
+			if errors.As(v.(statAnswer).err, &pe) {
+				if errno, ok := pe.Err.(syscall.Errno); ok && (errno == syscall.ENOENT || errno == syscall.ENOTDIR) {
+					return a, errno
+				}
+			}
+			return "", 0
+		}
+		if a == "/" {
+			return "", 0
+		}
+	}
 }
 
 // EvalSymlinks is filepath.EvalSymlinks, once per path.
@@ -87,6 +128,11 @@ func (h *HostCache) ResolvePath(p string) string {
 	}
 	if v, ok := h.resolve.Load(p); ok {
 		return v.(string)
+	}
+	if a, errno := h.missingAncestor(p); errno != 0 {
+		// Nothing below a that does not resolve exists: p is a's
+		// answer and the rest of its path (not stored, as above).
+		return filepath.Join(h.ResolvePath(a), strings.TrimPrefix(p[len(a):], "/"))
 	}
 	out := ""
 	// filepath.EvalSymlinks fails whenever the last component is

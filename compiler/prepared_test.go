@@ -55,6 +55,16 @@ func TestPreparedCompilesAsCompile(t *testing.T) {
 			cachedOpts := opts
 			cachedOpts.Host = compiler.NewHostCache()
 			cached := compiler.Prepare(cachedOpts)
+			// The same config with its top layer's file read by the
+			// caller (as rollout does).
+			top := filepath.Join(opts.CodexHome, "config.toml")
+			if n := len(opts.ConfigFiles); n > 0 {
+				top = opts.ConfigFiles[n-1]
+			}
+			preread := prep
+			if data, err := os.ReadFile(top); err == nil {
+				preread = compiler.PrepareRead(opts, top, data)
+			}
 			plainNames := opts
 			plainNames.RequirementFiles = nil
 			if got, want := prep.ProfileNames(), compiler.ProfileNames(plainNames); !reflect.DeepEqual(got, want) {
@@ -69,6 +79,7 @@ func TestPreparedCompilesAsCompile(t *testing.T) {
 						want := compiler.Compile(o)
 						sameResult(t, what, prep.Compile(name, reqs), want)
 						sameResult(t, what+" (host cache)", cached.Compile(name, reqs), want)
+						sameResult(t, what+" (read by the caller)", preread.Compile(name, reqs), want)
 						compared++
 					}
 				}

@@ -3,6 +3,7 @@ package compiler
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"polc/compiler/syntax"
 	"polc/diag"
@@ -87,7 +88,7 @@ func (s *state) resolveProfile() {
 	// Every user profile is checked on its own, selected or not: Codex
 	// deserializes all of them, and a typo in another profile is still a typo.
 	for _, name := range perms.names {
-		s.compileBody(name, perms.tabs[name], perms.keyPos[name], true)
+		s.validateProfile(name, perms.tabs[name], perms.keyPos[name])
 	}
 
 	sel := s.sel
@@ -286,6 +287,15 @@ func (s *state) namedProfile(sel selection, perms profileSet) *profile {
 		bodies = append(bodies, pt)
 		cur, curName = pt, parent
 	}
+	p := s.compileBody(name, s.mergeChain(chain, bodies), perms.keyPos[name], false)
+	p.extends = chain[1:]
+	return p
+}
+
+// mergeProfileChain merges the bodies of an extends chain (the
+// selected profile first, its root last) root → child, each value
+// marked with the profile it comes from.
+func mergeProfileChain(chain []string, bodies []*syntax.Tab) *syntax.Tab {
 	merged := syntax.NewTab()
 	for i := len(bodies) - 1; i >= 0; i-- {
 		body := bodies[i].Clone()
@@ -298,18 +308,30 @@ func (s *state) namedProfile(sel selection, perms profileSet) *profile {
 		}
 		syntax.MergeInherit(merged, body)
 	}
-	p := s.compileBody(name, merged, perms.keyPos[name], false)
-	p.extends = chain[1:]
-	return p
+	return merged
 }
 
+// builtinTab is the body of an extensible built-in, parsed once per
+// process. The table is shared: callers must not change it (the extends
+// chain clones what it merges).
 func builtinTab(name string) *syntax.Tab {
-	t, _ := syntax.Parse("builtin "+name, []byte(builtinBodies[name]))
-	v := syntax.TableValue(t, diag.Pos{})
-	v.SetPositions(diag.Pos{})
-	v.SetOrigin(name)
-	return t
+	builtinTabsOnce.Do(func() {
+		builtinTabs = map[string]*syntax.Tab{}
+		for n, body := range builtinBodies {
+			t, _ := syntax.Parse("builtin "+n, []byte(body))
+			v := syntax.TableValue(t, diag.Pos{})
+			v.SetPositions(diag.Pos{})
+			v.SetOrigin(n)
+			builtinTabs[n] = t
+		}
+	})
+	return builtinTabs[name]
 }
+
+var (
+	builtinTabsOnce sync.Once
+	builtinTabs     map[string]*syntax.Tab
+)
 
 func (s *state) builtinProfile(name string) *profile {
 	return s.compileBody(name, builtinTab(name), diag.Pos{}, false)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"polc/ir"
@@ -43,7 +44,7 @@ func (s *state) protectMetadata() {
 	if pol == nil || pol.Unrestricted {
 		return
 	}
-	explicit := map[string]bool{}
+	explicit := make(map[string]bool, len(pol.Rules))
 	for _, r := range pol.Rules {
 		explicit[r.Path] = true
 	}
@@ -53,7 +54,8 @@ func (s *state) protectMetadata() {
 			roots = append(roots, r)
 		}
 	}
-	var added []ir.Rule
+	// The protections are appended in place: roots are copies.
+	pol.Rules = slices.Grow(pol.Rules, len(roots)*len(protectedNames))
 	for _, root := range roots {
 		// A missing root, or one that is a file, has no children to
 		// protect (and the reference skips missing writable roots).
@@ -71,19 +73,17 @@ func (s *state) protectMetadata() {
 			explicit[target] = true
 			keepMissing := (root.Path == ir.VarWorkspaceRoot && alwaysProtected[name]) ||
 				(rootIsDir && codexProtectedNames[name])
-			added = append(added, ir.Rule{Path: target, Access: ir.Read,
+			pol.Rules = append(pol.Rules, ir.Rule{Path: target, Access: ir.Read,
 				SkipIfMissing: !keepMissing,
 				Origin:        ir.Origin{Kind: ir.OriginProtected, Key: name, Pos: root.Origin.Pos, Profile: root.Origin.Profile}})
 		}
 	}
-	pol.Rules = append(pol.Rules, added...)
 
 	// A .git file pointing at its gitdir (worktrees, submodules) protects
 	// the gitdir too, when the policy would otherwise let it be written.
-	dec, err := ir.NewDecider(pol, s.hostEnv())
-	if err != nil {
-		return
-	}
+	// The decider is built when the first such pointer is found (most
+	// roots have none): before that, nothing is added to the rules.
+	var dec *ir.Decider
 	for _, root := range roots {
 		gitPath := joinSym(root.Path, ".git")
 		host, ok := s.bindings.BindOK(gitPath)
@@ -107,6 +107,12 @@ func (s *state) protectMetadata() {
 				continue
 			}
 			missing = true
+		}
+		if dec == nil {
+			var err error
+			if dec, err = ir.NewDecider(pol, s.hostEnv()); err != nil {
+				return
+			}
 		}
 		if !dec.Decide(target, ir.OpWrite).Allowed {
 			continue

@@ -120,7 +120,11 @@ func NewDecider(p *Policy, env Env) (*Decider, error) {
 	if env.Platform == "" {
 		env.Platform = HostPlatform()
 	}
-	d := &Decider{policy: p, env: env}
+	n := len(p.Rules)
+	if p.Minimal != nil {
+		n += len(MinimalRoots[env.Platform])
+	}
+	d := &Decider{policy: p, env: env, rules: make([]boundRule, 0, n), globs: make([]boundGlob, 0, len(p.Globs))}
 	for i := range p.Rules {
 		r := &p.Rules[i]
 		host, ok := env.Bindings.BindOK(r.Path)

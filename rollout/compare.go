@@ -16,7 +16,18 @@ import (
 // has no direction of its own: it narrows when the new requirements make
 // the user's own setting fall back (POL054), and widens when the
 // baseline did and the new requirements no longer do.
-func (r *runner) changes(old, nw *compiler.Result) map[ir.Platform][]Change {
+//
+// same says the two policies are alike but for positions: their rules
+// and globs then decide every path and pattern alike, so the comparison
+// leaves them out (it finds no change there, and probing paths is most
+// of its work); the rest is compared as it is.
+func (r *runner) changes(old, nw *compiler.Result, same bool) map[ir.Platform][]Change {
+	op, np := old.Policy, nw.Policy
+	if same {
+		o, n := *op, *np
+		o.Rules, o.Globs, n.Rules, n.Globs = nil, nil, nil, nil
+		op, np = &o, &n
+	}
 	approvals := semdiff.Neutral
 	switch {
 	case hasFallback(nw.Diags, r.reqFiles):
@@ -26,7 +37,7 @@ func (r *runner) changes(old, nw *compiler.Result) map[ir.Platform][]Change {
 	}
 	out := map[ir.Platform][]Change{}
 	// The report names the files the rules came from as given.
-	for _, sec := range semdiff.Compare(old.Env.HostOrigins(old.Policy), nw.Env.HostOrigins(nw.Policy), r.opts.Platforms) {
+	for _, sec := range semdiff.Compare(old.Env.HostOrigins(op), nw.Env.HostOrigins(np), r.opts.Platforms) {
 		for _, c := range sec.Changes {
 			if c.Kind == "requirements" {
 				continue
@@ -81,15 +92,22 @@ func profilePos(e *entry, name string) diag.Pos {
 
 // defaultName is the profile the entry's config selects with
 // default_permissions (the highest layer that sets it), or "" when none
-// does and Codex's default applies.
-func defaultName(e *entry) string {
+// does and Codex's default applies. A layer the compile has parsed
+// (prep, when not nil) is not parsed again.
+func defaultName(e *entry, prep *compiler.Prepared) string {
 	name := ""
 	for _, f := range e.files() {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
+		var tab *syntax.Tab
+		if prep != nil {
+			tab = prep.Layer(f)
 		}
-		tab, _ := syntax.Parse(f, data)
+		if tab == nil {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			tab, _ = syntax.Parse(f, data)
+		}
 		if tab == nil {
 			continue
 		}

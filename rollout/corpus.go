@@ -24,6 +24,9 @@ type entry struct {
 	codexHome, dir string
 	// problem is why the entry cannot be evaluated (nothing else set).
 	problem *diag.Diagnostic
+	// data is the content of the entry's one config file (files()[0])
+	// while it is checked, when it was read already (configOnce).
+	data []byte
 }
 
 // files lists the config layers the entry reads, as found now.

@@ -36,6 +36,10 @@ enabled = true
 		"profiles.toml": "allowed_permission_profiles = { \":read-only\" = true, \":workspace\" = true }\n",
 		"widen.toml":    "allowed_approval_policies = [\"on-request\", \"never\", \"untrusted\"]\n",
 		"broken.toml":   "allowed_approval_policies = [\"on-request\"\n",
+		// The same requirements, moved to other lines: every policy is
+		// the same but for positions (and the auto-review text's).
+		"guard-old.toml": "guardian_policy_config = \"ask first\"\nallowed_approval_policies = [\"on-request\", \"never\"]\n[permissions.filesystem]\ndeny_read = [\"~/.aws\"]\n",
+		"guard-new.toml": "# moved\nallowed_approval_policies = [\"on-request\", \"never\"]\n\nguardian_policy_config = \"ask first\"\n[permissions.filesystem]\ndeny_read = [\"~/.aws\"]\n",
 
 		"corpus/dev.toml":       dev,
 		"corpus/dev-copy.toml":  dev,
@@ -49,6 +53,7 @@ enabled = true
 		"corpus/glob.toml":      "default_permissions = \"g\"\n[permissions.g]\nextends = \":read-only\"\n[permissions.g.filesystem]\n\"/opt/{a,b}/**/*.pem\" = \"deny\"\n\"~/.cache\" = \"write\"\n",
 		"corpus/net.toml": "default_permissions = \"net\"\n[permissions.net]\nextends = \":workspace\"\n[permissions.net.network]\nenabled = true\nmode = \"limited\"\n" +
 			"[permissions.net.network.domains]\n\"example.com\" = \"allow\"\n\"*.evil.test\" = \"deny\"\n[features]\nnetwork_proxy = true\n",
+		"corpus/review.toml":                     "approvals_reviewer = \"auto_review\"\napproval_policy = \"on-request\"\n[auto_review]\npolicy = \"mine\"\n",
 		"corpus/badkey.toml":                     "default_permissions = \":workspace\"\n[permissions.x.filesystem]\n\"~/a\" = \"maybe\"\n",
 		"corpus/home/config.toml":                dev,
 		"corpus/proj/.codex/config.toml":         "default_permissions = \"ro\"\n[permissions.ro.filesystem]\n\":minimal\" = \"read\"\n\":workspace_roots\" = \"read\"\n",
@@ -70,6 +75,7 @@ enabled = true
 	})
 	return filepath.Join(root, "corpus"), map[string]string{
 		"old": filepath.Join(root, "old.toml"), "new": filepath.Join(root, "new.toml"),
+		"guard-old": filepath.Join(root, "guard-old.toml"), "guard-new": filepath.Join(root, "guard-new.toml"),
 		"widen": filepath.Join(root, "widen.toml"), "profiles": filepath.Join(root, "profiles.toml"), "broken": filepath.Join(root, "broken.toml"),
 	}
 }
@@ -89,6 +95,7 @@ func TestFastPathReportsAsPlain(t *testing.T) {
 	}{
 		{"new over old", Options{Requirements: []string{reqs["new"]}, Baseline: []string{reqs["old"]}}},
 		{"new over nothing", Options{Requirements: []string{reqs["new"]}}},
+		{"moved", Options{Requirements: []string{reqs["guard-new"]}, Baseline: []string{reqs["guard-old"]}}},
 		{"widening", Options{Requirements: []string{reqs["widen"]}, Baseline: []string{reqs["new"]}}},
 		{"layered", Options{Requirements: []string{reqs["profiles"], reqs["new"]}, Baseline: []string{reqs["old"]}, Lower: backends.Options{AllowUnenforceable: true}}},
 		{"bench", Options{Requirements: []string{benchNew}, Baseline: []string{benchOld}, Expand: true}},

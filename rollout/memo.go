@@ -51,7 +51,10 @@ func (r *runner) configOnce(e *entry) Config {
 	first := false
 	m.once.Do(func() {
 		first = true
+		// The compile takes the content read here, not reading it again.
+		e.data = data
 		m.file, m.res = files[0], r.config(e)
+		e.data = nil
 	})
 	if first || m.file == files[0] {
 		return m.res

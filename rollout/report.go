@@ -145,6 +145,7 @@ func writeRefusals(w io.Writer, indent string, rs []Refusal, rel func(string) st
 func writeDiag(w io.Writer, indent string, d diag.Diagnostic, rel func(string) string) {
 	d.Pos.File = rel(d.Pos.File)
 	d.Message = relText(d.Message, rel)
+	d.Related = append([]diag.Related(nil), d.Related...) // the report's own stay as they are
 	for i := range d.Related {
 		d.Related[i].File = rel(d.Related[i].File)
 	}

@@ -253,16 +253,22 @@ func run(paths []string, opts Options, plain bool) (*Report, diag.List, error) {
 // corpus: an admin who keeps them beside the configs means them as the
 // change, not as one more user's config.
 func skipRequirements(entries []*entry, reqs []string) []*entry {
-	same := func(a, b string) bool {
-		fa, err1 := os.Stat(a)
-		fb, err2 := os.Stat(b)
-		return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+	// Each file is looked up once: the corpus may hold thousands.
+	var reqInfo []os.FileInfo
+	for _, f := range reqs {
+		if fi, err := os.Stat(f); err == nil {
+			reqInfo = append(reqInfo, fi)
+		}
 	}
 	var out []*entry
 	for _, e := range entries {
 		skip := false
-		for _, f := range reqs {
-			skip = skip || (e.configFile != "" && same(e.configFile, f))
+		if e.configFile != "" && len(reqInfo) > 0 {
+			if fi, err := os.Stat(e.configFile); err == nil {
+				for _, ri := range reqInfo {
+					skip = skip || os.SameFile(fi, ri)
+				}
+			}
 		}
 		if !skip {
 			out = append(out, e)
@@ -325,7 +331,7 @@ type runner struct {
 	host *compiler.HostCache
 	// lowered caches, per policy (origins' positions left out) and
 	// platform, whether the backend refuses it.
-	lowered map[[sha256.Size]byte]map[ir.Platform]bool
+	lowered map[loweredKey]bool
 }
 
 func newRunner(opts Options) (*runner, error) {
@@ -339,7 +345,7 @@ func newRunner(opts Options) (*runner, error) {
 		root = real
 	}
 	r := &runner{opts: opts, neutral: root, reqFiles: map[string]bool{}, baseFiles: map[string]bool{},
-		lowered: map[[sha256.Size]byte]map[ir.Platform]bool{}, seen: map[[sha256.Size]byte]*memo{},
+		lowered: map[loweredKey]bool{}, seen: map[[sha256.Size]byte]*memo{},
 		host: compiler.NewHostCache()}
 	for _, d := range []*string{&r.home, &r.project, &r.codexHome, &r.tmp, &r.system} {
 		*d, err = os.MkdirTemp(root, "")
@@ -484,7 +490,7 @@ func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
 	if isDefault {
 		// The row is named by what the config selects, not by what a
 		// requirement made of it (a fallback to :read-only).
-		sel := defaultName(e)
+		sel := defaultName(e, in.prep)
 		switch {
 		case sel != "":
 			p.Name = sel
@@ -535,20 +541,22 @@ func (r *runner) profile(in *inputs, name string, isDefault bool) Profile {
 	}
 	// The new policy compiles: compare it with the baseline's on each
 	// platform, and ask each backend whether it can enforce it.
-	var perPlatform map[ir.Platform][]Change
 	baselineRefused := old.Policy == nil
-	if !baselineRefused {
-		perPlatform = r.changes(old, nw)
-	}
 	p.BaselineRefused = baselineRefused
 	// A policy the change leaves as it was (positions aside) lowers as it
 	// did: whatever a backend says of it, the change did not cause it.
 	same := false
 	nwKey, oldKey := &keyed{p: nw.Policy, env: nw.Env}, &keyed{p: old.Policy, env: old.Env}
-	if !baselineRefused {
+	// Policies with different numbers of rules or globs differ without
+	// hashing them (the key encodes every rule and glob).
+	if !baselineRefused && len(old.Policy.Rules) == len(nw.Policy.Rules) && len(old.Policy.Globs) == len(nw.Policy.Globs) {
 		ko, ok1 := oldKey.key()
 		kn, ok2 := nwKey.key()
 		same = ok1 && ok2 && ko == kn
+	}
+	var perPlatform map[ir.Platform][]Change
+	if !baselineRefused {
+		perPlatform = r.changes(old, nw, same && !r.plain)
 	}
 	p.Status = Unchanged
 	for _, pl := range r.opts.Platforms {
@@ -605,7 +613,7 @@ func (r *runner) lower(k *keyed, platform ir.Platform) diag.List {
 	ok = ok && !r.plain
 	if ok {
 		r.mu.Lock()
-		refused, seen := r.lowered[key][platform]
+		refused, seen := r.lowered[loweredKey{key, platform}]
 		r.mu.Unlock()
 		if seen && !refused {
 			return nil
@@ -622,13 +630,16 @@ func (r *runner) lower(k *keyed, platform ir.Platform) diag.List {
 	errs := k.env.HostDiags(diags.Errors())
 	if ok {
 		r.mu.Lock()
-		if r.lowered[key] == nil {
-			r.lowered[key] = map[ir.Platform]bool{}
-		}
-		r.lowered[key][platform] = len(errs) > 0
+		r.lowered[loweredKey{key, platform}] = len(errs) > 0
 		r.mu.Unlock()
 	}
 	return errs
+}
+
+// loweredKey is a policy's key and a platform.
+type loweredKey struct {
+	policy   [sha256.Size]byte
+	platform ir.Platform
 }
 
 // keyed is a policy and its policyKey, computed once: a profile's
@@ -682,11 +693,14 @@ func policyKey(p *ir.Policy) ([sha256.Size]byte, bool) {
 		o.Pos = diag.Pos{}
 		c.Approvals.AutoReviewPolicyOrigin = &o
 	}
-	b, err := json.Marshal(&c)
-	if err != nil {
+	// Encoded straight into the hash: the policy's JSON is never kept.
+	h := sha256.New()
+	if err := json.NewEncoder(h).Encode(&c); err != nil {
 		return [sha256.Size]byte{}, false
 	}
-	return sha256.Sum256(b), true
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum, true
 }
 
 // refusal splits a diagnostic into the config's side and the
@@ -754,7 +768,11 @@ type inputs struct {
 
 func (r *runner) inputs(e *entry) *inputs {
 	in := &inputs{r: r, e: e}
-	if !r.plain {
+	switch {
+	case r.plain:
+	case e.data != nil:
+		in.prep = compiler.PrepareRead(r.options(e, "", nil), e.files()[0], e.data)
+	default:
 		in.prep = compiler.Prepare(r.options(e, "", nil))
 	}
 	return in

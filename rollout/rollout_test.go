@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"polc/ir"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -185,4 +186,27 @@ func TestCheckAgreesWithLower(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("no policy was checked")
 	}
+}
+
+// TestBatchGC: the run's collector setting is restored afterwards, and
+// GOGC in the environment is left alone.
+func TestBatchGC(t *testing.T) {
+	before := debug.SetGCPercent(150)
+	defer debug.SetGCPercent(before)
+	t.Setenv("GOGC", "")
+	os.Unsetenv("GOGC")
+	restore := BatchGC()
+	if got := debug.SetGCPercent(batchGCPercent); got != batchGCPercent {
+		t.Errorf("during the run the GC percent is %d, want %d", got, batchGCPercent)
+	}
+	restore()
+	if got := debug.SetGCPercent(150); got != 150 {
+		t.Errorf("after the run the GC percent is %d, want 150 again", got)
+	}
+	t.Setenv("GOGC", "80")
+	restore = BatchGC()
+	if got := debug.SetGCPercent(150); got != 150 {
+		t.Errorf("with GOGC set, BatchGC changed the GC percent to %d", got)
+	}
+	restore()
 }

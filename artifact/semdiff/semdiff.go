@@ -55,8 +55,9 @@ type Section struct {
 // see the same changes. No sections means no semantic difference.
 func Compare(old, new *ir.Policy, platforms []ir.Platform) []Section {
 	per := map[ir.Platform][]Change{}
+	paths := &pathMemo{}
 	for _, pl := range platforms {
-		per[pl] = comparePlatform(old, new, pl)
+		per[pl] = comparePlatform(old, new, pl, paths)
 	}
 	// Group changes by the exact set of platforms that see them.
 	type entry struct {
@@ -134,7 +135,7 @@ func syntheticEnv(platform ir.Platform) ir.Env {
 	}
 }
 
-func comparePlatform(old, new *ir.Policy, platform ir.Platform) []Change {
+func comparePlatform(old, new *ir.Policy, platform ir.Platform, paths *pathMemo) []Change {
 	var out []Change
 	if old.Unrestricted != new.Unrestricted {
 		out = append(out, Change{Kind: "sandbox", Subject: "sandbox",
@@ -142,7 +143,7 @@ func comparePlatform(old, new *ir.Policy, platform ir.Platform) []Change {
 			Was: profileWord(old), Now: profileWord(new)})
 	}
 	if !old.Unrestricted && !new.Unrestricted {
-		out = append(out, pathChanges(old, new, platform)...)
+		out = append(out, paths.changes(old, new, platform)...)
 		out = append(out, globChanges(old, new, platform)...)
 		if (old.Minimal != nil) != (new.Minimal != nil) {
 			c := Change{Kind: "minimal", Subject: ":minimal system roots (" + strings.Join(ir.MinimalRoots[platform], " ") + ")",
@@ -182,11 +183,67 @@ func orNone(s string) string {
 	return s
 }
 
+// pathMemo shares the path comparison between the platforms of one
+// Compare. Platforms differ in it only in the :minimal roots a policy
+// with :minimal reads (the deciders) and in whether a deny glob's match
+// beyond its depth cap counts (effective: macOS or not), so a platform
+// that agrees with another on both gets the other's changes, and one
+// that agrees on the roots its deciders.
+type pathMemo struct {
+	done     map[pathKey][]Change
+	deciders map[string]*ir.Decider
+	errs     map[string]error
+}
+
+type pathKey struct {
+	macos              bool
+	oldRoots, newRoots string
+}
+
+// minimalKey names the :minimal roots p reads on platform ("" without
+// :minimal, where the platform does not count).
+func minimalKey(p *ir.Policy, platform ir.Platform) string {
+	if p.Minimal == nil {
+		return ""
+	}
+	if platform == "" {
+		platform = ir.HostPlatform() // as NewDecider reads it
+	}
+	return "minimal\x00" + strings.Join(ir.MinimalRoots[platform], "\x00")
+}
+
+func (m *pathMemo) changes(old, new *ir.Policy, platform ir.Platform) []Change {
+	k := pathKey{platform == ir.MacOS, minimalKey(old, platform), minimalKey(new, platform)}
+	if out, ok := m.done[k]; ok {
+		return out
+	}
+	out := pathChanges(old, new, platform, m.decider)
+	if m.done == nil {
+		m.done = map[pathKey][]Change{}
+	}
+	m.done[k] = out
+	return out
+}
+
+// decider is ir.NewDecider on the synthetic host, once per side and
+// :minimal roots.
+func (m *pathMemo) decider(p *ir.Policy, side string, platform ir.Platform) (*ir.Decider, error) {
+	k := side + "\x00" + minimalKey(p, platform)
+	if d, ok := m.deciders[k]; ok {
+		return d, m.errs[k]
+	}
+	d, err := ir.NewDecider(p, syntheticEnv(platform))
+	if m.deciders == nil {
+		m.deciders, m.errs = map[string]*ir.Decider{}, map[string]error{}
+	}
+	m.deciders[k], m.errs[k] = d, err
+	return d, err
+}
+
 // pathChanges probes every rule path and workspace root of both sides.
-func pathChanges(old, new *ir.Policy, platform ir.Platform) []Change {
-	env := syntheticEnv(platform)
-	do, err1 := ir.NewDecider(old, env)
-	dn, err2 := ir.NewDecider(new, env)
+func pathChanges(old, new *ir.Policy, platform ir.Platform, decider func(p *ir.Policy, side string, platform ir.Platform) (*ir.Decider, error)) []Change {
+	do, err1 := decider(old, "old", platform)
+	dn, err2 := decider(new, "new", platform)
 	if err1 != nil || err2 != nil {
 		// Only unknown variables fail to bind; say so rather than guess.
 		return []Change{{Kind: "path", Subject: "(policy)", From: "?", To: "?",

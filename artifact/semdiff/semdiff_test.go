@@ -2,6 +2,7 @@ package semdiff
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -176,5 +177,48 @@ func TestProxyChanges(t *testing.T) {
 	}
 	if Compare(nw, nw, []ir.Platform{ir.Linux}) != nil {
 		t.Error("a policy differs from itself")
+	}
+}
+
+// TestPathsSharedAcrossPlatforms: the path comparison one Compare shares
+// between its platforms gives each platform what comparing it alone
+// gives, with and without :minimal on either side, deny globs capped
+// and not, and writable directories below a cap.
+func TestPathsSharedAcrossPlatforms(t *testing.T) {
+	ws := ir.VarWorkspaceRoot
+	minimal := &ir.Origin{Kind: ir.OriginConfig, Key: ":minimal"}
+	variants := map[string]func(*ir.Policy){
+		"plain":   func(*ir.Policy) {},
+		"minimal": func(p *ir.Policy) { p.Minimal = minimal },
+		"glob": func(p *ir.Policy) {
+			p.Globs = []ir.Glob{{Pattern: ws + "/**/*.env", Base: ws, MaxDepth: 2, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "g"}}}
+		},
+		"glob+minimal+write": func(p *ir.Policy) {
+			p.Minimal = minimal
+			p.Rules = append(p.Rules, ir.Rule{Path: ws + "/a/b/c", Access: ir.Write, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "w"}},
+				ir.Rule{Path: "/usr/lib/x", Access: ir.Deny, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "d"}})
+			p.Globs = []ir.Glob{{Pattern: ws + "/**/*.env", Base: ws, MaxDepth: 1, Origin: ir.Origin{Kind: ir.OriginConfig, Key: "g"}}}
+		},
+	}
+	platforms := append(append([]ir.Platform(nil), ir.Platforms...), "", ir.Linux)
+	compared := 0
+	for on, fo := range variants {
+		for nn, fn := range variants {
+			old, nw := base(), base()
+			fo(old)
+			fn(nw)
+			shared := &pathMemo{}
+			for _, pl := range platforms {
+				got := comparePlatform(old, nw, pl, shared)
+				want := comparePlatform(old, nw, pl, &pathMemo{})
+				if g, w := fmt.Sprint(got), fmt.Sprint(want); g != w {
+					t.Errorf("%s -> %s on %q: shared\n%s\nalone\n%s", on, nn, pl, g, w)
+				}
+				compared += len(want)
+			}
+		}
+	}
+	if compared == 0 {
+		t.Fatal("no changes compared")
 	}
 }

@@ -83,7 +83,9 @@ func runRollout(c *cli.Context) error {
 			return usageErr("requirements file %s: %s; pass a requirements.toml", f, reason)
 		}
 	}
+	restoreGC := rollout.BatchGC()
 	rep, reqDiags, err := rollout.Run(c.Args().Slice(), opts)
+	restoreGC()
 	if err != nil {
 		return failErr("%v", err)
 	}
