@@ -206,7 +206,7 @@ func TestDevcontainerInDocker(t *testing.T) {
 	if out, err := agentExec(agent, "/usr/local/bin/probe", "get", "http://allowed.example/"); err != nil || !strings.HasPrefix(out, "200 hello") {
 		t.Errorf("polc exec, allowed name through the proxy: %v %s", err, out)
 	}
-	if out, _ := agentExec(agent, "/usr/local/bin/probe", "get", "http://other.example/"); !strings.Contains(out, "\n403 ") || !strings.Contains(out, "not_allowed") {
+	if out, _ := agentExec(agent, "/usr/local/bin/probe", "get", "http://other.example/"); !regexp.MustCompile(`(?m)^403 `).MatchString(out) || !strings.Contains(out, "not_allowed") {
 		t.Errorf("polc exec, unlisted name: want the proxy's 403, got %s", out)
 	}
 }
