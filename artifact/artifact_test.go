@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"polc/canonjson"
 	"polc/diag"
+	"polc/internal/canonjson"
 	"polc/ir"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
-	"polc/canonjson"
 	"polc/diag"
+	"polc/internal/canonjson"
 	"polc/ir"
 )
 

@@ -15,8 +15,8 @@ import (
 	"sort"
 	"strings"
 
-	"polc/canonjson"
 	"polc/diag"
+	"polc/internal/canonjson"
 )
 
 // Algorithm is the only signature algorithm polc writes or accepts.

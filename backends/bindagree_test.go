@@ -14,7 +14,7 @@ import (
 	_ "polc/backends/bwrap"
 	_ "polc/backends/seatbelt"
 	_ "polc/backends/windows"
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/ir"
 	"polc/lowering"
 )

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 	"polc/ir"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"polc/compiler"
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // seedWorld copies examples/seed into a world (outside /tmp) with a .git

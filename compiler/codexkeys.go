@@ -7,7 +7,7 @@ import (
 	"sort"
 	"sync"
 
-	"polc/compiler/syntax"
+	"polc/internal/syntax"
 )
 
 // codexKeysJSON describes which keys the reference reads, table by table,

@@ -3,8 +3,8 @@ package compiler
 import (
 	"time"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 	"polc/ir"
 )
 

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 )
 
 // topConfig is the part of the merged config.toml polc reads, each value

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"polc/compiler"
-	"polc/conformance"
 	"polc/diag"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 
@@ -21,7 +21,7 @@ func compileCase(t *testing.T, c *conformance.Case) (*conformance.World, *compil
 // TestConformanceDecide checks ir.Decide on the compiled policy against
 // every file-system probe of every shared conformance case.
 func TestConformanceDecide(t *testing.T) {
-	cases, err := conformance.Load("../conformance/testdata")
+	cases, err := conformance.Load("../internal/conformance/testdata")
 	if err != nil {
 		t.Fatal(err)
 	}

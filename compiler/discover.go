@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 	"polc/ir"
 )
 

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"polc/compiler"
-	"polc/conformance"
 	"polc/diag"
+	"polc/internal/conformance"
 )
 
 func writeFile(t *testing.T, path, body string) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"polc/diag"
-	"polc/globwalk"
+	"polc/internal/globwalk"
 	"polc/ir"
 )
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"polc/diag"
-	"polc/globwalk"
+	"polc/internal/globwalk"
 )
 
 // TestBeyondCapGrouped: many files beyond the depth cap give one POL061

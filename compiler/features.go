@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"polc/backends/landlock"
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 	"polc/ir"
 )
 

@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strconv"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 )
 
 // FormatChange is one rewrite polc fmt made.

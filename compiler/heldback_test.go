@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 
@@ -14,7 +14,7 @@ import (
 // denies, hidden directories, depth limits, symlinks), written from the
 // semantics of docs/design.md §2 and checked against the reference where it
 // agrees (polc-want where polc differs on purpose).
-const heldbackDir = "../conformance/testdata/heldback"
+const heldbackDir = "../internal/conformance/testdata/heldback"
 
 // TestHeldbackDecide checks ir.Decide on every probe of the held-back
 // class cases.

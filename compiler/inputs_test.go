@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"polc/compiler"
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 

@@ -3,8 +3,8 @@ package compiler
 import (
 	"fmt"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 	"polc/ir"
 )
 

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"polc/conformance"
 	"polc/diag"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 
@@ -22,7 +22,7 @@ import (
 // depends on what a name resolves to (local addresses not allowed) is
 // skipped: the recording machine resolved no name.
 func TestNetConformance(t *testing.T) {
-	all, err := conformance.Load("../conformance/testdata")
+	all, err := conformance.Load("../internal/conformance/testdata")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"strings"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 	"polc/ir"
 )
 

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 	"polc/ir"
 )
 

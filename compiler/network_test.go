@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"testing"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 

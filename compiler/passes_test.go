@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"polc/canonjson"
 	"polc/compiler"
-	"polc/conformance"
 	"polc/diag"
+	"polc/internal/canonjson"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"sync"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 )
 
 // Prepared is one config read once — host values found, config layers

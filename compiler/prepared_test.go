@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"polc/compiler"
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // sameResult fails unless two compiles agree on everything but timings.

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"sync"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 	"polc/ir"
 )
 

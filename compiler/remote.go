@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 )
 
 // remoteSandboxConfig is one [[remote_sandbox_config]] entry: on a host

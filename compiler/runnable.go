@@ -6,8 +6,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 	"polc/ir"
 )
 

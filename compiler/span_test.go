@@ -3,8 +3,8 @@ package compiler_test
 import (
 	"testing"
 
-	"polc/conformance"
 	"polc/diag"
+	"polc/internal/conformance"
 )
 
 // TestDiagnosticsSpanTheirToken: a diagnostic located at a value of the

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 )
 
 // didYouMean returns the known key nearest to key by edit distance, when it

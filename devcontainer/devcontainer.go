@@ -11,8 +11,8 @@ import (
 	"fmt"
 	"strings"
 
-	"polc/canonjson"
 	"polc/firewall"
+	"polc/internal/canonjson"
 	"polc/ir"
 )
 

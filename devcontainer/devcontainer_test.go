@@ -13,9 +13,9 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"polc/compiler"
-	"polc/conformance"
 	"polc/devcontainer"
 	"polc/firewall"
+	"polc/internal/conformance"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/seed.txtar")

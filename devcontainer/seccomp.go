@@ -8,7 +8,7 @@ import (
 
 	"github.com/moby/profiles/seccomp"
 
-	"polc/canonjson"
+	"polc/internal/canonjson"
 )
 
 //go:generate go run gen_default.go

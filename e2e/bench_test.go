@@ -9,7 +9,7 @@ import (
 	"polc/backends"
 	"polc/backends/bwrap"
 	"polc/compiler"
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/ir"
 	"polc/lowering"
 )

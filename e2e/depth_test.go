@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // depthConfig is the seed profile with glob_scan_max_depth = 3 and a

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"polc/backends/bwrap"
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 var polcBin string
@@ -157,7 +157,7 @@ lines:
 // every row to match (polc-want where present, else want).
 func TestConformance(t *testing.T) {
 	conformance.NeedSandbox(t)
-	cases, err := conformance.Load("../conformance/testdata")
+	cases, err := conformance.Load("../internal/conformance/testdata")
 	if err != nil {
 		t.Fatal(err)
 	}

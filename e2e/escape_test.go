@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/internal/statekey"
 	"polc/shim"
 

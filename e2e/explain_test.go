@@ -6,7 +6,7 @@ import (
 
 	"polc/backends"
 	"polc/compiler"
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/internal/netgen"
 	"polc/ir"
 	"polc/lowering"
@@ -16,7 +16,7 @@ import (
 // linux` reads back from the Linux artifact gives every recorded row
 // (polc-want where present, else want), without running a sandbox.
 func TestLinuxEvaluatorAgreesWithConformance(t *testing.T) {
-	cases, err := conformance.Load("../conformance/testdata")
+	cases, err := conformance.Load("../internal/conformance/testdata")
 	if err != nil {
 		t.Fatal(err)
 	}

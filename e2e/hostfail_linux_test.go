@@ -9,8 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"polc/conformance"
 	"polc/hostprobe"
+	"polc/internal/conformance"
 )
 
 // Host failures, made to happen on this machine: polc run inside a

@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // Sandbox escapes of issue 9 ("Sandbox soundness"), each tried by a

@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"polc/conformance"
+	"polc/internal/conformance"
 	"testing"
 )
 

@@ -14,8 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"polc/conformance"
 	"polc/hostprobe"
+	"polc/internal/conformance"
 	"polc/shim"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // BenchmarkProxiedLaunchOverhead is what a proxy-only network adds to a

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/shim"
 )
 

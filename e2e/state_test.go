@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // stateConfig has a strict profile (the project writable, **/*.env

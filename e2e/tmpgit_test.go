@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // tmpConfig is Codex's :workspace: the project, /tmp and $TMPDIR writable.

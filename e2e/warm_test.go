@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // TestSecretCreatedSinceGlobCache: a warm launch plans from the glob

@@ -9,8 +9,8 @@ import (
 	"net/netip"
 
 	"polc/artifact"
-	"polc/canonjson"
 	"polc/diag"
+	"polc/internal/canonjson"
 	"polc/ir"
 )
 

@@ -11,8 +11,8 @@ import (
 
 	"polc/backends"
 	"polc/compiler"
-	"polc/conformance"
 	"polc/diag"
+	"polc/internal/conformance"
 	"polc/ir"
 	"polc/lowering"
 )

@@ -16,9 +16,9 @@ import (
 	"golang.org/x/tools/txtar"
 
 	"polc/backends"
-	"polc/canonjson"
 	"polc/compiler"
-	"polc/conformance"
+	"polc/internal/canonjson"
+	"polc/internal/conformance"
 	"polc/ir"
 	"polc/lowering"
 )

@@ -5,8 +5,8 @@ import (
 
 	"polc/artifact/semdiff"
 	"polc/compiler"
-	"polc/compiler/syntax"
 	"polc/diag"
+	"polc/internal/syntax"
 	"polc/ir"
 )
 

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 t=${1:-20s}
 fuzz() { echo "== $2 ($1)"; go test -run '^$' -fuzz "^$2\$" -fuzztime "$t" "$1"; }
 fuzz ./artifact FuzzDecodeEnvelope
-fuzz ./globwalk FuzzExpandPattern
-fuzz ./compiler/syntax FuzzParse
+fuzz ./internal/globwalk FuzzExpandPattern
+fuzz ./internal/syntax FuzzParse
 fuzz ./compiler FuzzFilesystemKey
 fuzz ./backends/seatbelt/sbpl FuzzParse
 fuzz ./backends/windows FuzzDecodeBind

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"polc/backends/bwrap"
-	"polc/sockexec"
+	"polc/internal/sockexec"
 )
 
 // Choosing the launch: the direct one (bwrap applies the masks and runs

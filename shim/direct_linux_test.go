@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"polc/backends/bwrap"
-	"polc/seccomp"
+	"polc/internal/seccomp"
 )
 
 func needBwrap(t *testing.T) string {

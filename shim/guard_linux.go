@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"polc/backends/bwrap"
-	"polc/globwalk"
+	"polc/internal/globwalk"
 )
 
 // The scan-to-mount race: polc plans its masks on the paths it saw, and

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"polc/backends/bwrap"
-	"polc/sockexec"
+	"polc/internal/sockexec"
 )
 
 // The mask stage: with more masks than bwrap takes well (see

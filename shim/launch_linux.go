@@ -19,7 +19,7 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/diag"
-	"polc/sockexec"
+	"polc/internal/sockexec"
 )
 
 // One launch under bubblewrap, in two steps: prepare builds bwrap's

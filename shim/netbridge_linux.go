@@ -12,9 +12,9 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/diag"
+	"polc/internal/sockexec"
 	"polc/ir"
 	"polc/netproxy"
-	"polc/sockexec"
 )
 
 // A proxy-only network on Linux (docs/security.md, "Network"): the

@@ -16,8 +16,8 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/diag"
+	"polc/internal/sockexec"
 	"polc/ir"
-	"polc/sockexec"
 )
 
 // inNewNetns runs f on a thread in a network namespace of its own with

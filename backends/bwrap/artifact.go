@@ -6,10 +6,10 @@ import (
 	"sort"
 
 	"polc/backends"
-	"polc/canonjson"
 	"polc/diag"
+	"polc/internal/canonjson"
+	"polc/internal/seccomp"
 	"polc/ir"
-	"polc/seccomp"
 )
 
 // Format names the artifact layout; a reader refuses any other.

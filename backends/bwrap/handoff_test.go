@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"polc/backends"
-	"polc/canonjson"
+	"polc/internal/canonjson"
+	"polc/internal/seccomp"
 	"polc/ir"
-	"polc/seccomp"
 )
 
 // tricky strings: HTML characters, quotes, controls, U+2028, non-ASCII.

@@ -12,7 +12,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 
 	"polc/diag"
-	"polc/globwalk"
+	"polc/internal/globwalk"
 	"polc/ir"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"polc/backends"
 	"polc/diag"
-	"polc/globwalk"
+	"polc/internal/globwalk"
 	"polc/ir"
 )
 

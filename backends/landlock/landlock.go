@@ -40,8 +40,8 @@ import (
 	"strings"
 
 	"polc/diag"
+	"polc/internal/seccomp"
 	"polc/ir"
-	"polc/seccomp"
 )
 
 // Format is the payload format version.

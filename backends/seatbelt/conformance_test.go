@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"polc/backends"
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/internal/netgen"
 	"polc/ir"
 )
@@ -20,7 +20,7 @@ import (
 // compiler's own class cases join the shared ones: one of them keeps a
 // deep match in a read-only directory.
 func TestConformanceCases(t *testing.T) {
-	cases, err := conformance.Load("../../conformance/testdata")
+	cases, err := conformance.Load("../../internal/conformance/testdata")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"polc/backends"
 	"polc/compiler"
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/internal/netgen"
 	"polc/ir"
 )

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"polc/backends"
-	"polc/canonjson"
+	"polc/internal/canonjson"
 	"polc/ir"
 )
 

@@ -9,8 +9,8 @@ import (
 
 	"polc/backends"
 	"polc/backends/seatbelt/sbpl"
-	"polc/canonjson"
 	"polc/diag"
+	"polc/internal/canonjson"
 	"polc/ir"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"polc/backends"
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 

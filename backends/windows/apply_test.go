@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 

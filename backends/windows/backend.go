@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"polc/backends"
-	"polc/canonjson"
 	"polc/diag"
+	"polc/internal/canonjson"
 	"polc/ir"
 )
 

@@ -5,7 +5,7 @@ import (
 	"sort"
 
 	"polc/diag"
-	"polc/globwalk"
+	"polc/internal/globwalk"
 	"polc/ir"
 )
 

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"polc/backends"
-	"polc/conformance"
 	"polc/diag"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 
@@ -34,7 +34,7 @@ func TestCheckAgreesWithLower(t *testing.T) {
 			Proxy: &ir.Proxy{SOCKS5: true, HTTPPort: 3128, SOCKSPort: 3128}}},
 		"unrestricted": {Unrestricted: true},
 	}
-	cases, err := conformance.Load("../../conformance/testdata")
+	cases, err := conformance.Load("../../internal/conformance/testdata")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"polc/backends"
-	"polc/conformance"
 	"polc/diag"
+	"polc/internal/conformance"
 	"polc/internal/netgen"
 	"polc/ir"
 
@@ -19,7 +19,7 @@ import (
 // agree with ir.Decide (within the depth cap) except where it recorded a
 // gap covering the probe.
 func TestConformanceWindows(t *testing.T) {
-	cases, err := conformance.Load("../../conformance/testdata")
+	cases, err := conformance.Load("../../internal/conformance/testdata")
 	if err != nil {
 		t.Fatal(err)
 	}

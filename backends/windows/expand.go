@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"polc/globwalk"
+	"polc/internal/globwalk"
 )
 
 // GlobExpand is the default Expander: globwalk's one-walk expansion,

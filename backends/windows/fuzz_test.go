@@ -3,8 +3,8 @@ package windows
 import (
 	"testing"
 
-	"polc/canonjson"
-	"polc/globwalk"
+	"polc/internal/canonjson"
+	"polc/internal/globwalk"
 	"polc/ir"
 )
 

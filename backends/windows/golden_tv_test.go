@@ -8,7 +8,7 @@ import (
 
 	"polc/backends"
 	"polc/compiler"
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/ir"
 
 	win "polc/backends/windows"

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"polc/canonjson"
 	"polc/diag"
-	"polc/globwalk"
+	"polc/internal/canonjson"
+	"polc/internal/globwalk"
 	"polc/ir"
 )
 

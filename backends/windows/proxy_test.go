@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"polc/canonjson"
 	"polc/diag"
+	"polc/internal/canonjson"
 	"polc/internal/netgen"
 	"polc/ir"
 )

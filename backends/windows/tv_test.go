@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 
-	"polc/globwalk"
+	"polc/internal/globwalk"
 	"polc/ir"
 )
 

@@ -16,9 +16,9 @@ import (
 
 	"polc/artifact"
 	"polc/artifact/semdiff"
-	"polc/canonjson"
 	"polc/compiler"
 	"polc/diag"
+	"polc/internal/canonjson"
 	"polc/ir"
 	"polc/lowering"
 )

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/tools/txtar"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 	"polc/ir"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/tools/txtar"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // cliWorld builds a conformance-style case under /var/tmp (the :workspace
@@ -71,7 +71,7 @@ func (cw *cliWorld) reqArgs() []string {
 // project layers (exec only for trusted projects), and the junk is not
 // TOML — which check would rightly report.
 func conformanceCases(t *testing.T) []*conformance.Case {
-	cases, err := conformance.Load("../../conformance/testdata")
+	cases, err := conformance.Load("../../internal/conformance/testdata")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 
 	"polc/artifact"
 	"polc/artifact/semdiff"
-	"polc/canonjson"
 	"polc/compiler"
+	"polc/internal/canonjson"
 	"polc/ir"
 )
 

@@ -9,14 +9,14 @@ import (
 	"strings"
 	"testing"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // heldbackCases are the cases of the held-back classes (docs/design.md §8), in
 // the shared conformance format.
 func heldbackCases(t *testing.T) []*conformance.Case {
 	t.Helper()
-	cases, err := conformance.Load("../../conformance/testdata/heldback")
+	cases, err := conformance.Load("../../internal/conformance/testdata/heldback")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // netCase: the user allows two registries and denies one host; the

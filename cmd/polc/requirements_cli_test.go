@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // polc check reports the retired approval_policy "untrusted" with its

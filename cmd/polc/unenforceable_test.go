@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 // TestAllowUnenforceableIsAnOptIn: a rule a platform cannot enforce is an

@@ -29,7 +29,7 @@ var notYet = map[string]string{}
 // TestInSyncWithShared fails when the shared cases changed and the copy
 // here was not refreshed (cp ../shared/conformance/*.txtar conformance/testdata/).
 func TestInSyncWithShared(t *testing.T) {
-	shared, _ := filepath.Glob("../../shared/conformance/*.txtar")
+	shared, _ := filepath.Glob("../../../shared/conformance/*.txtar")
 	if len(shared) == 0 {
 		t.Skip("no shared conformance folder beside the checkout")
 	}

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"polc/conformance"
+	"polc/internal/conformance"
 )
 
 func TestMain(m *testing.M) {
