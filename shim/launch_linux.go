@@ -163,12 +163,12 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 		buf.WriteString(a)
 		buf.WriteByte(0)
 	}
-	argsFile, err := memfd("polc-bwrap-args", buf.Bytes())
+	argsFile, err := memfd("polc-bwrap-args", buf.Bytes(), false)
 	if err != nil {
 		return b, failf(diag.LinuxSandboxSetup, "creating the argument file: %v", err)
 	}
 	b.files = append(b.files, argsFile)
-	filterFile, err := memfd("polc-seccomp", filter)
+	filterFile, err := memfd("polc-seccomp", filter, false)
 	if err != nil {
 		return b, failf(diag.LinuxSandboxSetup, "creating the seccomp file: %v", err)
 	}
@@ -211,7 +211,7 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 		if err != nil {
 			return b, failf(diag.LinuxSandboxSetup, "%v", err)
 		}
-		specFile, err := memfd("polc-mask-plan", spec)
+		specFile, err := memfd("polc-mask-plan", spec, false)
 		if err != nil {
 			return b, failf(diag.LinuxSandboxSetup, "creating the mask plan: %v", err)
 		}
@@ -310,7 +310,7 @@ func (b *bwrapLaunch) sockexecArgv(l *Launch, chdir string, environ []string) ([
 	if err != nil {
 		return nil, failf(diag.LinuxNetworkRoute, "%v", err)
 	}
-	exe, err := sealedExecutable("polc-sockexec", prog)
+	exe, err := memfd("polc-sockexec", prog, true)
 	if err != nil {
 		return nil, failf(diag.LinuxNetworkRoute, "the proxy's first process: %v", err)
 	}

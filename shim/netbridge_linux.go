@@ -214,27 +214,3 @@ type bridgeAddr string
 
 func (a bridgeAddr) Network() string { return "polc-sandbox" }
 func (a bridgeAddr) String() string  { return "sandbox-" + string(a) }
-
-// sealedExecutable is an anonymous executable file holding data, sealed
-// against any change, for bwrap to run as /proc/self/fd/N.
-func sealedExecutable(name string, data []byte) (*os.File, error) {
-	const mfdExec = 0x10 // MFD_EXEC (Linux 6.3): executable where memfd_noexec asks for a choice
-	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
-	fd, err := unix.MemfdCreate(name, flags|mfdExec)
-	if err == unix.EINVAL {
-		fd, err = unix.MemfdCreate(name, flags) // an older kernel
-	}
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), name)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}

@@ -217,18 +217,30 @@ func writableIn(plan *bwrap.HostPlan, p string) bool {
 	return false
 }
 
-// memfd returns a sealed-size, rewound anonymous file holding data.
-func memfd(name string, data []byte) (*os.File, error) {
-	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+// memfd returns an anonymous file holding data, rewound and sealed
+// against any change (bwrap and the stage read it once; nothing may edit
+// it between). exec makes it executable, for bwrap to run as
+// /proc/self/fd/N.
+func memfd(name string, data []byte, exec bool) (*os.File, error) {
+	const mfdExec = 0x10 // MFD_EXEC (Linux 6.3): executable where memfd_noexec asks for a choice
+	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
+	fd, err := unix.MemfdCreate(name, flags)
+	if exec {
+		if fd, err = unix.MemfdCreate(name, flags|mfdExec); err == unix.EINVAL {
+			fd, err = unix.MemfdCreate(name, flags) // an older kernel
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	f := os.NewFile(uintptr(fd), name)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return nil, err
+	if _, err := f.Write(data); err == nil {
+		_, err = unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
