@@ -2,6 +2,7 @@ package golden_test
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -195,7 +196,11 @@ func produce(t *testing.T, in map[string]string) []txtar.File {
 			add(platform, fmt.Sprintf("%d bytes, sha256:%x (the full artifact: list %s in the case's full section)", len(o.Payload), h.Sum(nil)[:8], platform))
 			continue
 		}
-		add(platform, compactJSON(o.Payload))
+		payload := o.Payload
+		if _, ok := o.Files["sb"]; ok {
+			payload = withoutProfile(t, payload)
+		}
+		add(platform, compactJSON(payload))
 		for _, k := range sortedKeys(o.Files) {
 			add(platform+"."+k, string(o.Files[k]))
 		}
@@ -256,4 +261,19 @@ func compactOf(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return compactJSON(b)
+}
+
+// withoutProfile is a macOS payload with its SBPL profile replaced by a
+// pointer to the macos.sb section, which shows the same text once.
+func withoutProfile(t *testing.T, payload []byte) []byte {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &m); err != nil {
+		t.Fatalf("macOS payload: %v", err)
+	}
+	m["profile"] = json.RawMessage(`"(the SBPL lines: see the macos.sb section)"`)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
