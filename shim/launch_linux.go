@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -501,23 +500,6 @@ func (b *bwrapLaunch) check(pid int) error {
 		fmt.Fprintf(b.debug, "polc: checked %d guards in %s in %v: %v\n", len(b.plan.Guards), root, time.Since(t0), err)
 	}
 	return err
-}
-
-// exitCode decodes a finished process's status as a shell reports it
-// (128+N for a death by signal N); ok is false when err is not an exit.
-func exitCode(err error) (code int, signaled, ok bool) {
-	if err == nil {
-		return 0, false, true
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return 0, false, false
-	}
-	ws := ee.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		return 128 + int(ws.Signal()), true, true
-	}
-	return ws.ExitStatus(), false, true
 }
 
 // forwarder passes signals to the command: bwrap's pid 1's first child.

@@ -187,16 +187,8 @@ func runMac(l *Launch, bin string, args []string, dir string, environ []string) 
 	}()
 	err := cmd.Wait()
 	close(done)
-	if err == nil {
-		return 0, nil
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		ws := ee.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			return 128 + int(ws.Signal()), nil
-		}
-		return ws.ExitStatus(), nil
+	if code, _, ok := exitCode(err); ok {
+		return code, nil
 	}
 	return 0, failf(diag.MacSandboxExec, "%w", err)
 }
