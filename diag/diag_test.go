@@ -118,11 +118,11 @@ func TestJSONShape(t *testing.T) {
 // to it; the project itself, files outside it, symbolic files and flags
 // keep their names. JSON keeps absolute paths.
 func TestPrinterPaths(t *testing.T) {
-	p := Printer{Format: Text, Base: "/work/proj"}
+	p := Printer{Format: Text, Base: "/src/proj"}
 	for in, want := range map[string]string{
-		"/work/proj/.codex/config.toml": ".codex/config.toml",
-		"/work/proj":                    "/work/proj",
-		"/work/project/config.toml":     "/work/project/config.toml",
+		"/src/proj/.codex/config.toml": ".codex/config.toml",
+		"/src/proj":                    "/src/proj",
+		"/src/project/config.toml":     "/src/project/config.toml",
 		"/etc/codex/requirements.toml":  "/etc/codex/requirements.toml",
 		"${CODEX_HOME}/config.toml":     "${CODEX_HOME}/config.toml",
 		"-P":                            "-P",
@@ -135,8 +135,8 @@ func TestPrinterPaths(t *testing.T) {
 	if got := (Printer{Base: "/"}).Path("/etc/x"); got != "etc/x" {
 		t.Errorf("base /: %q", got)
 	}
-	l := List{{Code: DeadRule, Severity: Warning, Pos: Pos{File: "/work/proj/a.toml", Line: 1}, Message: "m",
-		Related: []Related{Rel(Pos{File: "/work/proj/b.toml", Line: 2}, "r")}}}
+	l := List{{Code: DeadRule, Severity: Warning, Pos: Pos{File: "/src/proj/a.toml", Line: 1}, Message: "m",
+		Related: []Related{Rel(Pos{File: "/src/proj/b.toml", Line: 2}, "r")}}}
 	var text, js bytes.Buffer
 	if err := p.Write(&text, l); err != nil {
 		t.Fatal(err)
@@ -144,13 +144,13 @@ func TestPrinterPaths(t *testing.T) {
 	if got := text.String(); got != "a.toml:1: warning: m [POL031]\n\tb.toml:2: r\n" {
 		t.Errorf("text: %q", got)
 	}
-	if l[0].Pos.File != "/work/proj/a.toml" || l[0].Related[0].File != "/work/proj/b.toml" {
+	if l[0].Pos.File != "/src/proj/a.toml" || l[0].Related[0].File != "/src/proj/b.toml" {
 		t.Error("writing text changed the caller's list")
 	}
-	if err := (Printer{Format: JSON, Base: "/work/proj"}).Write(&js, l); err != nil {
+	if err := (Printer{Format: JSON, Base: "/src/proj"}).Write(&js, l); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(js.String(), `"file": "/work/proj/a.toml"`) {
+	if !strings.Contains(js.String(), `"file": "/src/proj/a.toml"`) {
 		t.Errorf("JSON must keep absolute paths:\n%s", js.String())
 	}
 	js.Reset()
