@@ -27,7 +27,7 @@ func TestLoadAllCases(t *testing.T) {
 var notYet = map[string]string{}
 
 // TestInSyncWithShared fails when the shared cases changed and the copy
-// here was not refreshed (cp ../shared/conformance/*.txtar conformance/testdata/).
+// here was not refreshed (cp ../shared/conformance/*.txtar internal/conformance/testdata/ from the repository root).
 func TestInSyncWithShared(t *testing.T) {
 	shared, _ := filepath.Glob("../../../shared/conformance/*.txtar")
 	if len(shared) == 0 {
