@@ -123,10 +123,10 @@ func TestPrinterPaths(t *testing.T) {
 		"/src/proj/.codex/config.toml": ".codex/config.toml",
 		"/src/proj":                    "/src/proj",
 		"/src/project/config.toml":     "/src/project/config.toml",
-		"/etc/codex/requirements.toml":  "/etc/codex/requirements.toml",
-		"${CODEX_HOME}/config.toml":     "${CODEX_HOME}/config.toml",
-		"-P":                            "-P",
-		"":                              "",
+		"/etc/codex/requirements.toml": "/etc/codex/requirements.toml",
+		"${CODEX_HOME}/config.toml":    "${CODEX_HOME}/config.toml",
+		"-P":                           "-P",
+		"":                             "",
 	} {
 		if got := p.Path(in); got != want {
 			t.Errorf("Path(%q) = %q, want %q", in, got, want)
