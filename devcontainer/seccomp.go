@@ -49,13 +49,5 @@ func seccompProfile() ([]byte, error) {
 	allow.Names = bubblewrapSyscalls
 	allow.Action = "SCMP_ACT_ALLOW"
 	p.Syscalls = append(kept, allow)
-	b, err := json.Marshal(&p)
-	if err != nil {
-		return nil, err
-	}
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
-	}
-	return canonjson.Marshal(v)
+	return canonjson.Marshal(&p)
 }
