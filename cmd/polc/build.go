@@ -153,7 +153,17 @@ func runBuild(c *cli.Context) (err error) {
 			return err
 		}
 	}
-	written, err := artifact.WriteFiles(outDir, files)
+	if err := writeFiles(outDir, files); err != nil {
+		return err
+	}
+	warnWritableStorage(outDir, arts, res.Env)
+	return nil
+}
+
+// writeFiles writes the files that changed into dir and says which, or
+// that all were up to date.
+func writeFiles(dir string, files map[string][]byte) error {
+	written, err := artifact.WriteFiles(dir, files)
 	if err != nil {
 		return failErr("%v", err)
 	}
@@ -161,9 +171,8 @@ func runBuild(c *cli.Context) (err error) {
 		fmt.Fprintln(os.Stdout, "wrote", w)
 	}
 	if len(written) == 0 {
-		fmt.Fprintf(os.Stdout, "%s is up to date (%d files)\n", outDir, len(files))
+		fmt.Fprintf(os.Stdout, "%s is up to date (%d files)\n", dir, len(files))
 	}
-	warnWritableStorage(outDir, arts, res.Env)
 	return nil
 }
 

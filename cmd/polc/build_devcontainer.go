@@ -78,15 +78,8 @@ func keepFirewallSignature(dir string, files map[string][]byte, unsigned bool) e
 }
 
 func writeDevcontainer(dir string, files map[string][]byte) error {
-	written, err := artifact.WriteFiles(dir, files)
-	if err != nil {
-		return failErr("%v", err)
-	}
-	for _, w := range written {
-		fmt.Fprintln(os.Stdout, "wrote", w)
-	}
-	if len(written) == 0 {
-		fmt.Fprintf(os.Stdout, "%s is up to date (%d files)\n", dir, len(files))
+	if err := writeFiles(dir, files); err != nil {
+		return err
 	}
 	return placeBinary(dir)
 }
