@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -50,9 +48,7 @@ func runExplainApprovals(c *cli.Context) error {
 		e.AutoReviewPolicyPos = res.Env.HostPos(o.Pos).String()
 	}
 	if format == "json" {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(e)
+		return printJSON(e)
 	}
 	policy := e.Policy
 	if g := e.Granular; g != nil {

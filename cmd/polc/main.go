@@ -9,6 +9,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -119,4 +120,12 @@ func run(args []string) int {
 	}
 	fmt.Fprintln(os.Stderr, "polc: "+err.Error())
 	return 1
+}
+
+// printJSON writes v to stdout as indented JSON, the machine format of
+// every command that has one.
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

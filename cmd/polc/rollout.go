@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -94,11 +93,9 @@ func runRollout(c *cli.Context) error {
 		printDiags(c, reqDiags)
 		return failErr("the requirements have errors; fix them before checking a rollout")
 	}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
 	switch format {
 	case "json":
-		err = enc.Encode(rep)
+		err = printJSON(rep)
 	case "sarif":
 		err = diag.Printer{Format: diag.SARIF, Version: version}.Write(os.Stdout, rep.Diagnostics())
 	default:

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
-
 	"github.com/urfave/cli/v2"
 
 	"polc/compiler"
@@ -18,9 +15,7 @@ func init() {
 			if c.NArg() > 0 {
 				return usageErr("schema takes no arguments")
 			}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(compiler.Schema())
+			return printJSON(compiler.Schema())
 		},
 	})
 }
