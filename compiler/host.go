@@ -42,29 +42,27 @@ type evalAnswer struct {
 
 // Lstat is os.Lstat, once per path.
 func (h *HostCache) Lstat(p string) (fs.FileInfo, error) {
-	if v, ok := h.lstat.Load(p); ok {
-		a := v.(statAnswer)
-		return a.fi, a.err
-	}
-	if _, errno := h.missingAncestor(p); errno != 0 {
-		return nil, &fs.PathError{Op: "lstat", Path: p, Err: errno}
-	}
-	fi, err := os.Lstat(p)
-	h.lstat.Store(p, statAnswer{fi, err})
-	return fi, err
+	return h.statOnce(&h.lstat, "lstat", os.Lstat, p)
 }
 
 // Stat is os.Stat, once per path.
 func (h *HostCache) Stat(p string) (fs.FileInfo, error) {
-	if v, ok := h.stat.Load(p); ok {
+	return h.statOnce(&h.stat, "stat", os.Stat, p)
+}
+
+// statOnce answers stat (os.Stat or os.Lstat, named op in errors) for p
+// from cache, from a missing ancestor's answer (not stored), or by
+// asking the host once.
+func (h *HostCache) statOnce(cache *sync.Map, op string, stat func(string) (fs.FileInfo, error), p string) (fs.FileInfo, error) {
+	if v, ok := cache.Load(p); ok {
 		a := v.(statAnswer)
 		return a.fi, a.err
 	}
 	if _, errno := h.missingAncestor(p); errno != 0 {
-		return nil, &fs.PathError{Op: "stat", Path: p, Err: errno}
+		return nil, &fs.PathError{Op: op, Path: p, Err: errno}
 	}
-	fi, err := os.Stat(p)
-	h.stat.Store(p, statAnswer{fi, err})
+	fi, err := stat(p)
+	cache.Store(p, statAnswer{fi, err})
 	return fi, err
 }
 
