@@ -224,17 +224,20 @@ func writableIn(plan *bwrap.HostPlan, p string) bool {
 func memfd(name string, data []byte, exec bool) (*os.File, error) {
 	const mfdExec = 0x10 // MFD_EXEC (Linux 6.3): executable where memfd_noexec asks for a choice
 	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
-	fd, err := unix.MemfdCreate(name, flags)
+	var fd int
+	var err error
 	if exec {
-		if fd, err = unix.MemfdCreate(name, flags|mfdExec); err == unix.EINVAL {
-			fd, err = unix.MemfdCreate(name, flags) // an older kernel
-		}
+		fd, err = unix.MemfdCreate(name, flags|mfdExec)
+	}
+	if !exec || err == unix.EINVAL { // not asked for, or an older kernel
+		fd, err = unix.MemfdCreate(name, flags)
 	}
 	if err != nil {
 		return nil, err
 	}
 	f := os.NewFile(uintptr(fd), name)
-	if _, err := f.Write(data); err == nil {
+	_, err = f.Write(data)
+	if err == nil {
 		_, err = unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE)
 	}
 	if err == nil {
