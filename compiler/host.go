@@ -134,9 +134,18 @@ func (h *HostCache) ResolvePath(p string) string {
 	}
 	out := ""
 	// filepath.EvalSymlinks fails whenever the last component is
-	// missing; only a path that exists can resolve on its own.
-	if _, err := h.Lstat(p); err == nil {
-		if real, err := h.EvalSymlinks(p); err == nil {
+	// missing; only a path that exists can resolve on its own. One that
+	// is not a symlink resolves as its parent does, with its name: a
+	// lookup of that one component, where EvalSymlinks would look up
+	// every component again for every path below the same directory.
+	if fi, err := h.Lstat(p); err == nil {
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			if parent := filepath.Dir(p); parent == p {
+				out = p
+			} else {
+				out = filepath.Join(h.ResolvePath(parent), filepath.Base(p))
+			}
+		} else if real, err := h.EvalSymlinks(p); err == nil {
 			out = real
 		}
 	}

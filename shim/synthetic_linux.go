@@ -193,15 +193,16 @@ func (r *registry) locked(f func()) bool {
 // by another launch for a few milliseconds at a time).
 const lockWait = 3 * time.Second
 
-// entries reads every entry: the live launches' (authentic or not: they
-// only keep paths from being removed), the dead ones' that are authentic
-// (to sweep), and the names of the rest (dead forgeries, garbage: their
-// files are removed, their paths left alone).
-func (r *registry) entries() (live, dead map[string]*syntheticEntry, junk []string) {
+// entries reads every entry but skip's (the caller's own): the live
+// launches' (authentic or not: they only keep paths from being removed),
+// the dead ones' that are authentic (to sweep), and the names of the
+// rest (dead forgeries, garbage: their files are removed, their paths
+// left alone).
+func (r *registry) entries(skip string) (live, dead map[string]*syntheticEntry, junk []string) {
 	live, dead = map[string]*syntheticEntry{}, map[string]*syntheticEntry{}
 	names, _ := os.ReadDir(r.dir)
 	for _, n := range names {
-		if !strings.HasSuffix(n.Name(), ".launch") {
+		if !strings.HasSuffix(n.Name(), ".launch") || n.Name() == skip {
 			continue
 		}
 		b, err := readEntryFile(filepath.Join(r.dir, n.Name()))
@@ -249,7 +250,7 @@ func readEntryFile(p string) ([]byte, error) {
 // placeholder between this plan and now). A stale plan is not recorded
 // unless force is set; the caller plans again.
 func (r *registry) register(plan *bwrap.HostPlan, force bool) (name string, paths []string, stale bool) {
-	live, dead, junk := r.entries()
+	live, dead, junk := r.entries("")
 	held := heldBy(live)
 	for n, e := range dead {
 		inside := withinWritableRoots(plan, e.Paths)
@@ -344,8 +345,7 @@ func withinWritableRoots(plan *bwrap.HostPlan, paths []string) []string {
 // release removes this launch's mount points that no other live launch
 // holds, and its entry.
 func (r *registry) release(name string, paths []string) {
-	live, _, _ := r.entries()
-	delete(live, name)
+	live, _, _ := r.entries(name)
 	removeEmpty(paths, heldBy(live), time.Time{})
 	if name != "" {
 		os.Remove(filepath.Join(r.dir, name))

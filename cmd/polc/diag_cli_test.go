@@ -107,7 +107,7 @@ func TestCommandErrorsCarryTheDiagnostic(t *testing.T) {
 	t.Setenv("HOME", w.home)
 	t.Setenv("CODEX_HOME", w.path("home/.codex"))
 	t.Setenv("TMPDIR", w.tmp)
-	err := newApp().Run([]string{"polc", "exec", "-C", w.proj, "--", "true"})
+	err := newApp(nil).Run([]string{"polc", "exec", "-C", w.proj, "--", "true"})
 	var d *diag.Diagnostic
 	if !errors.As(err, &d) || d.Code != diag.BadAccess || d.Pos.Line != 3 || d.Fix == "" {
 		t.Errorf("exec on a broken config: %v; recovered %+v", err, d)
@@ -116,7 +116,7 @@ func TestCommandErrorsCarryTheDiagnostic(t *testing.T) {
 	if !errors.As(err, &ee) || ee.code != 125 || !strings.HasPrefix(ee.msg, "refusing to run: ") {
 		t.Errorf("exec: %v, want exit 125 and its one line", err)
 	}
-	err = newApp().Run([]string{"polc", "exec", "--landlock", "--artifact", w.path("store/none.json"), "--", "true"})
+	err = newApp(nil).Run([]string{"polc", "exec", "--landlock", "--artifact", w.path("store/none.json"), "--", "true"})
 	if diag.CodeOf(err) != diag.LandlockUnsupported || !errors.As(err, &ee) || ee.code != 2 {
 		t.Errorf("exec --landlock --artifact: %v (code %q)", err, diag.CodeOf(err))
 	}

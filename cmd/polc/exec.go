@@ -100,6 +100,11 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		return nil, execFailure("-C %s: not a directory", opts.Dir)
 	}
 	opts.Dir = dir
+	// One command's compile and its readability check ask the host the
+	// same questions (every rule's path resolved, the command's loader):
+	// a cache for this launch answers each once. The launch plan asks
+	// the host again.
+	opts.Host = compiler.NewHostCache()
 	res := compiler.Compile(opts)
 	if res.Diags.HasErrors() || res.Policy == nil {
 		errs := res.Diags.Errors()
@@ -114,7 +119,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 		e.cause = errs.Err()
 		return nil, e
 	}
-	if err := checkCommandReadable(res, c.Args().First(), dir); err != nil {
+	if err := checkCommandReadable(res, opts.Host, c.Args().First(), dir); err != nil {
 		return nil, err
 	}
 	// The launch runs the lowered artifact as it is: no payload to encode.
@@ -176,7 +181,7 @@ func prepareFromConfig(c *cli.Context) (*prepared, error) {
 // sandbox read (or whose loader no rule reaches): inside the sandbox it
 // would not exist, and fail with a message that names no rule. A command
 // not found here is left to the launch, which reports it.
-func checkCommandReadable(res *compiler.Result, name, dir string) error {
+func checkCommandReadable(res *compiler.Result, host *compiler.HostCache, name, dir string) error {
 	path := name
 	if !strings.Contains(name, "/") {
 		p, err := exec.LookPath(name)
@@ -187,11 +192,13 @@ func checkCommandReadable(res *compiler.Result, name, dir string) error {
 	} else if !filepath.IsAbs(name) {
 		path = filepath.Join(dir, name)
 	}
-	dec, err := ir.NewDecider(res.Policy, res.Env)
+	env := res.Env
+	env.Resolve, env.Exists = host.ResolvePath, host.Exists
+	dec, err := ir.NewDecider(res.Policy, env)
 	if err != nil {
 		return execFailure("evaluating the policy: %v", err)
 	}
-	for i, need := range compiler.CommandNeeds(path) {
+	for i, need := range host.CommandNeeds(path) {
 		// A command a deny rule or glob hides is the user's choice: the
 		// launch runs and the shell's 126 says permission denied. Only a
 		// command no rule reaches is absent from the sandbox altogether.
