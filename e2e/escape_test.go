@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"polc/internal/conformance"
+	"polc/internal/maskstage"
 	"polc/internal/statekey"
-	"polc/shim"
 
 	"golang.org/x/sys/unix"
 )
@@ -99,7 +99,7 @@ grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status
 			if !reachable {
 				continue
 			}
-			if strings.Contains(l, shim.InnerArg) {
+			if strings.Contains(l, maskstage.Arg) {
 				t.Errorf("polc's mask stage is within the command's reach: %s", l)
 			}
 			// A process the command can take over must give it nothing it

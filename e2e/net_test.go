@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"polc/internal/conformance"
-	"polc/shim"
+	"polc/internal/maskstage"
 )
 
 // The proxy-only network (issue 10) under real bubblewrap, as root and
@@ -225,7 +225,7 @@ func TestProxyDiesWithPolc(t *testing.T) {
 			if procs := inDir(w.Proj, ""); len(procs) == 0 {
 				t.Fatal("no process of the sandbox found in the project")
 			}
-			if stages := inDir(w.Proj, shim.InnerArg); runtime.GOARCH == "amd64" && len(stages) > 0 {
+			if stages := inDir(w.Proj, maskstage.Arg); runtime.GOARCH == "amd64" && len(stages) > 0 {
 				t.Errorf("a proxied launch with few masks took the mask stage: pids %v", stages)
 			}
 			cmd.Process.Kill()

@@ -19,7 +19,7 @@ import (
 // working directory and the command are there for the sandbox, so that
 // the mask stage's answers for a missing, hidden or non-executable
 // command (127, 126 and its message) and an invisible working directory
-// (125) stay exact; the mask stage (inner_linux.go) otherwise. A
+// (125) stay exact; the mask stage (package maskstage) otherwise. A
 // proxy-only network launches directly too where sockexec has a program
 // for the architecture and the sandbox has /proc to run it from: the
 // program makes the proxy's sockets and execs the command bwrap would

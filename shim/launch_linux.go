@@ -18,6 +18,7 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/diag"
+	"polc/internal/maskstage"
 	"polc/internal/sockexec"
 )
 
@@ -28,7 +29,7 @@ import (
 //
 //   - the direct launch: bwrap makes every mount, masks included
 //     (--ro-bind-data, --tmpfs), and runs the command itself;
-//   - the mask stage (inner_linux.go): bwrap runs polc's own executable
+//   - the mask stage (package maskstage): bwrap runs polc's own executable
 //     as pid 1 with CAP_SYS_ADMIN, which masks with direct mount calls
 //     (cheap where bwrap's are dear), makes itself undumpable, drops
 //     every capability and forks the command.
@@ -52,11 +53,11 @@ import (
 
 // Descriptors every launch gives bwrap (exec.Cmd.ExtraFiles start at 3).
 const (
-	fdArgs    = 3 // --args
-	fdSeccomp = 4 // --seccomp: the filter as struct sock_filter bytes
-	fdStatus  = 5 // --json-status-fd: child-pid, then exit-code once the command ran
-	fdBlock   = 6 // --block-fd: holds one byte; bwrap reads it when its mounts are made
-	fdFirst   = 7 // the direct launch's sync and mask files, or the mask stage's descriptors
+	fdArgs    = 3                 // --args
+	fdSeccomp = 4                 // --seccomp: the filter as struct sock_filter bytes
+	fdStatus  = 5                 // --json-status-fd: child-pid, then exit-code once the command ran
+	fdBlock   = 6                 // --block-fd: holds one byte; bwrap reads it when its mounts are made
+	fdFirst   = maskstage.FdFirst // the direct launch's sync and mask files, or the mask stage's descriptors
 )
 
 // The direct launch's check point: bwrap's last setup operation is
@@ -202,9 +203,9 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 			return b, failf(diag.LinuxSandboxSetup, "opening polc's own executable: %v", err)
 		}
 		b.files = append(b.files, exe)
-		is := innerSpec{Masks: plan.Masks, Dirs: dirs, Argv: l.Argv, Check: check}
+		is := maskstage.Spec{Masks: plan.Masks, Dirs: dirs, Argv: l.Argv, Check: check}
 		if art.Proxy != nil {
-			is.Bridge = &bridgeSpec{Sockets: proxySockets(art.Proxy)}
+			is.Bridge = &maskstage.Bridge{Sockets: proxySockets(art.Proxy)}
 		}
 		spec, err := json.Marshal(is)
 		if err != nil {
@@ -233,7 +234,7 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 			goW.Close()
 		}
 		if art.Proxy != nil {
-			// Last: fdBridge. The proxy starts before the sandbox: if
+			// Last: maskstage.FdBridge. The proxy starts before the sandbox: if
 			// it cannot, nothing runs.
 			if b.route, err = startNetRoute(art, l.Network, l.Stderr, l.NetLog); err != nil {
 				return b, err
@@ -241,7 +242,7 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 			b.files = append(b.files, b.route.child)
 			b.route.child = nil
 		}
-		argv = []string{fmt.Sprintf("/proc/self/fd/%d", fdExe), InnerArg}
+		argv = []string{fmt.Sprintf("/proc/self/fd/%d", maskstage.FdExe), maskstage.Arg}
 	} else {
 		if check {
 			syncR, syncW, err := os.Pipe()

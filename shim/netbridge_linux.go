@@ -28,7 +28,7 @@ import (
 // which decides every request with ir.DecideNet. Only then may the
 // command start. The first process is sockexec's program, a few hundred
 // bytes bwrap runs before it execs the command (the direct launch), or
-// polc's mask stage when the launch needs one (inner_linux.go).
+// polc's mask stage when the launch needs one (package maskstage).
 //
 // Nothing of the proxy lives in the sandbox: the listening sockets are
 // polc's alone (the first process closes its copies, close-on-exec
@@ -42,16 +42,6 @@ import (
 // made, bound or listened on, the command does not run (exit 125,
 // POL220). When polc dies, the proxy and its listeners die with it,
 // bwrap with polc (its parent-death signal) and the sandbox with bwrap.
-
-// fdBridge is the sandbox's end of the socketpair in the mask stage, its
-// last descriptor (after fdGo, inner_linux.go).
-const fdBridge = fdFirst + 4
-
-// bridgeSpec is what the mask stage does for a proxy-only network.
-type bridgeSpec struct {
-	// Sockets is how many sockets the stage makes and hands to polc.
-	Sockets int `json:"sockets"`
-}
 
 // netRoute is the host side of one launch's proxy-only network.
 type netRoute struct {
@@ -132,7 +122,12 @@ func (r *netRoute) take() {
 			f.Close()
 			continue
 		}
-		l, err := sockexec.Listen(f, r.ports[i])
+		if err := sockexec.Listen(f, r.ports[i]); err != nil {
+			r.err = err
+			continue
+		}
+		l, err := net.FileListener(f)
+		f.Close()
 		if err != nil {
 			r.err = err
 			continue

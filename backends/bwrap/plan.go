@@ -13,6 +13,7 @@ import (
 
 	"polc/diag"
 	"polc/internal/globwalk"
+	"polc/internal/maskstage"
 	"polc/ir"
 )
 
@@ -53,11 +54,8 @@ type Entry struct {
 // Mask is one path the inner stage hides (files and glob matches);
 // bubblewrap's own --ro-bind-data needs a descriptor per file and its
 // setup is quadratic in the number of mounts, so thousands of masks go
-// through polc instead.
-type Mask struct {
-	Path string `json:"path"`
-	Dir  bool   `json:"dir,omitempty"`
-}
+// through polc's mask stage instead, which applies this type.
+type Mask = maskstage.Mask
 
 // HostPlan is an artifact bound to this host at launch: the concrete
 // mount table, the bwrap arguments that build it, the masks the inner

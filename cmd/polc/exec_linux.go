@@ -3,17 +3,16 @@ package main
 import (
 	"os"
 
+	// The sandbox's pid 1 in a launch through the mask stage is polc
+	// itself (bwrap runs /proc/self/fd/N with maskstage.Arg): the
+	// package's init runs the stage, early in polc's initialisation.
+	_ "polc/internal/maskstage"
 	"polc/shim"
 )
 
-// The sandbox's pid 1 is polc itself (bwrap runs /proc/self/fd/N with
-// shim.InnerArg): catch it before the CLI is built. For polc exec,
-// start catching the signals it forwards now, so that the registration
-// overlaps compiling the profile.
+// For polc exec, start catching the signals it forwards now, so that
+// the registration overlaps compiling the profile.
 func init() {
-	if len(os.Args) > 1 && os.Args[1] == shim.InnerArg {
-		shim.InnerMain()
-	}
 	if len(os.Args) > 1 && os.Args[1] == "exec" {
 		shim.PrepareSignals()
 	}

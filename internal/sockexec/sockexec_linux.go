@@ -3,12 +3,15 @@ package sockexec
 import (
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
+
+// The package does not import net: polc's mask stage imports it, and
+// starts before the package initialisation of whatever imports net
+// (see maskstage).
 
 // Send is the sandbox's half in Go, for polc's mask stage: it makes n
 // TCP sockets in the stage's network namespace, sends them on ctrl,
@@ -66,19 +69,32 @@ func Send(ctrl, n int) error {
 // sandbox got as far as making the sockets.
 var ErrEnded = errors.New("the sandbox ended before it made the proxy's sockets")
 
-// Receive reads the sandbox's one message from c: n sockets (as files,
-// close-on-exec), or why the sandbox could not make them. Any other
-// message, or a number of descriptors other than n, is an error and
-// every descriptor received is closed.
-func Receive(c *net.UnixConn, n int) ([]*os.File, error) {
+// Receive reads the sandbox's one message from c (polc's end of the
+// socketpair, waited on through the runtime's poller): n sockets (as
+// files, close-on-exec), or why the sandbox could not make them. Any
+// other message, or a number of descriptors other than n, is an error
+// and every descriptor received is closed. c closed while it waits is
+// ErrEnded.
+func Receive(c syscall.Conn, n int) ([]*os.File, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
 	buf := make([]byte, 4)
 	oob := make([]byte, unix.CmsgSpace(4*(MaxSockets+1)))
-	nb, noob, flags, _, err := c.ReadMsgUnix(buf, oob)
-	if errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || err == nil && nb == 0 && noob == 0 {
+	var nb, noob, flags int
+	var rerr error
+	if err := rc.Read(func(fd uintptr) bool {
+		nb, noob, flags, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		return rerr != unix.EAGAIN && rerr != unix.EINTR
+	}); err != nil {
+		return nil, ErrEnded // closed while it waited
+	}
+	if rerr == nil && nb == 0 && noob == 0 {
 		return nil, ErrEnded
 	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the sandbox's sockets: %v", err)
+	if rerr != nil {
+		return nil, fmt.Errorf("reading the sandbox's sockets: %v", rerr)
 	}
 	var files []*os.File
 	if msgs, err := unix.ParseSocketControlMessage(oob[:noob]); err == nil {
@@ -108,15 +124,20 @@ func Receive(c *net.UnixConn, n int) ([]*os.File, error) {
 }
 
 // Listen checks that f is a fresh TCP socket of a network namespace
-// other than polc's, binds it to 127.0.0.1:port there and listens on it.
-// f is consumed: closed, whatever the outcome. The listener does not
-// set SO_REUSEADDR or SO_REUSEPORT: while it listens, no other socket of
-// that namespace can bind the port, the sandboxed command's included.
-func Listen(f *os.File, port int) (net.Listener, error) {
-	defer f.Close()
+// other than polc's, binds it to 127.0.0.1:port there and listens on it:
+// f is then the listening socket (net.FileListener serves it). On an
+// error f is closed. The socket does not set SO_REUSEADDR or
+// SO_REUSEPORT: while it listens, no other socket of that namespace can
+// bind the port, the sandboxed command's included.
+func Listen(f *os.File, port int) (err error) {
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
 	sc, err := f.SyscallConn()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	var lerr error
 	err = sc.Control(func(u uintptr) {
@@ -155,12 +176,9 @@ func Listen(f *os.File, port int) (net.Listener, error) {
 		}
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if lerr != nil {
-		return nil, lerr
-	}
-	return net.FileListener(f)
+	return lerr
 }
 
 // notOwnNetns fails when the socket fd belongs to polc's own network

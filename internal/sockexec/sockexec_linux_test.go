@@ -142,7 +142,11 @@ for opt in (None, socket.SO_REUSEADDR, socket.SO_REUSEPORT):
 	}
 	got := make(chan string, 2)
 	for i, f := range files {
-		l, err := Listen(f, ports[i])
+		if err := Listen(f, ports[i]); err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.FileListener(f)
+		f.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +277,7 @@ func TestSendReceive(t *testing.T) {
 	for _, f := range files {
 		// Here the sockets are in the test's own namespace: Listen
 		// refuses them where it can tell (as root).
-		if _, err := Listen(f, 0); os.Geteuid() == 0 && (err == nil || !strings.Contains(err.Error(), "polc's own network namespace")) {
+		if err := Listen(f, 0); os.Geteuid() == 0 && (err == nil || !strings.Contains(err.Error(), "polc's own network namespace")) {
 			t.Errorf("Listen on a socket of polc's namespace: %v", err)
 		}
 	}

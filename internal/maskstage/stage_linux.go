@@ -1,4 +1,4 @@
-package shim
+package maskstage
 
 import (
 	"encoding/json"
@@ -14,89 +14,43 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"polc/backends/bwrap"
 	"polc/internal/sockexec"
 )
 
-// The mask stage: with more masks than bwrap takes well (see
-// bwrap.MaxDirectMasks), bwrap runs polc's own executable as the
-// sandbox's pid 1 (--as-pid-1) with CAP_SYS_ADMIN in the sandbox's user
-// namespace and the seccomp filter already loaded (--seccomp: on every
-// thread the Go runtime will start). The stage masks the files with
-// direct mount calls, makes itself undumpable, drops every capability
-// of every thread, forks the command and reaps until it exits.
-//
-// pid 1 outlives the command's start, so nothing of it may be within
-// the command's reach: undumpable, the kernel refuses a process of the
-// same uid without capabilities its /proc/1/mem, /proc/1/root,
-// /proc/1/task/*, ptrace and pidfd_getfd; it holds no capability and
-// runs under the filter, so even a thread the command signalled could
-// do nothing the command cannot (docs/security.md).
-//
-// The masks are made in a mount namespace of the stage's own, and the
-// command is forked from the thread that made it: run as a normal
-// user, bubblewrap moves the sandbox into a nested user namespace once
-// its mounts are made (--dev needs root mapped to mount devpts), and
-// that namespace holds no capability over bwrap's mount namespace. A
-// mount namespace created there is owned by it, and the mounts it copies
-// are locked together: the masks are stacked on top of them, and the
-// command, without capabilities, can unmount neither. bwrap's own pid 1
-// would stay behind in the unmasked namespace, reachable (bwrap leaves
-// it dumpable) — which is why polc is pid 1 here, not bwrap.
-
-// InnerArg is argv[1] of polc's mask stage. cmd/polc checks for it
-// before anything else.
-const InnerArg = "__polc-sandbox-init"
-
-// Descriptors of the mask stage, after the four every launch gives
-// bwrap (fdArgs..fdBlock in launch_linux.go).
-const (
-	fdExe         = fdFirst     // polc's own executable, run as /proc/self/fd/N
-	fdSpec        = fdFirst + 1 // innerSpec as JSON
-	fdInnerStatus = fdFirst + 2 // stage → polc: "masked" (with Check), then "ok" just before the fork, or "err MSG"
-	fdGo          = fdFirst + 3 // polc → stage: one byte once the masks are checked
-)
-
-// innerSpec is what the mask stage does before the command runs.
-type innerSpec struct {
-	Masks []bwrap.Mask `json:"masks"`
-	Dirs  []string     `json:"dirs"` // working directory candidates, in order
-	Argv  []string     `json:"argv"`
-	// Check makes the stage wait, once it has masked, for polc to check
-	// the plan's guards (guard_linux.go).
-	Check bool `json:"check,omitempty"`
-	// Bridge, for a proxy-only network, asks the stage for the sockets
-	// of the proxy's listeners (netbridge_linux.go), which it sends to
-	// polc through fdBridge.
-	Bridge *bridgeSpec `json:"bridge,omitempty"`
+// A polc started as the stage is the stage from its first package
+// initialisation on (see the package doc): it never returns to the rest.
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == Arg {
+		Main()
+	}
 }
 
 // maskSource is the empty mode-000 file bound over denied files. It lives
 // in the sandbox's own /dev tmpfs and is unlinked before the command runs.
 const maskSource = "/dev/.polc-mask"
 
-// InnerMain is the mask stage. It never returns: it exits with the
+// Main is the mask stage. It never returns: it exits with the
 // command's status (128+N when a signal N killed it), 125 with a message
 // on its status descriptor when it could not make the sandbox, or 126
 // or 127, as a shell, when the command cannot be run.
-func InnerMain() {
+func Main() {
 	// The mount namespace, the bounding set and the capabilities the
 	// command inherits are this thread's: it mounts and forks.
 	runtime.LockOSThread()
-	status := os.NewFile(fdInnerStatus, "status")
+	status := os.NewFile(FdStatus, "status")
 	stderr := os.Stderr
 	fail := func(format string, args ...any) {
 		fmt.Fprintf(status, "err "+format+"\n", args...)
 		os.Exit(125)
 	}
-	for _, fd := range []int{fdExe, fdSpec, fdInnerStatus, fdGo, fdBridge} {
+	for _, fd := range []int{FdExe, FdSpec, FdStatus, FdGo, FdBridge} {
 		unix.CloseOnExec(fd)
 	}
-	raw, err := io.ReadAll(os.NewFile(fdSpec, "spec"))
+	raw, err := io.ReadAll(os.NewFile(FdSpec, "spec"))
 	if err != nil {
 		fail("mask stage: reading its plan: %v", err)
 	}
-	var spec innerSpec
+	var spec Spec
 	if err := json.Unmarshal(raw, &spec); err != nil || len(spec.Argv) == 0 || len(spec.Dirs) == 0 {
 		fail("mask stage: bad plan (%v)", err)
 	}
@@ -117,7 +71,7 @@ func InnerMain() {
 		}
 		status.WriteString("masked\n")
 		var b [1]byte
-		if n, _ := os.NewFile(fdGo, "go").Read(b[:]); n != 1 {
+		if n, _ := os.NewFile(FdGo, "go").Read(b[:]); n != 1 {
 			os.Exit(125) // polc found the tree changed: it says so
 		}
 	}
@@ -131,10 +85,10 @@ func InnerMain() {
 		// The proxy's sockets, made in the sandbox's network namespace,
 		// go to polc, which listens on them; the command starts once it
 		// does (netbridge_linux.go).
-		if err := sockexec.Send(fdBridge, spec.Bridge.Sockets); err != nil {
+		if err := sockexec.Send(FdBridge, spec.Bridge.Sockets); err != nil {
 			fail("proxy: %v", err)
 		}
-		unix.Close(fdBridge)
+		unix.Close(FdBridge)
 	}
 	dir := ""
 	for _, d := range spec.Dirs {
@@ -204,7 +158,7 @@ func InnerMain() {
 // applyMasks hides denied files and deny-glob matches with direct mount
 // calls: an empty mode-000 file bound read-only over a file, an empty
 // mode-000 tmpfs remounted read-only over a directory.
-func applyMasks(masks []bwrap.Mask) error {
+func applyMasks(masks []Mask) error {
 	if len(masks) == 0 {
 		return nil
 	}
