@@ -1,8 +1,3 @@
-// Package shim is polc's thin shim: it takes a lowered (and, when a
-// trust key is configured, verified) artifact, binds host values, expands
-// deny globs the artifact defers, and runs the command under the
-// platform's sandbox. It makes no policy decisions. The platform code
-// lives in per-OS files (run_linux.go, run_darwin.go, run_windows.go).
 package shim
 
 import (
