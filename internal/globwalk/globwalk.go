@@ -188,7 +188,7 @@ func Expand(patterns []Pattern, opts Options) (*Result, error) {
 		trees = w.walkTrees(nil)
 	}
 	if opts.Snapshot {
-		res.snap = &snapshot{c: c, opts: opts, trees: trees, flag: w.revalidateFlag}
+		res.snap = &snapshot{c: c, opts: opts, trees: trees, flag: w.revalidateFlag, pending: w.treeReady}
 	}
 	w.finish()
 	res.Stats.Elapsed = time.Since(start)

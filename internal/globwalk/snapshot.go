@@ -35,6 +35,9 @@ type snapshot struct {
 	// cache.go), drift the directories Verify listed again to no effect.
 	flag  string
 	drift int
+	// pending, when set, waits for trees (indexed.go): they are not
+	// there, or not verified, until it returns nil.
+	pending func() error
 }
 
 // names returns the names that mattered in n (its matches and the
@@ -96,6 +99,13 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 	s := r.snap
 	if s == nil {
 		return fmt.Errorf("globwalk: Verify needs Options.Snapshot")
+	}
+	if s.pending != nil {
+		// Kept on failure: every later Verify fails too.
+		if err := s.pending(); err != nil {
+			return fmt.Errorf("globwalk: the glob cache's tree: %v", err)
+		}
+		s.pending = nil
 	}
 	statTrees(s.c.roots, s.trees)
 	var err error

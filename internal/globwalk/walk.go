@@ -132,6 +132,9 @@ type walker struct {
 	// revalidateFlag is the flag file Verify leaves when a deferred
 	// walk's cache has drifted (cache.go).
 	revalidateFlag string
+	// treeReady waits for the tree behind an expansion from the cache's
+	// index (indexed.go); nil when the tree is there.
+	treeReady func() error
 }
 
 type pendingChild struct {
