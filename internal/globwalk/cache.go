@@ -121,6 +121,7 @@ func (w *walker) expandCached() []*node {
 	}
 	if deferred {
 		st.Deferred, w.revalidateFlag = true, flag
+		w.releaseGC = holdGC()
 		if err == nil && idx.clean {
 			if trees := w.expandIndexed(idx, mac); trees != nil {
 				return trees

@@ -188,7 +188,7 @@ func Expand(patterns []Pattern, opts Options) (*Result, error) {
 		trees = w.walkTrees(nil)
 	}
 	if opts.Snapshot {
-		res.snap = &snapshot{c: c, opts: opts, trees: trees, flag: w.revalidateFlag, pending: w.treeReady}
+		res.snap = &snapshot{c: c, opts: opts, trees: trees, flag: w.revalidateFlag, pending: w.treeReady, releaseGC: w.releaseGC}
 	}
 	w.finish()
 	res.Stats.Elapsed = time.Since(start)

@@ -203,9 +203,15 @@ func statTrees(roots []string, trees []*node) {
 	var replay func(n *node, depth int, parent any)
 	replay = func(n *node, depth int, parent any) {
 		ctx := s.enter(n, depth, len(n.children), parent)
-		for _, c := range n.children {
-			if c != nil {
-				replay(c, depth+1, ctx)
+		if ctx != nil {
+			// n is open here: its children are opened here too or
+			// handed out. Below a node handed out (or one that could
+			// not be opened) the hook has nothing to do, and this
+			// goroutine would only take a core from the workers.
+			for _, c := range n.children {
+				if c != nil {
+					replay(c, depth+1, ctx)
+				}
 			}
 		}
 		s.leave(n, depth, parent, ctx, true)

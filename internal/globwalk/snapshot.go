@@ -38,6 +38,9 @@ type snapshot struct {
 	// pending, when set, waits for trees (indexed.go): they are not
 	// there, or not verified, until it returns nil.
 	pending func() error
+	// releaseGC, when set, ends the expansion's hold on the collector
+	// (gc.go) once Verify is done.
+	releaseGC func()
 }
 
 // names returns the names that mattered in n (its matches and the
@@ -99,6 +102,9 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 	s := r.snap
 	if s == nil {
 		return fmt.Errorf("globwalk: Verify needs Options.Snapshot")
+	}
+	if s.releaseGC != nil {
+		defer s.releaseGC()
 	}
 	if s.pending != nil {
 		// Kept on failure: every later Verify fails too.

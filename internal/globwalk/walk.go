@@ -135,6 +135,9 @@ type walker struct {
 	// treeReady waits for the tree behind an expansion from the cache's
 	// index (indexed.go); nil when the tree is there.
 	treeReady func() error
+	// releaseGC ends a deferred expansion's hold on the collector
+	// (gc.go), in Verify.
+	releaseGC func()
 }
 
 type pendingChild struct {
