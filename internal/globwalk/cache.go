@@ -112,18 +112,20 @@ func (w *walker) expandCached() []*node {
 	flag := file + ".revalidate"
 	_, ferr := os.Lstat(flag)
 	deferred := ferr != nil && w.opts.DeferRevalidation && w.opts.Snapshot && firstExpansion(file)
-	data, err := readCacheFile(file)
+	r, err := openCache(file)
 	var idx *cacheIndex
 	if err == nil {
-		if idx, err = decodeIndex(data, key, mac, c.roots); err != nil {
-			err = fmt.Errorf("cache %s: %v", file, err)
+		// r is closed once read (r.tree), here or on the goroutine
+		// expandIndexed starts.
+		if idx, err = r.index(key, mac, c.roots); err != nil {
+			r.close()
 		}
 	}
 	if deferred {
 		st.Deferred, w.revalidateFlag = true, flag
 		w.releaseGC = holdGC()
 		if err == nil && idx.clean {
-			if trees := w.expandIndexed(idx, mac); trees != nil {
+			if trees := w.expandIndexed(r, idx, mac); trees != nil {
 				return trees
 			}
 		}
@@ -137,9 +139,7 @@ func (w *walker) expandCached() []*node {
 	}
 	var old []*node
 	if err == nil {
-		if old, err = decodeTree(idx, mac, c.roots, hook); err != nil {
-			err = fmt.Errorf("cache %s: %v", file, err)
-		}
+		old, err = r.tree(idx, mac, c.roots, hook)
 	}
 	wait(old)
 	switch {
@@ -210,66 +210,122 @@ func (trustCached) leave(*node, int, any, any, bool) {}
 // hook, when not nil, sees each node of the tree as it is decoded (see
 // decodeHook).
 func loadCache(file string, key [32]byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
-	data, err := readCacheFile(file)
+	r, err := openCache(file)
 	if err != nil {
 		return nil, err
 	}
-	trees, err := decodeCache(data, key, mac, roots, hook)
+	defer r.close()
+	idx, err := r.index(key, mac, roots)
 	if err != nil {
-		return nil, fmt.Errorf("cache %s: %v", file, err)
+		return nil, err
 	}
-	return trees, nil
+	return r.tree(idx, mac, roots, hook)
 }
 
-// readCacheFile reads a cache file whole. It is opened without following
-// a symlink anywhere on its path (file is under the resolved cache
-// directory) and must be what it claims (see trustedCacheFile) before
-// it is read. A missing file is the open's error as is.
-func readCacheFile(file string) ([]byte, error) {
+// cacheReader reads one cache file: its index first, the rest when the
+// tree is needed (a deferred launch plans on the index while the rest
+// is read and decoded on another goroutine).
+type cacheReader struct {
+	f    *os.File
+	name string
+	// data is what has been read, into a buffer of the file's size at
+	// open plus one byte (so that a file that grew since is read whole,
+	// and then fails its MAC, or not), which the kernel may back with
+	// huge pages (largeSlice).
+	data []byte
+	eof  bool
+}
+
+// openCache opens a cache file for reading. It is opened without
+// following a symlink anywhere on its path (file is under the resolved
+// cache directory) and must be what it claims (see trustedCacheFile)
+// before it is read. A missing file is the open's error as is.
+func openCache(file string) (*cacheReader, error) {
 	f, err := openNoFollow(file)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	if err := trustedCacheFile(f, file); err != nil {
+		f.Close()
 		return nil, fmt.Errorf("cache %s not trusted: %v", file, err)
 	}
-	data, err := readCache(f)
+	fi, err := f.Stat()
+	if err == nil && fi.Size() > maxCacheFile {
+		err = errors.New("too large")
+	}
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("cache %s: %v", file, err)
 	}
-	return data, nil
+	return &cacheReader{f: f, name: file, data: largeSlice[byte](int(fi.Size()) + 1)[:0]}, nil
 }
 
-// readCache reads the whole file with one read when its size is known,
-// into a buffer the kernel may back with huge pages (largeSlice).
-func readCache(f *os.File) ([]byte, error) {
-	fi, err := f.Stat()
+// close closes the file (again: nothing).
+func (r *cacheReader) close() {
+	if r.f != nil {
+		r.f.Close()
+		r.f = nil
+	}
+}
+
+// indexProbe is the first read: the header and, in one go, the index
+// of a cache with a few hundred matches (tests lower it).
+var indexProbe = 64 << 10
+
+// index reads the header and the index, then checks and decodes them.
+func (r *cacheReader) index(key [32]byte, mac []byte, roots []string) (*cacheIndex, error) {
+	err := r.readTo(max(indexProbe, headerLen))
+	if err == nil && len(r.data) >= headerLen {
+		err = r.readTo(headerLen + int(binary.LittleEndian.Uint32(r.data[offIndexLen:])))
+	}
+	var idx *cacheIndex
+	if err == nil {
+		idx, err = decodeIndex(r.data, key, mac, roots)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cache %s: %v", r.name, err)
 	}
-	if fi.Size() > maxCacheFile {
-		return nil, errors.New("too large")
+	return idx, nil
+}
+
+// tree reads the rest of the file, closes it, then checks and decodes
+// the tree of the index (see decodeTree).
+func (r *cacheReader) tree(idx *cacheIndex, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
+	err := r.readTo(-1)
+	r.close()
+	var trees []*node
+	if err == nil {
+		trees, err = decodeTree(idx, r.data, mac, roots, hook)
 	}
-	// One byte more than the size, so that a file that grew since the
-	// stat is read whole (and then fails the checksum, or not).
-	data := largeSlice[byte](int(fi.Size()) + 1)[:0]
-	for {
-		n, err := f.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %v", r.name, err)
+	}
+	return trees, nil
+}
+
+// readTo reads until n bytes are in or the file ends; n < 0: until it
+// ends.
+func (r *cacheReader) readTo(n int) error {
+	for !r.eof && (n < 0 || len(r.data) < n) {
+		if len(r.data) == cap(r.data) {
+			if len(r.data) > maxCacheFile {
+				return errors.New("too large")
+			}
+			r.data = append(r.data, 0)[:len(r.data)]
+		}
+		end := cap(r.data)
+		if n >= 0 && n < end {
+			end = n
+		}
+		k, err := r.f.Read(r.data[len(r.data):end])
+		r.data = r.data[:len(r.data)+k]
 		if err == io.EOF {
-			return data, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(data) > maxCacheFile {
-			return nil, errors.New("too large")
-		}
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
+			r.eof = true
+		} else if err != nil {
+			return err
 		}
 	}
+	return nil
 }
 
 // decodeHook lets the warm run's stats start while the cache is still
@@ -293,7 +349,7 @@ func decodeCache(data []byte, key [32]byte, mac []byte, roots []string, hook dec
 	if err != nil {
 		return nil, err
 	}
-	return decodeTree(idx, mac, roots, hook)
+	return decodeTree(idx, data, mac, roots, hook)
 }
 
 // cacheIndex is a cache file's index, checked and decoded; tree is the
@@ -307,7 +363,8 @@ type cacheIndex struct {
 	roots []indexRoot
 
 	indexMAC, treeMAC []byte
-	tree              []byte
+	// treeAt is where the tree starts in the file.
+	treeAt int
 }
 
 // indexRoot is one walk root in the index.
@@ -323,7 +380,7 @@ type indexRoot struct {
 }
 
 // decodeIndex checks a cache file's header and index, and decodes the
-// index.
+// index; data is the file, or as much of it as holds the index.
 func decodeIndex(data []byte, key [32]byte, mac []byte, roots []string) (*cacheIndex, error) {
 	if len(data) > maxCacheFile {
 		return nil, errors.New("too large")
@@ -342,15 +399,13 @@ func decodeIndex(data []byte, key [32]byte, mac []byte, roots []string) (*cacheI
 		return nil, errors.New("truncated index")
 	}
 	index := data[headerLen : headerLen+int(n)]
-	idx := &cacheIndex{indexMAC: data[offIndexMAC:offTreeMAC], treeMAC: data[offTreeMAC:headerLen], tree: data[headerLen+int(n):]}
+	idx := &cacheIndex{indexMAC: data[offIndexMAC:offTreeMAC], treeMAC: data[offTreeMAC:headerLen], treeAt: headerLen + int(n)}
 	if len(mac) != cacheKeySize || !hmac.Equal(cacheMAC(mac, indexDomain, data[:offIndexMAC], index), idx.indexMAC) {
 		return nil, errors.New("authentication failed (not written by this user's polc)")
 	}
 	d := &decoder{s: unsafe.String(unsafe.SliceData(index), len(index))}
-	// A node takes at least 9 bytes of the tree, a match 7: counts past
-	// that are not the tree's.
 	idx.nodes, idx.kids, idx.matches = int(d.uint()), int(d.uint()), int(d.uint())
-	if idx.nodes > len(idx.tree)/9 || idx.kids > idx.nodes || idx.matches > len(idx.tree)/7 {
+	if idx.nodes > maxCacheFile/9 || idx.kids > idx.nodes || idx.matches > maxCacheFile/7 {
 		d.fail("bad totals")
 	}
 	idx.clean = d.byte() == 1
@@ -392,10 +447,18 @@ func decodeIndex(data []byte, key [32]byte, mac []byte, roots []string) (*cacheI
 	return idx, nil
 }
 
-// decodeTree checks and decodes the tree of a cache file whose index
-// decodeIndex accepted.
-func decodeTree(idx *cacheIndex, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
-	body := idx.tree
+// decodeTree checks and decodes the tree of a cache file (data, whole)
+// whose index decodeIndex accepted.
+func decodeTree(idx *cacheIndex, data []byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
+	if len(data) > maxCacheFile {
+		return nil, errors.New("too large")
+	}
+	body := data[idx.treeAt:]
+	// A node takes at least 9 bytes of the tree, a match 7: totals past
+	// that are not the tree's.
+	if idx.nodes > len(body)/9 || idx.matches > len(body)/7 {
+		return nil, errors.New("bad totals")
+	}
 	if !hmac.Equal(cacheMAC(mac, treeDomain, idx.indexMAC, body), idx.treeMAC) {
 		return nil, errors.New("authentication failed (not written by this user's polc)")
 	}

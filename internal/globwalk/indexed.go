@@ -19,7 +19,7 @@ import (
 // roots are the index's. It returns nil, having changed nothing in w,
 // when that is not the walk's outcome (a root's listing changed for
 // the globs, or failed): the caller then walks the decoded tree.
-func (w *walker) expandIndexed(idx *cacheIndex, mac []byte) []*node {
+func (w *walker) expandIndexed(r *cacheReader, idx *cacheIndex, mac []byte) []*node {
 	c := w.c
 	skel := make([]*node, len(idx.roots))
 	for i := range idx.roots {
@@ -59,7 +59,7 @@ func (w *walker) expandIndexed(idx *cacheIndex, mac []byte) []*node {
 	var terr error
 	go func() {
 		defer close(done)
-		full, err := decodeTree(idx, mac, c.roots, nil)
+		full, err := r.tree(idx, mac, c.roots, nil)
 		if err == nil {
 			err = graft(trees, full)
 		}
