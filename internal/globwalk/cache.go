@@ -32,7 +32,9 @@ import (
 //	tree:  nroots, then per root: path, present byte, node
 //	node:  name, dev, ino, mtime, ctime, flags, err, nmatches,
 //	       matches (name, pattern, depth, type, beyond, dev, ino),
-//	       nchildren, children
+//	       nchildren, children; dev, mtime and ctime relative to the
+//	       parent's dev, the parent's mtime and the node's own mtime
+//	       (see appendFields)
 //
 // The key hashes everything the result depends on besides the tree: the
 // patterns, bases, caps, scan roots, ReportBeyondCap, the regions and
@@ -222,18 +224,17 @@ func loadCache(file string, key [32]byte, mac []byte, roots []string, hook decod
 	return r.tree(idx, mac, roots, hook)
 }
 
-// cacheReader reads one cache file: its index first, the rest when the
-// tree is needed (a deferred launch plans on the index while the rest
-// is read and decoded on another goroutine).
+// cacheReader reads one cache file: its header and index first, the
+// tree when it is needed (a deferred launch plans on the index while
+// the tree is read and decoded on another goroutine). Each goes into a
+// buffer of its own: the index into a small one, the tree into one the
+// kernel may back with huge pages (largeSlice).
 type cacheReader struct {
 	f    *os.File
 	name string
-	// data is what has been read, into a buffer of the file's size at
-	// open plus one byte (so that a file that grew since is read whole,
-	// and then fails its MAC, or not), which the kernel may back with
-	// huge pages (largeSlice).
-	data []byte
-	eof  bool
+	size int64 // at open
+	// head is the header and the index, once read.
+	head []byte
 }
 
 // openCache opens a cache file for reading. It is opened without
@@ -257,7 +258,7 @@ func openCache(file string) (*cacheReader, error) {
 		f.Close()
 		return nil, fmt.Errorf("cache %s: %v", file, err)
 	}
-	return &cacheReader{f: f, name: file, data: largeSlice[byte](int(fi.Size()) + 1)[:0]}, nil
+	return &cacheReader{f: f, name: file, size: fi.Size()}, nil
 }
 
 // close closes the file (again: nothing).
@@ -268,34 +269,46 @@ func (r *cacheReader) close() {
 	}
 }
 
-// indexProbe is the first read: the header and, in one go, the index
-// of a cache with a few hundred matches (tests lower it).
-var indexProbe = 64 << 10
-
 // index reads the header and the index, then checks and decodes them.
 func (r *cacheReader) index(key [32]byte, mac []byte, roots []string) (*cacheIndex, error) {
-	err := r.readTo(max(indexProbe, headerLen))
-	if err == nil && len(r.data) >= headerLen {
-		err = r.readTo(headerLen + int(binary.LittleEndian.Uint32(r.data[offIndexLen:])))
-	}
-	var idx *cacheIndex
-	if err == nil {
-		idx, err = decodeIndex(r.data, key, mac, roots)
-	}
+	idx, err := r.readIndex(key, mac, roots)
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %v", r.name, err)
 	}
 	return idx, nil
 }
 
+func (r *cacheReader) readIndex(key [32]byte, mac []byte, roots []string) (*cacheIndex, error) {
+	head := make([]byte, headerLen)
+	if _, err := io.ReadFull(r.f, head); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, errors.New("not a globwalk cache")
+		}
+		return nil, err
+	}
+	n := int64(binary.LittleEndian.Uint32(head[offIndexLen:]))
+	if n > r.size-headerLen {
+		// Checked again by decodeIndex: this only spares the buffer.
+		n = 0
+	}
+	r.head = append(head, make([]byte, n)...)
+	if _, err := io.ReadFull(r.f, r.head[headerLen:]); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, errors.New("truncated index")
+		}
+		return nil, err
+	}
+	return decodeIndex(r.head, key, mac, roots)
+}
+
 // tree reads the rest of the file, closes it, then checks and decodes
 // the tree of the index (see decodeTree).
 func (r *cacheReader) tree(idx *cacheIndex, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
-	err := r.readTo(-1)
+	body, err := r.readTree()
 	r.close()
 	var trees []*node
 	if err == nil {
-		trees, err = decodeTree(idx, r.data, mac, roots, hook)
+		trees, err = decodeTree(idx, body, mac, roots, hook)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %v", r.name, err)
@@ -303,29 +316,29 @@ func (r *cacheReader) tree(idx *cacheIndex, mac []byte, roots []string, hook dec
 	return trees, nil
 }
 
-// readTo reads until n bytes are in or the file ends; n < 0: until it
-// ends.
-func (r *cacheReader) readTo(n int) error {
-	for !r.eof && (n < 0 || len(r.data) < n) {
-		if len(r.data) == cap(r.data) {
-			if len(r.data) > maxCacheFile {
-				return errors.New("too large")
-			}
-			r.data = append(r.data, 0)[:len(r.data)]
-		}
-		end := cap(r.data)
-		if n >= 0 && n < end {
-			end = n
-		}
-		k, err := r.f.Read(r.data[len(r.data):end])
-		r.data = r.data[:len(r.data)+k]
+// readTree reads the rest of the file, with one read when its size has
+// not changed since the open.
+func (r *cacheReader) readTree() ([]byte, error) {
+	// One byte more than the rest, so that a file that grew since the
+	// open is read whole (and then fails its MAC, or not).
+	rest := max(r.size-int64(len(r.head)), 0)
+	data := largeSlice[byte](int(rest) + 1)[:0]
+	for {
+		n, err := r.f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
 		if err == io.EOF {
-			r.eof = true
-		} else if err != nil {
-			return err
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(data) > maxCacheFile {
+			return nil, errors.New("too large")
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
 		}
 	}
-	return nil
 }
 
 // decodeHook lets the warm run's stats start while the cache is still
@@ -349,7 +362,7 @@ func decodeCache(data []byte, key [32]byte, mac []byte, roots []string, hook dec
 	if err != nil {
 		return nil, err
 	}
-	return decodeTree(idx, data, mac, roots, hook)
+	return decodeTree(idx, data[idx.treeAt:], mac, roots, hook)
 }
 
 // cacheIndex is a cache file's index, checked and decoded; tree is the
@@ -422,7 +435,7 @@ func decodeIndex(data []byte, key [32]byte, mac []byte, roots []string) (*cacheI
 		}
 		r := &idx.roots[i]
 		r.node = &node{}
-		d.fields(r.node)
+		d.fields(r.node, dirStat{})
 		nc := d.count()
 		stubs := make([]node, nc)
 		r.node.children = make([]*node, nc)
@@ -447,13 +460,12 @@ func decodeIndex(data []byte, key [32]byte, mac []byte, roots []string) (*cacheI
 	return idx, nil
 }
 
-// decodeTree checks and decodes the tree of a cache file (data, whole)
-// whose index decodeIndex accepted.
-func decodeTree(idx *cacheIndex, data []byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
-	if len(data) > maxCacheFile {
+// decodeTree checks and decodes the tree (body: the rest of the file)
+// of a cache file whose index decodeIndex accepted.
+func decodeTree(idx *cacheIndex, body []byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
+	if len(body) > maxCacheFile {
 		return nil, errors.New("too large")
 	}
-	body := data[idx.treeAt:]
 	// A node takes at least 9 bytes of the tree, a match 7: totals past
 	// that are not the tree's.
 	if idx.nodes > len(body)/9 || idx.matches > len(body)/7 {
@@ -482,7 +494,7 @@ func decodeTree(idx *cacheIndex, data []byte, mac []byte, roots []string, hook d
 			if hook != nil {
 				ctx = hook.root(roots[i])
 			}
-			trees[i] = d.node(0, ctx)
+			trees[i] = d.node(0, ctx, dirStat{})
 		}
 	}
 	if d.err == nil && d.pos != len(d.s) {
@@ -612,11 +624,13 @@ func (d *decoder) count() int {
 // maxTreeDepth bounds decoding recursion.
 const maxTreeDepth = 4096
 
-// fields decodes a node's own fields and matches (appendFields).
-func (d *decoder) fields(n *node) {
+// fields decodes a node's own fields and matches (appendFields), below
+// a parent whose stamps were up (zero for a root).
+func (d *decoder) fields(n *node, up dirStat) {
 	n.name = d.str()
-	n.st.dev, n.st.ino = d.uint(), d.uint()
-	n.st.mtime, n.st.ctime = d.int(), d.int()
+	n.st.dev, n.st.ino = d.uint()^up.dev, d.uint()
+	n.st.mtime = d.int() + up.mtime
+	n.st.ctime = d.int() + n.st.mtime
 	flags := d.byte()
 	n.racy, n.missing = flags&1 != 0, flags&2 != 0
 	n.err = d.str()
@@ -638,13 +652,13 @@ func (d *decoder) match(m *nodeMatch) {
 	m.dev, m.ino = d.uint(), d.uint()
 }
 
-func (d *decoder) node(depth int, parent any) *node {
+func (d *decoder) node(depth int, parent any, up dirStat) *node {
 	if depth > maxTreeDepth {
 		d.fail("tree too deep")
 		return nil
 	}
 	n := d.newNode()
-	d.fields(n)
+	d.fields(n, up)
 	nc := d.count()
 	hooked := d.hook != nil && d.err == nil
 	var ctx any
@@ -654,7 +668,7 @@ func (d *decoder) node(depth int, parent any) *node {
 	if nc > 0 {
 		n.children = take(d, &d.kids, nc)
 		for i := 0; i < len(n.children) && d.err == nil; i++ {
-			n.children[i] = d.node(depth+1, ctx)
+			n.children[i] = d.node(depth+1, ctx, n.st)
 		}
 	}
 	if hooked {
@@ -692,7 +706,7 @@ func encodeCache(key [32]byte, mac []byte, roots []string, trees []*node) []byte
 			continue
 		}
 		body = append(body, 1)
-		body = tot.appendNode(body, trees[i], 0)
+		body = tot.appendNode(body, trees[i], 0, dirStat{})
 	}
 	index := tot.appendIndex(nil, roots, trees)
 	buf := make([]byte, headerLen, headerLen+len(index)+len(body))
@@ -718,13 +732,17 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// appendFields encodes a node's own fields and matches.
-func appendFields(b []byte, n *node) []byte {
+// appendFields encodes a node's own fields and matches, below a parent
+// whose stamps are up (zero for a root): the device as its difference
+// from the parent's (usually none), mtime as its distance from the
+// parent's and ctime from mtime (usually small), so that a directory
+// takes about 15 bytes, not 33.
+func appendFields(b []byte, n *node, up dirStat) []byte {
 	b = appendStr(b, n.name)
-	b = binary.AppendUvarint(b, n.st.dev)
+	b = binary.AppendUvarint(b, n.st.dev^up.dev)
 	b = binary.AppendUvarint(b, n.st.ino)
-	b = binary.AppendVarint(b, n.st.mtime)
-	b = binary.AppendVarint(b, n.st.ctime)
+	b = binary.AppendVarint(b, n.st.mtime-up.mtime)
+	b = binary.AppendVarint(b, n.st.ctime-n.st.mtime)
 	var flags byte
 	if n.racy {
 		flags |= 1
@@ -766,19 +784,19 @@ func (n *node) kids() int {
 	return k
 }
 
-func (t *totals) appendNode(b []byte, n *node, depth int) []byte {
+func (t *totals) appendNode(b []byte, n *node, depth int, up dirStat) []byte {
 	t.nodes++
 	t.matches += len(n.matches)
 	if depth > 0 && (n.racy || n.err != "" || n.missing) {
 		t.unclean = true
 	}
-	b = appendFields(b, n)
+	b = appendFields(b, n, up)
 	kids := n.kids()
 	t.kids += kids
 	b = binary.AppendUvarint(b, uint64(kids))
 	for _, c := range n.children {
 		if c != nil {
-			b = t.appendNode(b, c, depth+1)
+			b = t.appendNode(b, c, depth+1, n.st)
 		}
 	}
 	return b
@@ -803,7 +821,7 @@ func (t *totals) appendIndex(b []byte, roots []string, trees []*node) []byte {
 			continue
 		}
 		b = append(b, 1)
-		b = appendFields(b, n)
+		b = appendFields(b, n, dirStat{})
 		b = binary.AppendUvarint(b, uint64(n.kids()))
 		for _, c := range n.children {
 			if c != nil {

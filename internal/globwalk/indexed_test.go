@@ -15,11 +15,6 @@ import (
 // beyond a cap, and a cache of it written by a walk that did not defer.
 func indexWorld(t *testing.T) (root string, pats []Pattern, opts Options, file string) {
 	t.Helper()
-	// The index alone is read before the plan; the tree after it, as
-	// on a large tree.
-	saved := indexProbe
-	indexProbe = 0
-	t.Cleanup(func() { indexProbe = saved })
 	root = t.TempDir()
 	mkTree(t, root, "p/top.env", "p/a/b/c/d/e.env", "p/a/b/keep.txt", "p/x/y/z/deep/k.pem",
 		"p/x/y/s.pem", "p/w/", "p/link/")
