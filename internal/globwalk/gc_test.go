@@ -3,6 +3,7 @@ package globwalk
 import (
 	"runtime/debug"
 	"testing"
+	"time"
 )
 
 // TestHoldGC: the collector is off from the first hold to the last
@@ -35,16 +36,26 @@ func TestHoldGC(t *testing.T) {
 }
 
 // TestDeferredExpansionHoldsGC: a deferred expansion holds the
-// collector off until its Verify returns.
+// collector off until gcResumeDelay after its Verify.
 func TestDeferredExpansionHoldsGC(t *testing.T) {
 	_, pats, opts, _ := indexWorld(t)
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	saved := gcResumeDelay
+	gcResumeDelay = 50 * time.Millisecond
+	defer func() { gcResumeDelay = saved }()
 	res := launchExpand(t, pats, opts)
 	if p := debug.SetGCPercent(-1); p != -1 {
 		t.Fatalf("GC percent %d after the expansion, want off until Verify", p)
 	}
 	must(t, res.Verify(nil))
-	if p := debug.SetGCPercent(100); p != 100 {
-		t.Fatalf("GC percent %d after Verify, want 100 back", p)
+	if p := debug.SetGCPercent(-1); p != -1 {
+		t.Fatalf("GC percent %d just after Verify, want off a moment longer", p)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for debug.SetGCPercent(-1) != 100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the collector was not resumed after Verify")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 )
 
 // A walk is not atomic: a directory renamed while it is listed can be
@@ -39,7 +40,7 @@ type snapshot struct {
 	// there, or not verified, until it returns nil.
 	pending func() error
 	// releaseGC, when set, ends the expansion's hold on the collector
-	// (gc.go) once Verify is done.
+	// (gc.go), gcResumeDelay after Verify.
 	releaseGC func()
 }
 
@@ -104,7 +105,7 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 		return fmt.Errorf("globwalk: Verify needs Options.Snapshot")
 	}
 	if s.releaseGC != nil {
-		defer s.releaseGC()
+		defer func() { time.AfterFunc(gcResumeDelay, s.releaseGC) }()
 	}
 	if s.pending != nil {
 		// Kept on failure: every later Verify fails too.
