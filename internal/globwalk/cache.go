@@ -633,11 +633,14 @@ func (d *decoder) fields(n *node, up dirStat) {
 	n.st.ctime = d.int() + n.st.mtime
 	flags := d.byte()
 	n.racy, n.missing = flags&1 != 0, flags&2 != 0
-	n.err = d.str()
+	if e := d.str(); e != "" {
+		n.extra().err = e
+	}
 	if nm := d.count(); nm > 0 {
-		n.matches = take(d, &d.matches, nm)
-		for i := range n.matches {
-			d.match(&n.matches[i])
+		x := n.extra()
+		x.matches = take(d, &d.matches, nm)
+		for i := range x.matches {
+			d.match(&x.matches[i])
 		}
 	}
 }
@@ -751,9 +754,9 @@ func appendFields(b []byte, n *node, up dirStat) []byte {
 		flags |= 2
 	}
 	b = append(b, flags)
-	b = appendStr(b, n.err)
-	b = binary.AppendUvarint(b, uint64(len(n.matches)))
-	for _, m := range n.matches {
+	b = appendStr(b, n.errMsg())
+	b = binary.AppendUvarint(b, uint64(len(n.ms())))
+	for _, m := range n.ms() {
 		b = appendMatch(b, m, m.name)
 	}
 	return b
@@ -786,8 +789,8 @@ func (n *node) kids() int {
 
 func (t *totals) appendNode(b []byte, n *node, depth int, up dirStat) []byte {
 	t.nodes++
-	t.matches += len(n.matches)
-	if depth > 0 && (n.racy || n.err != "" || n.missing) {
+	t.matches += len(n.ms())
+	if depth > 0 && (n.racy || n.errMsg() != "" || n.missing) {
 		t.unclean = true
 	}
 	b = appendFields(b, n, up)
@@ -835,7 +838,7 @@ func (t *totals) appendIndex(b []byte, roots []string, trees []*node) []byte {
 			if depth > 1 {
 				below++
 			}
-			for _, m := range c.matches {
+			for _, m := range c.ms() {
 				ndeep++
 				deep = appendMatch(deep, m, rel+"/"+m.name)
 			}

@@ -48,8 +48,8 @@ type snapshot struct {
 // subdirectories walked into), sorted and without repeats (a matched
 // directory may be walked into too).
 func (n *node) names() []string {
-	names := make([]string, 0, len(n.matches)+len(n.children))
-	for _, m := range n.matches {
+	names := make([]string, 0, len(n.ms())+len(n.children))
+	for _, m := range n.ms() {
 		names = append(names, m.name)
 	}
 	for _, c := range n.children {
@@ -148,7 +148,7 @@ func (s *snapshot) check(root int, n *node, buf []byte, isRoot bool, ignore func
 	pre := n.pre
 	n.pre = preNone
 	var err error
-	if n.err == "" && (pre != preSame || n.racy) {
+	if n.errMsg() == "" && (pre != preSame || n.racy) {
 		err = s.checkDir(root, n, string(buf), isRoot, ignore)
 	}
 	l := len(buf)
