@@ -54,6 +54,10 @@ type Options struct {
 	// the process defers; a later one of the same cache (the retry)
 	// revalidates first and rewrites the cache, so the retry plans on
 	// the tree as it is. Stats.Deferred says whether it deferred.
+	// A deferred expansion from a clean cache returns the index's
+	// matches before the tree is decoded (Verify waits for it, and
+	// fails when it is not the index's), and holds the garbage
+	// collector off until just after Verify (see the package doc).
 	DeferRevalidation bool
 }
 
