@@ -116,18 +116,20 @@
 // of them with cached children; 483 .env matches, so polc's mask stage
 // mounts them) took about 250 ms on 2 cores, in ms since polc started:
 //
-//	 0- 25  process start, command line, compile (outside this package)
-//	25- 31  the plan up to the deny globs
-//	31- 32  the cache's header and index (30 KB) read and checked, the
-//	        root stat-ed (and listed again: a launch's mount points in
-//	        the project root move its stamps)
-//	32- 42  the plan's masks (an lstat each), bwrap started
-//	42- 85  bwrap's setup, the mask stage's start and its 483 mounts;
-//	        meanwhile the tree (1.9 MB) is read, checked and decoded
-//	        (30 to 50 ms, mostly the first touch of 9 MB of nodes)
-//	85-240  Verify: 101,112 statx (and 1,111 opens) on 2 threads, about
-//	        1.5 µs of wall time each; one thread takes 260 to 300 ms
-//	240-250 the check of each mask (two lstat), the command, exit
+//	  0- 25  process start, command line, compile (outside this package)
+//	 25- 30  the plan up to the deny globs
+//	 30- 31  the cache's header and index (30 KB) read and checked, the
+//	         root stat-ed (and listed again: a launch's mount points in
+//	         the project root move its stamps)
+//	 31- 40  the plan's masks (an lstat each), bwrap started; meanwhile
+//	         the tree (1.9 MB) is read, checked and decoded into 9 MB of
+//	         nodes on huge pages (about 10 ms; on 4 KiB pages the first
+//	         touch of that memory alone took 30 to 50 ms)
+//	 40- 80  bwrap's setup, the mask stage's start and its 483 mounts
+//	 80-240  Verify: 101,112 statx (and 1,111 opens) on 2 threads, about
+//	         1.5 µs of wall time each (one thread takes 260 to 300 ms),
+//	         beside which the shim checks each mask (two lstat)
+//	240-255  the command, exit
 //
 // The stats after the mounts are the floor: bench/scale.sh measures one
 // single-threaded pass of statx over the directories beside the launch
@@ -136,5 +138,5 @@
 // the mask stage), bwrap's setup and a mount per mask.
 // The memory is one node per directory, shared by the cache and the
 // snapshot, and the tree's bytes, which the decoded names point into
-// (24 MiB peak for the launch above).
+// (26 MiB peak for the launch above).
 package globwalk
