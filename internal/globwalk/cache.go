@@ -342,7 +342,7 @@ func (r *cacheReader) readTree() ([]byte, error) {
 }
 
 // decodeHook lets the warm run's stats start while the cache is still
-// being decoded (the file is authenticated whole first, so a node handed
+// being decoded (the tree is authenticated whole first, so a node handed
 // to the hook comes from a file we wrote). enter is called once a node's
 // fields are known, before its children, with the context its parent's
 // enter returned (root's for a walk root); it returns the context for

@@ -92,7 +92,9 @@ func (e *ChangeError) Error() string { return e.Path + ": " + e.Why }
 // the tree's (files created since excepted). ignore, when set, names
 // paths whose appearance or disappearance does not count (mount points
 // the caller made itself). It needs Options.Snapshot; the error is a
-// *ChangeError.
+// *ChangeError, but for a walk planned on the cache's index whose tree
+// failed its MAC or its decoding (Verify waits for that tree first):
+// then every Verify of the Result fails, with another error.
 //
 // The stats run on every core, as a warm walk's do (statTrees: each
 // directory looked up relative to its open parent); the rare directory
