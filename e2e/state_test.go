@@ -112,44 +112,67 @@ func TestForgedGlobCache(t *testing.T) {
 
 // forgeGlobCache builds what a sandbox can: a cache file with the
 // genuine file's header (format version and key, which it can read) and
-// a body claiming that the scan root, with its current stats, holds no
-// match and no subdirectory; in the checksum or MAC field the SHA-256 of
-// the body (what format 1 checked; the sandbox cannot compute a MAC).
+// an index and a tree claiming that the scan root, with its current
+// stats, holds no match and no subdirectory; in the MAC fields the
+// SHA-256 of each part (the sandbox cannot compute a MAC).
 func forgeGlobCache(t *testing.T, file string) []byte {
 	t.Helper()
+	const headerLen = 112 // magic, version, key, index length, two MACs
 	good, err := os.ReadFile(file)
-	if err != nil || len(good) < 76 {
+	if err != nil || len(good) < headerLen {
 		t.Fatalf("reading the genuine cache: %v", err)
 	}
-	body := good[76:]
-	n, k := binary.Uvarint(body)
+	index := good[headerLen:]
+	pos := 0
+	for range 3 { // the tree's totals
+		_, k := binary.Uvarint(index[pos:])
+		pos += k
+	}
+	pos++ // clean
+	n, k := binary.Uvarint(index[pos:])
 	if n != 1 || k <= 0 {
 		t.Fatalf("genuine cache has %d scan roots, the forger handles one", n)
 	}
-	l, k2 := binary.Uvarint(body[k:])
-	root := string(body[k+k2 : k+k2+int(l)])
+	pos += k
+	l, k2 := binary.Uvarint(index[pos:])
+	root := string(index[pos+k2 : pos+k2+int(l)])
 	var st syscall.Stat_t
 	if err := syscall.Stat(root, &st); err != nil {
 		t.Fatal(err)
 	}
 	str := func(b []byte, s string) []byte { return append(binary.AppendUvarint(b, uint64(len(s))), s...) }
-	var nb []byte
-	nb = binary.AppendUvarint(nb, 1)
-	nb = str(nb, root)
-	nb = append(nb, 1)
-	nb = str(nb, filepath.Base(root))
-	nb = binary.AppendUvarint(nb, uint64(st.Dev))
-	nb = binary.AppendUvarint(nb, st.Ino)
-	nb = binary.AppendVarint(nb, st.Mtim.Nano())
-	nb = binary.AppendVarint(nb, st.Ctim.Nano())
-	nb = append(nb, 0)               // flags: not racy, present
-	nb = str(nb, "")                 // no error
-	nb = binary.AppendUvarint(nb, 0) // no matches
-	nb = binary.AppendUvarint(nb, 0) // no children
+	node := func(b []byte) []byte {
+		b = str(b, filepath.Base(root))
+		b = binary.AppendUvarint(b, uint64(st.Dev))
+		b = binary.AppendUvarint(b, st.Ino)
+		b = binary.AppendVarint(b, st.Mtim.Nano())
+		b = binary.AppendVarint(b, st.Ctim.Nano()-st.Mtim.Nano())
+		b = append(b, 0)                  // flags: not racy, present
+		b = str(b, "")                    // no error
+		b = binary.AppendUvarint(b, 0)    // no matches
+		return binary.AppendUvarint(b, 0) // no children
+	}
+	var ni []byte
+	for _, total := range []uint64{1, 0, 0} { // one node, no child, no match
+		ni = binary.AppendUvarint(ni, total)
+	}
+	ni = append(ni, 1) // clean
+	ni = binary.AppendUvarint(ni, 1)
+	ni = str(ni, root)
+	ni = append(ni, 1)
+	ni = node(ni)
+	ni = binary.AppendUvarint(ni, 0) // no directory below
+	ni = binary.AppendUvarint(ni, 0) // no match below
+	var nt []byte
+	nt = binary.AppendUvarint(nt, 1)
+	nt = str(nt, root)
+	nt = append(nt, 1)
+	nt = node(nt)
 	out := append([]byte(nil), good[:44]...)
-	sum := sha256.Sum256(nb)
-	out = append(out, sum[:]...)
-	return append(out, nb...)
+	out = binary.LittleEndian.AppendUint32(out, uint32(len(ni)))
+	is, ts := sha256.Sum256(ni), sha256.Sum256(nt)
+	out = append(append(out, is[:]...), ts[:]...)
+	return append(append(out, ni...), nt...)
 }
 
 // TestPlantedRegistryEntry: a sandbox whose profile may write ~/.local

@@ -44,16 +44,23 @@ func changed(path, why string) *raceError { return &raceError{path + ": " + why}
 // checkPlan checks, once the sandbox's mounts are made, that the walk
 // that found the deny globs' matches saw the tree as it is (a walk that
 // ran during a rename can have missed one: bwrap.HostPlan.CheckWalk),
-// and then every guard.
+// and every guard. The two are independent and run side by side (the
+// walk's check is a stat of every directory it saw, on every core; the
+// guards, two lstat each, fill the gaps); the walk's failure is the
+// one reported when both fail.
 func checkPlan(plan *bwrap.HostPlan, root string) error {
-	if err := plan.CheckWalk(); err != nil {
+	guards := make(chan error, 1)
+	go func() { guards <- checkGuards(plan.Guards, root) }()
+	err := plan.CheckWalk()
+	gerr := <-guards
+	if err != nil {
 		var ce *globwalk.ChangeError
 		if errors.As(err, &ce) {
 			return changed(ce.Path, ce.Why)
 		}
 		return changed("the deny-glob walk", err.Error())
 	}
-	return checkGuards(plan.Guards, root)
+	return gerr
 }
 
 // checkGuards checks every guard against the host and the sandbox,

@@ -20,21 +20,39 @@ import (
 
 // Cache file layout (all integers little-endian or uvarint):
 //
-//	magic "POLCGLB\n" | version u32 | key [32] | mac [32] | body
-//	body: nroots, then per root: path, present byte, node
-//	node: name, dev, ino, mtime, ctime, flags, err, nmatches,
-//	      matches (name, pattern, depth, type, beyond, dev, ino),
-//	      nchildren, children
+//	magic "POLCGLB\n" | version u32 | key [32] | index length u32 |
+//	index mac [32] | tree mac [32] | index | tree
+//	index: nodes, child slots, matches (the tree's totals), clean byte,
+//	       nroots, then per root: path, present byte, and if present
+//	       the root's node without its subtree (its fields, matches and
+//	       the names of its children), the number of directories
+//	       below its children, and the matches below the root
+//	       (path relative to the root, pattern, depth, type, beyond,
+//	       dev, ino)
+//	tree:  nroots, then per root: path, present byte, node
+//	node:  name, dev, ino, mtime, ctime, flags, err, nmatches,
+//	       matches (name, pattern, depth, type, beyond, dev, ino),
+//	       nchildren, children; dev, mtime and ctime relative to the
+//	       parent's dev, the parent's mtime and the node's own mtime
+//	       (see appendFields)
 //
 // The key hashes everything the result depends on besides the tree: the
 // patterns, bases, caps, scan roots, ReportBeyondCap, the regions and
-// the format version. mac is HMAC-SHA256 under Options.CacheKey of the bytes before
-// it and the body: a file polc did not write under this user's key, or
-// wrote for other patterns or roots, is never used.
+// the format version. The index mac is HMAC-SHA256 under
+// Options.CacheKey of the fixed header and the index; the tree mac of
+// the index mac and the tree: a file polc did not write under this
+// user's key, or wrote for other patterns or roots, is never used.
+//
+// The index is what a deferred launch plans with (see expandIndexed):
+// its matches, without the tree, which is decoded while the sandbox is
+// set up and is checked and decoded whole before Verify uses it. clean
+// says that no directory below a root is racy or unreadable, so that
+// the matches are all a deferred walk would take from the tree.
 //
 // Version 2: the MAC (was a plain SHA-256, which anyone able to write
 // the file could recompute), the roots in the key, matches' dev and ino.
-const cacheVersion = 2
+// Version 3: the index ahead of the tree, and a MAC for each.
+const cacheVersion = 3
 
 // cacheKeySize is the length Options.CacheKey must have.
 const cacheKeySize = statekey.Size
@@ -45,7 +63,15 @@ const cacheDomain = "polc globwalk cache"
 
 var cacheMagic = []byte("POLCGLB\n")
 
-const headerLen = 8 + 4 + 32 + 32
+// Offsets in the fixed header.
+const (
+	offVersion  = 8
+	offKey      = 12
+	offIndexLen = 44
+	offIndexMAC = 48
+	offTreeMAC  = 80
+	headerLen   = 112
+)
 
 // maxCacheFile bounds what a load reads: a larger file is not ours.
 const maxCacheFile = 256 << 20
@@ -85,16 +111,38 @@ func (w *walker) expandCached() []*node {
 	file := cacheFile(dir, key)
 	mac := w.opts.CacheKey
 	w.caching = true
+	flag := file + ".revalidate"
+	_, ferr := os.Lstat(flag)
+	deferred := ferr != nil && w.opts.DeferRevalidation && w.opts.Snapshot && firstExpansion(file)
+	r, err := openCache(file)
+	var idx *cacheIndex
+	if err == nil {
+		// r is closed once read (r.tree), here or on the goroutine
+		// expandIndexed starts.
+		if idx, err = r.index(key, mac, c.roots); err != nil {
+			r.close()
+		}
+	}
+	if deferred {
+		st.Deferred, w.revalidateFlag = true, flag
+		w.releaseGC = holdGC()
+		if err == nil && idx.clean {
+			if trees := w.expandIndexed(r, idx, mac); trees != nil {
+				return trees
+			}
+		}
+	}
 	var hook decodeHook
 	wait := func([]*node) {}
-	flag := file + ".revalidate"
-	if _, err := os.Lstat(flag); err != nil && w.opts.DeferRevalidation && w.opts.Snapshot && firstExpansion(file) {
-		hook, st.Deferred = trustCached{}, true
-		w.revalidateFlag = flag
-	} else {
+	if deferred {
+		hook = trustCached{}
+	} else if err == nil {
 		hook, wait = w.startPrefetch()
 	}
-	old, err := loadCache(file, key, mac, c.roots, hook)
+	var old []*node
+	if err == nil {
+		old, err = r.tree(idx, mac, c.roots, hook)
+	}
 	wait(old)
 	switch {
 	case err == nil:
@@ -160,45 +208,123 @@ func (trustCached) enter(n *node, depth, nkids int, parent any) any {
 
 func (trustCached) leave(*node, int, any, any, bool) {}
 
-// loadCache reads, checks and decodes a cache file; hook, when not nil,
-// sees each node as it is decoded (see decodeHook). The file is opened
-// without following a symlink anywhere on its path (file is under the
-// resolved cache directory) and must be what it claims (see
-// trustedCacheFile) before its MAC is even checked.
+// loadCache reads, checks and decodes a cache file, index then tree;
+// hook, when not nil, sees each node of the tree as it is decoded (see
+// decodeHook).
 func loadCache(file string, key [32]byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
+	r, err := openCache(file)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	idx, err := r.index(key, mac, roots)
+	if err != nil {
+		return nil, err
+	}
+	return r.tree(idx, mac, roots, hook)
+}
+
+// cacheReader reads one cache file: its header and index first, the
+// tree when it is needed (a deferred launch plans on the index while
+// the tree is read and decoded on another goroutine). Each goes into a
+// buffer of its own: the index into a small one, the tree into one the
+// kernel may back with huge pages (largeSlice).
+type cacheReader struct {
+	f    *os.File
+	name string
+	size int64 // at open
+	// head is the header and the index, once read.
+	head []byte
+}
+
+// openCache opens a cache file for reading. It is opened without
+// following a symlink anywhere on its path (file is under the resolved
+// cache directory) and must be what it claims (see trustedCacheFile)
+// before it is read. A missing file is the open's error as is.
+func openCache(file string) (*cacheReader, error) {
 	f, err := openNoFollow(file)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	if err := trustedCacheFile(f, file); err != nil {
+		f.Close()
 		return nil, fmt.Errorf("cache %s not trusted: %v", file, err)
 	}
-	data, err := readCache(f)
+	fi, err := f.Stat()
+	if err == nil && fi.Size() > maxCacheFile {
+		err = errors.New("too large")
+	}
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("cache %s: %v", file, err)
 	}
-	trees, err := decodeCache(data, key, mac, roots, hook)
+	return &cacheReader{f: f, name: file, size: fi.Size()}, nil
+}
+
+// close closes the file (again: nothing).
+func (r *cacheReader) close() {
+	if r.f != nil {
+		r.f.Close()
+		r.f = nil
+	}
+}
+
+// index reads the header and the index, then checks and decodes them.
+func (r *cacheReader) index(key [32]byte, mac []byte, roots []string) (*cacheIndex, error) {
+	idx, err := r.readIndex(key, mac, roots)
 	if err != nil {
-		return nil, fmt.Errorf("cache %s: %v", file, err)
+		return nil, fmt.Errorf("cache %s: %v", r.name, err)
+	}
+	return idx, nil
+}
+
+func (r *cacheReader) readIndex(key [32]byte, mac []byte, roots []string) (*cacheIndex, error) {
+	head := make([]byte, headerLen)
+	if _, err := io.ReadFull(r.f, head); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, errors.New("not a globwalk cache")
+		}
+		return nil, err
+	}
+	n := int64(binary.LittleEndian.Uint32(head[offIndexLen:]))
+	if n > r.size-headerLen {
+		// Checked again by decodeIndex: this only spares the buffer.
+		n = 0
+	}
+	r.head = append(head, make([]byte, n)...)
+	if _, err := io.ReadFull(r.f, r.head[headerLen:]); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, errors.New("truncated index")
+		}
+		return nil, err
+	}
+	return decodeIndex(r.head, key, mac, roots)
+}
+
+// tree reads the rest of the file, closes it, then checks and decodes
+// the tree of the index (see decodeTree).
+func (r *cacheReader) tree(idx *cacheIndex, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
+	body, err := r.readTree()
+	r.close()
+	var trees []*node
+	if err == nil {
+		trees, err = decodeTree(idx, body, mac, roots, hook)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cache %s: %v", r.name, err)
 	}
 	return trees, nil
 }
 
-// readCache reads the whole file with one read when its size is known.
-func readCache(f *os.File) ([]byte, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if fi.Size() > maxCacheFile {
-		return nil, errors.New("too large")
-	}
-	// One byte more than the size, so that a file that grew since the
-	// stat is read whole (and then fails the checksum, or not).
-	data := make([]byte, 0, fi.Size()+1)
+// readTree reads the rest of the file, with one read when its size has
+// not changed since the open.
+func (r *cacheReader) readTree() ([]byte, error) {
+	// One byte more than the rest, so that a file that grew since the
+	// open is read whole (and then fails its MAC, or not).
+	rest := max(r.size-int64(len(r.head)), 0)
+	data := largeSlice[byte](int(rest) + 1)[:0]
 	for {
-		n, err := f.Read(data[len(data):cap(data)])
+		n, err := r.f.Read(data[len(data):cap(data)])
 		data = data[:len(data)+n]
 		if err == io.EOF {
 			return data, nil
@@ -216,7 +342,7 @@ func readCache(f *os.File) ([]byte, error) {
 }
 
 // decodeHook lets the warm run's stats start while the cache is still
-// being decoded (the file is authenticated whole first, so a node handed
+// being decoded (the tree is authenticated whole first, so a node handed
 // to the hook comes from a file we wrote). enter is called once a node's
 // fields are known, before its children, with the context its parent's
 // enter returned (root's for a walk root); it returns the context for
@@ -230,26 +356,130 @@ type decodeHook interface {
 	leave(n *node, depth int, parent, ctx any, ok bool)
 }
 
+// decodeCache decodes a whole cache file: its index, then its tree.
 func decodeCache(data []byte, key [32]byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
+	idx, err := decodeIndex(data, key, mac, roots)
+	if err != nil {
+		return nil, err
+	}
+	return decodeTree(idx, data[idx.treeAt:], mac, roots, hook)
+}
+
+// cacheIndex is a cache file's index, checked and decoded; tree is the
+// rest of the file, not yet checked.
+type cacheIndex struct {
+	// nodes, kids and matches are the tree's totals: its decoding
+	// allocates each kind once.
+	nodes, kids, matches int
+	// clean: no directory below a root is racy or unreadable.
+	clean bool
+	roots []indexRoot
+
+	indexMAC, treeMAC []byte
+	// treeAt is where the tree starts in the file.
+	treeAt int
+}
+
+// indexRoot is one walk root in the index.
+type indexRoot struct {
+	// node is the root's node (nil: none kept) with its children as
+	// stubs: name only, taken as unchanged (pre).
+	node *node
+	// below counts the directories under the root's children.
+	below int
+	// deep are the matches below the root, each named by its path
+	// relative to the root.
+	deep []nodeMatch
+}
+
+// decodeIndex checks a cache file's header and index, and decodes the
+// index; data is the file, or as much of it as holds the index.
+func decodeIndex(data []byte, key [32]byte, mac []byte, roots []string) (*cacheIndex, error) {
 	if len(data) > maxCacheFile {
 		return nil, errors.New("too large")
 	}
-	if len(data) < headerLen || !bytes.Equal(data[:8], cacheMagic) {
+	if len(data) < headerLen || !bytes.Equal(data[:offVersion], cacheMagic) {
 		return nil, errors.New("not a globwalk cache")
 	}
-	if v := binary.LittleEndian.Uint32(data[8:12]); v != cacheVersion {
+	if v := binary.LittleEndian.Uint32(data[offVersion:]); v != cacheVersion {
 		return nil, fmt.Errorf("format version %d, want %d", v, cacheVersion)
 	}
-	if !bytes.Equal(data[12:44], key[:]) {
+	if !bytes.Equal(data[offKey:offIndexLen], key[:]) {
 		return nil, errors.New("key mismatch")
 	}
-	body := data[headerLen:]
-	if len(mac) != cacheKeySize || !hmac.Equal(cacheMAC(mac, data[:44], body), data[44:76]) {
+	n := binary.LittleEndian.Uint32(data[offIndexLen:])
+	if uint64(n) > uint64(len(data)-headerLen) {
+		return nil, errors.New("truncated index")
+	}
+	index := data[headerLen : headerLen+int(n)]
+	idx := &cacheIndex{indexMAC: data[offIndexMAC:offTreeMAC], treeMAC: data[offTreeMAC:headerLen], treeAt: headerLen + int(n)}
+	if len(mac) != cacheKeySize || !hmac.Equal(cacheMAC(mac, indexDomain, data[:offIndexMAC], index), idx.indexMAC) {
+		return nil, errors.New("authentication failed (not written by this user's polc)")
+	}
+	d := &decoder{s: unsafe.String(unsafe.SliceData(index), len(index))}
+	idx.nodes, idx.kids, idx.matches = int(d.uint()), int(d.uint()), int(d.uint())
+	if idx.nodes > maxCacheFile/9 || idx.kids > idx.nodes || idx.matches > maxCacheFile/7 {
+		d.fail("bad totals")
+	}
+	idx.clean = d.byte() == 1
+	if d.uint() != uint64(len(roots)) && d.err == nil {
+		return nil, errors.New("root count changed")
+	}
+	idx.roots = make([]indexRoot, len(roots))
+	for i := range idx.roots {
+		if d.str() != roots[i] && d.err == nil {
+			return nil, errors.New("roots changed")
+		}
+		if d.byte() != 1 {
+			continue
+		}
+		r := &idx.roots[i]
+		r.node = &node{}
+		d.fields(r.node, dirStat{})
+		nc := d.count()
+		stubs := make([]node, nc)
+		r.node.children = make([]*node, nc)
+		for j := range stubs {
+			stubs[j] = node{name: d.str(), pre: preSame}
+			r.node.children[j] = &stubs[j]
+		}
+		if r.below = int(d.uint()); r.below > idx.nodes {
+			d.fail("bad count")
+		}
+		r.deep = make([]nodeMatch, d.count())
+		for j := range r.deep {
+			d.match(&r.deep[j])
+		}
+	}
+	if d.err == nil && d.pos != len(d.s) {
+		d.err = errors.New("trailing data in the index")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return idx, nil
+}
+
+// decodeTree checks and decodes the tree (body: the rest of the file)
+// of a cache file whose index decodeIndex accepted.
+func decodeTree(idx *cacheIndex, body []byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
+	if len(body) > maxCacheFile {
+		return nil, errors.New("too large")
+	}
+	// A node takes at least 9 bytes of the tree, a match 7: totals past
+	// that are not the tree's.
+	if idx.nodes > len(body)/9 || idx.matches > len(body)/7 {
+		return nil, errors.New("bad totals")
+	}
+	if !hmac.Equal(cacheMAC(mac, treeDomain, idx.indexMAC, body), idx.treeMAC) {
 		return nil, errors.New("authentication failed (not written by this user's polc)")
 	}
 	// One string for the whole body: names are substrings of it. data is
 	// never written after this, so the string can share its memory.
-	d := &decoder{s: unsafe.String(unsafe.SliceData(body), len(body)), hook: hook}
+	d := &decoder{s: unsafe.String(unsafe.SliceData(body), len(body)), hook: hook, exact: true}
+	d.nodes = largeSlice[node](idx.nodes)[:0]
+	d.kids = largeSlice[*node](idx.kids)[:0]
+	d.matches = make([]nodeMatch, 0, idx.matches)
 	n := d.uint()
 	if n != uint64(len(roots)) {
 		return nil, errors.New("root count changed")
@@ -264,11 +494,14 @@ func decodeCache(data []byte, key [32]byte, mac []byte, roots []string, hook dec
 			if hook != nil {
 				ctx = hook.root(roots[i])
 			}
-			trees[i] = d.node(0, ctx)
+			trees[i] = d.node(0, ctx, dirStat{})
 		}
 	}
 	if d.err == nil && d.pos != len(d.s) {
 		d.err = errors.New("trailing data")
+	}
+	if d.err == nil && (len(d.nodes) != cap(d.nodes) || len(d.kids) != cap(d.kids) || len(d.matches) != cap(d.matches)) {
+		d.err = errors.New("the tree does not add up to the index's totals")
 	}
 	if d.err != nil {
 		return nil, d.err
@@ -285,25 +518,37 @@ type decoder struct {
 	// Nodes, child lists and matches are carved from slabs: a warm run
 	// decodes one node per directory, and ten thousand small allocations
 	// (and the GC work behind them) cost more than the stats they save.
+	// With exact, the slabs are allocated once, to the index's totals,
+	// and running out of one is an error.
 	nodes   []node
 	kids    []*node
 	matches []nodeMatch
+	exact   bool
 }
 
 const slabLen = 1024
 
 func (d *decoder) newNode() *node {
 	if len(d.nodes) == cap(d.nodes) {
+		if d.exact {
+			d.fail("more directories than the index counts")
+			return &node{}
+		}
 		d.nodes = make([]node, 0, slabLen)
 	}
 	d.nodes = d.nodes[:len(d.nodes)+1]
 	return &d.nodes[len(d.nodes)-1]
 }
 
-// slabOf returns a slice of length and capacity n from *slab, so that
-// appending to it reallocates instead of overwriting a neighbour.
-func slabOf[T any](slab *[]T, n int) []T {
+// take returns a slice of length and capacity n from *slab, so that
+// appending to it reallocates instead of overwriting a neighbour; nil
+// (and d.err set) when an exact slab has run out.
+func take[T any](d *decoder, slab *[]T, n int) []T {
 	if cap(*slab)-len(*slab) < n {
+		if d.exact {
+			d.fail("more entries than the index counts")
+			return nil
+		}
 		*slab = make([]T, 0, max(n, slabLen))
 	}
 	i := len(*slab)
@@ -379,30 +624,44 @@ func (d *decoder) count() int {
 // maxTreeDepth bounds decoding recursion.
 const maxTreeDepth = 4096
 
-func (d *decoder) node(depth int, parent any) *node {
+// fields decodes a node's own fields and matches (appendFields), below
+// a parent whose stamps were up (zero for a root).
+func (d *decoder) fields(n *node, up dirStat) {
+	n.name = d.str()
+	n.st.dev, n.st.ino = d.uint()^up.dev, d.uint()
+	n.st.mtime = d.int() + up.mtime
+	n.st.ctime = d.int() + n.st.mtime
+	flags := d.byte()
+	n.racy, n.missing = flags&1 != 0, flags&2 != 0
+	if e := d.str(); e != "" {
+		n.extra().err = e
+	}
+	if nm := d.count(); nm > 0 {
+		x := n.extra()
+		x.matches = take(d, &d.matches, nm)
+		for i := range x.matches {
+			d.match(&x.matches[i])
+		}
+	}
+}
+
+// match decodes one match (appendMatch).
+func (d *decoder) match(m *nodeMatch) {
+	m.name = d.str()
+	m.pat = int32(d.uint())
+	m.depth = int32(d.uint())
+	m.typ = entType(d.byte())
+	m.beyond = d.byte() == 1
+	m.dev, m.ino = d.uint(), d.uint()
+}
+
+func (d *decoder) node(depth int, parent any, up dirStat) *node {
 	if depth > maxTreeDepth {
 		d.fail("tree too deep")
 		return nil
 	}
 	n := d.newNode()
-	n.name = d.str()
-	n.st.dev, n.st.ino = d.uint(), d.uint()
-	n.st.mtime, n.st.ctime = d.int(), d.int()
-	flags := d.byte()
-	n.racy, n.missing = flags&1 != 0, flags&2 != 0
-	n.err = d.str()
-	if nm := d.count(); nm > 0 {
-		n.matches = slabOf(&d.matches, nm)
-		for i := range n.matches {
-			m := &n.matches[i]
-			m.name = d.str()
-			m.pat = int32(d.uint())
-			m.depth = int32(d.uint())
-			m.typ = entType(d.byte())
-			m.beyond = d.byte() == 1
-			m.dev, m.ino = d.uint(), d.uint()
-		}
-	}
+	d.fields(n, up)
 	nc := d.count()
 	hooked := d.hook != nil && d.err == nil
 	var ctx any
@@ -410,9 +669,9 @@ func (d *decoder) node(depth int, parent any) *node {
 		ctx = d.hook.enter(n, depth, nc, parent)
 	}
 	if nc > 0 {
-		n.children = slabOf(&d.kids, nc)
-		for i := 0; i < nc && d.err == nil; i++ {
-			n.children[i] = d.node(depth+1, ctx)
+		n.children = take(d, &d.kids, nc)
+		for i := 0; i < len(n.children) && d.err == nil; i++ {
+			n.children[i] = d.node(depth+1, ctx, n.st)
 		}
 	}
 	if hooked {
@@ -424,31 +683,51 @@ func (d *decoder) node(depth int, parent any) *node {
 	return n
 }
 
-// cacheMAC authenticates a cache file's fixed header and its body.
-func cacheMAC(mac, head, body []byte) []byte {
-	h := statekey.New(mac, cacheDomain)
-	h.Write(head)
-	h.Write(body)
+// MAC domains of the index and of the tree.
+const (
+	indexDomain = cacheDomain + " index"
+	treeDomain  = cacheDomain + " tree"
+)
+
+// cacheMAC authenticates one part of a cache file and what it is bound
+// to (the fixed header for the index, the index's MAC for the tree).
+func cacheMAC(mac []byte, domain string, bound, part []byte) []byte {
+	h := statekey.New(mac, domain)
+	h.Write(bound)
+	h.Write(part)
 	return h.Sum(nil)
 }
 
 func encodeCache(key [32]byte, mac []byte, roots []string, trees []*node) []byte {
-	buf := make([]byte, headerLen, 1<<16)
-	copy(buf, cacheMagic)
-	binary.LittleEndian.PutUint32(buf[8:], cacheVersion)
-	copy(buf[12:], key[:])
-	buf = binary.AppendUvarint(buf, uint64(len(roots)))
+	var tot totals
+	body := make([]byte, 0, 1<<16)
+	body = binary.AppendUvarint(body, uint64(len(roots)))
 	for i, r := range roots {
-		buf = appendStr(buf, r)
+		body = appendStr(body, r)
 		if trees[i] == nil {
-			buf = append(buf, 0)
+			body = append(body, 0)
 			continue
 		}
-		buf = append(buf, 1)
-		buf = appendNode(buf, trees[i])
+		body = append(body, 1)
+		body = tot.appendNode(body, trees[i], 0, dirStat{})
 	}
-	copy(buf[44:], cacheMAC(mac, buf[:44], buf[headerLen:]))
+	index := tot.appendIndex(nil, roots, trees)
+	buf := make([]byte, headerLen, headerLen+len(index)+len(body))
+	copy(buf, cacheMagic)
+	binary.LittleEndian.PutUint32(buf[offVersion:], cacheVersion)
+	copy(buf[offKey:], key[:])
+	binary.LittleEndian.PutUint32(buf[offIndexLen:], uint32(len(index)))
+	buf = append(append(buf, index...), body...)
+	imac := cacheMAC(mac, indexDomain, buf[:offIndexMAC], index)
+	copy(buf[offIndexMAC:], imac)
+	copy(buf[offTreeMAC:], cacheMAC(mac, treeDomain, imac, body))
 	return buf
+}
+
+// totals counts what appendNode encodes, for the index.
+type totals struct {
+	nodes, kids, matches int
+	unclean              bool
 }
 
 func appendStr(b []byte, s string) []byte {
@@ -456,12 +735,17 @@ func appendStr(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-func appendNode(b []byte, n *node) []byte {
+// appendFields encodes a node's own fields and matches, below a parent
+// whose stamps are up (zero for a root): the device as its difference
+// from the parent's (usually none), mtime as its distance from the
+// parent's and ctime from mtime (usually small), so that a directory
+// takes about 15 bytes, not 33.
+func appendFields(b []byte, n *node, up dirStat) []byte {
 	b = appendStr(b, n.name)
-	b = binary.AppendUvarint(b, n.st.dev)
+	b = binary.AppendUvarint(b, n.st.dev^up.dev)
 	b = binary.AppendUvarint(b, n.st.ino)
-	b = binary.AppendVarint(b, n.st.mtime)
-	b = binary.AppendVarint(b, n.st.ctime)
+	b = binary.AppendVarint(b, n.st.mtime-up.mtime)
+	b = binary.AppendVarint(b, n.st.ctime-n.st.mtime)
 	var flags byte
 	if n.racy {
 		flags |= 1
@@ -470,31 +754,108 @@ func appendNode(b []byte, n *node) []byte {
 		flags |= 2
 	}
 	b = append(b, flags)
-	b = appendStr(b, n.err)
-	b = binary.AppendUvarint(b, uint64(len(n.matches)))
-	for _, m := range n.matches {
-		b = appendStr(b, m.name)
-		b = binary.AppendUvarint(b, uint64(m.pat))
-		b = binary.AppendUvarint(b, uint64(m.depth))
-		beyond := byte(0)
-		if m.beyond {
-			beyond = 1
-		}
-		b = append(b, byte(m.typ), beyond)
-		b = binary.AppendUvarint(b, m.dev)
-		b = binary.AppendUvarint(b, m.ino)
+	b = appendStr(b, n.errMsg())
+	b = binary.AppendUvarint(b, uint64(len(n.ms())))
+	for _, m := range n.ms() {
+		b = appendMatch(b, m, m.name)
 	}
-	kids := 0
+	return b
+}
+
+// appendMatch encodes m under name (its own, or a path to it).
+func appendMatch(b []byte, m nodeMatch, name string) []byte {
+	b = appendStr(b, name)
+	b = binary.AppendUvarint(b, uint64(m.pat))
+	b = binary.AppendUvarint(b, uint64(m.depth))
+	beyond := byte(0)
+	if m.beyond {
+		beyond = 1
+	}
+	b = append(b, byte(m.typ), beyond)
+	b = binary.AppendUvarint(b, m.dev)
+	return binary.AppendUvarint(b, m.ino)
+}
+
+// kids is how many children n keeps.
+func (n *node) kids() int {
+	k := 0
 	for _, c := range n.children {
 		if c != nil {
-			kids++
+			k++
 		}
 	}
+	return k
+}
+
+func (t *totals) appendNode(b []byte, n *node, depth int, up dirStat) []byte {
+	t.nodes++
+	t.matches += len(n.ms())
+	if depth > 0 && (n.racy || n.errMsg() != "" || n.missing) {
+		t.unclean = true
+	}
+	b = appendFields(b, n, up)
+	kids := n.kids()
+	t.kids += kids
 	b = binary.AppendUvarint(b, uint64(kids))
 	for _, c := range n.children {
 		if c != nil {
-			b = appendNode(b, c)
+			b = t.appendNode(b, c, depth+1, n.st)
 		}
+	}
+	return b
+}
+
+// appendIndex encodes the index of the trees appendNode encoded.
+func (t *totals) appendIndex(b []byte, roots []string, trees []*node) []byte {
+	b = binary.AppendUvarint(b, uint64(t.nodes))
+	b = binary.AppendUvarint(b, uint64(t.kids))
+	b = binary.AppendUvarint(b, uint64(t.matches))
+	clean := byte(1)
+	if t.unclean {
+		clean = 0
+	}
+	b = append(b, clean)
+	b = binary.AppendUvarint(b, uint64(len(roots)))
+	for i, r := range roots {
+		b = appendStr(b, r)
+		n := trees[i]
+		if n == nil {
+			b = append(b, 0)
+			continue
+		}
+		b = append(b, 1)
+		b = appendFields(b, n, dirStat{})
+		b = binary.AppendUvarint(b, uint64(n.kids()))
+		for _, c := range n.children {
+			if c != nil {
+				b = appendStr(b, c.name)
+			}
+		}
+		below, ndeep := 0, 0
+		var deep []byte
+		var rec func(c *node, rel string, depth int)
+		rec = func(c *node, rel string, depth int) {
+			if depth > 1 {
+				below++
+			}
+			for _, m := range c.ms() {
+				ndeep++
+				deep = appendMatch(deep, m, rel+"/"+m.name)
+			}
+			for _, k := range c.children {
+				if k != nil {
+					rec(k, rel+"/"+k.name, depth+1)
+				}
+			}
+		}
+		for _, c := range n.children {
+			if c != nil {
+				rec(c, c.name, 1)
+			}
+		}
+		b = binary.AppendUvarint(b, uint64(below))
+		b = binary.AppendUvarint(b, uint64(ndeep))
+		b = append(b, deep...)
 	}
 	return b
 }

@@ -60,7 +60,17 @@
 // Options.DeferRevalidation (a launch, which verifies the walk after
 // its mounts anyway) the cached directories are taken as unchanged and
 // Result.Verify's stats are the revalidation: one stat per directory per
-// launch instead of two. A
+// launch instead of two. Such a launch plans on the cache's index, which
+// the file holds ahead of the tree (the matches, and the walk roots'
+// own nodes with their children's names; a MAC of its own): the roots
+// are stat-ed, and listed again when their stamps moved, the matches
+// below them are taken as they are, and the tree is read, checked and
+// decoded on another goroutine while the sandbox is set up. Verify waits
+// for it; a tree that fails its MAC or its decoding fails Verify, and
+// the launch is refused and retried as one whose tree changed, so no
+// command runs on masks whose tree was not checked. From such an
+// expansion until just after its Verify the garbage collector is off
+// (gc.go). A
 // directory whose timestamps are too close to the scan's start is "racy"
 // and always re-listed, because a change in the same clock tick would not
 // move its mtime. ctime is compared because a sandboxed process can reset
@@ -71,15 +81,16 @@
 // such as $XDG_CACHE_HOME/polc (and must not pass one inside the project
 // or a temporary directory the profile makes writable). The file is written
 // atomically (temporary file, then rename), carries a format version, the
-// key and a SHA-256 checksum, and is used only when it is owned by the
+// key and two HMAC-SHA256 (index, tree), and is used only when it is owned by the
 // current user and not writable by group or others. A corrupt, foreign or
 // unreadable cache is a miss, never a result.
 //
 // # Where the time goes
 //
 // Everything here is bound by system calls, one or a few per directory
-// (on the 2-core machine it was measured on a system call costs 1 to 5
-// µs; the automaton's work per entry is a byte lookup or two). Per
+// (on the 2-core virtual machine it was measured on a system call costs
+// 1 to 5 µs, and the first touch of a 4 KiB page of fresh memory about
+// 13; the automaton's work per entry is a byte lookup or two). Per
 // directory:
 //
 //   - cold walk: openat, statx of the open directory (the snapshot's and
@@ -89,26 +100,43 @@
 //     system leaves d_type unknown, and a matched directory once for its
 //     identity); spread over the workers;
 //   - cache: encoding and writing it after a cold or changed walk (about
-//     33 bytes per directory, one HMAC-SHA256 over the file); decoding it
-//     on a warm run (one read, the MAC, one node per directory carved
-//     from slabs: about a tenth of the stats' time);
+//     19 bytes per directory); decoding it on a warm run (two small reads
+//     for the index, one for the tree, an HMAC-SHA256 over each, one node
+//     of 88 bytes per directory from one slab the kernel may back with
+//     huge pages);
 //   - warm revalidation: one statx by name relative to the open parent
 //     (directories with cached children are opened O_PATH instead), on
 //     several threads; deferred to Verify at launch;
-//   - Verify: the same statx per directory, on several threads; a
-//     directory whose stamps moved is stat-ed again by path and listed
-//     again (rare).
+//   - Verify: the same statx per directory, on several threads, as raw
+//     system calls; a directory whose stamps moved is stat-ed again by
+//     path and listed again (rare).
 //
 // So a cold launch costs about six system calls per directory and a warm
-// one about one, plus the decoding; the floor under a warm launch is one
-// stat per cached directory, which bench/scale.sh measures beside it (on
-// 1,000,000 files in 101,112 directories a warm launch took 1.3x one
-// single-threaded pass of statx over them). Outside this package a launch
-// adds the process's start, the plan (an lstat per mask) and a mount per
-// mask (bwrap's, or polc's mask stage above bwrap.MaxDirectMasks): with
-// many matches that is what weighs most (200,000 files with 1,200 .env
-// matches: the walk's part of a warm launch is about a sixth).
-// The memory is one node per directory (about 120 bytes), shared by the
-// cache and the snapshot, and the cache file's bytes, which the decoded
-// names point into.
+// one one. A warm launch on 1,000,000 files (101,112 directories, 1,111
+// of them with cached children; 483 .env matches, so polc's mask stage
+// mounts them) took about 250 ms on 2 cores, in ms since polc started:
+//
+//	  0- 25  process start, command line, compile (outside this package)
+//	 25- 30  the plan up to the deny globs
+//	 30- 31  the cache's header and index (30 KB) read and checked, the
+//	         root stat-ed (and listed again: a launch's mount points in
+//	         the project root move its stamps)
+//	 31- 40  the plan's masks (an lstat each), bwrap started; meanwhile
+//	         the tree (1.9 MB) is read, checked and decoded into 9 MB of
+//	         nodes on huge pages (about 10 ms; on 4 KiB pages the first
+//	         touch of that memory alone took 30 to 50 ms)
+//	 40- 80  bwrap's setup, the mask stage's start and its 483 mounts
+//	 80-240  Verify: 101,112 statx (and 1,111 opens) on 2 threads, about
+//	         1.5 µs of wall time each (one thread takes 260 to 300 ms),
+//	         beside which the shim checks each mask (two lstat)
+//	240-255  the command, exit
+//
+// The stats after the mounts are the floor: bench/scale.sh measures one
+// single-threaded pass of statx over the directories beside the launch
+// (by path, which costs more than relative to an open parent). Outside
+// them a launch is its fixed costs: the process's start (twice, with
+// the mask stage), bwrap's setup and a mount per mask.
+// The memory is one node per directory, shared by the cache and the
+// snapshot, and the tree's bytes, which the decoded names point into
+// (26 MiB peak for the launch above).
 package globwalk

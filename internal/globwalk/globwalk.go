@@ -54,6 +54,10 @@ type Options struct {
 	// the process defers; a later one of the same cache (the retry)
 	// revalidates first and rewrites the cache, so the retry plans on
 	// the tree as it is. Stats.Deferred says whether it deferred.
+	// A deferred expansion from a clean cache returns the index's
+	// matches before the tree is decoded (Verify waits for it, and
+	// fails when it is not the index's), and holds the garbage
+	// collector off until just after Verify (see the package doc).
 	DeferRevalidation bool
 }
 
@@ -188,7 +192,7 @@ func Expand(patterns []Pattern, opts Options) (*Result, error) {
 		trees = w.walkTrees(nil)
 	}
 	if opts.Snapshot {
-		res.snap = &snapshot{c: c, opts: opts, trees: trees, flag: w.revalidateFlag}
+		res.snap = &snapshot{c: c, opts: opts, trees: trees, flag: w.revalidateFlag, pending: w.treeReady, releaseGC: w.releaseGC}
 	}
 	w.finish()
 	res.Stats.Elapsed = time.Since(start)

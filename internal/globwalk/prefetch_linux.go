@@ -156,7 +156,7 @@ func (p *prefetcher) open(parent int, name string, n *node, follow bool) int {
 	var fd int
 	var err error
 	for {
-		fd, err = p.syscall(unix.SYS_OPENAT, parent, name, flags, 0, nil)
+		fd, err = p.rawSyscall(unix.SYS_OPENAT, parent, name, flags, 0, nil)
 		if err != unix.EINTR {
 			break
 		}
@@ -166,7 +166,7 @@ func (p *prefetcher) open(parent int, name string, n *node, follow bool) int {
 		return -1
 	}
 	var sx unix.Statx_t
-	if _, err := p.syscall(unix.SYS_STATX, fd, "", unix.AT_EMPTY_PATH, statxMask, unsafe.Pointer(&sx)); err != nil {
+	if _, err := p.rawSyscall(unix.SYS_STATX, fd, "", unix.AT_EMPTY_PATH, statxMask, unsafe.Pointer(&sx)); err != nil {
 		unix.Close(fd)
 		return -1
 	}
@@ -182,7 +182,7 @@ func (p *prefetcher) open(parent int, name string, n *node, follow bool) int {
 // stat stats directory name under parent without following a symlink.
 func (p *prefetcher) stat(parent int, name string) (dirStat, error) {
 	var sx unix.Statx_t
-	if _, err := p.syscall(unix.SYS_STATX, parent, name, unix.AT_SYMLINK_NOFOLLOW, statxMask, unsafe.Pointer(&sx)); err != nil {
+	if _, err := p.rawSyscall(unix.SYS_STATX, parent, name, unix.AT_SYMLINK_NOFOLLOW, statxMask, unsafe.Pointer(&sx)); err != nil {
 		return dirStat{}, err
 	}
 	return checkDir(&sx)
@@ -203,9 +203,15 @@ func statTrees(roots []string, trees []*node) {
 	var replay func(n *node, depth int, parent any)
 	replay = func(n *node, depth int, parent any) {
 		ctx := s.enter(n, depth, len(n.children), parent)
-		for _, c := range n.children {
-			if c != nil {
-				replay(c, depth+1, ctx)
+		if ctx != nil {
+			// n is open here: its children are opened here too or
+			// handed out. Below a node handed out (or one that could
+			// not be opened) the hook has nothing to do, and this
+			// goroutine would only take a core from the workers.
+			for _, c := range n.children {
+				if c != nil {
+					replay(c, depth+1, ctx)
+				}
 			}
 		}
 		s.leave(n, depth, parent, ctx, true)

@@ -157,7 +157,7 @@ func TestPrefetchClosesDescriptors(t *testing.T) {
 	must(t, err)
 	for cut := headerLen + 1; cut < len(good); cut += max(1, (len(good)-headerLen)/37) {
 		data := append([]byte(nil), good[:cut]...)
-		copy(data[44:76], cacheMAC(testKey, data[:44], data[headerLen:]))
+		resign(data)
 		w := newWalker(c, opts, &Result{})
 		hook, wait := w.startPrefetch()
 		trees, err := decodeCache(data, key, testKey, c.roots, hook)

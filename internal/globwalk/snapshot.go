@@ -5,6 +5,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 )
 
 // A walk is not atomic: a directory renamed while it is listed can be
@@ -35,14 +36,20 @@ type snapshot struct {
 	// cache.go), drift the directories Verify listed again to no effect.
 	flag  string
 	drift int
+	// pending, when set, waits for trees (indexed.go): they are not
+	// there, or not verified, until it returns nil.
+	pending func() error
+	// releaseGC, when set, ends the expansion's hold on the collector
+	// (gc.go), gcResumeDelay after Verify.
+	releaseGC func()
 }
 
 // names returns the names that mattered in n (its matches and the
 // subdirectories walked into), sorted and without repeats (a matched
 // directory may be walked into too).
 func (n *node) names() []string {
-	names := make([]string, 0, len(n.matches)+len(n.children))
-	for _, m := range n.matches {
+	names := make([]string, 0, len(n.ms())+len(n.children))
+	for _, m := range n.ms() {
 		names = append(names, m.name)
 	}
 	for _, c := range n.children {
@@ -85,7 +92,9 @@ func (e *ChangeError) Error() string { return e.Path + ": " + e.Why }
 // the tree's (files created since excepted). ignore, when set, names
 // paths whose appearance or disappearance does not count (mount points
 // the caller made itself). It needs Options.Snapshot; the error is a
-// *ChangeError.
+// *ChangeError, but for a walk planned on the cache's index whose tree
+// failed its MAC or its decoding (Verify waits for that tree first):
+// then every Verify of the Result fails, with another error.
 //
 // The stats run on every core, as a warm walk's do (statTrees: each
 // directory looked up relative to its open parent); the rare directory
@@ -96,6 +105,16 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 	s := r.snap
 	if s == nil {
 		return fmt.Errorf("globwalk: Verify needs Options.Snapshot")
+	}
+	if s.releaseGC != nil {
+		defer func() { time.AfterFunc(gcResumeDelay, s.releaseGC) }()
+	}
+	if s.pending != nil {
+		// Kept on failure: every later Verify fails too.
+		if err := s.pending(); err != nil {
+			return fmt.Errorf("globwalk: the glob cache's tree: %v", err)
+		}
+		s.pending = nil
 	}
 	statTrees(s.c.roots, s.trees)
 	var err error
@@ -131,7 +150,7 @@ func (s *snapshot) check(root int, n *node, buf []byte, isRoot bool, ignore func
 	pre := n.pre
 	n.pre = preNone
 	var err error
-	if n.err == "" && (pre != preSame || n.racy) {
+	if n.errMsg() == "" && (pre != preSame || n.racy) {
 		err = s.checkDir(root, n, string(buf), isRoot, ignore)
 	}
 	l := len(buf)

@@ -132,6 +132,12 @@ type walker struct {
 	// revalidateFlag is the flag file Verify leaves when a deferred
 	// walk's cache has drifted (cache.go).
 	revalidateFlag string
+	// treeReady waits for the tree behind an expansion from the cache's
+	// index (indexed.go); nil when the tree is there.
+	treeReady func() error
+	// releaseGC ends a deferred expansion's hold on the collector
+	// (gc.go), in Verify.
+	releaseGC func()
 }
 
 type pendingChild struct {
@@ -143,11 +149,13 @@ type pendingChild struct {
 type node struct {
 	name     string
 	st       dirStat
-	err      string
-	matches  []nodeMatch
 	children []*node
-	racy     bool
-	missing  bool // a walk root that did not exist
+	// x holds the rare fields (nil: no match, no error), so that a
+	// node is 88 bytes, not 120: a warm launch decodes one per cached
+	// directory into fresh memory.
+	x       *nodeExtra
+	racy    bool
+	missing bool // a walk root that did not exist
 
 	// pre is set by prefetch for a warm run, not stored: the outcome of
 	// the directory's stat taken ahead of time, in parallel. Only the
@@ -176,6 +184,37 @@ func (n *node) setPre(st dirStat, err error) {
 	default:
 		n.pre = preSame
 	}
+}
+
+// nodeExtra is what few directories have: matches, or the error that
+// kept the walk from listing them.
+type nodeExtra struct {
+	err     string
+	matches []nodeMatch
+}
+
+// errMsg is the error that kept the walk from listing n ("" if none).
+func (n *node) errMsg() string {
+	if n.x == nil {
+		return ""
+	}
+	return n.x.err
+}
+
+// ms are n's matches.
+func (n *node) ms() []nodeMatch {
+	if n.x == nil {
+		return nil
+	}
+	return n.x.matches
+}
+
+// extra is n.x, made when missing.
+func (n *node) extra() *nodeExtra {
+	if n.x == nil {
+		n.x = &nodeExtra{}
+	}
+	return n.x
 }
 
 type nodeMatch struct {
@@ -496,7 +535,8 @@ func (w *walker) record(dir, name string, depth int, typ entType, n *node, l *li
 			w.res.Matches = append(w.res.Matches, m)
 		}
 		if n != nil {
-			n.matches = append(n.matches, nodeMatch{name: m.Path[len(m.Path)-len(name):], pat: p, depth: int32(rel), typ: typ, beyond: beyond, dev: dev, ino: ino})
+			x := n.extra()
+			x.matches = append(x.matches, nodeMatch{name: m.Path[len(m.Path)-len(name):], pat: p, depth: int32(rel), typ: typ, beyond: beyond, dev: dev, ino: ino})
 		}
 	}
 }
@@ -592,7 +632,7 @@ func (w *walker) visit(parent dirHandle, path string, setID int32, depth int, ol
 	if w.caching {
 		// A directory cached racy that is settled now is worth saving:
 		// it is then reused, not listed again at every launch.
-		if old != nil && old.err == "" && (!old.racy || n.racy) && sameListing(old, n, kids) {
+		if old != nil && old.errMsg() == "" && (!old.racy || n.racy) && sameListing(old, n, kids) {
 			w.drift++
 		} else {
 			w.changed = true
@@ -659,9 +699,9 @@ func (w *walker) scanError(path string, err error, n, old *node) {
 	msg := errText(err)
 	w.res.Errors = append(w.res.Errors, ScanError{Path: path, Err: msg})
 	if n != nil {
-		n.err = msg
+		n.extra().err = msg
 	}
-	if n == nil || old == nil || old.err != n.err || old.st != n.st {
+	if n == nil || old == nil || old.errMsg() != n.errMsg() || old.st != n.st {
 		w.changed = true
 	}
 }
@@ -673,11 +713,11 @@ func (w *walker) scanError(path string, err error, n, old *node) {
 // the cache need not be rewritten for it: it is merely listed again
 // next time (see maxDrift).
 func sameListing(old, n *node, kids []pendingChild) bool {
-	if len(old.matches) != len(n.matches) || len(old.children) != len(kids) {
+	if len(old.ms()) != len(n.ms()) || len(old.children) != len(kids) {
 		return false
 	}
-	for _, m := range n.matches {
-		if !slices.Contains(old.matches, m) {
+	for _, m := range n.ms() {
+		if !slices.Contains(old.ms(), m) {
 			return false
 		}
 	}
@@ -760,12 +800,12 @@ func (w *walker) revalidateAt(parent dirHandle, buf []byte, setID int32, depth i
 		w.changed = true
 		return w.visit(parent, string(buf), setID, depth, nil, isRoot)
 	}
-	if pre != preSame || old.racy || old.err != "" {
+	if pre != preSame || old.racy || old.errMsg() != "" {
 		return w.visit(parent, string(buf), setID, depth, old, isRoot)
 	}
 	w.res.Stats.DirsReused++
 	n := len(buf)
-	for _, m := range old.matches {
+	for _, m := range old.ms() {
 		buf = appendName(buf[:n], m.name)
 		mm := Match{Path: string(buf), Pattern: int(m.pat), Depth: int(m.depth), IsDir: m.typ == typDir, IsSymlink: m.typ == typLink, Dev: m.dev, Ino: m.ino}
 		if m.beyond {
