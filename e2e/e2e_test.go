@@ -267,6 +267,10 @@ func tenThousandMasks(t *testing.T, u conformance.User) {
 r=$(find . -name '*.env' -type f -readable | wc -l)
 echo "total=$n readable=$r"
 cat d042/f042.env >/dev/null 2>&1 && echo LEAK
+chmod 644 d042/f042.env 2>/dev/null && echo CHMOD
+(echo x >d042/f042.env) 2>/dev/null && echo WROTE
+ls -a /dev | grep -q polc && echo SOURCE
+grep -q ' /dev/.polc' /proc/self/mountinfo && echo SOURCEMOUNT
 cat ok.txt
 `
 	r := polcExecAs(t, u, "", w, "workspace", script, "/bin/sh", "-s")
@@ -275,6 +279,13 @@ cat ok.txt
 	}
 	if !strings.Contains(r.stdout, "total=10000 readable=0") || strings.Contains(r.stdout, "LEAK") || !strings.Contains(r.stdout, "fine") {
 		t.Fatalf("masks not all applied:\n%s\n%s", r.stdout, r.stderr)
+	}
+	// A mask the command could chmod or write would not be one, and the
+	// file the masks are bound from is gone before the command starts.
+	for _, attack := range []string{"CHMOD", "WROTE", "SOURCE", "SOURCEMOUNT"} {
+		if strings.Contains(r.stdout, attack) {
+			t.Errorf("the command could %s:\n%s", attack, r.stdout)
+		}
 	}
 }
 

@@ -25,9 +25,18 @@ func init() {
 	}
 }
 
-// maskSource is the empty mode-000 file bound over denied files. It lives
-// in the sandbox's own /dev tmpfs and is unlinked before the command runs.
-const maskSource = "/dev/.polc-mask"
+// maskSourceDir is where the stage mounts, while it masks, a small
+// tmpfs holding maskSource: the one empty mode-000 file bound over
+// denied files. The tmpfs is read-only, nosuid, nodev and noexec by the
+// time anything is bound from it, and a bind mount takes its source
+// mount's flags: each file mask is one mount call. It lives in the
+// sandbox's own /dev tmpfs and is unmounted and removed before the
+// command runs (the masks stay: a bind mount does not depend on the
+// mount it was made from).
+const (
+	maskSourceDir = "/dev/.polc-mask"
+	maskSource    = maskSourceDir + "/empty"
+)
 
 // Main is the mask stage. It never returns: it exits with the
 // command's status (128+N when a signal N killed it), 125 with a message
@@ -156,50 +165,74 @@ func Main() {
 }
 
 // applyMasks hides denied files and deny-glob matches with direct mount
-// calls: an empty mode-000 file bound read-only over a file, an empty
-// mode-000 tmpfs remounted read-only over a directory.
+// calls, one a mask: an empty mode-000 file bound over a file from a
+// read-only mount (the mask is read-only, nosuid, nodev and noexec as
+// that mount is), an empty mode-000 tmpfs mounted read-only over a
+// directory. A path gone since the scan has nothing left to hide.
 func applyMasks(masks []Mask) error {
 	if len(masks) == 0 {
 		return nil
 	}
-	const ro = unix.MS_REMOUNT | unix.MS_BIND | unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	haveSource := false
+	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	haveSource, bound := false, ""
 	defer func() {
 		if haveSource {
-			os.Remove(maskSource)
+			unix.Unmount(maskSourceDir, unix.MNT_DETACH)
+			os.Remove(maskSourceDir)
 		}
 	}()
 	for _, m := range masks {
-		var st unix.Stat_t
-		if err := unix.Lstat(m.Path, &st); err != nil {
-			if err == unix.ENOENT {
-				continue // gone since the scan: nothing left to hide
-			}
-			return fmt.Errorf("masking %s: %v", m.Path, err)
-		}
+		var err error
 		if m.Dir {
-			if err := unix.Mount("tmpfs", m.Path, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=000,size=4k"); err != nil {
-				return fmt.Errorf("masking directory %s: %v", m.Path, err)
-			}
+			err = unix.Mount("tmpfs", m.Path, "tmpfs", flags|unix.MS_RDONLY, "mode=000,size=4k")
 		} else {
 			if !haveSource {
-				f, err := os.OpenFile(maskSource, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0)
-				if err != nil {
-					return fmt.Errorf("creating the mask file: %v", err)
-				}
-				f.Close()
-				if err := os.Chmod(maskSource, 0); err != nil {
-					return fmt.Errorf("creating the mask file: %v", err)
+				if err := makeMaskSource(); err != nil {
+					return err
 				}
 				haveSource = true
 			}
-			if err := unix.Mount(maskSource, m.Path, "", unix.MS_BIND, ""); err != nil {
-				return fmt.Errorf("masking %s: %v", m.Path, err)
-			}
+			err = unix.Mount(maskSource, m.Path, "", unix.MS_BIND, "")
 		}
-		if err := unix.Mount("", m.Path, "", ro, ""); err != nil {
-			return fmt.Errorf("making the mask on %s read-only: %v", m.Path, err)
+		if err == unix.ENOENT {
+			continue // gone since the scan: nothing left to hide
 		}
+		if err != nil {
+			return fmt.Errorf("masking %s: %v", m.Path, err)
+		}
+		if !m.Dir && bound == "" {
+			bound = m.Path
+		}
+	}
+	if bound != "" {
+		// What was bound must have kept the source's flags (one tells:
+		// every file mask is a bind of the same mount): a mask the
+		// command could chmod or write would not be a mask.
+		var st unix.Statfs_t
+		if err := unix.Statfs(bound, &st); err != nil || st.Flags&unix.ST_RDONLY == 0 {
+			return fmt.Errorf("the mask on %s is not read-only (%v)", bound, err)
+		}
+	}
+	return nil
+}
+
+// makeMaskSource mounts the tmpfs at maskSourceDir, creates maskSource
+// in it with mode 000, and makes the mount read-only.
+func makeMaskSource() error {
+	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	if err := os.Mkdir(maskSourceDir, 0o700); err != nil {
+		return fmt.Errorf("creating the mask file: %v", err)
+	}
+	if err := unix.Mount("tmpfs", maskSourceDir, "tmpfs", flags, "mode=700,size=4k"); err != nil {
+		return fmt.Errorf("creating the mask file: %v", err)
+	}
+	fd, err := unix.Open(maskSource, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("creating the mask file: %v", err)
+	}
+	unix.Close(fd)
+	if err := unix.Mount("", maskSourceDir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|flags, ""); err != nil {
+		return fmt.Errorf("making the mask file read-only: %v", err)
 	}
 	return nil
 }
