@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -877,8 +878,39 @@ func saveCache(dir, file string, key [32]byte, mac []byte, roots []string, trees
 	}
 	if werr != nil {
 		os.Remove(tmp.Name())
+		return werr
 	}
-	return werr
+	sweepOldVersions(dir)
+	return nil
+}
+
+// sweepOldVersions removes the caches an older or newer polc wrote in
+// dir: their key names the format version, so this polc would never read
+// them again, and each holds a whole tree (megabytes on a large
+// project). It runs when a cache is saved, which a warm launch does not
+// do. A file without the cache's magic is not polc's and stays.
+func sweepOldVersions(dir string) {
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, n := range names {
+		name := n.Name()
+		if !n.Type().IsRegular() || !strings.HasPrefix(name, "globwalk-") || !strings.HasSuffix(name, ".cache") {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		f, err := os.OpenFile(p, os.O_RDONLY|syscallNoFollow, 0)
+		if err != nil {
+			continue
+		}
+		var head [offVersion + 4]byte
+		_, err = io.ReadFull(f, head[:])
+		f.Close()
+		if err == nil && bytes.Equal(head[:offVersion], cacheMagic) && binary.LittleEndian.Uint32(head[offVersion:]) != cacheVersion {
+			os.Remove(p)
+		}
+	}
 }
 
 // cacheDirReal creates the cache directory if needed and returns its

@@ -323,3 +323,40 @@ func TestCacheWideDirectoryListedAgain(t *testing.T) {
 	}
 	checkAgainstOracle(t, pats, false, res)
 }
+
+// TestCacheSweepsOtherVersions: saving a cache removes the caches of
+// other format versions (their names are keyed by the version, so they
+// would stay forever) and nothing else: not this version's caches of
+// other walks, not a file that is not a cache.
+func TestCacheSweepsOtherVersions(t *testing.T) {
+	_, cache, pats := cacheWorld(t)
+	must(t, os.MkdirAll(cache, 0o700))
+	header := func(version uint32) []byte {
+		b := append([]byte(nil), cacheMagic...)
+		return binary.LittleEndian.AppendUint32(b, version)
+	}
+	files := map[string][]byte{
+		"globwalk-00000000000000000000000000000002.cache": append(header(cacheVersion-1), make([]byte, 64)...),
+		"globwalk-00000000000000000000000000000009.cache": append(header(cacheVersion+1), make([]byte, 64)...),
+		"globwalk-0000000000000000000000000000000c.cache": append(header(cacheVersion), make([]byte, 64)...),
+		"globwalk-0000000000000000000000000000000d.cache": []byte("not a cache at all"),
+		"notes.txt": header(cacheVersion - 1),
+	}
+	for name, data := range files {
+		must(t, os.WriteFile(filepath.Join(cache, name), data, 0o600))
+	}
+	opts := Options{CacheDir: cache, CacheKey: testKey}
+	if res := expandT(t, pats, opts); res.Stats.Cache != CacheMiss || res.Stats.CacheNote != "" {
+		t.Fatalf("cache %q (%s), want a miss, saved", res.Stats.Cache, res.Stats.CacheNote)
+	}
+	for name := range files {
+		_, err := os.Stat(filepath.Join(cache, name))
+		gone := os.IsNotExist(err)
+		if want := name == "globwalk-00000000000000000000000000000002.cache" || name == "globwalk-00000000000000000000000000000009.cache"; gone != want {
+			t.Errorf("%s: removed %v, want %v", name, gone, want)
+		}
+	}
+	if res := expandT(t, pats, opts); res.Stats.Cache != CacheHit {
+		t.Errorf("the cache just saved: %q, want a hit", res.Stats.Cache)
+	}
+}
