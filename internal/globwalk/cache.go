@@ -884,11 +884,12 @@ func saveCache(dir, file string, key [32]byte, mac []byte, roots []string, trees
 	return nil
 }
 
-// sweepOldVersions removes the caches an older or newer polc wrote in
-// dir: their key names the format version, so this polc would never read
-// them again, and each holds a whole tree (megabytes on a large
-// project). It runs when a cache is saved, which a warm launch does not
-// do. A file without the cache's magic is not polc's and stays.
+// sweepOldVersions removes the caches an older polc wrote in dir: their
+// key names the format version, so no polc from this one on reads them
+// again, and each holds a whole tree (megabytes on a large project). A
+// newer polc's stay (the user may run both). It runs when a cache is
+// saved, which a warm launch does not do. A file without the cache's
+// magic is not polc's and stays.
 func sweepOldVersions(dir string) {
 	names, err := os.ReadDir(dir)
 	if err != nil {
@@ -907,7 +908,7 @@ func sweepOldVersions(dir string) {
 		var head [offVersion + 4]byte
 		_, err = io.ReadFull(f, head[:])
 		f.Close()
-		if err == nil && bytes.Equal(head[:offVersion], cacheMagic) && binary.LittleEndian.Uint32(head[offVersion:]) != cacheVersion {
+		if err == nil && bytes.Equal(head[:offVersion], cacheMagic) && binary.LittleEndian.Uint32(head[offVersion:]) < cacheVersion {
 			os.Remove(p)
 		}
 	}
