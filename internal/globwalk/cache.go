@@ -209,22 +209,6 @@ func (trustCached) enter(n *node, depth, nkids int, parent any) any {
 
 func (trustCached) leave(*node, int, any, any, bool) {}
 
-// loadCache reads, checks and decodes a cache file, index then tree;
-// hook, when not nil, sees each node of the tree as it is decoded (see
-// decodeHook).
-func loadCache(file string, key [32]byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
-	r, err := openCache(file)
-	if err != nil {
-		return nil, err
-	}
-	defer r.close()
-	idx, err := r.index(key, mac, roots)
-	if err != nil {
-		return nil, err
-	}
-	return r.tree(idx, mac, roots, hook)
-}
-
 // cacheReader reads one cache file: its header and index first, the
 // tree when it is needed (a deferred launch plans on the index while
 // the tree is read and decoded on another goroutine). Each goes into a
@@ -357,15 +341,6 @@ type decodeHook interface {
 	leave(n *node, depth int, parent, ctx any, ok bool)
 }
 
-// decodeCache decodes a whole cache file: its index, then its tree.
-func decodeCache(data []byte, key [32]byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
-	idx, err := decodeIndex(data, key, mac, roots)
-	if err != nil {
-		return nil, err
-	}
-	return decodeTree(idx, data[idx.treeAt:], mac, roots, hook)
-}
-
 // cacheIndex is a cache file's index, checked and decoded; tree is the
 // rest of the file, not yet checked.
 type cacheIndex struct {
@@ -393,16 +368,26 @@ type indexRoot struct {
 	deep []nodeMatch
 }
 
+// fileVersion is the format version in a cache file's first bytes, and
+// false when they do not start with the magic.
+func fileVersion(head []byte) (uint32, bool) {
+	if len(head) < offKey || !bytes.Equal(head[:offVersion], cacheMagic) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(head[offVersion:]), true
+}
+
 // decodeIndex checks a cache file's header and index, and decodes the
 // index; data is the file, or as much of it as holds the index.
 func decodeIndex(data []byte, key [32]byte, mac []byte, roots []string) (*cacheIndex, error) {
 	if len(data) > maxCacheFile {
 		return nil, errors.New("too large")
 	}
-	if len(data) < headerLen || !bytes.Equal(data[:offVersion], cacheMagic) {
+	v, ok := fileVersion(data)
+	if !ok || len(data) < headerLen {
 		return nil, errors.New("not a globwalk cache")
 	}
-	if v := binary.LittleEndian.Uint32(data[offVersion:]); v != cacheVersion {
+	if v != cacheVersion {
 		return nil, fmt.Errorf("format version %d, want %d", v, cacheVersion)
 	}
 	if !bytes.Equal(data[offKey:offIndexLen], key[:]) {
@@ -901,14 +886,14 @@ func sweepOldVersions(dir string) {
 			continue
 		}
 		p := filepath.Join(dir, name)
-		f, err := os.OpenFile(p, os.O_RDONLY|syscallNoFollow, 0)
+		f, err := openNoFollow(p)
 		if err != nil {
 			continue
 		}
-		var head [offVersion + 4]byte
+		var head [offKey]byte
 		_, err = io.ReadFull(f, head[:])
 		f.Close()
-		if err == nil && bytes.Equal(head[:offVersion], cacheMagic) && binary.LittleEndian.Uint32(head[offVersion:]) < cacheVersion {
+		if v, ok := fileVersion(head[:]); err == nil && ok && v < cacheVersion {
 			os.Remove(p)
 		}
 	}

@@ -360,3 +360,32 @@ func TestCacheSweepsOldVersions(t *testing.T) {
 		t.Errorf("the cache just saved: %q, want a hit", res.Stats.Cache)
 	}
 }
+
+// The whole-file readers below serve the tests: a launch reads the
+// index and the tree apart (cacheReader), the tree maybe on another
+// goroutine (expandIndexed).
+
+// loadCache reads, checks and decodes a cache file, index then tree;
+// hook, when not nil, sees each node of the tree as it is decoded (see
+// decodeHook).
+func loadCache(file string, key [32]byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
+	r, err := openCache(file)
+	if err != nil {
+		return nil, err
+	}
+	defer r.close()
+	idx, err := r.index(key, mac, roots)
+	if err != nil {
+		return nil, err
+	}
+	return r.tree(idx, mac, roots, hook)
+}
+
+// decodeCache decodes a whole cache file: its index, then its tree.
+func decodeCache(data []byte, key [32]byte, mac []byte, roots []string, hook decodeHook) ([]*node, error) {
+	idx, err := decodeIndex(data, key, mac, roots)
+	if err != nil {
+		return nil, err
+	}
+	return decodeTree(idx, data[idx.treeAt:], mac, roots, hook)
+}

@@ -7,8 +7,8 @@ import (
 )
 
 // adviseHuge asks the kernel to back the whole 2 MiB pages within
-// [p, p+n) (memory the caller owns) with transparent huge pages where its policy is "madvise"
-// (the default of many distributions). A warm launch decodes its cache
+// [p, p+n) (memory the caller owns) with transparent huge pages where
+// its policy is "madvise" (the default of many distributions). A warm launch decodes its cache
 // into fresh memory, and on a virtual machine a first touch of a 4 KiB
 // page costs some 10 µs: 16 MiB of them took longer than the decoding
 // itself. The advice changes no byte; an error (no THP) is ignored.

@@ -43,12 +43,7 @@ func (w *walker) expandIndexed(r *cacheReader, idx *cacheIndex, mac []byte) []*n
 		}
 		res.Stats.DirsReused += r.below
 		for _, m := range r.deep {
-			mm := Match{Path: joinPath(c.roots[i], m.name), Pattern: int(m.pat), Depth: int(m.depth), IsDir: m.typ == typDir, IsSymlink: m.typ == typLink, Dev: m.dev, Ino: m.ino}
-			if m.beyond {
-				res.BeyondCap = append(res.BeyondCap, mm)
-			} else {
-				res.Matches = append(res.Matches, mm)
-			}
+			res.addCached(m, joinPath(c.roots[i], m.name))
 		}
 	}
 	res.Stats.Cache = CacheHit

@@ -217,6 +217,17 @@ func (n *node) extra() *nodeExtra {
 	return n.x
 }
 
+// addCached adds m, a match the cache kept, found at path: to
+// BeyondCap when it lies past its glob's scan depth, else to Matches.
+func (r *Result) addCached(m nodeMatch, path string) {
+	mm := Match{Path: path, Pattern: int(m.pat), Depth: int(m.depth), IsDir: m.typ == typDir, IsSymlink: m.typ == typLink, Dev: m.dev, Ino: m.ino}
+	if m.beyond {
+		r.BeyondCap = append(r.BeyondCap, mm)
+	} else {
+		r.Matches = append(r.Matches, mm)
+	}
+}
+
 type nodeMatch struct {
 	name     string
 	pat      int32
@@ -807,12 +818,7 @@ func (w *walker) revalidateAt(parent dirHandle, buf []byte, setID int32, depth i
 	n := len(buf)
 	for _, m := range old.ms() {
 		buf = appendName(buf[:n], m.name)
-		mm := Match{Path: string(buf), Pattern: int(m.pat), Depth: int(m.depth), IsDir: m.typ == typDir, IsSymlink: m.typ == typLink, Dev: m.dev, Ino: m.ino}
-		if m.beyond {
-			w.res.BeyondCap = append(w.res.BeyondCap, mm)
-		} else {
-			w.res.Matches = append(w.res.Matches, mm)
-		}
+		w.res.addCached(m, string(buf))
 	}
 	kept := old.children[:0]
 	for _, c := range old.children {

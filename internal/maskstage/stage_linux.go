@@ -38,6 +38,10 @@ const (
 	maskSource    = maskSourceDir + "/empty"
 )
 
+// maskFlags are every mask's mount flags (with MS_RDONLY): nothing on a
+// mask can be set-id, a device or executed.
+const maskFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+
 // Main is the mask stage. It never returns: it exits with the
 // command's status (128+N when a signal N killed it), 125 with a message
 // on its status descriptor when it could not make the sandbox, or 126
@@ -173,7 +177,6 @@ func applyMasks(masks []Mask) error {
 	if len(masks) == 0 {
 		return nil
 	}
-	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	haveSource, bound := false, ""
 	defer func() {
 		if haveSource {
@@ -184,7 +187,7 @@ func applyMasks(masks []Mask) error {
 	for _, m := range masks {
 		var err error
 		if m.Dir {
-			err = unix.Mount("tmpfs", m.Path, "tmpfs", flags|unix.MS_RDONLY, "mode=000,size=4k")
+			err = unix.Mount("tmpfs", m.Path, "tmpfs", maskFlags|unix.MS_RDONLY, "mode=000,size=4k")
 		} else {
 			if !haveSource {
 				if err := makeMaskSource(); err != nil {
@@ -219,11 +222,10 @@ func applyMasks(masks []Mask) error {
 // makeMaskSource mounts the tmpfs at maskSourceDir, creates maskSource
 // in it with mode 000, and makes the mount read-only.
 func makeMaskSource() error {
-	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	if err := os.Mkdir(maskSourceDir, 0o700); err != nil {
 		return fmt.Errorf("creating the mask file: %v", err)
 	}
-	if err := unix.Mount("tmpfs", maskSourceDir, "tmpfs", flags, "mode=700,size=4k"); err != nil {
+	if err := unix.Mount("tmpfs", maskSourceDir, "tmpfs", maskFlags, "mode=700,size=4k"); err != nil {
 		return fmt.Errorf("creating the mask file: %v", err)
 	}
 	fd, err := unix.Open(maskSource, unix.O_CREAT|unix.O_EXCL|unix.O_WRONLY|unix.O_CLOEXEC, 0)
@@ -231,7 +233,7 @@ func makeMaskSource() error {
 		return fmt.Errorf("creating the mask file: %v", err)
 	}
 	unix.Close(fd)
-	if err := unix.Mount("", maskSourceDir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|flags, ""); err != nil {
+	if err := unix.Mount("", maskSourceDir, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|maskFlags, ""); err != nil {
 		return fmt.Errorf("making the mask file read-only: %v", err)
 	}
 	return nil
