@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,8 +20,10 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/diag"
+	"polc/internal/hugetext"
 	"polc/internal/maskstage"
 	"polc/internal/sockexec"
+	"polc/ir"
 )
 
 // One launch under bubblewrap, in two steps: prepare builds bwrap's
@@ -88,6 +92,11 @@ type bwrapLaunch struct {
 	started time.Time // when the launch was prepared
 	stage   bool
 	debug   io.Writer
+	// prime starts hugetext.Prime once the command runs; primed
+	// carries its report.
+	prime   sync.Once
+	priming bool
+	primed  chan string
 }
 
 // close releases every descriptor polc still holds.
@@ -346,6 +355,7 @@ func (b *bwrapLaunch) supervise() (int, error) {
 	if err != nil {
 		return 0, failf(diag.LinuxSandboxSetup, "starting %s: %v", b.cmd.Path, err)
 	}
+	b.primed = make(chan string, 1)
 	// ready fires once the sandbox's mounts are made and its setup
 	// waits for polc to check the guards.
 	ready := make(chan bool, 1)
@@ -362,6 +372,7 @@ func (b *bwrapLaunch) supervise() (int, error) {
 			}
 			rest, _ := io.ReadAll(r)
 			inner <- line + string(rest)
+			b.primeText() // the stage, a polc, has run the command or ended
 		}()
 	case b.release != nil:
 		inner <- ""
@@ -377,6 +388,7 @@ func (b *bwrapLaunch) supervise() (int, error) {
 		}()
 	default:
 		inner <- ""
+		b.primeText()
 	}
 	pidCh := make(chan int, 1)
 	ranCh := make(chan bool, 1)
@@ -426,6 +438,9 @@ loop:
 			}
 			b.release.Close()
 			b.release = nil
+			if b.innerR == nil {
+				b.primeText()
+			}
 		case s := <-sigs:
 			fw.pending = append(fw.pending, s.(syscall.Signal))
 			fw.deliver()
@@ -437,6 +452,12 @@ loop:
 	}
 	ran := <-ranCh
 	said := <-inner
+	if b.debug != nil {
+		b.prime.Do(func() {}) // when it has not started, it will not now
+		if b.priming {
+			fmt.Fprintln(b.debug, <-b.primed)
+		}
+	}
 	if race != nil {
 		removeCreated(b.plan.Guards, b.started)
 		return 0, race
@@ -485,6 +506,82 @@ loop:
 		return 127, nil
 	}
 	return 0, directSetupFailure(b.plan.Artifact, b.cmd.Path, code)
+}
+
+// primeText starts, once, the check of how polc's own executable is
+// mapped and, when the page cache holds it in small folios, the primer
+// that reads it back in huge ones once polc has exited (package
+// hugetext). It runs while the command does, once no other polc of this
+// launch (the mask stage) maps the executable; the launch never waits
+// for it.
+func (b *bwrapLaunch) primeText() {
+	b.prime.Do(func() {
+		b.priming = true
+		go func() {
+			dir := globCacheDir(ir.Env{})
+			if dir != "" {
+				dir = filepath.Join(filepath.Dir(dir), "hugetext")
+			}
+			s, err := hugetext.Due(dir)
+			pid := 0
+			if err == nil {
+				pid, err = startPrimer(s)
+			}
+			if b.debug != nil {
+				b.primed <- primeReport(s, pid, err)
+			}
+		}()
+	})
+}
+
+// primerHold is the write end of the primer's pipe: polc holds it until
+// it exits, which is the primer's signal to start.
+var primerHold *os.File
+
+// startPrimer starts hugetext's primer for polc's executable, whose
+// State is s, and returns its pid. polc does not wait for it: it
+// outlives polc by design.
+func startPrimer(s hugetext.State) (int, error) {
+	exe, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return 0, err
+	}
+	defer exe.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer r.Close()
+	prog, err := hugetext.Program(runtime.GOARCH, 3, 4, s.Size, s.Offsets(hugetext.MaxRanges))
+	if err != nil {
+		w.Close()
+		return 0, err
+	}
+	img, err := memfd("polc-hugetext", prog, true)
+	if err != nil {
+		w.Close()
+		return 0, err
+	}
+	defer img.Close()
+	cmd := exec.Command("/proc/self/fd/5")
+	cmd.ExtraFiles = []*os.File{exe, r, img}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no terminal's signals
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return 0, err
+	}
+	primerHold = w
+	return cmd.Process.Pid, nil
+}
+
+func primeReport(s hugetext.State, pid int, err error) string {
+	switch {
+	case hugetext.IsDone(err):
+		return fmt.Sprintf("polc: own code: %v", s)
+	case err != nil:
+		return fmt.Sprintf("polc: own code: %v; no primer: %v", s, err)
+	}
+	return fmt.Sprintf("polc: own code: %v; primer %d starts when polc exits", s, pid)
 }
 
 // check checks the guards once the setup process (pid, on the host)

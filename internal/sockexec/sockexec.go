@@ -31,7 +31,7 @@ import (
 	"fmt"
 )
 
-//go:generate go run gen.go
+//go:generate go run polc/internal/asmgen -pkg sockexec -fields nsock,ctrl,self,ctllen,cmlen
 
 // The protocol's one-byte messages.
 const (

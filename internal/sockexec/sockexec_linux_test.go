@@ -31,7 +31,7 @@ func TestProgramMatchesSource(t *testing.T) {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	if out, err := exec.Command("go", "run", "gen.go", "-check").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "run", "polc/internal/asmgen", "-check", "-pkg", "sockexec", "-fields", "nsock,ctrl,self,ctllen,cmlen").CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 }

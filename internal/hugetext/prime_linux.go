@@ -1,0 +1,106 @@
+package hugetext
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A primer that did not take is tried again after retryBase, then after
+// twice as long each time up to retryMax: a polc starting while the
+// primer runs can keep a range in small folios, but where the kernel or
+// the file system cannot keep the file in large ones at all, each
+// attempt only reads it again.
+const (
+	retryBase = 5 * time.Second
+	retryMax  = time.Hour
+)
+
+// Status reads how this process maps its executable.
+func Status() (State, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/exe", &st); err != nil {
+		return State{}, err
+	}
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return State{}, err
+	}
+	defer f.Close()
+	s, err := parseSmaps(f, unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	s.Size, s.dev, s.ino = st.Size, st.Dev, st.Ino
+	return s, err
+}
+
+// Due says whether polc should start the primer for its executable now,
+// and returns the executable's State either way: a nil error means it
+// should. It should when transparent huge pages are on, some eligible
+// range is not mapped huge, no other process maps the executable, and
+// no primer ran for it too recently (see retryBase), which dir records
+// (polc's cache directory; none when empty). A due primer is recorded as
+// run.
+func Due(dir string) (State, error) {
+	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || thpDisabled(string(b)) {
+		return State{}, errors.New("transparent huge pages are off")
+	}
+	s, err := Status()
+	switch {
+	case err != nil:
+		return s, err
+	case s.Done():
+		return s, errDone
+	case s.Shared > 0:
+		return s, fmt.Errorf("another process maps polc's executable (%d KiB)", s.Shared>>10)
+	case dir == "":
+		return s, nil
+	}
+	return s, claim(dir, s, time.Now())
+}
+
+// errDone: nothing to do.
+var errDone = errors.New("already on huge pages")
+
+// IsDone reports whether Due's error says there was nothing to do.
+func IsDone(err error) bool { return err == errDone }
+
+// claim records in dir that a primer runs now for s's executable, unless
+// the last one for it ran too recently; it removes the records of other
+// executables older than retryMax.
+func claim(dir string, s State, now time.Time) error {
+	name := fmt.Sprintf("hugetext-%x-%x", s.dev, s.ino)
+	path := filepath.Join(dir, name)
+	tries := 0
+	if fi, err := os.Lstat(path); err == nil && now.Sub(fi.ModTime()) < retryMax {
+		b, _ := os.ReadFile(path)
+		tries, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+		wait := retryMax
+		if tries >= 1 && tries < 20 {
+			wait = min(retryBase<<(tries-1), retryMax)
+		}
+		if ago := now.Sub(fi.ModTime()); ago < wait {
+			return fmt.Errorf("%d primers ran, the last %v ago, and polc's code is still on small pages (the file system may not keep large folios); next try in %v", tries, ago.Round(time.Second), (wait - ago).Round(time.Second))
+		}
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, []byte(strconv.Itoa(tries+1)+"\n"), 0o600); err != nil {
+		return err
+	}
+	if err := os.Chtimes(path, now, now); err != nil {
+		return err
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "hugetext-*"))
+	for _, p := range old {
+		if fi, err := os.Lstat(p); err == nil && filepath.Base(p) != name && now.Sub(fi.ModTime()) >= retryMax {
+			os.Remove(p)
+		}
+	}
+	return nil
+}
