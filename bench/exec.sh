@@ -50,6 +50,16 @@ read -r -a bare <<<"$line"
 while read -r _ _ m; do bare+=(--ro-bind /dev/null "$m"); done < <(grep '^polc: mask /' <<<"$debug" || true)
 "${bare[@]}" -- /bin/true
 
+# polc's steady state: its executable in the page cache as huge folios
+# (internal/hugetext). A new build's first launch leaves a primer that
+# runs once polc exits; wait for it, then print what a launch reports.
+primer=$(sed -nE 's/^polc: own code: .*; primer ([0-9]+) starts when polc exits$/\1/p' <<<"$debug")
+for ((w = 0; w < 500; w++)); do
+	[ -n "$primer" ] && [ -e "/proc/$primer" ] && ! grep -q ') Z ' "/proc/$primer/stat" 2>/dev/null || break
+	sleep 0.01
+done
+POLC_DEBUG_BWRAP=1 "$POLC" exec -P workspace -C "$root/proj" -- /bin/true 2>&1 >/dev/null | grep '^polc: own code: ' || true
+
 have_codex=0
 if command -v codex >/dev/null && codex sandbox -P workspace -C "$root/proj" -- /bin/true >/dev/null 2>&1; then
 	have_codex=1
