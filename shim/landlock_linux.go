@@ -79,7 +79,7 @@ func CheckLandlockABI(p *landlock.Payload, abi int) error {
 // and returns the command's status; l.Linux is the Linux artifact,
 // which gives the command's environment. An error is polc's own failure.
 func RunLandlock(l *Launch, payload []byte) (int, error) {
-	PrepareSignals()
+	PrepareLaunch()
 	p, err := landlock.Decode(payload)
 	if err != nil {
 		return 0, failf(diag.LandlockSetup, "%v", err)

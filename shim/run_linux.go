@@ -23,7 +23,7 @@ import (
 // returns the command's exit status. An error means polc itself could
 // not run the command (the CLI exits 125).
 func Run(l *Launch) (int, error) {
-	PrepareSignals()
+	PrepareLaunch()
 	art, dir, environ, err := l.start()
 	if err != nil {
 		return 0, err

@@ -25,16 +25,23 @@ var fwd struct {
 	to    chan os.Signal // the current launch's, or nil
 }
 
-// PrepareSignals starts catching the forwarded signals in the
-// background; a launch waits for it. Calling it early (as polc exec
-// does) overlaps the registration with compiling the profile.
-func PrepareSignals() {
+// PrepareLaunch starts, in the background, what a Linux launch needs
+// first and does not depend on the profile: catching the forwarded
+// signals (a launch waits for it) and Go's one-time check that pidfds
+// work, which forks and reaps a child the first time a process is
+// started (os.FindProcess makes it). Calling it early (as polc exec
+// does) moves both off the launch's path, onto the core that is idle
+// while polc compiles the profile.
+func PrepareLaunch() {
 	fwd.once.Do(func() {
 		fwd.ready = make(chan struct{})
 		go func() {
 			c := make(chan os.Signal, 16)
 			signal.Notify(c, forwarded...)
 			close(fwd.ready)
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				p.Release()
+			}
 			for s := range c {
 				fwd.mu.Lock()
 				to := fwd.to
@@ -57,7 +64,7 @@ func PrepareSignals() {
 // catchSignals routes the forwarded signals to the returned channel
 // until release is called (which closes it).
 func catchSignals() (<-chan os.Signal, func()) {
-	PrepareSignals()
+	PrepareLaunch()
 	<-fwd.ready
 	c := make(chan os.Signal, 16)
 	fwd.mu.Lock()

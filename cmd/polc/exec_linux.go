@@ -10,10 +10,11 @@ import (
 	"polc/shim"
 )
 
-// For polc exec, start catching the signals it forwards now, so that
-// the registration overlaps compiling the profile.
+// For polc exec, start what every launch needs first now (the signals
+// it forwards, Go's pidfd check), so that it overlaps compiling the
+// profile.
 func init() {
 	if len(os.Args) > 1 && os.Args[1] == "exec" {
-		shim.PrepareSignals()
+		shim.PrepareLaunch()
 	}
 }

@@ -199,6 +199,23 @@ func checkDir(sx *unix.Statx_t) (dirStat, error) {
 // prefetch does, on several threads, relative to open parents, and
 // leaves each outcome in the node (node.pre).
 func statTrees(roots []string, trees []*node) {
+	if countUpTo(trees, smallTree) < smallTree {
+		var p prefetcher
+		for i, t := range trees {
+			if t == nil {
+				continue
+			}
+			if fd := p.open(unix.AT_FDCWD, roots[i], t, true); fd >= 0 {
+				for _, c := range t.children {
+					if c != nil {
+						p.tree(fd, c, 1)
+					}
+				}
+				unix.Close(fd)
+			}
+		}
+		return
+	}
 	s, wait := (&walker{}).startPrefetch()
 	var replay func(n *node, depth int, parent any)
 	replay = func(n *node, depth int, parent any) {
@@ -222,4 +239,29 @@ func statTrees(roots []string, trees []*node) {
 		}
 	}
 	wait(nil)
+}
+
+// smallTree is the number of directories below which statTrees stats
+// them on the calling goroutine: starting the workers (and the threads
+// they may wake) costs more than a few dozen stats, and a small
+// project's launch makes these while bubblewrap waits for it.
+const smallTree = 64
+
+// countUpTo counts the nodes of trees, stopping at limit.
+func countUpTo(trees []*node, limit int) int {
+	n := 0
+	var walk func(t *node)
+	walk = func(t *node) {
+		if t == nil || n >= limit {
+			return
+		}
+		n++
+		for _, c := range t.children {
+			walk(c)
+		}
+	}
+	for _, t := range trees {
+		walk(t)
+	}
+	return n
 }
