@@ -8,24 +8,36 @@
 // # Where a small launch's time goes
 //
 // polc exec -- /bin/true on a small project (bench/exec.sh: a few files,
-// three masks, the direct launch) against bare bubblewrap with the same
-// mounts, on a 2-core VM where an empty system call costs about 1 µs.
-// Times are medians from in-process marks; only their shares carry over
-// to another machine.
+// three masks, the direct launch, the metadata placeholders already
+// there) against bare bubblewrap with the same mounts, on a 2-core VM
+// where an empty system call costs about 1 µs, the first touch of a
+// fresh 4 KiB page about 11 µs and the first touch of a 64 KiB window
+// of a file's mapping about 32 µs. Medians of in-process marks, with
+// polc's executable on huge pages (package hugetext); only their shares
+// carry over to another machine.
 //
-//	polc's own start, to main          ~14 ms   Go runtime ~5, package inits and the 20 MB binary's first touches ~9
-//	CLI, compile, lower                 ~3 ms   mostly first execution of their code (page faults), not work
-//	plan (host state, mounts, globs)    ~2 ms   one stat per path component, the glob cache
-//	registry, descriptors, fork/exec    ~3 ms   the registry of mount points, memfds, bwrap's exec
-//	bubblewrap to its mounts            ~9 ms   as bare bubblewrap
-//	the guard check                     <0.1 ms
-//	bubblewrap's rest and the command   ~7 ms   as bare bubblewrap
-//	release                             ~1 ms   rmdir of the mount points bwrap made on the host (.codex...)
+//	polc's own start, to main          ~14 ms   the exec and the shell's fork, as for any program (~4);
+//	                                            Go's runtime (~4: the heap's first pages, 763 itabs);
+//	                                            120-odd package inits (~5, mostly first touches of memory)
+//	command line                       ~0.9 ms  urfave/cli's setup and flag parsing
+//	compile, lower                     ~2.3 ms  config layers, path resolution (one stat per component)
+//	plan (host state, mounts, globs)   ~1.4 ms  the glob cache, symlink checks
+//	registry, descriptors              ~1.0 ms  the registry of mount points, memfds, pipes
+//	fork/exec of bubblewrap            ~1.9 ms  Go's vfork child resets 64 signal handlers, dups, execs
+//	bubblewrap and the command        ~18 ms    as bare bubblewrap, plus ~0.8 ms for the seccomp
+//	                                            filter, the status and block descriptors and data masks
+//	the guard check                    <0.1 ms  while bubblewrap waits
+//	release, exit                      ~1.4 ms  a Go process's exit (8 threads)
 //
-// Bare bubblewrap takes about 17 ms from the shell, polc about 40: the
-// difference is polc's start and its own work, of which the start is
-// the larger part, and most of both is the cost of touching code for the
-// first time, not computation. Each of the 120-odd packages polc is
-// built from runs its init on every start; a launch through the mask
-// stage (package maskstage) runs only some 75 of them a second time.
+// Bare bubblewrap takes 19 to 23 ms from the shell, polc 38 to 47 (the
+// box is noisy): about twice as long. The rest is polc's start and its
+// own work, and most of both is first touches of memory, not
+// computation. Page faults were the largest single cost: before polc
+// kept its code on huge pages (hugetext) its start took some 150 faults
+// on its executable at 32 µs each, about 5 ms of every launch. Each of
+// the 120-odd packages polc is built from runs its init on every start;
+// a launch through the mask stage (package maskstage) runs only some 75
+// of them a second time. Where the metadata placeholders (.codex, .agents,
+// ...) are missing, bubblewrap makes them and polc removes them after
+// the command: about 1.7 ms more.
 package shim
