@@ -565,6 +565,7 @@ func startPrimer(s hugetext.State) (int, error) {
 	defer img.Close()
 	cmd := exec.Command("/proc/self/fd/5")
 	cmd.ExtraFiles = []*os.File{exe, r, img}
+	cmd.Dir = "/"                                        // holds no directory of the user's busy
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no terminal's signals
 	if err := cmd.Start(); err != nil {
 		w.Close()
