@@ -22,6 +22,7 @@ import (
 	"polc/diag"
 	"polc/internal/hugetext"
 	"polc/internal/maskstage"
+	"polc/internal/memfd"
 	"polc/internal/sockexec"
 	"polc/ir"
 )
@@ -172,12 +173,12 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 		buf.WriteString(a)
 		buf.WriteByte(0)
 	}
-	argsFile, err := memfd("polc-bwrap-args", buf.Bytes(), false)
+	argsFile, err := memfd.Sealed("polc-bwrap-args", buf.Bytes(), false)
 	if err != nil {
 		return b, failf(diag.LinuxSandboxSetup, "creating the argument file: %v", err)
 	}
 	b.files = append(b.files, argsFile)
-	filterFile, err := memfd("polc-seccomp", filter, false)
+	filterFile, err := memfd.Sealed("polc-seccomp", filter, false)
 	if err != nil {
 		return b, failf(diag.LinuxSandboxSetup, "creating the seccomp file: %v", err)
 	}
@@ -220,7 +221,7 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 		if err != nil {
 			return b, failf(diag.LinuxSandboxSetup, "%v", err)
 		}
-		specFile, err := memfd("polc-mask-plan", spec, false)
+		specFile, err := memfd.Sealed("polc-mask-plan", spec, false)
 		if err != nil {
 			return b, failf(diag.LinuxSandboxSetup, "creating the mask plan: %v", err)
 		}
@@ -319,7 +320,7 @@ func (b *bwrapLaunch) sockexecArgv(l *Launch, chdir string, environ []string) ([
 	if err != nil {
 		return nil, failf(diag.LinuxNetworkRoute, "%v", err)
 	}
-	exe, err := memfd("polc-sockexec", prog, true)
+	exe, err := memfd.Sealed("polc-sockexec", prog, true)
 	if err != nil {
 		return nil, failf(diag.LinuxNetworkRoute, "the proxy's first process: %v", err)
 	}
@@ -547,32 +548,12 @@ func startPrimer(s hugetext.State) (int, error) {
 		return 0, err
 	}
 	defer exe.Close()
-	r, w, err := os.Pipe()
+	p, hold, err := hugetext.Start(exe, s.Size, s.Offsets(hugetext.MaxRanges))
 	if err != nil {
 		return 0, err
 	}
-	defer r.Close()
-	prog, err := hugetext.Program(runtime.GOARCH, 3, 4, s.Size, s.Offsets(hugetext.MaxRanges))
-	if err != nil {
-		w.Close()
-		return 0, err
-	}
-	img, err := memfd("polc-hugetext", prog, true)
-	if err != nil {
-		w.Close()
-		return 0, err
-	}
-	defer img.Close()
-	cmd := exec.Command("/proc/self/fd/5")
-	cmd.ExtraFiles = []*os.File{exe, r, img}
-	cmd.Dir = "/"                                        // holds no directory of the user's busy
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no terminal's signals
-	if err := cmd.Start(); err != nil {
-		w.Close()
-		return 0, err
-	}
-	primerHold = w
-	return cmd.Process.Pid, nil
+	primerHold = hold
+	return p.Pid, nil
 }
 
 func primeReport(s hugetext.State, pid int, err error) string {

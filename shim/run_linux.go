@@ -3,15 +3,12 @@ package shim
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"polc/backends/bwrap"
 	"polc/diag"
@@ -215,39 +212,6 @@ func writableIn(plan *bwrap.HostPlan, p string) bool {
 		}
 	}
 	return false
-}
-
-// memfd returns an anonymous file holding data, rewound and sealed
-// against any change (bwrap and the stage read it once; nothing may edit
-// it between). exec makes it executable, for bwrap to run as
-// /proc/self/fd/N.
-func memfd(name string, data []byte, exec bool) (*os.File, error) {
-	const mfdExec = 0x10 // MFD_EXEC (Linux 6.3): executable where memfd_noexec asks for a choice
-	flags := unix.MFD_CLOEXEC | unix.MFD_ALLOW_SEALING
-	var fd int
-	var err error
-	if exec {
-		fd, err = unix.MemfdCreate(name, flags|mfdExec)
-	}
-	if !exec || err == unix.EINVAL { // not asked for, or an older kernel
-		fd, err = unix.MemfdCreate(name, flags)
-	}
-	if err != nil {
-		return nil, err
-	}
-	f := os.NewFile(uintptr(fd), name)
-	_, err = f.Write(data)
-	if err == nil {
-		_, err = unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, unix.F_SEAL_SEAL|unix.F_SEAL_SHRINK|unix.F_SEAL_GROW|unix.F_SEAL_WRITE)
-	}
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }
 
 // removeSynthetic removes the mount points bwrap left on the host for

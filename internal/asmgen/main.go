@@ -4,7 +4,8 @@
 // of the labels named by -fields, which the package fills in before it
 // runs the image. With -check it writes nothing and fails when
 // zprogram.go differs. Packages run it from go:generate in their own
-// directory; their tests run it with -check.
+// directory; their tests run it with -check. elf_amd64.inc holds the
+// ELF header and program headers the images share.
 package main
 
 import (

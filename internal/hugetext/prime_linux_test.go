@@ -1,8 +1,8 @@
 package hugetext
 
 import (
+	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -96,36 +96,26 @@ func TestPrimer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer exe.Close()
-	r, w, err := os.Pipe()
+	p, hold, err := Start(exe, fi.Size(), offs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := Program(runtime.GOARCH, 3, 4, fi.Size(), offs)
-	if err != nil {
+	exited := make(chan error, 1)
+	go func() {
+		st, err := p.Wait()
+		if err == nil && !st.Success() {
+			err = fmt.Errorf("primer: %v", st)
+		}
+		exited <- err
+	}()
+	select {
+	case err := <-exited:
+		t.Fatalf("the primer did not wait for the pipe's end: %v", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	hold.Close()
+	if err := <-exited; err != nil {
 		t.Fatal(err)
-	}
-	fd, err := unix.MemfdCreate("primer", unix.MFD_CLOEXEC)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img := os.NewFile(uintptr(fd), "primer")
-	defer img.Close()
-	if _, err := img.Write(prog); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("/proc/self/fd/5")
-	cmd.ExtraFiles = []*os.File{exe, r, img}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r.Close()
-	time.Sleep(50 * time.Millisecond)
-	if cmd.ProcessState != nil {
-		t.Fatal("the primer did not wait for the pipe's end")
-	}
-	w.Close()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("primer: %v", err)
 	}
 	if got := mappedHuge(t, path, fi.Size()); got < want {
 		t.Errorf("after the primer: %d of %d KiB mapped huge", got>>10, want>>10)

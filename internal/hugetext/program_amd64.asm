@@ -17,6 +17,7 @@
 # COUNT and RANGES are the param block's, which polc fills in.
 
 	.intel_syntax noprefix
+	.include "../asmgen/elf_amd64.inc"
 	.set BASE, 0x400000		# the image, read and execute
 	.set DATA, 0x600000		# the same image again, read and write
 	.set SYS_read, 0
@@ -36,33 +37,7 @@
 	.set HUGE, 0x200000
 
 	.text
-image:
-	# Elf64_Ehdr
-	.byte 0x7f, 'E', 'L', 'F', 2, 1, 1, 0	# 64-bit, little-endian, version 1, SysV
-	.quad 0
-	.word 2					# ET_EXEC
-	.word 0x3e				# EM_X86_64
-	.long 1					# EV_CURRENT
-	.quad BASE + start - image		# e_entry
-	.quad phdrs - image			# e_phoff
-	.quad 0					# e_shoff
-	.long 0					# e_flags
-	.word 64, 56, 3				# e_ehsize, e_phentsize, e_phnum
-	.word 0, 0, 0				# no sections
-phdrs:
-	# Elf64_Phdr: the image at BASE, read and execute
-	.long 1, 5				# PT_LOAD, PF_R|PF_X
-	.quad 0, BASE, BASE
-	.quad end - image, end - image
-	.quad 0x1000
-	# the image again at DATA, read and write (the read buffer)
-	.long 1, 6				# PT_LOAD, PF_R|PF_W
-	.quad 0, DATA, DATA
-	.quad end - image, end - image
-	.quad 0x1000
-	# a stack that is not executable
-	.long 0x6474e551, 6			# PT_GNU_STACK, PF_R|PF_W
-	.quad 0, 0, 0, 0, 0, 16
+	elfimage
 
 # The param block, filled in by polc (offsets in zprogram.go).
 size:	.quad 0					# the executable's size in bytes

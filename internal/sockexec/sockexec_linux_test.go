@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"polc/internal/memfd"
+
 	"polc/internal/conformance"
 )
 
@@ -66,15 +68,11 @@ func start(t *testing.T, n int, wrapper, argv []string) *started {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mfd, err := unix.MemfdCreate("sockexec-test", unix.MFD_CLOEXEC)
+	mem, err := memfd.Sealed("sockexec-test", img, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem := os.NewFile(uintptr(mfd), "image")
 	defer mem.Close()
-	if _, err := mem.Write(img); err != nil {
-		t.Fatal(err)
-	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)

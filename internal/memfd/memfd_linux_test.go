@@ -1,4 +1,4 @@
-package shim
+package memfd
 
 import (
 	"io"
@@ -8,14 +8,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestMemfdSealedAndRewound: what bwrap and the stage read from a memfd
+// TestSealedAndRewound: what bwrap and the stage read from a memfd
 // is the data given, from its start, and nothing can change it after
 // (a write fails, every seal is set); asking for an executable one opens
 // no extra descriptor.
-func TestMemfdSealedAndRewound(t *testing.T) {
+func TestSealedAndRewound(t *testing.T) {
 	for _, exec := range []bool{false, true} {
 		before := openFDs(t)
-		f, err := memfd("polc-test", []byte("payload"), exec)
+		f, err := Sealed("polc-test", []byte("payload"), exec)
 		if err != nil {
 			t.Fatal(err)
 		}
