@@ -535,10 +535,6 @@ func (b *bwrapLaunch) primeText() {
 	})
 }
 
-// primerHold is the write end of the primer's pipe: polc holds it until
-// it exits, which is the primer's signal to start.
-var primerHold *os.File
-
 // startPrimer starts hugetext's primer for polc's executable, whose
 // State is s, and returns its pid. polc does not wait for it: it
 // outlives polc by design.
@@ -548,11 +544,12 @@ func startPrimer(s hugetext.State) (int, error) {
 		return 0, err
 	}
 	defer exe.Close()
-	p, hold, err := hugetext.Start(exe, s.Size, s.Offsets(hugetext.MaxRanges))
+	// polc keeps the primer's pipe open until it exits, which is the
+	// primer's signal to start.
+	p, _, err := hugetext.Start(exe, s.Size, s.Offsets(hugetext.MaxRanges))
 	if err != nil {
 		return 0, err
 	}
-	primerHold = hold
 	return p.Pid, nil
 }
 

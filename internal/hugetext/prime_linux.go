@@ -24,18 +24,24 @@ const (
 
 // Status reads how this process maps its executable.
 func Status() (State, error) {
+	s, _, err := status()
+	return s, err
+}
+
+// status is Status, with the executable's stat.
+func status() (State, *unix.Stat_t, error) {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/exe", &st); err != nil {
-		return State{}, err
+		return State{}, nil, err
 	}
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
-		return State{}, err
+		return State{}, nil, err
 	}
 	defer f.Close()
 	s, err := parseSmaps(f, unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
-	s.Size, s.dev, s.ino = st.Size, st.Dev, st.Ino
-	return s, err
+	s.Size = st.Size
+	return s, &st, err
 }
 
 // Due says whether polc should start the primer for its executable now,
@@ -49,7 +55,7 @@ func Due(dir string) (State, error) {
 	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || thpDisabled(string(b)) {
 		return State{}, errors.New("transparent huge pages are off")
 	}
-	s, err := Status()
+	s, st, err := status()
 	switch {
 	case err != nil:
 		return s, err
@@ -60,7 +66,7 @@ func Due(dir string) (State, error) {
 	case dir == "":
 		return s, nil
 	}
-	return s, claim(dir, s, time.Now())
+	return s, claim(dir, st.Dev, st.Ino, time.Now())
 }
 
 // errDone: nothing to do.
@@ -69,11 +75,11 @@ var errDone = errors.New("already on huge pages")
 // IsDone reports whether Due's error says there was nothing to do.
 func IsDone(err error) bool { return err == errDone }
 
-// claim records in dir that a primer runs now for s's executable, unless
-// the last one for it ran too recently; it removes the records of other
-// executables older than retryMax.
-func claim(dir string, s State, now time.Time) error {
-	name := fmt.Sprintf("hugetext-%x-%x", s.dev, s.ino)
+// claim records in dir that a primer runs now for the executable with
+// device dev and inode ino, unless the last one for it ran too recently;
+// it removes the records of other executables older than retryMax.
+func claim(dir string, dev, ino uint64, now time.Time) error {
+	name := fmt.Sprintf("hugetext-%x-%x", dev, ino)
 	path := filepath.Join(dir, name)
 	tries := 0
 	if fi, err := os.Lstat(path); err == nil && now.Sub(fi.ModTime()) < retryMax {

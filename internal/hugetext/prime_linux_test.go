@@ -17,7 +17,6 @@ import (
 // then 10, 20, ...; another executable's old record goes.
 func TestClaimBackoff(t *testing.T) {
 	dir := t.TempDir()
-	s := State{dev: 0xfe00, ino: 42}
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	stale := filepath.Join(dir, "hugetext-fe00-41")
 	if err := os.WriteFile(stale, []byte("3\n"), 0o600); err != nil {
@@ -28,11 +27,11 @@ func TestClaimBackoff(t *testing.T) {
 	for i, wait := range []time.Duration{0, retryBase, 2 * retryBase, 4 * retryBase} {
 		at = at.Add(wait)
 		if wait > 0 {
-			if err := claim(dir, s, at.Add(-time.Second)); err == nil {
+			if err := claim(dir, 0xfe00, 42, at.Add(-time.Second)); err == nil {
 				t.Fatalf("try %d: claimed %v after the last, before %v", i+1, wait-time.Second, wait)
 			}
 		}
-		if err := claim(dir, s, at); err != nil {
+		if err := claim(dir, 0xfe00, 42, at); err != nil {
 			t.Fatalf("try %d, %v after the last: %v", i+1, wait, err)
 		}
 	}
@@ -43,7 +42,7 @@ func TestClaimBackoff(t *testing.T) {
 		t.Error("another executable's old record stayed")
 	}
 	// Long after, the count starts again.
-	if err := claim(dir, s, at.Add(retryMax)); err != nil {
+	if err := claim(dir, 0xfe00, 42, at.Add(retryMax)); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "hugetext-fe00-2a")); string(b) != "1\n" {
@@ -113,7 +112,7 @@ func TestPrimer(t *testing.T) {
 		t.Fatalf("the primer did not wait for the pipe's end: %v", err)
 	case <-time.After(50 * time.Millisecond):
 	}
-	hold.Close()
+	unix.Close(hold)
 	if err := <-exited; err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,6 @@ type State struct {
 	Shared int64
 	// Size is the executable's size.
 	Size int64
-
-	dev, ino uint64 // the executable's identity
 }
 
 // Range is an address range [Start, End) of the process, which maps the

@@ -55,7 +55,7 @@ func TestParseSmaps(t *testing.T) {
 		Huge:     4 << 20,
 		Shared:   12 << 10,
 	}
-	if d := cmp.Diff(want, got, cmp.AllowUnexported(State{})); d != "" {
+	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("-want +got:\n%s", d)
 	}
 	if got.Done() {
