@@ -1,5 +1,6 @@
-# The x86-64 primer of package hugetext: the whole ELF image (header,
-# program headers, code), in GNU as syntax. zprogram.go holds its bytes:
+# The x86-64 primer of package hugetext: the whole ELF image (header and
+# program headers from ../asmgen/elf_amd64.inc, code), in GNU as syntax.
+# zprogram.go holds its bytes:
 # `go generate ./internal/hugetext` assembles this file again and
 # rewrites zprogram.go; TestProgramMatchesSource checks the two agree.
 #

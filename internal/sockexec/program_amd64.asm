@@ -1,8 +1,9 @@
-# The x86-64 program of package sockexec: the whole ELF image (header,
-# program headers, code and data), in GNU as syntax. zprogram.go holds
-# its bytes: `go generate ./sockexec` assembles this file again
-# (as, objcopy and nm from binutils) and rewrites zprogram.go;
-# TestProgramMatchesSource checks that the two agree.
+# The x86-64 program of package sockexec: the whole ELF image (header
+# and program headers from ../asmgen/elf_amd64.inc, code and data), in
+# GNU as syntax. zprogram.go holds its bytes: `go generate
+# ./internal/sockexec` assembles this file again (asmgen: as, objcopy and
+# nm from binutils) and rewrites zprogram.go; TestProgramMatchesSource
+# checks that the two agree.
 #
 # Run as: /proc/self/fd/SELF PATH ARGV0 [ARGS...], with the socketpair
 # to polc at descriptor CTRL. It makes NSOCK TCP sockets (close-on-exec)
