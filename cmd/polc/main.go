@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"time"
 
 	"github.com/urfave/cli/v2"
 )
@@ -91,6 +92,9 @@ func newApp(args []string) *cli.App {
 		Commands:             cmds,
 		EnableBashCompletion: false,
 		HideHelpCommand:      true,
+		// Set, so that urfave/cli does not stat polc's executable for
+		// it on every start; polc never shows it.
+		Compiled: time.Unix(0, 1),
 		// polc has its own help command (version.go), so urfave does not
 		// add --help to the app by itself.
 		Flags: []cli.Flag{cli.HelpFlag},
