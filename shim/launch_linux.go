@@ -269,11 +269,12 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 			}
 		}
 		for i := 0; i < nMaskFiles; i++ {
-			f, err := os.Open(os.DevNull)
+			// A plain descriptor: os.Open would try the poller with each.
+			fd, err := unix.Open(os.DevNull, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			if err != nil {
 				return b, failf(diag.LinuxSandboxSetup, "opening %s for a mask: %v", os.DevNull, err)
 			}
-			b.files = append(b.files, f)
+			b.files = append(b.files, os.NewFile(uintptr(fd), os.DevNull))
 		}
 		if art.Proxy != nil {
 			// Last: sockexec's program and its end of the socketpair.
