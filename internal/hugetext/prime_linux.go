@@ -49,7 +49,7 @@ func status() (State, *unix.Stat_t, error) {
 // should. It should when transparent huge pages are on, some eligible
 // range is not mapped huge, no other process maps the executable, and
 // no primer ran for it too recently (see retryBase), which dir records
-// (polc's cache directory; none when empty). A due primer is recorded as
+// (polc's cache directory: none, no primer). A due primer is recorded as
 // run.
 func Due(dir string) (State, error) {
 	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || thpDisabled(string(b)) {
@@ -64,7 +64,9 @@ func Due(dir string) (State, error) {
 	case s.Shared > 0:
 		return s, fmt.Errorf("another process maps polc's executable (%d KiB)", s.Shared>>10)
 	case dir == "":
-		return s, nil
+		// Without a record a host where priming cannot take would run a
+		// primer on every launch.
+		return s, errors.New("no cache directory to record primers in")
 	}
 	return s, claim(dir, st.Dev, st.Ino, time.Now())
 }
