@@ -261,8 +261,19 @@ func prepare(l *Launch, bin string, plan *bwrap.HostPlan, stage bool, chdir stri
 			}
 			b.files = append(b.files, syncR)
 			b.release = syncW
-			if _, err := unix.FcntlInt(syncW.Fd(), unix.F_SETPIPE_SZ, os.Getpagesize()); err != nil {
-				return b, failf(diag.LinuxSandboxSetup, "sizing the sync pipe: %v", err)
+			// Through Control, not Fd: the pipe stays non-blocking, so
+			// that waiting for bwrap takes the runtime's poller, not a
+			// thread of its own.
+			var serr error
+			if rc, err := syncW.SyscallConn(); err != nil {
+				serr = err
+			} else if err := rc.Control(func(fd uintptr) {
+				_, serr = unix.FcntlInt(fd, unix.F_SETPIPE_SZ, os.Getpagesize())
+			}); err != nil {
+				serr = err
+			}
+			if serr != nil {
+				return b, failf(diag.LinuxSandboxSetup, "sizing the sync pipe: %v", serr)
 			}
 			if _, err := syncW.Write([]byte{0}); err != nil {
 				return b, failf(diag.LinuxSandboxSetup, "%v", err)
@@ -378,16 +389,7 @@ func (b *bwrapLaunch) supervise() (int, error) {
 		}()
 	case b.release != nil:
 		inner <- ""
-		go func() {
-			fds := []unix.PollFd{{Fd: int32(b.release.Fd()), Events: unix.POLLOUT}}
-			for {
-				_, err := unix.Poll(fds, -1)
-				if err != unix.EINTR {
-					break
-				}
-			}
-			ready <- fds[0].Revents&unix.POLLOUT != 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) == 0
-		}()
+		go func() { ready <- waitRoom(b.release) }()
 	default:
 		inner <- ""
 		b.primeText()
@@ -411,7 +413,10 @@ func (b *bwrapLaunch) supervise() (int, error) {
 		ranCh <- ran
 	}()
 	waitCh := make(chan error, 1)
-	go func() { waitCh <- b.cmd.Wait() }()
+	go func() {
+		waitExit(b.cmd.Process.Pid)
+		waitCh <- b.cmd.Wait()
+	}()
 
 	fw := forwarder{target: -1}
 	defer fw.close()
@@ -508,6 +513,50 @@ loop:
 		return 127, nil
 	}
 	return 0, directSetupFailure(b.plan.Artifact, b.cmd.Path, code)
+}
+
+// waitExit waits, on the runtime's poller, until the child pid (not yet
+// reaped, so the pid is still its) has exited; Wait then returns at
+// once, where it would hold a thread in waitid the whole launch. On any
+// error it returns at once, and Wait waits as usual.
+func waitExit(pid int) {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		return
+	}
+	f := os.NewFile(uintptr(fd), "pidfd") // non-blocking: the poller watches it
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Read(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		return !(err == unix.EINTR || (err == nil && n == 0))
+	})
+}
+
+// waitRoom waits until the pipe f (its write end) has room, which is
+// bwrap reading the byte that filled it, and reports whether it has, not
+// an error or the read end's close. f stays non-blocking: the wait takes
+// the runtime's poller, not a thread.
+func waitRoom(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	ok := false
+	err = rc.Write(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+		n, err := unix.Poll(fds, 0)
+		if err == unix.EINTR || (err == nil && n == 0) {
+			return false // not yet: wait for the poller
+		}
+		ok = err == nil && fds[0].Revents&unix.POLLOUT != 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) == 0
+		return true
+	})
+	return ok && err == nil
 }
 
 // primeText starts, once, the check of how polc's own executable is
