@@ -27,7 +27,7 @@
 //	bubblewrap and the command        ~18 ms    as bare bubblewrap, plus ~0.8 ms for the seccomp
 //	                                            filter, the status and block descriptors and data masks
 //	the guard check                    <0.1 ms  while bubblewrap waits
-//	release, exit                      ~1.4 ms  a Go process's exit (8 threads)
+//	release, exit                      ~1.4 ms  a Go process's exit (6 threads: the waits for bwrap take the poller)
 //
 // Bare bubblewrap takes 19 to 23 ms from the shell, polc 38 to 47 (the
 // box is noisy): about twice as long. The rest is polc's start and its
