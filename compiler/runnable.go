@@ -2,9 +2,12 @@ package compiler
 
 import (
 	"debug/elf"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"polc/diag"
 	"polc/internal/syntax"
@@ -108,24 +111,78 @@ func CommandNeeds(path string) []string {
 		return out
 	}
 	defer f.Close()
-	ef, err := elf.NewFile(f)
-	if err != nil {
-		return out
-	}
-	defer ef.Close()
-	for _, p := range ef.Progs {
-		if p.Type != elf.PT_INTERP || p.Filesz == 0 || p.Filesz > 4096 {
-			continue
-		}
-		b := make([]byte, p.Filesz)
-		if _, err := p.ReadAt(b, 0); err != nil {
-			break
-		}
-		interp := string(b[:len(b)-1]) // NUL-terminated
-		if filepath.IsAbs(interp) {
-			out = append(out, interp)
-		}
-		break
+	if interp := elfInterp(f); filepath.IsAbs(interp) {
+		out = append(out, interp)
 	}
 	return out
+}
+
+// elfInterp returns the loader an ELF program names (PT_INTERP), "" for
+// a static program or a file that is not ELF. It reads the file header
+// and the program headers only: debug/elf.NewFile would read and decode
+// every section header too, on each launch, for the one entry.
+func elfInterp(f io.ReaderAt) string {
+	var ident [elf.EI_NIDENT]byte
+	if _, err := f.ReadAt(ident[:], 0); err != nil || string(ident[:4]) != elf.ELFMAG {
+		return ""
+	}
+	var bo binary.ByteOrder
+	switch elf.Data(ident[elf.EI_DATA]) {
+	case elf.ELFDATA2LSB:
+		bo = binary.LittleEndian
+	case elf.ELFDATA2MSB:
+		bo = binary.BigEndian
+	default:
+		return ""
+	}
+	var phoff, phentsize, phnum, want int64
+	switch elf.Class(ident[elf.EI_CLASS]) {
+	case elf.ELFCLASS64:
+		var h elf.Header64
+		if binary.Read(io.NewSectionReader(f, 0, int64(binary.Size(h))), bo, &h) != nil {
+			return ""
+		}
+		phoff, phentsize, phnum, want = int64(h.Phoff), int64(h.Phentsize), int64(h.Phnum), int64(binary.Size(elf.Prog64{}))
+	case elf.ELFCLASS32:
+		var h elf.Header32
+		if binary.Read(io.NewSectionReader(f, 0, int64(binary.Size(h))), bo, &h) != nil {
+			return ""
+		}
+		phoff, phentsize, phnum, want = int64(h.Phoff), int64(h.Phentsize), int64(h.Phnum), int64(binary.Size(elf.Prog32{}))
+	default:
+		return ""
+	}
+	if phentsize < want || phnum > 1024 {
+		return ""
+	}
+	for i := int64(0); i < phnum; i++ {
+		r := io.NewSectionReader(f, phoff+i*phentsize, want)
+		var typ elf.ProgType
+		var off, size int64
+		if want == int64(binary.Size(elf.Prog64{})) {
+			var p elf.Prog64
+			if binary.Read(r, bo, &p) != nil {
+				return ""
+			}
+			typ, off, size = elf.ProgType(p.Type), int64(p.Off), int64(p.Filesz)
+		} else {
+			var p elf.Prog32
+			if binary.Read(r, bo, &p) != nil {
+				return ""
+			}
+			typ, off, size = elf.ProgType(p.Type), int64(p.Off), int64(p.Filesz)
+		}
+		if typ != elf.PT_INTERP {
+			continue
+		}
+		if size == 0 || size > 4096 || off < 0 {
+			return ""
+		}
+		b := make([]byte, size)
+		if _, err := f.ReadAt(b, off); err != nil {
+			return ""
+		}
+		return strings.TrimRight(string(b), "\x00") // NUL-terminated
+	}
+	return ""
 }

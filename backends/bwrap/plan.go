@@ -342,6 +342,10 @@ func checkSymlinks(rules []boundRule, root Kind) error {
 		}
 		return acc == ir.Write
 	}
+	// The rules share most of their components (/home, /home/u, ...):
+	// each is looked at once.
+	type seen struct{ exists, link bool }
+	looked := map[string]seen{}
 	for _, r := range rules {
 		if r.access != ir.Deny && !r.protected {
 			continue
@@ -349,11 +353,16 @@ func checkSymlinks(rules []boundRule, root Kind) error {
 		cur := ""
 		for _, comp := range strings.Split(strings.TrimPrefix(r.logical, "/"), "/") {
 			cur += "/" + comp
-			fi, err := os.Lstat(cur)
-			if err != nil {
+			v, ok := looked[cur]
+			if !ok {
+				fi, err := os.Lstat(cur)
+				v = seen{err == nil, err == nil && fi.Mode()&os.ModeSymlink != 0}
+				looked[cur] = v
+			}
+			if !v.exists {
 				break
 			}
-			if fi.Mode()&os.ModeSymlink != 0 {
+			if v.link {
 				parent := ir.ResolvePath(filepath.Dir(cur))
 				if writable(parent) {
 					kind := "deny-read"
