@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -97,7 +98,7 @@ type bwrapLaunch struct {
 	// carries its report.
 	prime   sync.Once
 	priming bool
-	primed  chan string
+	primed  chan primeResult
 }
 
 // close releases every descriptor polc still holds.
@@ -368,7 +369,7 @@ func (b *bwrapLaunch) supervise() (int, error) {
 	if err != nil {
 		return 0, failf(diag.LinuxSandboxSetup, "starting %s: %v", b.cmd.Path, err)
 	}
-	b.primed = make(chan string, 1)
+	b.primed = make(chan primeResult, 1)
 	// ready fires once the sandbox's mounts are made and its setup
 	// waits for polc to check the guards.
 	ready := make(chan bool, 1)
@@ -459,10 +460,16 @@ loop:
 	}
 	ran := <-ranCh
 	said := <-inner
-	if b.debug != nil {
-		b.prime.Do(func() {}) // when it has not started, it will not now
-		if b.priming {
-			fmt.Fprintln(b.debug, <-b.primed)
+	b.prime.Do(func() {}) // when it has not started, it will not now
+	if b.priming && (b.debug != nil || b.stage) {
+		r := <-b.primed
+		if b.stage && errors.Is(r.err, hugetext.ErrShared) {
+			// The stage, a polc, mapped the executable while the
+			// command ran; with bwrap gone, so is it.
+			r = primeNow()
+		}
+		if b.debug != nil {
+			fmt.Fprintln(b.debug, r)
 		}
 	}
 	if race != nil {
@@ -562,27 +569,35 @@ func waitRoom(f *os.File) bool {
 // primeText starts, once, the check of how polc's own executable is
 // mapped and, when the page cache holds it in small folios, the primer
 // that reads it back in huge ones once polc has exited (package
-// hugetext). It runs while the command does, once no other polc of this
-// launch (the mask stage) maps the executable; the launch never waits
-// for it.
+// hugetext). It runs while the command does; a direct launch never
+// waits for it. In a launch through the mask stage, which is a polc
+// mapping the executable until bwrap exits, supervise checks again then.
 func (b *bwrapLaunch) primeText() {
 	b.prime.Do(func() {
 		b.priming = true
-		go func() {
-			dir := globCacheDir(ir.Env{})
-			if dir != "" {
-				dir = filepath.Join(filepath.Dir(dir), "hugetext")
-			}
-			s, err := hugetext.Due(dir)
-			pid := 0
-			if err == nil {
-				pid, err = startPrimer(s)
-			}
-			if b.debug != nil {
-				b.primed <- primeReport(s, pid, err)
-			}
-		}()
+		go func() { b.primed <- primeNow() }()
 	})
+}
+
+// primeResult is what primeNow found and did.
+type primeResult struct {
+	s   hugetext.State
+	pid int // the primer's, or 0
+	err error
+}
+
+// primeNow starts the primer if it is due (hugetext.Due).
+func primeNow() primeResult {
+	dir := globCacheDir(ir.Env{})
+	if dir != "" {
+		dir = filepath.Join(filepath.Dir(dir), "hugetext")
+	}
+	r := primeResult{}
+	r.s, r.err = hugetext.Due(dir)
+	if r.err == nil {
+		r.pid, r.err = startPrimer(r.s)
+	}
+	return r
 }
 
 // startPrimer starts hugetext's primer for polc's executable, whose
@@ -603,14 +618,14 @@ func startPrimer(s hugetext.State) (int, error) {
 	return p.Pid, nil
 }
 
-func primeReport(s hugetext.State, pid int, err error) string {
+func (r primeResult) String() string {
 	switch {
-	case hugetext.IsDone(err):
-		return fmt.Sprintf("polc: own code: %v", s)
-	case err != nil:
-		return fmt.Sprintf("polc: own code: %v; no primer: %v", s, err)
+	case hugetext.IsDone(r.err):
+		return fmt.Sprintf("polc: own code: %v", r.s)
+	case r.err != nil:
+		return fmt.Sprintf("polc: own code: %v; no primer: %v", r.s, r.err)
 	}
-	return fmt.Sprintf("polc: own code: %v; primer %d starts when polc exits", s, pid)
+	return fmt.Sprintf("polc: own code: %v; primer %d starts when polc exits", r.s, r.pid)
 }
 
 // check checks the guards once the setup process (pid, on the host)

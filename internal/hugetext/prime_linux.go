@@ -62,7 +62,7 @@ func Due(dir string) (State, error) {
 	case s.Done():
 		return s, errDone
 	case s.Shared > 0:
-		return s, fmt.Errorf("another process maps polc's executable (%d KiB)", s.Shared>>10)
+		return s, fmt.Errorf("%w (%d KiB)", ErrShared, s.Shared>>10)
 	case dir == "":
 		// Without a record a host where priming cannot take would run a
 		// primer on every launch.
@@ -70,6 +70,10 @@ func Due(dir string) (State, error) {
 	}
 	return s, claim(dir, st.Dev, st.Ino, time.Now())
 }
+
+// ErrShared says another process maps the executable: the primer
+// could not drop its pages.
+var ErrShared = errors.New("another process maps polc's executable")
 
 // errDone: nothing to do.
 var errDone = errors.New("already on huge pages")

@@ -6,6 +6,9 @@ import "errors"
 
 var errLinux = errors.New("huge-page text is Linux's")
 
+// ErrShared is Linux's; Due never returns it elsewhere.
+var ErrShared = errors.New("another process maps polc's executable")
+
 // Status is Linux's: elsewhere it says so.
 func Status() (State, error) { return State{}, errLinux }
 
