@@ -24,19 +24,29 @@
 //
 // # How
 //
-// Prime runs while polc waits for the sandboxed command, off the launch's
+// Due runs while polc waits for the sandboxed command, off the launch's
 // critical path. It reads /proc/self/smaps for the executable's
 // read-only mappings (matched by device and inode), and the 2 MiB ranges
 // inside them whose file offset a huge page could map. If those are all
 // mapped huge, it stops there (the usual case, one read of smaps). If
 // not, and no other process maps the executable (smaps' Shared_Clean is
-// zero: another polc still running keeps its pages cached, so the range
-// could not become one folio, and repeating would only re-read the file
-// on every launch), it marks the ranges MADV_HUGEPAGE, evicts polc's
-// pages of them (MADV_PAGEOUT, which the kernel grants for file pages
-// only to the file's owner or a process that may write it) and faults
-// them back in (MADV_POPULATE_READ), now as 2 MiB folios. Later starts of
-// the same file, by any user, map them huge.
+// zero: a page another process maps cannot be dropped, so its range
+// could not become one folio), and no primer ran for it too recently
+// (retried after 5 s, then twice as long each time up to an hour,
+// recorded in polc's cache directory), the launch starts the primer
+// (Start): a static program of a few hundred bytes (program_amd64.asm)
+// run from a sealed memfd, which cannot map polc's pages itself. It
+// waits for polc to exit (the end of a pipe polc holds), writes out any
+// dirty pages of a new build (fdatasync), and then, one 2 MiB range at a
+// time, drops the range from the page cache (POSIX_FADV_DONTNEED: only
+// pages no process maps, which needs no write access to the file) and
+// faults it back in through a MADV_HUGEPAGE mapping
+// (MADV_POPULATE_READ), now as one 2 MiB folio. Later starts of the same
+// file, by any user, map it huge. The mask stage is a polc too: a launch
+// through it checks again once bwrap has exited.
+//
+// A polc that starts while the primer works can keep a range in small
+// folios; the next attempt (after the back-off) takes it.
 //
 // Nothing here changes what any process can read or run: the folios
 // hold the same bytes, and polc's own mappings stay read-only. Every
