@@ -16,20 +16,20 @@
 // polc's executable on huge pages (package hugetext); only their shares
 // carry over to another machine.
 //
-//	polc's own start, to main          ~14 ms   the exec and the shell's fork, as for any program (~4);
+//	polc's own start, to main          ~13 ms   the exec and the shell's fork, as for any program (~4);
 //	                                            Go's runtime (~4: the heap's first pages, 763 itabs);
 //	                                            120-odd package inits (~5, mostly first touches of memory)
-//	command line                       ~0.9 ms  urfave/cli's setup and flag parsing
-//	compile, lower                     ~2.3 ms  config layers, path resolution (one stat per component)
-//	plan (host state, mounts, globs)   ~1.4 ms  the glob cache, symlink checks
-//	registry, descriptors              ~1.0 ms  the registry of mount points, memfds, pipes
-//	fork/exec of bubblewrap            ~1.9 ms  Go's vfork child resets 64 signal handlers, dups, execs
-//	bubblewrap and the command        ~18 ms    as bare bubblewrap, plus ~0.8 ms for the seccomp
+//	command line                       ~1.1 ms  urfave/cli's setup and flag parsing
+//	compile, lower                     ~1.2 ms  config layers, path resolution (one stat per component)
+//	plan (host state, mounts, globs)   ~1.5 ms  the glob cache, symlink checks
+//	registry, descriptors              ~0.6 ms  the registry of mount points, memfds, pipes
+//	fork/exec of bubblewrap            ~1.4 ms  Go's vfork child resets 64 signal handlers, dups, execs
+//	bubblewrap and the command        ~17 ms    as bare bubblewrap, plus ~0.8 ms for the seccomp
 //	                                            filter, the status and block descriptors and data masks
 //	the guard check                    <0.1 ms  while bubblewrap waits
-//	release, exit                      ~1.4 ms  a Go process's exit (6 threads: the waits for bwrap take the poller)
+//	release, exit                      ~1.0 ms  a Go process's exit (6 threads: the waits for bwrap take the poller)
 //
-// Bare bubblewrap takes 19 to 23 ms from the shell, polc 38 to 47 (the
+// Bare bubblewrap takes 18 to 21 ms from the shell, polc 35 to 41 (the
 // box is noisy): about twice as long. The rest is polc's start and its
 // own work, and most of both is first touches of memory, not
 // computation. Page faults were the largest single cost: before polc
