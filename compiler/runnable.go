@@ -136,14 +136,15 @@ func elfInterp(f io.ReaderAt) string {
 		return ""
 	}
 	var phoff, phentsize, phnum, want int64
-	switch elf.Class(ident[elf.EI_CLASS]) {
-	case elf.ELFCLASS64:
+	is64 := elf.Class(ident[elf.EI_CLASS]) == elf.ELFCLASS64
+	switch {
+	case is64:
 		var h elf.Header64
 		if binary.Read(io.NewSectionReader(f, 0, int64(binary.Size(h))), bo, &h) != nil {
 			return ""
 		}
 		phoff, phentsize, phnum, want = int64(h.Phoff), int64(h.Phentsize), int64(h.Phnum), int64(binary.Size(elf.Prog64{}))
-	case elf.ELFCLASS32:
+	case elf.Class(ident[elf.EI_CLASS]) == elf.ELFCLASS32:
 		var h elf.Header32
 		if binary.Read(io.NewSectionReader(f, 0, int64(binary.Size(h))), bo, &h) != nil {
 			return ""
@@ -159,7 +160,7 @@ func elfInterp(f io.ReaderAt) string {
 		r := io.NewSectionReader(f, phoff+i*phentsize, want)
 		var typ elf.ProgType
 		var off, size int64
-		if want == int64(binary.Size(elf.Prog64{})) {
+		if is64 {
 			var p elf.Prog64
 			if binary.Read(r, bo, &p) != nil {
 				return ""

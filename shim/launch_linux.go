@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -25,7 +24,6 @@ import (
 	"polc/internal/maskstage"
 	"polc/internal/memfd"
 	"polc/internal/sockexec"
-	"polc/ir"
 )
 
 // One launch under bubblewrap, in two steps: prepare builds bwrap's
@@ -94,8 +92,8 @@ type bwrapLaunch struct {
 	started time.Time // when the launch was prepared
 	stage   bool
 	debug   io.Writer
-	// prime starts hugetext.Prime once the command runs; primed
-	// carries its report.
+	// prime starts primeNow once the command runs (primeText); primed
+	// carries its result.
 	prime   sync.Once
 	priming bool
 	primed  chan primeResult
@@ -533,37 +531,43 @@ func waitExit(pid int) {
 	}
 	f := os.NewFile(uintptr(fd), "pidfd") // non-blocking: the poller watches it
 	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return
-	}
-	rc.Read(func(fd uintptr) bool {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, 0)
-		return !(err == unix.EINTR || (err == nil && n == 0))
-	})
+	pollWait(f, unix.POLLIN)
 }
 
 // waitRoom waits until the pipe f (its write end) has room, which is
 // bwrap reading the byte that filled it, and reports whether it has, not
-// an error or the read end's close. f stays non-blocking: the wait takes
-// the runtime's poller, not a thread.
+// an error or the read end's close.
 func waitRoom(f *os.File) bool {
+	revents, err := pollWait(f, unix.POLLOUT)
+	return err == nil && revents&unix.POLLOUT != 0 && revents&(unix.POLLERR|unix.POLLHUP) == 0
+}
+
+// pollWait waits until f's descriptor reports events (or an error or a
+// hang-up), on the runtime's poller rather than in poll(2) on a thread
+// of its own (f must be non-blocking), and returns what poll(2) said.
+func pollWait(f *os.File, events int16) (int16, error) {
 	rc, err := f.SyscallConn()
 	if err != nil {
-		return false
+		return 0, err
 	}
-	ok := false
-	err = rc.Write(func(fd uintptr) bool {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	wait := rc.Read
+	if events&unix.POLLOUT != 0 {
+		wait = rc.Write
+	}
+	var revents int16
+	err = wait(func(fd uintptr) bool {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: events}}
 		n, err := unix.Poll(fds, 0)
 		if err == unix.EINTR || (err == nil && n == 0) {
 			return false // not yet: wait for the poller
 		}
-		ok = err == nil && fds[0].Revents&unix.POLLOUT != 0 && fds[0].Revents&(unix.POLLERR|unix.POLLHUP) == 0
+		revents = fds[0].Revents
+		if err != nil {
+			revents = unix.POLLERR
+		}
 		return true
 	})
-	return ok && err == nil
+	return revents, err
 }
 
 // primeText starts, once, the check of how polc's own executable is
@@ -588,12 +592,8 @@ type primeResult struct {
 
 // primeNow starts the primer if it is due (hugetext.Due).
 func primeNow() primeResult {
-	dir := globCacheDir(ir.Env{})
-	if dir != "" {
-		dir = filepath.Join(filepath.Dir(dir), "hugetext")
-	}
 	r := primeResult{}
-	r.s, r.err = hugetext.Due(dir)
+	r.s, r.err = hugetext.Due(cacheDir("hugetext"))
 	if r.err == nil {
 		r.pid, r.err = startPrimer(r.s)
 	}

@@ -34,7 +34,7 @@ func Run(l *Launch) (int, error) {
 	if err := refuseHost(host); err != nil {
 		return 0, err
 	}
-	state := loadHostState(l.Env, l.Debug)
+	state := loadHostState(l.Debug)
 	planHost := func() (*bwrap.HostPlan, error) {
 		plan, err := bwrap.PlanHost(art, l.Env, state.planOptions())
 		if err != nil {
@@ -161,15 +161,16 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// globCacheDir is where deny-glob expansions are cached between launches:
-// $XDG_CACHE_HOME/polc, else ~/.cache/polc. PlanHost ignores it when the
-// sandbox could write there.
-func globCacheDir(env ir.Env) string {
+// cacheDir is the directory name in polc's cache: $XDG_CACHE_HOME/polc,
+// else ~/.cache/polc ("" when neither is usable). "globs" holds the
+// deny-glob expansions (PlanHost ignores it when the sandbox could write
+// there), "hugetext" the primers' record (package hugetext).
+func cacheDir(name string) string {
 	if d := os.Getenv("XDG_CACHE_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "polc", "globs")
+		return filepath.Join(d, "polc", name)
 	}
 	if h, err := os.UserHomeDir(); err == nil && filepath.IsAbs(h) {
-		return filepath.Join(h, ".cache", "polc", "globs")
+		return filepath.Join(h, ".cache", "polc", name)
 	}
 	return ""
 }

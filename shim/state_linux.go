@@ -7,7 +7,6 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/internal/statekey"
-	"polc/ir"
 )
 
 // hostState is polc's own state on this host: the deny-glob cache
@@ -29,8 +28,8 @@ type hostState struct {
 
 // loadHostState finds, and creates, polc's state directories (before
 // planning, so that the plan can bind them read-only), and the key.
-func loadHostState(env ir.Env, debug io.Writer) *hostState {
-	s := &hostState{globs: globCacheDir(env), registry: syntheticStateDir()}
+func loadHostState(debug io.Writer) *hostState {
+	s := &hostState{globs: cacheDir("globs"), registry: syntheticStateDir()}
 	for _, d := range []string{s.globs, s.registry} {
 		if d != "" {
 			os.MkdirAll(d, 0o700)

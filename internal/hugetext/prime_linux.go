@@ -22,13 +22,7 @@ const (
 	retryMax  = time.Hour
 )
 
-// Status reads how this process maps its executable.
-func Status() (State, error) {
-	s, _, err := status()
-	return s, err
-}
-
-// status is Status, with the executable's stat.
+// status reads how this process maps its executable, and stats it.
 func status() (State, *unix.Stat_t, error) {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/exe", &st); err != nil {
@@ -70,16 +64,6 @@ func Due(dir string) (State, error) {
 	}
 	return s, claim(dir, st.Dev, st.Ino, time.Now())
 }
-
-// ErrShared says another process maps the executable: the primer
-// could not drop its pages.
-var ErrShared = errors.New("another process maps polc's executable")
-
-// errDone: nothing to do.
-var errDone = errors.New("already on huge pages")
-
-// IsDone reports whether Due's error says there was nothing to do.
-func IsDone(err error) bool { return err == errDone }
 
 // claim records in dir that a primer runs now for the executable with
 // device dev and inode ino, unless the last one for it ran too recently;

@@ -2,6 +2,7 @@ package hugetext
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -110,6 +111,16 @@ func parseSmaps(r io.Reader, major, minor uint32, ino uint64) (State, error) {
 	}
 	return st, sc.Err()
 }
+
+// ErrShared says another process maps the executable: the primer
+// could not drop its pages.
+var ErrShared = errors.New("another process maps polc's executable")
+
+// errDone: nothing to do.
+var errDone = errors.New("already on huge pages")
+
+// IsDone reports whether Due's error says there was nothing to do.
+func IsDone(err error) bool { return err == errDone }
 
 // thpDisabled reports whether a /sys/kernel/mm/transparent_hugepage/enabled
 // listing says transparent huge pages are off.
