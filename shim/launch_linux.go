@@ -421,6 +421,7 @@ func (b *bwrapLaunch) supervise() (int, error) {
 	defer fw.close()
 	var werr error
 	var race error
+	verified := false // the plan's check passed
 loop:
 	for {
 		select {
@@ -444,6 +445,7 @@ loop:
 			}
 			b.release.Close()
 			b.release = nil
+			verified = true
 			if b.innerR == nil {
 				b.primeText()
 			}
@@ -459,7 +461,11 @@ loop:
 	ran := <-ranCh
 	said := <-inner
 	b.prime.Do(func() {}) // when it has not started, it will not now
-	if b.priming && (b.debug != nil || b.stage) {
+	watch, wantWatch := "", false
+	if verified {
+		watch, wantWatch = b.plan.WatchDue()
+	}
+	if b.priming && (b.debug != nil || b.stage || wantWatch) {
 		r := <-b.primed
 		if b.stage && errors.Is(r.err, hugetext.ErrShared) {
 			// The stage, a polc, mapped the executable while the
@@ -469,6 +475,15 @@ loop:
 		if b.debug != nil {
 			fmt.Fprintln(b.debug, r)
 		}
+		if wantWatch && r.err == nil {
+			// The primer needs polc's executable mapped by no one
+			// when it starts; a watcher would map it for as long as it
+			// runs. A later launch starts the watcher.
+			wantWatch = false
+		}
+	}
+	if wantWatch {
+		b.startWatcher(watch)
 	}
 	if race != nil {
 		removeCreated(b.plan.Guards, b.started)
@@ -640,6 +655,11 @@ func (b *bwrapLaunch) check(pid int) error {
 	err := checkPlan(b.plan, root)
 	if b.debug != nil {
 		fmt.Fprintf(b.debug, "polc: checked %d guards in %s in %v: %v\n", len(b.plan.Guards), root, time.Since(t0), err)
+		if w := b.plan.WalkWatch(); w.Served {
+			fmt.Fprintf(b.debug, "polc: change feed: %d directories changed, %d stat-ed\n", w.Dirty, w.Checked)
+		} else if w.Note != "" {
+			fmt.Fprintf(b.debug, "polc: change feed not used: %s\n", w.Note)
+		}
 	}
 	return err
 }

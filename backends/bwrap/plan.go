@@ -113,6 +113,24 @@ func (hp *HostPlan) CheckWalk() error {
 	return hp.walk.Verify(func(p string) bool { return synthetic[p] || hp.protected[p] })
 }
 
+// WalkWatch is what CheckWalk learnt from the glob cache's change feed
+// (globwalk.Options.Watch).
+func (hp *HostPlan) WalkWatch() globwalk.WatchStats {
+	if hp.walk == nil {
+		return globwalk.WatchStats{}
+	}
+	return hp.walk.Stats.Watch
+}
+
+// WatchDue names the glob cache file whose watcher the launch should
+// start, once CheckWalk has passed (globwalk.Result.WatchDue).
+func (hp *HostPlan) WatchDue() (string, bool) {
+	if hp.walk == nil {
+		return "", false
+	}
+	return hp.walk.WatchDue()
+}
+
 // Resolve judges a host path where it really is, as the plan did
 // (ir.ResolvePath, sharing the plan's lookups).
 func (hp *HostPlan) Resolve(p string) string {
@@ -690,7 +708,7 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	// made, and plans again if it fails: a warm walk may then leave the
 	// cached directories' stats to that check (one stat each, not two).
 	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey, Regions: b.regions(),
-		Snapshot: opts.CheckWalk, DeferRevalidation: opts.CheckWalk})
+		Snapshot: opts.CheckWalk, DeferRevalidation: opts.CheckWalk, Watch: opts.CheckWalk})
 	if err != nil {
 		return diag.Errorf(diag.LinuxGlobScan, "%w", err)
 	}

@@ -14,6 +14,10 @@ import (
 // it forwards, Go's pidfd check), so that it overlaps compiling the
 // profile.
 func init() {
+	if len(os.Args) == 3 && os.Args[1] == shim.WatchArg {
+		// A glob cache's watcher, which a launch started.
+		os.Exit(shim.ServeWatch(os.Args[2]))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "exec" {
 		shim.PrepareLaunch()
 	}

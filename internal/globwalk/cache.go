@@ -111,7 +111,7 @@ func (w *walker) expandCached() []*node {
 	}
 	file := cacheFile(dir, key)
 	mac := w.opts.CacheKey
-	w.caching = true
+	w.caching, w.cacheFile = true, file
 	flag := file + ".revalidate"
 	_, ferr := os.Lstat(flag)
 	deferred := ferr != nil && w.opts.DeferRevalidation && w.opts.Snapshot && firstExpansion(file)
@@ -129,6 +129,7 @@ func (w *walker) expandCached() []*node {
 		w.releaseGC = holdGC()
 		if err == nil && idx.clean {
 			if trees := w.expandIndexed(r, idx, mac); trees != nil {
+				w.treeGen = idx.treeMAC
 				return trees
 			}
 		}
@@ -145,6 +146,9 @@ func (w *walker) expandCached() []*node {
 		old, err = r.tree(idx, mac, c.roots, hook)
 	}
 	wait(old)
+	if deferred && old != nil {
+		w.treeGen = idx.treeMAC
+	}
 	switch {
 	case err == nil:
 	case errors.Is(err, os.ErrNotExist):
@@ -354,6 +358,9 @@ type cacheIndex struct {
 	indexMAC, treeMAC []byte
 	// treeAt is where the tree starts in the file.
 	treeAt int
+	// rootPaths are the roots as the file names them, when the caller
+	// passed none.
+	rootPaths []string
 }
 
 // indexRoot is one walk root in the index.
@@ -390,7 +397,11 @@ func decodeIndex(data []byte, key [32]byte, mac []byte, roots []string) (*cacheI
 	if v != cacheVersion {
 		return nil, fmt.Errorf("format version %d, want %d", v, cacheVersion)
 	}
-	if !bytes.Equal(data[offKey:offIndexLen], key[:]) {
+	// The zero key (no SHA-256 output) is the change feed's server,
+	// which reads the file it was started for, whatever its key and
+	// roots (watch_linux.go): the MAC vouches for both.
+	anyFile := key == [32]byte{}
+	if !anyFile && !bytes.Equal(data[offKey:offIndexLen], key[:]) {
 		return nil, errors.New("key mismatch")
 	}
 	n := binary.LittleEndian.Uint32(data[offIndexLen:])
@@ -408,12 +419,19 @@ func decodeIndex(data []byte, key [32]byte, mac []byte, roots []string) (*cacheI
 		d.fail("bad totals")
 	}
 	idx.clean = d.byte() == 1
-	if d.uint() != uint64(len(roots)) && d.err == nil {
+	nr := d.uint()
+	if anyFile && nr <= uint64(len(index)) {
+		roots = make([]string, nr)
+		idx.rootPaths = roots
+	}
+	if nr != uint64(len(roots)) && d.err == nil {
 		return nil, errors.New("root count changed")
 	}
 	idx.roots = make([]indexRoot, len(roots))
 	for i := range idx.roots {
-		if d.str() != roots[i] && d.err == nil {
+		if idx.rootPaths != nil {
+			roots[i] = strings.Clone(d.str())
+		} else if d.str() != roots[i] && d.err == nil {
 			return nil, errors.New("roots changed")
 		}
 		if d.byte() != 1 {
@@ -523,7 +541,9 @@ func (d *decoder) newNode() *node {
 		d.nodes = make([]node, 0, slabLen)
 	}
 	d.nodes = d.nodes[:len(d.nodes)+1]
-	return &d.nodes[len(d.nodes)-1]
+	n := &d.nodes[len(d.nodes)-1]
+	n.cached = true
+	return n
 }
 
 // take returns a slice of length and capacity n from *slab, so that

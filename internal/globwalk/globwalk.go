@@ -59,6 +59,10 @@ type Options struct {
 	// fails when it is not the index's), and holds the garbage
 	// collector off until just after Verify (see the package doc).
 	DeferRevalidation bool
+	// Watch lets Verify ask the cache file's watcher, when one runs,
+	// which directories changed, and stat only those (watch.go). For a
+	// launch; see Result.WatchDue for starting the watcher.
+	Watch bool
 }
 
 // Region marks a directory, and everything below it down to a deeper
@@ -136,7 +140,10 @@ type Stats struct {
 	// Deferred is set when the cached directories were taken as
 	// unchanged, for Verify to check (Options.DeferRevalidation).
 	Deferred bool
-	Elapsed  time.Duration
+	// Watch is what the last Verify learnt from the cache's change
+	// feed (watch.go).
+	Watch   WatchStats
+	Elapsed time.Duration
 }
 
 // Result is the outcome of an expansion.
@@ -192,7 +199,8 @@ func Expand(patterns []Pattern, opts Options) (*Result, error) {
 		trees = w.walkTrees(nil)
 	}
 	if opts.Snapshot {
-		res.snap = &snapshot{c: c, opts: opts, trees: trees, flag: w.revalidateFlag, pending: w.treeReady, releaseGC: w.releaseGC}
+		res.snap = &snapshot{c: c, opts: opts, trees: trees, flag: w.revalidateFlag, pending: w.treeReady, releaseGC: w.releaseGC,
+			file: w.cacheFile, gen: w.treeGen}
 	}
 	w.finish()
 	res.Stats.Elapsed = time.Since(start)

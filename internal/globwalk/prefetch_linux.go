@@ -246,22 +246,3 @@ func statTrees(roots []string, trees []*node) {
 // they may wake) costs more than a few dozen stats, and a small
 // project's launch makes these while bubblewrap waits for it.
 const smallTree = 64
-
-// countUpTo counts the nodes of trees, stopping at limit.
-func countUpTo(trees []*node, limit int) int {
-	n := 0
-	var walk func(t *node)
-	walk = func(t *node) {
-		if t == nil || n >= limit {
-			return
-		}
-		n++
-		for _, c := range t.children {
-			walk(c)
-		}
-	}
-	for _, t := range trees {
-		walk(t)
-	}
-	return n
-}

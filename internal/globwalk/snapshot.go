@@ -42,6 +42,11 @@ type snapshot struct {
 	// releaseGC, when set, ends the expansion's hold on the collector
 	// (gc.go), gcResumeDelay after Verify.
 	releaseGC func()
+	// file is the cache file of a cached walk, gen the MAC of the tree
+	// a deferred walk took from it: what the change feed is asked about
+	// (watch.go).
+	file string
+	gen  []byte
 }
 
 // names returns the names that mattered in n (its matches and the
@@ -116,7 +121,10 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 		}
 		s.pending = nil
 	}
-	statTrees(s.c.roots, s.trees)
+	r.Stats.Watch = WatchStats{}
+	if !r.askFeed() {
+		statTrees(s.c.roots, s.trees)
+	}
 	var err error
 	for i, t := range s.trees {
 		if t != nil && t.missing {
@@ -141,6 +149,25 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 	}
 	s.drift = 0
 	return err
+}
+
+// askFeed asks the cache's watcher which directories changed, and marks
+// the nodes it vouches for (trustFeed); false when it was not asked or
+// did not answer, and the nodes are unmarked.
+func (r *Result) askFeed() bool {
+	s := r.snap
+	if !s.opts.Watch || s.gen == nil {
+		return false
+	}
+	w := &r.Stats.Watch
+	dirty, err := askWatcher(watchSocket(s.file), s.gen)
+	if err != nil {
+		w.Note = err.Error()
+		return false
+	}
+	w.Served, w.Dirty = true, len(dirty)
+	w.Checked = s.trustFeed(dirty)
+	return true
 }
 
 // check verifies n, at the path in buf, and its subtree; it clears every

@@ -138,6 +138,11 @@ type walker struct {
 	// releaseGC ends a deferred expansion's hold on the collector
 	// (gc.go), in Verify.
 	releaseGC func()
+	// cacheFile is the cache file of a cached walk; treeGen, for a
+	// deferred one whose tree came from it, the tree's MAC: the change
+	// feed's name for that tree (watch.go).
+	cacheFile string
+	treeGen   []byte
 }
 
 type pendingChild struct {
@@ -156,6 +161,10 @@ type node struct {
 	x       *nodeExtra
 	racy    bool
 	missing bool // a walk root that did not exist
+	// cached: decoded from the cache file, stamps as the file has them
+	// (a directory listed again gets a new node). The change feed
+	// vouches only for such nodes (watch.go).
+	cached bool
 
 	// pre is set by prefetch for a warm run, not stored: the outcome of
 	// the directory's stat taken ahead of time, in parallel. Only the
@@ -865,3 +874,22 @@ type byteSet [4]uint64
 
 func (b *byteSet) add(c byte)      { b[c>>6] |= 1 << (c & 63) }
 func (b *byteSet) has(c byte) bool { return b[c>>6]&(1<<(c&63)) != 0 }
+
+// countUpTo counts the nodes of trees, stopping at limit.
+func countUpTo(trees []*node, limit int) int {
+	n := 0
+	var walk func(t *node)
+	walk = func(t *node) {
+		if t == nil || n >= limit {
+			return
+		}
+		n++
+		for _, c := range t.children {
+			walk(c)
+		}
+	}
+	for _, t := range trees {
+		walk(t)
+	}
+	return n
+}

@@ -1,0 +1,156 @@
+package globwalk
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// startWatcher runs ServeWatch for the cache file of res (a cached walk
+// with Snapshot) and waits until it answers for gen.
+func startWatcher(t *testing.T, file string) <-chan error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- ServeWatch(file, testKey) }()
+	sock := watchSocket(file)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("ServeWatch: %v", err)
+		default:
+		}
+		if _, err := os.Lstat(sock); err == nil {
+			return done
+		}
+	}
+	t.Fatalf("no watcher socket at %s", sock)
+	return nil
+}
+
+// TestWatchFeed: with a watcher serving the cache file, a deferred
+// walk's Verify stats only the roots on an untouched tree, and still
+// sees every change that matters, made before the watcher started (its
+// stat pass) or after (its events): the attack is a secret created or
+// moved into a directory the cache holds, which Verify would pass if
+// the watcher vouched for a directory it should not.
+func TestWatchFeed(t *testing.T) {
+	cases := []struct {
+		name    string
+		change  func(t *testing.T, root string)
+		changed bool
+	}{
+		{"untouched", func(*testing.T, string) {}, false},
+		{"unrelated file", func(t *testing.T, root string) { mkTree(t, root, "p/a/b/notes.txt") }, false},
+		{"new deep match", func(t *testing.T, root string) { mkTree(t, root, "p/a/b/c/d/new.env") }, true},
+		{"new directory", func(t *testing.T, root string) { mkTree(t, root, "p/a/b/newdir/") }, true},
+		{"match removed", func(t *testing.T, root string) { must(t, os.Remove(filepath.Join(root, "p/a/b/c/d/e.env"))) }, true},
+		{"match moved in", func(t *testing.T, root string) {
+			mkTree(t, root, "elsewhere/s.env")
+			must(t, os.Rename(filepath.Join(root, "elsewhere/s.env"), filepath.Join(root, "p/x/y/z/s.env")))
+		}, true},
+		{"directory replaced", func(t *testing.T, root string) {
+			must(t, os.Rename(filepath.Join(root, "p/x/y"), filepath.Join(root, "p/x/old")))
+			mkTree(t, root, "p/x/y/z/")
+		}, true},
+		{"directory made unreadable", func(t *testing.T, root string) {
+			must(t, os.Chmod(filepath.Join(root, "p/a/b/c"), 0o311))
+			t.Cleanup(func() { os.Chmod(filepath.Join(root, "p/a/b/c"), 0o755) })
+		}, os.Geteuid() != 0},
+	}
+	for _, tc := range cases {
+		for _, when := range []string{"before", "after"} {
+			t.Run(tc.name+"/"+when+" the watcher started", func(t *testing.T) {
+				root, cache, pats := cacheWorld(t)
+				opts := Options{Snapshot: true, CacheDir: cache, CacheKey: testKey, DeferRevalidation: true, Watch: true}
+				first := opts
+				first.DeferRevalidation = false
+				file := expandT(t, pats, first).snap.file
+				if when == "before" {
+					tc.change(t, root)
+				}
+				startWatcher(t, file)
+				if when == "after" {
+					tc.change(t, root)
+				}
+				expanded.Clear() // a new process
+				res := expandT(t, pats, opts)
+				err := res.Verify(nil)
+				w := res.Stats.Watch
+				if !w.Served {
+					t.Fatalf("the watcher did not serve: %s", w.Note)
+				}
+				var ce *ChangeError
+				if err != nil && !errors.As(err, &ce) {
+					t.Fatalf("Verify: %v", err)
+				}
+				if (err != nil) != tc.changed {
+					t.Fatalf("Verify: %v, want a change: %v (watcher: %+v)", err, tc.changed, w)
+				}
+				if tc.name == "untouched" && (w.Dirty != 0 || w.Checked > 1) {
+					t.Fatalf("untouched tree: %+v; want no dirty directory and only the root checked", w)
+				}
+				if err == nil {
+					checkAgainstOracle(t, pats, false, res)
+				}
+			})
+		}
+	}
+}
+
+// TestWatchStale: a watcher answers only for the version of the cache
+// it watches; a launch on a rewritten cache stats everything, and may
+// start a watcher for the new one.
+func TestWatchStale(t *testing.T) {
+	root, cache, pats := cacheWorld(t)
+	opts := Options{Snapshot: true, CacheDir: cache, CacheKey: testKey, DeferRevalidation: true, Watch: true}
+	first := opts
+	first.DeferRevalidation = false
+	file := expandT(t, pats, first).snap.file
+	startWatcher(t, file)
+	mkTree(t, root, "p/a/other.env")
+	time.Sleep(60 * time.Millisecond)
+	expanded.Clear()
+	expandT(t, pats, first) // rewrites the cache
+	expanded.Clear()
+	res := expandT(t, pats, opts)
+	if err := res.Verify(nil); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if w := res.Stats.Watch; w.Served || w.Note == "" {
+		t.Fatalf("a watcher of the old cache served: %+v", w)
+	}
+}
+
+// TestWatchDue: a launch starts a watcher only for a tree of
+// minWatchDirs directories or more, and not twice within watchRestart.
+func TestWatchDue(t *testing.T) {
+	root := t.TempDir()
+	cache := filepath.Join(t.TempDir(), "cache")
+	var dirs []string
+	for i := range minWatchDirs / 64 {
+		for j := range 64 {
+			dirs = append(dirs, filepath.Join("p", string(rune('a'+i%26))+string(rune('a'+i/26)), string(rune('a'+j%26))+string(rune('a'+j/26)))+"/")
+		}
+	}
+	mkTree(t, root, "small/x/")
+	pats := []Pattern{pat(root, "small/**/*.env", 0)}
+	opts := Options{Snapshot: true, CacheDir: cache, CacheKey: testKey, Watch: true}
+	if _, ok := expandT(t, pats, opts).WatchDue(); ok {
+		t.Fatalf("a watcher is due for a tree of 2 directories")
+	}
+	mkTree(t, root, dirs...)
+	pats = []Pattern{pat(root, "p/**/*.env", 0)}
+	res := expandT(t, pats, opts)
+	file, ok := res.WatchDue()
+	if !ok || file != res.snap.file {
+		t.Fatalf("no watcher due for %d directories", len(dirs))
+	}
+	if !ClaimWatch(file) {
+		t.Fatalf("the first claim failed")
+	}
+	if ClaimWatch(file) {
+		t.Fatalf("a second watcher could start at once")
+	}
+}

@@ -1,0 +1,15 @@
+//go:build !linux
+
+package globwalk
+
+import "errors"
+
+// Only Linux has the change feed (inotify); elsewhere Verify stats.
+const watchSupported = false
+
+var errNoWatch = errors.New("no change feed on this platform")
+
+func askWatcher(sock string, gen []byte) ([]string, error) { return nil, errNoWatch }
+
+// ServeWatch has no change feed to serve outside Linux.
+func ServeWatch(file string, mac []byte) error { return errNoWatch }
