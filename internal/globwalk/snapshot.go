@@ -160,7 +160,7 @@ func (r *Result) askFeed() bool {
 		return false
 	}
 	w := &r.Stats.Watch
-	dirty, err := askWatcher(watchSocket(s.file), s.gen)
+	dirty, err := askWatcher(watchSocket(s.file), s.gen, s.opts.CacheKey)
 	if err != nil {
 		w.Note = err.Error()
 		return false

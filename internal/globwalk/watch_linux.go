@@ -2,6 +2,9 @@ package globwalk
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,9 +18,13 @@ import (
 
 // The change feed's two sides (see watch.go): ServeWatch, the watcher,
 // and askWatcher, Verify's question. They speak one packet each way on
-// a SOCK_SEQPACKET socket: "Q", the tree's MAC and the asker's mount
-// namespace (device, inode); then "D" and the changed directories,
-// NUL-separated, or "N" and why the watcher cannot answer.
+// a SOCK_SEQPACKET socket: "Q", the tree's MAC, the asker's mount
+// namespace (device, inode) and a fresh nonce; then "D", a MAC and the
+// changed directories, NUL-separated, or "N" and why the watcher cannot
+// answer. The MAC, with the user's key over the question and the
+// answer, is what makes an answer the watcher's: a sandbox that may
+// write polc's cache directory could put a socket of its own in the
+// watcher's place, but it cannot reach the key (docs/security.md).
 
 const watchSupported = true
 
@@ -29,6 +36,15 @@ const watchEvents = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.
 
 // maxReply bounds an answer (the dirty paths); a longer one is "N".
 const maxReply = 64 << 10
+
+// watchDomain is the answers' MAC domain.
+const watchDomain = cacheDomain + " watch answer"
+
+// answerMAC authenticates the answer body to the question q (without
+// its "Q").
+func answerMAC(key, q, body []byte) []byte {
+	return cacheMAC(key, watchDomain, q, body)
+}
 
 // watchFS are the file systems whose every change passes through this
 // kernel's VFS, and so reaches inotify (statfs f_type). Network and
@@ -78,7 +94,7 @@ func splitPath(path string) (dir, name string) {
 // askWatcher asks the watcher at sock which directories changed in the
 // tree whose MAC is gen; an error when there is none, it is not the
 // user's, or it cannot vouch for that tree.
-func askWatcher(sock string, gen []byte) ([]string, error) {
+func askWatcher(sock string, gen, key []byte) ([]string, error) {
 	ns, err := mountNS()
 	if err != nil {
 		return nil, err
@@ -106,7 +122,11 @@ func askWatcher(sock string, gen []byte) ([]string, error) {
 	tv := unix.NsecToTimeval(watchTimeout.Nanoseconds())
 	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
 	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
-	q := append(append([]byte{'Q'}, gen...), ns[:]...)
+	var nonce [16]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return nil, err
+	}
+	q := append(append(append([]byte{'Q'}, gen...), ns[:]...), nonce[:]...)
 	if _, err := unix.Write(fd, q); err != nil {
 		return nil, fmt.Errorf("watcher: %v", err)
 	}
@@ -119,12 +139,12 @@ func askWatcher(sock string, gen []byte) ([]string, error) {
 		return nil, errors.New("watcher: no answer")
 	case buf[0] == 'N':
 		return nil, fmt.Errorf("watcher: %s", buf[1:n])
-	case buf[0] != 'D':
-		return nil, errors.New("watcher: bad answer")
+	case buf[0] != 'D' || n < 1+sha256.Size || !hmac.Equal(buf[1:1+sha256.Size], answerMAC(key, q[1:], buf[1+sha256.Size:n])):
+		return nil, errors.New("watcher: an answer not signed with this user's key")
 	}
 	var dirty []string
-	if n > 1 {
-		dirty = strings.Split(string(buf[1:n]), "\x00")
+	if body := buf[1+sha256.Size : n]; len(body) > 0 {
+		dirty = strings.Split(string(body), "\x00")
 	}
 	return dirty, nil
 }
@@ -139,6 +159,7 @@ type watchDir struct {
 
 // watcher is ServeWatch's state.
 type watcher struct {
+	key  []byte // the user's state key, for the answers' MAC
 	gen  []byte
 	ns   [16]byte
 	dirs []watchDir
@@ -207,7 +228,7 @@ func armWatch(file string, mac []byte) (*watcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &watcher{gen: idx.treeMAC, more: map[int32][]int32{}, buf: make([]byte, 64<<10), ino: -1, mounts: -1}
+	w := &watcher{key: mac, gen: idx.treeMAC, more: map[int32][]int32{}, buf: make([]byte, 64<<10), ino: -1, mounts: -1}
 	if w.ns, err = mountNS(); err != nil {
 		return nil, err
 	}
@@ -429,7 +450,7 @@ func (w *watcher) answer(c int) bool {
 	unix.SetsockoptTimeval(c, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv)
 	q := make([]byte, 128)
 	n, err := unix.Read(c, q)
-	if err != nil || n != 1+len(w.gen)+len(w.ns) || q[0] != 'Q' {
+	if err != nil || n != 1+len(w.gen)+len(w.ns)+16 || q[0] != 'Q' {
 		return false
 	}
 	// Everything changed before the question was sent is queued now.
@@ -446,19 +467,20 @@ func (w *watcher) answer(c int) bool {
 		return no(w.broken)
 	case !bytes.Equal(q[1:1+len(w.gen)], w.gen):
 		return no("it watches another version of the cache")
-	case !bytes.Equal(q[1+len(w.gen):n], w.ns[:]):
+	case !bytes.Equal(q[1+len(w.gen):n-16], w.ns[:]):
 		return no("another mount namespace")
 	}
-	reply := []byte{'D'}
+	var body []byte
 	for k, i := range w.changed {
 		if k > 0 {
-			reply = append(reply, 0)
+			body = append(body, 0)
 		}
-		reply = append(reply, w.path(i)...)
-		if len(reply) > maxReply {
+		body = append(body, w.path(i)...)
+		if 1+sha256.Size+len(body) > maxReply {
 			return no("too many changes")
 		}
 	}
+	reply := append(append([]byte{'D'}, answerMAC(w.key, q[1:n], body)...), body...)
 	_, err = unix.Write(c, reply)
 	return err == nil
 }

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // startWatcher runs ServeWatch for the cache file of res (a cached walk
@@ -152,5 +155,53 @@ func TestWatchDue(t *testing.T) {
 	}
 	if ClaimWatch(file) {
 		t.Fatalf("a second watcher could start at once")
+	}
+}
+
+// TestWatchForgedAnswer: a sandbox that may write polc's cache
+// directory puts its own socket where the watcher's is and answers
+// "nothing changed" to every question, signed with a key of its own:
+// Verify must not take the answer, and must see the secret it planted.
+func TestWatchForgedAnswer(t *testing.T) {
+	root, cache, pats := cacheWorld(t)
+	opts := Options{Snapshot: true, CacheDir: cache, CacheKey: testKey, DeferRevalidation: true, Watch: true}
+	first := opts
+	first.DeferRevalidation = false
+	file := expandT(t, pats, first).snap.file
+	lfd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	must(t, err)
+	defer unix.Close(lfd)
+	addr, dirfd, err := sockAddr(watchSocket(file))
+	must(t, err)
+	must(t, unix.Bind(lfd, addr))
+	if dirfd >= 0 {
+		unix.Close(dirfd)
+	}
+	must(t, unix.Listen(lfd, 4))
+	forged := []byte("another key, not the user's: 32b")
+	go func() {
+		for {
+			c, _, err := unix.Accept(lfd)
+			if err != nil {
+				return
+			}
+			q := make([]byte, 128)
+			n, _ := unix.Read(c, q)
+			if n > 1 {
+				unix.Write(c, append([]byte{'D'}, answerMAC(forged, q[1:n], nil)...))
+			}
+			unix.Close(c)
+		}
+	}()
+	mkTree(t, root, "p/a/b/c/d/planted.env")
+	expanded.Clear()
+	res := expandT(t, pats, opts)
+	err = res.Verify(nil)
+	if w := res.Stats.Watch; w.Served || !strings.Contains(w.Note, "not signed") {
+		t.Fatalf("a forged answer was taken: %+v", w)
+	}
+	var ce *ChangeError
+	if !errors.As(err, &ce) {
+		t.Fatalf("Verify: %v; want the planted secret seen", err)
 	}
 }

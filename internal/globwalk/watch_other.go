@@ -9,7 +9,7 @@ const watchSupported = false
 
 var errNoWatch = errors.New("no change feed on this platform")
 
-func askWatcher(sock string, gen []byte) ([]string, error) { return nil, errNoWatch }
+func askWatcher(sock string, gen, key []byte) ([]string, error) { return nil, errNoWatch }
 
 // ServeWatch has no change feed to serve outside Linux.
 func ServeWatch(file string, mac []byte) error { return errNoWatch }
