@@ -65,6 +65,9 @@ func (s *hostState) planOptions() bwrap.PlanOptions {
 	o := bwrap.PlanOptions{StateDirs: s.stateDirs(), CheckWalk: true}
 	if s.key != nil {
 		o.GlobCacheDir, o.GlobCacheKey = s.globs, s.key
+		// POLC_NO_WATCHER=1: no process of polc's is left running (the
+		// glob cache's watcher): every launch stats the cached tree.
+		o.GlobWatch = os.Getenv("POLC_NO_WATCHER") == ""
 	}
 	return o
 }

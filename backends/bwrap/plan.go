@@ -161,6 +161,9 @@ type PlanOptions struct {
 	// GlobCacheKey authenticates that cache (globwalk.Options.CacheKey):
 	// without it the globs are walked afresh and nothing is cached.
 	GlobCacheKey []byte
+	// GlobWatch lets CheckWalk ask the cache's watcher which directories
+	// changed (globwalk.Options.Watch), and WatchDue want one.
+	GlobWatch bool
 	// StateDirs are polc's own state directories on the host (the glob
 	// cache's, the cleanup registry's). Whatever the profile, each is
 	// read-only in the sandbox where it would otherwise be writable (held
@@ -708,7 +711,7 @@ func (b *builder) globs(art *Artifact, env ir.Env, opts PlanOptions) error {
 	// made, and plans again if it fails: a warm walk may then leave the
 	// cached directories' stats to that check (one stat each, not two).
 	res, err := globwalk.Expand(pats, globwalk.Options{CacheDir: cache, CacheKey: opts.GlobCacheKey, Regions: b.regions(),
-		Snapshot: opts.CheckWalk, DeferRevalidation: opts.CheckWalk, Watch: opts.CheckWalk})
+		Snapshot: opts.CheckWalk, DeferRevalidation: opts.CheckWalk, Watch: opts.CheckWalk && opts.GlobWatch})
 	if err != nil {
 		return diag.Errorf(diag.LinuxGlobScan, "%w", err)
 	}

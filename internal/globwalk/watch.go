@@ -1,6 +1,8 @@
 package globwalk
 
 import (
+	"encoding/hex"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -72,8 +74,10 @@ const (
 	// that it exits and the launches stat again (and rewrite the cache).
 	maxDirty = 4096
 	// watchRestart is how soon a launch may start another watcher for a
-	// cache file after starting one, watchRetry after one failed.
+	// cache file as it is after starting one, watchGap for the file
+	// rewritten, watchRetry after one failed.
 	watchRestart = time.Minute
+	watchGap     = 2 * time.Second
 	watchRetry   = time.Hour
 )
 
@@ -154,7 +158,7 @@ func (s *snapshot) nodeAt(t *node, root, path string) *node {
 // enough. ClaimWatch then says whether it may start now.
 func (r *Result) WatchDue() (file string, ok bool) {
 	s := r.snap
-	if s == nil || s.file == "" || r.Stats.Watch.Served || !watchSupported {
+	if s == nil || s.file == "" || !s.opts.Watch || r.Stats.Watch.Served || !watchSupported {
 		return "", false
 	}
 	if countUpTo(s.trees, minWatchDirs) < minWatchDirs {
@@ -164,23 +168,48 @@ func (r *Result) WatchDue() (file string, ok bool) {
 }
 
 // ClaimWatch says whether a watcher may be started for the cache file
-// now: none was started in the last watchRestart, and none failed in a
-// way that would recur in the last watchRetry. A true answer is
-// recorded as a start.
+// now: none failed in a way that would recur in the last watchRetry,
+// none was started in the last watchGap, nor in the last watchRestart
+// for the file as it is (its tree's MAC): a rewritten cache gets its
+// watcher at once, a watcher that does not come up is not started at
+// every launch. A true answer is recorded as a start.
 func ClaimWatch(file string) bool {
 	sock := watchSocket(file)
 	now := time.Now()
 	if fi, err := os.Lstat(sock + ".failed"); err == nil && now.Sub(fi.ModTime()) < watchRetry {
 		return false
 	}
+	gen := fileGen(file)
 	started := sock + ".started"
-	if fi, err := os.Lstat(started); err == nil && now.Sub(fi.ModTime()) < watchRestart {
-		return false
+	if fi, err := os.Lstat(started); err == nil {
+		b, _ := os.ReadFile(started)
+		if age := now.Sub(fi.ModTime()); age < watchGap || age < watchRestart && string(b) == gen {
+			return false
+		}
 	}
-	f, err := os.OpenFile(started, os.O_CREATE|os.O_WRONLY|syscallNoFollow, 0o600)
+	f, err := os.OpenFile(started, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscallNoFollow, 0o600)
 	if err != nil {
 		return false
 	}
-	f.Close()
-	return os.Chtimes(started, now, now) == nil
+	_, err = f.WriteString(gen)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err == nil && os.Chtimes(started, now, now) == nil
+}
+
+// fileGen names the cache file's content: its tree's MAC, in hex, as
+// its header holds it (unchecked: it only tells one start from
+// another); "" when it cannot be read.
+func fileGen(file string) string {
+	f, err := openNoFollow(file)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	head := make([]byte, headerLen)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(head[offTreeMAC:headerLen])
 }
