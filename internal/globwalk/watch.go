@@ -61,10 +61,12 @@ type WatchStats struct {
 	Note string
 }
 
+// minWatchDirs is the smallest tree a watcher is started for, or asked
+// about: below it the stats cost less than asking. (A variable for the
+// tests, whose trees are small.)
+var minWatchDirs = 4096
+
 const (
-	// minWatchDirs is the smallest tree a watcher is started for: below
-	// it the stats cost less than asking.
-	minWatchDirs = 4096
 	// watchTimeout bounds the wait for a watcher's answer.
 	watchTimeout = 250 * time.Millisecond
 	// watchIdle is how long a watcher waits for a question it can

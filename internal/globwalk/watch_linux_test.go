@@ -11,6 +11,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// smallWatch lets the test's small trees have a watcher.
+func smallWatch(t *testing.T) {
+	old := minWatchDirs
+	minWatchDirs = 1
+	t.Cleanup(func() { minWatchDirs = old })
+}
+
 // startWatcher runs ServeWatch for the cache file of res (a cached walk
 // with Snapshot) and waits until it answers for gen.
 func startWatcher(t *testing.T, file string) <-chan error {
@@ -39,6 +46,7 @@ func startWatcher(t *testing.T, file string) <-chan error {
 // moved into a directory the cache holds, which Verify would pass if
 // the watcher vouched for a directory it should not.
 func TestWatchFeed(t *testing.T) {
+	smallWatch(t)
 	cases := []struct {
 		name    string
 		change  func(t *testing.T, root string)
@@ -106,6 +114,7 @@ func TestWatchFeed(t *testing.T) {
 // it watches; a launch on a rewritten cache stats everything, and may
 // start a watcher for the new one.
 func TestWatchStale(t *testing.T) {
+	smallWatch(t)
 	root, cache, pats := cacheWorld(t)
 	opts := Options{Snapshot: true, CacheDir: cache, CacheKey: testKey, DeferRevalidation: true, Watch: true}
 	first := opts
@@ -163,6 +172,7 @@ func TestWatchDue(t *testing.T) {
 // "nothing changed" to every question, signed with a key of its own:
 // Verify must not take the answer, and must see the secret it planted.
 func TestWatchForgedAnswer(t *testing.T) {
+	smallWatch(t)
 	root, cache, pats := cacheWorld(t)
 	opts := Options{Snapshot: true, CacheDir: cache, CacheKey: testKey, DeferRevalidation: true, Watch: true}
 	first := opts
