@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -251,6 +252,11 @@ func armWatch(file string, mac []byte) (*watcher, error) {
 			add(t, roots[i], -1)
 		}
 	}
+	// Watches count against a per-user limit that editors and other
+	// watchers share: take at most three quarters of it.
+	if limit, err := maxUserWatches(); err == nil && len(w.dirs) > limit/4*3 {
+		return nil, &lastingError{fmt.Sprintf("%d directories need more than 3/4 of the %d inotify watches a user may hold (fs.inotify.max_user_watches)", len(w.dirs), limit)}
+	}
 	w.dirty = make([]bool, len(w.dirs))
 	w.byWD = make([]int32, len(w.dirs)+1)
 	// Opened before the watches: a mount made while they are added
@@ -260,6 +266,9 @@ func armWatch(file string, mac []byte) (*watcher, error) {
 	}
 	if w.ino, err = unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC); err != nil {
 		w.close()
+		if errors.Is(err, unix.EMFILE) {
+			return nil, &lastingError{"no inotify instance left for this user (fs.inotify.max_user_instances)"}
+		}
 		return nil, err
 	}
 	paths := make([]string, len(w.dirs))
@@ -319,6 +328,15 @@ func (w *watcher) path(i int32) string {
 		return d.name
 	}
 	return joinPath(w.path(d.parent), d.name)
+}
+
+// maxUserWatches is fs.inotify.max_user_watches.
+func maxUserWatches() (int, error) {
+	b, err := os.ReadFile("/proc/sys/fs/inotify/max_user_watches")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 // mark records dir i as changed.

@@ -165,6 +165,19 @@ func TestWatchDue(t *testing.T) {
 	if ClaimWatch(file) {
 		t.Fatalf("a second watcher could start at once")
 	}
+	// A watcher that failed for a lasting reason holds the next off
+	// for watchRetry, whatever the start record says.
+	sock := watchSocket(file)
+	old := time.Now().Add(-2 * watchRestart)
+	must(t, os.Chtimes(sock+".started", old, old))
+	must(t, os.WriteFile(sock+".failed", []byte("the inotify watch limit\n"), 0o600))
+	if ClaimWatch(file) {
+		t.Fatalf("a watcher could start right after one failed")
+	}
+	must(t, os.Remove(sock+".failed"))
+	if !ClaimWatch(file) {
+		t.Fatalf("no watcher could start a while after the last")
+	}
 }
 
 // TestWatchForgedAnswer: a sandbox that may write polc's cache
