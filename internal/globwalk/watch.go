@@ -67,14 +67,6 @@ type WatchStats struct {
 var minWatchDirs = 4096
 
 const (
-	// watchTimeout bounds the wait for a watcher's answer.
-	watchTimeout = 250 * time.Millisecond
-	// watchIdle is how long a watcher waits for a question it can
-	// answer before it exits.
-	watchIdle = 30 * time.Minute
-	// maxDirty is the most changed directories a watcher names; past
-	// that it exits and the launches stat again (and rewrite the cache).
-	maxDirty = 4096
 	// watchRestart is how soon a launch may start another watcher for a
 	// cache file as it is after starting one, watchGap for the file
 	// rewritten, watchRetry after one failed.

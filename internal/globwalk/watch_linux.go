@@ -35,8 +35,18 @@ const watchSupported = true
 const watchEvents = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
 	unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF | unix.IN_ONLYDIR
 
-// maxReply bounds an answer (the dirty paths); a longer one is "N".
-const maxReply = 64 << 10
+const (
+	// watchTimeout bounds the wait for a watcher's answer.
+	watchTimeout = 250 * time.Millisecond
+	// watchIdle is how long a watcher waits for a question it can
+	// answer before it exits.
+	watchIdle = 30 * time.Minute
+	// maxDirty is the most changed directories a watcher names; past
+	// that it exits and the launches stat again (and rewrite the cache).
+	maxDirty = 4096
+	// maxReply bounds an answer (the dirty paths); a longer one is "N".
+	maxReply = 64 << 10
+)
 
 // watchDomain is the answers' MAC domain.
 const watchDomain = cacheDomain + " watch answer"
