@@ -90,23 +90,29 @@ func TestVerifyNeedsSnapshot(t *testing.T) {
 // retry (the next expansion of the same cache in the process)
 // revalidates first and sees the tree as it is. A change that matters
 // to no glob passes, and so does an unchanged tree.
+// treeChange is a change to cacheWorld's tree, and whether it matters
+// to its patterns.
+type treeChange struct {
+	name    string
+	change  func(t *testing.T, root string)
+	changed bool
+}
+
+// treeChanges are the changes a deferred walk's Verify must tell apart.
+var treeChanges = []treeChange{
+	{"untouched", func(*testing.T, string) {}, false},
+	{"unrelated file", func(t *testing.T, root string) { mkTree(t, root, "p/a/b/notes.txt") }, false},
+	{"new match", func(t *testing.T, root string) { mkTree(t, root, "p/a/new.env") }, true},
+	{"new directory", func(t *testing.T, root string) { mkTree(t, root, "p/a/newdir/") }, true},
+	{"match removed", func(t *testing.T, root string) { must(t, os.Remove(filepath.Join(root, "p/a/b/c/d/e.env"))) }, true},
+	{"directory replaced", func(t *testing.T, root string) {
+		must(t, os.Rename(filepath.Join(root, "p/x/y"), filepath.Join(root, "p/x/old")))
+		mkTree(t, root, "p/x/y/")
+	}, true},
+}
+
 func TestVerifyDeferred(t *testing.T) {
-	cases := []struct {
-		name    string
-		change  func(t *testing.T, root string)
-		changed bool
-	}{
-		{"untouched", func(*testing.T, string) {}, false},
-		{"unrelated file", func(t *testing.T, root string) { mkTree(t, root, "p/a/b/notes.txt") }, false},
-		{"new match", func(t *testing.T, root string) { mkTree(t, root, "p/a/new.env") }, true},
-		{"new directory", func(t *testing.T, root string) { mkTree(t, root, "p/a/newdir/") }, true},
-		{"match removed", func(t *testing.T, root string) { must(t, os.Remove(filepath.Join(root, "p/a/b/c/d/e.env"))) }, true},
-		{"directory replaced", func(t *testing.T, root string) {
-			must(t, os.Rename(filepath.Join(root, "p/x/y"), filepath.Join(root, "p/x/old")))
-			mkTree(t, root, "p/x/y/")
-		}, true},
-	}
-	for _, tc := range cases {
+	for _, tc := range treeChanges {
 		t.Run(tc.name, func(t *testing.T) {
 			root, cache, pats := cacheWorld(t)
 			opts := Options{Snapshot: true, CacheDir: cache, CacheKey: testKey, DeferRevalidation: true}
