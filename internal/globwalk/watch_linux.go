@@ -374,12 +374,17 @@ func (w *watcher) drain() {
 		for off := 0; off+unix.SizeofInotifyEvent <= n; {
 			wd := int32(binary.NativeEndian.Uint32(w.buf[off:]))
 			mask := binary.NativeEndian.Uint32(w.buf[off+4:])
+			named := binary.NativeEndian.Uint32(w.buf[off+12:]) > 0
 			off += unix.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(w.buf[off+12:]))
 			switch {
 			case mask&unix.IN_Q_OVERFLOW != 0:
 				w.broken = "inotify lost events (queue overflow)"
 			case mask&unix.IN_UNMOUNT != 0:
 				w.broken = "a watched file system was unmounted"
+			case named && mask&^uint32(unix.IN_ATTRIB|unix.IN_ISDIR) == 0:
+				// An entry's attributes (a file chmod-ed or touched):
+				// the directory's own stamps stay, as does its listing.
+				continue
 			}
 			if wd > 0 && int(wd) < len(w.byWD) && w.byWD[wd] > 0 {
 				w.mark(w.byWD[wd] - 1)
