@@ -24,7 +24,9 @@ import (
 //     against the file's stamps: a change before a watch existed shows
 //     in the stamps (or the directory is racy: both count as changed), a
 //     change after it is an event. Every event names its directory as
-//     changed, until the watcher exits.
+//     changed, until the watcher exits (but one about an entry's
+//     attributes alone, which moves neither the directory's stamps nor
+//     its listing).
 //   - inotify events are queued by the system call that makes the
 //     change, before it returns, and the watcher reads its queue dry
 //     when it is asked: a change made before Verify asked (the previous
