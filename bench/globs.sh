@@ -15,7 +15,7 @@ COUNT=${COUNT:-5}
 export POLC_BENCH_TREE=${POLC_BENCH_TREE:-/var/tmp/polc-globwalk-bench-200k}
 
 out=$(go test -run '^$' -bench 'ExpandCold1$|ExpandCold15$|ExpandWarm1$|ExpandWarm15$' \
-	-benchmem -count "$COUNT" ./globwalk 2>&1)
+	-benchmem -count "$COUNT" ./internal/globwalk 2>&1)
 status=$?
 echo "$out" | grep -E '^Benchmark'
 if [ $status -ne 0 ]; then
