@@ -1,10 +1,10 @@
 package shim
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 
 	"polc/internal/globwalk"
@@ -21,9 +21,9 @@ const WatchArg = "__polc-watch"
 // POLC_DEBUG_BWRAP set, it says why it stopped.
 func ServeWatch(file string) int {
 	s := loadHostState(nil)
-	err := fmt.Errorf("%s is not in polc's glob cache", file)
-	if dir, e := filepath.EvalSymlinks(s.globs); e == nil && s.key != nil && filepath.Dir(file) == dir {
-		err = globwalk.ServeWatch(file, s.key)
+	err := errors.New("no state key")
+	if s.key != nil {
+		err = globwalk.ServeWatch(s.globs, file, s.key)
 	}
 	if os.Getenv("POLC_DEBUG_BWRAP") != "" {
 		fmt.Fprintf(os.Stderr, "polc: watcher of %s: %v\n", file, err)

@@ -906,17 +906,25 @@ func sweepOldVersions(dir string) {
 			continue
 		}
 		p := filepath.Join(dir, name)
-		f, err := openNoFollow(p)
-		if err != nil {
-			continue
-		}
-		var head [offKey]byte
-		_, err = io.ReadFull(f, head[:])
-		f.Close()
-		if v, ok := fileVersion(head[:]); err == nil && ok && v < cacheVersion {
+		if v, ok := fileVersion(cacheHead(p, offKey)); ok && v < cacheVersion {
 			os.Remove(p)
 		}
 	}
+}
+
+// cacheHead reads the first n bytes of the cache file at p, opened
+// without following a link (nil when it cannot, or is shorter).
+func cacheHead(p string, n int) []byte {
+	f, err := openNoFollow(p)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	head := make([]byte, n)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return nil
+	}
+	return head
 }
 
 // cacheDirReal creates the cache directory if needed and returns its

@@ -2,7 +2,6 @@ package globwalk
 
 import (
 	"encoding/hex"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -198,13 +197,8 @@ func ClaimWatch(file string) bool {
 // its header holds it (unchecked: it only tells one start from
 // another); "" when it cannot be read.
 func fileGen(file string) string {
-	f, err := openNoFollow(file)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	head := make([]byte, headerLen)
-	if _, err := io.ReadFull(f, head); err != nil {
+	head := cacheHead(file, headerLen)
+	if head == nil {
 		return ""
 	}
 	return hex.EncodeToString(head[offTreeMAC:headerLen])

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -187,14 +188,22 @@ type watcher struct {
 	buf     []byte
 }
 
-// ServeWatch is the watcher for the cache file (see watch.go): it
-// watches the directories of the file's tree, authenticated with the
-// user's key mac, and answers launches on the file's socket until it is
-// idle for watchIdle, replaced by a newer watcher, or can no longer
-// vouch for the tree. It returns why it stopped; when it could not
-// start for a reason that would recur (the file system, the inotify
-// watch limit), launches wait watchRetry before starting another.
-func ServeWatch(file string, mac []byte) error {
+// ServeWatch is the watcher for the cache file, a file of the cache
+// directory dir (Options.CacheDir; see watch.go): it watches the
+// directories of the file's tree, authenticated with the user's key
+// mac, and answers launches on the file's socket until it is idle for
+// watchIdle, replaced by a newer watcher, or can no longer vouch for
+// the tree. It returns why it stopped; when it could not start for a
+// reason that would recur (the file system, the inotify watch limit),
+// launches wait watchRetry before starting another.
+func ServeWatch(dir, file string, mac []byte) error {
+	real, err := cacheDirReal(dir)
+	if err != nil {
+		return err
+	}
+	if filepath.Dir(file) != real {
+		return fmt.Errorf("%s is not in the glob cache %s", file, real)
+	}
 	sock := watchSocket(file)
 	unix.Setpriority(unix.PRIO_PROCESS, 0, 19)
 	w, err := armWatch(file, mac)

@@ -31,12 +31,12 @@ func watchWorld(t *testing.T) (root string, pats []Pattern, opts Options, file s
 	return root, pats, opts, expandT(t, pats, first).snap.file
 }
 
-// startWatcher runs ServeWatch for the cache file of res (a cached walk
-// with Snapshot) and waits until it answers for gen.
-func startWatcher(t *testing.T, file string) <-chan error {
+// startWatcher runs ServeWatch for the cache file in the cache
+// directory dir and waits until its socket is there.
+func startWatcher(t *testing.T, dir, file string) <-chan error {
 	t.Helper()
 	done := make(chan error, 1)
-	go func() { done <- ServeWatch(file, testKey) }()
+	go func() { done <- ServeWatch(dir, file, testKey) }()
 	sock := watchSocket(file)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		select {
@@ -82,7 +82,7 @@ func TestWatchFeed(t *testing.T) {
 				if when == "before" {
 					tc.change(t, root)
 				}
-				startWatcher(t, file)
+				startWatcher(t, opts.CacheDir, file)
 				if when == "after" {
 					tc.change(t, root)
 				}
@@ -116,7 +116,10 @@ func TestWatchFeed(t *testing.T) {
 // start a watcher for the new one.
 func TestWatchStale(t *testing.T) {
 	root, pats, opts, file := watchWorld(t)
-	startWatcher(t, file)
+	if err := ServeWatch(t.TempDir(), file, testKey); err == nil || !strings.Contains(err.Error(), "not in the glob cache") {
+		t.Fatalf("a watcher served a file of another directory: %v", err)
+	}
+	startWatcher(t, opts.CacheDir, file)
 	mkTree(t, root, "p/a/other.env")
 	time.Sleep(60 * time.Millisecond)
 	expanded.Clear()

@@ -12,4 +12,4 @@ var errNoWatch = errors.New("no change feed on this platform")
 func askWatcher(sock string, gen, key []byte) ([]string, error) { return nil, errNoWatch }
 
 // ServeWatch has no change feed to serve outside Linux.
-func ServeWatch(file string, mac []byte) error { return errNoWatch }
+func ServeWatch(dir, file string, mac []byte) error { return errNoWatch }
