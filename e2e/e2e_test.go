@@ -116,7 +116,7 @@ func polcExecAs(t *testing.T, u conformance.User, stage string, w *conformance.W
 // stage turns it on to see how polc launched).
 var debugLines = []string{"polc: planned in ", "polc: inner stage: ", "polc: mask stage: ", "polc: mask /",
 	"polc: checked ", "polc: attempt ", "polc: no state key ", "polc: own code: ",
-	"polc: change feed", "polc: watcher ", "polc: no watcher "}
+	"polc: change feed", "polc: watcher ", "polc: no watcher ", "polc: heap: "}
 
 // runPolc runs a polc command and collects what it printed, its exit
 // status, and whether it launched directly; POLC_DEBUG_BWRAP's lines

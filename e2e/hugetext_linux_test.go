@@ -109,3 +109,29 @@ func ownCodeOnHugePages(t *testing.T, u conformance.User, stage string, line *re
 		t.Errorf("after the primer: %s of %s MiB on huge pages (primer %q)", second[1], second[2], second[4])
 	}
 }
+
+// TestHeapOnHugePage: a launch, as each test user and through each
+// stage, says its heap started on a huge page (package hugeheap), which
+// needs no privilege.
+func TestHeapOnHugePage(t *testing.T) {
+	conformance.NeedSandbox(t)
+	if b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled"); err != nil || strings.Contains(string(b), "[never]") {
+		t.Skip("transparent huge pages are off")
+	}
+	for _, u := range conformance.Users(t) {
+		for _, stage := range stages {
+			t.Run(u.Name+"/"+stage, func(t *testing.T) {
+				w := stateWorld(t, u)
+				cmd := polcCmd(u, stage, w, "exec", "-P", "strict", "-C", w.Proj, "--", "/bin/true")
+				cmd.Env = append(cmd.Env, "POLC_DEBUG_BWRAP=1")
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					t.Fatalf("%v:\n%s", err, out)
+				}
+				if !regexp.MustCompile(`(?m)^polc: heap: on a huge page$`).Match(out) {
+					t.Errorf("no line saying the heap is on a huge page in:\n%s", out)
+				}
+			})
+		}
+	}
+}

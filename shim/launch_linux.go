@@ -20,6 +20,7 @@ import (
 
 	"polc/backends/bwrap"
 	"polc/diag"
+	"polc/internal/hugeheap"
 	"polc/internal/hugetext"
 	"polc/internal/maskstage"
 	"polc/internal/memfd"
@@ -474,6 +475,7 @@ loop:
 		}
 		if b.debug != nil {
 			fmt.Fprintln(b.debug, r)
+			fmt.Fprintln(b.debug, heapReport())
 		}
 		if wantWatch && r.err == nil {
 			// The primer needs polc's executable mapped by no one
@@ -641,6 +643,15 @@ func (r primeResult) String() string {
 		return fmt.Sprintf("polc: own code: %v; no primer: %v", r.s, r.err)
 	}
 	return fmt.Sprintf("polc: own code: %v; primer %d starts when polc exits", r.s, r.pid)
+}
+
+// heapReport says whether polc's heap started on a huge page (package
+// hugeheap).
+func heapReport() string {
+	if err := hugeheap.Result(); err != nil {
+		return "polc: heap: on 4 KiB pages: " + err.Error()
+	}
+	return "polc: heap: on a huge page"
 }
 
 // check checks the guards once the setup process (pid, on the host)

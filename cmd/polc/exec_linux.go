@@ -7,6 +7,8 @@ import (
 	// itself (bwrap runs /proc/self/fd/N with maskstage.Arg): the
 	// package's init runs the stage, early in polc's initialisation.
 	_ "polc/internal/maskstage"
+	// Early in initialisation, the heap on a huge page (see the package).
+	_ "polc/internal/hugeheap"
 	"polc/shim"
 )
 

@@ -1,0 +1,78 @@
+package hugeheap
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// TestHeapOnHugePage checks what polc's start relies on: after the
+// package's init, the heap range it advised is one huge page.
+func TestHeapOnHugePage(t *testing.T) {
+	if err := Result(); err != nil {
+		if errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ENOMEM) {
+			t.Skipf("the kernel did not collapse the heap (%v): no THP or MADV_COLLAPSE here", err)
+		}
+		t.Fatalf("init did not collapse the heap: %v", err)
+	}
+	addr := uintptr(unsafe.Pointer(probe))
+	kb, err := anonHugeKB(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kb < hugePage>>10 {
+		t.Errorf("the mapping holding the heap probe (%#x) has %d kB on huge pages, want at least %d", addr, kb, hugePage>>10)
+	}
+}
+
+// anonHugeKB is smaps' AnonHugePages of the mapping holding addr.
+func anonHugeKB(addr uintptr) (int, error) {
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		var lo, hi uintptr
+		if n, _ := fmt.Sscanf(line, "%x-%x ", &lo, &hi); n == 2 {
+			in = lo <= addr && addr < hi
+			continue
+		}
+		if in && strings.HasPrefix(line, "AnonHugePages:") {
+			var kb int
+			_, err := fmt.Sscanf(strings.TrimPrefix(line, "AnonHugePages:"), "%d kB", &kb)
+			return kb, err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("no mapping holds %#x", addr)
+}
+
+func TestDisabled(t *testing.T) {
+	for godebug, want := range map[string]bool{
+		"":                            false,
+		"disablethp=1":                true,
+		"disablethp=0":                false,
+		"madvdontneed=1,disablethp=1": true,
+		"disablethp=1,madvdontneed=1": true,
+		"disablethp=1,disablethp=0":   false,
+		"xdisablethp=1":               false,
+		"disablethp=10":               false,
+		"gctrace=1,,disablethp=1,":    true,
+	} {
+		t.Setenv("GODEBUG", godebug)
+		if got := disabled(); got != want {
+			t.Errorf("GODEBUG=%q: disabled() = %v, want %v", godebug, got, want)
+		}
+	}
+}
