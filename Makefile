@@ -14,6 +14,13 @@ BUILDFLAGS ?= -tags urfave_cli_no_docs
 # polc version prints the commit it was built from.
 COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 LDFLAGS ?= -X main.commit=$(COMMIT)
+# On Linux, each segment starts on a 2 MiB boundary (the file is padded,
+# about 5 MB more), so that all of polc's code and read-only data can be
+# mapped with huge pages once the page cache holds them so (package
+# hugetext): 12 MiB instead of 10, some 30 fewer page faults per start.
+ifeq ($(shell $(GO) env GOOS),linux)
+LDFLAGS += -R 0x200000
+endif
 # make install puts bin/polc (built as make build does) in $(PREFIX)/bin;
 # DESTDIR stages it for a package.
 PREFIX  ?= /usr/local
