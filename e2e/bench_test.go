@@ -43,7 +43,8 @@ func BenchmarkExecPrepare(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res := compiler.Compile(compiler.Options{Dir: w.Proj, Profile: "workspace", ForExec: true, NoExpand: true,
-			CodexHome: w.CodexHome, Home: w.Home, Tmpdir: w.Tmp, SystemDir: filepath.Join(root, "etc")})
+			CodexHome: w.CodexHome, Home: w.Home, Tmpdir: w.Tmp, SystemDir: filepath.Join(root, "etc"),
+			Host: compiler.NewHostCache()}) // as polc exec compiles
 		if res.Policy == nil {
 			b.Fatal(res.Diags)
 		}

@@ -11,33 +11,40 @@
 // three masks, the direct launch, the metadata placeholders already
 // there) against bare bubblewrap with the same mounts, on a 2-core VM
 // where an empty system call costs about 1 µs, the first touch of a
-// fresh 4 KiB page about 11 µs and the first touch of a 64 KiB window
+// fresh 4 KiB page 15 to 25 µs and the first touch of a 64 KiB window
 // of a file's mapping about 32 µs. Medians of in-process marks, with
-// polc's executable on huge pages (package hugetext); only their shares
-// carry over to another machine.
+// polc's executable on huge pages (package hugetext) and its heap on one
+// (package hugeheap); only their shares carry over to another machine.
 //
-//	polc's own start, to main          ~13 ms   the exec and the shell's fork, as for any program (~4);
-//	                                            Go's runtime (~4: the heap's first pages, 763 itabs);
-//	                                            120-odd package inits (~5, mostly first touches of memory)
-//	command line                       ~1.1 ms  urfave/cli's setup and flag parsing
-//	compile, lower                     ~1.2 ms  config layers, path resolution (one stat per component)
-//	plan (host state, mounts, globs)   ~1.5 ms  the glob cache, symlink checks
+//	polc's own start, to main          ~11.6 ms the exec and the shell's fork, as for any program (~4);
+//	                                            Go's runtime (~4: the heap's first pages, 753 itabs);
+//	                                            120-odd package inits (~3, of which ~0.6 the heap's
+//	                                            collapse into a huge page)
+//	command line                       ~0.7 ms  urfave/cli's setup and flag parsing
+//	compile, lower                     ~1.1 ms  config layers, path resolution (one stat per component)
+//	plan (host state, mounts, globs)   ~1.3 ms  the glob cache, symlink checks
 //	registry, descriptors              ~0.6 ms  the registry of mount points, memfds, pipes
-//	fork/exec of bubblewrap            ~1.4 ms  Go's vfork child resets 64 signal handlers, dups, execs
-//	bubblewrap and the command        ~17 ms    as bare bubblewrap, plus ~0.8 ms for the seccomp
-//	                                            filter, the status and block descriptors and data masks
+//	fork/exec of bubblewrap            ~1.9 ms  Go's vfork child resets 64 signal handlers, dups, execs
+//	bubblewrap and the command        ~16.5 ms  as bare bubblewrap (the seccomp filter, the status and
+//	                                            block descriptors and data masks cost nothing measurable)
 //	the guard check                    <0.1 ms  while bubblewrap waits
 //	release, exit                      ~1.0 ms  a Go process's exit (6 threads: the waits for bwrap take the poller)
 //
-// Bare bubblewrap takes 18 to 21 ms from the shell, polc 35 to 41 (the
-// box is noisy): about twice as long. The rest is polc's start and its
-// own work, and most of both is first touches of memory, not
-// computation. Page faults were the largest single cost: before polc
-// kept its code on huge pages (hugetext) its start took some 150 faults
-// on its executable at 32 µs each, about 5 ms of every launch. Each of
-// the 120-odd packages polc is built from runs its init on every start;
-// a launch through the mask stage (package maskstage) runs only some 75
-// of them a second time. Where the metadata placeholders (.codex, .agents,
-// ...) are missing, bubblewrap makes them and polc removes them after
-// the command: about 1.7 ms more.
+// Bare bubblewrap takes 19 to 25 ms from the shell, polc 36 to 44 (the
+// box is noisy): 1.74 to 1.95 times as long in five runs of
+// bench/exec.sh. A Go program that only starts bwrap with the same
+// arguments and waits takes 1.45 times as long as bare bubblewrap: that
+// much is the floor of any launcher written in Go here. The rest is
+// polc's own start and work, and most of both is first touches of
+// memory, not computation. Page faults were the largest single cost:
+// before polc kept its code on huge pages (hugetext) its start took some
+// 150 faults on its executable at 32 µs each, about 5 ms of every
+// launch; its heap's first touches were some 330 faults more at 15 µs,
+// of which starting the heap on a huge page saves about 200 (some 5% of
+// a launch). Each of the 120-odd packages polc is
+// built from runs its init on every start; a launch through the mask
+// stage (package maskstage) runs only some 75 of them a second time.
+// Where the metadata placeholders (.codex, .agents, ...) are missing,
+// bubblewrap makes them and polc removes them after the command: about
+// 1.7 ms more.
 package shim
