@@ -648,8 +648,11 @@ func (r primeResult) String() string {
 // heapReport says whether polc's heap started on a huge page (package
 // hugeheap).
 func heapReport() string {
-	if err := hugeheap.Result(); err != nil {
-		return "polc: heap: on 4 KiB pages: " + err.Error()
+	switch tried, errno := hugeheap.Result(); {
+	case !tried:
+		return "polc: heap: on 4 KiB pages: not tried"
+	case errno != 0:
+		return "polc: heap: on 4 KiB pages: " + syscall.Errno(errno).Error()
 	}
 	return "polc: heap: on a huge page"
 }
