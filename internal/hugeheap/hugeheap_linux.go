@@ -25,10 +25,11 @@ func runtimeEnvs() []string
 // no effect.
 const hugePage = 2 << 20
 
-// From the kernel's mman-common.h.
+// From the kernel's mman-common.h and errno-base.h.
 const (
 	madvHugepage = 14
 	madvCollapse = 25
+	eagain       = 11
 )
 
 var (
@@ -57,6 +58,11 @@ func advise() uintptr {
 	// mapped yet) leaves the heap as the runtime made it.
 	rawSyscall(sysMadvise, start, 2*hugePage, madvHugepage)
 	_, _, e := rawSyscall(sysMadvise, start, hugePage, madvCollapse)
+	if e == eagain {
+		// Transient (a page the kernel could not take just then, one
+		// launch in fifty here): once more.
+		_, _, e = rawSyscall(sysMadvise, start, hugePage, madvCollapse)
+	}
 	return e
 }
 
