@@ -18,7 +18,7 @@
 //
 //	polc's own start, to main          ~11.6 ms the exec and the shell's fork, as for any program (~4);
 //	                                            Go's runtime (~4: the heap's first pages, 753 itabs);
-//	                                            120-odd package inits (~3, of which ~0.6 the heap's
+//	                                            120-odd package inits (~2.3, of which ~0.6 the heap's
 //	                                            collapse into a huge page)
 //	command line                       ~0.7 ms  urfave/cli's setup and flag parsing
 //	compile, lower                     ~1.1 ms  config layers, path resolution (one stat per component)
@@ -30,8 +30,8 @@
 //	the guard check                    <0.1 ms  while bubblewrap waits
 //	release, exit                      ~1.0 ms  a Go process's exit (6 threads: the waits for bwrap take the poller)
 //
-// Bare bubblewrap takes 19 to 25 ms from the shell, polc 36 to 44 (the
-// box is noisy): 1.74 to 1.95 times as long in five runs of
+// Bare bubblewrap takes 18 to 22 ms from the shell, polc 33 to 40 (the
+// box is noisy): 1.76 to 1.86 times as long in six runs of
 // bench/exec.sh. A Go program that only starts bwrap with the same
 // arguments and waits takes 1.45 times as long as bare bubblewrap: that
 // much is the floor of any launcher written in Go here. The rest is
