@@ -50,10 +50,16 @@
 // does so with 2.5 ms of work of its own between start and arguments is
 // 5% faster than one that starts bwrap after the work (1.5 ms), with the
 // work pure computation or a mix of lookups and allocation; an earlier
-// attempt inside polc measured no gain, so it needs care (the command's
+// attempt inside polc measured no gain, so it needs care. The command's
 // environment then goes through --clearenv and --setenv, the mask
 // descriptors must exist before the plan, and a launch that turns out to
-// need the mask stage or is refused must kill the waiting bwrap).
+// need the mask stage or is refused must kill the waiting bwrap. Above
+// all, bwrap is then chosen before the plan, which is what FindBwrap
+// needs to refuse a bwrap a sandbox could have written: an early start
+// may only run one no earlier command could have replaced (owned by root
+// and writable by no one else, along its whole path, and polc not root),
+// or a command could plant a program that the next launch runs outside
+// the sandbox.
 //
 // Where the metadata placeholders (.codex, .agents, ...) are missing,
 // bubblewrap makes them and polc removes them after the command: about
