@@ -2,7 +2,8 @@
 # polc exec -- /bin/true on the seed profile, against a bare bwrap run with
 # the same mounts, and against `codex sandbox` when it is installed. The
 # three run alternately in one loop (this box is noisy), then the medians
-# and their ratios are printed. Targets: polc <= 2x bare bwrap, and
+# and their ratios are printed (with the polc/bwrap ratio of each round's
+# pair, whose quartiles show the noise). Targets: polc <= 2x bare bwrap, and
 # <= 0.1x codex sandbox. polc's inner stage (POLC_EXEC_STAGE=inner: polc
 # again inside the sandbox, which polc uses above bwrap.MaxDirectMasks
 # masks) is timed too. MASKS=n adds n more files the deny glob matches
@@ -101,6 +102,10 @@ median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1
 mp=$(median "${tp[@]}"); mb=$(median "${tb[@]}")
 mi=$(median "${ti[@]}")
 awk -v p="$mp" -v b="$mb" 'BEGIN {printf "polc exec:    %6.1f ms\nbare bwrap:   %6.1f ms   polc/bwrap = %.2fx (target <= 2x)\n", p/1e6, b/1e6, p/b}'
+# The same ratio round by round (polc and bare bwrap ran next to each
+# other): its quartiles say how far this box's noise moves the figure.
+paste -d' ' <(printf '%s\n' "${tp[@]}") <(printf '%s\n' "${tb[@]}") | awk '{print $1/$2}' | sort -n |
+	awk '{r[NR]=$1} END {printf "              round by round: median %.2fx, quartiles %.2fx-%.2fx\n", r[int((NR+1)/2)], r[int((NR+3)/4)], r[int((3*NR+1)/4)]}'
 awk -v i="$mi" -v b="$mb" 'BEGIN {printf "inner stage:  %6.1f ms   (forced; polc/bwrap = %.2fx)\n", i/1e6, i/b}'
 status=0
 awk -v p="$mp" -v b="$mb" 'BEGIN {exit !(p <= 2*b)}' || status=1
