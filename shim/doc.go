@@ -44,22 +44,16 @@
 // a launch). Each of the 120-odd packages polc is
 // built from runs its init on every start; a launch through the mask
 // stage (package maskstage) runs only some 75 of them a second time.
-// What is left to take: starting bubblewrap before the compile, blocked
-// reading its arguments from a pipe (--args), so that its exec and
-// dynamic loading overlap polc's compile and plan. A Go launcher that
-// does so with 2.5 ms of work of its own between start and arguments is
-// 5% faster than one that starts bwrap after the work (1.5 ms), with the
-// work pure computation or a mix of lookups and allocation; an earlier
-// attempt inside polc measured no gain, so it needs care. The command's
-// environment then goes through --clearenv and --setenv, the mask
-// descriptors must exist before the plan, and a launch that turns out to
-// need the mask stage or is refused must kill the waiting bwrap. Above
-// all, bwrap is then chosen before the plan, which is what FindBwrap
-// needs to refuse a bwrap a sandbox could have written: an early start
-// may only run one no earlier command could have replaced (owned by root
-// and writable by no one else, along its whole path, and polc not root),
-// or a command could plant a program that the next launch runs outside
-// the sandbox.
+// Tried and not worth it: starting bubblewrap before the compile,
+// blocked reading its arguments from a pipe (--args), so that its exec
+// and dynamic loading overlap polc's compile and plan. A Go launcher that
+// does so with 2.5 ms of work of its own is 5% faster than one that
+// starts bwrap after the work, but inside polc (bwrap started at init,
+// synchronously or from a goroutine, with the descriptors of the plan
+// made in advance) four A/B runs gave 0.98 to 1.03: polc's other early
+// work (the signal setup, Go's pidfd probe, the heap's collapse) already
+// keeps the second core busy. It would also choose bwrap before the plan,
+// which FindBwrap needs to refuse a bwrap a sandbox could have written.
 //
 // Where the metadata placeholders (.codex, .agents, ...) are missing,
 // bubblewrap makes them and polc removes them after the command: about
