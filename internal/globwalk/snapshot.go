@@ -156,7 +156,7 @@ func (r *Result) Verify(ignore func(path string) bool) error {
 // did not answer, and the nodes are unmarked.
 func (r *Result) askFeed() bool {
 	s := r.snap
-	if !s.opts.Watch || s.gen == nil || countUpTo(s.trees, minWatchDirs) < minWatchDirs {
+	if !s.opts.Watch || s.gen == nil || !s.watchSized() {
 		// No watcher is started for a small tree (WatchDue).
 		return false
 	}

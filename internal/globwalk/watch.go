@@ -67,6 +67,13 @@ type WatchStats struct {
 // tests, whose trees are small.)
 var minWatchDirs = 4096
 
+// watchSized reports whether the snapshot's tree has minWatchDirs
+// directories or more: the one rule for starting a watcher and for
+// asking one.
+func (s *snapshot) watchSized() bool {
+	return countUpTo(s.trees, minWatchDirs) >= minWatchDirs
+}
+
 const (
 	// watchRestart is how soon a launch may start another watcher for a
 	// cache file as it is after starting one, watchGap for the file
@@ -156,7 +163,7 @@ func (r *Result) WatchDue() (file string, ok bool) {
 	if s == nil || s.file == "" || !s.opts.Watch || r.Stats.Watch.Served || !watchSupported {
 		return "", false
 	}
-	if countUpTo(s.trees, minWatchDirs) < minWatchDirs {
+	if !s.watchSized() {
 		return "", false
 	}
 	return s.file, true
