@@ -189,15 +189,22 @@ func ClaimWatch(file string) bool {
 			return false
 		}
 	}
-	f, err := os.OpenFile(started, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscallNoFollow, 0o600)
+	return writeRecord(started, gen) == nil && os.Chtimes(started, now, now) == nil
+}
+
+// writeRecord writes one of the watcher's records beside the cache file
+// (.started, .failed): content replaces what was there, and a link in
+// the record's place is not followed.
+func writeRecord(p, content string) error {
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscallNoFollow, 0o600)
 	if err != nil {
-		return false
+		return err
 	}
-	_, err = f.WriteString(gen)
+	_, err = f.WriteString(content)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return err == nil && os.Chtimes(started, now, now) == nil
+	return err
 }
 
 // fileGen names the cache file's content: its tree's MAC, in hex, as

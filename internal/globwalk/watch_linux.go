@@ -210,10 +210,7 @@ func ServeWatch(dir, file string, mac []byte) error {
 	if err != nil {
 		var lasting *lastingError
 		if errors.As(err, &lasting) {
-			if f, e := os.OpenFile(sock+".failed", os.O_CREATE|os.O_WRONLY|os.O_TRUNC|syscallNoFollow, 0o600); e == nil {
-				f.WriteString(err.Error() + "\n")
-				f.Close()
-			}
+			writeRecord(sock+".failed", err.Error()+"\n")
 		}
 		return err
 	}
